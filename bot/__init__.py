@@ -1,0 +1,1 @@
+"""The cacwatch application: CLI, pipeline, diff, notifiers and scheduler."""

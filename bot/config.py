@@ -1,0 +1,245 @@
+"""config.yaml → typed settings.
+
+``${ENV}`` (or ``${ENV:-default}``) is interpolated from the environment before
+validation; unknown keys are errors so a typo never silently disables a notifier.
+Every error names the dotted key and the problem (``ConfigError``), and is raised
+before anything touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "ConfigError",
+    "Settings",
+    "CacSourceSettings",
+    "WebhookSettings",
+    "TelegramSettings",
+    "EmailSettings",
+    "NotifySettings",
+    "load_settings",
+    "parse_duration",
+    "DEFAULT_CONFIG_PATH",
+]
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key."""
+
+
+def parse_duration(value: Any) -> float:
+    """``"1h"``, ``"0.5s"``, ``"250ms"`` or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as '1h', '30s' or '250ms'")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration such as '1h', '30s' or '250ms'")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///data/cacwatch.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return url
+
+
+class CacSourceSettings(_Strict):
+    """The ``cac`` source: the CAC website and the filing system's notice API."""
+
+    base_url: str = "https://www.cac.gov.cn"
+    beian_url: str = "https://beian.cac.gov.cn"
+    interval: Duration = 3600.0
+    concurrency: int = Field(default=1, ge=1, le=8)
+    min_delay: Duration = 0.5
+    timeout: Duration = 30.0
+    retries: int = Field(default=3, ge=0, le=10)
+    max_download_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    max_channel_pages: int = Field(default=50, ge=1)
+    user_agent: str = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+    )
+    # The two pages CAC updates in place (paths relative to base_url).
+    in_place_pages: dict[str, str] = Field(
+        default_factory=lambda: {
+            "algorithm_recommendation": "/2022-08/12/c_1661927474338504.htm",
+            "genai_service": "/2024-04/02/c_1713729983803145.htm",
+        }
+    )
+    channel_path: str = "/wxzw/wxfb/A093702index_{n}.htm"
+    use_notice_api: bool = True
+
+    @field_validator("base_url", "beian_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an http(s) URL")
+        return url.rstrip("/")
+
+
+class SourcesSettings(_Strict):
+    cac: CacSourceSettings = Field(default_factory=CacSourceSettings)
+
+
+class WebhookSettings(_Strict):
+    url: str
+    secret: str
+    allow_private: bool = False
+    kinds: list[str] | None = None
+    events: list[str] | None = None
+    watchlist_only: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an http(s) URL")
+        return url
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_present(cls, secret: str) -> str:
+        if not secret.strip():
+            raise ValueError("is empty (set it from the environment, e.g. ${CACWATCH_WEBHOOK_SECRET})")
+        return secret
+
+
+class TelegramSettings(_Strict):
+    token: str
+    api_base_url: str = "https://api.telegram.org/bot"
+    channel: str
+    language: Literal["both", "zh", "en"] = "both"
+    admin_ids: list[int] = Field(default_factory=list)
+
+
+class EmailSettings(_Strict):
+    smtp_host: str
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] | None = None
+    username: str | None = None
+    password: str | None = None
+    sender: str
+    recipients: list[str] = Field(default_factory=list)
+    digest: Literal["immediate", "daily", "weekly"] = "immediate"
+    timeout: Duration = 30.0
+
+    @model_validator(mode="after")
+    def _default_security(self) -> "EmailSettings":
+        if self.security is None:
+            chosen = {465: "ssl", 587: "starttls"}.get(self.smtp_port, "none")
+            object.__setattr__(self, "security", chosen)
+        return self
+
+
+class NotifySettings(_Strict):
+    first_run: Literal["baseline", "all"] = "baseline"
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+    telegram: TelegramSettings | None = None
+    email: EmailSettings | None = None
+    watchlist: list[str] = Field(default_factory=list)
+
+
+class Settings(_Strict):
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    # Where raw attachments (content-addressed) are kept.
+    data_dir: Path = Path("data")
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+
+def _interpolate(node: Any, path: str, env: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, f"{path}[{i}]", env) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{path}: environment variable {name} is not set")
+
+        return _ENV_REF.sub(replace, node)
+    return node
+
+
+def _format_validation_error(err: ValidationError) -> str:
+    problems = []
+    for item in err.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{key}: {message}")
+    return "; ".join(problems)
+
+
+def settings_from_mapping(raw: Any, env: dict[str, str] | None = None) -> Settings:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("(top level): expected a mapping of keys")
+    interpolated = _interpolate(raw, "", dict(os.environ) if env is None else env)
+    try:
+        return Settings.model_validate(interpolated)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err)) from None
+
+
+def load_settings(path: Path | None, env: dict[str, str] | None = None) -> Settings:
+    """Read and validate a config file. ``path=None`` means built-in defaults."""
+    if path is None:
+        return settings_from_mapping({}, env)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as err:
+        raise ConfigError(f"config file {path} cannot be read: {err.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    return settings_from_mapping(raw, env)

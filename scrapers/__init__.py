@@ -1,0 +1,1 @@
+"""Fetching, discovery and parsing of the CAC filing lists."""

@@ -1,0 +1,146 @@
+"""Typed records that flow from discovery through parsing to storage and notifiers.
+
+Every stage hands the next one these frozen dataclasses, never dicts, so a field
+renamed in one place breaks loudly everywhere it is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "Kind",
+    "Status",
+    "SourceSignal",
+    "Announcement",
+    "ListRef",
+    "FilingRow",
+    "ParsedList",
+    "ParseError",
+    "EXPORT_FIELDS",
+]
+
+
+class Kind(StrEnum):
+    """The three series of CAC filing lists (export value of ``kind``)."""
+
+    DEEP_SYNTHESIS = "deep_synthesis"
+    ALGORITHM_RECOMMENDATION = "algorithm_recommendation"
+    GENAI_SERVICE = "genai_service"
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class SourceSignal(StrEnum):
+    """How an announcement was found (kept for provenance and debugging)."""
+
+    CHANNEL = "channel"  # the 网信发布 channel list pages
+    IN_PLACE = "in_place"  # one of the pages CAC updates in place
+    NOTICE_API = "notice_api"  # beian.cac.gov.cn /api/notice/list
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """One announcement page on the CAC site."""
+
+    url: str
+    title: str
+    published_on: str | None  # YYYY-MM-DD from the page or the channel list
+    signal: SourceSignal
+
+
+@dataclass(frozen=True, slots=True)
+class ListRef:
+    """One filing list: an attachment linked from an announcement page.
+
+    ``list_month`` comes from the attachment's name (``…（2024年4月）``), never from
+    the page date: CAC publishes a list weeks after the month it names.
+    ``is_cancellation`` marks 注销 notices, whose rows only cancel filings.
+    """
+
+    kind: Kind
+    list_month: str  # YYYY-MM
+    name: str  # attachment name (fText / link text)
+    title: str  # announcement title
+    page_url: str
+    attachment_url: str
+    published_on: str | None = None
+    is_cancellation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FilingRow:
+    """One normalised row of one list, as interfaces.md defines the export record.
+
+    ``row_index`` is the 0-based position among the list's data rows (provenance);
+    ``flags`` records oddities kept rather than dropped (``malformed_number``).
+    """
+
+    kind: Kind
+    filing_number: str
+    name: str
+    entity: str
+    role: str | None
+    category: str | None
+    products: tuple[str, ...]
+    purpose: str
+    province: str | None
+    remark: str
+    status: Status
+    filed_on: str | None
+    row_index: int
+    flags: tuple[str, ...] = ()
+
+    def fields(self) -> dict[str, object]:
+        """The export-record fields this row determines (everything but list_month)."""
+        return {
+            "kind": self.kind.value,
+            "filing_number": self.filing_number,
+            "name": self.name,
+            "entity": self.entity,
+            "role": self.role,
+            "category": self.category,
+            "products": list(self.products),
+            "purpose": self.purpose,
+            "province": self.province,
+            "remark": self.remark,
+            "status": self.status.value,
+            "filed_on": self.filed_on,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedList:
+    """The result of parsing one attachment."""
+
+    ref: ListRef
+    sha256: str
+    format: str  # docx | pdf | xlsx | xls | html
+    rows: tuple[FilingRow, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+class ParseError(Exception):
+    """An attachment that cannot be turned into rows; the message says why."""
+
+
+# Order of the export record's fields (interfaces.md).
+EXPORT_FIELDS: tuple[str, ...] = (
+    "kind",
+    "list_month",
+    "filing_number",
+    "name",
+    "entity",
+    "role",
+    "category",
+    "products",
+    "purpose",
+    "province",
+    "remark",
+    "status",
+    "filed_on",
+)

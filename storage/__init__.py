@@ -1,0 +1,1 @@
+"""Persistence: models, migrations and queries (SQLAlchemy 2, SQLite or PostgreSQL)."""
