@@ -1,0 +1,223 @@
+"""One poll of the CAC source: discover → fetch (conditional) → parse → store, per list.
+
+Failure rules (interfaces.md): a list that cannot be fetched or parsed is reported and
+skipped, everything else is still ingested, nothing stored is lost. HTTP validators are
+written in the same transaction as the data they vouch for, so a crash never leaves a
+validator that would hide unparsed content behind a 304.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from scrapers.blobstore import BlobStore
+from scrapers.discovery import attachment_key, classify_title, discover
+from scrapers.fetch import Fetcher, FetchError, FetchResult, Validators
+from scrapers.parse import parse_attachment
+from scrapers.records import ListRef, ParsedList, ParseError
+from storage.db import Database
+from storage.models import Poll
+from storage.repo import IngestOutcome, Repository, StoredValidators
+
+__all__ = ["PollReport", "ListFailure", "ListResult", "check_once", "SOURCE_NAME", "PollHooks"]
+
+SOURCE_NAME = "cac"
+
+
+@dataclass(frozen=True, slots=True)
+class ListFailure:
+    where: str  # URL or list name
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult:
+    ref: ListRef
+    outcome: IngestOutcome
+
+
+@dataclass(slots=True)
+class PollReport:
+    first_run: bool = False
+    lists_checked: int = 0
+    lists_unchanged: int = 0
+    results: list[ListResult] = field(default_factory=list)
+    failures: list[ListFailure] = field(default_factory=list)
+    requests: int = 0
+    bytes_downloaded: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def new_lists(self) -> list[ListResult]:
+        return [r for r in self.results if r.outcome.is_new_list]
+
+    @property
+    def revised_lists(self) -> list[ListResult]:
+        return [r for r in self.results if not r.outcome.is_new_list and r.outcome.rows_changed]
+
+    def summary_line(self) -> str:
+        if self.failures:
+            first = self.failures[0]
+            more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
+            return f"source {SOURCE_NAME}: {first.where}: {first.reason}{more}"
+        return (
+            f"source {SOURCE_NAME}: {self.lists_checked} lists checked, {len(self.new_lists)} new, "
+            f"{len(self.revised_lists)} revised, {self.lists_unchanged} unchanged"
+        )
+
+
+class PollHooks:
+    """Extension points called inside the ingest transactions (the outbox plugs in here)."""
+
+    def on_list(self, repo: Repository, ref: ListRef, outcome: IngestOutcome, *, first_run: bool) -> None:
+        """Called in the same transaction as the list's ingest."""
+
+    def on_poll_done(self, repo: Repository, report: PollReport) -> None:
+        """Called in the transaction that records a completed poll."""
+
+
+class _PollValidators:
+    """Validators read from the database at poll start; writes are held back for the caller.
+
+    The fetcher must never persist a validator on its own: only a committed ingest may.
+    """
+
+    def __init__(self, stored: dict[str, Validators]) -> None:
+        self._stored = stored
+        self.pending: dict[str, Validators] = {}
+
+    def get(self, url: str) -> Validators | None:
+        return self._stored.get(url)
+
+    def put(self, url: str, validators: Validators) -> None:
+        self.pending[url] = validators
+
+
+def _load_validators(db: Database) -> dict[str, Validators]:
+    from storage.models import HttpValidator
+
+    with db.session() as session:
+        return {
+            row.url: Validators(etag=row.etag, last_modified=row.last_modified, sha256=row.sha256)
+            for row in session.query(HttpValidator)
+        }
+
+
+def _stored(validators: Validators) -> StoredValidators:
+    return StoredValidators(validators.etag, validators.last_modified, validators.sha256)
+
+
+def _validators_of(result: FetchResult) -> Validators | None:
+    if not (result.etag or result.last_modified):
+        return None
+    return Validators(etag=result.etag, last_modified=result.last_modified, sha256=result.sha256)
+
+
+async def _fetch_and_parse(
+    fetcher: Fetcher, ref: ListRef, blobs: BlobStore
+) -> tuple[ListRef, FetchResult | None, ParsedList | None, str | None]:
+    """Fetch one attachment; parse it off the event loop. Returns (ref, fetch, parsed, error)."""
+    try:
+        result = await fetcher.get_attachment(ref.attachment_url, referer=ref.page_url)
+    except FetchError as err:
+        return ref, None, None, f"fetch failed: {err.reason}"
+    if result.not_modified or result.content is None:
+        return ref, result, None, None
+    blobs.put(result.content)  # raw bytes kept before parsing, so a failed list can be re-parsed later
+    try:
+        parsed = await asyncio.to_thread(parse_attachment, result.content, ref)
+    except ParseError as err:
+        return ref, result, None, f"unparseable list: {err}"
+    return ref, result, parsed, None
+
+
+async def check_once(
+    settings: Settings,
+    db: Database,
+    *,
+    hooks: PollHooks | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    transport=None,  # httpx transport, for tests only  # type: ignore[no-untyped-def]
+) -> PollReport:
+    """Run one full poll of the CAC source and store everything it finds."""
+    hooks = hooks or PollHooks()
+    source_settings = settings.sources.cac
+    blobs = BlobStore(settings.data_dir / "blobs")
+    report = PollReport()
+    poll = Poll()
+
+    with db.session() as session:
+        repo = Repository(session)
+        report.first_run = not repo.has_successful_poll(SOURCE_NAME)
+        known_pages = repo.known_page_urls()
+        stored_refs = {row.attachment_key: repo.list_ref(row) for row in repo.stored_lists()}
+
+    validators = _PollValidators(_load_validators(db))
+    async with Fetcher(source_settings, validators, transport=transport) as fetcher:
+        discovery = await discover(fetcher, source_settings, known_pages=known_pages)
+        for error in discovery.errors:
+            report.failures.append(ListFailure(error.url, error.reason))
+
+        # Every stored list is re-checked (a conditional GET: CAC re-issues old attachments
+        # in place); newly discovered ones are added, and fresher descriptions win.
+        refs: dict[str, ListRef] = dict(stored_refs)
+        for ref in discovery.lists:
+            refs[attachment_key(ref.attachment_url)] = ref
+        # Oldest first, so a filing repeated by a later summary list is "new" in the earliest one.
+        ordered = sorted(refs.items(), key=lambda item: (item[1].kind.value, item[1].list_month, item[0]))
+        report.lists_checked = len(ordered)
+
+        tasks = [asyncio.create_task(_fetch_and_parse(fetcher, ref, blobs)) for _, ref in ordered]
+        done = 0
+        results: dict[str, tuple[ListRef, FetchResult | None, ParsedList | None, str | None]] = {}
+        for key, task in zip((key for key, _ in ordered), tasks):
+            results[key] = await task
+            done += 1
+            if progress:
+                progress("lists", done, len(tasks))
+
+        for key, _ref in ordered:
+            ref, fetched, parsed, error = results[key]
+            with db.session() as session:
+                repo = Repository(session)
+                if error is not None:
+                    report.failures.append(ListFailure(f"{ref.name} <{ref.attachment_url}>", error))
+                    repo.record_list_error(ref, key, error)
+                    continue
+                if parsed is None:
+                    report.lists_unchanged += 1
+                    repo.mark_checked(key)
+                    continue
+                outcome = repo.ingest(parsed, key)
+                if fetched is not None and (v := _validators_of(fetched)):
+                    repo.put_validators(fetched.url, _stored(v))
+                    validators.pending.pop(fetched.url, None)
+                if not outcome.rows_changed:
+                    report.lists_unchanged += 1
+                report.results.append(ListResult(ref, outcome))
+                hooks.on_list(repo, ref, outcome, first_run=report.first_run)
+
+        report.requests = fetcher.stats.requests
+        report.bytes_downloaded = fetcher.stats.bytes_downloaded
+
+    with db.session() as session:
+        repo = Repository(session)
+        for announcement in discovery.announcements:
+            repo.upsert_announcement(announcement, classify_title(announcement.title))
+        if report.ok:
+            # Pages are vouched for only when every list behind them was stored.
+            for url, pending in validators.pending.items():
+                repo.put_validators(url, _stored(pending))
+        poll.lists_seen = report.lists_checked
+        poll.lists_changed = len(report.new_lists) + len(report.revised_lists)
+        poll.requests = report.requests
+        poll.bytes_downloaded = report.bytes_downloaded
+        repo.record_poll(SOURCE_NAME, poll, ok=report.ok, error=report.summary_line() if not report.ok else None)
+        hooks.on_poll_done(repo, report)
+    return report
