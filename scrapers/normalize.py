@@ -1,0 +1,390 @@
+"""Pure text normalisation for CAC filing-list cells.
+
+Every function here is total on ``str`` input, has no I/O and is idempotent where
+that makes sense, so the parsers (docx, pdf, sheets, html) can share one set of
+rules and the tests can property-check them.
+
+Rules were learnt from the real attachments and the replica's expected export:
+
+* NFKC everywhere: full-width brackets ``（APP）`` become ``(APP)``, full-width
+  digits become ASCII, the ideographic space becomes a normal space.
+* Genuine spaces are KEPT (``芒果TV (网站、APP)``, ``WPS AI(APP)``, even a stray
+  ``变更主要用途 为``): the export keeps them and consumers compare text with
+  whitespace next to CJK ignored anyway.
+* Line breaks are NOT genuine: they come from wrapped PDF lines or from
+  extra paragraphs in a Word cell. A break next to a CJK character vanishes
+  (``研究有\\n限公司`` → ``研究有限公司``); between two Latin characters it
+  becomes one space (two Word paragraphs ``Hi`` / ``Echo`` are two words).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import unicodedata
+from typing import Final
+
+__all__ = [
+    "PROVINCES",
+    "PINYIN_PROVINCES",
+    "PLACEHOLDERS",
+    "clean_text",
+    "is_wide",
+    "normalize_filing_number",
+    "is_valid_cac_number",
+    "is_valid_genai_number",
+    "split_products",
+    "province_from_number",
+    "province_from_pinyin",
+    "status_from_remark",
+    "role_from_text",
+    "parse_filed_on",
+    "list_month_from_name",
+]
+
+# Region code (first two digits of the 6-digit administrative code) → province.
+PROVINCES: Final[dict[str, str]] = {
+    "11": "北京市",
+    "12": "天津市",
+    "13": "河北省",
+    "14": "山西省",
+    "15": "内蒙古自治区",
+    "21": "辽宁省",
+    "22": "吉林省",
+    "23": "黑龙江省",
+    "31": "上海市",
+    "32": "江苏省",
+    "33": "浙江省",
+    "34": "安徽省",
+    "35": "福建省",
+    "36": "江西省",
+    "37": "山东省",
+    "41": "河南省",
+    "42": "湖北省",
+    "43": "湖南省",
+    "44": "广东省",
+    "45": "广西壮族自治区",
+    "46": "海南省",
+    "50": "重庆市",
+    "51": "四川省",
+    "52": "贵州省",
+    "53": "云南省",
+    "54": "西藏自治区",
+    "61": "陕西省",
+    "62": "甘肃省",
+    "63": "青海省",
+    "64": "宁夏回族自治区",
+    "65": "新疆维吾尔自治区",
+    # Not expected in the lists, but the codes are unambiguous.
+    "71": "台湾省",
+    "81": "香港特别行政区",
+    "82": "澳门特别行政区",
+}
+
+# GenAI numbers start with the province in pinyin (casing varies); used only as a
+# fallback when a GenAI row has no 属地 cell.
+PINYIN_PROVINCES: Final[dict[str, str]] = {
+    "beijing": "北京市",
+    "tianjin": "天津市",
+    "hebei": "河北省",
+    "shanxi": "山西省",
+    "neimenggu": "内蒙古自治区",
+    "innermongolia": "内蒙古自治区",
+    "liaoning": "辽宁省",
+    "jilin": "吉林省",
+    "heilongjiang": "黑龙江省",
+    "shanghai": "上海市",
+    "jiangsu": "江苏省",
+    "zhejiang": "浙江省",
+    "anhui": "安徽省",
+    "fujian": "福建省",
+    "jiangxi": "江西省",
+    "shandong": "山东省",
+    "henan": "河南省",
+    "hubei": "湖北省",
+    "hunan": "湖南省",
+    "guangdong": "广东省",
+    "guangxi": "广西壮族自治区",
+    "hainan": "海南省",
+    "chongqing": "重庆市",
+    "sichuan": "四川省",
+    "guizhou": "贵州省",
+    "yunnan": "云南省",
+    "xizang": "西藏自治区",
+    "tibet": "西藏自治区",
+    "shaanxi": "陕西省",
+    "gansu": "甘肃省",
+    "qinghai": "青海省",
+    "ningxia": "宁夏回族自治区",
+    "xinjiang": "新疆维吾尔自治区",
+}
+
+# Cell contents that mean "nothing here" (technical supporters have 应用产品 ``--``).
+PLACEHOLDERS: Final[frozenset[str]] = frozenset(
+    {"", "-", "--", "---", "—", "——", "–", "/", "无", "暂无", "null", "none", "n/a", "N/A", "NULL", "None"}
+)
+
+# Characters that are invisible but not ``str.isspace()``: zero-width space/joiners,
+# BOM, soft hyphen. Word and PDF exports sprinkle them into cells.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_WS_RUN = re.compile(r"\s+")
+
+
+def is_wide(ch: str) -> bool:
+    """True for CJK ideographs and full-width/CJK punctuation (incl. curly quotes).
+
+    Whitespace next to such a character is layout, never meaning.
+    """
+    if not ch:
+        return False
+    if ch in "“”‘’…—":
+        return True
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _nfkc(s: str) -> str:
+    return unicodedata.normalize("NFKC", s).translate(_INVISIBLE)
+
+
+def _join_ws(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if "\n" not in run and "\r" not in run:
+        return " "
+    text = match.string
+    before = text[match.start() - 1] if match.start() > 0 else ""
+    after = text[match.end()] if match.end() < len(text) else ""
+    # A line break is a wrap (or a paragraph split inside one cell): it disappears
+    # next to CJK text and separates two Latin words.
+    return "" if is_wide(before) or is_wide(after) else " "
+
+
+def clean_text(s: object) -> str:
+    """NFKC, drop invisible chars, join wrapped lines, collapse whitespace, strip.
+
+    ``None`` gives ``""``; non-strings are ``str()``-ed (sheet cells may be numbers).
+    """
+    if s is None:
+        return ""
+    if not isinstance(s, str):
+        if isinstance(s, float) and s.is_integer():
+            s = str(int(s))
+        else:
+            s = str(s)
+    t = _nfkc(s).strip()
+    if not t:
+        return ""
+    return _WS_RUN.sub(_join_ws, t)
+
+
+_CAC_NUMBER = re.compile(r"网信算备\d{21}号")
+_CAC_LOOSE = re.compile(r"网信算备(\d+)号?")
+# Beijing-WenXinYiYan-20230821, Shanghai-AISHANGHAI-20260828S0212 (provincial 登记).
+_GENAI_NUMBER = re.compile(r"[A-Za-z]+-[A-Za-z0-9][A-Za-z0-9_.\-]*-\d{8}(?:[Ss]\d{4})?")
+
+
+def normalize_filing_number(s: object) -> tuple[str, tuple[str, ...]]:
+    """NFKC and remove all whitespace; flag numbers that fit neither known pattern.
+
+    Returns ``(number, flags)``; ``flags`` holds ``"malformed_number"`` for e.g. the
+    real 22-digit CAC number, which is kept as published. Idempotent.
+    """
+    number = "".join(clean_text(s).split())
+    if not number:
+        return "", ("missing_number",)
+    if _CAC_NUMBER.fullmatch(number) or _GENAI_NUMBER.fullmatch(number):
+        return number, ()
+    return number, ("malformed_number",)
+
+
+def is_valid_cac_number(number: str) -> bool:
+    """``网信算备`` + exactly 21 digits + ``号``."""
+    return _CAC_NUMBER.fullmatch(number) is not None
+
+
+def is_valid_genai_number(number: str) -> bool:
+    """``Province-Name-YYYYMMDD`` with an optional ``S`` + 4 digits suffix."""
+    return _GENAI_NUMBER.fullmatch(number) is not None
+
+
+_OPEN = "([{（【〔《〈「『"
+_CLOSE = ")]}）】〕》〉」』"
+
+
+def _split_top_level(s: str) -> list[str]:
+    """Split at ``、`` outside brackets; a line break after a closed ``)`` also splits.
+
+    The line-break rule covers Word cells that list one product per paragraph
+    (``快手(APP)`` / ``快影(APP)``); a break anywhere else is a wrap and joins.
+    """
+    parts: list[str] = []
+    buf: list[str] = []
+    depth = 0
+    i = 0
+    n = len(s)
+    while i < n:
+        ch = s[i]
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        if depth == 0 and ch == "、":
+            parts.append("".join(buf))
+            buf = []
+        elif ch == "\n":
+            prev = "".join(buf).rstrip()
+            j = i + 1
+            while j < n and s[j].isspace():
+                j += 1
+            nxt = s[j] if j < n else ""
+            if depth == 0 and prev.endswith(")") and nxt and nxt not in "(、等" and nxt not in _OPEN:
+                parts.append("".join(buf))
+                buf = []
+            else:
+                buf.append(ch)
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return parts
+
+
+def split_products(s: object) -> list[str]:
+    """应用产品 cell → product list: split at top-level ``、``, drop placeholders.
+
+    ``风行视频（APP、网站、小程序）、风行电视应用（APP）`` → two products. Full-width
+    brackets become half-width (NFKC) as in the export.
+    """
+    if s is None:
+        return []
+    raw = _nfkc(str(s)).replace("\r\n", "\n").replace("\r", "\n")
+    out: list[str] = []
+    for part in _split_top_level(raw):
+        p = clean_text(part)
+        if p in PLACEHOLDERS or p.lower() in PLACEHOLDERS or set(p) <= set("-—–_/ "):
+            continue
+        out.append(p)
+    return out
+
+
+def province_from_number(number: str) -> str | None:
+    """Province from a CAC number's region code (``网信算备11…`` → ``北京市``)."""
+    m = _CAC_LOOSE.search("".join(_nfkc(number or "").split()))
+    if not m or len(m.group(1)) < 2:
+        return None
+    return PROVINCES.get(m.group(1)[:2])
+
+
+def province_from_pinyin(number: str) -> str | None:
+    """Province from a GenAI number's pinyin prefix (``Beijing-…`` → ``北京市``)."""
+    head = "".join(_nfkc(number or "").split()).split("-", 1)[0].lower()
+    return PINYIN_PROVINCES.get(head)
+
+
+# 已注销 / 已被注销 / 予以注销 / a remark that is just 注销(…): the row is cancelled.
+# 未注销, 注销后重新备案 etc. must not count, so stay specific.
+_CANCELLED = re.compile(r"已(?:被)?注销|予以注销|^注销(?!后)|注销状态")
+_NOT_CANCELLED = re.compile(r"未注销|撤销注销|恢复")
+
+
+def status_from_remark(remark: object) -> str:
+    """``"cancelled"`` when 备注 marks the row as cancelled, else ``"active"``."""
+    text = "".join(clean_text(remark).split())
+    if text and _CANCELLED.search(text) and not _NOT_CANCELLED.search(text):
+        return "cancelled"
+    return "active"
+
+
+def role_from_text(s: object) -> str | None:
+    """角色 cell → ``provider`` / ``technical_supporter`` (None when unrecognised)."""
+    text = "".join(clean_text(s).split())
+    if not text:
+        return None
+    i_sup = text.find("技术支持")
+    i_prov = text.find("提供")
+    if i_sup < 0 and i_prov < 0:
+        low = text.lower()
+        if "support" in low:
+            return "technical_supporter"
+        if "provider" in low:
+            return "provider"
+        return None
+    if i_sup >= 0 and (i_prov < 0 or i_sup < i_prov):
+        return "technical_supporter"
+    return "provider"
+
+
+_EXCEL_EPOCH = _dt.date(1899, 12, 30)
+_DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"),
+    re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"),
+    re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"),
+)
+
+
+def _iso(y: int, m: int, d: int) -> str | None:
+    try:
+        return _dt.date(y, m, d).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_filed_on(s: object) -> str | None:
+    """备案时间 → ``YYYY-MM-DD``; None when empty or not a date.
+
+    Accepts ``2024/3/27``, ``2024-03-27``, ``2024年3月27日``, ``20240327``,
+    date/datetime objects and Excel serial numbers (xlsx/xls date cells).
+    """
+    if s is None:
+        return None
+    if isinstance(s, _dt.datetime):
+        return s.date().isoformat()
+    if isinstance(s, _dt.date):
+        return s.isoformat()
+    if isinstance(s, bool):
+        return None
+    if isinstance(s, (int, float)):
+        # Excel serials between 1954 and 2119 (anything else is not a date).
+        if 20000 <= s <= 80000:
+            return (_EXCEL_EPOCH + _dt.timedelta(days=int(s))).isoformat()
+        if isinstance(s, int) or float(s).is_integer():
+            return parse_filed_on(str(int(s)))
+        return None
+    text = clean_text(s)
+    if not text:
+        return None
+    for pat in _DATE_PATTERNS:
+        m = pat.search(text)
+        if m:
+            return _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if re.fullmatch(r"\d{5}(?:\.0+)?", text):
+        return parse_filed_on(float(text))
+    return None
+
+
+_MONTH_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
+_MONTH_NUM = re.compile(r"(?<!\d)(20\d{2})\s*[-./_]\s*(\d{1,2})(?!\d)")
+
+
+def list_month_from_name(name: object) -> str | None:
+    """``…清单（2024年4月）`` → ``2024-04``; None when the name carries no month.
+
+    When several months occur, the one inside brackets wins, else the last one
+    (names put the list month at the end).
+    """
+    text = clean_text(name)
+    if not text:
+        return None
+    candidates: list[tuple[bool, int, int]] = []
+    for pat in (_MONTH_CN, _MONTH_NUM):
+        for m in pat.finditer(text):
+            y, mo = int(m.group(1)), int(m.group(2))
+            if 1 <= mo <= 12 and 2000 <= y <= 2100:
+                in_brackets = "(" in text[: m.start()] and ")" in text[m.end() :]
+                candidates.append((in_brackets, m.start(), y * 100 + mo))
+        if candidates:
+            break
+    if not candidates:
+        return None
+    bracketed = [c for c in candidates if c[0]]
+    best = (bracketed or candidates)[-1][2]
+    return f"{best // 100:04d}-{best % 100:02d}"

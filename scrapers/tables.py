@@ -1,0 +1,345 @@
+"""Turn the raw rows of one logical table into typed FilingRows.
+
+Format parsers (docx, pdf, sheets, html) only extract cell text; everything that
+depends on what a column MEANS lives here, so every format gets the same rules:
+
+* columns are found by header TEXT (with synonyms), never by position — CAC
+  reorders and renames them (模型名称 → 大模型名称, 备案号 → 备案编号) and a
+  gridSpan-merged header cell can make 9 header cells for 8 columns;
+* the header may sit below title rows; a table continued on later PDF pages has
+  no header and reuses the last one; a repeated header re-maps the columns
+  (a list split over two Word tables may change column order);
+* a row without a filing number is either the wrapped tail of the previous row
+  (PDF page break: only some cells filled) and is merged into it, or a broken
+  row and is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from scrapers.normalize import (
+    clean_text,
+    normalize_filing_number,
+    parse_filed_on,
+    province_from_number,
+    province_from_pinyin,
+    role_from_text,
+    split_products,
+    status_from_remark,
+)
+from scrapers.records import FilingRow, Kind, ParseError, Status
+
+__all__ = [
+    "COLUMNS",
+    "canonical_column",
+    "map_header",
+    "find_header",
+    "rows_to_filings",
+]
+
+COLUMNS: Final[tuple[str, ...]] = (
+    "seq",
+    "name",
+    "role",
+    "category",
+    "entity",
+    "products",
+    "purpose",
+    "number",
+    "remark",
+    "province",
+    "filed_on",
+    "cancelled_on",
+)
+
+# Exact header texts (NFKC, all whitespace removed) → canonical column.
+_EXACT: Final[dict[str, str]] = {
+    "序号": "seq",
+    "序": "seq",
+    "no": "seq",
+    "no.": "seq",
+    "编号序号": "seq",
+    "算法名称": "name",
+    "模型名称": "name",
+    "大模型名称": "name",
+    "服务名称": "name",
+    "名称": "name",
+    "算法/模型名称": "name",
+    "角色": "role",
+    "算法类别": "category",
+    "类别": "category",
+    "主体名称": "entity",
+    "备案单位": "entity",
+    "企业名称": "entity",
+    "单位名称": "entity",
+    "备案主体": "entity",
+    "应用产品": "products",
+    "关联产品": "products",
+    "主要用途": "purpose",
+    "用途": "purpose",
+    "备案编号": "number",
+    "备案号": "number",
+    "编号": "number",
+    "备注": "remark",
+    "属地": "province",
+    "所在地": "province",
+    "备案时间": "filed_on",
+    "备案日期": "filed_on",
+    "注销时间": "cancelled_on",
+    "注销日期": "cancelled_on",
+}
+
+# Fallback keyword rules, in priority order (主体名称 must hit entity before the
+# generic 名称 → name rule; 注销时间 before 备案时间 …).
+_KEYWORDS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("cancelled_on", ("注销时间", "注销日期")),
+    ("filed_on", ("备案时间", "备案日期", "登记时间", "登记日期", "上线时间")),
+    ("seq", ("序号",)),
+    ("number", ("备案编号", "备案号", "登记编号", "登记号", "编号")),
+    ("role", ("角色",)),
+    ("category", ("类别", "算法类型")),
+    ("entity", ("主体名称", "备案单位", "企业名称", "单位名称", "备案主体", "机构名称", "公司名称", "备案企业", "主体")),
+    ("products", ("产品",)),
+    ("purpose", ("用途",)),
+    ("remark", ("备注",)),
+    ("province", ("属地", "所在地", "省份", "地区", "省市", "区域")),
+    ("filed_on", ("时间", "日期")),
+    ("name", ("名称",)),
+)
+
+# Header cells are short labels; a long cell is data (a remark like
+# 原主体名称“X”变更为“Y” must not look like a 主体名称 header).
+_MAX_HEADER_LEN: Final = 16
+_CORE: Final[frozenset[str]] = frozenset(
+    {"name", "role", "category", "entity", "products", "purpose", "number", "province", "filed_on"}
+)
+_HEADER_SEARCH_ROWS: Final = 15
+
+
+def _key(cell: object) -> str:
+    return "".join(clean_text(cell).split()).lower()
+
+
+def canonical_column(cell: object) -> str | None:
+    """The canonical column a header cell names, or None."""
+    h = _key(cell)
+    if not h or len(h) > _MAX_HEADER_LEN:
+        return None
+    # Drop bracketed notes: 备案编号(注) / 属地（省份）.
+    h = re.sub(r"\(.*?\)|\[.*?\]|【.*?】", "", h) or h
+    if h in _EXACT:
+        return _EXACT[h]
+    for canon, words in _KEYWORDS:
+        if any(w in h for w in words):
+            return canon
+    return None
+
+
+@dataclass(slots=True)
+class _Header:
+    # Grid column index → canonical column; several indexes may share one.
+    columns: dict[int, str]
+    width: int
+    texts: list[str] = field(default_factory=list)
+
+    def has(self, canon: str) -> bool:
+        return canon in self.columns.values()
+
+
+def map_header(row: Sequence[object]) -> _Header | None:
+    """A header mapping when ``row`` looks like a header, else None.
+
+    A header names the filing-number column and at least two other columns.
+    An empty header cell right after a named one inherits its name: pdfplumber
+    returns None for the second grid column of a merged header cell.
+    """
+    columns: dict[int, str] = {}
+    prev: str | None = None
+    for i, cell in enumerate(row):
+        canon = canonical_column(cell)
+        if canon is None and not _key(cell) and prev is not None:
+            canon = prev
+        if canon is not None:
+            columns[i] = canon
+        prev = canon if _key(cell) else prev
+    distinct = set(columns.values())
+    if "number" not in distinct or len(distinct - {"seq"}) < 3:
+        return None
+    return _Header(columns=columns, width=len(row), texts=[clean_text(c) for c in row])
+
+
+def find_header(rows: Sequence[Sequence[object]], limit: int = _HEADER_SEARCH_ROWS) -> tuple[int, _Header] | None:
+    """Index and mapping of the first header row among the first ``limit`` rows."""
+    for i, row in enumerate(rows[:limit]):
+        header = map_header(row)
+        if header is not None:
+            return i, header
+    return None
+
+
+def _pick(row: Sequence[object], header: _Header) -> dict[str, str]:
+    """Canonical column → raw text (newlines kept; split_products needs them).
+
+    When several grid columns share a canonical column (merged header), the
+    distinct non-empty values are joined in order — usually there is just one.
+    """
+    values: dict[str, list[str]] = {}
+    for i, canon in header.columns.items():
+        if i >= len(row):
+            continue
+        cell = row[i]
+        text = "" if cell is None else str(cell).strip()
+        bucket = values.setdefault(canon, [])
+        if text and text not in bucket:
+            bucket.append(text)
+    return {canon: "\n".join(parts) for canon, parts in values.items()}
+
+
+def _filled_core(raw: dict[str, str]) -> int:
+    return sum(1 for k, v in raw.items() if k in _CORE and clean_text(v))
+
+
+def _digits(s: str) -> int:
+    return sum(ch.isdigit() for ch in s)
+
+
+def _is_blank(row: Sequence[object]) -> bool:
+    return all(not clean_text(c) for c in row)
+
+
+def _is_title_row(row: Sequence[object]) -> bool:
+    """One text spread over the whole row: a merged title / note row."""
+    texts = {clean_text(c) for c in row} - {""}
+    return len(texts) == 1 and sum(1 for c in row if clean_text(c)) > 1
+
+
+def _merge(into: dict[str, str], tail: dict[str, str]) -> None:
+    # A wrapped tail continues the cell: join with a line break and let
+    # clean_text decide (nothing next to CJK, a space between Latin words).
+    for k, v in tail.items():
+        if not v.strip():
+            continue
+        into[k] = f"{into[k]}\n{v}" if into.get(k, "").strip() else v
+
+
+def rows_to_filings(
+    table_rows: Iterable[Sequence[object]],
+    kind: Kind,
+    is_cancellation: bool = False,
+) -> tuple[list[FilingRow], list[str]]:
+    """Map raw table rows (of one logical table) to FilingRows plus warnings.
+
+    Raises ParseError("headers not recognised: …") when no header is found in the
+    first rows, and ParseError("no rows") when the table has no data row.
+    """
+    rows = [list(r) for r in table_rows]
+    found = find_header(rows)
+    if found is None:
+        seen = [" | ".join(clean_text(c) for c in r) for r in rows[:5] if not _is_blank(r)]
+        raise ParseError("headers not recognised: " + ("; ".join(seen)[:400] or "(empty table)"))
+    start, header = found
+    warnings: list[str] = []
+    if is_cancellation and not header.has("number"):
+        raise ParseError("headers not recognised: cancellation notice without a number column")
+
+    records: list[dict[str, str]] = []
+    for pos in range(start + 1, len(rows)):
+        row = rows[pos]
+        if _is_blank(row):
+            continue
+        again = map_header(row)
+        if again is not None:
+            # Repeated header (new table / new page): it may reorder columns.
+            header = again
+            continue
+        if len(row) != header.width:
+            warnings.append(
+                f"row {pos}: {len(row)} cells where the header has {header.width}; mapped by position of the header"
+            )
+        raw = _pick(row, header)
+        number_raw = raw.get("number", "")
+        number, _ = normalize_filing_number(number_raw)
+        if _is_title_row(row) and _digits(number) < 6:
+            continue
+        n_core = sum(1 for c in set(header.columns.values()) if c in _CORE)
+        partial = not clean_text(raw.get("seq", "")) and _filled_core(raw) <= max(1, n_core // 2)
+        prev = records[-1] if records else None
+        if prev is not None and partial:
+            prev_number, prev_flags = normalize_filing_number(prev.get("number", ""))
+            if not number:
+                _merge(prev, raw)
+                continue
+            if prev_flags and normalize_filing_number(prev_number + number)[1] == ():
+                # The number itself wrapped over a page break.
+                _merge(prev, raw)
+                prev["number"] = prev_number + number
+                continue
+        if not number:
+            shown = " | ".join(clean_text(c) for c in row)[:120]
+            warnings.append(f"row {pos}: no filing number, skipped: {shown}")
+            continue
+        if _digits(number) < 6:
+            shown = " | ".join(clean_text(c) for c in row)[:120]
+            warnings.append(f"row {pos}: {number!r} is not a filing number, skipped: {shown}")
+            continue
+        records.append(raw)
+
+    if not records:
+        raise ParseError("no rows: the table has a header but no data rows")
+    out = [_to_filing(raw, kind, is_cancellation, i, warnings) for i, raw in enumerate(records)]
+    return out, warnings
+
+
+def _to_filing(raw: dict[str, str], kind: Kind, is_cancellation: bool, index: int, warnings: list[str]) -> FilingRow:
+    number, flags_t = normalize_filing_number(raw.get("number", ""))
+    flags = list(flags_t)
+    remark = clean_text(raw.get("remark", ""))
+    cancelled_on = clean_text(raw.get("cancelled_on", ""))
+    status = Status(status_from_remark(remark))
+    if is_cancellation or cancelled_on:
+        status = Status.CANCELLED
+
+    role: str | None = None
+    category: str | None = None
+    if kind is Kind.DEEP_SYNTHESIS:
+        role_text = raw.get("role", "")
+        role = role_from_text(role_text)
+        if role is None and clean_text(role_text):
+            flags.append("unknown_role")
+            warnings.append(f"row {index}: unknown role {clean_text(role_text)!r}")
+    elif kind is Kind.ALGORITHM_RECOMMENDATION:
+        category = clean_text(raw.get("category", "")) or None
+
+    written_province = clean_text(raw.get("province", ""))
+    if kind is Kind.GENAI_SERVICE:
+        # 属地 as written; the number's pinyin prefix only fills a missing cell.
+        province = written_province or province_from_pinyin(number) or province_from_number(number)
+    else:
+        province = province_from_number(number) or written_province or None
+
+    filed_raw = raw.get("filed_on", "")
+    filed_on = parse_filed_on(filed_raw) if clean_text(filed_raw) else None
+    if clean_text(filed_raw) and filed_on is None:
+        flags.append("bad_date")
+        warnings.append(f"row {index}: unreadable date {clean_text(filed_raw)!r}")
+
+    return FilingRow(
+        kind=kind,
+        filing_number=number,
+        name=clean_text(raw.get("name", "")),
+        entity=clean_text(raw.get("entity", "")),
+        role=role,
+        category=category,
+        products=tuple(split_products(raw.get("products", ""))),
+        purpose=clean_text(raw.get("purpose", "")),
+        province=province,
+        remark=remark,
+        status=status,
+        filed_on=filed_on,
+        row_index=index,
+        flags=tuple(flags),
+    )
