@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+from sqlalchemy.orm import Session
+
 from bot.event_schema import Event
 
 __all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS"]
@@ -61,6 +63,14 @@ class Notifier(ABC):
         """Per-destination filters (kinds, event types, watchlist only…)."""
         return True
 
+    def fan_out(self, event: Event, session: Session) -> list[str]:
+        """Destinations that get this event (one delivery each). Default: this one, if accepted.
+
+        Notifiers with per-user destinations (Telegram watchers, email subscribers) add theirs,
+        reading them in the same transaction that writes the event.
+        """
+        return [self.destination] if self.accepts(event) else []
+
     def not_before(self, event: Event, now: datetime) -> datetime:
         """Earliest time to deliver (digests wait for their cadence); default: now."""
         return now
@@ -68,6 +78,10 @@ class Notifier(ABC):
     @abstractmethod
     async def deliver(self, event: Event, *, delivery_id: str) -> None:
         """Deliver one event; raise DeliveryError on failure. ``delivery_id`` is stable across retries."""
+
+    async def deliver_to(self, event: Event, *, delivery_id: str, destination: str) -> None:
+        """Deliver to one of this notifier's fan-out destinations; default: ``deliver``."""
+        await self.deliver(event, delivery_id=delivery_id)
 
     async def deliver_batch(self, events: Sequence[tuple[Event, str]]) -> None:
         """Deliver several due events at once (digests override this to send one mail)."""
