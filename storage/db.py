@@ -57,7 +57,7 @@ class Database:
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")  # notifier tables are sibling branches
 
     @contextmanager
     def session(self) -> Iterator[Session]:
