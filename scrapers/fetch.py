@@ -1,0 +1,559 @@
+"""Polite, conditional, size-limited HTTP fetching of CAC pages and attachments.
+
+The CAC site answers a missing Referer with an empty 200 and a KnownSec WAF
+challenge with a 200 too, so "HTTP 200" proves nothing: every body is checked
+and anything that is not the content asked for raises ``Blocked``, never
+"an empty list". Unchanged pages and attachments are detected with ETag /
+Last-Modified (304, no download). Validators are remembered only when the
+caller says the content was used (``remember``), so a failed poll never turns
+into a 304 that hides content nobody stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Protocol
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from bot.config import CacSourceSettings
+
+__all__ = [
+    "FetchError",
+    "Blocked",
+    "HttpStatusError",
+    "TooLarge",
+    "FetchTimeout",
+    "NetworkError",
+    "InvalidResponse",
+    "Validators",
+    "ValidatorStore",
+    "MemoryValidatorStore",
+    "FetchResult",
+    "FetchStats",
+    "Fetcher",
+    "looks_like_waf",
+    "looks_like_html",
+    "filename_from_disposition",
+]
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+class FetchError(Exception):
+    """A URL could not be read as expected; ``reason`` is one line for logs and stderr."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{reason}: {url}")
+        self.url = url
+        self.reason = reason
+
+
+class Blocked(FetchError):
+    """WAF page, empty body, or an HTML page where an attachment was expected."""
+
+
+class HttpStatusError(FetchError):
+    """4xx/5xx (after retries for the transient ones)."""
+
+    def __init__(self, url: str, status: int, reason: str | None = None) -> None:
+        super().__init__(url, reason or f"HTTP {status}")
+        self.status = status
+
+
+class TooLarge(FetchError):
+    """The response is bigger than ``max_download_bytes`` (download aborted)."""
+
+
+class FetchTimeout(FetchError):
+    """No (complete) answer within the timeout, after retries."""
+
+
+class NetworkError(FetchError):
+    """Connection refused/reset, DNS failure and the like, after retries."""
+
+
+class InvalidResponse(FetchError):
+    """An answer that is not what the protocol promises (bad JSON, odd redirect, stray 304)."""
+
+
+# -- validators -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a previous successful download of a URL left to make the next one conditional."""
+
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None
+
+
+class ValidatorStore(Protocol):
+    def get(self, url: str) -> Validators | None: ...
+
+    def put(self, url: str, validators: Validators) -> None: ...
+
+
+class MemoryValidatorStore:
+    """A ``ValidatorStore`` in a dict (tests, one-off runs)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, Validators] = {}
+
+    def get(self, url: str) -> Validators | None:
+        return self._data.get(url)
+
+    def put(self, url: str, validators: Validators) -> None:
+        self._data[url] = validators
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+# -- results --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # as requested (validators are keyed by it)
+    status: int  # 200 or 304
+    content: bytes | None  # None when not_modified
+    sha256: str | None  # of content; on 304 the remembered one
+    not_modified: bool
+    content_type: str | None
+    filename: str | None  # from Content-Disposition, decoded
+    etag: str | None
+    last_modified: str | None
+    previous_sha256: str | None = None  # remembered sha before this request, if any
+
+    @property
+    def changed(self) -> bool:
+        """False when the content is known unchanged (304, or the same bytes again)."""
+        if self.not_modified:
+            return False
+        return self.previous_sha256 is None or self.previous_sha256 != self.sha256
+
+    def text(self) -> str:
+        """The body decoded (charset from Content-Type, else UTF-8 as the CAC site uses)."""
+        if self.content is None:
+            raise ValueError(f"{self.url} was not modified: no content to decode")
+        charset = "utf-8"
+        if self.content_type:
+            match = re.search(r"charset=([\w-]+)", self.content_type, re.I)
+            if match:
+                charset = match.group(1)
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+
+@dataclass
+class FetchStats:
+    requests: int = 0  # HTTP requests sent (each retry and redirect counts)
+    bytes_downloaded: int = 0  # body bytes received (decoded)
+    not_modified: int = 0  # 304 answers
+    retries: int = 0
+    blocked: int = 0
+
+
+# -- body checks ------------------------------------------------------------------------
+
+_WAF_MARKERS = (
+    "知道创宇",
+    "浏览器安全检查",
+    "创宇盾",
+    "加速乐",
+    "knownsec",
+    "yunaq.com",
+    "jiasule",
+    "__jsl_clearance",
+    "jsl_clearance_s",
+)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_MAGIC = (b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0", b"PK\x05\x06")
+
+
+def looks_like_waf(body: bytes) -> bool:
+    """A KnownSec (知道创宇) challenge page rather than content.
+
+    A marker in the <title>, or anywhere in a small page, counts; a big genuine
+    article that merely mentions 知道创宇 in its text does not.
+    """
+    head = body[:65536].decode("utf-8", errors="ignore")
+    lowered = head.lower()
+    match = _TITLE.search(head)
+    if match and any(m in match.group(1).lower() for m in _WAF_MARKERS):
+        return True
+    if "jsl_clearance" in lowered:
+        return True
+    return len(body) < 32768 and any(m in lowered for m in _WAF_MARKERS)
+
+
+def looks_like_html(body: bytes, content_type: str | None = None) -> bool:
+    """True for an HTML page; attachments are recognised by magic bytes first."""
+    if body.startswith(_MAGIC):
+        return False
+    start = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1024].lower()
+    if start.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<meta")):
+        return True
+    if start.startswith(b"<") and b"<html" in start:
+        return True
+    return bool(content_type and "html" in content_type.lower() and start.startswith(b"<"))
+
+
+def filename_from_disposition(value: bytes | str | None) -> str | None:
+    """Filename from a Content-Disposition header: ``filename*`` (RFC 6266/5987) first,
+    else ``filename`` — which CAC-like servers fill with raw UTF-8/GBK or %-escapes."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        for enc in ("utf-8", "gb18030"):
+            try:
+                text = value.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            text = value.decode("latin-1")
+    else:
+        text = value
+    star = re.search(r"filename\*\s*=\s*([^;]+)", text, re.I)
+    if star:
+        raw = star.group(1).strip().strip('"')
+        charset, _, rest = raw.partition("'")
+        if _:
+            _lang, _, encoded = rest.partition("'")
+            try:
+                return unquote(encoded, encoding=charset or "utf-8", errors="strict")
+            except (LookupError, UnicodeDecodeError):
+                return unquote(encoded)
+    plain = re.search(r'filename\s*=\s*("(?:[^"\\]|\\.)*"|[^;]+)', text, re.I)
+    if plain:
+        name = plain.group(1).strip()
+        if name.startswith('"') and name.endswith('"'):
+            name = re.sub(r"\\(.)", r"\1", name[1:-1])
+        if re.search(r"%[0-9A-Fa-f]{2}", name):
+            name = unquote(name)
+        return name or None
+    return None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (FetchTimeout, NetworkError)):
+        return True
+    return isinstance(exc, HttpStatusError) and (exc.status >= 500 or exc.status == 429)
+
+
+_Expect = Literal["page", "attachment", "json"]
+_MAX_REDIRECTS = 5
+
+
+# -- the fetcher ---------------------------------------------------------------------------
+
+
+class Fetcher:
+    """Async HTTP client with the manners the CAC site needs.
+
+    * browser User-Agent, ``Accept-Language: zh-CN`` and always a Referer;
+    * at most ``settings.concurrency`` requests in flight per host and
+      ``settings.min_delay`` between request starts to one host;
+    * retries (``settings.retries`` more attempts) with exponential backoff and
+      jitter on timeouts, connection errors, 5xx and 429; the backoff starts at
+      ``backoff_base`` (default ``settings.min_delay``);
+    * ``settings.timeout`` per network operation, ``total_timeout`` (default
+      4 × timeout) for a whole attempt, so a trickling server cannot hang a poll;
+    * bodies over ``settings.max_download_bytes`` are refused (Content-Length)
+      or aborted while streaming;
+    * redirects are followed on the same host only.
+    """
+
+    def __init__(
+        self,
+        settings: CacSourceSettings,
+        validators: ValidatorStore | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff_base: float | None = None,
+        backoff_max: float = 30.0,
+        total_timeout: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.validators = validators
+        self.stats = FetchStats()
+        self._backoff_base = settings.min_delay if backoff_base is None else backoff_base
+        self._backoff_max = backoff_max
+        self._total_timeout = total_timeout if total_timeout is not None else settings.timeout * 4
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(settings.timeout),
+            follow_redirects=False,  # handled here: same host only
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6",
+            },
+        )
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._pace_locks: dict[str, asyncio.Lock] = {}
+        self._next_start: dict[str, float] = {}
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @property
+    def site_root(self) -> str:
+        return self.settings.base_url.rstrip("/") + "/"
+
+    # -- public API --------------------------------------------------------------------
+
+    async def get_page(
+        self,
+        url: str,
+        *,
+        referer: str | None = None,
+        conditional: bool = True,
+        remember: bool = False,
+    ) -> FetchResult:
+        """An HTML page. Empty or WAF bodies raise ``Blocked``."""
+        return await self._get(url, referer, conditional, remember, "page")
+
+    async def get_attachment(
+        self,
+        url: str,
+        *,
+        referer: str,
+        conditional: bool = True,
+        remember: bool = False,
+    ) -> FetchResult:
+        """A list file (docx/pdf/xlsx…). An HTML answer is ``Blocked``: the site serves a
+        page instead of the file when it refuses the download."""
+        return await self._get(url, referer, conditional, remember, "attachment")
+
+    async def get_json(self, url: str, *, referer: str | None = None) -> Any:
+        """A JSON document (never conditional)."""
+        result = await self._get(url, referer, False, False, "json")
+        assert result.content is not None
+        try:
+            return json.loads(result.content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise InvalidResponse(url, f"invalid JSON ({err.__class__.__name__})") from None
+
+    def remember(self, result: FetchResult) -> None:
+        """Keep a 200's validators so the next request for the URL is conditional.
+
+        Call it once the content has been stored/used; a 304 result is a no-op.
+        """
+        if self.validators is None or result.not_modified or result.content is None:
+            return
+        self.validators.put(
+            result.url, Validators(result.etag, result.last_modified, result.sha256)
+        )
+
+    # -- internals ---------------------------------------------------------------------
+
+    async def _get(
+        self, url: str, referer: str | None, conditional: bool, remember: bool, expect: _Expect
+    ) -> FetchResult:
+        stored = self.validators.get(url) if self.validators is not None else None
+        headers = {"Referer": referer or self.site_root}
+        headers["Accept"] = (
+            "application/json, text/plain, */*"
+            if expect == "json"
+            else "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )
+        sent_conditional = False
+        if conditional and stored is not None:
+            if stored.etag:
+                headers["If-None-Match"] = stored.etag
+                sent_conditional = True
+            if stored.last_modified:
+                headers["If-Modified-Since"] = stored.last_modified
+                sent_conditional = True
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.retries + 1),
+            wait=wait_exponential_jitter(
+                initial=self._backoff_base, max=self._backoff_max, jitter=self._backoff_base
+            ),
+            retry=retry_if_exception(_is_transient),
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                status, resp_headers, body = await self._attempt(url, headers)
+
+        previous = stored.sha256 if stored is not None else None
+        etag = resp_headers.get("etag") or (stored.etag if stored and status == 304 else None)
+        last_modified = resp_headers.get("last-modified") or (
+            stored.last_modified if stored and status == 304 else None
+        )
+        if status == 304:
+            if not sent_conditional:
+                raise InvalidResponse(url, "304 Not Modified to an unconditional request")
+            self.stats.not_modified += 1
+            return FetchResult(
+                url=url,
+                status=304,
+                content=None,
+                sha256=previous,
+                not_modified=True,
+                content_type=None,
+                filename=None,
+                etag=etag,
+                last_modified=last_modified,
+                previous_sha256=previous,
+            )
+
+        assert body is not None
+        content_type = resp_headers.get("content-type")
+        self._check_body(url, body, content_type, expect)
+        result = FetchResult(
+            url=url,
+            status=status,
+            content=body,
+            sha256=hashlib.sha256(body).hexdigest(),
+            not_modified=False,
+            content_type=content_type,
+            filename=filename_from_disposition(resp_headers.raw_disposition),
+            etag=etag,
+            last_modified=last_modified,
+            previous_sha256=previous,
+        )
+        if remember:
+            self.remember(result)
+        return result
+
+    def _count_retry(self, _state: object) -> None:
+        self.stats.retries += 1
+
+    def _check_body(self, url: str, body: bytes, content_type: str | None, expect: _Expect) -> None:
+        if not body.strip():
+            self.stats.blocked += 1
+            raise Blocked(url, "empty page (missing Referer or blocked)")
+        if (expect != "attachment" or looks_like_html(body, content_type)) and looks_like_waf(body):
+            self.stats.blocked += 1
+            raise Blocked(url, "KnownSec WAF page (知道创宇云防御 / 浏览器安全检查)")
+        if expect == "attachment" and looks_like_html(body, content_type):
+            self.stats.blocked += 1
+            raise Blocked(url, "HTML page served instead of the attachment")
+
+    async def _attempt(self, url: str, headers: dict[str, str]) -> tuple[int, "_Headers", bytes | None]:
+        try:
+            async with asyncio.timeout(self._total_timeout):
+                return await self._follow(url, headers)
+        except TimeoutError:
+            raise FetchTimeout(url, f"no complete answer within {self._total_timeout:g}s") from None
+
+    async def _follow(self, url: str, headers: dict[str, str]) -> tuple[int, "_Headers", bytes | None]:
+        origin = urlsplit(url).hostname
+        current = url
+        for _hop in range(_MAX_REDIRECTS + 1):
+            status, resp_headers, body, location = await self._one(url, current, headers)
+            if location is None:
+                return status, resp_headers, body
+            target = urljoin(current, location)
+            if urlsplit(target).hostname != origin:
+                raise InvalidResponse(url, f"redirect to another host ({target})")
+            current = target
+        raise InvalidResponse(url, f"more than {_MAX_REDIRECTS} redirects")
+
+    async def _one(
+        self, url: str, current: str, headers: dict[str, str]
+    ) -> tuple[int, "_Headers", bytes | None, str | None]:
+        host = urlsplit(current).netloc
+        async with self._slot(host):
+            self.stats.requests += 1
+            try:
+                async with self._client.stream("GET", current, headers=headers) as resp:
+                    status = resp.status_code
+                    resp_headers = _Headers(resp.headers)
+                    if resp.is_redirect and "location" in resp.headers:
+                        return status, resp_headers, None, resp.headers["location"]
+                    if status == 304:
+                        return status, resp_headers, None, None
+                    if status >= 400:
+                        raise HttpStatusError(url, status, f"HTTP {status} {resp.reason_phrase}".strip())
+                    if status != 200:
+                        raise InvalidResponse(url, f"unexpected HTTP {status}")
+                    body = await self._read_limited(url, resp)
+                    return status, resp_headers, body, None
+            except httpx.TimeoutException as err:
+                raise FetchTimeout(url, f"timed out ({err.__class__.__name__})") from None
+            except httpx.TransportError as err:
+                raise NetworkError(url, f"network error ({err.__class__.__name__}: {err})") from None
+
+    async def _read_limited(self, url: str, resp: httpx.Response) -> bytes:
+        limit = self.settings.max_download_bytes
+        declared = resp.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise TooLarge(url, f"Content-Length {declared} exceeds the {limit}-byte limit")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            self.stats.bytes_downloaded += len(chunk)
+            if size > limit:
+                raise TooLarge(url, f"body exceeds the {limit}-byte limit (aborted)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @asynccontextmanager
+    async def _slot(self, host: str) -> AsyncIterator[None]:
+        """Per-host politeness: a concurrency cap and a pause between request starts."""
+        sem = self._semaphores.get(host)
+        if sem is None:
+            sem = self._semaphores[host] = asyncio.Semaphore(self.settings.concurrency)
+        lock = self._pace_locks.get(host)
+        if lock is None:
+            lock = self._pace_locks[host] = asyncio.Lock()
+        async with sem:
+            async with lock:
+                now = time.monotonic()
+                wait = self._next_start.get(host, 0.0) - now
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._next_start[host] = time.monotonic() + self.settings.min_delay
+            yield
+
+
+class _Headers:
+    """The few response headers the fetcher keeps (case-insensitive access)."""
+
+    def __init__(self, headers: httpx.Headers) -> None:
+        self._headers = {k.lower(): v for k, v in headers.items()}
+        # Content-Disposition as raw bytes: servers put non-ASCII names in it.
+        self.raw_disposition: bytes | None = next(
+            (v for k, v in headers.raw if k.lower() == b"content-disposition"), None
+        )
+
+    def get(self, name: str) -> str | None:
+        return self._headers.get(name.lower())
