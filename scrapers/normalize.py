@@ -6,11 +6,14 @@ rules and the tests can property-check them.
 
 Rules were learnt from the real attachments and the replica's expected export:
 
-* NFKC everywhere: full-width brackets ``（APP）`` become ``(APP)``, full-width
-  digits become ASCII, the ideographic space becomes a normal space.
+* Text cells keep their characters as published: the export has
+  ``图形起源（北京）科技有限公司`` and ``场景，根据`` with full-width punctuation, so
+  ``clean_text`` does NOT apply NFKC. Consumers compare text after NFKC with
+  whitespace next to CJK ignored (interfaces.md); ``text_key`` is that key.
+* Products and filing numbers ARE NFKC-normalised: the export lists
+  ``大麦(APP)`` for a cell reading ``大麦（APP）``.
 * Genuine spaces are KEPT (``芒果TV (网站、APP)``, ``WPS AI(APP)``, even a stray
-  ``变更主要用途 为``): the export keeps them and consumers compare text with
-  whitespace next to CJK ignored anyway.
+  ``变更主要用途 为``): the export keeps them.
 * Line breaks are NOT genuine: they come from wrapped PDF lines or from
   extra paragraphs in a Word cell. A break next to a CJK character vanishes
   (``研究有\\n限公司`` → ``研究有限公司``); between two Latin characters it
@@ -29,6 +32,7 @@ __all__ = [
     "PINYIN_PROVINCES",
     "PLACEHOLDERS",
     "clean_text",
+    "text_key",
     "is_wide",
     "normalize_filing_number",
     "is_valid_cac_number",
@@ -158,10 +162,12 @@ def _join_ws(match: re.Match[str]) -> str:
     return "" if is_wide(before) or is_wide(after) else " "
 
 
-def clean_text(s: object) -> str:
-    """NFKC, drop invisible chars, join wrapped lines, collapse whitespace, strip.
+def clean_text(s: object, *, nfkc: bool = False) -> str:
+    """Drop invisible chars, join wrapped lines, collapse whitespace runs, strip.
 
-    ``None`` gives ``""``; non-strings are ``str()``-ed (sheet cells may be numbers).
+    Characters are kept as published unless ``nfkc`` (full-width punctuation in
+    Chinese sentences stays full-width, as in the export). ``None`` gives ``""``;
+    non-strings are ``str()``-ed (sheet cells may be numbers). Idempotent.
     """
     if s is None:
         return ""
@@ -170,10 +176,30 @@ def clean_text(s: object) -> str:
             s = str(int(s))
         else:
             s = str(s)
-    t = _nfkc(s).strip()
+    t = (_nfkc(s) if nfkc else s.translate(_INVISIBLE)).strip()
     if not t:
         return ""
     return _WS_RUN.sub(_join_ws, t)
+
+
+def text_key(s: object) -> str:
+    """Comparison key of interfaces.md: NFKC, whitespace next to CJK ignored.
+
+    Two texts that only differ by full/half-width forms or by layout whitespace
+    around CJK characters have the same key (use it to diff list revisions).
+    """
+    t = clean_text(s, nfkc=True)
+    return _WS_NEAR_WIDE.sub(_drop_ws_near_wide, t)
+
+
+_WS_NEAR_WIDE = re.compile(r"\s+")
+
+
+def _drop_ws_near_wide(match: re.Match[str]) -> str:
+    text = match.string
+    before = text[match.start() - 1] if match.start() > 0 else ""
+    after = text[match.end()] if match.end() < len(text) else ""
+    return "" if is_wide(before) or is_wide(after) else match.group(0)
 
 
 _CAC_NUMBER = re.compile(r"网信算备\d{21}号")
@@ -188,7 +214,7 @@ def normalize_filing_number(s: object) -> tuple[str, tuple[str, ...]]:
     Returns ``(number, flags)``; ``flags`` holds ``"malformed_number"`` for e.g. the
     real 22-digit CAC number, which is kept as published. Idempotent.
     """
-    number = "".join(clean_text(s).split())
+    number = "".join(clean_text(s, nfkc=True).split())
     if not number:
         return "", ("missing_number",)
     if _CAC_NUMBER.fullmatch(number) or _GENAI_NUMBER.fullmatch(number):
@@ -259,7 +285,7 @@ def split_products(s: object) -> list[str]:
     raw = _nfkc(str(s)).replace("\r\n", "\n").replace("\r", "\n")
     out: list[str] = []
     for part in _split_top_level(raw):
-        p = clean_text(part)
+        p = clean_text(part, nfkc=True)
         if p in PLACEHOLDERS or p.lower() in PLACEHOLDERS or set(p) <= set("-—–_/ "):
             continue
         out.append(p)
@@ -288,7 +314,7 @@ _NOT_CANCELLED = re.compile(r"未注销|撤销注销|恢复")
 
 def status_from_remark(remark: object) -> str:
     """``"cancelled"`` when 备注 marks the row as cancelled, else ``"active"``."""
-    text = "".join(clean_text(remark).split())
+    text = "".join(clean_text(remark, nfkc=True).split())
     if text and _CANCELLED.search(text) and not _NOT_CANCELLED.search(text):
         return "cancelled"
     return "active"
@@ -296,7 +322,7 @@ def status_from_remark(remark: object) -> str:
 
 def role_from_text(s: object) -> str | None:
     """角色 cell → ``provider`` / ``technical_supporter`` (None when unrecognised)."""
-    text = "".join(clean_text(s).split())
+    text = "".join(clean_text(s, nfkc=True).split())
     if not text:
         return None
     i_sup = text.find("技术支持")
@@ -349,7 +375,7 @@ def parse_filed_on(s: object) -> str | None:
         if isinstance(s, int) or float(s).is_integer():
             return parse_filed_on(str(int(s)))
         return None
-    text = clean_text(s)
+    text = clean_text(s, nfkc=True)
     if not text:
         return None
     for pat in _DATE_PATTERNS:
@@ -371,7 +397,7 @@ def list_month_from_name(name: object) -> str | None:
     When several months occur, the one inside brackets wins, else the last one
     (names put the list month at the end).
     """
-    text = clean_text(name)
+    text = clean_text(name, nfkc=True)
     if not text:
         return None
     candidates: list[tuple[bool, int, int]] = []

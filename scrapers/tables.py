@@ -121,7 +121,7 @@ _HEADER_SEARCH_ROWS: Final = 15
 
 
 def _key(cell: object) -> str:
-    return "".join(clean_text(cell).split()).lower()
+    return "".join(clean_text(cell, nfkc=True).split()).lower()
 
 
 def canonical_column(cell: object) -> str | None:

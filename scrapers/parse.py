@@ -1,0 +1,88 @@
+"""One attachment's bytes → ParsedList: sniff, vet, extract, map, hash.
+
+Everything that can go wrong ends as ParseError with a reason a human can act
+on; no library exception escapes and an unparseable list never comes back as an
+empty one (storage would read that as "every filing was removed").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from scrapers.parsers import Table
+from scrapers.records import ListRef, ParsedList, ParseError
+from scrapers.sniff import check_zip_safety, detect_format
+from scrapers.tables import find_header, rows_to_filings
+
+__all__ = ["parse_attachment", "extract_raw_tables", "assemble_rows"]
+
+
+def _extractor(fmt: str) -> Callable[[bytes], list[Table]]:
+    # Imported lazily: pdfplumber and calamine are heavy and not always needed.
+    if fmt == "docx":
+        from scrapers.parsers.docx import extract_tables
+    elif fmt == "pdf":
+        from scrapers.parsers.pdf import extract_tables
+    elif fmt in ("xlsx", "xls"):
+        from scrapers.parsers.sheet import extract_tables
+    elif fmt == "html":
+        from scrapers.parsers.html import extract_tables
+    else:  # pragma: no cover - detect_format only returns the formats above
+        raise ParseError(f"unsupported format {fmt!r}")
+    return extract_tables
+
+
+def extract_raw_tables(data: bytes) -> tuple[str, list[Table]]:
+    """Sniff the format, vet zips, and return ``(format, tables)``."""
+    fmt = detect_format(data)
+    if fmt in ("docx", "xlsx"):
+        check_zip_safety(data)
+    try:
+        tables = _extractor(fmt)(data)
+    except ParseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - wrap every library failure
+        label = "corrupt docx" if fmt == "docx" else f"unreadable {fmt}"
+        raise ParseError(f"{label}: {type(exc).__name__}: {exc}") from exc
+    if not tables:
+        raise ParseError(f"no table found in the {fmt} attachment")
+    return fmt, tables
+
+
+def assemble_rows(fmt: str, tables: list[Table]) -> list[list[str]]:
+    """The rows of the one logical table the list is.
+
+    Word and PDF lists may be split over several tables (later PDF pages repeat
+    no header), so everything from the first table with a header on is one table.
+    Workbooks: every sheet that has a header (other sheets are notes/summaries).
+    """
+    with_header = [find_header(t) is not None for t in tables]
+    if fmt in ("xlsx", "xls"):
+        chosen = [t for t, ok in zip(tables, with_header) if ok] or tables
+    else:
+        first = next((i for i, ok in enumerate(with_header) if ok), 0)
+        chosen = tables[first:]
+    return [row for table in chosen for row in table]
+
+
+def parse_attachment(data: bytes, ref: ListRef) -> ParsedList:
+    """Parse one attachment of ``ref``'s list; ParseError with a reason on failure."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ParseError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    fmt, tables = extract_raw_tables(data)
+    try:
+        rows, warnings = rows_to_filings(assemble_rows(fmt, tables), ref.kind, ref.is_cancellation)
+    except ParseError as exc:
+        raise ParseError(f"{fmt}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001
+        raise ParseError(f"{fmt}: cannot map rows: {type(exc).__name__}: {exc}") from exc
+    return ParsedList(
+        ref=ref,
+        sha256=sha256,
+        format=fmt,
+        rows=tuple(rows),
+        warnings=tuple(warnings),
+    )

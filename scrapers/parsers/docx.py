@@ -1,0 +1,163 @@
+"""Word (.docx) tables → raw rows.
+
+python-docx opens the package (it finds the main part through the relationships
+and parses the XML without resolving entities), but its ``table.rows[i].cells``
+recomputes the whole grid for every row, which takes seconds on a 779-row list.
+So the table XML is walked directly, handling gridSpan (a cell spanning several
+grid columns is repeated over them, as python-docx does), gridBefore/gridAfter,
+and vMerge (a continued cell takes the text of the cell above).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from lxml import etree
+
+from scrapers.parsers import Table
+from scrapers.records import ParseError
+
+__all__ = ["extract_tables"]
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+
+def _w(tag: str) -> str:
+    return f"{{{_W}}}{tag}"
+
+
+W_TBL, W_TR, W_TC, W_P, W_R, W_T = map(_w, ("tbl", "tr", "tc", "p", "r", "t"))
+W_TAB, W_BR, W_CR, W_NBH = map(_w, ("tab", "br", "cr", "noBreakHyphen"))
+W_TCPR, W_GRIDSPAN, W_VMERGE, W_TRPR = map(_w, ("tcPr", "gridSpan", "vMerge", "trPr"))
+W_GRIDBEFORE, W_GRIDAFTER, W_VAL = _w("gridBefore"), _w("gridAfter"), _w("val")
+W_SDT, W_SDTCONTENT, W_CUSTOMXML = _w("sdt"), _w("sdtContent"), _w("customXml")
+W_MOVEFROM, W_DEL = _w("moveFrom"), _w("del")
+MC_FALLBACK = f"{{{_MC}}}Fallback"
+
+
+def _int_val(el: etree._Element | None, default: int) -> int:
+    if el is None:
+        return default
+    try:
+        return max(1, int(el.get(W_VAL, default)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _paragraph_text(p: etree._Element) -> str:
+    parts: list[str] = []
+    for el in p.iter(W_T, W_TAB, W_BR, W_CR, W_NBH):
+        tag = el.tag
+        if tag == W_T:
+            parts.append(el.text or "")
+        elif el.getparent() is None or el.getparent().tag != W_R:
+            continue  # w:tab inside w:tabs is a tab-stop definition, not text
+        elif tag == W_TAB:
+            parts.append("\t")
+        elif tag == W_NBH:
+            parts.append("-")
+        else:
+            parts.append("\n")
+    return "".join(parts)
+
+
+def _cell_text(tc: etree._Element) -> str:
+    # Paragraphs are joined with a line break; normalisation later drops it next
+    # to CJK text (Word's wrapped paragraphs) and keeps a space between words.
+    paras = [_paragraph_text(p) for p in tc.iter(W_P)]
+    return "\n".join(t for t in paras if t.strip())
+
+
+def _row_cells(tr: etree._Element) -> list[etree._Element]:
+    """Cells of a row, including those wrapped in content controls / custom XML."""
+    cells: list[etree._Element] = []
+    for child in tr:
+        if child.tag == W_TC:
+            cells.append(child)
+        elif child.tag in (W_SDT, W_CUSTOMXML):
+            content = child.find(W_SDTCONTENT) if child.tag == W_SDT else child
+            if content is not None:
+                cells.extend(_row_cells(content))
+    return cells
+
+
+def _rows(tbl: etree._Element) -> list[etree._Element]:
+    rows: list[etree._Element] = []
+    for child in tbl:
+        if child.tag == W_TR:
+            rows.append(child)
+        elif child.tag in (W_SDT, W_CUSTOMXML):
+            content = child.find(W_SDTCONTENT) if child.tag == W_SDT else child
+            if content is not None:
+                rows.extend(_rows(content))
+    return rows
+
+
+def _table_rows(tbl: etree._Element) -> Table:
+    out: Table = []
+    above: dict[int, str] = {}  # grid column → text of the cell a vMerge continues
+    for tr in _rows(tbl):
+        trpr = tr.find(W_TRPR)
+        before = _int_val(trpr.find(W_GRIDBEFORE), 0) if trpr is not None else 0
+        row: list[str] = [""] * before
+        for tc in _row_cells(tr):
+            tcpr = tc.find(W_TCPR)
+            span = _int_val(tcpr.find(W_GRIDSPAN) if tcpr is not None else None, 1)
+            vmerge = tcpr.find(W_VMERGE) if tcpr is not None else None
+            col = len(row)
+            if vmerge is not None and vmerge.get(W_VAL, "continue") == "continue":
+                text = above.get(col, "")
+            else:
+                text = _cell_text(tc)
+            for k in range(span):
+                above[col + k] = text
+            row.extend([text] * span)
+        out.append(row)
+    return out
+
+
+def _top_level_tables(body: etree._Element) -> list[etree._Element]:
+    # Tables nested inside a cell are part of that cell, not separate lists.
+    return [t for t in body.iter(W_TBL) if not any(a.tag == W_TC for a in t.iterancestors())]
+
+
+def _strip_hidden_duplicates(root: etree._Element) -> None:
+    """Remove text Word would not show: moved-away text and compatibility fallbacks."""
+    for tag in (W_MOVEFROM, W_DEL, MC_FALLBACK):
+        for el in list(root.iter(tag)):
+            parent = el.getparent()
+            if parent is not None:
+                parent.remove(el)
+
+
+def _load_body(data: bytes) -> etree._Element:
+    try:
+        import docx  # python-docx
+
+        document = docx.Document(io.BytesIO(data))
+        return document.element.body
+    except Exception as exc:  # noqa: BLE001 - any python-docx failure: try the raw part
+        first_error = exc
+    # Fallback: read word/document.xml ourselves (python-docx refuses some
+    # content types, e.g. macro-enabled or oddly labelled documents).
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            xml = zf.read("word/document.xml")
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+        root = etree.fromstring(xml, parser)
+    except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, ValueError) as exc:
+        raise ParseError(f"corrupt docx: {type(first_error).__name__}: {first_error}") from exc
+    body = root.find(_w("body"))
+    if body is None:
+        raise ParseError("corrupt docx: word/document.xml has no body")
+    return body
+
+
+def extract_tables(data: bytes) -> list[Table]:
+    """All top-level tables of the document, in document order."""
+    body = _load_body(data)
+    _strip_hidden_duplicates(body)
+    tables = [_table_rows(t) for t in _top_level_tables(body)]
+    return [t for t in tables if t]

@@ -1,0 +1,89 @@
+"""HTML ``<table>`` → raw rows (colspan repeated, rowspan carried down).
+
+An attachment URL answered with HTML is usually a block or error page; a page
+without a table says so clearly instead of yielding an empty list.
+"""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+from bs4.element import Tag
+
+from scrapers.normalize import clean_text
+from scrapers.parsers import Table
+from scrapers.records import ParseError
+
+__all__ = ["extract_tables"]
+
+_BLOCKS = ("p", "div", "li", "tr")
+
+
+def _decode(data: bytes) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def _span(tag: Tag, attr: str) -> int:
+    try:
+        return max(1, min(int(str(tag.get(attr, "1")).strip() or 1), 1000))
+    except ValueError:
+        return 1
+
+
+def _cell_text(cell: Tag) -> str:
+    for br in cell.find_all("br"):
+        br.replace_with("\n")
+    for block in cell.find_all(_BLOCKS):
+        block.append("\n")
+    return cell.get_text("").strip()
+
+
+def _rows(table: Tag) -> Table:
+    out: Table = []
+    carried: dict[int, tuple[int, str]] = {}  # column → (rows left, text) from rowspan
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue  # a nested table's row
+        row: list[str] = []
+        col = 0
+
+        def fill_carried() -> None:
+            nonlocal col
+            while col in carried:
+                left, text = carried[col]
+                row.append(text)
+                if left <= 1:
+                    del carried[col]
+                else:
+                    carried[col] = (left - 1, text)
+                col += 1
+
+        for cell in tr.find_all(["td", "th"], recursive=False):
+            fill_carried()
+            text = _cell_text(cell)
+            colspan, rowspan = _span(cell, "colspan"), _span(cell, "rowspan")
+            for k in range(colspan):
+                row.append(text)
+                if rowspan > 1:
+                    carried[col] = (rowspan - 1, text)
+                col += 1
+        fill_carried()
+        out.append(row)
+    return out
+
+
+def extract_tables(data: bytes) -> list[Table]:
+    soup = BeautifulSoup(_decode(data), "lxml")
+    tables = [_rows(t) for t in soup.find_all("table")]
+    tables = [t for t in tables if t]
+    if not tables:
+        title = clean_text(soup.title.get_text()) if soup.title else ""
+        raise ParseError(
+            "got an HTML page without a table instead of a list"
+            + (f" (page title: {title[:80]!r}; blocked or an error page?)" if title else "")
+        )
+    return tables

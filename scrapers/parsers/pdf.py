@@ -1,0 +1,193 @@
+"""PDF tables → raw rows, with wrapped cell lines joined the way a reader would.
+
+pdfplumber finds the ruled tables (one per page; GenAI lists repeat no header on
+later pages — ``scrapers.tables`` carries the header over). Cell text is rebuilt
+from the characters rather than taken from ``Table.extract()`` because joining
+wrapped lines needs their geometry:
+
+* next to a CJK character a line break is nothing (``研究有`` / ``限公司``);
+* between two Latin characters it is either a mid-word wrap (the line is full up
+  to the cell's right edge: ``Zhejiang-Deep`` / ``Seek``) — joined without a space
+  — or a wrap at a space (room was left: ``Hi`` / ``Echo``) — joined with one.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import pdfplumber
+
+from scrapers.normalize import is_wide
+from scrapers.parsers import Table
+from scrapers.records import ParseError
+
+__all__ = ["extract_tables", "join_lines"]
+
+Char = dict[str, Any]
+BBox = tuple[float, float, float, float]
+
+_LINE_TOLERANCE = 3.0  # chars whose tops differ less than this share a line
+_SPACE_GAP = 0.25  # a horizontal gap wider than this × font size is a space
+
+_TEXT_SETTINGS = {"vertical_strategy": "text", "horizontal_strategy": "text"}
+
+
+def _lines(chars: list[Char]) -> list[list[Char]]:
+    """Group a cell's chars into lines (top to bottom), each sorted left to right."""
+    lines: list[list[Char]] = []
+    for ch in sorted(chars, key=lambda c: (round(c["top"], 1), c["x0"])):
+        if lines and abs(ch["top"] - lines[-1][0]["top"]) <= _LINE_TOLERANCE:
+            lines[-1].append(ch)
+        else:
+            lines.append([ch])
+    return [sorted(line, key=lambda c: c["x0"]) for line in lines]
+
+
+def _line_text(line: list[Char]) -> str:
+    out: list[str] = []
+    prev: Char | None = None
+    for ch in line:
+        text = ch.get("text", "")
+        if prev is not None and text != " " and (out and out[-1] != " "):
+            gap = ch["x0"] - prev["x1"]
+            if gap > _SPACE_GAP * max(float(ch.get("size") or 10.0), 1.0):
+                out.append(" ")
+        out.append(text)
+        prev = ch
+    # Not stripped: a trailing/leading space char tells a wrap at a word boundary.
+    return "".join(out)
+
+
+def join_lines(lines: Sequence[tuple[str, float, float]], inner_width: float) -> str:
+    """Join wrapped lines ``(text, width, first_char_width)`` of one cell.
+
+    ``inner_width`` is the usable cell width; a line whose leftover room could
+    not hold the next line's first character was full, so it wrapped mid-word.
+    A space char kept at either side of the break marks a word boundary.
+    """
+    out = ""
+    prev: tuple[str, float, float] | None = None
+    for line in lines:
+        raw, width, first_width = line
+        text = raw.strip()
+        if not text:
+            continue
+        if prev is None or not out:
+            out, prev = text, line
+            continue
+        if is_wide(out[-1]) or is_wide(text[0]):
+            out += text
+        elif prev[0].endswith(" ") or raw.startswith(" "):
+            out += " " + text
+        elif out[-1] in "-/_" or (inner_width - prev[1]) < 1.5 * first_width:
+            out += text
+        else:
+            out += " " + text
+        prev = line
+    return out
+
+
+def _ink_width(line: list[Char]) -> float:
+    ink = [c for c in line if c.get("text", "").strip()]
+    return (ink[-1]["x1"] - ink[0]["x0"]) if ink else 0.0
+
+
+def _cell_text(chars: list[Char], bbox: BBox) -> str:
+    if not chars:
+        return ""
+    lines = _lines(chars)
+    if len(lines) == 1:
+        return _line_text(lines[0]).strip()
+    x0, _, x1, _ = bbox
+    # Padding is symmetric; the line closest to the left border shows it.
+    starts = [next((c["x0"] for c in line if c.get("text", "").strip()), line[0]["x0"]) for line in lines]
+    pad = max(0.0, min(starts) - x0)
+    inner = max(1.0, (x1 - x0) - 2 * pad)
+    joined = [
+        (_line_text(line), _ink_width(line), line[0]["x1"] - line[0]["x0"])
+        for line in lines
+    ]
+    return join_lines(joined, inner)
+
+
+def _dedupe(chars: list[Char]) -> list[Char]:
+    """Drop overprinted duplicates (fake bold), in O(n) unlike pdfplumber's."""
+    seen: set[tuple[str, int, int]] = set()
+    out: list[Char] = []
+    for c in chars:
+        key = (c.get("text", ""), round(c["x0"]), round(c["top"]))
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def _inside(ch: Char, bbox: BBox) -> bool:
+    mx = (ch["x0"] + ch["x1"]) / 2
+    my = (ch["top"] + ch["bottom"]) / 2
+    return bbox[0] <= mx <= bbox[2] and bbox[1] <= my <= bbox[3]
+
+
+def _table_rows(table: Any, chars: list[Char]) -> Table:
+    tb = table.bbox
+    mine = [c for c in chars if _inside(c, tb)]
+    out: Table = []
+    spans: dict[int, tuple[float, str]] = {}  # column → (bottom, text) of the cell above
+    for row in table.rows:
+        cells: list[BBox | None] = list(row.cells)
+        rb = row.bbox
+        row_chars = [c for c in mine if rb[1] <= (c["top"] + c["bottom"]) / 2 <= rb[3]]
+        texts: list[str] = []
+        for ci, bbox in enumerate(cells):
+            if bbox is None:
+                # Covered by a merged cell: the one to the left (horizontal merge,
+                # its bbox reaches over) or the one above (vertical merge).
+                left = next((cells[j] for j in range(ci - 1, -1, -1) if cells[j] is not None), None)
+                above = spans.get(ci)
+                if above is not None and above[0] > rb[1] + 1:
+                    texts.append(above[1])
+                elif left is not None and texts:
+                    texts.append(texts[-1] if left[2] > rb[0] else "")
+                else:
+                    texts.append("")
+                continue
+            text = _cell_text([c for c in row_chars if _inside(c, bbox)], bbox)
+            spans[ci] = (bbox[3], text)
+            texts.append(text)
+        out.append(texts)
+    return out
+
+
+def extract_tables(data: bytes) -> list[Table]:
+    """Every ruled table of every page, in page order (one list per table)."""
+    tables: list[Table] = []
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many unrelated types
+        raise ParseError(f"corrupt pdf: {type(exc).__name__}: {exc}") from exc
+    with pdf:
+        pages = list(pdf.pages)
+        if not pages:
+            raise ParseError("corrupt pdf: no pages")
+        for page in pages:
+            found = page.find_tables()
+            if not found:
+                continue
+            chars = _dedupe(page.chars)
+            for table in sorted(found, key=lambda t: (t.bbox[1], t.bbox[0])):
+                rows = _table_rows(table, chars)
+                if rows:
+                    tables.append(rows)
+        if not tables:
+            # No ruled tables at all: try aligned text columns before giving up.
+            for page in pages:
+                chars = page.chars
+                for table in page.find_tables(_TEXT_SETTINGS):
+                    rows = _table_rows(table, chars)
+                    if rows:
+                        tables.append(rows)
+    if not tables:
+        raise ParseError("no table found in the pdf")
+    return tables
