@@ -156,6 +156,12 @@ class Repository:
     def stored_lists(self) -> list[FilingList]:
         return list(self.session.scalars(select(FilingList).order_by(FilingList.list_month, FilingList.id)))
 
+    def list_by_id(self, list_id: int) -> FilingList:
+        filing_list = self.session.get(FilingList, list_id)
+        if filing_list is None:
+            raise KeyError(f"no list {list_id}")
+        return filing_list
+
     def list_by_key(self, attachment_key: str) -> FilingList | None:
         return self.session.scalar(select(FilingList).where(FilingList.attachment_key == attachment_key))
 
