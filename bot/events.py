@@ -1,0 +1,204 @@
+"""The diff engine's output: turn what an ingest did into events, written to the outbox.
+
+Runs inside the ingest transaction (``PollHooks``), so an event exists exactly when the
+data change that caused it was committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.event_schema import ChangedFiling, Event, FilingRecord
+from bot.findings import findings_for_baseline, findings_for_list
+from bot.notifiers.base import Notifier
+from bot.outbox import enqueue, new_event_id
+from bot.pipeline import PollHooks, PollReport
+from bot.watchlist import Watchlist
+from scrapers.discovery import batch_number
+from scrapers.records import ListRef
+from storage.models import Filing, FilingList, ListVersion
+from storage.repo import IngestOutcome, Repository, filing_record
+
+__all__ = ["OutboxHooks", "list_event", "baseline_event", "MAX_FILINGS_PER_EVENT"]
+
+# Large lists are split into several events so no webhook body is unbounded.
+MAX_FILINGS_PER_EVENT = 500
+
+
+def _timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _records(session: Session, kind: str, numbers: Sequence[str]) -> list[FilingRecord]:
+    if not numbers:
+        return []
+    found: dict[str, FilingRecord] = {}
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        for filing in session.scalars(select(Filing).where(Filing.kind == kind, Filing.filing_number.in_(chunk))):
+            found[filing.filing_number] = filing_record(filing)  # type: ignore[assignment]
+    return [found[n] for n in numbers if n in found]
+
+
+def list_sizes(session: Session, kind: str) -> list[tuple[str, int]]:
+    """(list_month, rows) of every list of a kind, oldest first (cancellation notices excluded)."""
+    query = (
+        select(FilingList.list_month, ListVersion.row_count)
+        .join(ListVersion, ListVersion.id == FilingList.current_version_id)
+        .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+        .order_by(FilingList.list_month, FilingList.id)
+    )
+    return [(month, rows) for month, rows in session.execute(query)]
+
+
+def _split(event: Event) -> list[Event]:
+    data = event["data"]
+    entries = [("new", r) for r in data["new"]] + [("changed", r) for r in data["changed"]]
+    entries += [("removed", r) for r in data["removed"]]
+    if len(entries) <= MAX_FILINGS_PER_EVENT:
+        return [event]
+    chunks = [entries[i : i + MAX_FILINGS_PER_EVENT] for i in range(0, len(entries), MAX_FILINGS_PER_EVENT)]
+    events: list[Event] = []
+    for index, chunk in enumerate(chunks, start=1):
+        part_data = dict(data)
+        for key in ("new", "changed", "removed"):
+            part_data[key] = [record for name, record in chunk if name == key]
+        part_data["part"] = {"index": index, "total": len(chunks)}
+        if index > 1:
+            part_data["notable"] = []  # findings describe the whole list: told once
+        events.append({"id": f"{event['id']}-p{index}", "type": event["type"], "timestamp": event["timestamp"], "data": part_data})
+    return events
+
+
+def list_event(
+    repo: Repository, ref: ListRef, outcome: IngestOutcome, watchlist: Watchlist | None
+) -> Event | None:
+    """list.published for a list never seen, list.revised for a known one whose rows changed."""
+    session = repo.session
+    kind = ref.kind.value
+    if outcome.is_new_list:
+        event_type = "list.published"
+        new_numbers = list(outcome.created)
+        changed_map = {u.filing_number: u.changes for u in outcome.filing_updates if u.changes}
+        removed_numbers: list[str] = []
+    else:
+        event_type = "list.revised"
+        created = set(outcome.created)
+        new_numbers = [n for n in outcome.rows.added if n in created]
+        changed_map = dict(outcome.rows.changed)
+        removed_numbers = list(outcome.rows.removed)
+    if not outcome.is_new_list and not (new_numbers or changed_map or removed_numbers):
+        return None  # e.g. a filing moved position only
+
+    new = _records(session, kind, new_numbers)
+    removed = _records(session, kind, removed_numbers)
+    current = {r["filing_number"]: r for r in _records(session, kind, list(changed_map))}
+    changed: list[ChangedFiling] = []
+    for number, changes in changed_map.items():
+        entry: ChangedFiling = {"kind": kind, "filing_number": number, "changes": changes}
+        if number in current:
+            entry["name"] = current[number]["name"]
+            entry["entity"] = current[number]["entity"]
+        changed.append(entry)
+    rows = repo.current_rows(repo.list_by_id(outcome.list_id))
+    sizes = list_sizes(session, kind)
+    notable = findings_for_list(
+        kind=kind,
+        list_month=ref.list_month,
+        rows=rows,
+        new=new,
+        changed=changed,
+        sizes=sizes,
+        watchlist=watchlist,
+    )
+    cancelled = sum(1 for c in changed if (c["changes"].get("status") or [None, None])[1] == "cancelled")
+    renamed = sum(1 for c in changed if "entity" in c["changes"])
+    data: dict[str, Any] = {
+        "kind": kind,
+        "list_month": ref.list_month,
+        "title": ref.title,
+        "name": ref.name,
+        "batch": batch_number(ref.title),
+        "page_url": ref.page_url,
+        "attachment_url": ref.attachment_url,
+        "counts": {
+            "new": len(new),
+            "changed": len(changed),
+            "removed": len(removed),
+            "rows": len(rows),
+            "cancelled": cancelled,
+            "renamed": renamed,
+        },
+        "new": new,
+        "changed": changed,
+        "removed": removed,
+        "notable": notable,
+        "sizes": [[month, count] for month, count in sizes],
+    }
+    return {"id": new_event_id(), "type": event_type, "timestamp": _timestamp(), "data": data}
+
+
+def baseline_event(session: Session) -> Event:
+    """One event for the first successful poll: totals only, never the whole history."""
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, lists in session.execute(
+        select(FilingList.kind, func.count(FilingList.id))
+        .where(FilingList.current_version_id.is_not(None))
+        .group_by(FilingList.kind)
+    ):
+        by_kind[kind] = {"lists": lists, "filings": 0, "cancelled": 0}
+    for kind, status, count in session.execute(
+        select(Filing.kind, Filing.status, func.count(Filing.id))
+        .where(Filing.present.is_(True))
+        .group_by(Filing.kind, Filing.status)
+    ):
+        totals = by_kind.setdefault(kind, {"lists": 0, "filings": 0, "cancelled": 0})
+        totals["filings"] += count
+        if status == "cancelled":
+            totals["cancelled"] += count
+    entities = [
+        (kind, entity)
+        for kind, entity in session.execute(select(Filing.kind, Filing.entity).where(Filing.present.is_(True)))
+    ]
+    data = {
+        "counts": {
+            "lists": sum(t["lists"] for t in by_kind.values()),
+            "filings": sum(t["filings"] for t in by_kind.values()),
+        },
+        "by_kind": by_kind,
+        "notable": findings_for_baseline(by_kind, entities),
+    }
+    return {"id": new_event_id(), "type": "baseline.established", "timestamp": _timestamp(), "data": data}
+
+
+class OutboxHooks(PollHooks):
+    """Writes events and deliveries in the ingest transactions of a poll."""
+
+    def __init__(self, notifiers: Sequence[Notifier], *, first_run: str = "baseline", watchlist: Watchlist | None = None):
+        self.notifiers = list(notifiers)
+        self.first_run = first_run
+        self.watchlist = watchlist
+        self.events_written: list[Event] = []
+
+    def on_list(self, repo: Repository, ref: ListRef, outcome: IngestOutcome, *, first_run: bool) -> None:
+        if not outcome.rows_changed:
+            return  # same bytes, or same rows in new bytes: nothing to tell
+        if first_run and self.first_run == "baseline":
+            return  # history is summarised once by baseline.established
+        event = list_event(repo, ref, outcome, self.watchlist)
+        if event is None:
+            return
+        for part in _split(event):
+            enqueue(repo.session, part, self.notifiers, list_id=outcome.list_id)
+            self.events_written.append(part)
+
+    def on_poll_done(self, repo: Repository, report: PollReport) -> None:
+        if report.first_run and report.ok and self.first_run == "baseline":
+            event = baseline_event(repo.session)
+            enqueue(repo.session, event, self.notifiers)
+            self.events_written.append(event)
