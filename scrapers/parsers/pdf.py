@@ -6,9 +6,10 @@ from the characters rather than taken from ``Table.extract()`` because joining
 wrapped lines needs their geometry:
 
 * next to a CJK character a line break is nothing (``研究有`` / ``限公司``);
-* between two Latin characters it is either a mid-word wrap (the line is full up
-  to the cell's right edge: ``Zhejiang-Deep`` / ``Seek``) — joined without a space
-  — or a wrap at a space (room was left: ``Hi`` / ``Echo``) — joined with one.
+* between two Latin characters it is a wrap at a space (``Hi`` / ``Echo``, the
+  space dropped by the writer) and becomes one space — unless the previous line
+  is a single word filling the cell (a word longer than the line was split:
+  ``Zhejiang-DeepSeek23-2024`` / ``1220S8084``), then nothing.
 """
 
 from __future__ import annotations
@@ -61,27 +62,31 @@ def _line_text(line: list[Char]) -> str:
 
 
 def join_lines(lines: Sequence[tuple[str, float, float]], inner_width: float) -> str:
-    """Join wrapped lines ``(text, width, first_char_width)`` of one cell.
+    """Join wrapped lines ``(text, ink width, first char width)`` of one cell.
 
-    ``inner_width`` is the usable cell width; a line whose leftover room could
-    not hold the next line's first character was full, so it wrapped mid-word.
-    A space char kept at either side of the break marks a word boundary.
+    Word processors and reportlab wrap Latin text at spaces (dropping the space)
+    and split a word only when it is wider than the whole line. So a Latin–Latin
+    break is a space, unless the previous line is one single word filling the
+    line (a forced mid-word split, e.g. a long filing number) or ends in ``-``.
+    ``inner_width`` is the usable cell width.
     """
     out = ""
     prev: tuple[str, float, float] | None = None
     for line in lines:
-        raw, width, first_width = line
+        raw, _, first_width = line
         text = raw.strip()
         if not text:
             continue
         if prev is None or not out:
             out, prev = text, line
             continue
+        prev_text = prev[0].strip()
+        one_word = not any(ch.isspace() or is_wide(ch) for ch in prev_text)
         if is_wide(out[-1]) or is_wide(text[0]):
             out += text
         elif prev[0].endswith(" ") or raw.startswith(" "):
             out += " " + text
-        elif out[-1] in "-/_" or (inner_width - prev[1]) < 1.5 * first_width:
+        elif out[-1] in "-/_" or (one_word and inner_width - prev[1] < 1.5 * first_width):
             out += text
         else:
             out += " " + text
