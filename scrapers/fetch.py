@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import random
 import re
 import time
 from collections.abc import AsyncIterator
@@ -24,12 +25,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from bot.config import CacSourceSettings
 
@@ -400,9 +396,7 @@ class Fetcher:
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.retries + 1),
-            wait=wait_exponential_jitter(
-                initial=self._backoff_base, max=self._backoff_max, jitter=self._backoff_base
-            ),
+            wait=self._backoff,
             retry=retry_if_exception(_is_transient),
             before_sleep=self._count_retry,
             reraise=True,
@@ -452,6 +446,12 @@ class Fetcher:
             self.remember(result)
         return result
 
+    def _backoff(self, state: RetryCallState) -> float:
+        # Exponential backoff with full jitter on top: base, 2·base, 4·base … capped.
+        base = self._backoff_base
+        exp = min(self._backoff_max, base * 2 ** (state.attempt_number - 1))
+        return exp + random.uniform(0, base)
+
     def _count_retry(self, _state: object) -> None:
         self.stats.retries += 1
 
@@ -462,7 +462,9 @@ class Fetcher:
         if (expect != "attachment" or looks_like_html(body, content_type)) and looks_like_waf(body):
             self.stats.blocked += 1
             raise Blocked(url, "KnownSec WAF page (知道创宇云防御 / 浏览器安全检查)")
-        if expect == "attachment" and looks_like_html(body, content_type):
+        # Some lists may be published as an HTML table; any other HTML where a file was
+        # expected is the site's error/anti-bot page.
+        if expect == "attachment" and looks_like_html(body, content_type) and b"<table" not in body.lower():
             self.stats.blocked += 1
             raise Blocked(url, "HTML page served instead of the attachment")
 

@@ -124,9 +124,9 @@ class RecordedRequest:
     path: str  # path with query, as sent
     headers: dict[str, str]  # header names lower-cased
     status: int
-    bytes_sent: int  # body bytes
+    bytes_sent: int  # body bytes of the answer (0 for 304 and HEAD)
     started: float  # time.monotonic() when the request was read
-    finished: float  # time.monotonic() when the answer was written
+    finished: float  # time.monotonic() just before the answer is sent
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -335,21 +335,28 @@ class ReplicaServer:
             time.sleep(self.delay)
         headers = {k.lower(): v for k, v in h.headers.items()}
         status, extra, body = self._respond(h.path, headers)
+        sent = 0 if head or status == 304 else len(body)
         try:
             h.send_response(status)
             for name, value in extra:
                 h.send_header(name, value)
             h.send_header("Content-Length", str(len(body)))
+            # Log before anything goes out (end_headers flushes): a client that has
+            # the answer must find its request in the log (tests count right after).
+            self._log(h.command, h.path, headers, status, sent, started)
             h.end_headers()
-            if not head and status != 304:
+            if sent:
                 h.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             # Clients that abort large downloads (size limit) close the socket early.
             pass
-        sent = 0 if head or status == 304 else len(body)
+
+    def _log(
+        self, method: str, path: str, headers: dict[str, str], status: int, sent: int, started: float
+    ) -> None:
         record = RecordedRequest(
-            method=h.command,
-            path=h.path,
+            method=method,
+            path=path,
             headers=headers,
             status=status,
             bytes_sent=sent,

@@ -1,0 +1,121 @@
+"""Shared fixtures. Keep each fixture small and documented; other modules add theirs here."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from bot.config import CacSourceSettings
+from scrapers.replica.server import ReplicaServer
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from storage.db import Database
+
+
+@pytest.fixture
+def replica() -> Iterator[ReplicaServer]:
+    """A fresh local replica of the CAC site (bundled sample), free to mutate."""
+    with ReplicaServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def replica_readonly() -> Iterator[ReplicaServer]:
+    """One replica for the whole session: only for tests that never mutate it."""
+    with ReplicaServer() as server:
+        yield server
+
+
+@pytest.fixture
+def cac_settings_for() -> Callable[..., CacSourceSettings]:
+    """Settings pointing at a replica, fast defaults (no politeness pause)."""
+
+    def make(server: ReplicaServer, **overrides: Any) -> CacSourceSettings:
+        values: dict[str, Any] = {
+            "base_url": server.base_url,
+            "beian_url": server.beian_url,
+            "min_delay": 0,
+            "timeout": 5,
+            "retries": 2,
+        }
+        values.update(overrides)
+        return CacSourceSettings(**values)
+
+    return make
+
+
+@pytest.fixture
+def cac_settings(replica: ReplicaServer, cac_settings_for: Callable[..., CacSourceSettings]) -> CacSourceSettings:
+    """Settings for the function-scoped ``replica``."""
+    return cac_settings_for(replica)
+
+
+# --- databases: every storage-touching test runs on SQLite and on the machine's PostgreSQL ---
+
+POSTGRES_URL = os.environ.get(
+    "CACWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cacwatch.db'}"
+        return
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator["Database"]:
+    from storage.db import Database
+
+    db = Database(database_url)
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., "Settings"]:
+    """Full Settings for a replica and a database, with fast politeness for tests."""
+    from bot.config import settings_from_mapping
+
+    def make(server: ReplicaServer, database_url: str, **notify: Any) -> "Settings":
+        return settings_from_mapping(
+            {
+                "database": {"url": database_url},
+                "data_dir": str(tmp_path / "data"),
+                "sources": {
+                    "cac": {
+                        "base_url": server.base_url,
+                        "beian_url": server.beian_url,
+                        "min_delay": 0,
+                        "timeout": 5,
+                        "retries": 1,
+                        "concurrency": 2,
+                    }
+                },
+                "notify": notify,
+            },
+            env={},
+        )
+
+    return make
