@@ -215,6 +215,13 @@ def normalize_filing_number(s: object) -> tuple[str, tuple[str, ...]]:
     real 22-digit CAC number, which is kept as published. Idempotent.
     """
     number = "".join(clean_text(s, nfkc=True).split())
+    for _ in range(3):
+        # Removing whitespace can let NFKC compose anew (``R`` + `` ¸``) and NFKC
+        # can emit a space (``¨``): repeat until stable so the result is idempotent.
+        again = "".join(_nfkc(number).split())
+        if again == number:
+            break
+        number = again
     if not number:
         return "", ("missing_number",)
     if _CAC_NUMBER.fullmatch(number) or _GENAI_NUMBER.fullmatch(number):
@@ -265,6 +272,8 @@ def _split_top_level(s: str) -> list[str]:
             if depth == 0 and prev.endswith(")") and nxt and nxt not in "(、等" and nxt not in _OPEN:
                 parts.append("".join(buf))
                 buf = []
+            elif prev[-1:] in _OPEN + _CLOSE + "、" or nxt in _OPEN + _CLOSE + "、":
+                buf.append("")  # a wrap next to a bracket: 文档翻译(开发版) / (网站)
             else:
                 buf.append(ch)
         else:
