@@ -119,9 +119,6 @@ class MemoryValidatorStore:
     def put(self, url: str, validators: Validators) -> None:
         self._data[url] = validators
 
-    def __len__(self) -> int:
-        return len(self._data)
-
 
 # -- results --------------------------------------------------------------------------
 

@@ -135,6 +135,9 @@ class RecordedRequest:
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus
+    # delayed ACK add ~40 ms to every keep-alive request.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         self.server.replica._handle(self, head=False)
