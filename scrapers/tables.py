@@ -23,6 +23,8 @@ from typing import Final
 
 from scrapers.normalize import (
     clean_text,
+    is_valid_cac_number,
+    is_valid_genai_number,
     normalize_filing_number,
     parse_filed_on,
     province_from_number,
@@ -263,7 +265,7 @@ def rows_to_filings(
         raw = _pick(row, header)
         number_raw = raw.get("number", "")
         number, _ = normalize_filing_number(number_raw)
-        if _is_title_row(row) and _digits(number) < 6:
+        if _is_title_row(row) and not (is_valid_cac_number(number) or is_valid_genai_number(number)):
             continue
         n_core = sum(1 for c in set(header.columns.values()) if c in _CORE)
         partial = not clean_text(raw.get("seq", "")) and _filled_core(raw) <= max(1, n_core // 2)
@@ -282,7 +284,9 @@ def rows_to_filings(
             shown = " | ".join(clean_text(c) for c in row)[:120]
             warnings.append(f"row {pos}: no filing number, skipped: {shown}")
             continue
-        if _digits(number) < 6:
+        if _digits(number) == 0:
+            # Kept otherwise (flagged): a malformed number may still be the key
+            # CAC published, and a number cut by a page break is completed above.
             shown = " | ".join(clean_text(c) for c in row)[:120]
             warnings.append(f"row {pos}: {number!r} is not a filing number, skipped: {shown}")
             continue

@@ -115,11 +115,14 @@ def make_pdf(
     title: str = "生成式人工智能服务已备案信息（2025年1月）",
     col_widths: Sequence[float] | None = None,
     font_size: float = 10,
+    split_in_row: bool = False,
 ) -> bytes:
     """A ruled-table PDF like the CAC GenAI lists (reportlab, CJK CID font).
 
     The header is on the first page only (``repeatRows=0``); cells wrap anywhere,
     mid-word included (``wordWrap='CJK'``), as in the real files.
+    ``split_in_row`` lets a tall row break across pages (its tail then starts the
+    next page as a partial row, as Word-exported PDFs do).
     """
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -139,7 +142,8 @@ def make_pdf(
     data = [[para(h) for h in header]] + [[para(v) for v in row] for row in rows]
     width = A4[0] - 40
     widths = list(col_widths) if col_widths else [width / len(header)] * len(header)
-    table = Table(data, colWidths=widths, repeatRows=0)
+    extra = {"splitInRow": 1} if split_in_row else {}
+    table = Table(data, colWidths=widths, repeatRows=0, **extra)
     table.setStyle(
         TableStyle(
             [

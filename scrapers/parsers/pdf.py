@@ -64,11 +64,12 @@ def _line_text(line: list[Char]) -> str:
 def join_lines(lines: Sequence[tuple[str, float, float]], inner_width: float) -> str:
     """Join wrapped lines ``(text, ink width, first char width)`` of one cell.
 
-    Word processors and reportlab wrap Latin text at spaces (dropping the space)
-    and split a word only when it is wider than the whole line. So a Latin–Latin
-    break is a space, unless the previous line is one single word filling the
-    line (a forced mid-word split, e.g. a long filing number) or ends in ``-``.
-    ``inner_width`` is the usable cell width.
+    Writers wrap Latin words at spaces (dropping the space) and split inside a
+    space-free token only when it must: a token with CJK in it (reportlab and
+    WPS break those anywhere) or one wider than the line. So a Latin–Latin break
+    is a space unless the line was full (the next char would not fit in the
+    room left, ``inner_width`` being the usable cell width) AND the token before
+    the break contains CJK or is the whole line; a trailing ``-`` joins too.
     """
     out = ""
     prev: tuple[str, float, float] | None = None
@@ -81,12 +82,14 @@ def join_lines(lines: Sequence[tuple[str, float, float]], inner_width: float) ->
             out, prev = text, line
             continue
         prev_text = prev[0].strip()
-        one_word = not any(ch.isspace() or is_wide(ch) for ch in prev_text)
+        last_token = prev_text.split()[-1]
+        full = inner_width - prev[1] < 1.2 * first_width
+        breakable = any(is_wide(ch) for ch in last_token) or last_token == prev_text
         if is_wide(out[-1]) or is_wide(text[0]):
             out += text
         elif prev[0].endswith(" ") or raw.startswith(" "):
             out += " " + text
-        elif out[-1] in "-/_" or (one_word and inner_width - prev[1] < 1.5 * first_width):
+        elif out[-1] in "-/_" or (full and breakable):
             out += text
         else:
             out += " " + text
@@ -165,6 +168,22 @@ def _table_rows(table: Any, chars: list[Char]) -> Table:
     return out
 
 
+def _closing_lines(page: Any) -> dict[str, Any]:
+    """Table settings that close a table whose row was split by a page break.
+
+    A row broken across pages is drawn without the border at the cut, so its
+    fragment has vertical rules but no closing horizontal one and pdfplumber
+    would drop it. Horizontal lines where the vertical rules start and end
+    restore the missing border.
+    """
+    verticals = [e for e in page.edges if e.get("orientation") == "v" and e["bottom"] - e["top"] > 5]
+    if not verticals:
+        return {}
+    top = min(e["top"] for e in verticals)
+    bottom = max(e["bottom"] for e in verticals)
+    return {"explicit_horizontal_lines": [top, bottom]}
+
+
 def extract_tables(data: bytes) -> list[Table]:
     """Every ruled table of every page, in page order (one list per table)."""
     tables: list[Table] = []
@@ -177,7 +196,7 @@ def extract_tables(data: bytes) -> list[Table]:
         if not pages:
             raise ParseError("corrupt pdf: no pages")
         for page in pages:
-            found = page.find_tables()
+            found = page.find_tables(_closing_lines(page))
             if not found:
                 continue
             chars = _dedupe(page.chars)

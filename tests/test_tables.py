@@ -1,0 +1,222 @@
+"""Header mapping and row assembly (scrapers.tables), format-independent."""
+
+from __future__ import annotations
+
+import pytest
+
+from scrapers.records import Kind, ParseError, Status
+from scrapers.tables import canonical_column, map_header, rows_to_filings
+
+DEEP = ["序号", "算法名称", "角色", "主体名称", "应用产品", "主要用途", "备案编号", "备注"]
+N1 = "网信算备110101128387701230011号"
+N2 = "网信算备440305800709501230015号"
+N3 = "网信算备330110046572901220019号"
+
+
+def deep_row(seq: str, number: str, name: str = "算法", remark: str = "") -> list[str]:
+    return [seq, name, "服务提供者", "北京某公司", "某产品（APP）", "用途", number, remark]
+
+
+@pytest.mark.parametrize(
+    ("header", "canon"),
+    [
+        ("序号", "seq"),
+        ("算法名称", "name"),
+        ("模型名称", "name"),
+        ("大模型名称", "name"),
+        ("服务名称", "name"),
+        ("角 色", "role"),
+        ("算法类别", "category"),
+        ("主体名称", "entity"),
+        ("备案单位", "entity"),
+        ("企业名称", "entity"),
+        ("应用产品", "products"),
+        ("关联产品", "products"),
+        ("主要用途", "purpose"),
+        ("备案编号", "number"),
+        ("备案号", "number"),
+        ("备\n注", "remark"),
+        ("属地", "province"),
+        ("所在地", "province"),
+        ("备案时间", "filed_on"),
+        ("备案日期", "filed_on"),
+        ("注销时间", "cancelled_on"),
+        ("备案编号（注）", "number"),
+        ("原主体名称“北京甲公司”变更为“北京乙公司”", None),  # a remark, not a header
+        ("网信算备110101128387701230011号", None),
+        ("", None),
+    ],
+)
+def test_canonical_column(header: str, canon: str | None) -> None:
+    assert canonical_column(header) == canon
+
+
+def test_data_row_is_not_a_header() -> None:
+    assert map_header(deep_row("1", N1, remark="原主体名称“甲”变更为“乙”")) is None
+
+
+def test_deep_synthesis_basic() -> None:
+    rows, warnings = rows_to_filings([DEEP, deep_row("1", N1), deep_row("2", N2)], Kind.DEEP_SYNTHESIS, False)
+    assert warnings == []
+    assert [r.filing_number for r in rows] == [N1, N2]
+    first = rows[0]
+    assert first.role == "provider" and first.category is None
+    assert first.products == ("某产品(APP)",)
+    assert first.province == "北京市" and rows[1].province == "广东省"
+    assert first.remark == "" and first.status is Status.ACTIVE and first.filed_on is None
+    assert [r.row_index for r in rows] == [0, 1]
+
+
+def test_columns_in_another_order_and_synonyms() -> None:
+    header = ["备案号", "备注", "企业名称", "算法类别", "算法名称", "关联产品", "用途", "序号"]
+    row = [N3, "已注销", "杭州某公司", "个性化推送类", "推荐算法", "甲（APP、网站）、乙(小程序)", "推荐", ""]
+    rows, _ = rows_to_filings([header, row], Kind.ALGORITHM_RECOMMENDATION, False)
+    (r,) = rows
+    assert (r.name, r.entity, r.category, r.purpose) == ("推荐算法", "杭州某公司", "个性化推送类", "推荐")
+    assert r.products == ("甲(APP、网站)", "乙(小程序)")
+    assert r.role is None and r.status is Status.CANCELLED and r.province == "浙江省"
+
+
+def test_nine_cell_header_with_purpose_twice() -> None:
+    header = ["序号", "算法名称", "角色", "主体名称", "应用产品", "主要用途", "主要用途", "备案编号", "备注"]
+    merged = ["1", "算法", "服务技术支持者", "公司", "--", "应用于对话", "应用于对话", N1, ""]
+    split = ["2", "算法2", "服务提供者", "公司", "x(APP)", "应用于绘画", "", N2, ""]
+    other_half = ["3", "算法3", "服务提供者", "公司", "x(APP)", "", "应用于视频", N3, ""]
+    rows, _ = rows_to_filings([header, merged, split, other_half], Kind.DEEP_SYNTHESIS, False)
+    assert [r.purpose for r in rows] == ["应用于对话", "应用于绘画", "应用于视频"]
+    assert rows[0].role == "technical_supporter" and rows[0].products == ()
+    assert [r.filing_number for r in rows] == [N1, N2, N3]
+
+
+def test_header_below_title_rows_and_empty_seq() -> None:
+    table = [
+        ["境内深度合成服务算法备案清单（2024年4月）"] * 8,  # merged title row
+        [""] * 8,
+        DEEP,
+        deep_row("", N1),
+        deep_row("", N2),
+    ]
+    rows, _ = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
+    assert [r.filing_number for r in rows] == [N1, N2]
+
+
+def test_blank_and_repeated_header_rows_skipped() -> None:
+    table = [DEEP, deep_row("1", N1), [""] * 8, DEEP, deep_row("2", N2)]
+    rows, warnings = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
+    assert [r.filing_number for r in rows] == [N1, N2] and warnings == []
+
+
+def test_repeated_header_may_reorder_columns() -> None:
+    reordered = ["备案编号", "序号", "算法名称", "角色", "主体名称", "应用产品", "主要用途", "备注"]
+    table = [DEEP, deep_row("1", N1, name="甲"), reordered, [N2, "2", "乙", "服务提供者", "公司", "--", "用途", ""]]
+    rows, _ = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
+    assert [(r.name, r.filing_number) for r in rows] == [("甲", N1), ("乙", N2)]
+
+
+def test_wrapped_continuation_row_is_merged() -> None:
+    genai = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
+    table = [
+        genai,
+        ["1", "浙江省", "DeepSeek", "杭州深度求索人工智能基础技术研究有", "Zhejiang-DeepSeek-20241218", "2024/12/18"],
+        ["", "", "", "限公司", "", ""],  # the tail of the row on the next page
+        ["2", "北京市", "Kimi 智能助手", "北京月之暗面科技有限公司", "Beijing-Kimi-20240802", "2024/8/2"],
+    ]
+    rows, warnings = rows_to_filings(table, Kind.GENAI_SERVICE, False)
+    assert warnings == []
+    assert [r.entity for r in rows] == ["杭州深度求索人工智能基础技术研究有限公司", "北京月之暗面科技有限公司"]
+    assert rows[0].filed_on == "2024-12-18" and rows[0].province == "浙江省"
+    assert rows[1].name == "Kimi 智能助手"
+
+
+def test_number_wrapped_over_page_break_is_merged() -> None:
+    genai = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
+    table = [
+        genai,
+        ["1", "浙江省", "DeepSeek", "杭州深度求索", "Zhejiang-DeepSeek-2024", "2024/12/18"],
+        ["", "", "", "", "1218", ""],
+    ]
+    rows, _ = rows_to_filings(table, Kind.GENAI_SERVICE, False)
+    assert [r.filing_number for r in rows] == ["Zhejiang-DeepSeek-20241218"]
+    assert rows[0].flags == ()
+
+
+def test_full_row_without_number_is_skipped_with_warning() -> None:
+    table = [DEEP, deep_row("1", N1), deep_row("2", ""), deep_row("3", N2)]
+    rows, warnings = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
+    assert [r.filing_number for r in rows] == [N1, N2]
+    assert len(warnings) == 1 and "no filing number" in warnings[0]
+
+
+def test_note_row_after_table_is_ignored() -> None:
+    table = [DEEP, deep_row("1", N1), ["注：排名不分先后"] * 8]
+    rows, _ = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
+    assert len(rows) == 1
+
+
+def test_22_digit_number_kept_and_flagged() -> None:
+    rows, _ = rows_to_filings([DEEP, deep_row("1", "网信算备1101082242366066220017号")], Kind.DEEP_SYNTHESIS, False)
+    assert rows[0].filing_number == "网信算备1101082242366066220017号"
+    assert "malformed_number" in rows[0].flags
+    assert rows[0].province == "北京市"
+
+
+def test_same_number_twice_in_one_list_is_kept() -> None:
+    rows, _ = rows_to_filings([DEEP, deep_row("1", N1), deep_row("2", N1)], Kind.DEEP_SYNTHESIS, False)
+    assert [r.row_index for r in rows] == [0, 1]
+
+
+def test_genai_fields() -> None:
+    header = ["序号", "属地", "模型名称", "备案单位", "备案号", "备案时间"]
+    table = [header, ["1", "上海市", "书生 浦语", "上海人工智能实验室", "Shanghai-ShuSheng-20230823", "2023年8月23日"]]
+    (r,), _ = rows_to_filings(table, Kind.GENAI_SERVICE, False)
+    assert (r.province, r.filed_on, r.products, r.purpose, r.role, r.category) == (
+        "上海市",
+        "2023-08-23",
+        (),
+        "",
+        None,
+        None,
+    )
+
+
+def test_genai_without_province_cell_uses_pinyin() -> None:
+    header = ["序号", "模型名称", "备案单位", "备案编号", "备案时间"]
+    (r,), _ = rows_to_filings([header, ["1", "m", "e", "Beijing-M-20240101", "2024-01-01"]], Kind.GENAI_SERVICE, False)
+    assert r.province == "北京市"
+
+
+def test_cancellation_notice() -> None:
+    header = ["序号", "算法名称", "主体名称", "备案编号", "注销时间"]
+    table = [header, ["1", "某算法", "某公司", N1, "2024-05-01"], ["2", "", "", N2, "2024/5/2"]]
+    rows, _ = rows_to_filings(table, Kind.DEEP_SYNTHESIS, True)
+    assert [r.status for r in rows] == [Status.CANCELLED, Status.CANCELLED]
+    assert rows[1].name == "" and rows[1].entity == "" and rows[1].province == "广东省"
+
+
+def test_cancelled_on_column_cancels_even_outside_notices() -> None:
+    header = ["序号", "算法名称", "主体名称", "备案编号", "注销时间"]
+    rows, _ = rows_to_filings([header, ["1", "a", "b", N1, "2024-05-01"]], Kind.DEEP_SYNTHESIS, False)
+    assert rows[0].status is Status.CANCELLED
+
+
+def test_unknown_headers() -> None:
+    with pytest.raises(ParseError, match="headers not recognised: 姓名 \\| 年龄"):
+        rows_to_filings([["姓名", "年龄", "城市"], ["张三", "30", "北京"]], Kind.DEEP_SYNTHESIS, False)
+
+
+def test_empty_table() -> None:
+    with pytest.raises(ParseError, match="headers not recognised"):
+        rows_to_filings([], Kind.DEEP_SYNTHESIS, False)
+
+
+def test_zero_rows() -> None:
+    with pytest.raises(ParseError, match="no rows"):
+        rows_to_filings([DEEP, [""] * 8], Kind.DEEP_SYNTHESIS, False)
+
+
+def test_remark_history_and_unknown_role() -> None:
+    row = ["1", "算法", "服务使用者", "北京乙公司", "--", "用途", N1, "原主体名称“北京甲公司”变更为“北京乙公司”"]
+    (r,), warnings = rows_to_filings([DEEP, row], Kind.DEEP_SYNTHESIS, False)
+    assert r.entity == "北京乙公司" and r.status is Status.ACTIVE
+    assert r.remark == "原主体名称“北京甲公司”变更为“北京乙公司”"
+    assert r.role is None and "unknown_role" in r.flags and warnings
