@@ -59,7 +59,8 @@ _EXCLUDE = re.compile(
 _DEEP_SYNTHESIS = re.compile(r"深度合成(?:服务)?(?:算法)?备案(?:信息|清单|名单|编号)")
 _RECOMMENDATION = re.compile(r"互联网信息服务算法备案(?:信息|清单|名单)|算法备案(?:清单|名单)")
 _GENAI = re.compile(
-    r"生成式人工智能(?:服务)?.{0,8}?(?:已备案|备案信息|已登记|登记信息|备案和登记|备案登记|备案清单)"
+    r"生成式人工智能(?:服务|应用)?.{0,12}?"
+    r"(?:已备案|备案信息|已登记|登记信息|完成备案|完成登记|备案和登记|备案登记|备案清单)"
     r"|已(?:完成)?(?:备案|登记)(?:和登记)?的?生成式人工智能"
 )
 _CANCEL = re.compile(r"注销")
@@ -276,9 +277,18 @@ def parse_article(html: str | bytes, page_url: str) -> tuple[str, str | None, li
         published = _date(str(meta.get("content") or "")) if meta is not None else None
 
     body = soup.select_one(".TRS_Editor") or soup.select_one("#BodyLabel") or soup
+    attachments = _attachments_in(body, page_url)
+    if not attachments and body is not soup:
+        # Some pages put the 附件 block after the editor div; only download links
+        # count, so searching the whole page cannot pick up navigation links.
+        attachments = _attachments_in(soup, page_url)
+    return title, published, attachments
+
+
+def _attachments_in(root: Tag, page_url: str) -> list[tuple[str, str]]:
     attachments: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for link in body.select("a[href]"):
+    for link in root.select("a[href]"):
         href = str(link["href"]).strip()
         if not href or href.lower().startswith(("javascript", "mailto")):
             continue
@@ -290,7 +300,7 @@ def parse_article(html: str | bytes, page_url: str) -> tuple[str, str | None, li
             continue
         seen.add(key)
         attachments.append((_attachment_name(link, url), url))
-    return title, published, attachments
+    return attachments
 
 
 # -- discovery ---------------------------------------------------------------------------
@@ -465,7 +475,8 @@ async def _read_notice_api(
             # HTML content: the notice body itself carries the links.
             targets = [(_text(a) or title, str(a["href"])) for a in _soup(content).select("a[href]")]
         for name, href in targets:
-            url = urljoin(settings.base_url.rstrip("/") + "/", href)
+            # Relative links are relative to the filing system that served them.
+            url = urljoin(settings.beian_url.rstrip("/") + "/", href)
             if _is_attachment_link(url):
                 # A notice linking the list file directly (e.g. a 注销 table as PDF).
                 direct.append(

@@ -69,6 +69,7 @@ def test_deep_synthesis_batch_one() -> None:
         ("国家互联网信息办公室关于发布2024年生成式人工智能服务已备案信息的公告", Kind.GENAI_SERVICE),
         ("已完成备案和登记的生成式人工智能服务汇总", Kind.GENAI_SERVICE),
         ("生成式人工智能服务已登记信息（2024年8月）", Kind.GENAI_SERVICE),
+        ("截至2024年底共302款生成式人工智能服务在国家网信办完成备案", Kind.GENAI_SERVICE),
         ("国家互联网信息办公室 关于发布第十七批 深度合成服务算法备案信息的公告", Kind.DEEP_SYNTHESIS),
         ("关于发布第三批深度合成服务算法备案信息的公告_中国网信网", Kind.DEEP_SYNTHESIS),
     ],
@@ -89,6 +90,8 @@ def test_list_titles_and_names(title: str, kind: Kind) -> None:
         "生成式人工智能服务管理暂行办法",
         "互联网信息服务深度合成管理规定",
         "关于互联网信息服务算法备案系统上线的公告",
+        "关于开展生成式人工智能服务备案工作的通知",
+        "生成式人工智能服务备案指南",
         "国家互联网信息办公室关于注销第三批境内区块链信息服务备案编号的公告",
         "",
     ],
@@ -168,6 +171,14 @@ def test_parse_article_fallbacks() -> None:
             "%E5%B7%B2%E5%A4%87%E6%A1%88%E4%BF%A1%E6%81%AF(2025%E5%B9%B403%E6%9C%88)",
         )
     ]
+
+
+def test_attachments_after_the_editor_div() -> None:
+    html = """<html><body><h1 class="title">生成式人工智能服务已备案信息</h1><div class="TRS_Editor"><p>正文</p></div>
+    <div class="attach"><a href="/cms/pub/interact/downloadfile.jsp?filepath=Z&fText=x">生成式人工智能服务已备案信息（2024年4月）</a>
+    <a href="/2024-01/01/c_1.htm">上一篇</a></div></body></html>"""
+    _, _, attachments = parse_article(html, "https://www.cac.gov.cn/a/b.htm")
+    assert [n for n, _ in attachments] == ["生成式人工智能服务已备案信息（2024年4月）"]
 
 
 def test_attachment_key_ignores_ftext() -> None:

@@ -262,11 +262,12 @@ async def test_concurrency_two_does_overlap(replica: ReplicaServer, cac_settings
 
 
 async def test_min_delay_between_request_starts(replica: ReplicaServer, cac_settings_for: SettingsFor) -> None:
-    settings = cac_settings_for(replica, concurrency=4, min_delay=0.08)
+    settings = cac_settings_for(replica, concurrency=4, min_delay=0.15)
     async with fetcher_for(settings) as f:
         await asyncio.gather(*(f.get_page(replica.url(PAGE), conditional=False) for _ in range(3)))
     starts = sorted(r.started for r in replica.requests)
-    assert all(b - a >= 0.07 for a, b in zip(starts, starts[1:]))
+    # Measured on the server, so allow for scheduling noise on a loaded machine.
+    assert all(b - a >= 0.1 for a, b in zip(starts, starts[1:]))
 
 
 async def test_get_json(replica: ReplicaServer, cac_settings: CacSourceSettings) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -160,12 +159,13 @@ def test_head_request(replica: ReplicaServer) -> None:
 
 def test_concurrent_requests_are_served_in_parallel(replica: ReplicaServer) -> None:
     replica.delay = 0.2
-    start = time.monotonic()
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(lambda _: get(replica, PAGE, REF).status_code, range(6)))
-    elapsed = time.monotonic() - start
     assert codes == [200] * 6
-    assert elapsed < 0.2 * 6 * 0.6  # overlapping, not one after the other
+    # Server-side spans overlap: requests were handled at the same time, not queued.
+    spans = sorted((r.started, r.finished) for r in replica.requests)
+    overlapping = sum(1 for (_, end), (start, _) in zip(spans, spans[1:]) if start < end)
+    assert overlapping >= 3
 
 
 def test_routes_file_and_site_dir_are_configurable(tmp_path) -> None:

@@ -155,6 +155,11 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     replica: "ReplicaServer"
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up mid-response (timeouts, cancelled retries) is normal here;
+        # the default handler would print a traceback into the tests' stderr.
+        return
+
 
 class ReplicaServer:
     """A threaded local HTTP server replaying the CAC site (see module docstring)."""
@@ -390,7 +395,10 @@ class ReplicaServer:
                 return 200, html, _NO_REFERER_DOWNLOAD_PAGE
             return 200, html, b""
 
-        body = res.body(self.base_url)
+        try:
+            body = res.body(self.base_url)
+        except FileNotFoundError:
+            return 404, html, b"<html><body>404 Not Found</body></html>"
         etag = '"' + hashlib.sha256(body).hexdigest() + '"'
         last_modified = _http_date(res.modified)
         validators = [("ETag", etag), ("Last-Modified", last_modified)]
