@@ -47,6 +47,13 @@ def extract_raw_tables(data: bytes) -> tuple[str, list[Table]]:
         raise ParseError(f"{label}: {type(exc).__name__}: {exc}") from exc
     if not tables:
         raise ParseError(f"no table found in the {fmt} attachment")
+    if fmt == "docx" and not any(find_header(t) is not None for t in tables):
+        # Maybe the list sits in a table nested in a layout table.
+        from scrapers.parsers.docx import extract_tables as docx_tables
+
+        nested = docx_tables(data, include_nested=True)
+        if any(find_header(t) is not None for t in nested):
+            tables = nested
     return fmt, tables
 
 

@@ -87,6 +87,7 @@ _EXACT: Final[dict[str, str]] = {
     "备案号": "number",
     "编号": "number",
     "备注": "remark",
+    "说明": "remark",
     "属地": "province",
     "所在地": "province",
     "备案时间": "filed_on",
@@ -168,10 +169,26 @@ def map_header(row: Sequence[object]) -> _Header | None:
         if canon is not None:
             columns[i] = canon
         prev = canon if _key(cell) else prev
+    _prefer_specific_number(columns, row)
     distinct = set(columns.values())
-    if "number" not in distinct or len(distinct - {"seq"}) < 3:
+    if "number" not in distinct:
+        return None
+    # A list names at least three things; a 注销 notice may only give the number
+    # and the cancellation date.
+    if len(distinct - {"seq"}) < 3 and "cancelled_on" not in distinct:
         return None
     return _Header(columns=columns, width=len(row), texts=[clean_text(c) for c in row])
+
+
+def _prefer_specific_number(columns: dict[int, str], row: Sequence[object]) -> None:
+    """A bare 编号 next to a real 备案编号 column is the row number (序号)."""
+    numbers = [i for i, c in columns.items() if c == "number"]
+    if len(numbers) < 2:
+        return
+    bare = [i for i in numbers if _key(row[i]) in ("编号", "no", "no.")]
+    if bare and len(bare) < len(numbers):
+        for i in bare:
+            columns[i] = "seq"
 
 
 def find_header(rows: Sequence[Sequence[object]], limit: int = _HEADER_SEARCH_ROWS) -> tuple[int, _Header] | None:

@@ -116,13 +116,15 @@ def make_pdf(
     col_widths: Sequence[float] | None = None,
     font_size: float = 10,
     split_in_row: bool = False,
+    grid: bool = True,
 ) -> bytes:
     """A ruled-table PDF like the CAC GenAI lists (reportlab, CJK CID font).
 
     The header is on the first page only (``repeatRows=0``); cells wrap anywhere,
     mid-word included (``wordWrap='CJK'``), as in the real files.
     ``split_in_row`` lets a tall row break across pages (its tail then starts the
-    next page as a partial row, as Word-exported PDFs do).
+    next page as a partial row, as Word-exported PDFs do). ``grid=False`` draws
+    no rules at all (a table laid out by text alignment only).
     """
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -147,9 +149,9 @@ def make_pdf(
     table.setStyle(
         TableStyle(
             [
-                ("GRID", (0, 0), (-1, -1), 0.5, (0, 0, 0)),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
             ]
+            + ([("GRID", (0, 0), (-1, -1), 0.5, (0, 0, 0))] if grid else [])
         )
     )
     buf = io.BytesIO()

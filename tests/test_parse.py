@@ -376,3 +376,39 @@ def test_docx_without_a_list_table() -> None:
 def test_docx_with_header_only() -> None:
     with pytest.raises(ParseError, match="no rows"):
         parse_attachment(make_docx(DEEP_HEADER, []), ref_for(Kind.DEEP_SYNTHESIS))
+
+
+def test_docx_list_nested_in_a_layout_table() -> None:
+    import copy
+    import io
+
+    import docx
+
+    data = make_docx(DEEP_HEADER, quirky_deep_rows())
+    document = docx.Document(io.BytesIO(data))
+    inner = document.tables[0]._tbl
+    frame = document.add_table(rows=1, cols=1)
+    tc = frame.cell(0, 0)._tc
+    tc.append(copy.deepcopy(inner))
+    tc.append(copy.deepcopy(tc.p_lst[0]))  # a cell must end with a paragraph
+    inner.getparent().remove(inner)
+    buf = io.BytesIO()
+    document.save(buf)
+    check_quirky_deep(parse_attachment(buf.getvalue(), ref_for(Kind.DEEP_SYNTHESIS)))
+
+
+def test_docx_vertically_merged_entity_is_carried_down() -> None:
+    import io
+
+    import docx
+
+    rows = quirky_deep_rows()[:2]
+    rows[1][3] = rows[0][3]
+    document = docx.Document(io.BytesIO(make_docx(DEEP_HEADER, rows)))
+    table = document.tables[0]
+    table.cell(1, 3).merge(table.cell(2, 3))  # 主体名称 spans both data rows
+    table.cell(1, 3).text = rows[0][3]
+    buf = io.BytesIO()
+    document.save(buf)
+    parsed = parse_attachment(buf.getvalue(), ref_for(Kind.DEEP_SYNTHESIS))
+    assert [r.entity for r in parsed.rows] == [rows[0][3], rows[0][3]]

@@ -220,3 +220,14 @@ def test_remark_history_and_unknown_role() -> None:
     assert r.entity == "北京乙公司" and r.status is Status.ACTIVE
     assert r.remark == "原主体名称“北京甲公司”变更为“北京乙公司”"
     assert r.role is None and "unknown_role" in r.flags and warnings
+
+
+def test_bare_bianhao_next_to_beian_bianhao_is_seq() -> None:
+    header = ["编号", "算法名称", "角色", "主体名称", "应用产品", "主要用途", "备案编号", "备注"]
+    (r,), _ = rows_to_filings([header, deep_row("7", N1)], Kind.DEEP_SYNTHESIS, False)
+    assert r.filing_number == N1
+
+
+def test_minimal_cancellation_notice() -> None:
+    rows, _ = rows_to_filings([["备案编号", "注销时间"], [N1, "2024-05-01"]], Kind.DEEP_SYNTHESIS, True)
+    assert rows[0].filing_number == N1 and rows[0].status is Status.CANCELLED

@@ -155,9 +155,14 @@ def _load_body(data: bytes) -> etree._Element:
     return body
 
 
-def extract_tables(data: bytes) -> list[Table]:
-    """All top-level tables of the document, in document order."""
+def extract_tables(data: bytes, include_nested: bool = False) -> list[Table]:
+    """All top-level tables of the document, in document order.
+
+    ``include_nested`` also returns tables nested in cells (after their outer
+    table): for a list laid out inside a one-cell frame table.
+    """
     body = _load_body(data)
     _strip_hidden_duplicates(body)
-    tables = [_table_rows(t) for t in _top_level_tables(body)]
+    elements = list(body.iter(W_TBL)) if include_nested else _top_level_tables(body)
+    tables = [_table_rows(t) for t in elements]
     return [t for t in tables if t]
