@@ -150,7 +150,7 @@ def test_sample_docx_is_fast() -> None:
     data = path.read_bytes()
     start = time.perf_counter()
     parse_attachment(data, ref)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 3.0  # ~0.25 s here; generous for loaded CI machines
 
 
 # --- generated quirk files ---------------------------------------------------------
@@ -363,7 +363,7 @@ def test_large_docx_parses_fast() -> None:
     data = make_docx(DEEP_HEADER, rows)
     start = time.perf_counter()
     parsed = parse_attachment(data, ref_for(Kind.DEEP_SYNTHESIS))
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 3.0  # ~0.25 s here; generous for loaded CI machines
     assert len(parsed.rows) == 779
 
 

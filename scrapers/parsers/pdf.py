@@ -24,13 +24,15 @@ from scrapers.normalize import is_wide
 from scrapers.parsers import Table
 from scrapers.records import ParseError
 
-__all__ = ["extract_tables", "join_lines"]
+__all__ = ["MAX_PAGES", "extract_tables", "join_lines"]
 
 Char = dict[str, Any]
 BBox = tuple[float, float, float, float]
 
 _LINE_TOLERANCE = 3.0  # chars whose tops differ less than this share a line
 _SPACE_GAP = 0.25  # a horizontal gap wider than this × font size is a space
+
+MAX_PAGES = 2_000  # the longest real list fits in ~40 pages; bounds parse time
 
 _TEXT_SETTINGS = {"vertical_strategy": "text", "horizontal_strategy": "text"}
 
@@ -143,6 +145,11 @@ def _table_rows(table: Any, chars: list[Char]) -> Table:
     mine = [c for c in chars if _inside(c, tb)]
     out: Table = []
     spans: dict[int, tuple[float, str]] = {}  # column → (bottom, text) of the cell above
+    col_x0: dict[int, float] = {}  # grid column → its left edge, from unmerged cells
+    for row in table.rows:
+        for ci, bbox in enumerate(row.cells):
+            if bbox is not None:
+                col_x0[ci] = min(col_x0.get(ci, bbox[0]), bbox[0])
     for row in table.rows:
         cells: list[BBox | None] = list(row.cells)
         rb = row.bbox
@@ -156,8 +163,8 @@ def _table_rows(table: Any, chars: list[Char]) -> Table:
                 above = spans.get(ci)
                 if above is not None and above[0] > rb[1] + 1:
                     texts.append(above[1])
-                elif left is not None and texts:
-                    texts.append(texts[-1] if left[2] > rb[0] else "")
+                elif left is not None and texts and ci in col_x0 and left[2] > col_x0[ci] + 1:
+                    texts.append(texts[-1])
                 else:
                     texts.append("")
                 continue
@@ -195,6 +202,8 @@ def extract_tables(data: bytes) -> list[Table]:
         pages = list(pdf.pages)
         if not pages:
             raise ParseError("corrupt pdf: no pages")
+        if len(pages) > MAX_PAGES:
+            raise ParseError(f"pdf has {len(pages)} pages (limit {MAX_PAGES}); not a filing list")
         for page in pages:
             found = page.find_tables(_closing_lines(page))
             if not found:
