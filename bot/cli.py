@@ -90,8 +90,6 @@ def check(
         report = asyncio.run(check_once(settings, db, progress=progress))
     db.dispose()
     if not report.ok:
-        for failure in report.failures[1:]:
-            err_console.print(f"  also: {failure.where}: {failure.reason}", markup=False, highlight=False)
         raise _fail(report.summary_line())
     print(report.summary_line())
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from scrapers.blobstore import BlobStore
 from scrapers.discovery import attachment_key, classify_title, discover
-from scrapers.fetch import Fetcher, FetchError, FetchResult, Validators
+from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, TooLarge, Validators
 from scrapers.parse import parse_attachment
 from scrapers.records import ListRef, ParsedList, ParseError
 from storage.db import Database
@@ -31,6 +31,16 @@ SOURCE_NAME = "cac"
 class ListFailure:
     where: str  # URL or list name
     reason: str
+    cause: str = "fetch failed"  # blocked | HTTP error | timeout | too large | unparseable list …
+
+
+def cause_of(error: FetchError) -> str:
+    """A short category for a fetch failure, first thing in the one-line reason."""
+    causes = {Blocked: "blocked", HttpStatusError: "HTTP error", FetchTimeout: "timeout", TooLarge: "too large"}
+    for error_type, cause in causes.items():
+        if isinstance(error, error_type):
+            return cause
+    return "fetch failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +75,7 @@ class PollReport:
         if self.failures:
             first = self.failures[0]
             more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
-            return f"source {SOURCE_NAME}: {first.where}: {first.reason}{more}"
+            return f"source {SOURCE_NAME}: {first.cause}: {first.where}: {first.reason}{more}"
         return (
             f"source {SOURCE_NAME}: {self.lists_checked} lists checked, {len(self.new_lists)} new, "
             f"{len(self.revised_lists)} revised, {self.lists_unchanged} unchanged"
@@ -121,20 +131,35 @@ def _validators_of(result: FetchResult) -> Validators | None:
 
 async def _fetch_and_parse(
     fetcher: Fetcher, ref: ListRef, blobs: BlobStore
-) -> tuple[ListRef, FetchResult | None, ParsedList | None, str | None]:
-    """Fetch one attachment; parse it off the event loop. Returns (ref, fetch, parsed, error)."""
+) -> tuple[ListRef, FetchResult | None, ParsedList | None, ListFailure | None]:
+    """Fetch one attachment; parse it off the event loop. Returns (ref, fetch, parsed, failure)."""
+    where = f"{ref.name} <{ref.attachment_url}>"
     try:
         result = await fetcher.get_attachment(ref.attachment_url, referer=ref.page_url)
     except FetchError as err:
-        return ref, None, None, f"fetch failed: {err.reason}"
+        return ref, None, None, ListFailure(where, err.reason, cause_of(err))
     if result.not_modified or result.content is None:
         return ref, result, None, None
     blobs.put(result.content)  # raw bytes kept before parsing, so a failed list can be re-parsed later
     try:
         parsed = await asyncio.to_thread(parse_attachment, result.content, ref)
     except ParseError as err:
-        return ref, result, None, f"unparseable list: {err}"
+        return ref, result, None, ListFailure(where, str(err), "unparseable list")
     return ref, result, parsed, None
+
+
+def _site_down(error: FetchError) -> bool:
+    return isinstance(error, Blocked) or (isinstance(error, HttpStatusError) and error.status >= 500)
+
+
+def _lists_to_check(stored: dict[str, ListRef], discovered: list[ListRef]) -> list[tuple[str, ListRef]]:
+    """Every stored list is re-checked (a conditional GET: CAC re-issues old attachments in
+    place); newly discovered ones are added, and fresher descriptions win. Oldest first, so
+    a filing repeated by a later summary list is "new" in the earliest one."""
+    refs: dict[str, ListRef] = dict(stored)
+    for ref in discovered:
+        refs[attachment_key(ref.attachment_url)] = ref
+    return sorted(refs.items(), key=lambda item: (item[1].kind.value, item[1].list_month, item[0]))
 
 
 async def check_once(
@@ -162,20 +187,19 @@ async def check_once(
     async with Fetcher(source_settings, validators, transport=transport) as fetcher:
         discovery = await discover(fetcher, source_settings, known_pages=known_pages)
         for error in discovery.errors:
-            report.failures.append(ListFailure(error.url, error.reason))
+            report.failures.append(ListFailure(error.url, error.reason, cause_of(error)))
+        if any(_site_down(error) for error in discovery.errors):
+            # The site is refusing us or failing: fetching every attachment would only hammer it.
+            ordered_refs: list[tuple[str, ListRef]] = []
+        else:
+            ordered_refs = _lists_to_check(stored_refs, discovery.lists)
 
-        # Every stored list is re-checked (a conditional GET: CAC re-issues old attachments
-        # in place); newly discovered ones are added, and fresher descriptions win.
-        refs: dict[str, ListRef] = dict(stored_refs)
-        for ref in discovery.lists:
-            refs[attachment_key(ref.attachment_url)] = ref
-        # Oldest first, so a filing repeated by a later summary list is "new" in the earliest one.
-        ordered = sorted(refs.items(), key=lambda item: (item[1].kind.value, item[1].list_month, item[0]))
+        ordered = ordered_refs
         report.lists_checked = len(ordered)
 
         tasks = [asyncio.create_task(_fetch_and_parse(fetcher, ref, blobs)) for _, ref in ordered]
         done = 0
-        results: dict[str, tuple[ListRef, FetchResult | None, ParsedList | None, str | None]] = {}
+        results: dict[str, tuple[ListRef, FetchResult | None, ParsedList | None, ListFailure | None]] = {}
         for key, task in zip((key for key, _ in ordered), tasks):
             results[key] = await task
             done += 1
@@ -187,8 +211,8 @@ async def check_once(
             with db.session() as session:
                 repo = Repository(session)
                 if error is not None:
-                    report.failures.append(ListFailure(f"{ref.name} <{ref.attachment_url}>", error))
-                    repo.record_list_error(ref, key, error)
+                    report.failures.append(error)
+                    repo.record_list_error(ref, key, f"{error.cause}: {error.reason}")
                     continue
                 if parsed is None:
                     report.lists_unchanged += 1
