@@ -1,0 +1,80 @@
+"""config.yaml → typed settings: defaults, ${ENV} interpolation, errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_duration, settings_from_mapping
+
+
+def test_defaults_are_usable() -> None:
+    settings = settings_from_mapping({}, env={})
+    assert settings.database.url.startswith("sqlite:///")
+    assert settings.sources.cac.concurrency == 1  # one connection per host by default
+    assert settings.notify.first_run == "baseline"
+
+
+def test_repository_config_yaml_is_valid() -> None:
+    settings = load_settings(Path(__file__).parents[1] / "config.yaml", env={})
+    assert settings.sources.cac.base_url == "https://www.cac.gov.cn"
+    assert settings.sources.cac.interval == 3600
+
+
+def test_env_interpolation_and_defaults() -> None:
+    raw = {
+        "database": {"url": "${DB_URL}"},
+        "notify": {"webhooks": [{"url": "https://hooks.example/x", "secret": "${SECRET:-whsec_default}"}]},
+    }
+    settings = settings_from_mapping(raw, env={"DB_URL": "postgresql+psycopg://u@h/db"})
+    assert settings.database.url == "postgresql+psycopg://u@h/db"
+    assert settings.notify.webhooks[0].secret == "whsec_default"
+
+
+def test_missing_env_var_names_key_and_variable() -> None:
+    with pytest.raises(ConfigError, match=r"notify\.telegram\.token: environment variable TELEGRAM_BOT_TOKEN is not set"):
+        settings_from_mapping({"notify": {"telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "channel": "@x"}}}, env={})
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"sources": {"cac": {"interval": "soon"}}}, "sources.cac.interval"),
+        ({"sources": {"cac": {"concurency": 2}}}, "sources.cac.concurency: unknown key"),
+        ({"sources": {"cac": {"concurrency": 0}}}, "sources.cac.concurrency"),
+        ({"database": {"url": "mysql://x"}}, "database.url"),
+        ({"notify": {"webhooks": [{"url": "ftp://x", "secret": "s"}]}}, "notify.webhooks.0.url"),
+        ({"notify": {"first_run": "everything"}}, "notify.first_run"),
+    ],
+)
+def test_errors_name_the_key(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(raw, env={})
+    assert message in str(info.value)
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(bad)
+    top = tmp_path / "top.yaml"
+    top.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="top level"):
+        load_settings(top)
+
+
+@pytest.mark.parametrize("text, seconds", [("1h", 3600), ("0.5s", 0.5), ("250ms", 0.25), ("2m", 120), (30, 30), ("1d", 86400)])
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_email_security_defaults_by_port() -> None:
+    def email(port: int) -> str | None:
+        raw = {"notify": {"email": {"smtp_host": "mail", "smtp_port": port, "sender": "a@b.c"}}}
+        return settings_from_mapping(raw, env={}).notify.email.security  # type: ignore[union-attr]
+
+    assert (email(465), email(587), email(25)) == ("ssl", "starttls", "none")
