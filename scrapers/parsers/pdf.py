@@ -53,7 +53,8 @@ def _line_text(line: list[Char]) -> str:
     prev: Char | None = None
     for ch in line:
         text = ch.get("text", "")
-        if prev is not None and text != " " and (out and out[-1] != " "):
+        # A gap between two CJK chars is justification/letter spacing, not a space.
+        if prev is not None and text != " " and (out and out[-1] != " ") and not (is_wide(text[:1]) and is_wide(out[-1][-1:])):
             gap = ch["x0"] - prev["x1"]
             if gap > _SPACE_GAP * max(float(ch.get("size") or 10.0), 1.0):
                 out.append(" ")
