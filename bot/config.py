@@ -8,6 +8,7 @@ before anything touches the network.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from pathlib import Path
@@ -24,11 +25,15 @@ from pydantic import (
     model_validator,
 )
 
+from bot.event_schema import EVENT_TYPES
+from scrapers.records import Kind
+
 __all__ = [
     "ConfigError",
     "Settings",
     "CacSourceSettings",
     "WebhookSettings",
+    "AppriseSettings",
     "TelegramSettings",
     "EmailSettings",
     "NotifySettings",
@@ -120,13 +125,31 @@ class SourcesSettings(_Strict):
     cac: CacSourceSettings = Field(default_factory=CacSourceSettings)
 
 
+def _known_kinds(kinds: list[str] | None) -> list[str] | None:
+    # A typo in a filter would silently mute an endpoint: refuse unknown names.
+    known = [kind.value for kind in Kind]
+    for kind in kinds or []:
+        if kind not in known:
+            raise ValueError(f"unknown kind {kind!r} (one of {', '.join(known)})")
+    return kinds
+
+
+def _known_events(events: list[str] | None) -> list[str] | None:
+    for event in events or []:
+        if event not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event!r} (one of {', '.join(EVENT_TYPES)})")
+    return events
+
+
 class WebhookSettings(_Strict):
     url: str
+    # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str
     allow_private: bool = False
     kinds: list[str] | None = None
     events: list[str] | None = None
     watchlist_only: bool = False
+    timeout: Duration = 10.0  # whole attempt: connect + send + response
 
     @field_validator("url")
     @classmethod
@@ -140,7 +163,83 @@ class WebhookSettings(_Strict):
     def _secret_present(cls, secret: str) -> str:
         if not secret.strip():
             raise ValueError("is empty (set it from the environment, e.g. ${CACWATCH_WEBHOOK_SECRET})")
+        if secret.startswith("whsec_"):
+            body = secret[len("whsec_") :].rstrip("=")
+            try:
+                key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+            except ValueError:
+                key = b""
+            if not key:  # the message never repeats the secret
+                raise ValueError("starts with whsec_ but the rest is not base64")
         return secret
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
+        return _known_kinds(kinds)
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, events: list[str] | None) -> list[str] | None:
+        return _known_events(events)
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, timeout: float) -> float:
+        if timeout <= 0:
+            raise ValueError("must be more than 0")
+        return timeout
+
+    @model_validator(mode="after")
+    def _safe_target(self) -> "WebhookSettings":
+        # Static part of the outbound-URL guard (no DNS here: config load makes no network
+        # call); the full check runs again before every send.
+        from bot.netguard import check
+
+        problem = check(self.url, allow_private=self.allow_private, resolve=False)
+        if problem:
+            hint = "" if self.allow_private else " (set allow_private: true for an endpoint on your own network)"
+            raise ValueError(f"url: {problem}{hint}")
+        return self
+
+
+class AppriseSettings(_Strict):
+    """An ``apprise`` notifier: Apprise URLs (dingtalk://, feishu://, wecombot://, json://…)."""
+
+    urls: list[str] = Field(min_length=1)
+    kinds: list[str] | None = None
+    events: list[str] | None = None
+    watchlist_only: bool = False
+    title_prefix: str = "cacwatch"
+    language: Literal["both", "zh", "en"] = "both"
+    # Lets json:// form:// xml:// targets be on loopback / private networks.
+    allow_private: bool = False
+    timeout: Duration = 30.0
+
+    @field_validator("urls")
+    @classmethod
+    def _apprise_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$", url):
+                raise ValueError("each entry must be an Apprise URL such as dingtalk://token/ or json://host/path")
+        return urls
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
+        return _known_kinds(kinds)
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, events: list[str] | None) -> list[str] | None:
+        return _known_events(events)
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, timeout: float) -> float:
+        if timeout <= 0:
+            raise ValueError("must be more than 0")
+        return timeout
 
 
 class TelegramSettings(_Strict):
@@ -173,6 +272,7 @@ class EmailSettings(_Strict):
 class NotifySettings(_Strict):
     first_run: Literal["baseline", "all"] = "baseline"
     webhooks: list[WebhookSettings] = Field(default_factory=list)
+    apprise: list[AppriseSettings] = Field(default_factory=list)
     telegram: TelegramSettings | None = None
     email: EmailSettings | None = None
     watchlist: list[str] = Field(default_factory=list)
