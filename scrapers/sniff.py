@@ -32,7 +32,10 @@ _ZIP_MAGIC: Final = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC: Final = b"PK\x05\x06"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _PDF_MAGIC: Final = b"%PDF"
-_HTML_STARTS: Final = (b"<!doctype", b"<html", b"<table", b"<head", b"<body", b"<meta", b"<!--", b"<?xml")
+_HTML_STARTS: Final = (
+    b"<!doctype", b"<html", b"<table", b"<head", b"<body", b"<meta", b"<!--", b"<?xml",
+    b"<script", b"<title", b"<style",
+)  # fmt: skip
 
 
 def _open_zip(data: bytes) -> zipfile.ZipFile:
@@ -116,7 +119,8 @@ def _looks_like_html(data: bytes) -> bool:
 def detect_format(data: bytes) -> str:
     """``docx`` | ``xlsx`` | ``pdf`` | ``xls`` | ``html`` from magic bytes, else ParseError."""
     if not data:
-        raise ParseError("unknown format: empty file")
+        # The CAC site answers 200 with an empty body when the Referer is missing.
+        raise ParseError("unknown format: empty file (an empty answer: request without Referer?)")
     if data.startswith(_ZIP_MAGIC) or data.startswith(_EMPTY_ZIP_MAGIC):
         return _zip_kind(data)
     # Some PDF writers put junk before the header; readers accept it within 1 KB.
