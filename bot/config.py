@@ -243,11 +243,68 @@ class AppriseSettings(_Strict):
 
 
 class TelegramSettings(_Strict):
+    """The ``telegram`` notifier (channel posts, per-user alerts) and the interactive bot."""
+
     token: str
+    # python-telegram-bot appends the token and the method: "<api_base_url><token>/sendMessage".
     api_base_url: str = "https://api.telegram.org/bot"
-    channel: str
+    channel: str  # "@name" or a numeric chat id ("-100…")
     language: Literal["both", "zh", "en"] = "both"
     admin_ids: list[int] = Field(default_factory=list)
+    kinds: list[str] | None = None  # channel posts only for these kinds (users choose their own)
+    chart: bool = True  # list-size chart ahead of each list.published post
+    interactive: bool = True  # run the command bot inside `cacwatch run`
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None  # public https URL Telegram posts updates to
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: str | None = None  # X-Telegram-Bot-Api-Secret-Token
+    # Telegram's flood limits are 30 messages/s per bot and 20/min per group or channel;
+    # sends are spaced evenly a little under them so a strict counter never sees a burst.
+    max_per_second: float = Field(default=29.0, gt=0)
+    max_per_minute_per_chat: float = Field(default=20.0, gt=0)
+    timeout: Duration = 30.0
+
+    @field_validator("token")
+    @classmethod
+    def _token_present(cls, token: str) -> str:
+        if not token.strip():
+            raise ValueError("is empty (set it from the environment, e.g. ${TELEGRAM_BOT_TOKEN})")
+        return token.strip()
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _api_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org/bot")
+        return url
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, channel: str) -> str:
+        channel = channel.strip()
+        if not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+", channel):
+            raise ValueError("must be @channelname or a numeric chat id")
+        return channel
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
+        return _known_kinds(kinds)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token(cls, secret: str | None) -> str | None:
+        # Telegram accepts 1-256 characters A-Z a-z 0-9 _ - as secret_token.
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return secret
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> "TelegramSettings":
+        if self.mode == "webhook" and not (self.webhook_url and self.webhook_url.startswith("https://")):
+            raise ValueError("webhook_url: mode webhook needs an https:// webhook_url")
+        return self
 
 
 class EmailSettings(_Strict):
