@@ -50,6 +50,11 @@ _BAD_CHARS = re.compile(r"[\x00-\x20\x7f]")
 # 100.64.0.0/10 (RFC 6598) is neither "private" nor "global" to the ipaddress module;
 # named separately so the refusal says what it is.
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# Named "private" in messages; everything else the ipaddress module calls private
+# (documentation, benchmarking, 240/4 …) still falls to "reserved" / "not public" below.
+_PRIVATE = tuple(
+    ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
 
 
 class UnsafeURL(ValueError):
@@ -90,7 +95,7 @@ def address_problem(ip: IPAddress) -> str | None:
         return "a multicast address"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return "a shared (CGNAT) address"
-    if ip.is_private:
+    if any(ip in net for net in _PRIVATE if net.version == ip.version):
         return "a private address"
     if ip.is_reserved:
         return "a reserved address"
