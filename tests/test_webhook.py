@@ -258,3 +258,9 @@ async def test_rebinding_caught_at_connect(
         await notifier.deliver(published_event(1), delivery_id="m")
     assert not caught.value.retryable and "loopback" in caught.value.reason
     assert receiver.on("/rebound") == []
+
+
+def test_problems_reported_early() -> None:
+    assert WebhookNotifier(WebhookSettings(url="http://93.184.216.34/x", secret=SECRET)).problems() == []
+    (problem,) = WebhookNotifier(WebhookSettings(url="http://localhost:1/x", secret=SECRET)).problems()
+    assert "loopback" in problem and SECRET not in problem

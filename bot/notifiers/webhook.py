@@ -34,7 +34,7 @@ from standardwebhooks.webhooks import Webhook
 
 from bot.config import WebhookSettings
 from bot.event_schema import Event
-from bot.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, guarded_transport
+from bot.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
 from bot.notifiers.base import DeliveryError, Notifier
 
 __all__ = [
@@ -221,6 +221,11 @@ class WebhookNotifier(Notifier):
         if settings.watchlist_only and not _has_watchlist_hit(event):
             return False
         return True
+
+    def problems(self) -> list[str]:
+        """What is wrong with the URL now (resolves DNS), for startup checks and logs."""
+        problem = check(self.settings.url, allow_private=self.settings.allow_private)
+        return [f"{self.destination}: {problem}"] if problem else []
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

@@ -1,0 +1,97 @@
+"""AppriseNotifier through a real Apprise json:// URL against a local receiver."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.config import AppriseSettings, settings_from_mapping
+from bot.notifiers.apprise import AppriseNotifier, http_equivalent
+from bot.notifiers.base import NOTIFIER_KINDS, DeliveryError
+from bot.notifiers.text import plain_summary
+
+try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
+    from sample_events import baseline_event, published_event
+    from webhook_receiver import Answer, Receiver, running_receiver
+except ImportError:  # pragma: no cover
+    from tests.sample_events import baseline_event, published_event
+    from tests.webhook_receiver import Answer, Receiver, running_receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as server:
+        yield server
+
+
+def notifier(urls: list[str], **overrides: Any) -> AppriseNotifier:
+    values: dict[str, Any] = {"urls": urls, "allow_private": True, "timeout": 5}
+    values.update(overrides)
+    return AppriseNotifier(AppriseSettings(**values))
+
+
+def test_registered_and_configurable() -> None:
+    assert NOTIFIER_KINDS["apprise"] is AppriseNotifier
+    settings = settings_from_mapping({"notify": {"apprise": [{"urls": ["dingtalk://token/"], "kinds": ["genai_service"]}]}})
+    assert settings.notify.apprise[0].kinds == ["genai_service"]
+
+
+async def test_summary_reaches_a_json_receiver(receiver: Receiver) -> None:
+    event = published_event(3, watchlist=True)
+    target = notifier([f"json://127.0.0.1:{receiver.port}/apprise"])
+    (destination,) = target.destinations
+    await target.deliver_to(event, delivery_id="m", destination=destination)
+    (got,) = receiver.on("/apprise")
+    payload = json.loads(got.body)
+    assert payload["message"] == plain_summary(event)
+    assert payload["title"].startswith("cacwatch: 新名单")
+    assert "Watchlist hit" in payload["message"]
+
+
+async def test_each_url_is_its_own_destination(receiver: Receiver) -> None:
+    target = notifier([f"json://127.0.0.1:{receiver.port}/a", f"json://127.0.0.1:{receiver.port}/b?token=s3cret"])
+    first, second = target.destinations
+    assert target.fan_out(baseline_event(), session=None) == [first, second]  # type: ignore[arg-type]
+    assert all("s3cret" not in d and "127.0.0.1" not in d for d in (first, second, target.destination))
+    await target.deliver_to(baseline_event(), delivery_id="m", destination=second)
+    assert receiver.on("/a") == [] and len(receiver.on("/b")) == 1
+    assert "Baseline established" in json.loads(receiver.on("/b")[0].body)["message"]
+
+
+async def test_failure_is_retryable(receiver: Receiver) -> None:
+    receiver.answers["/down"] = Answer(500)
+    target = notifier([f"json://127.0.0.1:{receiver.port}/down?token=s3cret"])
+    with pytest.raises(DeliveryError) as caught:
+        await target.deliver(published_event(1), delivery_id="m")
+    assert caught.value.retryable and "s3cret" not in caught.value.reason
+    assert len(receiver.on("/down")) >= 1
+
+
+async def test_private_targets_refused_unless_allowed(receiver: Receiver) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        notifier([f"json://127.0.0.1:{receiver.port}/x"], allow_private=False)  # literal: at build time
+    by_name = notifier([f"json://localhost:{receiver.port}/x"], allow_private=False)
+    assert by_name.problems() and "loopback" in by_name.problems()[0]
+    with pytest.raises(DeliveryError) as caught:  # a name: refused at send time
+        await by_name.deliver(published_event(1), delivery_id="m")
+    assert not caught.value.retryable and "loopback" in caught.value.reason
+    assert receiver.on("/x") == []
+
+
+def test_filters() -> None:
+    target = notifier(["json://93.184.216.34/x"], kinds=["genai_service"], events=["list.published"], watchlist_only=True)
+    assert target.accepts(published_event(1, kind="genai_service", watchlist=True))
+    assert not target.accepts(published_event(1, kind="genai_service"))
+    assert not target.accepts(published_event(1, watchlist=True))  # deep synthesis
+    assert not target.accepts(baseline_event())  # wrong event type
+
+
+def test_http_equivalent_and_bad_urls() -> None:
+    assert http_equivalent("jsons://user:pw@hooks.example:8443/p?x=1") == "https://hooks.example:8443/p"
+    assert http_equivalent("form://[::1]/p") == "http://[::1]/p"
+    assert http_equivalent("dingtalk://token/") is None
+    with pytest.raises(ValueError, match="not a usable Apprise URL"):
+        notifier(["nosuchservice://whatever/"])
