@@ -340,6 +340,8 @@ class Settings(_Strict):
     # Where raw attachments (content-addressed) are kept.
     data_dir: Path = Path("data")
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    # Processes that parse attachments (CPU-bound); 1 parses in a thread of the main process.
+    parse_workers: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1), ge=1, le=16)
     notify: NotifySettings = Field(default_factory=NotifySettings)
 
 

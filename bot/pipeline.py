@@ -9,6 +9,9 @@ validator that would hide unparsed content behind a 304.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +59,8 @@ class PollReport:
     lists_unchanged: int = 0
     results: list[ListResult] = field(default_factory=list)
     failures: list[ListFailure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unchanged_keys: list[str] = field(default_factory=list)
     requests: int = 0
     bytes_downloaded: int = 0
 
@@ -129,10 +134,45 @@ def _validators_of(result: FetchResult) -> Validators | None:
     return Validators(etag=result.etag, last_modified=result.last_modified, sha256=result.sha256)
 
 
+class _ParsePool:
+    """Parsing is CPU-bound (pdfplumber especially): worker processes use every core while
+    the event loop keeps fetching and the main thread stores. Started only when a list
+    actually needs parsing, so an idle poll costs no process start-up."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def parse(self, data: bytes, ref: ListRef) -> ParsedList:
+        if self._workers <= 1:
+            return await asyncio.to_thread(parse_attachment, data, ref)
+        if self._pool is None:
+            # forkserver, not fork: the main process has threads (asyncio, database pools).
+            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=get_context("forkserver"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, parse_attachment, data, ref)
+        except RuntimeError as err:
+            if "bootstrapping phase" not in str(err):
+                raise
+            # Embedded in a script without a __main__ guard: workers cannot start; parse in-process.
+            self._workers = 1
+            self.close()
+            return await asyncio.to_thread(parse_attachment, data, ref)
+        except BrokenProcessPool:
+            # A worker died (out of memory on a hostile file?): that list fails, the next starts a new pool.
+            self._pool = None
+            raise ParseError("the parser process died while reading this attachment") from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 async def _fetch_and_parse(
-    fetcher: Fetcher, ref: ListRef, blobs: BlobStore
+    fetcher: Fetcher, ref: ListRef, blobs: BlobStore, parser: _ParsePool
 ) -> tuple[ListRef, FetchResult | None, ParsedList | None, ListFailure | None]:
-    """Fetch one attachment; parse it off the event loop. Returns (ref, fetch, parsed, failure)."""
+    """Fetch one attachment and parse it. Returns (ref, fetch, parsed, failure)."""
     where = f"{ref.name} <{ref.attachment_url}>"
     try:
         result = await fetcher.get_attachment(ref.attachment_url, referer=ref.page_url)
@@ -140,12 +180,43 @@ async def _fetch_and_parse(
         return ref, None, None, ListFailure(where, err.reason, cause_of(err))
     if result.not_modified or result.content is None:
         return ref, result, None, None
-    blobs.put(result.content)  # raw bytes kept before parsing, so a failed list can be re-parsed later
+    await asyncio.to_thread(blobs.put, result.content)  # raw bytes kept first: a failed list can be re-parsed later
     try:
-        parsed = await asyncio.to_thread(parse_attachment, result.content, ref)
+        parsed = await parser.parse(result.content, ref)
     except ParseError as err:
         return ref, result, None, ListFailure(where, str(err), "unparseable list")
     return ref, result, parsed, None
+
+
+def _store_list(
+    db: Database,
+    key: str,
+    fetched_list: tuple[ListRef, FetchResult | None, ParsedList | None, ListFailure | None],
+    report: PollReport,
+    hooks: PollHooks,
+    validators: _PollValidators,
+) -> None:
+    """One list, one transaction: its rows, derived filings, validators and events."""
+    ref, fetched, parsed, error = fetched_list
+    if error is None and parsed is None:
+        report.lists_unchanged += 1
+        report.unchanged_keys.append(key)  # marked checked together at the end: idle polls stay cheap
+        return
+    with db.session() as session:
+        repo = Repository(session)
+        if error is not None:
+            report.failures.append(error)
+            repo.record_list_error(ref, key, f"{error.cause}: {error.reason}")
+            return
+        assert parsed is not None
+        outcome = repo.ingest(parsed, key)
+        if fetched is not None and (v := _validators_of(fetched)):
+            repo.put_validators(fetched.url, _stored(v))
+            validators.pending.pop(fetched.url, None)
+        if not outcome.rows_changed:
+            report.lists_unchanged += 1
+        report.results.append(ListResult(ref, outcome))
+        hooks.on_list(repo, ref, outcome, first_run=report.first_run)
 
 
 def _site_down(error: FetchError) -> bool:
@@ -186,9 +257,12 @@ async def check_once(
     validators = _PollValidators(_load_validators(db))
     async with Fetcher(source_settings, validators, transport=transport) as fetcher:
         discovery = await discover(fetcher, source_settings, known_pages=known_pages)
-        for error in discovery.errors:
+        for error in discovery.fatal_errors:
             report.failures.append(ListFailure(error.url, error.reason, cause_of(error)))
-        if any(_site_down(error) for error in discovery.errors):
+        # The notice API is a second signal only: its failure is a warning, not a failed poll.
+        report.warnings.extend(f"{e.url}: {e.reason}" for e in discovery.signal_errors)
+        report.warnings.extend(discovery.warnings)
+        if any(_site_down(error) for error in discovery.fatal_errors):
             # The site is refusing us or failing: fetching every attachment would only hammer it.
             ordered_refs: list[tuple[str, ListRef]] = []
         else:
@@ -197,41 +271,29 @@ async def check_once(
         ordered = ordered_refs
         report.lists_checked = len(ordered)
 
-        tasks = [asyncio.create_task(_fetch_and_parse(fetcher, ref, blobs)) for _, ref in ordered]
-        done = 0
-        results: dict[str, tuple[ListRef, FetchResult | None, ParsedList | None, ListFailure | None]] = {}
-        for key, task in zip((key for key, _ in ordered), tasks):
-            results[key] = await task
-            done += 1
-            if progress:
-                progress("lists", done, len(tasks))
+        parser = _ParsePool(settings.parse_workers)
+        tasks = [asyncio.create_task(_fetch_and_parse(fetcher, ref, blobs, parser)) for _, ref in ordered]
+        try:
+            # Stored strictly in order (see _lists_to_check), each as soon as it is ready,
+            # in a thread so that fetching and parsing of later lists go on meanwhile.
+            for done, ((key, _ref), task) in enumerate(zip(ordered, tasks), start=1):
+                fetched_list = await task
+                await asyncio.to_thread(_store_list, db, key, fetched_list, report, hooks, validators)
+                if progress:
+                    progress("lists", done, len(tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            parser.close()
 
-        for key, _ref in ordered:
-            ref, fetched, parsed, error = results[key]
-            with db.session() as session:
-                repo = Repository(session)
-                if error is not None:
-                    report.failures.append(error)
-                    repo.record_list_error(ref, key, f"{error.cause}: {error.reason}")
-                    continue
-                if parsed is None:
-                    report.lists_unchanged += 1
-                    repo.mark_checked(key)
-                    continue
-                outcome = repo.ingest(parsed, key)
-                if fetched is not None and (v := _validators_of(fetched)):
-                    repo.put_validators(fetched.url, _stored(v))
-                    validators.pending.pop(fetched.url, None)
-                if not outcome.rows_changed:
-                    report.lists_unchanged += 1
-                report.results.append(ListResult(ref, outcome))
-                hooks.on_list(repo, ref, outcome, first_run=report.first_run)
-
+        # Hands the pages' validators to ``validators.pending``; stored below only if the poll succeeded.
+        discovery.commit(fetcher)
         report.requests = fetcher.stats.requests
         report.bytes_downloaded = fetcher.stats.bytes_downloaded
 
     with db.session() as session:
         repo = Repository(session)
+        repo.mark_checked(report.unchanged_keys)
         for announcement in discovery.announcements:
             repo.upsert_announcement(announcement, classify_title(announcement.title))
         if report.ok:

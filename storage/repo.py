@@ -183,11 +183,15 @@ class Repository:
         filing_list.last_error = reason
         filing_list.last_checked_at = utcnow()
 
-    def mark_checked(self, attachment_key: str) -> None:
-        filing_list = self.list_by_key(attachment_key)
-        if filing_list is not None:
-            filing_list.last_checked_at = utcnow()
-            filing_list.last_error = None
+    def mark_checked(self, attachment_keys: Sequence[str]) -> None:
+        """Lists found unchanged (304): checked now, and no longer in error."""
+        for chunk in _chunks(list(attachment_keys)):
+            self.session.execute(
+                update(FilingList)
+                .where(FilingList.attachment_key.in_(chunk))
+                .values(last_checked_at=utcnow(), last_error=None)
+                .execution_options(synchronize_session=False)
+            )
 
     def _list_for(self, ref: ListRef, attachment_key: str) -> FilingList:
         filing_list = self.list_by_key(attachment_key)
@@ -294,17 +298,15 @@ class Repository:
         for kind in kinds:
             holdings = self._holdings(kind, numbers)
             existing = self._filings(kind, numbers)
+            new_filings: list[Filing] = []
             for number in numbers:
                 derived = _derive(holdings.get(number, []))
                 filing = existing.get(number)
                 if filing is None:
                     if derived is None:
                         continue  # only named by a 注销 notice, never listed: not invented
-                    filing = Filing(kind=kind, filing_number=number, **derived)
-                    self.session.add(filing)
-                    self.session.flush()
+                    new_filings.append(Filing(kind=kind, filing_number=number, **derived))
                     created.append(number)
-                    self._history(filing.id, version_id, "created", {})
                     continue
                 if derived is None:
                     if filing.present:
@@ -324,6 +326,11 @@ class Repository:
                     kind_of_change = change_type(changes)
                     self._history(filing.id, version_id, kind_of_change, changes)
                     updates.append(FilingUpdate(kind, number, kind_of_change, changes))
+            if new_filings:
+                self.session.add_all(new_filings)
+                self.session.flush()  # one batched INSERT … RETURNING for the ids
+                for filing in new_filings:
+                    self._history(filing.id, version_id, "created", {})
         return created, updates
 
     def _history(self, filing_id: int, version_id: int, change: str, changes: FieldChanges) -> None:
@@ -411,9 +418,6 @@ class Repository:
         for kind, status, count in self.session.execute(query):
             counts[kind][status] = count
         return dict(counts)
-
-    def mark_lists_unchecked(self) -> None:  # pragma: no cover - used by maintenance scripts
-        self.session.execute(update(FilingList).values(last_checked_at=None))
 
 
 def _row_fields(row: Any) -> dict[str, Any]:
