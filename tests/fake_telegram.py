@@ -45,6 +45,10 @@ __all__ = [
     "CAPTION_LIMIT",
     "ALLOWED_TAGS",
     "iter_texts",
+    "ensure_companies",
+    "filing_record",
+    "list_event",
+    "baseline",
 ]
 
 TEXT_LIMIT = 4096
@@ -537,3 +541,128 @@ def iter_texts(calls: list[Call]) -> Iterator[str]:
             yield call.text
         if call.caption is not None:
             yield call.caption
+
+
+# --- helpers shared by the Telegram tests ---------------------------------------------------------
+
+
+def ensure_companies() -> None:
+    """TEMPORARY: a minimal ``bot.companies`` while the real module is not in the tree yet.
+
+    Only installed when importing the real one fails, and only inside the test process.
+    """
+    import sys
+    import types
+
+    try:
+        import bot.companies  # noqa: F401
+        return
+    except ImportError:
+        pass
+    digits = "零一二三四五六七八九十"
+
+    def chinese(n: int) -> str:
+        if n <= 10:
+            return digits[n]
+        if n < 20:
+            return "十" + (digits[n - 10] if n % 10 else "")
+        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+
+    def ordinal(n: int) -> str:
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return f"{n}{suffix}"
+
+    known = {"北京百度网讯科技有限公司": "Baidu", "阿里云计算有限公司": "Alibaba Cloud", "腾讯科技（深圳）有限公司": "Tencent"}
+    module = types.ModuleType("bot.companies")
+    module.batch_label = lambda n: (f"第{chinese(n)}批", f"{ordinal(n)} batch")  # type: ignore[attr-defined]
+    module.english_name = lambda entity: known.get(entity, entity)  # type: ignore[attr-defined]
+    module.translate_term = lambda zh: zh  # type: ignore[attr-defined]
+    module.province_en = lambda zh: {"北京市": "Beijing", "广东省": "Guangdong"}.get(zh, zh)  # type: ignore[attr-defined]
+    module.big_tech_group = lambda entity: None  # type: ignore[attr-defined]
+    module.foreign_filer = lambda entity: None  # type: ignore[attr-defined]
+    sys.modules["bot.companies"] = module
+
+
+def filing_record(
+    n: int,
+    *,
+    kind: str = "deep_synthesis",
+    name: str | None = None,
+    entity: str | None = None,
+    list_month: str = "2026-05",
+) -> dict[str, Any]:
+    """An export record (interfaces.md) for events and database rows."""
+    return {
+        "kind": kind,
+        "list_month": list_month,
+        "filing_number": f"网信算备110108{n:07d}0124{n % 1000:03d}1号",  # region, filer, type, year, seq, check
+        "name": name or f"智能对话合成算法{n}",
+        "entity": entity or f"北京示例科技有限公司{n}",
+        "role": "provider" if kind == "deep_synthesis" else None,
+        "category": "生成合成类" if kind == "algorithm_recommendation" else None,
+        "products": ["示例App（APP、网站）"],
+        "purpose": "应用于文本生成场景",
+        "province": "北京市",
+        "remark": "",
+        "status": "active",
+        "filed_on": None,
+    }
+
+
+def list_event(
+    event_type: str = "list.published",
+    *,
+    new: list[dict[str, Any]] | None = None,
+    changed: list[dict[str, Any]] | None = None,
+    removed: list[dict[str, Any]] | None = None,
+    notable: list[dict[str, Any]] | None = None,
+    batch: int | None = 17,
+    kind: str = "deep_synthesis",
+    sizes: list[list[Any]] | None = None,
+    part: dict[str, int] | None = None,
+    **data_overrides: Any,
+) -> dict[str, Any]:
+    """A list.published / list.revised event shaped as bot/event_schema.py describes."""
+    new = new if new is not None else [filing_record(i) for i in range(3)]
+    changed = changed or []
+    removed = removed or []
+    data: dict[str, Any] = {
+        "kind": kind,
+        "list_month": "2026-05",
+        "title": "国家互联网信息办公室关于发布第十七批深度合成服务算法备案信息的公告",
+        "name": "境内深度合成服务算法备案清单（2026年5月）",
+        "batch": batch,
+        "page_url": "https://www.cac.gov.cn/2026-05/06/c_1.htm",
+        "attachment_url": "https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath=abc&fText=x",
+        "counts": {"new": len(new), "changed": len(changed), "removed": len(removed), "rows": len(new) + 100},
+        "new": new,
+        "changed": changed,
+        "removed": removed,
+        "notable": notable if notable is not None else [
+            {"type": "rank", "zh": "本批为 7 批中第二大。", "en": "The second-largest of 7 lists.",
+             "data": {"size": 103, "rank": 2, "of": 7, "kind": kind}},
+        ],
+    }
+    if sizes is not None:
+        data["sizes"] = sizes
+    if part is not None:
+        data["part"] = part
+    data.update(data_overrides)
+    return {"id": "evt_0123456789abcdef", "type": event_type, "timestamp": "2026-05-06T08:01:02Z", "data": data}
+
+
+def baseline(notable: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "id": "evt_baseline",
+        "type": "baseline.established",
+        "timestamp": "2026-05-06T08:00:00Z",
+        "data": {
+            "counts": {"lists": 24, "filings": 3210},
+            "by_kind": {
+                "deep_synthesis": {"lists": 16, "filings": 2900, "cancelled": 12},
+                "algorithm_recommendation": {"lists": 1, "filings": 130, "cancelled": 0},
+                "genai_service": {"lists": 7, "filings": 180, "cancelled": 1},
+            },
+            "notable": notable or [],
+        },
+    }
