@@ -49,6 +49,8 @@ __all__ = [
     "filing_record",
     "list_event",
     "baseline",
+    "seed_list",
+    "seed_filings",
 ]
 
 TEXT_LIMIT = 4096
@@ -238,7 +240,9 @@ class FakeTelegram:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-telegram", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -666,3 +670,34 @@ def baseline(notable: list[dict[str, Any]] | None = None) -> dict[str, Any]:
             "notable": notable or [],
         },
     }
+
+
+def seed_list(session: Any, kind: str, list_month: str, rows: int, *, name: str | None = None) -> int:
+    """A parsed list (FilingList + current ListVersion of ``rows`` rows); returns its id."""
+    from storage.models import FilingList, ListVersion
+
+    filing_list = FilingList(
+        attachment_key=f"{kind}:{list_month}:{rows}:{name}",
+        kind=kind,
+        list_month=list_month,
+        name=name or f"{kind} 清单（{list_month}）",
+        title=f"关于发布{kind}备案信息的公告",
+        page_url=f"https://www.cac.gov.cn/{list_month}/c_{rows}.htm",
+        attachment_url=f"https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath={rows}&fText=x",
+    )
+    session.add(filing_list)
+    session.flush()
+    version = ListVersion(list_id=filing_list.id, sha256="0" * 64, format="docx", row_count=rows,
+                          rows_digest="0" * 64, warnings=[])
+    session.add(version)
+    session.flush()
+    filing_list.current_version_id = version.id
+    return int(filing_list.id)
+
+
+def seed_filings(session: Any, list_id: int, records: list[dict[str, Any]]) -> None:
+    from storage.models import Filing
+
+    for record in records:
+        session.add(Filing(first_list_id=list_id, current_list_id=list_id, flags=[], present=True, **record))
+    session.flush()

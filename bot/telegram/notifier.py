@@ -1,0 +1,431 @@
+"""The Telegram notifier: a channel thread per list event, private alerts for watchers and subscribers.
+
+Destinations (one outbox delivery each):
+- ``telegram:channel:<channel>`` — list.published / list.revised (chart photo first for a
+  published list, then the text posts) and the single baseline.established post;
+- ``telegram:user:<chat_id>`` — a user whose ``/watch`` pattern matches a filer of the event's
+  new, changed or removed filings, or who ``/subscribe``d to the event's kind.
+
+A thread can fail midway (429, network): every accepted post is recorded per delivery id
+(``telegram_posted_parts``) and a retry sends only what is missing. Flood limits are kept by
+python-telegram-bot's AIORateLimiter configured without bursts (see ``make_rate_limiter``);
+a 429 that still happens becomes ``DeliveryError(retry_after=…)`` for the outbox to honour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import telegram
+from sqlalchemy.orm import Session
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.config import TelegramSettings
+from bot.event_schema import Event
+from bot.notifiers.base import DeliveryError, Notifier
+from bot.telegram import queries
+from bot.telegram.chart import batch_chart
+from bot.telegram.format import WatchHit, caption_for, render_event, render_watch_alert
+from storage.db import Database
+
+__all__ = [
+    "TelegramNotifier",
+    "make_rate_limiter",
+    "make_bot",
+    "watch_hits",
+    "WatchMatcher",
+    "retry_after_seconds",
+    "USER_PREFIX",
+    "CHANNEL_PREFIX",
+]
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "telegram:channel:"
+USER_PREFIX = "telegram:user:"
+_LIST_EVENTS = ("list.published", "list.revised")
+
+
+def make_rate_limiter(settings: TelegramSettings, *, max_retries: int = 0) -> AIORateLimiter:
+    """AIORateLimiter that spaces sends evenly: one per 1/max_per_second overall, one per 60/max_per_minute per chat.
+
+    aiolimiter is a leaky bucket; with its default capacity (30 per 1 s) it lets 30 go at once
+    and then 30/s more, i.e. up to ~60 in the first second, which Telegram may answer with 429.
+    Capacity 1 keeps every sliding window within the limit. ``max_retries=0`` hands a 429 to
+    the outbox (which honours retry_after) instead of sleeping inside a delivery.
+    """
+    return AIORateLimiter(
+        overall_max_rate=1,
+        overall_time_period=1.0 / settings.max_per_second,
+        group_max_rate=1,
+        group_time_period=60.0 / settings.max_per_minute_per_chat,
+        max_retries=max_retries,
+    )
+
+
+def make_bot(settings: TelegramSettings, *, max_retries: int = 0) -> ExtBot[None]:
+    """A bot talking to ``settings.api_base_url`` (PTB appends ``<token>/<method>``), rate limited."""
+    request = HTTPXRequest(
+        connection_pool_size=16,  # the limiter lets one through at a time; a few spare for slow replies
+        connect_timeout=10.0,
+        read_timeout=settings.timeout,
+        write_timeout=settings.timeout,
+        pool_timeout=settings.timeout,
+    )
+    return ExtBot(
+        settings.token,
+        base_url=settings.api_base_url,
+        request=request,
+        rate_limiter=make_rate_limiter(settings, max_retries=max_retries),
+    )
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Seconds from a RetryAfter, whether PTB gives an int or a timedelta (it changed in v22.2)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# --- watch matching -----------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+class WatchMatcher:
+    """Which watch patterns match a filer name.
+
+    Uses ``bot.watchlist.Watchlist`` (fuzzy, shared with the other notifiers) when it is
+    available; otherwise a case- and width-insensitive substring match on the Chinese name
+    and on its English rendering.
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = [p for p in dict.fromkeys(patterns) if p and p.strip()]
+        self._folded = [(p, _fold(p)) for p in self.patterns]
+        self._watchlists: list[tuple[str, Any]] = []
+        try:
+            from bot.watchlist import Watchlist
+        except ImportError:
+            Watchlist = None  # noqa: N806
+        if Watchlist is not None:
+            # One single-pattern list per pattern: we need to know WHICH pattern matched.
+            for pattern in self.patterns:
+                try:
+                    self._watchlists.append((pattern, Watchlist([pattern])))
+                except Exception:  # noqa: BLE001 - a bad pattern must not hide the others
+                    log.warning("watch pattern %r rejected by Watchlist", pattern)
+        self._cache: dict[str, list[str]] = {}
+
+    def match(self, entity: str) -> list[str]:
+        if not entity:
+            return []
+        cached = self._cache.get(entity)
+        if cached is not None:
+            return cached
+        found: list[str] = []
+        folded = _fold(entity)
+        english = queries._english_haystack(entity).replace(" ", "")
+        for pattern, key in self._folded:
+            if key and (key in folded or key in english):
+                found.append(pattern)
+        for pattern, watchlist in self._watchlists:
+            if pattern not in found and _watchlist_hit(watchlist, entity):
+                found.append(pattern)
+        self._cache[entity] = found
+        return found
+
+
+def _watchlist_hit(watchlist: Any, entity: str) -> bool:
+    try:
+        return bool(watchlist.match(entity))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _entities_of(kind: str, record: dict[str, Any]) -> list[str]:
+    names = [str(record.get("entity") or "")]
+    if kind == "changed":
+        before_after = (record.get("changes") or {}).get("entity")
+        if isinstance(before_after, (list, tuple)):
+            names += [str(v) for v in before_after if v]
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def watch_hits(event: Event, matcher: WatchMatcher) -> list[WatchHit]:
+    """Every (pattern, filing) pair of the event's new, changed and removed filings."""
+    if event.get("type") not in _LIST_EVENTS:
+        return []
+    data = event["data"]
+    hits: list[WatchHit] = []
+    for change in ("new", "changed", "removed"):
+        for record in data.get(change) or []:
+            patterns: list[str] = []
+            for entity in _entities_of(change, record):
+                patterns += [p for p in matcher.match(entity) if p not in patterns]
+            hits += [WatchHit(pattern=p, change=change, record=record) for p in patterns]
+    return hits
+
+
+# --- the notifier ----------------------------------------------------------------------------------
+
+
+def _part_index(event: Event) -> int:
+    part = (event.get("data") or {}).get("part") or {}
+    return int(part.get("index") or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Post:
+    text: str
+    photo: bytes | None = None  # a photo post carries its text as caption
+
+
+class TelegramNotifier(Notifier):
+    kind: ClassVar[str] = "telegram"
+
+    def __init__(self, settings: TelegramSettings, db: Database | None = None, *, bot: telegram.Bot | None = None):
+        self.settings = settings
+        self.db = db
+        self._given_bot = bot
+        self._bot: telegram.Bot | None = bot
+        self._bot_loop: asyncio.AbstractEventLoop | None = None
+        self._initialized = False
+        self._memory_parts: dict[str, dict[int, int]] = {}  # used when there is no database
+        self._charts: dict[str, bytes] = {}  # event id → PNG, the few most recent
+
+    # --- outbox interface ------------------------------------------------------------------
+
+    @property
+    def destination(self) -> str:
+        return f"{CHANNEL_PREFIX}{self.settings.channel}"
+
+    def accepts(self, event: Event) -> bool:
+        """The channel: list events of the configured kinds (first part only), and the baseline."""
+        if event["type"] == "baseline.established":
+            return True
+        if event["type"] not in _LIST_EVENTS:
+            return False
+        if self.settings.kinds and event["data"].get("kind") not in self.settings.kinds:
+            return False
+        # An event split into parts repeats the counts and findings: the channel tells them once.
+        return _part_index(event) == 1
+
+    def fan_out(self, event: Event, session: Session) -> list[str]:
+        destinations = [self.destination] if self.accepts(event) else []
+        if event["type"] not in _LIST_EVENTS:
+            return destinations  # the baseline is one channel post, nobody else
+        chats: set[int] = set()
+        if _part_index(event) == 1:
+            chats.update(queries.subscribers(session, str(event["data"].get("kind"))))
+        watches = queries.all_watches(session)
+        if watches:
+            for hit in watch_hits(event, WatchMatcher(watches)):
+                chats.update(watches.get(hit.pattern, ()))
+        return destinations + [f"{USER_PREFIX}{chat_id}" for chat_id in sorted(chats)]
+
+    def problems(self) -> list[str]:
+        """Static checks for startup (no network call)."""
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", self.settings.token):
+            return [f"{self.destination}: the token does not look like <bot id>:<secret>"]
+        return []
+
+    async def deliver(self, event: Event, *, delivery_id: str) -> None:
+        await self.deliver_to(event, delivery_id=delivery_id, destination=self.destination)
+
+    async def deliver_to(self, event: Event, *, delivery_id: str, destination: str) -> None:
+        if destination == self.destination:
+            await self._send_thread(self.settings.channel, delivery_id, await self._channel_posts(event), user=False)
+        elif destination.startswith(USER_PREFIX):
+            chat = destination[len(USER_PREFIX) :]
+            if not re.fullmatch(r"-?\d+", chat):
+                raise DeliveryError(f"bad destination {destination!r}", retryable=False)
+            posts = await self._user_posts(event, int(chat))
+            if posts:  # nothing when the user unwatched / unsubscribed since the event was queued
+                await self._send_thread(chat, delivery_id, posts, user=True)
+        else:
+            raise DeliveryError(f"unknown destination {destination!r}", retryable=False)
+
+    async def aclose(self) -> None:
+        bot, self._bot = self._bot, None
+        if bot is not None and self._initialized and bot is not self._given_bot:
+            try:
+                await bot.shutdown()
+            except Exception:  # noqa: BLE001 - closing must not raise
+                log.debug("telegram bot shutdown failed", exc_info=True)
+        self._initialized = False
+
+    # --- content -----------------------------------------------------------------------------
+
+    async def _channel_posts(self, event: Event) -> list[_Post]:
+        posts = [_Post(text) for text in render_event(event, self.settings.language)]
+        if event["type"] == "list.published" and self.settings.chart:
+            photo = await self._chart(event)
+            if photo is not None:
+                posts.insert(0, _Post(caption_for(event, self.settings.language), photo))
+        return posts
+
+    async def _chart(self, event: Event) -> bytes | None:
+        # A retried delivery (429, network) reuses the picture instead of drawing it again.
+        cached = self._charts.get(event["id"])
+        if cached is not None:
+            return cached
+        photo = await self._draw_chart(event)
+        if photo is not None:
+            self._charts[event["id"]] = photo
+            while len(self._charts) > 8:
+                self._charts.pop(next(iter(self._charts)))
+        return photo
+
+    async def _draw_chart(self, event: Event) -> bytes | None:
+        data = event["data"]
+        kind, month = str(data.get("kind") or ""), str(data.get("list_month") or "")
+        sizes: Sequence[Any] | None = data.get("sizes")
+        try:
+            if not sizes and self.db is not None:
+                sizes = await asyncio.to_thread(self._read_sizes, kind)
+            if not sizes:
+                return None
+            pairs = [(str(m), int(n)) for m, n in sizes]
+            return await asyncio.to_thread(batch_chart, pairs, month, kind)
+        except Exception:  # noqa: BLE001 - the text matters more than the picture
+            log.exception("chart for %s %s failed; posting text only", kind, month)
+            return None
+
+    def _read_sizes(self, kind: str) -> list[tuple[str, int]]:
+        assert self.db is not None
+        with self.db.session() as session:
+            return queries.list_sizes(session, kind)
+
+    async def _user_posts(self, event: Event, chat_id: int) -> list[_Post]:
+        if event["type"] not in _LIST_EVENTS:
+            return []
+        kind = str(event["data"].get("kind"))
+        if self.db is None:
+            return []
+        subscribed, patterns = await asyncio.to_thread(self._user_state, chat_id, kind)
+        texts: list[str] = []
+        if subscribed and _part_index(event) == 1:
+            texts += render_event(event, self.settings.language)
+        hits = watch_hits(event, WatchMatcher(patterns)) if patterns else []
+        if hits:
+            texts += render_watch_alert(event, hits, self.settings.language)
+        return [_Post(text) for text in texts]
+
+    def _user_state(self, chat_id: int, kind: str) -> tuple[bool, list[str]]:
+        assert self.db is not None
+        with self.db.session() as session:
+            subscribed = bool(set(queries.subscriptions_of(session, chat_id)) & {kind, "all"})
+            return subscribed, queries.watches_of(session, chat_id)
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def _get_bot(self) -> telegram.Bot:
+        loop = asyncio.get_running_loop()
+        if self._bot is None or (self._bot is not self._given_bot and self._bot_loop is not loop):
+            # An httpx client belongs to the event loop it was used on: a new loop gets a new bot.
+            self._bot = make_bot(self.settings)
+            self._initialized = False
+        self._bot_loop = loop
+        if not self._initialized:
+            await self._bot.initialize()
+            self._initialized = True
+        return self._bot
+
+    async def _posted(self, delivery_id: str) -> dict[int, int]:
+        if self.db is None:
+            return dict(self._memory_parts.get(delivery_id, {}))
+
+        def read() -> dict[int, int]:
+            assert self.db is not None
+            with self.db.session() as session:
+                return queries.posted_parts(session, delivery_id)
+
+        return await asyncio.to_thread(read)
+
+    async def _remember(self, delivery_id: str, index: int, chat: str, message_id: int) -> None:
+        if self.db is None:
+            self._memory_parts.setdefault(delivery_id, {})[index] = message_id
+            return
+
+        def write() -> None:
+            assert self.db is not None
+            with self.db.session() as session:
+                queries.record_part(session, delivery_id, index, chat, message_id)
+
+        await asyncio.to_thread(write)
+
+    async def _send_thread(self, chat: str, delivery_id: str, posts: Sequence[_Post], *, user: bool) -> None:
+        if not posts:
+            return
+        done = await self._posted(delivery_id)
+        has_photo = posts[0].photo is not None
+        try:
+            bot = await self._get_bot()
+        except TelegramError as err:
+            raise _delivery_error(err, user=user) from err
+        for position, post in enumerate(posts):
+            # Index 0 is reserved for the chart so text indexes stay the same with or without it.
+            index = position if has_photo else position + 1
+            if index in done:
+                continue
+            if post.photo is not None and any(i > 0 for i in done):
+                continue  # texts already went out: a late chart would only confuse the thread
+            try:
+                if post.photo is not None:
+                    message = await bot.send_photo(
+                        chat_id=chat, photo=post.photo, caption=post.text, parse_mode=ParseMode.HTML,
+                        filename="list-sizes.png",
+                    )
+                else:
+                    message = await bot.send_message(
+                        chat_id=chat, text=post.text, parse_mode=ParseMode.HTML,
+                        link_preview_options=telegram.LinkPreviewOptions(is_disabled=True),
+                    )
+            except TelegramError as err:
+                raise _delivery_error(err, user=user) from err
+            await self._remember(delivery_id, index, chat, message.message_id)
+
+
+def _delivery_error(err: TelegramError, *, user: bool) -> DeliveryError:
+    """How the outbox should treat a Telegram error."""
+    if isinstance(err, RetryAfter):
+        seconds = retry_after_seconds(err)
+        return DeliveryError(f"429 flood control: retry after {seconds:g}s", retryable=True, retry_after=seconds)
+    if isinstance(err, Forbidden):
+        # A user who blocked the bot: stop queueing for them (they are re-enabled on /start).
+        # The channel: the bot lost its rights; an operator must act, then retry dead letters.
+        return DeliveryError(f"403 {err.message}", retryable=False, disable=user)
+    if isinstance(err, InvalidToken):
+        return DeliveryError(f"invalid bot token: {err.message}", retryable=False)
+    if isinstance(err, ChatMigrated):
+        return DeliveryError(f"chat migrated to {err.new_chat_id}: update the configuration", retryable=False)
+    if isinstance(err, BadRequest):
+        gone = "chat not found" in err.message.lower() or "user is deactivated" in err.message.lower()
+        return DeliveryError(f"400 {err.message}", retryable=False, disable=user and gone)
+    if isinstance(err, (TimedOut, NetworkError)):
+        return DeliveryError(f"network: {err.message}", retryable=True)
+    return DeliveryError(f"telegram: {err.message}", retryable=True)

@@ -1,0 +1,253 @@
+"""TelegramNotifier end to end against the local fake Bot API (reached through ``api_base_url``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from fake_telegram import (
+    FakeTelegram,
+    baseline,
+    ensure_companies,
+    filing_record,
+    list_event,
+    seed_filings,
+    seed_list,
+    validate_html,
+)
+
+ensure_companies()
+
+from bot.config import TelegramSettings  # noqa: E402
+from bot.notifiers.base import DeliveryError  # noqa: E402
+from bot.outbox import deliver_due, enqueue  # noqa: E402
+from bot.telegram import queries  # noqa: E402
+from bot.telegram.format import render_event  # noqa: E402
+from bot.telegram.notifier import TelegramNotifier  # noqa: E402
+from storage.models_outbox import Delivery, DeliveryState, DisabledDestination  # noqa: E402
+from storage.models_telegram import TelegramPostedPart  # noqa: E402
+
+CHANNEL = "@cac_test"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+def make_settings(fake: FakeTelegram, **overrides: Any) -> TelegramSettings:
+    values: dict[str, Any] = {
+        "token": fake.token,
+        "api_base_url": fake.base_url,
+        "channel": CHANNEL,
+        "max_per_second": 1000,  # tests measure behaviour, not pacing
+        "max_per_minute_per_chat": 60000,
+        "timeout": 5,
+    }
+    values.update(overrides)
+    return TelegramSettings(**values)
+
+
+def long_revision(n: int = 14) -> dict[str, Any]:
+    changed = [
+        {"kind": "deep_synthesis", "filing_number": f"网信算备11010800000{i:02d}01240011号", "name": "很长的名称" * 60,
+         "entity": f"公司{i}", "changes": {"status": ["active", "cancelled"]}}
+        for i in range(n)
+    ]
+    return list_event("list.revised", new=[], changed=changed)
+
+
+async def test_channel_thread_is_chart_then_text(fake: FakeTelegram) -> None:
+    notifier = TelegramNotifier(make_settings(fake))
+    event = list_event(sizes=[["2026-01", 50], ["2026-03", 80], ["2026-05", 103]])
+    try:
+        await notifier.deliver(event, delivery_id="msg_1")
+    finally:
+        await notifier.aclose()
+    sent = fake.messages(CHANNEL)
+    assert [c.method for c in sent] == ["sendPhoto"] + ["sendMessage"] * len(render_event(event))
+    photo = sent[0]
+    assert photo.files["photo"][1].startswith(b"\x89PNG")
+    assert "第十七批" in validate_html(photo.caption or "")
+    assert photo.params["parse_mode"] == "HTML"
+    text = validate_html(sent[1].text or "")
+    assert "新增备案 3 项" in text and "3 new filings" in text
+    assert '"is_disabled": true' in sent[1].params["link_preview_options"]
+    assert not fake.rejected
+
+
+async def test_chart_sizes_come_from_the_database_when_the_event_has_none(fake: FakeTelegram, database: Any) -> None:
+    with database.session() as session:
+        for month, rows in (("2026-01", 50), ("2026-03", 80), ("2026-05", 103)):
+            seed_list(session, "deep_synthesis", month, rows)
+        seed_list(session, "genai_service", "2026-05", 9)  # another kind: not charted
+        assert queries.list_sizes(session, "deep_synthesis") == [("2026-01", 50), ("2026-03", 80), ("2026-05", 103)]
+    notifier = TelegramNotifier(make_settings(fake), database)
+    try:
+        await notifier.deliver(list_event(), delivery_id="msg_db")
+    finally:
+        await notifier.aclose()
+    assert fake.messages(CHANNEL)[0].method == "sendPhoto"
+
+
+async def test_no_chart_for_revisions_and_when_disabled(fake: FakeTelegram) -> None:
+    notifier = TelegramNotifier(make_settings(fake, chart=False))
+    try:
+        await notifier.deliver(list_event(sizes=[["2026-05", 3]]), delivery_id="a")
+        await notifier.deliver(list_event("list.revised", sizes=[["2026-05", 3]]), delivery_id="b")
+    finally:
+        await notifier.aclose()
+    assert {c.method for c in fake.messages(CHANNEL)} == {"sendMessage"}
+
+
+async def test_baseline_is_a_single_message(fake: FakeTelegram) -> None:
+    notifier = TelegramNotifier(make_settings(fake))
+    try:
+        await notifier.deliver(baseline(), delivery_id="base")
+    finally:
+        await notifier.aclose()
+    assert [c.method for c in fake.messages(CHANNEL)] == ["sendMessage"]
+
+
+async def test_429_mid_thread_surfaces_retry_after_and_the_retry_posts_only_the_rest(
+    database: Any,
+) -> None:
+    event = long_revision()
+    posts = render_event(event)
+    assert len(posts) >= 3
+    # The fake enforces 2 posts per minute in the channel: the third post is refused.
+    with FakeTelegram(enforce_limits=True, group_per_minute=2) as fake:
+        notifier = TelegramNotifier(make_settings(fake), database)
+        try:
+            with pytest.raises(DeliveryError) as caught:
+                await notifier.deliver(event, delivery_id="msg_thread")
+            assert caught.value.retryable and caught.value.retry_after is not None
+            assert 0 < caught.value.retry_after <= 60
+            assert fake.too_many_requests == 1
+            with database.session() as session:
+                assert sorted(session.scalars(select(TelegramPostedPart.part_index))) == [1, 2]
+            fake.group_per_minute = 1000  # the minute has passed
+            await notifier.deliver(event, delivery_id="msg_thread")
+        finally:
+            await notifier.aclose()
+        texts = [c.text for c in fake.messages(CHANNEL)]
+    assert texts == posts  # every post once, in order
+
+
+async def test_429_storm_through_the_outbox_honours_retry_after(fake: FakeTelegram, database: Any) -> None:
+    notifier = TelegramNotifier(make_settings(fake), database)
+    event = list_event(sizes=[["2026-05", 103]])
+    with database.session() as session:
+        assert enqueue(session, event, [notifier]) == 1
+    fake.fail_next(5, retry_after=42)
+    try:
+        run = await deliver_due(database, {notifier.destination: notifier})
+        assert run.failed == 1 and "429" in run.errors[0]
+        with database.session() as session:
+            delivery = session.scalars(select(Delivery)).one()
+            assert delivery.state == DeliveryState.PENDING
+            wait = (delivery.next_attempt_at.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)).total_seconds()
+            assert 35 < wait <= 42
+        for _ in range(6):
+            with database.session() as session:  # time passes…
+                session.execute(update(Delivery).values(next_attempt_at=datetime.now(timezone.utc)))
+            run = await deliver_due(database, {notifier.destination: notifier})
+            if run.delivered:
+                break
+    finally:
+        await notifier.aclose()
+    assert run.delivered == 1
+    assert fake.too_many_requests == 5
+    sent = fake.messages(CHANNEL)
+    assert [c.method for c in sent].count("sendPhoto") == 1  # nothing posted twice
+
+
+async def test_user_who_blocked_the_bot_is_disabled_not_retried(fake: FakeTelegram, database: Any) -> None:
+    with database.session() as session:
+        queries.add_watch(session, 42, "示例科技")
+    notifier = TelegramNotifier(make_settings(fake), database)
+    event = list_event()
+    fake.blocked.add("42")
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await notifier.deliver_to(event, delivery_id="u1", destination="telegram:user:42")
+        assert not caught.value.retryable and caught.value.disable
+        with database.session() as session:
+            enqueue(session, event, [notifier])
+        run = await deliver_due(database, {notifier.destination: notifier})
+    finally:
+        await notifier.aclose()
+    assert run.disabled == 1 and run.delivered == 1  # the channel still got its post
+    with database.session() as session:
+        assert session.get(DisabledDestination, "telegram:user:42") is not None
+
+
+async def test_fan_out_to_watchers_and_subscribers(fake: FakeTelegram, database: Any) -> None:
+    notifier = TelegramNotifier(make_settings(fake), database)
+    with database.session() as session:
+        queries.add_watch(session, 42, "示例科技")  # matches the event's filers
+        queries.add_watch(session, 43, "Nothing Matches")
+        queries.add_watch(session, 46, "新名称")  # matches a rename's new entity
+        queries.add_subscription(session, 44, "deep_synthesis")
+        queries.add_subscription(session, 45, "genai_service")
+        queries.add_subscription(session, 47, "all")
+        event = list_event(changed=[{"kind": "deep_synthesis", "filing_number": "网信算备X号", "name": "n",
+                                     "entity": "新名称有限公司", "changes": {"entity": ["旧名称有限公司", "新名称有限公司"]}}])
+        assert notifier.fan_out(event, session) == [
+            "telegram:channel:@cac_test", "telegram:user:42", "telegram:user:44", "telegram:user:46",
+            "telegram:user:47",
+        ]
+        assert notifier.fan_out(baseline(), session) == ["telegram:channel:@cac_test"]
+        second_part = list_event(part={"index": 2, "total": 2}, new=[filing_record(1)])
+        # Later parts: no channel, no subscribers (told once), but watchers of the filings in it.
+        assert notifier.fan_out(second_part, session) == ["telegram:user:42"]
+        genai_only = TelegramNotifier(make_settings(fake, kinds=["genai_service"]), database)
+        assert genai_only.fan_out(event, session)[0] == "telegram:user:42"
+
+
+async def test_private_alert_for_a_watcher(fake: FakeTelegram, database: Any) -> None:
+    with database.session() as session:
+        queries.add_watch(session, 42, "示例科技有限公司1")
+        queries.add_subscription(session, 44, "deep_synthesis")
+    notifier = TelegramNotifier(make_settings(fake, language="en"), database)
+    event = list_event()
+    try:
+        await notifier.deliver_to(event, delivery_id="u42", destination="telegram:user:42")
+        await notifier.deliver_to(event, delivery_id="u44", destination="telegram:user:44")
+        await notifier.deliver_to(event, delivery_id="u99", destination="telegram:user:99")  # nothing for them
+    finally:
+        await notifier.aclose()
+    (alert,) = fake.messages(42)
+    text = validate_html(alert.text or "")
+    assert "Watch alert: 示例科技有限公司1" in text
+    assert filing_record(1)["filing_number"] in text and filing_record(2)["filing_number"] not in text
+    (summary,) = fake.messages(44)
+    assert "3 new filings" in validate_html(summary.text or "")
+    assert fake.messages(99) == []
+
+
+async def test_bad_destination_and_bad_request_are_not_retried(fake: FakeTelegram) -> None:
+    notifier = TelegramNotifier(make_settings(fake))
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await notifier.deliver_to(list_event(), delivery_id="x", destination="telegram:user:abc")
+        assert not caught.value.retryable
+        fake.fail_next(1, status=400, description="Bad Request: chat not found", retry_after=None)
+        with pytest.raises(DeliveryError) as caught:
+            await notifier.deliver(list_event(), delivery_id="y")
+        assert not caught.value.retryable and not caught.value.disable  # the channel is never disabled
+    finally:
+        await notifier.aclose()
+
+
+def test_destination_and_problems() -> None:
+    settings = TelegramSettings(token="123:abc", channel="@cac_filings")
+    notifier = TelegramNotifier(settings)
+    assert notifier.destination == "telegram:channel:@cac_filings"
+    assert notifier.problems() == []
+    assert TelegramNotifier(TelegramSettings(token="nonsense", channel="@cac_filings")).problems()
