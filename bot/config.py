@@ -259,10 +259,10 @@ class TelegramSettings(_Strict):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: str | None = None  # X-Telegram-Bot-Api-Secret-Token
-    # Telegram's flood limits are 30 messages/s per bot and 20/min per group or channel;
-    # sends are spaced evenly a little under them so a strict counter never sees a burst.
-    max_per_second: float = Field(default=29.0, gt=0)
-    max_per_minute_per_chat: float = Field(default=20.0, gt=0)
+    # Telegram's flood limits: 30 messages per second per bot, 20 per minute per group or
+    # channel. The rate limiter keeps every sliding window (as Telegram sees it) within these.
+    max_per_second: int = Field(default=30, ge=1)
+    max_per_minute_per_chat: int = Field(default=20, ge=1)
     timeout: Duration = 30.0
 
     @field_validator("token")
@@ -340,8 +340,9 @@ class Settings(_Strict):
     # Where raw attachments (content-addressed) are kept.
     data_dir: Path = Path("data")
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
-    # Processes that parse attachments (CPU-bound); 1 parses in a thread of the main process.
-    parse_workers: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1), ge=1, le=16)
+    # Processes that parse attachments (CPU-bound, beside the main process that fetches and
+    # stores); 0 parses in a thread of the main process.
+    parse_workers: int = Field(default=1, ge=0, le=16)
     notify: NotifySettings = Field(default_factory=NotifySettings)
 
 

@@ -134,30 +134,41 @@ def _validators_of(result: FetchResult) -> Validators | None:
     return Validators(etag=result.etag, last_modified=result.last_modified, sha256=result.sha256)
 
 
+_PARSER_MODULES = ["scrapers.parse", "pdfplumber", "docx", "python_calamine", "lxml.etree", "bs4"]
+
+
 class _ParsePool:
     """Parsing is CPU-bound (pdfplumber especially): worker processes use every core while
     the event loop keeps fetching and the main thread stores. Started only when a list
     actually needs parsing, so an idle poll costs no process start-up."""
 
     def __init__(self, workers: int) -> None:
-        self._workers = workers
+        self._workers = workers  # 0: parse in a thread of this process, one list at a time
         self._pool: ProcessPoolExecutor | None = None
+        self._in_process = asyncio.Semaphore(1)  # several parses at once only multiply memory
+
+    def _start(self) -> ProcessPoolExecutor:
+        # forkserver, not fork: the main process has threads (asyncio, database pools).
+        context = get_context("forkserver")
+        # Workers fork from a server that already imported the parsers: fast start, shared pages.
+        context.set_forkserver_preload(_PARSER_MODULES)
+        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        return self._pool
 
     async def parse(self, data: bytes, ref: ListRef) -> ParsedList:
-        if self._workers <= 1:
-            return await asyncio.to_thread(parse_attachment, data, ref)
-        if self._pool is None:
-            # forkserver, not fork: the main process has threads (asyncio, database pools).
-            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=get_context("forkserver"))
+        if self._workers == 0:
+            async with self._in_process:
+                return await asyncio.to_thread(parse_attachment, data, ref)
+        pool = self._pool or self._start()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, parse_attachment, data, ref)
+            return await asyncio.get_running_loop().run_in_executor(pool, parse_attachment, data, ref)
         except RuntimeError as err:
             if "bootstrapping phase" not in str(err):
                 raise
             # Embedded in a script without a __main__ guard: workers cannot start; parse in-process.
-            self._workers = 1
+            self._workers = 0
             self.close()
-            return await asyncio.to_thread(parse_attachment, data, ref)
+            return await self.parse(data, ref)
         except BrokenProcessPool:
             # A worker died (out of memory on a hostile file?): that list fails, the next starts a new pool.
             self._pool = None

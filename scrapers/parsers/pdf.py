@@ -214,6 +214,7 @@ def extract_tables(data: bytes) -> list[Table]:
                 rows = _table_rows(table, chars)
                 if rows:
                     tables.append(rows)
+            page.close()  # drop the page's parsed objects: a 40-page list would hold them all
         if not tables:
             # No ruled tables at all: try aligned text columns before giving up.
             for page in pages:
