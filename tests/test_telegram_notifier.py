@@ -27,7 +27,7 @@ from bot.notifiers.base import DeliveryError  # noqa: E402
 from bot.outbox import deliver_due, enqueue  # noqa: E402
 from bot.telegram import queries  # noqa: E402
 from bot.telegram.format import render_event  # noqa: E402
-from bot.telegram.notifier import TelegramNotifier  # noqa: E402
+from bot.telegram.notifier import SlidingWindowGate, TelegramNotifier, make_bot  # noqa: E402
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination  # noqa: E402
 from storage.models_telegram import TelegramPostedPart  # noqa: E402
 
@@ -251,3 +251,40 @@ def test_destination_and_problems() -> None:
     assert notifier.destination == "telegram:channel:@cac_filings"
     assert notifier.problems() == []
     assert TelegramNotifier(TelegramSettings(token="nonsense", channel="@cac_filings")).problems()
+
+
+async def test_sliding_window_gate_holds_at_the_server_whatever_the_delays() -> None:
+    import asyncio
+    import random
+
+    gate = SlidingWindowGate(limit=3, period=0.2)
+    arrivals: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def send() -> None:
+        async with gate:
+            await asyncio.sleep(random.uniform(0, 0.03))  # network delay before the server sees it
+            arrivals.append(loop.time())
+            await asyncio.sleep(random.uniform(0, 0.03))  # and before the answer is back
+
+    started = loop.time()
+    await asyncio.gather(*(send() for _ in range(12)))
+    arrivals.sort()
+    for i, moment in enumerate(arrivals):
+        assert sum(1 for other in arrivals[i:] if other - moment < 0.2) <= 3
+    assert loop.time() - started >= 0.6  # 12 sends, 3 per 0.2 s: at least three full windows
+
+
+async def test_rate_limiter_throttles_channels_per_minute(fake: FakeTelegram) -> None:
+    import asyncio
+
+    bot = make_bot(make_settings(fake, max_per_minute_per_chat=2))
+    async with bot:
+        await bot.send_message(CHANNEL, "one")
+        await bot.send_message(CHANNEL, "two")
+        third = asyncio.create_task(bot.send_message(CHANNEL, "three"))
+        await bot.send_message(42, "a private chat is not held back")
+        await asyncio.sleep(0.3)
+        assert not third.done()  # waits for the minute to pass
+        third.cancel()
+    assert [c.text for c in fake.messages(CHANNEL)] == ["one", "two"]

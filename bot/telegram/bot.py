@@ -525,7 +525,7 @@ def build_application(settings: TelegramSettings, db: Database) -> Application: 
         .base_url(settings.api_base_url)
         # Interactive replies may wait out a short 429 themselves (the notifier hands its to the outbox).
         .rate_limiter(make_rate_limiter(settings, max_retries=2))
-        .connection_pool_size(16)
+        .connection_pool_size(32)
         .read_timeout(settings.timeout)
         .write_timeout(settings.timeout)
         .build()
