@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import html
 import json
 import math
 import re

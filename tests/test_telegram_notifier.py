@@ -15,7 +15,6 @@ from fake_telegram import (
     ensure_companies,
     filing_record,
     list_event,
-    seed_filings,
     seed_list,
     validate_html,
 )

@@ -144,10 +144,9 @@ class TelegramRateLimiter(AIORateLimiter):
             for key, gate in list(self._chats.items()):
                 if gate.idle():
                     del self._chats[key]
-        gate = self._chats.get(chat)
-        if gate is None:
-            gate = self._chats[chat] = SlidingWindowGate(self._per_chat_limit, 60.0)
-        return gate
+        if chat not in self._chats:
+            self._chats[chat] = SlidingWindowGate(self._per_chat_limit, 60.0)
+        return self._chats[chat]
 
     async def process_request(  # type: ignore[override]
         self,
@@ -183,7 +182,7 @@ def make_rate_limiter(settings: TelegramSettings, *, max_retries: int = 0) -> Te
     return TelegramRateLimiter(settings.max_per_second, settings.max_per_minute_per_chat, max_retries=max_retries)
 
 
-def make_bot(settings: TelegramSettings, *, max_retries: int = 0) -> ExtBot[None]:
+def make_bot(settings: TelegramSettings, *, max_retries: int = 0) -> ExtBot[int]:
     """A bot talking to ``settings.api_base_url`` (PTB appends ``<token>/<method>``), rate limited."""
     request = HTTPXRequest(
         connection_pool_size=32,  # a whole 1-second window of sends may be in flight together
