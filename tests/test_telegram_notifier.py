@@ -287,3 +287,19 @@ async def test_rate_limiter_throttles_channels_per_minute(fake: FakeTelegram) ->
         assert not third.done()  # waits for the minute to pass
         third.cancel()
     assert [c.text for c in fake.messages(CHANNEL)] == ["one", "two"]
+
+
+async def test_old_posted_parts_are_forgotten(fake: FakeTelegram, database: Any) -> None:
+    from datetime import timedelta
+
+    with database.session() as session:
+        queries.record_part(session, "msg_old", 1, CHANNEL, 1)
+        session.flush()
+        session.execute(update(TelegramPostedPart).values(posted_at=datetime.now(timezone.utc) - timedelta(days=30)))
+    notifier = TelegramNotifier(make_settings(fake), database)
+    try:
+        await notifier.deliver(baseline(), delivery_id="msg_new")
+    finally:
+        await notifier.aclose()
+    with database.session() as session:
+        assert list(session.scalars(select(TelegramPostedPart.delivery_id))) == ["msg_new"]

@@ -23,7 +23,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import telegram
@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "telegram:channel:"
 USER_PREFIX = "telegram:user:"
 _LIST_EVENTS = ("list.published", "list.revised")
+PARTS_KEPT = timedelta(days=7)  # posted-part records outlive every retry of their delivery
 
 
 class SlidingWindowGate:
@@ -359,6 +360,7 @@ class TelegramNotifier(Notifier):
     async def deliver_to(self, event: Event, *, delivery_id: str, destination: str) -> None:
         if destination == self.destination:
             await self._send_thread(self.settings.channel, delivery_id, await self._channel_posts(event), user=False)
+            await self._prune_parts()
         elif destination.startswith(USER_PREFIX):
             chat = destination[len(USER_PREFIX) :]
             if not re.fullmatch(r"-?\d+", chat):
@@ -483,6 +485,21 @@ class TelegramNotifier(Notifier):
                 queries.record_part(session, delivery_id, index, chat, message_id)
 
         await asyncio.to_thread(write)
+
+    async def _prune_parts(self) -> None:
+        """Forget the bookkeeping of deliveries long finished (the outbox gives up after ~1.5 days)."""
+        if self.db is None:
+            return
+
+        def prune() -> None:
+            assert self.db is not None
+            with self.db.session() as session:
+                queries.forget_parts(session, datetime.now(timezone.utc) - PARTS_KEPT)
+
+        try:
+            await asyncio.to_thread(prune)
+        except Exception:  # noqa: BLE001 - housekeeping must not fail a delivery that succeeded
+            log.warning("pruning telegram_posted_parts failed", exc_info=True)
 
     async def _send_thread(self, chat: str, delivery_id: str, posts: Sequence[_Post], *, user: bool) -> None:
         if not posts:
