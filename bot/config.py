@@ -36,6 +36,7 @@ __all__ = [
     "AppriseSettings",
     "TelegramSettings",
     "EmailSettings",
+    "EmailSubscriberSettings",
     "NotifySettings",
     "load_settings",
     "parse_duration",
@@ -307,6 +308,34 @@ class TelegramSettings(_Strict):
         return self
 
 
+class EmailSubscriberSettings(_Strict):
+    """One entry of ``notify.email.subscribers``: a recipient with its own cadence and filters.
+
+    Unset values fall back to the ``notify.email`` defaults (digest, digest_at, …).
+    """
+
+    address: str
+    name: str | None = None
+    language: Literal["zh", "en", "both"] | None = None
+    cadence: Literal["immediate", "daily", "weekly"] | None = None
+    at: str | None = None  # "HH:MM" in timezone
+    weekday: str | None = None  # weekly digests: monday … sunday
+    timezone: str | None = None  # IANA name, e.g. Asia/Shanghai
+    kinds: list[str] | None = None
+    provinces: list[str] | None = None  # 北京市 / 北京 / Beijing
+    watchlist: list[str] = Field(default_factory=list)  # company names, fuzzy-matched
+    watch_only: bool = True  # with a watchlist: only lists that touch a watched company
+
+    @model_validator(mode="after")
+    def _valid(self) -> "EmailSubscriberSettings":
+        from bot.email.subscribers import check_schedule, normalize_address
+
+        object.__setattr__(self, "address", normalize_address(self.address))
+        check_schedule(at=self.at, weekday=self.weekday, timezone=self.timezone)
+        _known_kinds(self.kinds)
+        return self
+
+
 class EmailSettings(_Strict):
     smtp_host: str
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -314,8 +343,19 @@ class EmailSettings(_Strict):
     username: str | None = None
     password: str | None = None
     sender: str
+    sender_name: str = "cacwatch"
     recipients: list[str] = Field(default_factory=list)
+    subscribers: list[EmailSubscriberSettings] = Field(default_factory=list)
     digest: Literal["immediate", "daily", "weekly"] = "immediate"
+    digest_at: str = "08:00"  # daily and weekly digests, "HH:MM" in timezone
+    digest_weekday: str = "monday"  # weekly digests and the heartbeat
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en", "both"] = "both"
+    # https://… where /email/unsubscribe?token=… is served: adds one-click unsubscribe (RFC 8058).
+    public_base_url: str | None = None
+    heartbeat: bool = False  # a weekly "no news" mail to subscribers who got nothing that week
+    chart: bool = True  # list-size chart inline in the digest
+    ca_file: str | None = None  # extra CA bundle for a relay with a private certificate
     timeout: Duration = 30.0
 
     @model_validator(mode="after")
@@ -323,6 +363,24 @@ class EmailSettings(_Strict):
         if self.security is None:
             chosen = {465: "ssl", 587: "starttls"}.get(self.smtp_port, "none")
             object.__setattr__(self, "security", chosen)
+        return self
+
+    @model_validator(mode="after")
+    def _valid_email(self) -> "EmailSettings":
+        # The checks live beside the code that relies on them (bot.email.subscribers).
+        from bot.email.subscribers import check_schedule, normalize_address
+
+        if not self.smtp_host.strip() or re.search(r"[\s/]", self.smtp_host.strip()):
+            raise ValueError("smtp_host: must be a host name or address")
+        object.__setattr__(self, "sender", normalize_address(self.sender, key="sender"))
+        object.__setattr__(
+            self, "recipients", [normalize_address(a, key=f"recipients[{i}]") for i, a in enumerate(self.recipients)]
+        )
+        check_schedule(at=self.digest_at, weekday=self.digest_weekday, timezone=self.timezone, prefix="digest_")
+        if self.public_base_url is not None and not re.match(r"^https://[^/\s]+", self.public_base_url):
+            raise ValueError("public_base_url: must be an https:// URL (one-click unsubscribe needs https)")
+        if self.timeout <= 0:
+            raise ValueError("timeout: must be more than 0")
         return self
 
 
