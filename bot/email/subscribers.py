@@ -109,7 +109,8 @@ def clean_name(value: str | None, *, limit: int = 100) -> str:
     """A display name safe for headers and layout: no control characters, one line, bounded."""
     if not value:
         return ""
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", str(value)))
+    # No NFKC here: full-width punctuation is correct Chinese typography (matching folds it).
+    text = _CONTROL.sub(" ", str(value))
     return re.sub(r"\s+", " ", text).strip()[:limit]
 
 
