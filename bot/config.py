@@ -38,6 +38,8 @@ __all__ = [
     "EmailSettings",
     "EmailSubscriberSettings",
     "NotifySettings",
+    "BusyHoursSettings",
+    "ServiceSettings",
     "load_settings",
     "parse_duration",
     "DEFAULT_CONFIG_PATH",
@@ -88,6 +90,37 @@ class DatabaseSettings(_Strict):
         return url
 
 
+class BusyHoursSettings(_Strict):
+    """``sources.cac.busy_hours``: poll faster inside a weekly window (CAC publishes in office hours).
+
+    ``days`` and ``hours`` are cron fields (APScheduler syntax): ``hours: "9-18"`` covers
+    09:00 to 18:59 in ``timezone``.
+    """
+
+    days: str = "mon-fri"
+    hours: str = "9-18"
+    interval: Duration = 600.0
+    timezone: str = "Asia/Shanghai"
+
+    @model_validator(mode="after")
+    def _valid_window(self) -> "BusyHoursSettings":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r} (an IANA name such as Asia/Shanghai)") from None
+        try:
+            CronTrigger(day_of_week=self.days, hour=self.hours, timezone=zone)
+        except ValueError as err:
+            raise ValueError(f"days/hours: {err}") from None
+        if self.interval <= 0:
+            raise ValueError("interval: must be more than 0")
+        return self
+
+
 class CacSourceSettings(_Strict):
     """The ``cac`` source: the CAC website and the filing system's notice API."""
 
@@ -113,6 +146,8 @@ class CacSourceSettings(_Strict):
     )
     channel_path: str = "/wxzw/wxfb/A093702index_{n}.htm"
     use_notice_api: bool = True
+    # Faster polling inside a weekly window (Beijing office hours); None: always ``interval``.
+    busy_hours: BusyHoursSettings | None = None
 
     @field_validator("base_url", "beian_url")
     @classmethod
@@ -252,6 +287,7 @@ class TelegramSettings(_Strict):
     channel: str  # "@name" or a numeric chat id ("-100…")
     language: Literal["both", "zh", "en"] = "both"
     admin_ids: list[int] = Field(default_factory=list)
+    admin_chat: str | None = None  # operator alerts (source blocked, list unreadable): chat id or @name
     kinds: list[str] | None = None  # channel posts only for these kinds (users choose their own)
     chart: bool = True  # list-size chart ahead of each list.published post
     interactive: bool = True  # run the command bot inside `cacwatch run`
@@ -393,6 +429,40 @@ class NotifySettings(_Strict):
     watchlist: list[str] = Field(default_factory=list)
 
 
+class ServiceSettings(_Strict):
+    """``service:``: the long-running ``cacwatch run`` (health endpoint, alerts, logs, backoff)."""
+
+    health_port: int | None = Field(default=8080, ge=0, le=65535)  # None: no HTTP server; 0: any free port
+    health_host: str = "0.0.0.0"
+    readiness_max_age: Duration = 7200.0  # /readyz fails when the last successful poll is older
+    alert_after: int = Field(default=3, ge=1)  # consecutive failed polls before an operator alert
+    alert_email: list[str] = Field(default_factory=list)  # sent with notify.email's SMTP settings
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    backoff_max: Duration = 21600.0  # while failing, polls slow down up to this gap (or interval, if longer)
+    delivery_interval: Duration = 2.0  # how often idle delivery workers look for due deliveries
+    leader_retry: Duration = 3.0  # PostgreSQL: how often a follower tries to take the scheduler
+    shutdown_grace: Duration = 20.0  # SIGTERM: longest wait for in-flight deliveries
+
+    @field_validator("delivery_interval", "leader_retry", "readiness_max_age")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _valid_addresses(self) -> "ServiceSettings":
+        from bot.email.subscribers import normalize_address
+
+        object.__setattr__(
+            self,
+            "alert_email",
+            [normalize_address(a, key=f"alert_email[{i}]") for i, a in enumerate(self.alert_email)],
+        )
+        return self
+
+
 class Settings(_Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     # Where raw attachments (content-addressed) are kept.
@@ -402,6 +472,13 @@ class Settings(_Strict):
     # stores); 0 parses in a thread of the main process.
     parse_workers: int = Field(default=1, ge=0, le=16)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+
+    @model_validator(mode="after")
+    def _alert_email_needs_smtp(self) -> "Settings":
+        if self.service.alert_email and self.notify.email is None:
+            raise ValueError("service.alert_email: needs notify.email (its SMTP settings send the alerts)")
+        return self
 
 
 def _interpolate(node: Any, path: str, env: dict[str, str]) -> Any:
