@@ -7,12 +7,15 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.poll import PollOutcome
 
 __all__ = ["app", "main"]
 
@@ -79,19 +82,36 @@ def check(
     once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
 ) -> None:
     """Discover, fetch, parse and store every list; exit non-zero if a source could not be read."""
-    from bot.pipeline import check_once
+    from bot.notifiers.factory import build_notifiers
+    from bot.poll import poll_and_deliver
     from bot.progress import progress_reporter
 
     if not once:
         raise _fail("check needs --once (use `cacwatch run` for the service)", 2)
     settings = _settings()
     db = _database(settings)
-    with progress_reporter(err_console) as progress:
-        report = asyncio.run(check_once(settings, db, progress=progress))
+    notifiers = build_notifiers(settings, db)
+
+    async def main() -> "PollOutcome":
+        try:
+            with progress_reporter(err_console) as progress:
+                return await poll_and_deliver(settings, db, notifiers, progress=progress)
+        finally:
+            for notifier in notifiers:
+                await notifier.aclose()
+
+    outcome = asyncio.run(main())
     db.dispose()
+    report = outcome.report
     if not report.ok:
         raise _fail(report.summary_line())
-    print(report.summary_line())
+    line = report.summary_line()
+    if outcome.events:
+        run = outcome.deliveries
+        line += f"; {len(outcome.events)} events, {run.delivered} deliveries sent"
+        if run.failed or run.dead:
+            line += f", {run.failed} to retry, {run.dead} dead"
+    print(line)
 
 
 class _Format(str, Enum):
@@ -141,6 +161,52 @@ def stats() -> None:
         repo = Repository(session)
         print_stats(Console(), repo.list_stats(), repo.filing_counts())
     db.dispose()
+
+
+deliveries_app = typer.Typer(help="The notification outbox: what is queued, failed or dead.", no_args_is_help=False)
+app.add_typer(deliveries_app, name="deliveries")
+
+
+@deliveries_app.callback(invoke_without_command=True)
+def deliveries_list(ctx: typer.Context) -> None:
+    """Deliveries per destination and state (pending, sending, delivered, dead, disabled)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from bot.outbox import delivery_counts
+    from storage.models_outbox import Delivery, DeliveryState
+
+    settings = _settings()
+    db = _database(settings)
+    with db.session() as session:
+        counts = delivery_counts(session)
+        dead = session.query(Delivery).filter(Delivery.state == DeliveryState.DEAD).order_by(Delivery.id).limit(20).all()
+        table = Table(title="Deliveries", title_justify="left")
+        table.add_column("destination", overflow="fold")
+        for state in ("pending", "sending", "delivered", "dead", "disabled"):
+            table.add_column(state, justify="right")
+        for destination, by_state in sorted(counts.items()):
+            table.add_row(destination, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
+        console = Console()
+        console.print(table)
+        for delivery in dead:
+            console.print(f"dead #{delivery.id} {delivery.destination}: {delivery.last_error}", markup=False, highlight=False)
+    db.dispose()
+
+
+@deliveries_app.command("retry")
+def deliveries_retry(
+    destination: Annotated[Optional[str], typer.Option(help="Only this destination")] = None,
+) -> None:
+    """Queue dead-lettered deliveries again (they are sent by the next check or by `run`)."""
+    from bot.outbox import retry_dead
+
+    settings = _settings()
+    db = _database(settings)
+    count = retry_dead(db, destination=destination)
+    db.dispose()
+    print(f"{count} deliveries queued again")
 
 
 @app.command()

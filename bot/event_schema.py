@@ -78,6 +78,7 @@ class Counts(TypedDict):
 # - "cancellations": {"filings": [{"filing_number": str, "name": str, "entity": str}]}
 # - "renames":       {"renames": [{"filing_number": str, "before": str, "after": str}]}
 # - "provinces":     {"provinces": [{"province": str, "count": int}]}
+# - "totals":        {"by_kind": {kind: {"lists", "filings", "cancelled"}}}  (baseline only)
 FINDING_TYPES: tuple[str, ...] = (
     "rank",
     "size_change",
@@ -88,6 +89,7 @@ FINDING_TYPES: tuple[str, ...] = (
     "cancellations",
     "renames",
     "provinces",
+    "totals",
 )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.event_schema import ChangedFiling, Event, FilingRecord
 from bot.findings import findings_for_baseline, findings_for_list
 from bot.notifiers.base import Notifier
+from bot.notifiers.webhook import split_event
 from bot.outbox import enqueue, new_event_id
 from bot.pipeline import PollHooks, PollReport
 from bot.watchlist import Watchlist
@@ -54,25 +55,6 @@ def list_sizes(session: Session, kind: str) -> list[tuple[str, int]]:
         .order_by(FilingList.list_month, FilingList.id)
     )
     return [(month, rows) for month, rows in session.execute(query)]
-
-
-def _split(event: Event) -> list[Event]:
-    data = event["data"]
-    entries = [("new", r) for r in data["new"]] + [("changed", r) for r in data["changed"]]
-    entries += [("removed", r) for r in data["removed"]]
-    if len(entries) <= MAX_FILINGS_PER_EVENT:
-        return [event]
-    chunks = [entries[i : i + MAX_FILINGS_PER_EVENT] for i in range(0, len(entries), MAX_FILINGS_PER_EVENT)]
-    events: list[Event] = []
-    for index, chunk in enumerate(chunks, start=1):
-        part_data = dict(data)
-        for key in ("new", "changed", "removed"):
-            part_data[key] = [record for name, record in chunk if name == key]
-        part_data["part"] = {"index": index, "total": len(chunks)}
-        if index > 1:
-            part_data["notable"] = []  # findings describe the whole list: told once
-        events.append({"id": f"{event['id']}-p{index}", "type": event["type"], "timestamp": event["timestamp"], "data": part_data})
-    return events
 
 
 def list_event(
@@ -193,7 +175,7 @@ class OutboxHooks(PollHooks):
         event = list_event(repo, ref, outcome, self.watchlist)
         if event is None:
             return
-        for part in _split(event):
+        for part in split_event(event, max_filings=MAX_FILINGS_PER_EVENT):
             enqueue(repo.session, part, self.notifiers, list_id=outcome.list_id)
             self.events_written.append(part)
 
