@@ -22,7 +22,7 @@ class EmailSubscriber(Base):
     __tablename__ = "email_subscribers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    address: Mapped[str] = mapped_column(String(254), unique=True)  # validated, domain lower-cased
+    address: Mapped[str] = mapped_column(String(254), unique=True)  # validated, lower-cased
     name: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(8), default="both")  # zh | en | both
     cadence: Mapped[str] = mapped_column(String(16), default="immediate")  # immediate | daily | weekly

@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, make_msgid
@@ -487,14 +488,18 @@ def rows_xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
         header.append(cell)
     sheet.append(header)
     for row in rows:
-        cells = []
+        values: list[Any] = []
         for name in ROW_COLUMNS:
             text = "" if row.get(name) is None else str(row.get(name))
-            cell = WriteOnlyCell(sheet, value=text)
-            # openpyxl turns a string starting with "=" into a formula: keep it a string.
-            cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
+            if text.startswith("="):
+                # openpyxl stores a string starting with "=" as a formula: force a text cell.
+                # (Other values are written as shared strings, which Excel never evaluates.)
+                cell = WriteOnlyCell(sheet, value=text)
+                cell.data_type = "s"
+                values.append(cell)
+            else:
+                values.append(text)
+        sheet.append(values)
     sheet.auto_filter.ref = f"A1:{_column_letter(len(ROW_COLUMNS))}{len(rows) + 1}"
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -761,7 +766,7 @@ def render_digest(
 
     message = EmailMessage()
     message["MIME-Version"] = "1.0"
-    message["Subject"] = _line(subject, 400)
+    _set_subject(message, subject)
     message["From"] = _address(sender_name, sender)
     message["To"] = _address(subscriber.name, subscriber.address)
     message["Date"] = format_datetime(now.astimezone(timezone.utc))
@@ -801,6 +806,21 @@ def render_digest(
     else:
         _adopt(message, body)
     return message
+
+
+def _set_subject(message: EmailMessage, subject: str) -> None:
+    """Subject as RFC 2047 encoded words folded by ``email.header.Header``.
+
+    The default policy's folder can leave a space at the end of a line right before an
+    encoded word ("1 removed ⏎ =?utf-8?b?4oCU?="), which readers unfold into a double space.
+    Header encodes the whole text in words of at most 75 characters that join back exactly.
+    The value is one line already (``_line``), so nothing can end the header early.
+    """
+    subject = _line(subject, 400)
+    if subject.isascii():
+        message["Subject"] = subject
+    else:
+        message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
 
 
 def _adopt(message: EmailMessage, part: MIMEPart) -> None:

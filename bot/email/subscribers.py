@@ -92,7 +92,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def normalize_address(value: str, *, key: str = "address") -> str:
-    """A validated address (domain lower-cased), or ValueError naming ``key``."""
+    """A validated, lower-cased address, or ValueError naming ``key``."""
     if not isinstance(value, str):
         raise ValueError(f"{key}: must be an email address")
     if _CONTROL.search(value):
@@ -102,7 +102,9 @@ def normalize_address(value: str, *, key: str = "address") -> str:
     match = _ADDRESS.match(text)
     if not match or len(text) > 254 or len(match.group("local")) > 64:
         raise ValueError(f"{key}: {text[:80]!r} is not a plain email address such as name@example.com")
-    return f"{match.group('local')}@{match.group('domain').lower()}"
+    # Lower-cased whole: one subscriber per mailbox whatever the spelling. RFC 5321 lets a
+    # server treat local parts case-sensitively, but no mail system in use does.
+    return text.lower()
 
 
 def clean_name(value: str | None, *, limit: int = 100) -> str:
