@@ -44,7 +44,6 @@ __all__ = [
     "CAPTION_LIMIT",
     "ALLOWED_TAGS",
     "iter_texts",
-    "ensure_companies",
     "filing_record",
     "list_event",
     "baseline",
@@ -550,43 +549,6 @@ def iter_texts(calls: list[Call]) -> Iterator[str]:
 
 
 # --- helpers shared by the Telegram tests ---------------------------------------------------------
-
-
-def ensure_companies() -> None:
-    """TEMPORARY: a minimal ``bot.companies`` while the real module is not in the tree yet.
-
-    Only installed when importing the real one fails, and only inside the test process.
-    """
-    import sys
-    import types
-
-    try:
-        import bot.companies  # noqa: F401
-        return
-    except ImportError:
-        pass
-    digits = "零一二三四五六七八九十"
-
-    def chinese(n: int) -> str:
-        if n <= 10:
-            return digits[n]
-        if n < 20:
-            return "十" + (digits[n - 10] if n % 10 else "")
-        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
-
-    def ordinal(n: int) -> str:
-        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-        return f"{n}{suffix}"
-
-    known = {"北京百度网讯科技有限公司": "Baidu", "阿里云计算有限公司": "Alibaba Cloud", "腾讯科技（深圳）有限公司": "Tencent"}
-    module = types.ModuleType("bot.companies")
-    module.batch_label = lambda n: (f"第{chinese(n)}批", f"{ordinal(n)} batch")  # type: ignore[attr-defined]
-    module.english_name = lambda entity: known.get(entity, entity)  # type: ignore[attr-defined]
-    module.translate_term = lambda zh: zh  # type: ignore[attr-defined]
-    module.province_en = lambda zh: {"北京市": "Beijing", "广东省": "Guangdong"}.get(zh, zh)  # type: ignore[attr-defined]
-    module.big_tech_group = lambda entity: None  # type: ignore[attr-defined]
-    module.foreign_filer = lambda entity: None  # type: ignore[attr-defined]
-    sys.modules["bot.companies"] = module
 
 
 def filing_record(

@@ -13,25 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-
 from fake_telegram import (
     Call,
     FakeTelegram,
-    ensure_companies,
     filing_record,
     seed_filings,
     seed_list,
     validate_html,
 )
+from sqlalchemy import select
 
-ensure_companies()
-
-from bot.config import TelegramSettings  # noqa: E402
-from bot.telegram import queries  # noqa: E402
-from bot.telegram.bot import run_bot  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models_telegram import TelegramSubscription, TelegramWatch  # noqa: E402
+from bot.companies import english_name
+from bot.config import TelegramSettings
+from bot.telegram import queries
+from bot.telegram.bot import run_bot
+from storage.db import Database
+from storage.models_telegram import TelegramSubscription, TelegramWatch
 
 ADMIN = 7
 USER = 42
@@ -161,7 +158,7 @@ async def test_start_help_latest_and_stats(fake: FakeTelegram, db: Database) -> 
         assert "生成式人工智能服务备案" in only and "深度合成" not in only
         assert "unknown kind" in text_of(await send(fake, "/latest nonsense"))
         stats = text_of(await send(fake, "/stats"))
-        assert "Top filers" in stats and "北京百度网讯科技有限公司 · Baidu — 7" in stats
+        assert "Top filers" in stats and f"北京百度网讯科技有限公司 · {english_name('北京百度网讯科技有限公司')} — 7" in stats
         assert "北京市" in stats and "广东省" in stats
     assert fake.calls_of("setMyCommands")
     assert not fake.rejected

@@ -7,28 +7,24 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
-
 from fake_telegram import (
     FakeTelegram,
     baseline,
-    ensure_companies,
     filing_record,
     list_event,
     seed_list,
     validate_html,
 )
+from sqlalchemy import select, update
 
-ensure_companies()
-
-from bot.config import TelegramSettings  # noqa: E402
-from bot.notifiers.base import DeliveryError  # noqa: E402
-from bot.outbox import deliver_due, enqueue  # noqa: E402
-from bot.telegram import queries  # noqa: E402
-from bot.telegram.format import render_event  # noqa: E402
-from bot.telegram.notifier import SlidingWindowGate, TelegramNotifier, make_bot  # noqa: E402
-from storage.models_outbox import Delivery, DeliveryState, DisabledDestination  # noqa: E402
-from storage.models_telegram import TelegramPostedPart  # noqa: E402
+from bot.config import TelegramSettings
+from bot.notifiers.base import DeliveryError
+from bot.outbox import deliver_due, enqueue
+from bot.telegram import queries
+from bot.telegram.format import render_event
+from bot.telegram.notifier import SlidingWindowGate, TelegramNotifier, make_bot
+from storage.models_outbox import Delivery, DeliveryState, DisabledDestination
+from storage.models_telegram import TelegramPostedPart
 
 CHANNEL = "@cac_test"
 

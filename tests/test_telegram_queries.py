@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fake_telegram import filing_record, seed_filings, seed_list
 
-from fake_telegram import ensure_companies, filing_record, seed_filings, seed_list
-
-ensure_companies()
-
-from bot.telegram import queries  # noqa: E402
+from bot.telegram import queries
 
 
 @pytest.fixture

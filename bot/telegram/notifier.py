@@ -218,25 +218,26 @@ def _fold(text: str) -> str:
 class WatchMatcher:
     """Which watch patterns match a filer name.
 
-    Uses ``bot.watchlist.Watchlist`` (fuzzy, shared with the other notifiers) when it is
-    available; otherwise a case- and width-insensitive substring match on the Chinese name
-    and on its English rendering.
+    ``bot.watchlist.Watchlist`` decides (fuzzy Chinese names, ``re:`` patterns, English names
+    through the company maps), the same rules as every other notifier. It reports only the
+    best pattern, so each pattern gets its own list: an alert names every pattern that hit.
+    Without that module, a width- and case-insensitive substring match (whole words for
+    Latin patterns) on the Chinese name and on its English rendering.
     """
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns = [p for p in dict.fromkeys(patterns) if p and p.strip()]
-        self._folded = [(p, _fold(p)) for p in self.patterns]
-        self._watchlists: list[tuple[str, Any]] = []
+        self.patterns = [p for p in dict.fromkeys(p.strip() for p in patterns if p) if p]
+        self._watchlists: list[tuple[str, Any]] | None = None
         try:
             from bot.watchlist import Watchlist
         except ImportError:
-            Watchlist = None  # noqa: N806
-        if Watchlist is not None:
-            # One single-pattern list per pattern: we need to know WHICH pattern matched.
+            pass
+        else:
+            self._watchlists = []
             for pattern in self.patterns:
                 try:
                     self._watchlists.append((pattern, Watchlist([pattern])))
-                except Exception:  # noqa: BLE001 - a bad pattern must not hide the others
+                except Exception:  # noqa: BLE001 - one bad pattern (a broken re:) must not hide the others
                     log.warning("watch pattern %r rejected by Watchlist", pattern)
         self._cache: dict[str, list[str]] = {}
 
@@ -244,19 +245,25 @@ class WatchMatcher:
         if not entity:
             return []
         cached = self._cache.get(entity)
-        if cached is not None:
-            return cached
-        found: list[str] = []
-        folded = _fold(entity)
-        english = queries._english_haystack(entity).replace(" ", "")
-        for pattern, key in self._folded:
-            if key and (key in folded or key in english):
-                found.append(pattern)
-        for pattern, watchlist in self._watchlists:
-            if pattern not in found and _watchlist_hit(watchlist, entity):
-                found.append(pattern)
-        self._cache[entity] = found
-        return found
+        if cached is None:
+            if self._watchlists is not None:
+                cached = [pattern for pattern, watchlist in self._watchlists if _watchlist_hit(watchlist, entity)]
+            else:
+                cached = [pattern for pattern in self.patterns if _substring_hit(pattern, entity)]
+            self._cache[entity] = cached
+        return cached
+
+
+def _substring_hit(pattern: str, entity: str) -> bool:
+    key = _fold(pattern)
+    if not key:
+        return False
+    if key in _fold(entity):
+        return True
+    english = queries._english_haystack(entity)
+    if re.fullmatch(r"[a-z0-9 .&'-]+", pattern.lower()):
+        return re.search(rf"(?<![a-z0-9]){re.escape(pattern.lower().strip())}(?![a-z0-9])", english) is not None
+    return False
 
 
 def _watchlist_hit(watchlist: Any, entity: str) -> bool:
