@@ -223,6 +223,22 @@ def demo(
 
 
 @app.command()
+def status() -> None:
+    """The service as the database sees it: scheduler, sources, lists, deliveries, open incidents."""
+    from bot.leader import current_leader
+    from bot.metrics import print_status, read_snapshot
+
+    settings = _settings()
+    db = _database(settings)
+    try:
+        snapshot = read_snapshot(db)
+        leader = current_leader(db)
+    finally:
+        db.dispose()
+    print_status(Console(), snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+
+
+@app.command()
 def run() -> None:
     """The long-running service: poll on schedule, stop cleanly on SIGTERM."""
     from bot.service import run_service
