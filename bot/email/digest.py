@@ -40,7 +40,7 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bot.companies import english_name, province_en
+from bot.companies import batch_label, english_name, province_en
 from bot.email.subscribers import (
     CompanyMatcher,
     Subscriber,
@@ -224,6 +224,8 @@ class _Section:
     preview: list[_Filing] = field(default_factory=list)
     more: int = 0
     chart_cid: str | None = None
+    batch_zh: str = ""  # 第十七批
+    batch_en: str = ""  # 17th batch
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -298,6 +300,11 @@ def _group_sections(events: Sequence[Event]) -> tuple[list[_Section], list[Event
             )
         section.events.append(event)
         section.narrowed = section.narrowed or bool(data.get("narrowed"))
+        if section.batch and not section.batch_zh:
+            try:
+                section.batch_zh, section.batch_en = batch_label(section.batch)
+            except Exception:  # noqa: BLE001 - a label is decoration
+                pass
     return list(sections.values()), baselines
 
 

@@ -106,7 +106,7 @@ def delivery_error(err: BaseException) -> DeliveryError:
 
 def _delivery_pk(delivery_id: str) -> int | None:
     # bot.outbox.delivery_id_of: "msg_<event hex>_<delivery pk>".
-    match = re.fullmatch(r"msg_[0-9A-Za-z-]+_(\d+)", delivery_id or "")
+    match = re.fullmatch(r"msg_.+_(\d+)", delivery_id or "")
     return int(match.group(1)) if match else None
 
 

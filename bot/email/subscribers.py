@@ -612,12 +612,14 @@ def ensure_token(session: Session, subscriber: Subscriber) -> Subscriber:
 
 
 def record_sent(session: Session, address: str, when: datetime, *, heartbeat: bool = False) -> None:
-    """Remember the last mail (and heartbeat) per address: the heartbeat is sent only after a quiet week."""
+    """Remember the last digest (or heartbeat) per address: the heartbeat goes out only after a
+    week without digests (a heartbeat itself is not news, so it does not count as one)."""
     row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == address))
     if row is None:
         row = EmailSubscriber(address=address, token=new_token(), source="config")
         session.add(row)
-    row.last_sent_at = when
     if heartbeat:
         row.last_heartbeat_at = when
+    else:
+        row.last_sent_at = when
 
