@@ -80,7 +80,7 @@ BIG_TECH_SPECS: Final[tuple[GroupSpec, ...]] = (
         "腾讯",
         "Tencent",
         ("腾讯", "财付通", "^(广州)?酷狗", "^(北京)?酷我", "^(深圳市?)?懒人在线", "^(上海)?阅文", "^(北京)?搜狗"),
-        ("tencent holdings", "wechat", "weixin", "qq", "tencent music", "tme"),
+        ("tencent holdings", "wechat", "weixin", "qq"),
         (("腾讯", "Tencent"), ("财付通", "Tenpay"), ("酷狗", "Kugou"), ("酷我", "Kuwo"), ("阅文", "China Literature"),
          ("搜狗", "Sogou"), ("懒人", "Lanren")),
     ),
