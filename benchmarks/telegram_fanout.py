@@ -114,8 +114,9 @@ def report(result: dict[str, float | int]) -> str:
         f"| other rejections | {result['rejected'] - int(result['too_many_requests'])} |",
         f"| wall time | {float(result['elapsed']):.1f} s |",
         "",
-        "The notifier paces sends with AIORateLimiter at capacity 1 (one send per 1/29 s), so a strict sliding",
-        "window never sees a burst; the remaining gap to 30/s is that deliberate margin.",
+        "The notifier's TelegramRateLimiter (AIORateLimiter with sliding-window gates) starts a send only while",
+        "fewer than 30 sends are in flight or completed within the last second, so no 1 s window at the server",
+        "can hold more than 30; the gap to 30/s is each send's round trip.",
         "",
     ])
 

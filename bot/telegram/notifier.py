@@ -372,9 +372,11 @@ class TelegramNotifier(Notifier):
             chat = destination[len(USER_PREFIX) :]
             if not re.fullmatch(r"-?\d+", chat):
                 raise DeliveryError(f"bad destination {destination!r}", retryable=False)
-            posts = await self._user_posts(event, int(chat))
+            posts, done = await self._user_posts(event, int(chat), delivery_id)
             if posts:  # nothing when the user unwatched / unsubscribed since the event was queued
-                await self._send_thread(chat, delivery_id, posts, user=True)
+                # A single private message has no "midway": its bookkeeping would only cost two
+                # database round trips per user in a fan-out to thousands.
+                await self._send_thread(chat, delivery_id, posts, user=True, done=done, bookkeep=len(posts) > 1)
         else:
             raise DeliveryError(f"unknown destination {destination!r}", retryable=False)
 
@@ -429,26 +431,25 @@ class TelegramNotifier(Notifier):
         with self.db.session() as session:
             return queries.list_sizes(session, kind)
 
-    async def _user_posts(self, event: Event, chat_id: int) -> list[_Post]:
-        if event["type"] not in _LIST_EVENTS:
-            return []
+    async def _user_posts(self, event: Event, chat_id: int, delivery_id: str) -> tuple[list[_Post], dict[int, int]]:
+        if event["type"] not in _LIST_EVENTS or self.db is None:
+            return [], {}
         kind = str(event["data"].get("kind"))
-        if self.db is None:
-            return []
-        subscribed, patterns = await asyncio.to_thread(self._user_state, chat_id, kind)
+        subscribed, patterns, done = await asyncio.to_thread(self._user_state, chat_id, kind, delivery_id)
         texts: list[str] = []
         if subscribed and _part_index(event) == 1:
             texts += render_event(event, self.settings.language)
         hits = watch_hits(event, WatchMatcher(patterns)) if patterns else []
         if hits:
             texts += render_watch_alert(event, hits, self.settings.language)
-        return [_Post(text) for text in texts]
+        return [_Post(text) for text in texts], done
 
-    def _user_state(self, chat_id: int, kind: str) -> tuple[bool, list[str]]:
+    def _user_state(self, chat_id: int, kind: str, delivery_id: str) -> tuple[bool, list[str], dict[int, int]]:
+        """Subscription, watches and already-posted parts: one database round trip per user."""
         assert self.db is not None
         with self.db.session() as session:
             subscribed = bool(set(queries.subscriptions_of(session, chat_id)) & {kind, "all"})
-            return subscribed, queries.watches_of(session, chat_id)
+            return subscribed, queries.watches_of(session, chat_id), queries.posted_parts(session, delivery_id)
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -508,10 +509,21 @@ class TelegramNotifier(Notifier):
         except Exception:  # noqa: BLE001 - housekeeping must not fail a delivery that succeeded
             log.warning("pruning telegram_posted_parts failed", exc_info=True)
 
-    async def _send_thread(self, chat: str, delivery_id: str, posts: Sequence[_Post], *, user: bool) -> None:
+    async def _send_thread(
+        self,
+        chat: str,
+        delivery_id: str,
+        posts: Sequence[_Post],
+        *,
+        user: bool,
+        done: dict[int, int] | None = None,
+        bookkeep: bool = True,
+    ) -> None:
+        """Post what is not posted yet, in order; ``bookkeep`` records each accepted post."""
         if not posts:
             return
-        done = await self._posted(delivery_id)
+        if done is None:
+            done = await self._posted(delivery_id) if bookkeep else {}
         has_photo = posts[0].photo is not None
         try:
             bot = await self._get_bot()
@@ -537,7 +549,8 @@ class TelegramNotifier(Notifier):
                     )
             except TelegramError as err:
                 raise _delivery_error(err, user=user) from err
-            await self._remember(delivery_id, index, chat, message.message_id)
+            if bookkeep:
+                await self._remember(delivery_id, index, chat, message.message_id)
 
 
 def _delivery_error(err: TelegramError, *, user: bool) -> DeliveryError:
