@@ -284,7 +284,7 @@ FOREIGN_SPECS: Final[tuple[ForeignSpec, ...]] = (
     ForeignSpec("cisco", "思科", "Cisco", "United States", ("思科系统", "^思科" + _CN, "(?i)cisco")),
     ForeignSpec("lg", "LG", "LG", "South Korea", ("^LG", "乐金"), ("lg electronics",), (("乐金", "LG"),)),
     ForeignSpec(
-        "hyundai", "现代", "Hyundai", "South Korea", ("现代汽车", "^北京现代", "现代摩比斯", "^现代" + _CN),
+        "hyundai", "现代", "Hyundai", "South Korea", ("现代汽车", "现代摩比斯", "^现代" + _CN),
         (), (("北京现代", "Beijing Hyundai"), ("现代汽车", "Hyundai Motor"), ("现代", "Hyundai")),
     ),
     ForeignSpec(

@@ -138,7 +138,7 @@ class _Chinese:
         core = company_core(entity)
         if not self.key or not core:
             return None
-        if self.key in core or self.key in normalize_name(entity).casefold():
+        if self.key in core:
             return WatchHit(self.pattern, 100.0, "name")
         if len(self.key) <= _SHORT:
             return None
