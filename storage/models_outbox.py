@@ -45,7 +45,7 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_pk: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
-    notifier: Mapped[str] = mapped_column(String(32))
+    notifier: Mapped[str] = mapped_column(String(500))  # the notifier's own destination key
     destination: Mapped[str] = mapped_column(String(500))
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

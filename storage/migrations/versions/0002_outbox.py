@@ -35,7 +35,7 @@ def upgrade() -> None:
     op.create_table('deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_pk', sa.Integer(), nullable=False),
-    sa.Column('notifier', sa.String(length=32), nullable=False),
+    sa.Column('notifier', sa.String(length=500), nullable=False),
     sa.Column('destination', sa.String(length=500), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
