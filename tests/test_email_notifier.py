@@ -405,3 +405,74 @@ async def test_implicit_tls(sink: Sink, certs: Certs) -> None:
     finally:
         controller.stop()
     assert len(sink.messages) == 1
+
+
+# --- the whole service: `cacwatch check --once` on the replica ---------------------------------------
+
+
+DS_2023_08_PAGE = "/2023-09/01/c_1695224377544009.htm"  # the announcement of the 2nd deep-synthesis batch
+CHANNEL_PAGE = "/wxzw/wxfb/A093702index_1.htm"
+NOTICE_API = "/api/notice/list"
+
+
+def hide_announcement(replica: Any, page: str) -> Any:
+    """Unlink an announcement from the channel page and the notice API (as before CAC posts it);
+    returns a function that publishes it again."""
+    import json
+    import re
+
+    channel, notices = replica.read(CHANNEL_PAGE), replica.read(NOTICE_API)
+    html = re.sub(rf'<li>(?:(?!</li>).)*{re.escape(page)}.*?</li>', "", channel.decode("utf-8"), flags=re.S)
+    assert page not in html
+    replica.replace_file(CHANNEL_PAGE, html.encode("utf-8"))
+    body = json.loads(notices)
+    body["datas"] = [d for d in body["datas"] if page not in json.dumps(d)]
+    replica.replace_file(NOTICE_API, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+    def restore() -> None:
+        replica.replace_file(CHANNEL_PAGE, channel)
+        replica.replace_file(NOTICE_API, notices)
+
+    return restore
+
+
+def test_check_once_mails_one_baseline_then_the_new_list_then_nothing(
+    tmp_path: Path, replica: Any, make_settings: Any, smtp: int, sink: Sink
+) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    email = {"smtp_host": "127.0.0.1", "smtp_port": smtp, "security": "none", "sender": "watch@cacwatch.example",
+             "recipients": [ADDRESS], "digest": "immediate", "timeout": 5}
+    settings = make_settings(replica, f"sqlite:///{tmp_path / 'cacwatch.db'}", email=email)
+    settings = settings.model_copy(update={"parse_workers": 0})  # parse in-process: no pool to start
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+
+    def check() -> None:
+        result = runner.invoke(app, ["--config", str(config), "check", "--once"])
+        assert result.exit_code == 0, result.output
+
+    restore = hide_announcement(replica, DS_2023_08_PAGE)  # the 2023-08 batch is not out yet
+    check()
+    assert len(sink.messages) == 1  # the first poll: at most one mail, the short baseline
+    assert sink.messages[0][1]["Subject"].startswith("CAC watch started: 8 lists")
+
+    restore()  # … now it is published
+    check()
+    assert len(sink.messages) == 2
+    rcpt, message = sink.messages[1]
+    assert rcpt == [ADDRESS]
+    assert message["Subject"].startswith("CAC: 1 new list, 110 new filings —")
+    assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
+    assert message["List-Unsubscribe"].startswith("<mailto:watch@cacwatch.example?subject=unsubscribe-")
+    csv_part = next(p for p in message.iter_attachments() if p.get_filename().endswith(".csv"))
+    rows = list(csv.reader(io.StringIO(csv_part.get_payload(decode=True)[3:].decode())))
+    assert len(rows) - 1 == 110
+    assert "image/png" in [p.get_content_type() for p in message.walk()]  # sizes from the event
+
+    check()  # idle poll
+    assert len(sink.messages) == 2

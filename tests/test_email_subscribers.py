@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -332,7 +333,9 @@ def test_subscriber_table(database: Database) -> None:
         assert set(subs) == {"legal@example.com"} and subs["legal@example.com"].unsubscribed
 
 
-def test_add_subscriber_validates(database: Database) -> None:
+def test_add_subscriber_validates(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'cacwatch.db'}")
+    database.migrate()
     with database.session() as session:
         with pytest.raises(ValueError):
             add_subscriber(session, Subscriber(address="x@example.com", at="24:00"))
