@@ -353,3 +353,15 @@ def test_check_once_on_the_replica_posts_baseline_once_then_the_new_list(
         assert "第二批深度合成服务算法备案" in text and "2nd batch of deep-synthesis filings" in text
         assert "新增备案 110 项" in text and "110 new filings" in text
         assert not fake.rejected and fake.too_many_requests == 0
+
+
+def test_notifier_and_command_bot_share_the_flood_windows(fake: FakeTelegram) -> None:
+    from bot.telegram.notifier import make_rate_limiter
+
+    settings = make_settings(fake)
+    notifier_limiter = make_rate_limiter(settings)
+    bot_limiter = make_rate_limiter(settings, max_retries=2)
+    other_bot = make_rate_limiter(make_settings(fake, token="999:other"))
+    assert notifier_limiter._overall is bot_limiter._overall
+    assert notifier_limiter._chat_gate("@x") is bot_limiter._chat_gate("@x")
+    assert other_bot._overall is not notifier_limiter._overall

@@ -124,6 +124,9 @@ class SlidingWindowGate:
             self._completed.set_result(None)
 
 
+_SHARED_GATES: dict[tuple[str, int, int], tuple[SlidingWindowGate, dict[str | int, SlidingWindowGate]]] = {}
+
+
 class TelegramRateLimiter(AIORateLimiter):
     """AIORateLimiter whose throttles are sliding windows (see SlidingWindowGate).
 
@@ -134,11 +137,20 @@ class TelegramRateLimiter(AIORateLimiter):
     capacity 1, loses the wake-up latency on every send (≈ 93 % of 30/s in the benchmark).
     """
 
-    def __init__(self, per_second: int = 30, per_minute_per_chat: int = 20, *, max_retries: int = 0) -> None:
+    def __init__(
+        self, per_second: int = 30, per_minute_per_chat: int = 20, *, max_retries: int = 0, share: str | None = None
+    ) -> None:
         super().__init__(overall_max_rate=0, group_max_rate=0, max_retries=max_retries)
-        self._overall = SlidingWindowGate(per_second, 1.0)
         self._per_chat_limit = per_minute_per_chat
-        self._chats: dict[str | int, SlidingWindowGate] = {}
+        # Telegram counts per bot, not per client: the notifier and the command bot of one
+        # process (same token, ``share``) draw on the same windows.
+        key = (share, per_second, per_minute_per_chat) if share is not None else None
+        shared = _SHARED_GATES.get(key) if key is not None else None
+        if shared is None:
+            shared = (SlidingWindowGate(per_second, 1.0), {})
+            if key is not None:
+                _SHARED_GATES[key] = shared
+        self._overall, self._chats = shared
 
     def _chat_gate(self, chat: str | int) -> SlidingWindowGate:
         if len(self._chats) > 512:
@@ -180,7 +192,9 @@ class TelegramRateLimiter(AIORateLimiter):
 def make_rate_limiter(settings: TelegramSettings, *, max_retries: int = 0) -> TelegramRateLimiter:
     """The limiter of the notifier (``max_retries=0``: a 429 goes to the outbox, which honours
     retry_after instead of sleeping inside a delivery) and of the interactive bot."""
-    return TelegramRateLimiter(settings.max_per_second, settings.max_per_minute_per_chat, max_retries=max_retries)
+    return TelegramRateLimiter(
+        settings.max_per_second, settings.max_per_minute_per_chat, max_retries=max_retries, share=settings.token
+    )
 
 
 def make_bot(settings: TelegramSettings, *, max_retries: int = 0) -> ExtBot[int]:
