@@ -97,15 +97,18 @@ class Alerter:
             }
             # The source as a whole.
             current = open_by_key.get(SOURCE_KEY)
-            if report.ok:
+            site_failures = [f for f in report.failures if f.cause != UNPARSEABLE]
+            if not site_failures:
+                # The site answered. Lists that do not parse have incidents of their own below.
                 if current is not None:
                     current.closed_at = now
             elif failures >= alert_after:
-                causes = sorted({f.cause for f in report.failures})
+                causes = sorted({f.cause for f in site_failures})
                 message = (
                     f"cacwatch: source {SOURCE_NAME} has failed {failures} polls in a row "
                     f"({', '.join(causes)}).\n{report.summary_line()}\n"
-                    "Nothing stored was changed and nothing was sent; polling goes on, less often, until it recovers."
+                    "What could not be read is left as stored (nothing marked removed, nothing sent for it); "
+                    "polling goes on, less often, until it recovers."
                 )
                 if current is None:
                     session.add(Incident(key=SOURCE_KEY, opened_at=now, last_message=message, failures=failures))

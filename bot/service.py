@@ -27,6 +27,7 @@ import random
 import signal
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -60,7 +61,8 @@ log = logging.getLogger("bot.service")
 POLL_JOB = f"poll-{SOURCE_NAME}"
 JITTER = 0.1  # up to 10 % of a gap …
 MAX_JITTER = 300.0  # … and at most 5 minutes
-MIN_GAP = 1.0  # never two polls back to back, even after a poll longer than the interval
+MIN_GAP = 1.0  # never two polls back to back, even after a poll longer than the interval (or the interval, if shorter)
+UNPARSEABLE = "unparseable list"
 
 
 def _utcnow() -> datetime:
@@ -118,14 +120,15 @@ class PollSchedule:
 
     def gap(self, now: datetime, failures: int = 0) -> float:
         interval = self.interval(now)
+        floor = min(MIN_GAP, interval)
         if failures > 0:
             gap = min(interval * 2 ** min(failures - 1, 32), max(interval, self.service.backoff_max))
         else:
             gap = interval
             start = None if self.busy(now) else self.next_busy_start(now)
             if start is not None and (start - now).total_seconds() < gap:
-                return max(MIN_GAP, (start - now).total_seconds())  # the window opens: poll then, exactly
-        return max(MIN_GAP, gap - min(gap * JITTER, MAX_JITTER) * self._random())
+                return max(floor, (start - now).total_seconds())  # the window opens: poll then, exactly
+        return max(floor, gap - min(gap * JITTER, MAX_JITTER) * self._random())
 
 
 class _AdaptiveTrigger(BaseTrigger):
@@ -154,6 +157,8 @@ class ServiceState:
     next_poll_at: datetime | None = None
     stopping: bool = False
     fatal: str | None = None  # a vital task died: /healthz answers 503
+    # Recent polls of this instance: (started, finished, ok); ok is None when the poll raised.
+    history: deque[tuple[datetime, datetime, bool | None]] = field(default_factory=lambda: deque(maxlen=100))
 
 
 class Service:
@@ -365,6 +370,7 @@ class Service:
 
         self._poll_task = asyncio.current_task()
         started, clock = _utcnow(), time.monotonic()
+        ok: bool | None = None
         try:
             # Delivery is the workers' job (deliver_wait=0): the poll only queues events.
             outcome = await poll_and_deliver(self.settings, self.db, self._notifiers or [], deliver_wait=0)
@@ -380,6 +386,7 @@ class Service:
         else:
             self._crashes = 0
             report = outcome.report
+            ok = report.ok
             duration = time.monotonic() - clock
             self.metrics.record_poll(report, duration)
             self.state.last_poll_ok = report.ok
@@ -402,10 +409,15 @@ class Service:
                 log.warning("poll warning: %s", warning)
             if outcome.events:
                 self._wake.set()  # deliver now, not at the worker's next idle tick
-            try:
-                self._failures = await asyncio.to_thread(self._read_failures)
-            except Exception:  # noqa: BLE001 - keep the last known count
-                self._failures = 0 if report.ok else self._failures + 1
+            if all(f.cause == UNPARSEABLE for f in report.failures):
+                # Success, or only lists that do not parse: re-reading the same bytes less often
+                # helps nobody, and new lists must still be found at the normal pace.
+                self._failures = 0
+            else:
+                try:
+                    self._failures = await asyncio.to_thread(self._read_failures)
+                except Exception:  # noqa: BLE001 - keep counting without the database
+                    self._failures += 1
             try:
                 await self.alerter.after_poll(report)
             except Exception:  # noqa: BLE001 - alerts are best effort; the poll itself succeeded
@@ -413,12 +425,13 @@ class Service:
         finally:
             if self._poll_task is asyncio.current_task():
                 self._poll_task = None
+        now = _utcnow()
+        self.state.history.append((started, now, ok))
         self.state.polls += 1
         self.state.last_poll_at = started
-        now = _utcnow()
         gap = self.schedule.gap(now, self._failures + self._crashes)
         # Counted from the start of this poll: the interval is the promise, not interval + poll time.
-        next_run = max(started + timedelta(seconds=gap), now + timedelta(seconds=MIN_GAP))
+        next_run = max(started + timedelta(seconds=gap), now + timedelta(seconds=min(MIN_GAP, gap / 10)))
         self._reschedule(next_run)
         if self._failures + self._crashes:
             log.info("next poll in %.0fs (backing off after %d failed polls)", (next_run - now).total_seconds(), self._failures + self._crashes)

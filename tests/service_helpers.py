@@ -1,0 +1,187 @@
+"""Helpers for the service tests: run `Service` in-process or `cacwatch run` as processes, scrape HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config import Settings, settings_from_mapping
+from bot.service import Service
+from scrapers.replica.server import ReplicaServer
+from storage.db import Database
+
+__all__ = [
+    "SECRET",
+    "free_port",
+    "http_get",
+    "wait_until",
+    "async_wait_until",
+    "service_settings",
+    "running_service",
+    "write_config",
+    "Process",
+    "spawn",
+]
+
+SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(url: str, method: str = "GET", timeout: float = 5.0) -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, ""
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+async def async_wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(interval)
+
+
+def service_settings(
+    server: ReplicaServer,
+    database_url: str,
+    data_dir: Path,
+    *,
+    interval: str = "1s",
+    service: dict[str, Any] | None = None,
+    notify: dict[str, Any] | None = None,
+    cac: dict[str, Any] | None = None,
+) -> Settings:
+    """Settings for a fast service on the replica (no politeness pause, short gaps)."""
+    return settings_from_mapping(
+        {
+            "database": {"url": database_url},
+            "data_dir": str(data_dir),
+            "parse_workers": 0,  # no process pool to start in every test
+            "sources": {
+                "cac": {
+                    "base_url": server.base_url,
+                    "beian_url": server.beian_url,
+                    "min_delay": 0,
+                    "timeout": 5,
+                    "retries": 0,
+                    "concurrency": 2,
+                    "interval": interval,
+                    **(cac or {}),
+                }
+            },
+            "service": {"health_port": None, "delivery_interval": "0.2s", "leader_retry": "0.5s", **(service or {})},
+            "notify": notify or {},
+        },
+        env={},
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_service(settings: Settings, **kwargs: Any) -> AsyncIterator[Service]:
+    """A Service on this event loop; stopped (and awaited) on exit."""
+    db = Database(settings.database.url)
+    db.migrate()
+    service = Service(settings, db, **kwargs)
+    task = asyncio.create_task(service.run(handle_signals=False))
+    try:
+        await async_wait_until(lambda: service.state.leader or task.done(), timeout=10)
+        if task.done():
+            task.result()
+        yield service
+    finally:
+        service.request_stop("test over")
+        await asyncio.wait_for(task, timeout=30)
+        db.dispose()
+
+
+def write_config(path: Path, settings: Settings) -> Path:
+    path.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    return path
+
+
+class Process:
+    """A `cacwatch run` child process whose stderr goes to a file (read at any time)."""
+
+    def __init__(self, config: Path, log: Path, *args: str) -> None:
+        self.log = log
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("CACWATCH_CONFIG", None)
+        self._stderr = open(log, "wb")  # noqa: SIM115 - closed in wait()
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--config", str(config), *(args or ("run",))],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def signal(self, sig: int) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, sig)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.popen.wait(timeout=timeout)
+        finally:
+            self._stderr.close()
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait(timeout=10)
+        self._stderr.close()
+
+
+@contextlib.contextmanager
+def spawn(config: Path, log: Path, *args: str) -> Iterator[Process]:
+    process = Process(config, log, *args)
+    try:
+        yield process
+    finally:
+        process.kill()
