@@ -318,7 +318,8 @@ class Repository:
                 before = {name: getattr(filing, name) for name in COMPARED_FIELDS}
                 changes = field_changes(before, derived)
                 for name, value in derived.items():
-                    setattr(filing, name, value)
+                    if getattr(filing, name) != value:  # untouched attributes cost no UPDATE
+                        setattr(filing, name, value)
                 if not filing.present:
                     filing.present = True
                 if changes:
