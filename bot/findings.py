@@ -325,8 +325,8 @@ def _watchlist(
     if not hits:
         return None
     by_pattern: dict[str, list[str]] = {}
-    for hit in hits:
-        by_pattern.setdefault(hit["pattern"], []).append(hit["entity"])
+    for entry in hits:
+        by_pattern.setdefault(entry["pattern"], []).append(entry["entity"])
     zh_parts, en_parts = [], []
     for pattern, entities in by_pattern.items():
         distinct = list(dict.fromkeys(entities))

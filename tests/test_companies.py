@@ -297,7 +297,7 @@ def test_english_name_hostile_input() -> None:
     assert english_name(12345) == "12345"  # type: ignore[arg-type]
 
 
-_VISIBLE = st.characters(blacklist_categories=("Cs",))
+_VISIBLE = st.characters(exclude_categories=("Cs",))
 _NAMEY = st.sampled_from(list("北京上海深圳阿里巴巴腾讯科技有限公司股份集团分（）()中国信息网络 -&·<>\"'AbcZ0189"))
 
 
