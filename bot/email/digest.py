@@ -794,6 +794,7 @@ def render_digest(
     if images:
         related = MIMEPart()
         related.set_type("multipart/related")
+        del related["MIME-Version"]  # set_type adds it; it belongs on the message only
         related.set_param("type", "multipart/alternative")
         related.attach(alternative)
         for cid, png in images:
@@ -806,10 +807,17 @@ def render_digest(
         body = alternative
     if rows:
         message.set_type("multipart/mixed")
-        message.attach(body)
+        # typeshed wants an EmailMessage; a MIMEPart is right for a sub-part (no MIME-Version).
+        message.attach(body)  # type: ignore[arg-type]
         stem = f"cac-filings-{day}"
-        message.add_attachment(rows_csv(rows), maintype="text", subtype="csv", filename=f"{stem}.csv")
-        message.add_attachment(rows_xlsx(rows), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=f"{stem}.xlsx")
+        for data, (maintype, subtype), name in (
+            (rows_csv(rows), ("text", "csv"), f"{stem}.csv"),
+            (rows_xlsx(rows), XLSX_TYPE, f"{stem}.xlsx"),
+        ):
+            part = MIMEPart()
+            # bytes: base64 as they are (a text/csv str would be re-encoded and lose its BOM).
+            part.set_content(data, maintype=maintype, subtype=subtype, disposition="attachment", filename=name)
+            message.attach(part)  # type: ignore[arg-type]
     else:
         _adopt(message, body)
     return message

@@ -306,8 +306,8 @@ class EmailNotifier(Notifier):
             subscribers = [s for s in load_subscribers(self.settings, None) if not s.unsubscribed]
             lone = subscribers[0].destination if len(subscribers) == 1 else None
         for event, delivery_id in events:
-            pk = pks[delivery_id]
-            target = found.get(pk) if pk is not None else None
+            delivery_pk = pks[delivery_id]
+            target = found.get(delivery_pk) if delivery_pk is not None else None
             target = target or lone
             if target is None:
                 raise DeliveryError(f"cannot tell the address of delivery {delivery_id}", retryable=False)
