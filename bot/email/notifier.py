@@ -162,11 +162,17 @@ class EmailNotifier(Notifier):
         for subscriber in load_subscribers(self.settings, session):
             if subscriber.unsubscribed:
                 continue
-            matcher = CompanyMatcher(subscriber.watchlist) if subscriber.watchlist else None
-            if narrow_event(event, subscriber, matcher) is None:
-                continue
+            try:
+                matcher = CompanyMatcher(subscriber.watchlist) if subscriber.watchlist else None
+                if narrow_event(event, subscriber, matcher) is None:
+                    continue
+                moment = next_due(subscriber, now)
+            except Exception:  # noqa: BLE001 - this runs inside the ingest: never break it
+                # A bad stored value (time zone, pattern): queue it now, the delivery reports the error.
+                log.exception("email subscriber %s: filters or schedule failed", subscriber.address)
+                moment = now
             destinations.append(subscriber.destination)
-            due[subscriber.destination] = next_due(subscriber, now)
+            due[subscriber.destination] = moment
         if destinations:
             self._schedule(session, event, due)
         return destinations
