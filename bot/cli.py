@@ -163,6 +163,15 @@ def stats() -> None:
     db.dispose()
 
 
+def _register_email_commands() -> None:
+    from bot.cli_email import digest_app, subscribers_app
+
+    app.add_typer(subscribers_app, name="subscribers", help="Email digest subscribers (add, list, remove, unsubscribe).")
+    app.add_typer(digest_app, name="digest", help="Email digests: preview the next one.")
+
+
+_register_email_commands()
+
 deliveries_app = typer.Typer(help="The notification outbox: what is queued, failed or dead.", no_args_is_help=False)
 app.add_typer(deliveries_app, name="deliveries")
 

@@ -177,14 +177,37 @@ def _known_events(events: list[str] | None) -> list[str] | None:
     return events
 
 
-class WebhookSettings(_Strict):
+class _DestinationFilters(_Strict):
+    """What every outbound destination shares: which events it wants, how long an attempt may take."""
+
+    kinds: list[str] | None = None
+    events: list[str] | None = None
+    watchlist_only: bool = False
+    timeout: Duration = 10.0
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
+        return _known_kinds(kinds)
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, events: list[str] | None) -> list[str] | None:
+        return _known_events(events)
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, timeout: float) -> float:
+        if timeout <= 0:
+            raise ValueError("must be more than 0")
+        return timeout
+
+
+class WebhookSettings(_DestinationFilters):
     url: str
     # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str
     allow_private: bool = False
-    kinds: list[str] | None = None
-    events: list[str] | None = None
-    watchlist_only: bool = False
     timeout: Duration = 10.0  # whole attempt: connect + send + response
 
     @field_validator("url")
@@ -209,23 +232,6 @@ class WebhookSettings(_Strict):
                 raise ValueError("starts with whsec_ but the rest is not base64")
         return secret
 
-    @field_validator("kinds")
-    @classmethod
-    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
-        return _known_kinds(kinds)
-
-    @field_validator("events")
-    @classmethod
-    def _events(cls, events: list[str] | None) -> list[str] | None:
-        return _known_events(events)
-
-    @field_validator("timeout")
-    @classmethod
-    def _positive_timeout(cls, timeout: float) -> float:
-        if timeout <= 0:
-            raise ValueError("must be more than 0")
-        return timeout
-
     @model_validator(mode="after")
     def _safe_target(self) -> "WebhookSettings":
         # Static part of the outbound-URL guard (no DNS here: config load makes no network
@@ -239,13 +245,10 @@ class WebhookSettings(_Strict):
         return self
 
 
-class AppriseSettings(_Strict):
+class AppriseSettings(_DestinationFilters):
     """An ``apprise`` notifier: Apprise URLs (dingtalk://, feishu://, wecombot://, json://…)."""
 
     urls: list[str] = Field(min_length=1)
-    kinds: list[str] | None = None
-    events: list[str] | None = None
-    watchlist_only: bool = False
     title_prefix: str = "cacwatch"
     language: Literal["both", "zh", "en"] = "both"
     # Lets json:// form:// xml:// targets be on loopback / private networks.
@@ -259,23 +262,6 @@ class AppriseSettings(_Strict):
             if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$", url):
                 raise ValueError("each entry must be an Apprise URL such as dingtalk://token/ or json://host/path")
         return urls
-
-    @field_validator("kinds")
-    @classmethod
-    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
-        return _known_kinds(kinds)
-
-    @field_validator("events")
-    @classmethod
-    def _events(cls, events: list[str] | None) -> list[str] | None:
-        return _known_events(events)
-
-    @field_validator("timeout")
-    @classmethod
-    def _positive_timeout(cls, timeout: float) -> float:
-        if timeout <= 0:
-            raise ValueError("must be more than 0")
-        return timeout
 
 
 class TelegramSettings(_Strict):
@@ -442,7 +428,7 @@ class ServiceSettings(_Strict):
     backoff_max: Duration = 21600.0  # while failing, polls slow down up to this gap (or interval, if longer)
     delivery_interval: Duration = 2.0  # how often idle delivery workers look for due deliveries
     leader_retry: Duration = 3.0  # PostgreSQL: how often a follower tries to take the scheduler
-    shutdown_grace: Duration = 20.0  # SIGTERM: longest wait for in-flight deliveries
+    shutdown_grace: Duration = 8.0  # SIGTERM: longest wait for in-flight deliveries (docker stop waits 10 s)
 
     @field_validator("delivery_interval", "leader_retry", "readiness_max_age")
     @classmethod

@@ -33,20 +33,6 @@ __all__ = ["run_demo"]
 
 # The newest deep-synthesis batch of the bundled replica (第三批, list month 2024-01).
 _NEW_BATCH_PAGE = "/2024-01/05/c_1706119043746644.htm"
-_CHANNEL = "/wxzw/wxfb/A093702index_1.htm"
-_NOTICES = "/api/notice/list"
-
-
-def _withhold_batch(replica: ReplicaServer) -> dict[str, bytes]:
-    """Take the newest batch off the channel page and the notice API; returns the originals."""
-    originals = {path: replica.read(path) for path in (_CHANNEL, _NOTICES)}
-    channel = originals[_CHANNEL].decode("utf-8")
-    start = channel.index(f'<li><h5><a href="{_NEW_BATCH_PAGE}"')
-    replica.set_page(_CHANNEL, channel[:start] + channel[channel.index("</li>", start) + 5 :])
-    notices = json.loads(originals[_NOTICES])
-    notices["datas"] = [n for n in notices["datas"] if _NEW_BATCH_PAGE not in n["content"]]
-    replica.set_page(_NOTICES, json.dumps(notices, ensure_ascii=False))
-    return originals
 
 
 def _settings(replica: ReplicaServer, root: Path) -> Settings:
@@ -120,7 +106,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
             db.migrate()
             console.rule("[bold]cacwatch demo")
             console.print(f"A replica of the CAC site, built from real CAC attachments, serves at {replica.base_url} (offline).")
-            originals = _withhold_batch(replica)
+            publish = replica.withhold(_NEW_BATCH_PAGE)
 
             first = _poll(settings, db, console, "First poll")
             with db.session() as session:
@@ -128,8 +114,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
                 print_stats(console, repo.list_stats(), repo.filing_counts())
 
             console.rule("CAC publishes the 3rd deep-synthesis batch")
-            for path, data in originals.items():
-                replica.set_page(path, data.decode("utf-8"))
+            publish()
             second = _poll(settings, db, console, "Next poll")
             published = [e for e in second.events if e["type"] == "list.published"]
             if published:

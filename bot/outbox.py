@@ -86,7 +86,7 @@ def enqueue(session: Session, event: Event, notifiers: Iterable[Notifier], *, li
                     destination=destination,
                     state=DeliveryState.PENDING,
                     attempts=0,
-                    next_attempt_at=notifier.not_before(event, now),
+                    next_attempt_at=notifier.not_before(event, now, destination),
                 )
             )
             count += 1
@@ -206,7 +206,7 @@ def _finish(db: Database, worker: str, claimed: Sequence[_Claimed], error: Deliv
 async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> DeliveryError | None:
     try:
         if notifier.batches:
-            await notifier.deliver_batch([(c.event, c.delivery_id) for c in batch])
+            await notifier.deliver_batch([(c.event, c.delivery_id) for c in batch], destination=batch[0].destination)
         else:
             (item,) = batch
             await notifier.deliver_to(item.event, delivery_id=item.delivery_id, destination=item.destination)

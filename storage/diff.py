@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scrapers.records import EXPORT_FIELDS
+
 __all__ = [
     "COMPARED_FIELDS",
     "FieldChanges",
@@ -22,18 +24,10 @@ __all__ = [
     "rows_digest",
 ]
 
-# The export fields a list row determines; ``kind`` and ``filing_number`` are the key.
-COMPARED_FIELDS: tuple[str, ...] = (
-    "name",
-    "entity",
-    "role",
-    "category",
-    "products",
-    "purpose",
-    "province",
-    "remark",
-    "status",
-    "filed_on",
+# The export fields a list row determines; ``kind`` and ``filing_number`` are the key and
+# ``list_month`` belongs to the filing's first list, not to a row.
+COMPARED_FIELDS: tuple[str, ...] = tuple(
+    name for name in EXPORT_FIELDS if name not in ("kind", "filing_number", "list_month")
 )
 
 FieldChanges = dict[str, list[Any]]  # {"field": [before, after]}

@@ -50,7 +50,7 @@ class Batcher(Recorder):
     def batches(self) -> bool:
         return True
 
-    async def deliver_batch(self, events) -> None:  # type: ignore[no-untyped-def]
+    async def deliver_batch(self, events, destination=None) -> None:  # type: ignore[no-untyped-def]
         self.batches_seen.append(len(events))
         self.sent.extend(delivery_id for _, delivery_id in events)
 

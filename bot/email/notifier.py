@@ -26,7 +26,6 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 
 import aiosmtplib
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,15 +48,13 @@ from bot.notifiers.base import DeliveryError, Notifier
 from storage.db import Database
 from storage.models import FilingList, ListVersion
 from storage.models_email import EmailSubscriber
-from storage.models_outbox import Delivery, DeliveryState, OutboxEvent
+from storage.models_outbox import Delivery, DeliveryState
 
 __all__ = ["EmailNotifier", "delivery_error", "heartbeat_due", "SendFunction"]
 
 log = logging.getLogger(__name__)
 
 _LIST_EVENTS = ("list.published", "list.revised")
-_DUE_KEY = "cacwatch.email.due"  # session.info: {(event_pk, destination): next_attempt_at}
-_HOOKED_KEY = "cacwatch.email.hooked"
 
 # aiosmtplib.send, or a stand-in with the same keywords (tests, dry runs).
 SendFunction = Callable[..., Awaitable[Any]]
@@ -156,9 +153,7 @@ class EmailNotifier(Notifier):
         """``email:<address>`` for each subscribed, not unsubscribed address whose filters accept the event."""
         if not self.accepts(event):
             return []
-        now = self._clock()
         destinations: list[str] = []
-        due: dict[str, datetime] = {}
         for subscriber in load_subscribers(self.settings, session):
             if subscriber.unsubscribed:
                 continue
@@ -166,28 +161,23 @@ class EmailNotifier(Notifier):
                 matcher = CompanyMatcher(subscriber.watchlist) if subscriber.watchlist else None
                 if narrow_event(event, subscriber, matcher) is None:
                     continue
-                moment = next_due(subscriber, now)
             except Exception:  # noqa: BLE001 - this runs inside the ingest: never break it
-                # A bad stored value (time zone, pattern): queue it now, the delivery reports the error.
-                log.exception("email subscriber %s: filters or schedule failed", subscriber.address)
-                moment = now
+                # A bad stored value (pattern): queue it anyway, the delivery reports the error.
+                log.exception("email subscriber %s: filters failed", subscriber.address)
             destinations.append(subscriber.destination)
-            due[subscriber.destination] = moment
-        if destinations:
-            self._schedule(session, event, due)
         return destinations
 
     def not_before(self, event: Event, now: datetime, destination: str | None = None) -> datetime:
-        """The subscriber's next digest time; without a destination, the ``notify.email`` default cadence.
-
-        ``Notifier.not_before`` has no destination, so ``fan_out`` also sets each email
-        delivery's time on its row just before the ingest transaction flushes it.
-        """
+        """The subscriber's next digest time; without a destination, the ``notify.email`` default cadence."""
         subscriber = self._default_subscriber()
         if destination and destination.startswith(DESTINATION_PREFIX):
             address = destination[len(DESTINATION_PREFIX) :]
             subscriber = next((s for s in self.subscribers() if s.address == address), subscriber)
-        return next_due(subscriber, now)
+        try:
+            return next_due(subscriber, now)
+        except Exception:  # noqa: BLE001 - runs inside the ingest: a bad stored time zone must not break it
+            log.exception("email subscriber %s: schedule failed; queued now", subscriber.address)
+            return now
 
     async def deliver(self, event: Event, *, delivery_id: str) -> None:
         await self.deliver_batch([(event, delivery_id)])
@@ -272,28 +262,6 @@ class EmailNotifier(Notifier):
         return Subscriber(
             address=s.sender, cadence=s.digest, at=s.digest_at, weekday=s.digest_weekday, timezone=s.timezone
         )
-
-    def _schedule(self, session: Session, event: Event, due: dict[str, datetime]) -> None:
-        """Give this event's email deliveries their subscribers' times when the session flushes them."""
-        event_pk = session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event["id"]))
-        if event_pk is None:
-            return  # fan_out called outside enqueue (previews, tests): nothing to adjust
-        pending: dict[tuple[int, str], datetime] = session.info.setdefault(_DUE_KEY, {})
-        for destination, moment in due.items():
-            pending[(event_pk, destination)] = moment
-        if not session.info.get(_HOOKED_KEY):
-            session.info[_HOOKED_KEY] = True
-            notifier_key = self.destination
-
-            def apply_due(flushing: Session, _context: Any, _instances: Any) -> None:
-                times: dict[tuple[int, str], datetime] = flushing.info.get(_DUE_KEY, {})
-                for obj in list(flushing.new):
-                    if isinstance(obj, Delivery) and obj.notifier == notifier_key:
-                        moment = times.pop((obj.event_pk, obj.destination), None)
-                        if moment is not None:
-                            obj.next_attempt_at = moment
-
-            sa_event.listen(session, "before_flush", apply_due)
 
     def _destinations_of(self, events: Sequence[tuple[Event, str]]) -> dict[str, list[tuple[Event, str]]]:
         """Which address each delivery is for (the outbox hands over events and delivery ids only)."""

@@ -71,8 +71,8 @@ class Notifier(ABC):
         """
         return [self.destination] if self.accepts(event) else []
 
-    def not_before(self, event: Event, now: datetime) -> datetime:
-        """Earliest time to deliver (digests wait for their cadence); default: now."""
+    def not_before(self, event: Event, now: datetime, destination: str | None = None) -> datetime:
+        """Earliest time to deliver to ``destination`` (digests wait for their cadence); default: now."""
         return now
 
     @abstractmethod
@@ -83,10 +83,13 @@ class Notifier(ABC):
         """Deliver to one of this notifier's fan-out destinations; default: ``deliver``."""
         await self.deliver(event, delivery_id=delivery_id)
 
-    async def deliver_batch(self, events: Sequence[tuple[Event, str]]) -> None:
-        """Deliver several due events at once (digests override this to send one mail)."""
+    async def deliver_batch(self, events: Sequence[tuple[Event, str]], destination: str | None = None) -> None:
+        """Deliver several due events of one destination at once (digests: one mail)."""
         for event, delivery_id in events:
-            await self.deliver(event, delivery_id=delivery_id)
+            if destination is None:
+                await self.deliver(event, delivery_id=delivery_id)
+            else:
+                await self.deliver_to(event, delivery_id=delivery_id, destination=destination)
 
     @property
     def batches(self) -> bool:

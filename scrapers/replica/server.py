@@ -24,6 +24,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -310,6 +311,24 @@ class ReplicaServer:
         self.add_route(
             path, html.encode("utf-8"), "text/html; charset=utf-8", base_substitute=True
         )
+
+    def withhold(self, page_path: str, channel_path: str = "/wxzw/wxfb/A093702index_1.htm") -> Callable[[], None]:
+        """Take an announcement off the channel page and the notice API, as if not yet
+        published (the demo, and tests of what a new list looks like). Returns ``publish``."""
+        notices_path = "/api/notice/list"
+        originals = {path: self.read(path) for path in (channel_path, notices_path)}
+        channel = originals[channel_path].decode("utf-8")
+        start = channel.index(f'<li><h5><a href="{page_path}"')
+        self.set_page(channel_path, channel[:start] + channel[channel.index("</li>", start) + len("</li>") :])
+        notices = json.loads(originals[notices_path])
+        notices["datas"] = [n for n in notices["datas"] if page_path not in n.get("content", "")]
+        self.set_page(notices_path, json.dumps(notices, ensure_ascii=False))
+
+        def publish() -> None:
+            for path, data in originals.items():
+                self.set_page(path, data.decode("utf-8"))
+
+        return publish
 
     def remove_route(self, key: str) -> None:
         with self._lock:
