@@ -54,11 +54,12 @@ from storage.models import Source
 if TYPE_CHECKING:
     from bot.notifiers.base import Notifier
 
-__all__ = ["run_service", "Service", "PollSchedule", "POLL_JOB"]
+__all__ = ["run_service", "Service", "PollSchedule", "POLL_JOB", "EXIT_ALREADY_RUNNING"]
 
 log = logging.getLogger("bot.service")
 
 POLL_JOB = f"poll-{SOURCE_NAME}"
+EXIT_ALREADY_RUNNING = 3  # 2 is a configuration error (cli), 1 a crash
 JITTER = 0.1  # up to 10 % of a gap …
 MAX_JITTER = 300.0  # … and at most 5 minutes
 MIN_GAP = 1.0  # never two polls back to back, even after a poll longer than the interval (or the interval, if shorter)
@@ -189,7 +190,6 @@ class Service:
         self._failures = 0  # consecutive failed polls of the source (from the database)
         self._crashes = 0  # consecutive polls that raised (database down…): they back off too
         self.health: HealthServer | None = None
-        self.polls_done = asyncio.Condition()  # tests wait on it
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -365,20 +365,27 @@ class Service:
             return source.consecutive_failures if source is not None else 0
 
     async def _poll_job(self) -> None:
+        """The scheduled job: one poll, interruptible by stop or loss of leadership."""
+        self._poll_task = asyncio.current_task()
+        try:
+            await self._poll_once()
+        except asyncio.CancelledError:
+            # Stopping or no longer the leader. The job ends quietly (APScheduler would log a
+            # traceback for a cancellation); its task is ending anyway.
+            log.info("poll interrupted: stopping or no longer the leader")
+        finally:
+            if self._poll_task is asyncio.current_task():
+                self._poll_task = None
+
+    async def _poll_once(self) -> None:
         """One poll; then alerts, metrics, and the time of the next one."""
         from bot.poll import poll_and_deliver
 
-        self._poll_task = asyncio.current_task()
         started, clock = _utcnow(), time.monotonic()
         ok: bool | None = None
         try:
             # Delivery is the workers' job (deliver_wait=0): the poll only queues events.
             outcome = await poll_and_deliver(self.settings, self.db, self._notifiers or [], deliver_wait=0)
-        except asyncio.CancelledError:
-            # Stopping or no longer the leader. The job ends quietly (APScheduler would log a
-            # traceback for a cancellation); the task is ending anyway.
-            log.info("poll interrupted: stopping or no longer the leader")
-            return
         except Exception as err:  # noqa: BLE001 - a bug or a database outage: logged, retried with backoff
             self._crashes += 1
             self.metrics.record_crash(time.monotonic() - clock)
@@ -422,9 +429,6 @@ class Service:
                 await self.alerter.after_poll(report)
             except Exception:  # noqa: BLE001 - alerts are best effort; the poll itself succeeded
                 log.exception("operator alerts failed")
-        finally:
-            if self._poll_task is asyncio.current_task():
-                self._poll_task = None
         now = _utcnow()
         self.state.history.append((started, now, ok))
         self.state.polls += 1
@@ -433,10 +437,12 @@ class Service:
         # Counted from the start of this poll: the interval is the promise, not interval + poll time.
         next_run = max(started + timedelta(seconds=gap), now + timedelta(seconds=min(MIN_GAP, gap / 10)))
         self._reschedule(next_run)
-        if self._failures + self._crashes:
-            log.info("next poll in %.0fs (backing off after %d failed polls)", (next_run - now).total_seconds(), self._failures + self._crashes)
-        async with self.polls_done:
-            self.polls_done.notify_all()
+        if self._failures + self._crashes > 1:
+            log.info(
+                "next poll in %.0fs (backing off after %d failed polls)",
+                (next_run - now).total_seconds(),
+                self._failures + self._crashes,
+            )
 
     async def _heartbeats(self) -> None:
         for notifier in self._notifiers or []:
@@ -535,7 +541,8 @@ async def run_service(settings: Settings, db: Database, console: Console) -> Non
         await service.run()
     except AlreadyRunning as err:
         console.print(f"cacwatch: {err}", markup=False, highlight=False)
-        raise SystemExit(1) from None
+        # Its own exit status: a supervisor should not restart into the same refusal.
+        raise SystemExit(EXIT_ALREADY_RUNNING) from None
     except RuntimeError as err:
         if service.state.fatal:
             console.print(f"cacwatch: {err}", markup=False, highlight=False)

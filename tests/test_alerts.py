@@ -1,0 +1,144 @@
+"""Operator alerts: raised once over several failing polls, cleared once; Telegram admin chat and email."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from fake_telegram import FakeTelegram
+from scrapers.replica.server import ReplicaServer
+from service_helpers import async_wait_until, running_service, service_settings
+from storage.models_service import Incident
+from test_pipeline import DS_2023_08
+
+ADMIN_CHAT = "-1009876543210"
+
+
+@dataclass
+class Sink:
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
+        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Sink, int]]:
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield sink, controller.port
+    finally:
+        controller.stop()
+
+
+def _telegram(fake: FakeTelegram) -> dict[str, Any]:
+    return {
+        "token": fake.token,
+        "api_base_url": fake.base_url,
+        "channel": "@cac_filings_test",
+        "admin_chat": ADMIN_CHAT,
+        "interactive": False,
+        "chart": False,
+    }
+
+
+def _admin_texts(fake: FakeTelegram) -> list[str]:
+    return [call.text or "" for call in fake.messages(chat_id=ADMIN_CHAT)]
+
+
+async def test_blocked_source_alert_raised_once_and_cleared_once(
+    replica: ReplicaServer, tmp_path: Path, telegram: FakeTelegram, smtp: tuple[Sink, int]
+) -> None:
+    sink, port = smtp
+    replica.waf = True
+    url = f"sqlite:///{tmp_path / 'cacwatch.db'}"
+    notify = {
+        "telegram": _telegram(telegram),
+        "email": {"smtp_host": "127.0.0.1", "smtp_port": port, "security": "none", "sender": "watch@cacwatch.example", "timeout": 5},
+    }
+    settings = service_settings(
+        replica, url, tmp_path / "data", interval="0.3s",
+        service={"alert_after": 2, "backoff_max": "0.6s", "alert_email": ["ops@cacwatch.example"]}, notify=notify,
+    )
+    async with running_service(settings) as service:
+        assert await async_wait_until(lambda: _admin_texts(telegram), timeout=15)
+        polls = service.state.polls
+        assert await async_wait_until(lambda: service.state.polls >= polls + 3, timeout=15)
+        assert len(_admin_texts(telegram)) == 1 and len(sink.messages) == 1  # once, however many polls fail
+
+        replica.waf = False
+        assert await async_wait_until(lambda: len(_admin_texts(telegram)) >= 2, timeout=30)
+        polls = service.state.polls
+        assert await async_wait_until(lambda: service.state.polls >= polls + 2, timeout=15)
+        with service.db.session() as session:
+            incidents = session.scalars(select(Incident)).all()
+    texts = _admin_texts(telegram)
+    assert len(texts) == 2 and len(sink.messages) == 2  # one alert, one recovery, per channel
+    assert "failed 2 polls in a row (blocked)" in texts[0] and "source cac" in texts[0]
+    assert texts[1].startswith("[cacwatch] recovered: source cac")
+    opened, recovered = sink.messages
+    assert opened["Subject"] == "[cacwatch] source cac is failing" and opened["To"] == "ops@cacwatch.example"
+    assert "KnownSec WAF page" in opened.get_content()
+    assert recovered["Subject"] == "[cacwatch] recovered: source cac"
+    assert [(i.key, i.closed_at is not None, i.notified_at is not None, i.recovery_notified_at is not None) for i in incidents] == [
+        ("source:cac", True, True, True)
+    ]
+    assert all(telegram.token not in text for text in texts)
+
+
+async def test_unreadable_list_alert_once_retried_after_a_failed_send_and_recovery(
+    replica: ReplicaServer, tmp_path: Path, telegram: FakeTelegram
+) -> None:
+    original = replica.read(DS_2023_08)
+    replica.replace_file(DS_2023_08, b"PK\x03\x04 this is not a workbook")  # the site changed its format
+    telegram.fail_next(1, method="sendMessage", status=500, chat_id=ADMIN_CHAT)  # the first try is lost
+    url = f"sqlite:///{tmp_path / 'cacwatch.db'}"
+    settings = service_settings(
+        replica, url, tmp_path / "data", interval="0.3s",
+        service={"alert_after": 1}, notify={"telegram": _telegram(telegram)},
+    )
+    async with running_service(settings) as service:
+        assert await async_wait_until(lambda: _admin_texts(telegram), timeout=30)
+        polls = service.state.polls
+        assert await async_wait_until(lambda: service.state.polls >= polls + 3, timeout=15)
+        assert len(_admin_texts(telegram)) == 1
+        # Only a list failed to parse: the source is not "failing", and polls keep their pace.
+        gaps = [(b[0] - a[0]).total_seconds() for a, b in zip(list(service.state.history)[-3:], list(service.state.history)[-2:])]
+        assert all(gap < 0.6 for gap in gaps), gaps
+
+        replica.replace_file(DS_2023_08, original)
+        assert await async_wait_until(lambda: len(_admin_texts(telegram)) >= 2, timeout=20)
+        with service.db.session() as session:
+            incidents = session.scalars(select(Incident)).all()
+    texts = _admin_texts(telegram)
+    assert len(texts) == 2
+    assert texts[0].startswith("[cacwatch] unreadable list ") and "corrupt docx" in texts[0]
+    assert texts[1].startswith("[cacwatch] recovered: list ")
+    assert len(telegram.calls_of("sendMessage")) >= 3  # the lost try, the alert, the recovery (+ channel posts)
+    assert [i.key.split(":")[0] for i in incidents] == ["list"]
