@@ -109,7 +109,8 @@ class PollSchedule:
     def next_busy_start(self, now: datetime) -> datetime | None:
         if self._window is None:
             return None
-        return self._window.get_next_fire_time(None, now)
+        fire: datetime | None = self._window.get_next_fire_time(None, now)
+        return fire
 
     def interval(self, now: datetime) -> float:
         if self.cac.busy_hours is not None and self.busy(now):
@@ -123,7 +124,7 @@ class PollSchedule:
         interval = self.interval(now)
         floor = min(MIN_GAP, interval)
         if failures > 0:
-            gap = min(interval * 2 ** min(failures - 1, 32), max(interval, self.service.backoff_max))
+            gap: float = min(interval * 2 ** min(failures - 1, 32), max(interval, self.service.backoff_max))
         else:
             gap = interval
             start = None if self.busy(now) else self.next_busy_start(now)
@@ -132,7 +133,7 @@ class PollSchedule:
         return max(floor, gap - min(gap * JITTER, MAX_JITTER) * self._random())
 
 
-class _AdaptiveTrigger(BaseTrigger):
+class _AdaptiveTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
     """Asked by APScheduler for the next run when it starts one. Each poll sets the real next
     run itself when it ends (it knows its outcome); this is only the fallback, far enough
     out not to fire while a poll is still running."""

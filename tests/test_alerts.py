@@ -142,3 +142,20 @@ async def test_unreadable_list_alert_once_retried_after_a_failed_send_and_recove
     assert texts[1].startswith("[cacwatch] recovered: list ")
     assert len(telegram.calls_of("sendMessage")) >= 3  # the lost try, the alert, the recovery (+ channel posts)
     assert [i.key.split(":")[0] for i in incidents] == ["list"]
+
+
+def test_incidents_migration_matches_the_model(database: Any) -> None:
+    """0005_service creates what storage.models_service declares (SQLite and PostgreSQL)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.all_models import Base
+
+    with database.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if "incidents" in repr(d)] == []
+    with database.session() as session:  # one open incident per key, enforced by the database
+        session.add(Incident(key="source:cac", last_message="a"))
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        with database.session() as session:
+            session.add(Incident(key="source:cac", last_message="b"))
