@@ -23,6 +23,7 @@ import asyncio
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -249,8 +250,8 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, *, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+    def __init__(self, *, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
+        super().__init__(limits=limits, verify=verify)
         # httpx builds its pool without a way to pass a network backend; rebuild it with
         # the same settings plus the guarded backend. (httpx 0.27/0.28 keep it in _pool.)
         old = self._pool
@@ -265,11 +266,13 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def guarded_transport(*, limits: httpx.Limits | None = None) -> httpx.AsyncHTTPTransport:
+def guarded_transport(
+    *, limits: httpx.Limits | None = None, verify: ssl.SSLContext | bool = True
+) -> httpx.AsyncHTTPTransport:
     """An httpx transport that refuses to connect to non-public addresses.
 
     Connection errors from the guard surface as ``UnsafeURL`` raised out of the request.
     Use it for every endpoint that does not set ``allow_private``; with a proxy the guard
     would judge the proxy, so clients using it should set ``trust_env=False``.
     """
-    return _GuardedTransport(limits=limits or httpx.Limits())
+    return _GuardedTransport(limits=limits or httpx.Limits(), verify=verify)

@@ -17,6 +17,7 @@ import socket
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -168,11 +169,15 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
     return base * random.uniform(0.8, 1.2)  # jitter spreads retries of a burst
 
 
-def _finish(db: Database, worker: str, claimed: Sequence[_Claimed], error: DeliveryError | None) -> DeliveryRun:
+Outcome = tuple[_Claimed, DeliveryError | None]
+
+
+def _finish(db: Database, worker: str, outcomes: Sequence[Outcome]) -> DeliveryRun:
+    """Record several delivery outcomes in one transaction."""
     run = DeliveryRun()
     now = utcnow()
     with db.session() as session:
-        for item in claimed:
+        for item, error in outcomes:
             attempts = item.attempts + 1
             owned = (Delivery.id == item.pk) & (Delivery.locked_by == worker)
             if error is None:
@@ -183,6 +188,7 @@ def _finish(db: Database, worker: str, claimed: Sequence[_Claimed], error: Deliv
                 run.disabled += 1
                 if session.get(DisabledDestination, item.destination) is None:
                     session.add(DisabledDestination(destination=item.destination, reason=error.reason))
+                    session.flush()
             elif not error.retryable or attempts > len(RETRY_DELAYS):
                 values = dict(state=DeliveryState.DEAD, last_error=error.reason)
                 run.dead += 1
@@ -201,6 +207,45 @@ def _finish(db: Database, worker: str, claimed: Sequence[_Claimed], error: Deliv
                 .execution_options(synchronize_session=False)
             )
     return run
+
+
+class _OutcomeWriter:
+    """Commits outcomes in small batches from one thread of its own.
+
+    One transaction per delivery would make 1,000 webhooks wait on 1,000 SQLite commits, and
+    would crowd out the default executor that DNS lookups of the sends run in. A crash loses
+    at most the last ``interval`` of bookkeeping: those deliveries are sent again with the
+    same webhook-id, which receivers deduplicate.
+    """
+
+    def __init__(self, db: Database, worker: str, interval: float = 0.2) -> None:
+        self.db, self.worker, self.interval = db, worker, interval
+        self.run = DeliveryRun()
+        self._pending: list[Outcome] = []
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer")
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, item: _Claimed, error: DeliveryError | None) -> None:
+        self._pending.append((item, error))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.interval)
+        await self.flush()
+
+    async def flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            loop = asyncio.get_running_loop()
+            self.run.add(await loop.run_in_executor(self._executor, _finish, self.db, self.worker, batch))
+
+    async def close(self) -> DeliveryRun:
+        if self._task is not None:
+            await self._task
+        await self.flush()
+        self._executor.shutdown(wait=True)
+        return self.run
 
 
 async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> DeliveryError | None:
@@ -228,17 +273,17 @@ async def deliver_due(
 ) -> DeliveryRun:
     """Claim and send every due delivery once; returns what happened."""
     worker = worker or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-    run = DeliveryRun()
     claimed = await asyncio.to_thread(_claim, db, worker, limit, utcnow())
     if not claimed:
-        return run
+        return DeliveryRun()
+    writer = _OutcomeWriter(db, worker)
     groups: dict[tuple[str, str], list[_Claimed]] = defaultdict(list)
     singles: list[tuple[Notifier, list[_Claimed]]] = []
     for item in claimed:
         notifier = notifiers.get(item.notifier)
         if notifier is None:
             # Configuration no longer has this destination: keep it queued, visibly.
-            run.add(_finish(db, worker, [item], DeliveryError("destination no longer configured")))
+            writer.add(item, DeliveryError("destination no longer configured"))
             continue
         if notifier.batches:
             groups[(item.notifier, item.destination)].append(item)
@@ -250,10 +295,14 @@ async def deliver_due(
     async def one(notifier: Notifier, batch: list[_Claimed]) -> None:
         async with gate:
             error = await _send(notifier, batch)
-        # Each outcome is committed as soon as it is known: a crash later loses no progress.
-        run.add(await asyncio.to_thread(_finish, db, worker, batch, error))
+        for item in batch:
+            writer.add(item, error)
 
-    await asyncio.gather(*(one(notifier, batch) for notifier, batch in jobs))
+    try:
+        await asyncio.gather(*(one(notifier, batch) for notifier, batch in jobs))
+    finally:
+        # Cancelled (bounded wait) or not, what is known is recorded; the rest stays leased.
+        run = await asyncio.shield(writer.close())
     return run
 
 

@@ -20,10 +20,13 @@ non-2xx; the outbox caps the attempts); a refused (unsafe) URL is not retried.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import re
+import ssl
 import weakref
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -140,14 +143,30 @@ class _Shared:
     users: int = 0
 
 
-# One client per event loop (an AsyncClient is bound to the loop it first ran on) and per
-# policy: endpoints that may be private use a plain transport, the others the guarded one.
-_SHARED: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, _Shared]]" = weakref.WeakKeyDictionary()
+# Clients per event loop (an AsyncClient is bound to the loop it first ran on), per policy
+# (endpoints that may be private use a plain transport, the others the guarded one) and per
+# shard: httpcore scans its whole pool on every request, so one pool of 1,000 connections
+# costs quadratic time; endpoints are spread over a few smaller pools by their URL.
+_SHARDS = 16
+_SHARED: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[bool, int], _Shared]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds: once for all shards, not once each.
+    return httpx.create_ssl_context()
 
 
 def _new_client(allow_private: bool) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=100)
-    transport = httpx.AsyncHTTPTransport(limits=limits) if allow_private else guarded_transport(limits=limits)
+    limits = httpx.Limits(max_connections=MAX_CONNECTIONS // _SHARDS, max_keepalive_connections=100 // _SHARDS)
+    tls = _tls_context()
+    transport = (
+        httpx.AsyncHTTPTransport(limits=limits, verify=tls)
+        if allow_private
+        else guarded_transport(limits=limits, verify=tls)
+    )
     # trust_env=False: a proxy from the environment would bypass (and confuse) the guard.
     return httpx.AsyncClient(
         transport=transport,
@@ -158,12 +177,13 @@ def _new_client(allow_private: bool) -> httpx.AsyncClient:
     )
 
 
-def shared_client(*, allow_private: bool = False) -> httpx.AsyncClient:
-    """The process-wide client for this event loop (reference-counted: pair with release)."""
+def shared_client(*, allow_private: bool = False, url: str = "") -> httpx.AsyncClient:
+    """A process-wide client for this event loop (reference-counted: pair with release)."""
     per_loop = _SHARED.setdefault(asyncio.get_running_loop(), {})
-    entry = per_loop.get(allow_private)
+    key = (allow_private, zlib.crc32(url.encode("utf-8")) % _SHARDS)
+    entry = per_loop.get(key)
     if entry is None or entry.client.is_closed:
-        entry = per_loop[allow_private] = _Shared(_new_client(allow_private))
+        entry = per_loop[key] = _Shared(_new_client(allow_private))
     entry.users += 1
     return entry.client
 
@@ -229,7 +249,7 @@ class WebhookNotifier(Notifier):
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = shared_client(allow_private=self.settings.allow_private)
+            self._client = shared_client(allow_private=self.settings.allow_private, url=self.settings.url)
             self._shared = True
         return self._client
 
