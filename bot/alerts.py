@@ -180,7 +180,9 @@ class Alerter:
         what = self._what(key)
         if recovered:
             return f"[cacwatch] recovered: {what}"[:200]
-        return f"[cacwatch] {what} is failing"[:200] if key.startswith("source:") else f"[cacwatch] unreadable {what}"[:200]
+        if key.startswith("source:"):
+            return f"[cacwatch] {what} is failing"[:200]
+        return f"[cacwatch] unreadable list: {key.split(':', 1)[1]}"[:200]
 
     # --- after each poll -----------------------------------------------------------------
 

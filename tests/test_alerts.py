@@ -138,7 +138,7 @@ async def test_unreadable_list_alert_once_retried_after_a_failed_send_and_recove
             incidents = session.scalars(select(Incident)).all()
     texts = _admin_texts(telegram)
     assert len(texts) == 2
-    assert texts[0].startswith("[cacwatch] unreadable list ") and "corrupt docx" in texts[0]
+    assert texts[0].startswith("[cacwatch] unreadable list: ") and "corrupt docx" in texts[0]
     assert texts[1].startswith("[cacwatch] recovered: list ")
     assert len(telegram.calls_of("sendMessage")) >= 3  # the lost try, the alert, the recovery (+ channel posts)
     assert [i.key.split(":")[0] for i in incidents] == ["list"]
@@ -159,3 +159,42 @@ def test_incidents_migration_matches_the_model(database: Any) -> None:
     with pytest.raises(Exception, match="(?i)unique|duplicate"):
         with database.session() as session:
             session.add(Incident(key="source:cac", last_message="b"))
+
+
+async def test_http_errors_alert_like_a_block_and_list_failures_never_open_the_source_incident(database: Any) -> None:
+    """The rules on their own, poll by poll (no site, no service): HTTP 500 counts like the WAF."""
+    from bot.alerts import Alert, Alerter
+    from bot.config import settings_from_mapping
+    from bot.pipeline import SOURCE_NAME, ListFailure, PollReport
+    from storage.models import Poll
+    from storage.repo import Repository
+
+    sent: list[Alert] = []
+
+    async def sender(alert: Alert) -> bool:
+        sent.append(alert)
+        return True
+
+    alerter = Alerter(settings_from_mapping({"service": {"alert_after": 2}}, env={}), database, senders=[sender])
+
+    async def poll(*failures: ListFailure, lists_checked: int = 9) -> None:
+        report = PollReport(lists_checked=lists_checked, failures=list(failures))
+        with database.session() as session:
+            Repository(session).record_poll(SOURCE_NAME, Poll(), ok=report.ok, error=None if report.ok else report.summary_line())
+        await alerter.after_poll(report)
+
+    http_500 = ListFailure("https://www.cac.gov.cn/wxzw/wxfb/A093702index_1.htm", "HTTP 500 Internal Server Error", "HTTP error")
+    unreadable = ListFailure("list A <https://www.cac.gov.cn/a>", "headers not recognised", "unparseable list")
+    await poll(http_500, lists_checked=0)
+    assert sent == []  # one failed poll: no alert yet
+    await poll(http_500, lists_checked=0)
+    await poll(http_500, lists_checked=0)
+    assert [a.subject for a in sent] == ["[cacwatch] source cac is failing"]
+    assert "(HTTP error)" in sent[0].text
+    await poll(unreadable)  # the site answers again; one list does not parse
+    assert [a.subject for a in sent[1:]] == ["[cacwatch] recovered: source cac", "[cacwatch] unreadable list: list A <https://www.cac.gov.cn/a>"]
+    for _ in range(3):
+        await poll(unreadable)  # failing polls, but only a list: no source incident
+    await poll()
+    assert [a.subject for a in sent[3:]] == ["[cacwatch] recovered: list list A <https://www.cac.gov.cn/a>"]
+    assert len(sent) == 4
