@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 __all__ = ["HealthServer", "Probe", "Response"]
 
@@ -37,13 +38,16 @@ class Response:
 
 # Each endpoint: an async function returning a Response.
 Probe = Callable[[], Awaitable[Response]]
+# A POST endpoint gets the query parameters (e.g. the one-click unsubscribe token).
+Action = Callable[[dict[str, str]], Awaitable[Response]]
 
 
 class HealthServer:
-    def __init__(self, host: str, port: int, routes: dict[str, Probe]) -> None:
+    def __init__(self, host: str, port: int, routes: dict[str, Probe], actions: dict[str, Action] | None = None) -> None:
         self.host = host
         self.port = port  # 0 until started with port 0: then the port the system chose
         self._routes = routes
+        self._actions = actions or {}
         self._server: asyncio.Server | None = None
 
     async def start(self) -> int:
@@ -75,10 +79,22 @@ class HealthServer:
                 await self._write(writer, Response(400, b"bad request\n"), head_only=False)
                 return
             method, target = parts[0], parts[1]
-            path = target.split("?", 1)[0]
+            path, _, query = target.partition("?")
             probe = self._routes.get(path)
-            if probe is None:
+            action = self._actions.get(path)
+            if action is not None and method == "POST":
+                # RFC 8058 one-click: the body only says "List-Unsubscribe=One-Click"; the
+                # token is in the URL. The body is not needed, so it is not read.
+                params = {k: v[0] for k, v in parse_qs(query, max_num_fields=10).items()}
+                try:
+                    response = await action(params)
+                except Exception as err:  # noqa: BLE001
+                    log.exception("endpoint %s failed", path)
+                    response = Response(503, f"{err.__class__.__name__}\n".encode())
+            elif probe is None and action is None:
                 response = Response(404, b"not found\n")
+            elif probe is None:
+                response = Response(405, b"method not allowed\n")
             elif method not in ("GET", "HEAD"):
                 response = Response(405, b"method not allowed\n")
             else:

@@ -229,7 +229,9 @@ class Service:
         tasks: list[asyncio.Task[Any]] = []
         try:
             if service.health_port is not None:
-                self.health = HealthServer(service.health_host, service.health_port, self._routes())
+                self.health = HealthServer(
+                    service.health_host, service.health_port, self._routes(), {"/email/unsubscribe": self._unsubscribe}
+                )
                 port = await self.health.start()
                 log.info("health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
             log.info(
@@ -496,6 +498,19 @@ class Service:
 
     def _routes(self) -> dict[str, Any]:
         return {"/healthz": self._healthz, "/readyz": self._readyz, "/metrics": self._metrics}
+
+    async def _unsubscribe(self, params: dict[str, str]) -> Response:
+        """One-click unsubscribe (List-Unsubscribe-Post), at ``notify.email.public_base_url``."""
+        from bot.email.subscribers import unsubscribe
+
+        def run() -> str | None:
+            with self.db.session() as session:
+                return unsubscribe(session, params.get("token", ""))
+
+        address = await asyncio.to_thread(run)
+        if address is None:
+            return Response(404, b"unknown or expired unsubscribe link\n")
+        return Response(200, "unsubscribed; no more cacwatch digests will be sent to this address\n".encode())
 
     async def _healthz(self) -> Response:
         if self.state.fatal:

@@ -127,3 +127,41 @@ async def test_probe_errors_and_garbage_requests_do_not_kill_the_server() -> Non
         assert await _get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
     finally:
         await server.close()
+
+
+async def test_one_click_unsubscribe_is_honoured(replica: ReplicaServer, tmp_path: Path) -> None:
+    """RFC 8058: POST <public_base_url>/email/unsubscribe?token=… with List-Unsubscribe=One-Click."""
+    import urllib.request
+
+    from bot.email.subscribers import Subscriber, add_subscriber, load_subscribers
+    from storage.db import Database
+
+    url = f"sqlite:///{tmp_path / 'cacwatch.db'}"
+    notify = {"email": {"smtp_host": "127.0.0.1", "smtp_port": 2525, "sender": "watch@example.com",
+                        "public_base_url": "https://cacwatch.example"}}
+    settings = service_settings(replica, url, tmp_path / "data", interval="1h",
+                                service={"health_port": 0, "health_host": "127.0.0.1"}, notify=notify)
+    db = Database(url)
+    db.migrate()
+    with db.session() as session:
+        row, _created = add_subscriber(session, Subscriber(address="partner@firm.example"))
+        token = row.token
+    async with running_service(settings) as service:
+        assert service.health is not None
+        base = f"http://127.0.0.1:{service.health.port}/email/unsubscribe"
+
+        def post(query: str) -> int:
+            request = urllib.request.Request(f"{base}?{query}", data=b"List-Unsubscribe=One-Click", method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        assert await asyncio.to_thread(post, "token=not-a-real-token") == 404
+        assert await asyncio.to_thread(post, f"token={token}") == 200
+        assert await asyncio.to_thread(post, f"token={token}") == 200  # idempotent
+    with db.session() as session:
+        [subscriber] = [s for s in load_subscribers(settings.notify.email, session) if s.address == "partner@firm.example"]
+    assert subscriber.unsubscribed
+    db.dispose()
