@@ -9,6 +9,9 @@ validator that would hide unparsed content behind a 304.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -137,6 +140,23 @@ def _validators_of(result: FetchResult) -> Validators | None:
 _PARSER_MODULES = ["scrapers.parse", "pdfplumber", "docx", "python_calamine", "lxml.etree", "bs4"]
 
 
+def _exit_with(parent_pid: int) -> None:
+    """In a parser worker: exit when the process that started the pool is gone.
+
+    A pool worker waits on its task queue forever, so a SIGKILLed ``cacwatch`` would leave
+    it (and its forkserver) behind; a watcher thread ends it within a second instead."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class _ParsePool:
     """Parsing is CPU-bound (pdfplumber especially): worker processes use every core while
     the event loop keeps fetching and the main thread stores. Started only when a list
@@ -152,7 +172,9 @@ class _ParsePool:
         context = get_context("forkserver")
         # Workers fork from a server that already imported the parsers: fast start, shared pages.
         context.set_forkserver_preload(_PARSER_MODULES)
-        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+        )
         return self._pool
 
     async def parse(self, data: bytes, ref: ListRef) -> ParsedList:
