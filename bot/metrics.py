@@ -195,12 +195,13 @@ class _TimedNotifier:
             return
         self._observe(max(0.0, (datetime.now(timezone.utc) - created).total_seconds()))
 
-    async def deliver(self, event: "Event", *, delivery_id: str) -> None:
-        await self._inner.deliver(event, delivery_id=delivery_id)
+    # Arguments pass through untouched: the outbox's calling convention stays the outbox's.
+    async def deliver(self, event: "Event", *args: Any, **kwargs: Any) -> None:
+        await self._inner.deliver(event, *args, **kwargs)
         self._done(event)
 
-    async def deliver_to(self, event: "Event", *, delivery_id: str, destination: str) -> None:
-        await self._inner.deliver_to(event, delivery_id=delivery_id, destination=destination)
+    async def deliver_to(self, event: "Event", *args: Any, **kwargs: Any) -> None:
+        await self._inner.deliver_to(event, *args, **kwargs)
         self._done(event)
 
     async def deliver_batch(self, events: Any, *args: Any, **kwargs: Any) -> None:
