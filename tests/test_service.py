@@ -134,8 +134,10 @@ def test_busy_hours_config_errors_name_the_key() -> None:
 
 
 async def test_scheduler_polls_on_interval_and_a_new_list_arrives_within_it(
-    replica: ReplicaServer, database_url: str, tmp_path: Path, receiver: Receiver
+    replica: ReplicaServer, tmp_path: Path, receiver: Receiver
 ) -> None:
+    # SQLite here; the same scheduler on PostgreSQL, with three instances, is in test_leader.py.
+    database_url = f"sqlite:///{tmp_path / 'cacwatch.db'}"
     publish = hide_batch(replica)  # the 2023-08 batch is not out yet
     settings = service_settings(replica, database_url, tmp_path / "data", interval="2s", notify=_webhook(receiver))
     async with running_service(settings) as service:
