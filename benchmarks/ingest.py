@@ -78,7 +78,7 @@ def _settings(base_url: str, db_url: str, data_dir: str):  # type: ignore[no-unt
             "data_dir": data_dir,
             # Same politeness for every phase: two connections, no pause (the latency is the server's).
             "sources": {"cac": {"base_url": base_url, "beian_url": base_url, "concurrency": 2, "min_delay": 0}},
-            "parse_workers": int(os.environ.get("BENCH_PARSE_WORKERS", "2")),
+            "parse_workers": int(os.environ.get("BENCH_PARSE_WORKERS", "1")),
         },
         env={},
     )
@@ -193,6 +193,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=6)
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--write", type=Path)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--phase")
     parser.add_argument("--base-url")
@@ -208,11 +209,15 @@ def main() -> None:
         site, routes, urls = build_scaled_site(Path(tmp), args.copies)
         with ReplicaServer(site, routes) as server:
             server.delay = args.latency
-            db = f"sqlite:///{tmp}/bench.db"
-            bare = run_child("--phase", "bare", "--base-url", server.base_url, "--urls", json.dumps(urls))
-            full = run_child("--phase", "poll", "--base-url", server.base_url, "--db", db, "--data", f"{tmp}/data")
-            idle = run_child("--phase", "poll", "--base-url", server.base_url, "--db", db, "--data", f"{tmp}/data")
-    results = {"lists": len(urls), "latency": args.latency, "bare": bare, "full": full, "idle": idle}
+            runs: dict[str, list[dict]] = {"bare": [], "full": [], "idle": []}
+            # Alternating rounds, median of each: a busy neighbour on the machine skews one run, not all.
+            for round_ in range(args.rounds):
+                db = f"sqlite:///{tmp}/bench{round_}.db"
+                runs["bare"].append(run_child("--phase", "bare", "--base-url", server.base_url, "--urls", json.dumps(urls)))
+                runs["full"].append(run_child("--phase", "poll", "--base-url", server.base_url, "--db", db, "--data", f"{tmp}/data{round_}"))
+                runs["idle"].append(run_child("--phase", "poll", "--base-url", server.base_url, "--db", db, "--data", f"{tmp}/data{round_}"))
+    median = {name: sorted(values, key=lambda r: r["seconds"])[len(values) // 2] for name, values in runs.items()}
+    results = {"lists": len(urls), "latency": args.latency, "rounds": args.rounds, "parse_workers": os.environ.get("BENCH_PARSE_WORKERS", "1"), **median}
     print(json.dumps(results, indent=2))
     if args.write:
         write_markdown(args.write, results)
@@ -224,13 +229,16 @@ def write_markdown(path: Path, r: dict) -> None:
 
 Measured {date.today().isoformat()} on {machine}; SQLite; {r['lists']} lists
 (the bundled replica's 9 real attachments, each re-published {r['lists'] // 9 - 1} more times),
-replica latency {r['latency'] * 1000:.0f} ms per request; the pipeline with `concurrency: 2`, `min_delay: 0`.
+replica latency {r['latency'] * 1000:.0f} ms per request; the pipeline with `concurrency: 2`, `min_delay: 0`,
+`parse_workers: {r['parse_workers']}`; median of {r['rounds']} alternating rounds. Memory is sampled every 20 ms over
+the whole process tree (the parser worker and its forkserver included): RSS counts pages shared
+between them once per process, PSS shares them out.
 
-| phase | time | requests | downloaded | peak RSS (process tree) |
-|---|---|---|---|---|
-| bare sequential fetch + parse (floor) | {r['bare']['seconds']:.2f} s | {r['lists']} | — | {r['bare']['peak_tree_rss_mb']:.0f} MB |
-| first full ingest (`check --once`) | {r['full']['seconds']:.2f} s | {r['full']['requests']} | {r['full']['bytes'] / 1024:.0f} KiB | {r['full']['peak_tree_rss_mb']:.0f} MB |
-| idle poll | {r['idle']['seconds']:.2f} s | {r['idle']['requests']} | {r['idle']['bytes'] / 1024:.0f} KiB | {r['idle']['peak_tree_rss_mb']:.0f} MB |
+| phase | time | requests | downloaded | peak RSS | peak PSS |
+|---|---|---|---|---|---|
+| bare sequential fetch + parse (floor) | {r['bare']['seconds']:.2f} s | {r['lists']} | — | {r['bare']['peak_tree_rss_mb']:.0f} MB | {r['bare']['peak_tree_pss_mb']:.0f} MB |
+| first full ingest (`check --once`) | {r['full']['seconds']:.2f} s | {r['full']['requests']} | {r['full']['bytes'] / 1024:.0f} KiB | {r['full']['peak_tree_rss_mb']:.0f} MB | {r['full']['peak_tree_pss_mb']:.0f} MB |
+| idle poll | {r['idle']['seconds']:.2f} s | {r['idle']['requests']} | {r['idle']['bytes'] / 1024:.0f} KiB | {r['idle']['peak_tree_rss_mb']:.0f} MB | {r['idle']['peak_tree_pss_mb']:.0f} MB |
 
 Full ingest / bare: {r['full']['seconds'] / r['bare']['seconds']:.2f} (target ≤ 1, aim 0.5).
 Idle / full: {r['idle']['seconds'] / r['full']['seconds']:.2f} (target ≤ 0.25); attachments downloaded again by the idle poll:
