@@ -31,7 +31,9 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from report import replace_section  # noqa: E402
 from scrapers.replica.server import DEFAULT_ROUTES, DEFAULT_SITE_DIR, ReplicaServer  # noqa: E402
 
 IN_PLACE = {"algorithm_recommendation": "2022-08/12/c_1661927474338504.htm", "genai_service": "2024-04/02/c_1713729983803145.htm"}
@@ -87,7 +89,6 @@ def _settings(base_url: str, db_url: str, data_dir: str):  # type: ignore[no-unt
 def phase_bare(base_url: str, urls: list[str]) -> dict:
     import httpx
 
-    from scrapers.discovery import classify_title  # noqa: F401  (same imports as the pipeline)
     from scrapers.normalize import list_month_from_name
     from scrapers.parse import parse_attachment
     from scrapers.records import Kind, ListRef
@@ -244,14 +245,7 @@ Full ingest / bare: {r['full']['seconds'] / r['bare']['seconds']:.2f} (target â‰
 Idle / full: {r['idle']['seconds'] / r['full']['seconds']:.2f} (target â‰¤ 0.25); attachments downloaded again by the idle poll:
 {'none' if r['idle']['bytes'] < 64 * 1024 and r['idle']['changed'] == 0 else 'SOME'}.
 """
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    start = text.find("## Ingest (benchmarks/ingest.py)")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, "## Ingest (benchmarks/ingest.py)", section)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,13 @@ import asyncio
 import datetime as dt
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from fake_telegram import FakeTelegram, filing_record, list_event  # noqa: E402
 
@@ -123,14 +122,10 @@ def report(result: dict[str, float | int]) -> str:
 
 def write_section(path: Path, section: str) -> None:
     """Replace our section (from its heading to the next "## ") or append it; other sections untouched."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
+    from report import replace_section
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, HEADING, section)
 
 
 def main() -> None:

@@ -22,7 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from report import replace_section  # noqa: E402
 from bot.config import WebhookSettings  # noqa: E402
 from bot.notifiers.webhook import WebhookNotifier  # noqa: E402
 from bot.outbox import deliver_due, enqueue, new_event_id  # noqa: E402
@@ -139,14 +141,7 @@ Measured {date.today().isoformat()} on {machine}: one event through the outbox (
 | the delivery run ended (hanging ones timed out, queued for retry) after | {r['run_s']:.2f} s |
 | delivered / to retry | {r['delivered']} / {r['failed']} |
 """
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find("## Webhook fan-out")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, "## Webhook fan-out", section)
 
 
 def main() -> None:

@@ -249,20 +249,9 @@ class Alerter:
         message["Message-ID"] = make_msgid(domain=email.sender.rsplit("@", 1)[-1])
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(alert.text)
-        kwargs: dict[str, Any] = {
-            "hostname": email.smtp_host,
-            "port": email.smtp_port,
-            "use_tls": email.security == "ssl",
-            # False, not None, for "none": aiosmtplib would otherwise upgrade opportunistically,
-            # and a configured "starttls" that the server does not offer must fail.
-            "start_tls": email.security == "starttls",
-            "timeout": email.timeout,
-        }
-        if email.username:
-            kwargs["username"] = email.username
-            kwargs["password"] = email.password or ""
-        if email.ca_file:
-            kwargs["cert_bundle"] = email.ca_file
+        from bot.email.notifier import smtp_connection
+
+        kwargs = smtp_connection(email)
         try:
             await asyncio.wait_for(aiosmtplib.send(message, **kwargs), timeout=email.timeout * 4)
         except Exception as err:  # noqa: BLE001 - any SMTP failure: tried again after the next poll

@@ -195,7 +195,7 @@ def preview_events(session: "Session", *, watchlist: list[str] | None = None) ->
     """
     from sqlalchemy import select
 
-    from bot.events import list_sizes
+    from storage.repo import list_sizes
     from bot.findings import findings_for_list
     from bot.watchlist import Watchlist
     from scrapers.discovery import batch_number

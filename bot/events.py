@@ -22,8 +22,8 @@ from bot.pipeline import PollHooks, PollReport
 from bot.watchlist import Watchlist
 from scrapers.discovery import batch_number
 from scrapers.records import ListRef
-from storage.models import Filing, FilingList, ListVersion
-from storage.repo import IngestOutcome, Repository, filing_record
+from storage.models import Filing, FilingList
+from storage.repo import IngestOutcome, Repository, filing_record, list_sizes
 
 __all__ = ["OutboxHooks", "list_event", "baseline_event", "MAX_FILINGS_PER_EVENT"]
 
@@ -44,17 +44,6 @@ def _records(session: Session, kind: str, numbers: Sequence[str]) -> list[Filing
         for filing in session.scalars(select(Filing).where(Filing.kind == kind, Filing.filing_number.in_(chunk))):
             found[filing.filing_number] = filing_record(filing)  # type: ignore[assignment]
     return [found[n] for n in numbers if n in found]
-
-
-def list_sizes(session: Session, kind: str) -> list[tuple[str, int]]:
-    """(list_month, rows) of every list of a kind, oldest first (cancellation notices excluded)."""
-    query = (
-        select(FilingList.list_month, ListVersion.row_count)
-        .join(ListVersion, ListVersion.id == FilingList.current_version_id)
-        .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
-        .order_by(FilingList.list_month, FilingList.id)
-    )
-    return [(month, rows) for month, rows in session.execute(query)]
 
 
 def list_event(

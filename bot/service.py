@@ -44,7 +44,7 @@ from sqlalchemy import func, select, text
 from bot.alerts import Alerter
 from bot.config import CacSourceSettings, ServiceSettings, Settings
 from bot.health import HealthServer, Response
-from bot.leader import AlreadyRunning, Election, instance_name, make_election
+from bot.leader import AlreadyRunning, instance_name, make_election
 from bot.logs import configure_logging
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.pipeline import SOURCE_NAME

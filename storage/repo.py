@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from scrapers.records import EXPORT_FIELDS, Kind, ListRef, ParsedList, SourceSignal
+from scrapers.records import EXPORT_FIELDS, Kind, ListRef, ParsedList
 from scrapers.records import Announcement as AnnouncementRecord
 from storage.diff import COMPARED_FIELDS, FieldChanges, RowsDiff, change_type, diff_rows, field_changes, rows_digest
 from storage.models import (
@@ -33,7 +33,7 @@ from storage.models import (
     utcnow,
 )
 
-__all__ = ["Repository", "IngestOutcome", "FilingUpdate", "filing_record", "StoredValidators"]
+__all__ = ["Repository", "IngestOutcome", "FilingUpdate", "filing_record", "StoredValidators", "list_sizes"]
 
 _CHUNK = 500
 
@@ -445,3 +445,14 @@ def _derive(holdings: list[tuple[Any, ...]]) -> dict[str, Any] | None:
         "current_list_id": newest[2],
         "flags": list(newest[6] or []),
     }
+
+
+def list_sizes(session: Session, kind: str) -> list[tuple[str, int]]:
+    """(list_month, rows) of every parsed list of a kind, oldest first (cancellation notices excluded)."""
+    query = (
+        select(FilingList.list_month, ListVersion.row_count)
+        .join(ListVersion, ListVersion.id == FilingList.current_version_id)
+        .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+        .order_by(FilingList.list_month, FilingList.id)
+    )
+    return [(month, int(rows)) for month, rows in session.execute(query)]

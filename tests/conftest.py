@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from scrapers.replica.server import ReplicaServer
 if TYPE_CHECKING:
     from bot.config import Settings
     from storage.db import Database
+    from webhook_receiver import Receiver
 
 
 @pytest.fixture
@@ -56,6 +58,18 @@ def cac_settings(replica: ReplicaServer, cac_settings_for: Callable[..., CacSour
     return cac_settings_for(replica)
 
 
+# --- a local webhook receiver (tests/webhook_receiver.py) ---------------------------------------
+
+
+@pytest.fixture
+def receiver() -> Iterator["Receiver"]:
+    """A real local HTTP receiver recording every request; answers are set per path."""
+    from webhook_receiver import running_receiver
+
+    with running_receiver() as server:
+        yield server
+
+
 # --- databases: every storage-touching test runs on SQLite and on the machine's PostgreSQL ---
 
 POSTGRES_URL = os.environ.get(
@@ -63,12 +77,9 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database URL: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cacwatch.db'}"
-        return
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """A URL of the machine's PostgreSQL pointing at a new, empty schema, dropped afterwards."""
     import sqlalchemy as sa
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -81,6 +92,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cacwatch.db'}"
+        return
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture
@@ -119,3 +140,20 @@ def make_settings(tmp_path: Path) -> Callable[..., "Settings"]:
         )
 
     return make
+
+
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
+
+
+@pytest.fixture
+def webhook_config(tmp_path: Path, replica: ReplicaServer, database_url: str, make_settings, receiver) -> Path:  # type: ignore[no-untyped-def]
+    """A config.yaml for the replica and a database, with one signed webhook to ``receiver``."""
+    import yaml
+
+    notify = {
+        "webhooks": [{"url": receiver.base_url + "/hook", "secret": WEBHOOK_SECRET, "allow_private": True, "timeout": 3}]
+    }
+    settings = make_settings(replica, database_url, **notify)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    return path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,16 +14,10 @@ from bot.notifiers.text import plain_summary
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
     from sample_events import baseline_event, published_event
-    from webhook_receiver import Answer, Receiver, running_receiver
+    from webhook_receiver import Answer, Receiver
 except ImportError:  # pragma: no cover
     from tests.sample_events import baseline_event, published_event
-    from tests.webhook_receiver import Answer, Receiver, running_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as server:
-        yield server
+    from tests.webhook_receiver import Answer, Receiver
 
 
 def notifier(urls: list[str], **overrides: Any) -> AppriseNotifier:

@@ -3,7 +3,6 @@ the work, nothing is lost, invented or sent twice (beyond a resend with the same
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,34 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from standardwebhooks import Webhook
 
+from conftest import WEBHOOK_SECRET
 from scrapers.replica.server import ReplicaServer
 from storage.db import Database
 from storage.models import ListVersion
 from storage.models_outbox import Delivery
 from test_pipeline import _expected, _field_mismatches
-from webhook_receiver import Answer, Receiver, running_receiver
+from webhook_receiver import Answer, Receiver
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-@pytest.fixture
-def receiver() -> Any:
-    with running_receiver() as server:
-        yield server
+SECRET = WEBHOOK_SECRET
 
 
 @pytest.fixture
-def config(tmp_path: Path, replica: ReplicaServer, database_url: str, make_settings, receiver: Receiver) -> Path:
-    notify = {"webhooks": [{"url": receiver.base_url + "/hook", "secret": SECRET, "allow_private": True, "timeout": 3}]}
-    settings = make_settings(replica, database_url, **notify)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
-    return path
+def config(webhook_config: Path) -> Path:
+    return webhook_config
 
 
 def _start(config: Path) -> subprocess.Popen[str]:

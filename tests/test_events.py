@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
-import docx
 import pytest
 import yaml
 from standardwebhooks import Webhook
 from typer.testing import CliRunner
 
 from bot.cli import app
+from conftest import WEBHOOK_SECRET
 from scrapers.replica.server import ReplicaServer
 from test_pipeline import DS_2023_08, REC_2022_10, _reissue
-from webhook_receiver import Answer, Receiver, running_receiver
+from webhook_receiver import Answer, Receiver
 
-SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
+SECRET = WEBHOOK_SECRET
 runner = CliRunner()
 
 
 @pytest.fixture
-def receiver() -> Any:
-    with running_receiver() as server:
-        yield server
-
-
-@pytest.fixture
-def config(tmp_path: Path, replica: ReplicaServer, database_url: str, make_settings, receiver: Receiver) -> Path:
-    notify = {"webhooks": [{"url": receiver.base_url + "/hook", "secret": SECRET, "allow_private": True, "timeout": 3}]}
-    settings = make_settings(replica, database_url, **notify)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
-    return path
+def config(webhook_config: Path) -> Path:
+    return webhook_config
 
 
 def _check(config: Path) -> Any:

@@ -6,21 +6,13 @@ import asyncio
 import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.health import HealthServer, Response
 from scrapers.replica.server import ReplicaServer
 from service_helpers import SECRET, async_wait_until, http_get, running_service, service_settings
-from webhook_receiver import Receiver, running_receiver
-
-
-@pytest.fixture
-def receiver() -> Any:
-    with running_receiver() as server:
-        yield server
+from webhook_receiver import Receiver
 
 
 async def _get(url: str, method: str = "GET") -> tuple[int, str]:

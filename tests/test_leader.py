@@ -4,11 +4,9 @@ SIGKILL, every event delivered once; on SQLite a second instance refuses to star
 from __future__ import annotations
 
 import signal
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,34 +14,20 @@ from standardwebhooks import Webhook
 
 from bot.leader import InstanceLock, current_leader, lock_key
 from bot.service import EXIT_ALREADY_RUNNING
-from conftest import POSTGRES_URL
 from scrapers.replica.server import ReplicaServer
 from service_helpers import SECRET, Process, free_port, http_get, service_settings, spawn, wait_until, write_config
 from storage.db import Database
 from storage.models_outbox import Delivery, OutboxEvent
 from test_service import hide_batch
-from webhook_receiver import Receiver, running_receiver
+from conftest import fresh_postgres_schema
+from webhook_receiver import Receiver
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL schema (its own advisory-lock key), dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture
-def receiver() -> Any:
-    with running_receiver() as server:
-        yield server
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 def _role(port: int) -> str | None:

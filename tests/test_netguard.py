@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,9 +17,9 @@ from bot.netguard import (
 )
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
-    from webhook_receiver import Receiver, running_receiver
+    from webhook_receiver import Receiver
 except ImportError:  # pragma: no cover
-    from tests.webhook_receiver import Receiver, running_receiver
+    from tests.webhook_receiver import Receiver
 
 REFUSED = [
     ("http://127.0.0.1/", "loopback"),
@@ -138,12 +137,6 @@ def test_check_reports_without_raising() -> None:
     assert check("http://127.0.0.1/", allow_private=True) is None
     assert check("http://localhost/", resolve=False) is None  # no DNS: names pass statically
     assert "credentials" in (check("http://a:b@x.example/", resolve=False) or "")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as server:
-        yield server
 
 
 async def test_guarded_transport_refuses_at_connect(receiver: Receiver) -> None:

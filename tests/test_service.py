@@ -33,13 +33,7 @@ from service_helpers import (
 from storage.db import Database
 from storage.models import FilingList
 from storage.models_outbox import Delivery, OutboxEvent
-from webhook_receiver import Answer, Receiver, running_receiver
-
-
-@pytest.fixture
-def receiver() -> Any:
-    with running_receiver() as server:
-        yield server
+from webhook_receiver import Answer, Receiver
 
 
 def _webhook(receiver: Receiver, **extra: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -21,18 +21,12 @@ from bot.notifiers.webhook import WebhookNotifier, encode_body, parse_retry_afte
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
     from sample_events import baseline_event, filing, published_event, revised_event
-    from webhook_receiver import Answer, Receiver, running_receiver
+    from webhook_receiver import Answer, Receiver
 except ImportError:  # pragma: no cover
     from tests.sample_events import baseline_event, filing, published_event, revised_event
-    from tests.webhook_receiver import Answer, Receiver, running_receiver
+    from tests.webhook_receiver import Answer, Receiver
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ from storage.models import FilingList, ListVersion
 from storage.models_email import EmailSubscriber
 from storage.models_outbox import Delivery, DeliveryState
 
-__all__ = ["EmailNotifier", "delivery_error", "heartbeat_due", "SendFunction"]
+__all__ = ["EmailNotifier", "delivery_error", "heartbeat_due", "SendFunction", "smtp_connection"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,25 @@ def delivery_error(err: BaseException) -> DeliveryError:
     if isinstance(err, (aiosmtplib.SMTPException, OSError)):
         return DeliveryError(f"SMTP failed: {err.__class__.__name__}: {err}"[:300])
     return DeliveryError(f"{err.__class__.__name__}: {err}"[:300])
+
+
+def smtp_connection(settings: EmailSettings) -> dict[str, Any]:
+    """aiosmtplib.send keyword arguments for the configured relay (digests and operator alerts)."""
+    kwargs: dict[str, Any] = {
+        "hostname": settings.smtp_host,
+        "port": settings.smtp_port,
+        "use_tls": settings.security == "ssl",
+        # False, not None, for "none": aiosmtplib would otherwise upgrade opportunistically
+        # and a "starttls" that the server does not offer must fail, not go out in clear.
+        "start_tls": settings.security == "starttls",
+        "timeout": settings.timeout,
+    }
+    if settings.username:
+        kwargs["username"] = settings.username
+        kwargs["password"] = settings.password or ""
+    if settings.ca_file:
+        kwargs["cert_bundle"] = settings.ca_file
+    return kwargs
 
 
 def _delivery_pk(delivery_id: str) -> int | None:
@@ -364,22 +383,7 @@ class EmailNotifier(Notifier):
 
     async def _smtp(self, message: EmailMessage, address: str) -> None:
         settings = self.settings
-        kwargs: dict[str, Any] = {
-            "sender": settings.sender,
-            "recipients": [address],
-            "hostname": settings.smtp_host,
-            "port": settings.smtp_port,
-            "use_tls": settings.security == "ssl",
-            # False, not None, for "none": aiosmtplib would otherwise upgrade opportunistically
-            # and a "starttls" that the server does not offer must fail, not go out in clear.
-            "start_tls": settings.security == "starttls",
-            "timeout": settings.timeout,
-        }
-        if settings.username:
-            kwargs["username"] = settings.username
-            kwargs["password"] = settings.password or ""
-        if settings.ca_file:
-            kwargs["cert_bundle"] = settings.ca_file
+        kwargs = {"sender": settings.sender, "recipients": [address], **smtp_connection(settings)}
         try:
             # The per-step timeout bounds each command; this bounds the whole conversation.
             await asyncio.wait_for(self._send_function(message, **kwargs), timeout=settings.timeout * 4)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot.companies import big_tech_group, english_name
 from storage.models import Filing, FilingList, ListVersion, Poll, Source
 from storage.models_telegram import TelegramPostedPart, TelegramSubscription, TelegramWatch
-from storage.repo import filing_record
+from storage.repo import filing_record, list_sizes  # re-exported: the notifier reads sizes through queries
 
 __all__ = [
     "KINDS",
@@ -157,17 +157,6 @@ def search_filings(
 
 
 # --- lists and stats -------------------------------------------------------------------------
-
-
-def list_sizes(session: Session, kind: str) -> list[tuple[str, int]]:
-    """(list_month, rows) of every parsed list of a kind, oldest first (cancellation notices excluded)."""
-    query = (
-        select(FilingList.list_month, ListVersion.row_count)
-        .join(ListVersion, ListVersion.id == FilingList.current_version_id)
-        .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
-        .order_by(FilingList.list_month, FilingList.id)
-    )
-    return [(month, int(rows)) for month, rows in session.execute(query)]
 
 
 @dataclass(frozen=True, slots=True)
