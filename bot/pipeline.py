@@ -13,11 +13,11 @@ import ctypes
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 
 from bot.config import Settings
 from scrapers.blobstore import BlobStore
@@ -27,7 +27,7 @@ from scrapers.parse import parse_attachment
 from scrapers.records import ListRef, ParsedList, ParseError
 from storage.db import Database
 from storage.models import Poll
-from storage.repo import IngestOutcome, Repository, StoredValidators
+from storage.repo import IngestOutcome, Repository
 
 __all__ = ["PollReport", "ListFailure", "ListResult", "check_once", "SOURCE_NAME", "PollHooks"]
 
@@ -116,20 +116,6 @@ class _PollValidators:
 
     def put(self, url: str, validators: Validators) -> None:
         self.pending[url] = validators
-
-
-def _load_validators(db: Database) -> dict[str, Validators]:
-    from storage.models import HttpValidator
-
-    with db.session() as session:
-        return {
-            row.url: Validators(etag=row.etag, last_modified=row.last_modified, sha256=row.sha256)
-            for row in session.query(HttpValidator)
-        }
-
-
-def _stored(validators: Validators) -> StoredValidators:
-    return StoredValidators(validators.etag, validators.last_modified, validators.sha256)
 
 
 def _validators_of(result: FetchResult) -> Validators | None:
@@ -262,7 +248,7 @@ def _store_list(
         assert parsed is not None
         outcome = repo.ingest(parsed, key)
         if fetched is not None and (v := _validators_of(fetched)):
-            repo.put_validators(fetched.url, _stored(v))
+            repo.put_validators(fetched.url, v)
             validators.pending.pop(fetched.url, None)
         if not outcome.rows_changed:
             report.lists_unchanged += 1
@@ -304,8 +290,8 @@ async def check_once(
         report.first_run = not repo.has_successful_poll(SOURCE_NAME)
         known_pages = repo.known_page_urls()
         stored_refs = {row.attachment_key: repo.list_ref(row) for row in repo.stored_lists()}
+        validators = _PollValidators(repo.all_validators())
 
-    validators = _PollValidators(_load_validators(db))
     async with Fetcher(source_settings, validators, transport=transport) as fetcher:
         discovery = await discover(fetcher, source_settings, known_pages=known_pages)
         for error in discovery.fatal_errors:
@@ -350,7 +336,7 @@ async def check_once(
         if report.ok:
             # Pages are vouched for only when every list behind them was stored.
             for url, pending in validators.pending.items():
-                repo.put_validators(url, _stored(pending))
+                repo.put_validators(url, pending)
         poll.lists_seen = report.lists_checked
         poll.lists_changed = len(report.new_lists) + len(report.revised_lists)
         poll.requests = report.requests

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from scrapers.fetch import Validators
 from scrapers.records import EXPORT_FIELDS, Kind, ListRef, ParsedList
 from scrapers.records import Announcement as AnnouncementRecord
 from storage.diff import COMPARED_FIELDS, FieldChanges, RowsDiff, change_type, diff_rows, field_changes, rows_digest
@@ -33,16 +34,9 @@ from storage.models import (
     utcnow,
 )
 
-__all__ = ["Repository", "IngestOutcome", "FilingUpdate", "filing_record", "StoredValidators", "list_sizes"]
+__all__ = ["Repository", "IngestOutcome", "FilingUpdate", "filing_record", "list_sizes"]
 
 _CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class StoredValidators:
-    etag: str | None
-    last_modified: str | None
-    sha256: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +113,14 @@ class Repository:
 
     # --- HTTP validators ---------------------------------------------------------------
 
-    def get_validators(self, url: str) -> StoredValidators | None:
-        row = self.session.get(HttpValidator, url)
-        if row is None:
-            return None
-        return StoredValidators(row.etag, row.last_modified, row.sha256)
+    def all_validators(self) -> dict[str, Validators]:
+        """Every remembered URL's validators (read once at the start of a poll)."""
+        return {
+            row.url: Validators(etag=row.etag, last_modified=row.last_modified, sha256=row.sha256)
+            for row in self.session.scalars(select(HttpValidator))
+        }
 
-    def put_validators(self, url: str, validators: StoredValidators) -> None:
+    def put_validators(self, url: str, validators: Validators) -> None:
         row = self.session.get(HttpValidator, url)
         if row is None:
             row = HttpValidator(url=url)
