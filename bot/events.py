@@ -52,32 +52,39 @@ def list_event(
     """list.published for a list never seen, list.revised for a known one whose rows changed."""
     session = repo.session
     kind = ref.kind.value
+    # (kind, number, changes): a 注销 notice changes filings of whichever series they are in.
+    changed_items: list[tuple[str, str, dict[str, Any]]]
     if outcome.is_new_list:
         event_type = "list.published"
         new_numbers = list(outcome.created)
-        changed_map = {u.filing_number: u.changes for u in outcome.filing_updates if u.changes}
+        changed_items = [(u.kind, u.filing_number, u.changes) for u in outcome.filing_updates if u.changes]
         removed_numbers: list[str] = []
     else:
         event_type = "list.revised"
         created = set(outcome.created)
         new_numbers = [n for n in outcome.rows.added if n in created]
-        changed_map = dict(outcome.rows.changed)
+        changed_items = [(kind, number, changes) for number, changes in outcome.rows.changed.items()]
         removed_numbers = list(outcome.rows.removed)
-    if not outcome.is_new_list and not (new_numbers or changed_map or removed_numbers):
+    if not outcome.is_new_list and not (new_numbers or changed_items or removed_numbers):
         return None  # e.g. a filing moved position only
 
     new = _records(session, kind, new_numbers)
     removed = _records(session, kind, removed_numbers)
-    current = {r["filing_number"]: r for r in _records(session, kind, list(changed_map))}
+    current = {
+        (item_kind, record["filing_number"]): record
+        for item_kind in {k for k, _, _ in changed_items}
+        for record in _records(session, item_kind, [n for k, n, _ in changed_items if k == item_kind])
+    }
     changed: list[ChangedFiling] = []
-    for number, changes in changed_map.items():
-        entry: ChangedFiling = {"kind": kind, "filing_number": number, "changes": changes}
-        if number in current:
-            entry["name"] = current[number]["name"]
-            entry["entity"] = current[number]["entity"]
+    for item_kind, number, changes in changed_items:
+        entry: ChangedFiling = {"kind": item_kind, "filing_number": number, "changes": changes}
+        if (item_kind, number) in current:
+            entry["name"] = current[(item_kind, number)]["name"]
+            entry["entity"] = current[(item_kind, number)]["entity"]
         changed.append(entry)
     rows = repo.current_rows(repo.list_by_id(outcome.list_id))
-    sizes = list_sizes(session, kind)
+    # A 注销 notice is not a batch: no rank or size change for it.
+    sizes = [] if ref.is_cancellation else list_sizes(session, kind)
     notable = findings_for_list(
         kind=kind,
         list_month=ref.list_month,

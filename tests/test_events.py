@@ -167,3 +167,42 @@ def test_private_target_refused_without_allow_private(
         path.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
         runner.invoke(app, ["--config", str(path), "check", "--once"])
     assert receiver.received == []
+
+
+def test_cancellation_notice_cancels_listed_filings_and_invents_none(
+    config: Path, replica: ReplicaServer, receiver: Receiver
+) -> None:
+    """A 注销 notice (table with 注销时间) marks the filings it names; unknown numbers are not invented."""
+    from builders import CANCEL_HEADER, make_docx
+
+    _check(config)
+    cancelled = "网信算备110101128387701230011号"  # 大麦小蜜智能客服算法, deep synthesis 2023-06
+    unknown = "网信算备990101000000001230011号"
+    name = "注销深度合成服务算法备案清单（2024年3月）"
+    rows = [["1", "大麦小蜜智能客服算法", "北京大麦文化传媒发展有限公司", cancelled, "2024-03-01"],
+            ["2", "不存在的算法", "不存在的公司", unknown, "2024-03-01"]]
+    key = "/cms/pub/interact/downloadfile.jsp?filepath=cancel~2024~03"
+    replica.add_route(key, make_docx(CANCEL_HEADER, rows, title=name), "application/octet-stream")
+    title = "国家互联网信息办公室关于注销部分深度合成服务算法备案的公告"
+    page = "/2024-03/15/c_1710000000000001.htm"
+    replica.set_page(page, (
+        f'<html><head><meta charset="utf-8"><meta name="ArticleTitle" content="{title}"></head><body>'
+        f'<h1 class="title">{title}</h1><div class="pages-date">2024-03-15 16:00:00</div>'
+        f'<div class="TRS_Editor"><p>附件：<a href="{key}&fText=x">{name}</a></p></div></body></html>'
+    ))
+    channel = replica.read("/wxzw/wxfb/A093702index_1.htm").decode("utf-8")
+    item = f'<li><h5><a href="{page}">{title}</a></h5><div class="times">2024-03-15</div></li>'
+    replica.set_page("/wxzw/wxfb/A093702index_1.htm", channel.replace('<ul class="list">', '<ul class="list">' + item, 1))
+
+    _check(config)
+    events = _events(receiver)[1:]
+    assert [e["type"] for e in events] == ["list.published"]
+    data = events[0]["data"]
+    assert data["counts"]["new"] == 0
+    assert [(c["kind"], c["filing_number"], c["changes"]["status"]) for c in data["changed"]] == [
+        ("deep_synthesis", cancelled, ["active", "cancelled"])
+    ]
+    result = runner.invoke(app, ["--config", str(config), "export", "--kind", "deep_synthesis"])
+    records = {json.loads(line)["filing_number"]: json.loads(line) for line in result.stdout.splitlines()}
+    assert records[cancelled]["status"] == "cancelled"
+    assert unknown not in records and len(records) == 280
