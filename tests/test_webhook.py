@@ -143,8 +143,8 @@ async def test_hanging_endpoints_do_not_hold_up_healthy_ones(
     receiver: Receiver, make_notifier: Callable[..., WebhookNotifier]
 ) -> None:
     receiver.answers["/hang"] = Answer(hang=True)
-    healthy = [make_notifier(f"{receiver.base_url}/ok{i}", timeout=1.0) for i in range(40)]
-    hanging = [make_notifier(f"{receiver.base_url}/hang?n={i}", timeout=1.0) for i in range(10)]
+    healthy = [make_notifier(f"{receiver.base_url}/ok{i}", timeout=3.0) for i in range(40)]
+    hanging = [make_notifier(f"{receiver.base_url}/hang?n={i}", timeout=3.0) for i in range(10)]
     started = time.monotonic()
     done_at: list[float] = []
 
@@ -154,7 +154,8 @@ async def test_hanging_endpoints_do_not_hold_up_healthy_ones(
 
     results = await asyncio.gather(*(send(n) for n in hanging + healthy), return_exceptions=True)
     assert sum(isinstance(r, DeliveryError) for r in results) == 10
-    assert len(done_at) == 40 and max(done_at) < 0.8  # well before the hanging ones time out
+    # Well before the hanging ones time out (3 s), with room for a loaded CI machine.
+    assert len(done_at) == 40 and max(done_at) < 1.5
 
 
 async def test_connection_refused_is_retryable(make_notifier: Callable[..., WebhookNotifier]) -> None:
