@@ -72,7 +72,7 @@ def build_scaled_site(target: Path, copies: int) -> tuple[Path, Path, list[str]]
 
 
 def _settings(base_url: str, db_url: str, data_dir: str):  # type: ignore[no-untyped-def]
-    from bot.config import settings_from_mapping
+    from bot.app.config import settings_from_mapping
 
     return settings_from_mapping(
         {
@@ -111,7 +111,7 @@ def phase_bare(base_url: str, urls: list[str]) -> dict:
 def phase_poll(base_url: str, db_url: str, data_dir: str) -> dict:
     import asyncio
 
-    from bot.pipeline import check_once
+    from bot.ingest.pipeline import check_once
     from storage.db import Database
 
     db = Database(db_url)

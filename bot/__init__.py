@@ -1,1 +1,1 @@
-"""The cacwatch application: CLI, pipeline, diff, notifiers and scheduler."""
+"""The cacwatch application: app (CLI, service), ingest, changes, delivery."""

@@ -1,1 +1,1 @@
-"""Fetching, discovery and parsing of the CAC filing lists."""
+"""Sources: fetching, discovery (per source kind) and parsing into typed records."""

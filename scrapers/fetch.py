@@ -27,7 +27,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from bot.config import CacSourceSettings
+from scrapers.records import Validators
 
 __all__ = [
     "FetchError",
@@ -38,6 +38,7 @@ __all__ = [
     "NetworkError",
     "InvalidResponse",
     "Validators",
+    "FetchSettings",
     "ValidatorStore",
     "MemoryValidatorStore",
     "FetchResult",
@@ -92,13 +93,23 @@ class InvalidResponse(FetchError):
 # -- validators -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Validators:
-    """What a previous successful download of a URL left to make the next one conditional."""
+class FetchSettings(Protocol):
+    """The knobs the fetcher reads; a source's settings model provides them (e.g. ``CacSourceSettings``)."""
 
-    etag: str | None
-    last_modified: str | None
-    sha256: str | None
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def user_agent(self) -> str: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def min_delay(self) -> float: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def max_download_bytes(self) -> int: ...
 
 
 class ValidatorStore(Protocol):
@@ -280,7 +291,7 @@ class Fetcher:
 
     def __init__(
         self,
-        settings: CacSourceSettings,
+        settings: FetchSettings,
         validators: ValidatorStore | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
+    "Validators",
     "Kind",
     "Status",
     "SourceSignal",
@@ -144,3 +145,15 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "status",
     "filed_on",
 )
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a previous successful download of a URL left to make the next one conditional.
+
+    A record type shared by the fetcher (which sends them) and storage (which keeps them).
+    """
+
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None

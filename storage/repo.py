@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from scrapers.fetch import Validators
+from scrapers.records import Validators
 from scrapers.records import EXPORT_FIELDS, Kind, ListRef, ParsedList
 from scrapers.records import Announcement as AnnouncementRecord
 from storage.diff import COMPARED_FIELDS, FieldChanges, RowsDiff, change_type, diff_rows, field_changes, rows_digest

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.config import CacSourceSettings
+from bot.app.config import CacSourceSettings
 from scrapers.replica.server import ReplicaServer
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.app.config import Settings
     from storage.db import Database
     from webhook_receiver import Receiver
 
@@ -117,7 +117,7 @@ def database(database_url: str) -> Iterator["Database"]:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., "Settings"]:
     """Full Settings for a replica and a database, with fast politeness for tests."""
-    from bot.config import settings_from_mapping
+    from bot.app.config import settings_from_mapping
 
     def make(server: ReplicaServer, database_url: str, **notify: Any) -> "Settings":
         return settings_from_mapping(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.event_schema import Event, FilingRecord
+from bot.changes.event_schema import Event, FilingRecord
 
 __all__ = ["filing", "published_event", "revised_event", "baseline_event"]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from bot.config import Settings, settings_from_mapping
-from bot.service import Service
+from bot.app.config import Settings, settings_from_mapping
+from bot.app.service import Service
 from scrapers.replica.server import ReplicaServer
 from storage.db import Database
 

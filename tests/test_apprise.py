@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bot.config import AppriseSettings, settings_from_mapping
-from bot.notifiers.apprise import AppriseNotifier, http_equivalent
-from bot.notifiers.base import NOTIFIER_KINDS, DeliveryError
-from bot.notifiers.text import plain_summary
+from bot.app.config import AppriseSettings, settings_from_mapping
+from bot.delivery.notifiers.apprise import AppriseNotifier, http_equivalent
+from bot.delivery.notifiers.base import NOTIFIER_KINDS, DeliveryError
+from bot.delivery.notifiers.text import plain_summary
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
     from sample_events import baseline_event, published_event

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.app.cli import app
 from scrapers.replica.server import ReplicaServer
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""bot.companies: big-tech groups and foreign filers on real subsidiary names, English names
+"""bot.changes.companies: big-tech groups and foreign filers on real subsidiary names, English names
 (maintained, rule-based, hostile input), glossary, provinces and batch labels."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.companies import (
+from bot.changes.companies import (
     BIG_TECH,
     FOREIGN,
     GLOSSARY,

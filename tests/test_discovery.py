@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.config import CacSourceSettings
-from scrapers.discovery import (
+from bot.app.config import CacSourceSettings
+from scrapers.sources.cac.discovery import (
     DiscoveryResult,
     attachment_key,
     batch_number,

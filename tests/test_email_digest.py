@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from bot.email.digest import ROW_COLUMNS, digest_rows, render_digest, standalone_html, subject_for
-from bot.email.subscribers import Subscriber
+from bot.delivery.email.digest import ROW_COLUMNS, digest_rows, render_digest, standalone_html, subject_for
+from bot.delivery.email.subscribers import Subscriber
 from sample_events import baseline_event, filing, published_event, revised_event
 
 NOW = datetime(2026, 5, 6, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai

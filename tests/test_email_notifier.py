@@ -25,11 +25,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from sqlalchemy import select, update
 
-from bot.config import EmailSettings, settings_from_mapping
-from bot.email.notifier import EmailNotifier, delivery_error
-from bot.email.subscribers import Subscriber, add_subscriber, unsubscribe
-from bot.notifiers.base import DeliveryError
-from bot.outbox import deliver_until_idle, enqueue
+from bot.app.config import EmailSettings, settings_from_mapping
+from bot.delivery.email.notifier import EmailNotifier, delivery_error
+from bot.delivery.email.subscribers import Subscriber, add_subscriber, unsubscribe
+from bot.delivery.notifiers.base import DeliveryError
+from bot.delivery.outbox import deliver_until_idle, enqueue
 from sample_events import baseline_event, published_event
 from storage.db import Database
 from storage.models_email import EmailSubscriber
@@ -230,7 +230,7 @@ async def test_unsubscribe_is_honoured(sqlite_db: Database, smtp: int, sink: Sin
         row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == ADDRESS))
         token = row.token if row else None
     if token is None:  # the config recipient's row (and token) appears with its first mail: make it now
-        from bot.email.subscribers import ensure_token, load_subscribers
+        from bot.delivery.email.subscribers import ensure_token, load_subscribers
 
         with sqlite_db.session() as session:
             token = ensure_token(session, load_subscribers(notifier.settings, session)[0]).token
@@ -442,7 +442,7 @@ def test_check_once_mails_one_baseline_then_the_new_list_then_nothing(
     import yaml
     from typer.testing import CliRunner
 
-    from bot.cli import app
+    from bot.app.cli import app
 
     email = {"smtp_host": "127.0.0.1", "smtp_port": smtp, "security": "none", "sender": "watch@cacwatch.example",
              "recipients": [ADDRESS], "digest": "immediate", "timeout": 5}

@@ -11,7 +11,7 @@ import yaml
 from standardwebhooks import Webhook
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.app.cli import app
 from conftest import WEBHOOK_SECRET
 from scrapers.replica.server import ReplicaServer
 from test_pipeline import DS_2023_08, REC_2022_10, _reissue
@@ -129,7 +129,7 @@ def test_receiver_outage_queues_and_delivers_once_when_back(
     # Time passes: the retry is due.
     from sqlalchemy import update
 
-    from bot.outbox import utcnow
+    from bot.delivery.outbox import utcnow
     from storage.db import Database
     from storage.models_outbox import Delivery
 

@@ -1,4 +1,4 @@
-"""bot.findings: wording and data of every finding type, against event_schema's shapes."""
+"""bot.changes.findings: wording and data of every finding type, against event_schema's shapes."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.event_schema import FINDING_TYPES
-from bot.findings import findings_for_baseline, findings_for_list, ordinal_largest, rank_of
-from bot.watchlist import Watchlist
+from bot.changes.event_schema import FINDING_TYPES
+from bot.changes.findings import findings_for_baseline, findings_for_list, ordinal_largest, rank_of
+from bot.changes.watchlist import Watchlist
 
 SAMPLE = Path(__file__).parent / "data" / "expected.jsonl"
 RECORDS = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line]

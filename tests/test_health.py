@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.health import HealthServer, Response
+from bot.app.health import HealthServer, Response
 from scrapers.replica.server import ReplicaServer
 from service_helpers import SECRET, async_wait_until, http_get, running_service, service_settings
 from webhook_receiver import Receiver
@@ -125,7 +125,7 @@ async def test_one_click_unsubscribe_is_honoured(replica: ReplicaServer, tmp_pat
     """RFC 8058: POST <public_base_url>/email/unsubscribe?token=… with List-Unsubscribe=One-Click."""
     import urllib.request
 
-    from bot.email.subscribers import Subscriber, add_subscriber, load_subscribers
+    from bot.delivery.email.subscribers import Subscriber, add_subscriber, load_subscribers
     from storage.db import Database
 
     url = f"sqlite:///{tmp_path / 'cacwatch.db'}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline import check_once
+from bot.ingest.pipeline import check_once
 from large_replica import build_large_replica
 from scrapers.replica.server import ReplicaServer
 from storage.db import Database

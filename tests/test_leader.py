@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
-from bot.leader import InstanceLock, current_leader, lock_key
-from bot.service import EXIT_ALREADY_RUNNING
+from bot.app.leader import InstanceLock, current_leader, lock_key
+from bot.app.service import EXIT_ALREADY_RUNNING
 from scrapers.replica.server import ReplicaServer
 from service_helpers import SECRET, Process, free_port, http_get, service_settings, spawn, wait_until, write_config
 from storage.db import Database

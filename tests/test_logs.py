@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.config import Settings, settings_from_mapping
-from bot.logs import MASK, configure_logging, secret_values
+from bot.app.config import Settings, settings_from_mapping
+from bot.app.logs import MASK, configure_logging, secret_values
 
 TOKEN = "123456:AAE-very-secret-bot-token"
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -7,7 +7,7 @@ import socket
 import httpx
 import pytest
 
-from bot.netguard import (
+from bot.delivery.netguard import (
     UnresolvableHost,
     UnsafeURL,
     avalidate_outbound_url,

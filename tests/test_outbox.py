@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.event_schema import Event
-from bot.notifiers.base import DeliveryError, Notifier
-from bot.outbox import RETRY_DELAYS, deliver_due, deliver_until_idle, enqueue, new_event_id, retry_dead, utcnow
+from bot.changes.event_schema import Event
+from bot.delivery.notifiers.base import DeliveryError, Notifier
+from bot.delivery.outbox import RETRY_DELAYS, deliver_due, deliver_until_idle, enqueue, new_event_id, retry_dead, utcnow
 from storage.db import Database
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.app.cli import app
 from scrapers.replica.server import ReplicaServer
 from storage.db import Database
 from storage.models import FilingChange, ListVersion

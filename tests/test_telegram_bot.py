@@ -23,10 +23,10 @@ from fake_telegram import (
 )
 from sqlalchemy import select
 
-from bot.companies import english_name
-from bot.config import TelegramSettings
-from bot.telegram import queries
-from bot.telegram.bot import run_bot
+from bot.changes.companies import english_name
+from bot.app.config import TelegramSettings
+from bot.delivery.telegram import queries
+from bot.delivery.telegram.bot import run_bot
 from storage.db import Database
 from storage.models_telegram import TelegramSubscription, TelegramWatch
 

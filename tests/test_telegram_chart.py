@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.telegram.chart import batch_chart
+from bot.delivery.telegram.chart import batch_chart
 
 SIZES = [("2023-06", 41), ("2023-08", 110), ("2023-11", 298), ("2024-02", 487), ("2024-04", 300), ("2024-06", 779)]
 HIGHLIGHT_RGB = (0xD1, 0x49, 0x5B)

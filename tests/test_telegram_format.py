@@ -19,8 +19,8 @@ from fake_telegram import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.companies import english_name
-from bot.telegram.format import (
+from bot.changes.companies import english_name
+from bot.delivery.telegram.format import (
     Block,
     WatchHit,
     caption_for,

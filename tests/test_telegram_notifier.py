@@ -19,12 +19,12 @@ from fake_telegram import (
 )
 from sqlalchemy import select, update
 
-from bot.config import TelegramSettings
-from bot.notifiers.base import DeliveryError
-from bot.outbox import deliver_due, enqueue
-from bot.telegram import queries
-from bot.telegram.format import render_event
-from bot.telegram.notifier import SlidingWindowGate, TelegramNotifier, make_bot
+from bot.app.config import TelegramSettings
+from bot.delivery.notifiers.base import DeliveryError
+from bot.delivery.outbox import deliver_due, enqueue
+from bot.delivery.telegram import queries
+from bot.delivery.telegram.format import render_event
+from bot.delivery.telegram.notifier import SlidingWindowGate, TelegramNotifier, make_bot
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination
 from storage.models_telegram import TelegramPostedPart
 
@@ -310,7 +310,7 @@ def test_check_once_on_the_replica_posts_baseline_once_then_the_new_list(
     import yaml
     from typer.testing import CliRunner
 
-    from bot.cli import app
+    from bot.app.cli import app
     from test_pipeline import DS_2023_08
 
     runner = CliRunner()
@@ -356,7 +356,7 @@ def test_check_once_on_the_replica_posts_baseline_once_then_the_new_list(
 
 
 def test_notifier_and_command_bot_share_the_flood_windows(fake: FakeTelegram) -> None:
-    from bot.telegram.notifier import make_rate_limiter
+    from bot.delivery.telegram.notifier import make_rate_limiter
 
     settings = make_settings(fake)
     notifier_limiter = make_rate_limiter(settings)

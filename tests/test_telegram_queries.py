@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fake_telegram import filing_record, seed_filings, seed_list
 
-from bot.telegram import queries
+from bot.delivery.telegram import queries
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.notifiers.text import plain_summary, summary_title
-from bot.notifiers.webhook import split_event
+from bot.delivery.notifiers.text import plain_summary, summary_title
+from bot.delivery.notifiers.webhook import split_event
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
     from sample_events import baseline_event, published_event, revised_event

@@ -1,4 +1,4 @@
-"""bot.watchlist: precision and recall on the 245 real filer names of the sample, regexes,
+"""bot.changes.watchlist: precision and recall on the 245 real filer names of the sample, regexes,
 English names, thresholds and odd input."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.companies import big_tech_group
-from bot.watchlist import Watchlist, WatchHit, check_pattern, company_core
+from bot.changes.companies import big_tech_group
+from bot.changes.watchlist import Watchlist, WatchHit, check_pattern, company_core
 
 SAMPLE = Path(__file__).parent / "data" / "expected.jsonl"
 ENTITIES = sorted({json.loads(line)["entity"] for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line})
@@ -102,7 +102,7 @@ def test_regex(pattern: str, expected: set[str]) -> None:
 
 
 def test_invalid_regex_is_skipped_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.watchlist"):
+    with caplog.at_level(logging.WARNING, logger="bot.changes.watchlist"):
         watchlist = Watchlist(["re:(", "腾讯", "re:"])
     assert watchlist.patterns == ["腾讯"] and watchlist.invalid == ["re:(", "re:"]
     assert "invalid regular expression" in caplog.text

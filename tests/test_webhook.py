@@ -15,9 +15,9 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from bot.config import WebhookSettings
-from bot.notifiers.base import NOTIFIER_KINDS, DeliveryError
-from bot.notifiers.webhook import WebhookNotifier, encode_body, parse_retry_after, split_event
+from bot.app.config import WebhookSettings
+from bot.delivery.notifiers.base import NOTIFIER_KINDS, DeliveryError
+from bot.delivery.notifiers.webhook import WebhookNotifier, encode_body, parse_retry_after, split_event
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
     from sample_events import baseline_event, filing, published_event, revised_event
@@ -247,7 +247,7 @@ async def test_rebinding_caught_at_connect(
     async def looked_public(url: str, *, allow_private: bool = False) -> None:
         return None
 
-    monkeypatch.setattr("bot.notifiers.webhook.avalidate_outbound_url", looked_public)
+    monkeypatch.setattr("bot.delivery.notifiers.webhook.avalidate_outbound_url", looked_public)
     notifier = make_notifier(f"http://localhost:{receiver.port}/rebound", allow_private=False)
     with pytest.raises(DeliveryError) as caught:
         await notifier.deliver(published_event(1), delivery_id="m")

@@ -1,0 +1,1 @@
+"""The application: CLI, configuration, the long-running service and its operations."""

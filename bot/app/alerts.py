@@ -1,0 +1,260 @@
+"""Operator alerts: tell whoever runs cacwatch when it cannot do its job, once per incident.
+
+Two kinds of incidents, each with a key (``storage.models_service.Incident``):
+- ``source:cac`` — the source has failed ``service.alert_after`` polls in a row (blocked by
+  the WAF, HTTP errors, timeouts…). Closed by the next successful poll.
+- ``list:<where>`` — a list could not be parsed (zero rows, unknown headers: the site changed
+  its format). Opened at the first such poll: re-reading the same bytes will not help.
+  Closed when a poll reaches the lists and that one no longer fails.
+
+One message when an incident opens and one when it closes, to the admin Telegram chat
+(``notify.telegram.admin_chat``) and/or admin email (``service.alert_email``). A message
+that could not be sent is tried again after the next poll; a recovery is announced only
+for an incident that was announced. Incidents live in the database, so restarts and a
+change of leader neither repeat nor lose them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from bot.app.config import Settings
+from bot.ingest.pipeline import SOURCE_NAME, PollReport
+from storage.db import Database
+from storage.models import Source
+from storage.models_service import Incident
+
+__all__ = ["Alerter", "Alert", "SOURCE_KEY", "list_key"]
+
+log = logging.getLogger(__name__)
+
+SOURCE_KEY = f"source:{SOURCE_NAME}"
+UNPARSEABLE = "unparseable list"
+
+
+def list_key(where: str) -> str:
+    return f"list:{where}"[:500]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Alert:
+    """One message to operators (subject line + plain text)."""
+
+    def __init__(self, subject: str, text: str) -> None:
+        self.subject = subject
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Alert({self.subject!r})"
+
+
+Sender = Callable[[Alert], Awaitable[bool]]
+
+
+class Alerter:
+    """Evaluates incidents after each poll (on the leader) and sends what is due."""
+
+    def __init__(self, settings: Settings, db: Database, *, senders: Sequence[Sender] | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self._senders: list[Sender] = list(senders) if senders is not None else self._configured_senders()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._senders)
+
+    def _configured_senders(self) -> list[Sender]:
+        senders: list[Sender] = []
+        telegram = self.settings.notify.telegram
+        if telegram is not None and telegram.admin_chat:
+            senders.append(self._send_telegram)
+        if self.settings.service.alert_email and self.settings.notify.email is not None:
+            senders.append(self._send_email)
+        return senders
+
+    # --- incident bookkeeping (blocking, in a thread) -----------------------------------
+
+    def _evaluate(self, report: PollReport) -> None:
+        now = utcnow()
+        alert_after = self.settings.service.alert_after
+        with self.db.session() as session:
+            source = session.scalar(select(Source).where(Source.name == SOURCE_NAME))
+            failures = source.consecutive_failures if source is not None else 0
+            open_by_key = {
+                row.key: row for row in session.scalars(select(Incident).where(Incident.closed_at.is_(None)))
+            }
+            # The source as a whole.
+            current = open_by_key.get(SOURCE_KEY)
+            site_failures = [f for f in report.failures if f.cause != UNPARSEABLE]
+            if not site_failures:
+                # The site answered. Lists that do not parse have incidents of their own below.
+                if current is not None:
+                    current.closed_at = now
+            elif failures >= alert_after:
+                causes = sorted({f.cause for f in site_failures})
+                message = (
+                    f"cacwatch: source {SOURCE_NAME} has failed {failures} polls in a row "
+                    f"({', '.join(causes)}).\n{report.summary_line()}\n"
+                    "What could not be read is left as stored (nothing marked removed, nothing sent for it); "
+                    "polling goes on, less often, until it recovers."
+                )
+                if current is None:
+                    session.add(Incident(key=SOURCE_KEY, opened_at=now, last_message=message, failures=failures))
+                else:
+                    current.last_message, current.failures = message, failures
+            # Lists that no longer parse (the site changed its format).
+            failing = {
+                list_key(f.where): f for f in report.failures if f.cause == UNPARSEABLE
+            }
+            for key, failure in failing.items():
+                message = (
+                    f"cacwatch: a list could not be read: {failure.where}\n{failure.reason}\n"
+                    "The site may have changed its format; the list is skipped, everything else is ingested."
+                )
+                row = open_by_key.get(key)
+                if row is None:
+                    session.add(Incident(key=key, opened_at=now, last_message=message, failures=1))
+                else:
+                    row.last_message, row.failures = message, row.failures + 1
+            if report.lists_checked:
+                # The poll reached the lists: those that did not fail this time are readable again.
+                for key, row in open_by_key.items():
+                    if key.startswith("list:") and key not in failing:
+                        row.closed_at = now
+
+    def _due(self) -> list[tuple[int, str, Alert]]:
+        """(incident id, "open" | "recovery", message) not yet sent."""
+        due: list[tuple[int, str, Alert]] = []
+        with self.db.session() as session:
+            for row in session.scalars(
+                select(Incident)
+                .where(
+                    (Incident.closed_at.is_(None) & Incident.notified_at.is_(None))
+                    | (
+                        Incident.closed_at.is_not(None)
+                        & Incident.notified_at.is_not(None)
+                        & Incident.recovery_notified_at.is_(None)
+                    )
+                )
+                .order_by(Incident.id)
+            ):
+                if row.closed_at is None:
+                    due.append((row.id, "open", Alert(self._subject(row.key, recovered=False), row.last_message)))
+                else:
+                    opened = row.opened_at.replace(tzinfo=row.opened_at.tzinfo or timezone.utc)
+                    text = (
+                        f"cacwatch: recovered: {self._what(row.key)} works again "
+                        f"(incident opened {opened:%Y-%m-%d %H:%M} UTC).\nLast problem: {row.last_message}"
+                    )
+                    due.append((row.id, "recovery", Alert(self._subject(row.key, recovered=True), text)))
+        return due
+
+    def _mark(self, incident_id: int, what: str) -> None:
+        with self.db.session() as session:
+            row = session.get(Incident, incident_id)
+            if row is not None:
+                if what == "open":
+                    row.notified_at = utcnow()
+                else:
+                    row.recovery_notified_at = utcnow()
+
+    @staticmethod
+    def _what(key: str) -> str:
+        if key.startswith("source:"):
+            return f"source {key.split(':', 1)[1]}"
+        return f"list {key.split(':', 1)[1]}"
+
+    def _subject(self, key: str, *, recovered: bool) -> str:
+        what = self._what(key)
+        if recovered:
+            return f"[cacwatch] recovered: {what}"[:200]
+        if key.startswith("source:"):
+            return f"[cacwatch] {what} is failing"[:200]
+        return f"[cacwatch] unreadable list: {key.split(':', 1)[1]}"[:200]
+
+    # --- after each poll -----------------------------------------------------------------
+
+    async def after_poll(self, report: PollReport) -> list[Alert]:
+        """Open or close incidents for this poll, then send every message that is due."""
+        await asyncio.to_thread(self._evaluate, report)
+        return await self.send_due()
+
+    async def send_due(self) -> list[Alert]:
+        if not self._senders:
+            return []
+        sent: list[Alert] = []
+        for incident_id, what, alert in await asyncio.to_thread(self._due):
+            results = await asyncio.gather(*(sender(alert) for sender in self._senders), return_exceptions=True)
+            delivered = [r for r in results if r is True]
+            for result in results:
+                if isinstance(result, BaseException):
+                    log.warning("operator alert not sent: %s: %s", result.__class__.__name__, result)
+            # One channel that got it is enough: retrying would repeat it there.
+            if delivered:
+                await asyncio.to_thread(self._mark, incident_id, what)
+                sent.append(alert)
+                log.info("operator alert sent: %s", alert.subject)
+        return sent
+
+    # --- channels ------------------------------------------------------------------------
+
+    async def _send_telegram(self, alert: Alert) -> bool:
+        telegram = self.settings.notify.telegram
+        assert telegram is not None and telegram.admin_chat
+        # A plain text message (no parse_mode): error texts may contain < and & freely.
+        url = f"{telegram.api_base_url}{telegram.token}/sendMessage"
+        payload: dict[str, Any] = {
+            "chat_id": telegram.admin_chat,
+            "text": f"{alert.subject}\n\n{alert.text}"[:4000],
+            "disable_web_page_preview": True,
+        }
+        async with httpx.AsyncClient(timeout=telegram.timeout) as client:
+            try:
+                response = await client.post(url, json=payload)
+            except httpx.HTTPError as err:
+                # Never log the URL: it contains the bot token.
+                log.warning("operator alert to Telegram failed: %s", err.__class__.__name__)
+                return False
+        if response.status_code != 200:
+            try:
+                description = response.json().get("description", "")
+            except ValueError:
+                description = ""
+            log.warning("operator alert to Telegram refused: HTTP %s %s", response.status_code, description)
+            return False
+        return True
+
+    async def _send_email(self, alert: Alert) -> bool:
+        import aiosmtplib
+
+        email = self.settings.notify.email
+        assert email is not None
+        message = EmailMessage()
+        message["From"] = formataddr((email.sender_name, email.sender))
+        message["To"] = ", ".join(self.settings.service.alert_email)
+        message["Subject"] = alert.subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain=email.sender.rsplit("@", 1)[-1])
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(alert.text)
+        from bot.delivery.email.notifier import smtp_connection
+
+        kwargs = smtp_connection(email)
+        try:
+            await asyncio.wait_for(aiosmtplib.send(message, **kwargs), timeout=email.timeout * 4)
+        except Exception as err:  # noqa: BLE001 - any SMTP failure: tried again after the next poll
+            log.warning("operator alert by email failed: %s: %s", err.__class__.__name__, err)
+            return False
+        return True

@@ -1,0 +1,302 @@
+"""``cacwatch subscribers …`` and ``cacwatch digest preview``: typer sub-apps for bot.app.cli.
+
+bot.app.cli registers them (``app.add_typer(subscribers_app, name="subscribers")`` and
+``app.add_typer(digest_app, name="digest")``); the commands take ``--config`` from the parent
+through ``bot.app.cli_common`` (shared with bot.app.cli, so neither imports the other).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from bot.app import cli_common
+from bot.app.cli_common import fail as _fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.app.config import EmailSettings, Settings
+    from bot.delivery.email.subscribers import Subscriber
+    from bot.changes.event_schema import Event
+
+__all__ = ["subscribers_app", "digest_app", "preview_events"]
+
+subscribers_app = typer.Typer(help="Email digest subscribers (config.yaml and the database).", no_args_is_help=True)
+digest_app = typer.Typer(help="The email digest.", no_args_is_help=True)
+
+
+def _context() -> tuple["Settings", Any]:
+    settings = cli_common.settings()
+    return settings, cli_common.database(settings)
+
+
+def _email_settings(settings: "Settings") -> "EmailSettings":
+    """``notify.email``, or a stand-in so subscribers can be managed before mail is configured."""
+    from bot.app.config import EmailSettings
+
+    if settings.notify.email is not None:
+        return settings.notify.email
+    return EmailSettings(smtp_host="localhost", sender="cacwatch@localhost.localdomain")
+
+
+def _schedule(subscriber: "Subscriber") -> str:
+    if subscriber.cadence == "daily":
+        return f"daily {subscriber.at} {subscriber.timezone}"
+    if subscriber.cadence == "weekly":
+        return f"weekly {subscriber.weekday} {subscriber.at} {subscriber.timezone}"
+    return "immediate"
+
+
+# --- subscribers ------------------------------------------------------------------------------
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    address: Annotated[str, typer.Argument(help="Email address")],
+    name: Annotated[Optional[str], typer.Option(help="Display name")] = None,
+    language: Annotated[str, typer.Option(help="zh, en or both")] = "both",
+    cadence: Annotated[str, typer.Option(help="immediate, daily or weekly")] = "immediate",
+    at: Annotated[str, typer.Option("--at", help="HH:MM for daily and weekly digests")] = "08:00",
+    weekday: Annotated[str, typer.Option(help="Weekly digests: monday … sunday")] = "monday",
+    tz: Annotated[str, typer.Option("--timezone", help="IANA time zone of --at")] = "Asia/Shanghai",
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Only this kind (repeatable)")] = None,
+    province: Annotated[Optional[list[str]], typer.Option("--province", help="Only filings of this province (repeatable)")] = None,
+    watch: Annotated[Optional[list[str]], typer.Option("--watch", help="A company to watch (repeatable)")] = None,
+    watch_only: Annotated[bool, typer.Option("--watch-only/--all-lists", help="With --watch: only lists that touch a watched company")] = True,
+) -> None:
+    """Add a subscriber (or update one; adding again re-subscribes)."""
+    from bot.delivery.email.subscribers import LANGUAGES, CADENCES, Subscriber, add_subscriber, check_schedule, normalize_address
+    from scrapers.records import Kind
+
+    try:
+        clean = normalize_address(address)
+        check_schedule(at=at, weekday=weekday, timezone=tz)
+        if language not in LANGUAGES:
+            raise ValueError(f"--language: {language!r} is not one of {', '.join(LANGUAGES)}")
+        if cadence not in CADENCES:
+            raise ValueError(f"--cadence: {cadence!r} is not one of {', '.join(CADENCES)}")
+        known = {k.value for k in Kind}
+        for value in kind or []:
+            if value not in known:
+                raise ValueError(f"--kind: unknown kind {value!r} ({', '.join(sorted(known))})")
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    subscriber = Subscriber(
+        address=clean, name=name or "", language=language, cadence=cadence, at=at, weekday=weekday,  # type: ignore[arg-type]
+        timezone=tz, kinds=tuple(kind or ()), provinces=tuple(province or ()), watchlist=tuple(watch or ()),
+        watch_only=watch_only,
+    )
+    settings, db = _context()
+    try:
+        with db.session() as session:
+            _, created = add_subscriber(session, subscriber)
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    finally:
+        db.dispose()
+    print(f"{'added' if created else 'updated'} {clean} ({_schedule(subscriber)}, {language})")
+    if settings.notify.email is None:
+        print("note: notify.email is not configured, so nothing is sent yet", file=sys.stderr)
+
+
+@subscribers_app.command("list")
+def subscribers_list() -> None:
+    """Every subscriber: from config.yaml and from the database."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.delivery.email.subscribers import load_subscribers
+
+    settings, db = _context()
+    try:
+        with db.session() as session:
+            subscribers = load_subscribers(_email_settings(settings), session)
+    finally:
+        db.dispose()
+    table = Table(title="Email subscribers", title_justify="left")
+    for column in ("address", "name", "from", "schedule", "language", "filters", "state"):
+        table.add_column(column, overflow="fold")
+    for s in sorted(subscribers, key=lambda s: s.address):
+        filters = []
+        if s.kinds:
+            filters.append("kinds: " + ", ".join(s.kinds))
+        if s.provinces:
+            filters.append("provinces: " + ", ".join(s.provinces))
+        if s.watchlist:
+            filters.append(("watch only: " if s.watch_only else "watch: ") + ", ".join(s.watchlist))
+        table.add_row(
+            s.address, s.name, "config" if s.source == "config" else "database", _schedule(s), s.language,
+            "; ".join(filters) or "all", "unsubscribed" if s.unsubscribed else "active",
+        )
+    Console().print(table)
+    if settings.notify.email is None:
+        print("note: notify.email is not configured, so nothing is sent", file=sys.stderr)
+
+
+@subscribers_app.command("remove")
+def subscribers_remove(address: Annotated[str, typer.Argument(help="Email address")]) -> None:
+    """Stop sending to an address (one in config.yaml is kept as unsubscribed until removed there)."""
+    from bot.delivery.email.subscribers import config_subscribers, normalize_address, remove_subscriber
+
+    try:
+        clean = normalize_address(address)
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    settings, db = _context()
+    configured = clean in {s.address for s in config_subscribers(_email_settings(settings))}
+    try:
+        with db.session() as session:
+            changed = remove_subscriber(session, clean, configured=configured)
+    finally:
+        db.dispose()
+    if not changed:
+        raise _fail(f"{clean} is already unsubscribed" if configured else f"{clean} is not a subscriber")
+    if configured:
+        print(f"{clean} unsubscribed (it is also in config.yaml: remove it there too)")
+    else:
+        print(f"removed {clean}")
+
+
+@subscribers_app.command("unsubscribe")
+def subscribers_unsubscribe(token: Annotated[str, typer.Argument(help="The token of an unsubscribe link or reply subject")]) -> None:
+    """Honour an unsubscribe request by its token (e.g. from a reply "unsubscribe-<token>")."""
+    from bot.delivery.email.subscribers import unsubscribe
+
+    _, db = _context()
+    try:
+        with db.session() as session:
+            address = unsubscribe(session, token)
+    finally:
+        db.dispose()
+    if address is None:
+        raise _fail("unknown unsubscribe token")
+    print(f"unsubscribed {address}")
+
+
+# --- digest preview -----------------------------------------------------------------------------
+
+
+def preview_events(session: "Session", *, watchlist: list[str] | None = None) -> list["Event"]:
+    """The newest stored list of each kind as a ``list.published`` event, as if just published.
+
+    Its ``new`` filings are those that first appeared in it (all its rows when none did,
+    e.g. a list CAC updates in place); findings are computed as for a real event.
+    """
+    from sqlalchemy import select
+
+    from storage.repo import list_sizes
+    from bot.changes.findings import findings_for_list
+    from bot.changes.watchlist import Watchlist
+    from scrapers.sources.cac.discovery import batch_number
+    from storage.models import Filing, FilingList, ListVersion
+    from storage.repo import Repository, filing_record
+
+    repo = Repository(session)
+    matcher = Watchlist(watchlist) if watchlist else None
+    events: list[Event] = []
+    kinds = list(session.scalars(select(FilingList.kind).distinct().order_by(FilingList.kind)))
+    for kind in kinds:
+        newest = session.scalars(
+            select(FilingList)
+            .join(ListVersion, ListVersion.id == FilingList.current_version_id)
+            .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+            .order_by(FilingList.list_month.desc(), FilingList.id.desc())
+            .limit(1)
+        ).first()
+        if newest is None:
+            continue
+        rows = repo.current_rows(newest)
+        filings = list(session.scalars(
+            select(Filing).where(Filing.kind == kind, Filing.first_list_id == newest.id).order_by(Filing.id)
+        ))
+        if not filings:
+            numbers = [str(r["filing_number"]) for r in rows]
+            found = {f.filing_number: f for f in session.scalars(
+                select(Filing).where(Filing.kind == kind, Filing.filing_number.in_(numbers[:5000]))
+            )}
+            filings = [found[n] for n in numbers if n in found]
+        new = [filing_record(f) for f in filings]
+        sizes = list_sizes(session, kind)
+        notable = findings_for_list(
+            kind=kind, list_month=newest.list_month, rows=rows, new=new, changed=[], sizes=sizes, watchlist=matcher
+        )
+        data: dict[str, Any] = {
+            "kind": kind,
+            "list_month": newest.list_month,
+            "title": newest.title,
+            "name": newest.name,
+            "batch": batch_number(newest.title),
+            "page_url": newest.page_url,
+            "attachment_url": newest.attachment_url,
+            "counts": {"new": len(new), "changed": 0, "removed": 0, "rows": len(rows), "cancelled": 0, "renamed": 0},
+            "new": new,
+            "changed": [],
+            "removed": [],
+            "notable": notable,
+            "sizes": [[month, count] for month, count in sizes],
+        }
+        events.append({
+            "id": f"evt_preview_{kind}",
+            "type": "list.published",
+            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data": data,
+        })
+    return events
+
+
+@digest_app.command("preview")
+def digest_preview(
+    subscriber: Annotated[Optional[str], typer.Option("--subscriber", help="Render for this subscriber (default: the first)")] = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where to write the .eml and .html")] = Path("."),
+) -> None:
+    """Write the next digest, built from the newest stored lists, to an .eml and an .html file."""
+    from bot.delivery.email.digest import render_digest, standalone_html
+    from bot.delivery.email.subscribers import Subscriber, ensure_token, load_subscribers, normalize_address
+
+    settings, db = _context()
+    email = _email_settings(settings)
+    try:
+        with db.session() as session:
+            everyone = load_subscribers(email, session)
+            if subscriber is not None:
+                try:
+                    wanted = normalize_address(subscriber)
+                except ValueError as err:
+                    raise _fail(str(err), 2) from None
+                chosen = next((s for s in everyone if s.address == wanted), None)
+                if chosen is None:
+                    raise _fail(f"{wanted} is not a subscriber (see `cacwatch subscribers list`)", 2)
+            else:
+                active = [s for s in everyone if not s.unsubscribed]
+                chosen = active[0] if active else Subscriber(address="preview@example.com")
+            if chosen.address != "preview@example.com":
+                chosen = ensure_token(session, chosen)
+            events = preview_events(session, watchlist=list(settings.notify.watchlist))
+    finally:
+        db.dispose()
+    if not events:
+        raise _fail("no lists stored yet: run `cacwatch check --once` first")
+    # The subscriber's filters apply, as in a real digest (all filtered out: the heartbeat mail).
+    message = render_digest(
+        events,
+        chosen,
+        now=datetime.now(timezone.utc),
+        sender=email.sender,
+        sender_name=email.sender_name,
+        public_base_url=email.public_base_url,
+        chart=email.chart,
+    )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = "digest-" + re.sub(r"[^A-Za-z0-9._-]+", "_", chosen.address) + "-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    eml = output_dir / f"{stem}.eml"
+    html = output_dir / f"{stem}.html"
+    eml.write_bytes(message.as_bytes())
+    html.write_text(standalone_html(message), encoding="utf-8")
+    print(f"{message['Subject']}")
+    print(f"wrote {eml} and {html}")

@@ -1,0 +1,440 @@
+"""config.yaml → typed settings.
+
+``${ENV}`` (or ``${ENV:-default}``) is interpolated from the environment before
+validation; unknown keys are errors so a typo never silently disables a notifier.
+Every error names the dotted key and the problem (``ConfigError``), and is raised
+before anything touches the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.changes.event_schema import EVENT_TYPES
+from scrapers.records import Kind
+from scrapers.sources.base import Duration, parse_duration
+from scrapers.sources.cac.settings import BusyHoursSettings, CacSourceSettings
+
+__all__ = [
+    "ConfigError",
+    "Settings",
+    "CacSourceSettings",
+    "WebhookSettings",
+    "AppriseSettings",
+    "TelegramSettings",
+    "EmailSettings",
+    "EmailSubscriberSettings",
+    "NotifySettings",
+    "BusyHoursSettings",
+    "ServiceSettings",
+    "load_settings",
+    "parse_duration",
+    "DEFAULT_CONFIG_PATH",
+]
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///data/cacwatch.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return url
+
+
+class SourcesSettings(_Strict):
+    cac: CacSourceSettings = Field(default_factory=CacSourceSettings)
+
+
+def _known_kinds(kinds: list[str] | None) -> list[str] | None:
+    # A typo in a filter would silently mute an endpoint: refuse unknown names.
+    known = [kind.value for kind in Kind]
+    for kind in kinds or []:
+        if kind not in known:
+            raise ValueError(f"unknown kind {kind!r} (one of {', '.join(known)})")
+    return kinds
+
+
+def _known_events(events: list[str] | None) -> list[str] | None:
+    for event in events or []:
+        if event not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event!r} (one of {', '.join(EVENT_TYPES)})")
+    return events
+
+
+class _DestinationFilters(_Strict):
+    """What every outbound destination shares: which events it wants, how long an attempt may take."""
+
+    kinds: list[str] | None = None
+    events: list[str] | None = None
+    watchlist_only: bool = False
+    timeout: Duration = 10.0
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
+        return _known_kinds(kinds)
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, events: list[str] | None) -> list[str] | None:
+        return _known_events(events)
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, timeout: float) -> float:
+        if timeout <= 0:
+            raise ValueError("must be more than 0")
+        return timeout
+
+
+class WebhookSettings(_DestinationFilters):
+    url: str
+    # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
+    secret: str
+    allow_private: bool = False
+    timeout: Duration = 10.0  # whole attempt: connect + send + response
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an http(s) URL")
+        return url
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_present(cls, secret: str) -> str:
+        if not secret.strip():
+            raise ValueError("is empty (set it from the environment, e.g. ${CACWATCH_WEBHOOK_SECRET})")
+        if secret.startswith("whsec_"):
+            body = secret[len("whsec_") :].rstrip("=")
+            try:
+                key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+            except ValueError:
+                key = b""
+            if not key:  # the message never repeats the secret
+                raise ValueError("starts with whsec_ but the rest is not base64")
+        return secret
+
+    @model_validator(mode="after")
+    def _safe_target(self) -> "WebhookSettings":
+        # Static part of the outbound-URL guard (no DNS here: config load makes no network
+        # call); the full check runs again before every send.
+        from bot.delivery.netguard import check
+
+        problem = check(self.url, allow_private=self.allow_private, resolve=False)
+        if problem:
+            hint = "" if self.allow_private else " (set allow_private: true for an endpoint on your own network)"
+            raise ValueError(f"url: {problem}{hint}")
+        return self
+
+
+class AppriseSettings(_DestinationFilters):
+    """An ``apprise`` notifier: Apprise URLs (dingtalk://, feishu://, wecombot://, json://…)."""
+
+    urls: list[str] = Field(min_length=1)
+    title_prefix: str = "cacwatch"
+    language: Literal["both", "zh", "en"] = "both"
+    # Lets json:// form:// xml:// targets be on loopback / private networks.
+    allow_private: bool = False
+    timeout: Duration = 30.0
+
+    @field_validator("urls")
+    @classmethod
+    def _apprise_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$", url):
+                raise ValueError("each entry must be an Apprise URL such as dingtalk://token/ or json://host/path")
+        return urls
+
+
+class TelegramSettings(_Strict):
+    """The ``telegram`` notifier (channel posts, per-user alerts) and the interactive bot."""
+
+    token: str
+    # python-telegram-bot appends the token and the method: "<api_base_url><token>/sendMessage".
+    api_base_url: str = "https://api.telegram.org/bot"
+    channel: str  # "@name" or a numeric chat id ("-100…")
+    language: Literal["both", "zh", "en"] = "both"
+    admin_ids: list[int] = Field(default_factory=list)
+    admin_chat: str | None = None  # operator alerts (source blocked, list unreadable): chat id or @name
+    kinds: list[str] | None = None  # channel posts only for these kinds (users choose their own)
+    chart: bool = True  # list-size chart ahead of each list.published post
+    interactive: bool = True  # run the command bot inside `cacwatch run`
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None  # public https URL Telegram posts updates to
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: str | None = None  # X-Telegram-Bot-Api-Secret-Token
+    # Telegram's flood limits: 30 messages per second per bot, 20 per minute per group or
+    # channel. The rate limiter keeps every sliding window (as Telegram sees it) within these.
+    max_per_second: int = Field(default=30, ge=1)
+    max_per_minute_per_chat: int = Field(default=20, ge=1)
+    timeout: Duration = 30.0
+
+    @field_validator("token")
+    @classmethod
+    def _token_present(cls, token: str) -> str:
+        if not token.strip():
+            raise ValueError("is empty (set it from the environment, e.g. ${TELEGRAM_BOT_TOKEN})")
+        return token.strip()
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _api_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org/bot")
+        return url
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, channel: str) -> str:
+        channel = channel.strip()
+        if not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+", channel):
+            raise ValueError("must be @channelname or a numeric chat id")
+        return channel
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
+        return _known_kinds(kinds)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token(cls, secret: str | None) -> str | None:
+        # Telegram accepts 1-256 characters A-Z a-z 0-9 _ - as secret_token.
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return secret
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> "TelegramSettings":
+        if self.mode == "webhook" and not (self.webhook_url and self.webhook_url.startswith("https://")):
+            raise ValueError("webhook_url: mode webhook needs an https:// webhook_url")
+        return self
+
+
+class EmailSubscriberSettings(_Strict):
+    """One entry of ``notify.email.subscribers``: a recipient with its own cadence and filters.
+
+    Unset values fall back to the ``notify.email`` defaults (digest, digest_at, …).
+    """
+
+    address: str
+    name: str | None = None
+    language: Literal["zh", "en", "both"] | None = None
+    cadence: Literal["immediate", "daily", "weekly"] | None = None
+    at: str | None = None  # "HH:MM" in timezone
+    weekday: str | None = None  # weekly digests: monday … sunday
+    timezone: str | None = None  # IANA name, e.g. Asia/Shanghai
+    kinds: list[str] | None = None
+    provinces: list[str] | None = None  # 北京市 / 北京 / Beijing
+    watchlist: list[str] = Field(default_factory=list)  # company names, fuzzy-matched
+    watch_only: bool = True  # with a watchlist: only lists that touch a watched company
+
+    @model_validator(mode="after")
+    def _valid(self) -> "EmailSubscriberSettings":
+        from bot.delivery.email.validation import check_schedule, normalize_address
+
+        object.__setattr__(self, "address", normalize_address(self.address))
+        check_schedule(at=self.at, weekday=self.weekday, timezone=self.timezone)
+        _known_kinds(self.kinds)
+        return self
+
+
+class EmailSettings(_Strict):
+    smtp_host: str
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] | None = None
+    username: str | None = None
+    password: str | None = None
+    sender: str
+    sender_name: str = "cacwatch"
+    recipients: list[str] = Field(default_factory=list)
+    subscribers: list[EmailSubscriberSettings] = Field(default_factory=list)
+    digest: Literal["immediate", "daily", "weekly"] = "immediate"
+    digest_at: str = "08:00"  # daily and weekly digests, "HH:MM" in timezone
+    digest_weekday: str = "monday"  # weekly digests and the heartbeat
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en", "both"] = "both"
+    # https://… where /email/unsubscribe?token=… is served: adds one-click unsubscribe (RFC 8058).
+    public_base_url: str | None = None
+    heartbeat: bool = False  # a weekly "no news" mail to subscribers who got nothing that week
+    chart: bool = True  # list-size chart inline in the digest
+    ca_file: str | None = None  # extra CA bundle for a relay with a private certificate
+    timeout: Duration = 30.0
+
+    @model_validator(mode="after")
+    def _default_security(self) -> "EmailSettings":
+        if self.security is None:
+            chosen = {465: "ssl", 587: "starttls"}.get(self.smtp_port, "none")
+            object.__setattr__(self, "security", chosen)
+        return self
+
+    @model_validator(mode="after")
+    def _valid_email(self) -> "EmailSettings":
+        # The checks live beside the code that relies on them (bot.delivery.email.subscribers).
+        from bot.delivery.email.validation import check_schedule, normalize_address
+
+        if not self.smtp_host.strip() or re.search(r"[\s/]", self.smtp_host.strip()):
+            raise ValueError("smtp_host: must be a host name or address")
+        object.__setattr__(self, "sender", normalize_address(self.sender, key="sender"))
+        object.__setattr__(
+            self, "recipients", [normalize_address(a, key=f"recipients[{i}]") for i, a in enumerate(self.recipients)]
+        )
+        check_schedule(at=self.digest_at, weekday=self.digest_weekday, timezone=self.timezone, prefix="digest_")
+        if self.public_base_url is not None and not re.match(r"^https://[^/\s]+", self.public_base_url):
+            raise ValueError("public_base_url: must be an https:// URL (one-click unsubscribe needs https)")
+        if self.timeout <= 0:
+            raise ValueError("timeout: must be more than 0")
+        return self
+
+
+class NotifySettings(_Strict):
+    first_run: Literal["baseline", "all"] = "baseline"
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+    apprise: list[AppriseSettings] = Field(default_factory=list)
+    telegram: TelegramSettings | None = None
+    email: EmailSettings | None = None
+    watchlist: list[str] = Field(default_factory=list)
+
+
+class ServiceSettings(_Strict):
+    """``service:``: the long-running ``cacwatch run`` (health endpoint, alerts, logs, backoff)."""
+
+    health_port: int | None = Field(default=8080, ge=0, le=65535)  # None: no HTTP server; 0: any free port
+    health_host: str = "0.0.0.0"
+    readiness_max_age: Duration = 7200.0  # /readyz fails when the last successful poll is older
+    alert_after: int = Field(default=3, ge=1)  # consecutive failed polls before an operator alert
+    alert_email: list[str] = Field(default_factory=list)  # sent with notify.email's SMTP settings
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    backoff_max: Duration = 21600.0  # while failing, polls slow down up to this gap (or interval, if longer)
+    delivery_interval: Duration = 2.0  # how often idle delivery workers look for due deliveries
+    leader_retry: Duration = 3.0  # PostgreSQL: how often a follower tries to take the scheduler
+    shutdown_grace: Duration = 8.0  # SIGTERM: longest wait for in-flight deliveries (docker stop waits 10 s)
+
+    @field_validator("delivery_interval", "leader_retry", "readiness_max_age")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _valid_addresses(self) -> "ServiceSettings":
+        from bot.delivery.email.validation import normalize_address
+
+        object.__setattr__(
+            self,
+            "alert_email",
+            [normalize_address(a, key=f"alert_email[{i}]") for i, a in enumerate(self.alert_email)],
+        )
+        return self
+
+
+class Settings(_Strict):
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    # Where raw attachments (content-addressed) are kept.
+    data_dir: Path = Path("data")
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    # Processes that parse attachments (CPU-bound, beside the main process that fetches and
+    # stores); 0 parses in a thread of the main process.
+    parse_workers: int = Field(default=1, ge=0, le=16)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+
+    @model_validator(mode="after")
+    def _alert_email_needs_smtp(self) -> "Settings":
+        if self.service.alert_email and self.notify.email is None:
+            raise ValueError("service.alert_email: needs notify.email (its SMTP settings send the alerts)")
+        return self
+
+
+def _interpolate(node: Any, path: str, env: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, f"{path}[{i}]", env) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{path}: environment variable {name} is not set")
+
+        return _ENV_REF.sub(replace, node)
+    return node
+
+
+def _format_validation_error(err: ValidationError) -> str:
+    problems = []
+    for item in err.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{key}: {message}")
+    return "; ".join(problems)
+
+
+def settings_from_mapping(raw: Any, env: dict[str, str] | None = None) -> Settings:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("(top level): expected a mapping of keys")
+    interpolated = _interpolate(raw, "", dict(os.environ) if env is None else env)
+    try:
+        return Settings.model_validate(interpolated)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err)) from None
+
+
+def load_settings(path: Path | None, env: dict[str, str] | None = None) -> Settings:
+    """Read and validate a config file. ``path=None`` means built-in defaults."""
+    if path is None:
+        return settings_from_mapping({}, env)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as err:
+        raise ConfigError(f"config file {path} cannot be read: {err.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    return settings_from_mapping(raw, env)

@@ -1,0 +1,566 @@
+"""``cacwatch run``: the long-running service.
+
+Pieces, all on one asyncio event loop:
+- **leadership** (``bot.app.leader``): on PostgreSQL one instance of several runs the scheduler;
+  on SQLite a second instance refuses to start;
+- **scheduler** (APScheduler 3, leader only): polls the source, one poll at a time
+  (``max_instances=1``, ``coalesce``), with the gap before the next poll chosen after each
+  poll by ``PollSchedule``: the configured interval, shorter in busy hours, longer while
+  the source keeps failing, jittered; operator alerts after each poll; email heartbeats;
+  the interactive Telegram bot;
+- **delivery worker** (every instance): drains the outbox continuously, woken at once when
+  this instance's poll queued events;
+- **health server**: ``/healthz``, ``/readyz``, ``/metrics``.
+
+SIGTERM / SIGINT: the poll in progress is cancelled at its next await (a list being stored
+finishes its transaction in its thread, and ``asyncio.run`` waits for that thread), the
+delivery round in progress finishes (up to ``service.shutdown_grace``), then the process
+exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from rich.console import Console
+from sqlalchemy import func, select, text
+
+from bot.app.alerts import Alerter
+from bot.app.config import CacSourceSettings, ServiceSettings, Settings
+from bot.app.health import HealthServer, Response
+from bot.app.leader import AlreadyRunning, instance_name, make_election
+from bot.app.logs import configure_logging
+from bot.app.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.ingest.pipeline import SOURCE_NAME
+from storage.db import Database
+from storage.models import Source
+
+if TYPE_CHECKING:
+    from bot.delivery.notifiers.base import Notifier
+
+__all__ = ["run_service", "Service", "PollSchedule", "POLL_JOB", "EXIT_ALREADY_RUNNING"]
+
+log = logging.getLogger("bot.service")
+
+POLL_JOB = f"poll-{SOURCE_NAME}"
+EXIT_ALREADY_RUNNING = 3  # 2 is a configuration error (cli), 1 a crash
+JITTER = 0.1  # up to 10 % of a gap …
+MAX_JITTER = 300.0  # … and at most 5 minutes
+MIN_GAP = 1.0  # never two polls back to back, even after a poll longer than the interval (or the interval, if shorter)
+UNPARSEABLE = "unparseable list"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class PollSchedule:
+    """The gap before the next poll.
+
+    - normally ``sources.cac.interval``; inside ``busy_hours`` its shorter ``interval``;
+      outside them, never past the start of the next busy window;
+    - while the source fails, ``interval · 2^(failures-1)`` — one failure keeps the pace
+      (a glitch should not delay news), then each further one doubles the gap, capped at
+      ``service.backoff_max`` (or the interval, if longer): a site that blocks us is not
+      hammered, and we are back to normal with the first success;
+    - jitter only ever shortens the gap (by up to 10 %, at most 5 min), so "a list reaches
+      you within one interval" holds while instances and restarts still spread out.
+    """
+
+    def __init__(
+        self,
+        cac: CacSourceSettings,
+        service: ServiceSettings,
+        *,
+        random_fraction: Callable[[], float] = random.random,
+    ) -> None:
+        self.cac = cac
+        self.service = service
+        self._random = random_fraction
+        busy = cac.busy_hours
+        self._window: CronTrigger | None = None
+        if busy is not None:
+            # Every minute of the window is a "fire time": membership is one trigger lookup.
+            self._window = CronTrigger(day_of_week=busy.days, hour=busy.hours, minute="*", timezone=ZoneInfo(busy.timezone))
+
+    def busy(self, now: datetime) -> bool:
+        if self._window is None:
+            return False
+        minute = now.replace(second=0, microsecond=0)
+        fire = self._window.get_next_fire_time(None, minute)
+        return fire is not None and fire == minute
+
+    def next_busy_start(self, now: datetime) -> datetime | None:
+        if self._window is None:
+            return None
+        fire: datetime | None = self._window.get_next_fire_time(None, now)
+        return fire
+
+    def interval(self, now: datetime) -> float:
+        if self.cac.busy_hours is not None and self.busy(now):
+            return self.cac.busy_hours.interval
+        return self.cac.interval
+
+    def longest(self) -> float:
+        return max(self.cac.interval, self.service.backoff_max)
+
+    def gap(self, now: datetime, failures: int = 0) -> float:
+        interval = self.interval(now)
+        floor = min(MIN_GAP, interval)
+        if failures > 0:
+            gap: float = min(interval * 2 ** min(failures - 1, 32), max(interval, self.service.backoff_max))
+        else:
+            gap = interval
+            start = None if self.busy(now) else self.next_busy_start(now)
+            if start is not None and (start - now).total_seconds() < gap:
+                return max(floor, (start - now).total_seconds())  # the window opens: poll then, exactly
+        return max(floor, gap - min(gap * JITTER, MAX_JITTER) * self._random())
+
+
+class _AdaptiveTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
+    """Asked by APScheduler for the next run when it starts one. Each poll sets the real next
+    run itself when it ends (it knows its outcome); this is only the fallback, far enough
+    out not to fire while a poll is still running."""
+
+    def __init__(self, fallback: Callable[[], float]) -> None:
+        self._fallback = fallback
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+        return now + timedelta(seconds=self._fallback())
+
+    def __str__(self) -> str:
+        return "adaptive"
+
+
+@dataclass(slots=True)
+class ServiceState:
+    instance: str
+    started_at: datetime = field(default_factory=_utcnow)
+    leader: bool = False
+    polls: int = 0
+    last_poll_at: datetime | None = None
+    last_poll_ok: bool | None = None
+    next_poll_at: datetime | None = None
+    stopping: bool = False
+    fatal: str | None = None  # a vital task died: /healthz answers 503
+    # Recent polls of this instance: (started, finished, ok); ok is None when the poll raised.
+    history: deque[tuple[datetime, datetime, bool | None]] = field(default_factory=lambda: deque(maxlen=100))
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        notifiers: list["Notifier"] | None = None,
+        alerter: Alerter | None = None,
+        metrics: Metrics | None = None,
+        schedule: PollSchedule | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.state = ServiceState(instance=instance_name())
+        self.metrics = metrics or Metrics()
+        self.schedule = schedule or PollSchedule(settings.sources.cac, settings.service)
+        self.alerter = alerter or Alerter(settings, db)
+        self._notifiers = notifiers
+        self._by_key: dict[str, Notifier] = {}
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # kicks the delivery worker (new events, or stopping)
+        self._scheduler: AsyncIOScheduler | None = None
+        self._poll_task: asyncio.Task[Any] | None = None
+        self._bot_stop: asyncio.Event | None = None
+        self._bot_task: asyncio.Task[None] | None = None
+        self._failures = 0  # consecutive failed polls of the source (from the database)
+        self._crashes = 0  # consecutive polls that raised (database down…): they back off too
+        self.health: HealthServer | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def request_stop(self, reason: str = "") -> None:
+        if self.state.stopping:
+            log.info("already stopping (%s)", reason or "again")
+            return
+        log.info("stopping%s: finishing the current transaction and delivery", f" ({reason})" if reason else "")
+        self.state.stopping = True
+        self._stop.set()
+        self._wake.set()
+
+    async def run(self, *, handle_signals: bool = True) -> None:
+        """Run until ``request_stop`` (or SIGTERM/SIGINT); raises AlreadyRunning on a locked SQLite."""
+        election = make_election(
+            self.db,
+            on_elected=self._elected,
+            on_deposed=self._deposed,
+            retry=self.settings.service.leader_retry,
+        )
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        if self._notifiers is None:
+            from bot.delivery.notifiers.factory import build_notifiers
+
+            self._notifiers = build_notifiers(self.settings, self.db)
+        for notifier in self._notifiers:
+            for problem in getattr(notifier, "problems", lambda: [])():
+                log.warning("notifier: %s", problem)
+        self._by_key = {notifier.destination: notifier for notifier in self._notifiers}
+        service = self.settings.service
+        if service.readiness_max_age < self.settings.sources.cac.interval:
+            log.warning("service.readiness_max_age is shorter than sources.cac.interval: /readyz will flap")
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            if service.health_port is not None:
+                self.health = HealthServer(
+                    service.health_host, service.health_port, self._routes(), {"/email/unsubscribe": self._unsubscribe}
+                )
+                port = await self.health.start()
+                log.info("health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
+            log.info(
+                "cacwatch run started",
+                extra={"instance": self.state.instance, "leadership": election.describe(), "notifiers": len(self._by_key)},
+            )
+            tasks.append(self._vital(self._delivery_loop(), "delivery worker"))
+            tasks.append(self._vital(election.run(self._stop), "leader election"))
+            await self._stop.wait()
+            # Leadership first (it stops the scheduler and the poll), then deliveries in flight.
+            await asyncio.wait([tasks[1]], timeout=30)
+            done, pending = await asyncio.wait([tasks[0]], timeout=service.shutdown_grace)
+            for task in pending:
+                log.warning("deliveries still in flight after %.0fs: left to their lease", service.shutdown_grace)
+                task.cancel()
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for notifier in self._notifiers or []:
+                with contextlib.suppress(Exception):
+                    await notifier.aclose()
+            if self.health is not None:
+                await self.health.close()
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+        log.info("cacwatch run stopped", extra={"instance": self.state.instance})
+        if self.state.fatal:
+            raise RuntimeError(self.state.fatal)
+
+    def _vital(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        """A task the service cannot live without: if it dies, the process stops (non-zero)."""
+
+        def done(task: asyncio.Task[Any]) -> None:
+            if task.cancelled() or self.state.stopping:
+                return
+            error = task.exception()
+            self.state.fatal = f"{name} died: {error.__class__.__name__}: {error}" if error else f"{name} ended"
+            log.error(self.state.fatal, exc_info=error)
+            self.request_stop(self.state.fatal)
+
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(done)
+        return task
+
+    # --- leadership: the scheduler ------------------------------------------------------
+
+    async def _elected(self) -> None:
+        self.state.leader = True
+        self.metrics.leader.set(1)
+        try:
+            self._failures = await asyncio.to_thread(self._read_failures)
+        except Exception as err:  # noqa: BLE001 - the first poll will tell more
+            log.warning("could not read the source state: %s", err)
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=timezone.utc)
+        grace = int(max(60.0, self.settings.sources.cac.interval))
+        scheduler.add_job(
+            self._poll_job,
+            trigger=_AdaptiveTrigger(lambda: max(self.schedule.longest(), 600.0)),
+            id=POLL_JOB,
+            name=f"poll {SOURCE_NAME}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=grace,
+            next_run_time=_utcnow(),  # first poll at once
+        )
+        # A missed run (machine asleep, loop stalled past the grace time) is not made up with a
+        # burst: one poll right away instead, then the normal pace.
+        scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+        if any(hasattr(n, "send_heartbeats") for n in self._notifiers or []):
+            scheduler.add_job(
+                self._heartbeats,
+                "interval",
+                hours=1,
+                jitter=120,
+                id="email-heartbeats",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+                next_run_time=_utcnow() + timedelta(minutes=1),
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+        telegram = self.settings.notify.telegram
+        if telegram is not None and telegram.interactive:
+            # One getUpdates consumer per bot token: the bot answers from the leader only.
+            from bot.delivery.telegram.bot import run_bot
+
+            self._bot_stop = asyncio.Event()
+            self._bot_task = asyncio.create_task(self._guarded(run_bot(telegram, self.db, self._bot_stop), "telegram bot"))
+
+    async def _deposed(self) -> None:
+        self.state.leader = False
+        self.metrics.leader.set(0)
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        task = self._poll_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=30)
+        if self._bot_task is not None:
+            assert self._bot_stop is not None
+            self._bot_stop.set()
+            await asyncio.wait([self._bot_task], timeout=15)
+            self._bot_task = None
+        if not self.state.stopping:
+            log.warning("leader: lost the scheduler lock; polling stops here, deliveries go on")
+
+    async def _guarded(self, coro: Any, name: str) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - an optional component must not take the service down
+            log.exception("%s stopped with an error", name)
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        if event.job_id == POLL_JOB and self._scheduler is not None:
+            self._reschedule(_utcnow())
+
+    def _reschedule(self, when: datetime) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or not scheduler.running or self.state.stopping:
+            return
+        with contextlib.suppress(Exception):  # the job is gone when the scheduler is stopping
+            scheduler.modify_job(POLL_JOB, next_run_time=when)
+            self.state.next_poll_at = when
+
+    def _read_failures(self) -> int:
+        with self.db.session() as session:
+            source = session.scalar(select(Source).where(Source.name == SOURCE_NAME))
+            return source.consecutive_failures if source is not None else 0
+
+    async def _poll_job(self) -> None:
+        """The scheduled job: one poll, interruptible by stop or loss of leadership."""
+        self._poll_task = asyncio.current_task()
+        try:
+            await self._poll_once()
+        except asyncio.CancelledError:
+            # Stopping or no longer the leader. The job ends quietly (APScheduler would log a
+            # traceback for a cancellation); its task is ending anyway.
+            log.info("poll interrupted: stopping or no longer the leader")
+        finally:
+            if self._poll_task is asyncio.current_task():
+                self._poll_task = None
+
+    async def _poll_once(self) -> None:
+        """One poll; then alerts, metrics, and the time of the next one."""
+        from bot.ingest.poll import poll_and_deliver
+
+        started, clock = _utcnow(), time.monotonic()
+        ok: bool | None = None
+        try:
+            # Delivery is the workers' job (deliver_wait=0): the poll only queues events.
+            outcome = await poll_and_deliver(self.settings, self.db, self._notifiers or [], deliver_wait=0)
+        except Exception as err:  # noqa: BLE001 - a bug or a database outage: logged, retried with backoff
+            self._crashes += 1
+            self.metrics.record_crash(time.monotonic() - clock)
+            log.exception("poll failed with an internal error: %s", err.__class__.__name__)
+        else:
+            self._crashes = 0
+            report = outcome.report
+            ok = report.ok
+            duration = time.monotonic() - clock
+            self.metrics.record_poll(report, duration)
+            self.state.last_poll_ok = report.ok
+            extra = {
+                "ok": report.ok,
+                "lists_checked": report.lists_checked,
+                "new_lists": len(report.new_lists),
+                "revised_lists": len(report.revised_lists),
+                "events": len(outcome.events),
+                "duration_s": round(duration, 3),
+            }
+            if report.ok:
+                log.info("poll: %s", report.summary_line(), extra=extra)
+            else:
+                causes = sorted({f.cause for f in report.failures})
+                log.warning("poll failed: %s", report.summary_line(), extra={**extra, "causes": causes})
+                for failure in report.failures[1:6]:
+                    log.warning("  %s: %s: %s", failure.cause, failure.where, failure.reason)
+            for warning in report.warnings[:10]:
+                log.warning("poll warning: %s", warning)
+            if outcome.events:
+                self._wake.set()  # deliver now, not at the worker's next idle tick
+            if all(f.cause == UNPARSEABLE for f in report.failures):
+                # Success, or only lists that do not parse: re-reading the same bytes less often
+                # helps nobody, and new lists must still be found at the normal pace.
+                self._failures = 0
+            else:
+                try:
+                    self._failures = await asyncio.to_thread(self._read_failures)
+                except Exception:  # noqa: BLE001 - keep counting without the database
+                    self._failures += 1
+            try:
+                await self.alerter.after_poll(report)
+            except Exception:  # noqa: BLE001 - alerts are best effort; the poll itself succeeded
+                log.exception("operator alerts failed")
+        now = _utcnow()
+        self.state.history.append((started, now, ok))
+        self.state.polls += 1
+        self.state.last_poll_at = started
+        gap = self.schedule.gap(now, self._failures + self._crashes)
+        # Counted from the start of this poll: the interval is the promise, not interval + poll time.
+        next_run = max(started + timedelta(seconds=gap), now + timedelta(seconds=min(MIN_GAP, gap / 10)))
+        self._reschedule(next_run)
+        if self._failures + self._crashes > 1:
+            log.info(
+                "next poll in %.0fs (backing off after %d failed polls)",
+                (next_run - now).total_seconds(),
+                self._failures + self._crashes,
+            )
+
+    async def _heartbeats(self) -> None:
+        for notifier in self._notifiers or []:
+            send = getattr(notifier, "send_heartbeats", None)
+            if send is not None:
+                try:
+                    await send()
+                except Exception:  # noqa: BLE001 - tried again next hour
+                    log.exception("email heartbeats failed")
+
+    # --- delivery worker (every instance) -------------------------------------------------
+
+    async def _delivery_loop(self) -> None:
+        from bot.delivery.outbox import deliver_due
+
+        if not self._by_key:
+            log.info("no notifiers configured: no delivery worker")
+            await self._stop.wait()
+            return
+        notifiers = self.metrics.timed(self._by_key)
+        worker = f"{self.state.instance}:{uuid.uuid4().hex[:6]}"
+        interval = self.settings.service.delivery_interval
+        errors = 0
+        while not self.state.stopping:
+            self._wake.clear()
+            busy = False
+            try:
+                # A bounded round: SIGTERM waits for the round in flight, so keep it short.
+                run = await deliver_due(self.db, notifiers, worker=worker, limit=200, concurrency=50)
+            except Exception as err:  # noqa: BLE001 - database down: wait and try again
+                errors += 1
+                log.warning("delivery round failed: %s: %s", err.__class__.__name__, err)
+            else:
+                errors = 0
+                busy = bool(run.delivered or run.failed or run.dead or run.disabled)
+                if busy:
+                    log.info(
+                        "deliveries: %d sent, %d to retry, %d dead, %d disabled",
+                        run.delivered, run.failed, run.dead, run.disabled,
+                        extra={"worker": worker},
+                    )
+                for error in run.errors[:5]:
+                    log.warning("delivery failed: %s", error)
+            if busy:
+                continue  # more may be due right away
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(interval * 2**errors, 60.0))
+
+    # --- health endpoints ---------------------------------------------------------------
+
+    def _routes(self) -> dict[str, Any]:
+        return {"/healthz": self._healthz, "/readyz": self._readyz, "/metrics": self._metrics}
+
+    async def _unsubscribe(self, params: dict[str, str]) -> Response:
+        """One-click unsubscribe (List-Unsubscribe-Post), at ``notify.email.public_base_url``."""
+        from bot.delivery.email.subscribers import unsubscribe
+
+        def run() -> str | None:
+            with self.db.session() as session:
+                return unsubscribe(session, params.get("token", ""))
+
+        address = await asyncio.to_thread(run)
+        if address is None:
+            return Response(404, b"unknown or expired unsubscribe link\n")
+        return Response(200, "unsubscribed; no more cacwatch digests will be sent to this address\n".encode())
+
+    async def _healthz(self) -> Response:
+        if self.state.fatal:
+            return Response(503, f"{self.state.fatal}\n".encode())
+        role = "leader" if self.state.leader else "follower"
+        return Response(200, f"ok {self.state.instance} {role}\n".encode())
+
+    def _last_success(self) -> datetime | None:
+        with self.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            value = conn.execute(select(func.max(Source.last_success_at))).scalar()
+        if isinstance(value, str):  # SQLite may hand back the text of an aggregate
+            value = datetime.fromisoformat(value)
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+    async def _readyz(self) -> Response:
+        if self.state.stopping:
+            return Response(503, b"shutting down\n")
+        try:
+            last = await asyncio.wait_for(asyncio.to_thread(self._last_success), timeout=5)
+        except Exception as err:  # noqa: BLE001 - any error means "not ready", said plainly
+            return Response(503, f"database unreachable: {err.__class__.__name__}\n".encode())
+        if last is None:
+            return Response(503, b"no successful poll yet\n")
+        age = (_utcnow() - last).total_seconds()
+        bound = self.settings.service.readiness_max_age
+        if age > bound:
+            return Response(503, f"last successful poll {age:.0f}s ago (readiness_max_age {bound:.0f}s)\n".encode())
+        return Response(200, f"ready: last successful poll {age:.0f}s ago\n".encode())
+
+    async def _metrics(self) -> Response:
+        self.metrics.leader.set(1 if self.state.leader else 0)
+        await asyncio.to_thread(self.metrics.collect, self.db)
+        return Response(200, self.metrics.render(), CONTENT_TYPE_LATEST)
+
+
+async def run_service(settings: Settings, db: Database, console: Console) -> None:
+    """Entry point of ``cacwatch run``: returns after a clean stop (exit 0)."""
+    configure_logging(settings)
+    service = Service(settings, db)
+    try:
+        await service.run()
+    except AlreadyRunning as err:
+        console.print(f"cacwatch: {err}", markup=False, highlight=False)
+        # Its own exit status: a supervisor should not restart into the same refusal.
+        raise SystemExit(EXIT_ALREADY_RUNNING) from None
+    except RuntimeError as err:
+        if service.state.fatal:
+            console.print(f"cacwatch: {err}", markup=False, highlight=False)
+            raise SystemExit(1) from None
+        raise

@@ -1,0 +1,1 @@
+"""Changes: events built from what a poll stored, findings, companies and the watchlist."""

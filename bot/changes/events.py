@@ -1,0 +1,182 @@
+"""The diff engine's output: turn what an ingest did into events, written to the outbox.
+
+Runs inside the ingest transaction (``PollHooks``), so an event exists exactly when the
+data change that caused it was committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.changes.event_schema import ChangedFiling, Event, FilingRecord, split_event
+from bot.changes.findings import findings_for_baseline, findings_for_list
+from bot.delivery.notifiers.base import Notifier
+
+from bot.delivery.outbox import enqueue, new_event_id
+from bot.ingest.pipeline import PollHooks, PollReport
+from bot.changes.watchlist import Watchlist
+from scrapers.sources.cac.discovery import batch_number
+from scrapers.records import ListRef
+from storage.models import Filing, FilingList
+from storage.repo import IngestOutcome, Repository, filing_record, list_sizes
+
+__all__ = ["OutboxHooks", "list_event", "baseline_event", "MAX_FILINGS_PER_EVENT"]
+
+# Large lists are split into several events so no webhook body is unbounded.
+MAX_FILINGS_PER_EVENT = 500
+
+
+def _timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _records(session: Session, kind: str, numbers: Sequence[str]) -> list[FilingRecord]:
+    if not numbers:
+        return []
+    found: dict[str, FilingRecord] = {}
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        for filing in session.scalars(select(Filing).where(Filing.kind == kind, Filing.filing_number.in_(chunk))):
+            found[filing.filing_number] = filing_record(filing)  # type: ignore[assignment]
+    return [found[n] for n in numbers if n in found]
+
+
+def list_event(
+    repo: Repository, ref: ListRef, outcome: IngestOutcome, watchlist: Watchlist | None
+) -> Event | None:
+    """list.published for a list never seen, list.revised for a known one whose rows changed."""
+    session = repo.session
+    kind = ref.kind.value
+    # (kind, number, changes): a 注销 notice changes filings of whichever series they are in.
+    changed_items: list[tuple[str, str, dict[str, Any]]]
+    if outcome.is_new_list:
+        event_type = "list.published"
+        new_numbers = list(outcome.created)
+        changed_items = [(u.kind, u.filing_number, u.changes) for u in outcome.filing_updates if u.changes]
+        removed_numbers: list[str] = []
+    else:
+        event_type = "list.revised"
+        created = set(outcome.created)
+        new_numbers = [n for n in outcome.rows.added if n in created]
+        changed_items = [(kind, number, changes) for number, changes in outcome.rows.changed.items()]
+        removed_numbers = list(outcome.rows.removed)
+    if not outcome.is_new_list and not (new_numbers or changed_items or removed_numbers):
+        return None  # e.g. a filing moved position only
+
+    new = _records(session, kind, new_numbers)
+    removed = _records(session, kind, removed_numbers)
+    current = {
+        (item_kind, record["filing_number"]): record
+        for item_kind in {k for k, _, _ in changed_items}
+        for record in _records(session, item_kind, [n for k, n, _ in changed_items if k == item_kind])
+    }
+    changed: list[ChangedFiling] = []
+    for item_kind, number, changes in changed_items:
+        entry: ChangedFiling = {"kind": item_kind, "filing_number": number, "changes": changes}
+        if (item_kind, number) in current:
+            entry["name"] = current[(item_kind, number)]["name"]
+            entry["entity"] = current[(item_kind, number)]["entity"]
+        changed.append(entry)
+    rows = repo.current_rows(repo.list_by_id(outcome.list_id))
+    # A 注销 notice is not a batch: no rank or size change for it.
+    sizes = [] if ref.is_cancellation else list_sizes(session, kind)
+    notable = findings_for_list(
+        kind=kind,
+        list_month=ref.list_month,
+        rows=rows,
+        new=new,
+        changed=changed,
+        sizes=sizes,
+        watchlist=watchlist,
+    )
+    cancelled = sum(1 for c in changed if (c["changes"].get("status") or [None, None])[1] == "cancelled")
+    renamed = sum(1 for c in changed if "entity" in c["changes"])
+    data: dict[str, Any] = {
+        "kind": kind,
+        "list_month": ref.list_month,
+        "title": ref.title,
+        "name": ref.name,
+        "batch": batch_number(ref.title),
+        "page_url": ref.page_url,
+        "attachment_url": ref.attachment_url,
+        "counts": {
+            "new": len(new),
+            "changed": len(changed),
+            "removed": len(removed),
+            "rows": len(rows),
+            "cancelled": cancelled,
+            "renamed": renamed,
+        },
+        "new": new,
+        "changed": changed,
+        "removed": removed,
+        "notable": notable,
+        "sizes": [[month, count] for month, count in sizes],
+    }
+    return {"id": new_event_id(), "type": event_type, "timestamp": _timestamp(), "data": data}
+
+
+def baseline_event(session: Session) -> Event:
+    """One event for the first successful poll: totals only, never the whole history."""
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, lists in session.execute(
+        select(FilingList.kind, func.count(FilingList.id))
+        .where(FilingList.current_version_id.is_not(None))
+        .group_by(FilingList.kind)
+    ):
+        by_kind[kind] = {"lists": lists, "filings": 0, "cancelled": 0}
+    for kind, status, count in session.execute(
+        select(Filing.kind, Filing.status, func.count(Filing.id))
+        .where(Filing.present.is_(True))
+        .group_by(Filing.kind, Filing.status)
+    ):
+        totals = by_kind.setdefault(kind, {"lists": 0, "filings": 0, "cancelled": 0})
+        totals["filings"] += count
+        if status == "cancelled":
+            totals["cancelled"] += count
+    entities = [
+        (kind, entity)
+        for kind, entity in session.execute(select(Filing.kind, Filing.entity).where(Filing.present.is_(True)))
+    ]
+    data = {
+        "counts": {
+            "lists": sum(t["lists"] for t in by_kind.values()),
+            "filings": sum(t["filings"] for t in by_kind.values()),
+        },
+        "by_kind": by_kind,
+        "notable": findings_for_baseline(by_kind, entities),
+    }
+    return {"id": new_event_id(), "type": "baseline.established", "timestamp": _timestamp(), "data": data}
+
+
+class OutboxHooks(PollHooks):
+    """Writes events and deliveries in the ingest transactions of a poll."""
+
+    def __init__(self, notifiers: Sequence[Notifier], *, first_run: str = "baseline", watchlist: Watchlist | None = None):
+        self.notifiers = list(notifiers)
+        self.first_run = first_run
+        self.watchlist = watchlist
+        self.events_written: list[Event] = []
+
+    def on_list(self, repo: Repository, ref: ListRef, outcome: IngestOutcome, *, first_run: bool) -> None:
+        if not outcome.rows_changed:
+            return  # same bytes, or same rows in new bytes: nothing to tell
+        if first_run and self.first_run == "baseline":
+            return  # history is summarised once by baseline.established
+        event = list_event(repo, ref, outcome, self.watchlist)
+        if event is None:
+            return
+        for part in split_event(event, max_filings=MAX_FILINGS_PER_EVENT):
+            enqueue(repo.session, part, self.notifiers, list_id=outcome.list_id)
+            self.events_written.append(part)
+
+    def on_poll_done(self, repo: Repository, report: PollReport) -> None:
+        if report.first_run and report.ok and self.first_run == "baseline":
+            event = baseline_event(repo.session)
+            enqueue(repo.session, event, self.notifiers)
+            self.events_written.append(event)

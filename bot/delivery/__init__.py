@@ -1,0 +1,1 @@
+"""Delivery: the outbox and the notifiers (webhook, apprise, Telegram, email)."""

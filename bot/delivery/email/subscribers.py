@@ -1,0 +1,550 @@
+"""Email subscribers: who gets a digest, how often, and about what.
+
+Subscribers come from two places:
+
+- ``notify.email.recipients`` (plain addresses, the ``digest`` cadence and the defaults of
+  ``notify.email``) and ``notify.email.subscribers`` (one entry each, with its own cadence,
+  language and filters);
+- the ``email_subscribers`` table (``cacwatch subscribers add``). A row added there wins over
+  a config entry for the same address. Config recipients get a row of their own
+  (``source = "config"``) the first time a mail goes to them: it holds their unsubscribe
+  token and flag, never their preferences (config stays the truth for those).
+
+Filters narrow an event to what a subscriber asked for: kinds, provinces (北京市 / 北京 /
+Beijing) and a watchlist of companies (fuzzy, ``bot.changes.watchlist``); with ``watch_only`` a list
+reaches the subscriber only when it touches a watched company.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.changes.event_schema import Event
+from bot.delivery.email.validation import (
+    CADENCES,
+    DESTINATION_PREFIX,
+    LANGUAGES,
+    WEEKDAYS,
+    Cadence,
+    Language,
+    LIST_EVENTS,
+    TOKEN_PATTERN,
+    check_schedule,
+    check_timezone,
+    clean_name,
+    fallback_token,
+    new_token,
+    normalize_address,
+    parse_at,
+    parse_weekday,
+)
+from storage.models_email import EmailSubscriber
+
+if TYPE_CHECKING:
+    from bot.app.config import EmailSettings
+
+__all__ = [
+    "Cadence",
+    "Language",
+    "CADENCES",
+    "LANGUAGES",
+    "WEEKDAYS",
+    "DESTINATION_PREFIX",
+    "Subscriber",
+    "CompanyMatcher",
+    "WatchedHit",
+    "normalize_address",
+    "clean_name",
+    "parse_at",
+    "parse_weekday",
+    "check_timezone",
+    "check_schedule",
+    "next_due",
+    "heartbeat_due",
+    "weekly_slot",
+    "narrow_event",
+    "watched_hits",
+    "config_subscribers",
+    "load_subscribers",
+    "subscriber_for",
+    "add_subscriber",
+    "remove_subscriber",
+    "unsubscribe",
+    "ensure_token",
+    "record_sent",
+    "new_token",
+    "fallback_token",
+]
+
+# --- the subscriber ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    address: str
+    name: str = ""
+    language: Language = "both"
+    cadence: Cadence = "immediate"
+    at: str = "08:00"
+    weekday: str = "monday"
+    timezone: str = "Asia/Shanghai"
+    kinds: tuple[str, ...] = ()
+    provinces: tuple[str, ...] = ()
+    watchlist: tuple[str, ...] = ()
+    watch_only: bool = True
+    unsubscribed: bool = False
+    token: str = ""
+    source: str = "config"  # "config" or "db" (added with the CLI)
+
+    @property
+    def destination(self) -> str:
+        return f"{DESTINATION_PREFIX}{self.address}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return check_timezone(self.timezone)
+
+    def next_due(self, now: datetime) -> datetime:
+        return next_due(self, now)
+
+    def valid_token(self) -> str | None:
+        return self.token if TOKEN_PATTERN.match(self.token or "") else None
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:  # naive means UTC everywhere in this project (SQLite hands them back)
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _at_local(day: date, at: time, zone: ZoneInfo) -> datetime:
+    # A wall-clock time that does not exist (DST gap) resolves with fold=0, i.e. a little
+    # later in real time; one that exists twice resolves to its first occurrence.
+    return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+
+
+def next_due(subscriber: Subscriber, now: datetime) -> datetime:
+    """When a delivery queued ``now`` may go out (UTC).
+
+    ``immediate``: now. ``daily``: the next ``at`` in the subscriber's zone (now itself when
+    it is exactly that minute). ``weekly``: the next ``weekday`` at ``at``.
+    Comparisons happen in UTC: aware datetimes of one zone compare by wall clock in Python.
+    """
+    now = _utc(now)
+    if subscriber.cadence == "immediate":
+        return now
+    zone = subscriber.zone
+    at = parse_at(subscriber.at)
+    today = now.astimezone(zone).date()
+    if subscriber.cadence == "daily":
+        candidate = _at_local(today, at, zone)
+        if candidate < now:
+            candidate = _at_local(today + timedelta(days=1), at, zone)
+        return candidate
+    wanted = parse_weekday(subscriber.weekday)
+    day = today + timedelta(days=(wanted - today.weekday()) % 7)
+    candidate = _at_local(day, at, zone)
+    if candidate < now:
+        candidate = _at_local(day + timedelta(days=7), at, zone)
+    return candidate
+
+
+def weekly_slot(subscriber: Subscriber, now: datetime) -> datetime:
+    """The latest weekly slot (``weekday`` at ``at``, subscriber's zone) at or before ``now`` (UTC)."""
+    now = _utc(now)
+    zone = subscriber.zone
+    at = parse_at(subscriber.at)
+    today = now.astimezone(zone).date()
+    day = today - timedelta(days=(today.weekday() - parse_weekday(subscriber.weekday)) % 7)
+    slot = _at_local(day, at, zone)
+    if slot > now:
+        slot = _at_local(day - timedelta(days=7), at, zone)
+    return slot
+
+
+def heartbeat_due(
+    subscriber: Subscriber,
+    *,
+    now: datetime,
+    last_sent_at: datetime | None,
+    last_heartbeat_at: datetime | None,
+    enabled: bool = True,
+) -> bool:
+    """Whether the weekly "no news" mail is due for this subscriber now.
+
+    Due once per weekly slot, and only when nothing at all was mailed to the subscriber in
+    the week before that slot: a quiet week gets one short mail, a busy week none. The
+    scheduler may call this as often as it likes.
+    """
+    if not enabled or subscriber.unsubscribed:
+        return False
+    slot = weekly_slot(subscriber, now)
+    if last_heartbeat_at is not None and _utc(last_heartbeat_at) >= slot:
+        return False
+    return last_sent_at is None or _utc(last_sent_at) < slot - timedelta(days=7)
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedHit:
+    pattern: str
+    change: str  # new | changed | removed
+    entity: str
+    filing_number: str
+    name: str
+    kind: str
+    list_name: str
+
+
+class CompanyMatcher:
+    """Which watch patterns match a filer: ``bot.changes.watchlist.Watchlist`` (fuzzy Chinese company
+    matching shared by every notifier), plus a plain width- and case-insensitive substring test
+    so that an exact fragment always matches whatever the fuzzy scorer thinks."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        from bot.changes.watchlist import Watchlist
+
+        self.patterns = [p for p in dict.fromkeys(clean_name(p, limit=200) for p in patterns) if p]
+        self._folded = [(p, _fold(p)) for p in self.patterns]
+        # One list per pattern: we need to know WHICH pattern matched.
+        self._lists = [(p, Watchlist([p])) for p in self.patterns]
+        self._cache: dict[str, list[str]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def match(self, entity: str) -> list[str]:
+        if not entity or not self.patterns:
+            return []
+        cached = self._cache.get(entity)
+        if cached is None:
+            folded = _fold(entity)
+            cached = [p for p, key in self._folded if key and key in folded]
+            cached += [p for p, watchlist in self._lists if p not in cached and watchlist.match(entity)]
+            if len(self._cache) < 100_000:
+                self._cache[entity] = cached
+        return cached
+
+
+def _province_of(record: dict[str, Any]) -> str | None:
+    province = record.get("province")
+    if not province:
+        changes = record.get("changes") or {}
+        before_after = changes.get("province")
+        if isinstance(before_after, (list, tuple)) and before_after:
+            province = before_after[-1]
+    if not province:
+        # Changed entries carry no province: the number's region code tells it.
+        from scrapers.normalize import province_from_number, province_from_pinyin
+
+        number = str(record.get("filing_number") or "")
+        province = province_from_number(number) or province_from_pinyin(number)
+    return str(province) if province else None
+
+
+def _province_matches(province: str | None, wanted: Sequence[str]) -> bool:
+    if not province:
+        return False
+    folded = _fold(province)
+    english = ""
+    try:
+        from bot.changes.companies import province_en
+
+        english = _fold(province_en(province) or "")
+    except Exception:  # noqa: BLE001 - an unknown province simply has no English name
+        english = ""
+    for item in wanted:
+        key = _fold(item)
+        if not key:
+            continue
+        # 北京 matches 北京市; Beijing matches "Beijing" / "Beijing Municipality".
+        if folded.startswith(key) or key == folded or (english and (english == key or english.startswith(key))):
+            return True
+    return False
+
+
+def _entities(change: str, record: dict[str, Any]) -> list[str]:
+    names = [str(record.get("entity") or "")]
+    if change == "changed":
+        before_after = (record.get("changes") or {}).get("entity")
+        if isinstance(before_after, (list, tuple)):
+            names += [str(v) for v in before_after if v]
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def watched_hits(event: Event, matcher: CompanyMatcher | None) -> list[WatchedHit]:
+    """Every (pattern, filing) pair among the event's new, changed and removed filings."""
+    if not matcher or event.get("type") not in LIST_EVENTS:
+        return []
+    data = event["data"]
+    hits: list[WatchedHit] = []
+    for change in ("new", "changed", "removed"):
+        for record in data.get(change) or []:
+            seen: list[str] = []
+            for entity in _entities(change, record):
+                for pattern in matcher.match(entity):
+                    if pattern not in seen:
+                        seen.append(pattern)
+                        hits.append(
+                            WatchedHit(
+                                pattern=pattern,
+                                change=change,
+                                entity=str(record.get("entity") or entity),
+                                filing_number=str(record.get("filing_number") or ""),
+                                name=str(record.get("name") or ""),
+                                kind=str(data.get("kind") or ""),
+                                list_name=str(data.get("name") or ""),
+                            )
+                        )
+    return hits
+
+
+def narrow_event(event: Event, subscriber: Subscriber, matcher: CompanyMatcher | None = None) -> Event | None:
+    """The event as this subscriber should see it, or None when their filters refuse it.
+
+    The baseline goes to everyone (it is the one "watching started" mail). A list event must
+    be of a wanted kind; a province filter keeps only filings of those provinces (and drops
+    the event when none is left); ``watch_only`` with a watchlist drops an event that touches
+    no watched company. ``counts`` keep describing the whole list; ``data.narrowed`` says the
+    rows were filtered.
+    """
+    if subscriber.unsubscribed:
+        return None
+    if event.get("type") == "baseline.established":
+        return event
+    if event.get("type") not in LIST_EVENTS:
+        return None
+    data = event.get("data") or {}
+    if subscriber.kinds and data.get("kind") not in subscriber.kinds:
+        return None
+    if subscriber.provinces:
+        narrowed = copy.copy(event)
+        narrowed_data = dict(data)
+        total = 0
+        for change in ("new", "changed", "removed"):
+            kept = [r for r in data.get(change) or [] if _province_matches(_province_of(r), subscriber.provinces)]
+            narrowed_data[change] = kept
+            total += len(kept)
+        if not total:
+            return None
+        narrowed_data["narrowed"] = True
+        narrowed["data"] = narrowed_data
+        event = narrowed
+    if subscriber.watchlist and subscriber.watch_only:
+        if matcher is None:
+            matcher = CompanyMatcher(subscriber.watchlist)
+        if not watched_hits(event, matcher):
+            return None
+    return event
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def config_subscribers(settings: EmailSettings) -> list[Subscriber]:
+    """Subscribers of ``notify.email``: recipients with the defaults, then the richer entries."""
+    defaults = Subscriber(
+        address="",
+        language=settings.language,
+        cadence=settings.digest,
+        at=settings.digest_at,
+        weekday=settings.digest_weekday,
+        timezone=settings.timezone,
+    )
+    found: dict[str, Subscriber] = {}
+    for address in settings.recipients:
+        address = normalize_address(address)
+        found[address] = replace(defaults, address=address)
+    for entry in settings.subscribers:
+        address = normalize_address(entry.address)
+        found[address] = Subscriber(
+            address=address,
+            name=clean_name(entry.name),
+            language=entry.language or defaults.language,
+            cadence=entry.cadence or defaults.cadence,
+            at=entry.at or defaults.at,
+            weekday=entry.weekday or defaults.weekday,
+            timezone=entry.timezone or defaults.timezone,
+            kinds=tuple(entry.kinds or ()),
+            provinces=tuple(entry.provinces or ()),
+            watchlist=tuple(entry.watchlist or ()),
+            watch_only=entry.watch_only,
+        )
+    return list(found.values())
+
+
+def _from_row(row: EmailSubscriber) -> Subscriber:
+    return Subscriber(
+        address=row.address,
+        name=clean_name(row.name),
+        language=row.language if row.language in LANGUAGES else "both",  # type: ignore[arg-type]
+        cadence=row.cadence if row.cadence in CADENCES else "immediate",  # type: ignore[arg-type]
+        at=row.at,
+        weekday=row.weekday,
+        timezone=row.timezone,
+        kinds=tuple(row.kinds or ()),
+        provinces=tuple(row.provinces or ()),
+        watchlist=tuple(row.watchlist or ()),
+        watch_only=bool(row.watch_only),
+        unsubscribed=bool(row.unsubscribed),
+        token=row.token,
+        source="db",
+    )
+
+
+def load_subscribers(settings: EmailSettings, session: Session | None = None) -> list[Subscriber]:
+    """Every subscriber, unsubscribed ones included (callers skip them), config first.
+
+    A CLI-added row replaces the config entry of its address; a config-sourced row only
+    lends its token and unsubscribed flag.
+    """
+    merged = {s.address: s for s in config_subscribers(settings)}
+    if session is None:
+        return [replace(s, token=fallback_token(settings.sender, s.address)) for s in merged.values()]
+    for row in session.scalars(select(EmailSubscriber).order_by(EmailSubscriber.id)):
+        if row.source == "config":
+            configured = merged.get(row.address)
+            if configured is not None:
+                merged[row.address] = replace(configured, token=row.token, unsubscribed=bool(row.unsubscribed))
+        else:
+            merged[row.address] = _from_row(row)
+    return list(merged.values())
+
+
+def subscriber_for(settings: EmailSettings, session: Session | None, address: str) -> Subscriber | None:
+    address = normalize_address(address)
+    return next((s for s in load_subscribers(settings, session) if s.address == address), None)
+
+
+# --- changes -------------------------------------------------------------------------------
+
+
+def add_subscriber(session: Session, subscriber: Subscriber) -> tuple[EmailSubscriber, bool]:
+    """Insert or update the subscriber's row (source CLI); re-adding re-subscribes.
+
+    Returns the row and whether it was created.
+    """
+    address = normalize_address(subscriber.address)
+    check_schedule(at=subscriber.at, weekday=subscriber.weekday, timezone=subscriber.timezone)
+    if subscriber.language not in LANGUAGES:
+        raise ValueError(f"language: {subscriber.language!r} is not one of {', '.join(LANGUAGES)}")
+    if subscriber.cadence not in CADENCES:
+        raise ValueError(f"cadence: {subscriber.cadence!r} is not one of {', '.join(CADENCES)}")
+    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == address))
+    created = row is None
+    if row is None:
+        row = EmailSubscriber(address=address, token=new_token())
+        session.add(row)
+    row.name = clean_name(subscriber.name)
+    row.language = subscriber.language
+    row.cadence = subscriber.cadence
+    row.at = parse_at(subscriber.at).strftime("%H:%M")
+    row.weekday = WEEKDAYS[parse_weekday(subscriber.weekday)]
+    row.timezone = subscriber.timezone
+    row.kinds = list(subscriber.kinds)
+    row.provinces = [clean_name(p, limit=40) for p in subscriber.provinces if clean_name(p)]
+    row.watchlist = [clean_name(p, limit=200) for p in subscriber.watchlist if clean_name(p)]
+    row.watch_only = subscriber.watch_only
+    row.source = "cli"
+    row.unsubscribed = False
+    row.unsubscribed_at = None
+    session.flush()
+    return row, created
+
+
+def remove_subscriber(session: Session, address: str, *, configured: bool = False) -> bool:
+    """Stop mail to ``address``. A CLI row is deleted; an address that is also in config.yaml
+    keeps a row marked unsubscribed (deleting it would bring the config entry back).
+    Returns whether anything changed."""
+    address = normalize_address(address)
+    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == address))
+    if configured:
+        if row is None:
+            row = EmailSubscriber(address=address, token=new_token(), source="config")
+            session.add(row)
+        elif row.unsubscribed and row.source == "config":
+            return False
+        row.source = "config"
+        row.unsubscribed = True
+        row.unsubscribed_at = datetime.now(timezone.utc)
+        session.flush()
+        return True
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def unsubscribe(session: Session, token: str) -> str | None:
+    """Honour an unsubscribe link or reply: mark the token's subscriber unsubscribed.
+
+    Returns the address, or None for an unknown token. For the one-click endpoint
+    (``POST <public_base_url>/email/unsubscribe?token=…``) and the mailto handler.
+    """
+    token = (token or "").strip()
+    if token.lower().startswith("unsubscribe-"):
+        token = token[len("unsubscribe-") :]
+    if not TOKEN_PATTERN.match(token):
+        return None
+    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.token == token))
+    if row is None:
+        return None
+    if not row.unsubscribed:
+        row.unsubscribed = True
+        row.unsubscribed_at = datetime.now(timezone.utc)
+    return row.address
+
+
+def ensure_token(session: Session, subscriber: Subscriber) -> Subscriber:
+    """The subscriber with a stored random token (a config recipient gets its row now).
+
+    Runs in the delivery's own short transaction, never in the ingest one: two workers
+    creating the same row must not break an ingest. A concurrent insert wins and is read back.
+    """
+    if subscriber.valid_token() and subscriber.source == "db":
+        return subscriber
+    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == subscriber.address))
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = EmailSubscriber(address=subscriber.address, token=new_token(), source="config")
+                session.add(row)
+        except IntegrityError:
+            row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == subscriber.address))
+            if row is None:
+                raise
+    return replace(subscriber, token=row.token, unsubscribed=subscriber.unsubscribed or bool(row.unsubscribed))
+
+
+def record_sent(session: Session, address: str, when: datetime, *, heartbeat: bool = False) -> None:
+    """Remember the last digest (or heartbeat) per address: the heartbeat goes out only after a
+    week without digests (a heartbeat itself is not news, so it does not count as one)."""
+    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == address))
+    if row is None:
+        row = EmailSubscriber(address=address, token=new_token(), source="config")
+        session.add(row)
+    if heartbeat:
+        row.last_heartbeat_at = when
+    else:
+        row.last_sent_at = when
+

@@ -1,0 +1,141 @@
+"""Plain-text summaries of events, shared by every text channel (Apprise, chat, mail).
+
+The findings already carry one sentence in Chinese and one in English, so the summary is
+mostly layout: what list, how many filings, why it matters, where to read it.
+``language`` picks ``"zh"``, ``"en"`` or ``"both"`` (Chinese line first, English under it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from bot.changes.event_schema import Event
+
+__all__ = ["plain_summary", "summary_title", "KIND_NAMES", "Language"]
+
+Language = Literal["both", "zh", "en"]
+
+# (zh, en) per kind; unknown kinds show their code.
+KIND_NAMES: dict[str, tuple[str, str]] = {
+    "deep_synthesis": ("深度合成服务算法", "Deep synthesis algorithms"),
+    "algorithm_recommendation": ("算法推荐", "Recommendation algorithms"),
+    "genai_service": ("生成式人工智能服务", "Generative-AI services"),
+}
+
+_HEADINGS: dict[str, tuple[str, str]] = {
+    "list.published": ("新名单", "New list"),
+    "list.revised": ("名单更新", "List revised"),
+    "baseline.established": ("基线建立", "Baseline established"),
+}
+
+
+def _one_line(value: Any) -> str:
+    # Data comes from a government site: keep a stray newline in a title from
+    # breaking the layout (content itself is passed through unchanged otherwise).
+    return re.sub(r"\s+", " ", str(value if value is not None else "")).strip()
+
+
+def _kind(kind: str) -> tuple[str, str]:
+    return KIND_NAMES.get(kind, (kind, kind))
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _pick(language: str, zh: str, en: str) -> list[str]:
+    if language == "zh":
+        return [zh]
+    if language == "en":
+        return [en]
+    return [zh, en] if zh != en else [zh]
+
+
+def summary_title(event: Event, language: Language = "both") -> str:
+    """One line: what happened (``新名单 · New list: Deep synthesis algorithms 2026-05``)."""
+    zh_head, en_head = _HEADINGS.get(event["type"], (event["type"], event["type"]))
+    data = event["data"]
+    if event["type"] == "baseline.established":
+        return " · ".join(_pick(language, zh_head, en_head))
+    kind_zh, kind_en = _kind(str(data.get("kind", "")))
+    month = _one_line(data.get("list_month"))
+    zh = f"{zh_head}：{kind_zh} {month}".strip()
+    en = f"{en_head}: {kind_en} {month}".strip()
+    part = data.get("part")
+    if part:
+        zh += f"（第{part['index']}/{part['total']}部分）"
+        en += f" (part {part['index']} of {part['total']})"
+    return " · ".join(_pick(language, zh, en))
+
+
+def _findings(notable: Iterable[dict[str, Any]], language: str) -> list[str]:
+    lines: list[str] = []
+    for finding in notable:
+        texts = _pick(language, _one_line(finding.get("zh")), _one_line(finding.get("en")))
+        texts = [t for t in texts if t]
+        if texts:
+            lines.append(f"• {texts[0]}")
+            lines.extend(f"  {t}" for t in texts[1:])
+    return lines
+
+
+def _list_body(event: Event, language: str) -> list[str]:
+    data = event["data"]
+    lines: list[str] = []
+    for key in ("title", "name"):
+        text = _one_line(data.get(key))
+        if text and text not in lines:
+            lines.append(text)
+    counts = data.get("counts") or {}
+    new, changed, removed = (int(counts.get(k, 0)) for k in ("new", "changed", "removed"))
+    lines += _pick(
+        language,
+        f"新增 {new} · 变更 {changed} · 移除 {removed}",
+        f"New {new:,} · changed {changed:,} · removed {removed:,}",
+    )
+    return lines
+
+
+def _baseline_body(event: Event, language: str) -> list[str]:
+    data = event["data"]
+    counts = data.get("counts") or {}
+    lists, filings = int(counts.get("lists", 0)), int(counts.get("filings", 0))
+    lines = _pick(
+        language,
+        f"已记录 {lists} 份名单、{filings} 项备案。",
+        f"{_n(lists, 'list')} and {_n(filings, 'filing')} on record.",
+    )
+    for kind, totals in (data.get("by_kind") or {}).items():
+        kind_zh, kind_en = _kind(kind)
+        n_lists, n_filings, cancelled = (int(totals.get(k, 0)) for k in ("lists", "filings", "cancelled"))
+        zh = f"{kind_zh}：{n_lists} 份名单，{n_filings} 项备案"
+        en = f"{kind_en}: {_n(n_lists, 'list')}, {_n(n_filings, 'filing')}"
+        if cancelled:
+            zh += f"（已注销 {cancelled}）"
+            en += f" ({cancelled:,} cancelled)"
+        lines += [f"• {t}" if i == 0 else f"  {t}" for i, t in enumerate(_pick(language, zh, en))]
+    return lines
+
+
+def plain_summary(event: Event, language: Language = "both") -> str:
+    """The event as a few lines of plain text (no markup), in one or both languages."""
+    if language not in ("both", "zh", "en"):
+        raise ValueError(f"language must be both, zh or en, not {language!r}")
+    data = event["data"]
+    lines = [summary_title(event, language)]
+    if event["type"] == "baseline.established":
+        lines += _baseline_body(event, language)
+    else:
+        lines += _list_body(event, language)
+    findings = _findings(data.get("notable") or [], language)
+    if findings:
+        lines.append("")
+        lines += findings
+    links = [_one_line(data.get(key)) for key in ("page_url", "attachment_url")]
+    links = [link for link in links if link]
+    if links:
+        lines.append("")
+        lines += links
+    return "\n".join(lines)

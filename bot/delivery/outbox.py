@@ -1,0 +1,349 @@
+"""The transactional outbox: enqueue events with their deliveries, and deliver what is due.
+
+Exactly-once bookkeeping lives here, not in notifiers:
+- ``enqueue`` runs inside the ingest transaction: event + one delivery per destination.
+- ``deliver_due`` claims due deliveries (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
+  workers run side by side), sends them concurrently, and records the outcome. A worker
+  that dies mid-send leaves a lease that expires, and the delivery is retried with the same
+  id (webhook-id), so a receiver can drop the duplicate of a send it did get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.changes.event_schema import Event
+from bot.delivery.notifiers.base import DeliveryError, Notifier
+from storage.db import Database
+from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
+
+__all__ = [
+    "RETRY_DELAYS",
+    "new_event_id",
+    "enqueue",
+    "deliver_due",
+    "deliver_until_idle",
+    "DeliveryRun",
+    "retry_dead",
+    "delivery_counts",
+    "delivery_id_of",
+]
+
+log = logging.getLogger(__name__)
+
+# Backoff between attempts, in seconds: about 1.5 days in all before dead-lettering.
+RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
+LEASE = timedelta(seconds=120)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_event_id() -> str:
+    return f"evt_{uuid.uuid4().hex}"
+
+
+def delivery_id_of(event_id: str, delivery_pk: int) -> str:
+    """Stable across retries: this is the ``webhook-id`` receivers deduplicate on."""
+    return f"msg_{event_id[4:]}_{delivery_pk}"
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; they were written as UTC.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def enqueue(session: Session, event: Event, notifiers: Iterable[Notifier], *, list_id: int | None = None) -> int:
+    """Write one event and its deliveries in the caller's transaction. Returns the delivery count."""
+    row = OutboxEvent(event_id=event["id"], type=event["type"], list_id=list_id, payload=dict(event))
+    session.add(row)
+    session.flush()
+    disabled = set(session.scalars(select(DisabledDestination.destination)))
+    now = utcnow()
+    count = 0
+    for notifier in notifiers:
+        for destination in dict.fromkeys(notifier.fan_out(event, session)):
+            if destination in disabled:
+                continue
+            session.add(
+                Delivery(
+                    event_pk=row.id,
+                    notifier=notifier.destination,
+                    destination=destination,
+                    state=DeliveryState.PENDING,
+                    attempts=0,
+                    next_attempt_at=notifier.not_before(event, now, destination),
+                )
+            )
+            count += 1
+    return count
+
+
+@dataclass(slots=True)
+class DeliveryRun:
+    delivered: int = 0
+    failed: int = 0  # will be retried
+    dead: int = 0
+    disabled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: "DeliveryRun") -> None:
+        self.delivered += other.delivered
+        self.failed += other.failed
+        self.dead += other.dead
+        self.disabled += other.disabled
+        self.errors.extend(other.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    pk: int
+    notifier: str
+    destination: str
+    attempts: int
+    event: Event
+    delivery_id: str
+
+
+def _claim(db: Database, worker: str, limit: int, now: datetime) -> list[_Claimed]:
+    due = or_(
+        (Delivery.state == DeliveryState.PENDING) & (Delivery.next_attempt_at <= now),
+        (Delivery.state == DeliveryState.SENDING) & (Delivery.locked_until < now),
+    )
+    with db.session() as session:
+        ids = list(
+            session.scalars(
+                select(Delivery.id)
+                .where(due)
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)  # ignored by SQLite, which has one writer anyway
+            )
+        )
+        if not ids:
+            return []
+        # The state condition is repeated so a competing claim cannot take a row twice.
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), due)
+            .values(state=DeliveryState.SENDING, locked_by=worker, locked_until=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        rows = session.execute(
+            select(Delivery, OutboxEvent)
+            .join(OutboxEvent, OutboxEvent.id == Delivery.event_pk)
+            .where(Delivery.id.in_(ids), Delivery.locked_by == worker, Delivery.state == DeliveryState.SENDING)
+        ).all()
+        return [
+            _Claimed(
+                pk=delivery.id,
+                notifier=delivery.notifier,
+                destination=delivery.destination,
+                attempts=delivery.attempts,
+                event=event.payload,  # type: ignore[arg-type]
+                delivery_id=delivery_id_of(event.event_id, delivery.id),
+            )
+            for delivery, event in rows
+        ]
+
+
+def _backoff(attempts: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    base = RETRY_DELAYS[min(attempts - 1, len(RETRY_DELAYS) - 1)]
+    return base * random.uniform(0.8, 1.2)  # jitter spreads retries of a burst
+
+
+Outcome = tuple[_Claimed, DeliveryError | None]
+
+
+def _finish(db: Database, worker: str, outcomes: Sequence[Outcome]) -> DeliveryRun:
+    """Record several delivery outcomes in one transaction."""
+    run = DeliveryRun()
+    now = utcnow()
+    with db.session() as session:
+        for item, error in outcomes:
+            attempts = item.attempts + 1
+            owned = (Delivery.id == item.pk) & (Delivery.locked_by == worker)
+            if error is None:
+                values = dict(state=DeliveryState.DELIVERED, delivered_at=now, last_error=None)
+                run.delivered += 1
+            elif error.disable:
+                values = dict(state=DeliveryState.DISABLED, last_error=error.reason)
+                run.disabled += 1
+                if session.get(DisabledDestination, item.destination) is None:
+                    session.add(DisabledDestination(destination=item.destination, reason=error.reason))
+                    session.flush()
+            elif not error.retryable or attempts > len(RETRY_DELAYS):
+                values = dict(state=DeliveryState.DEAD, last_error=error.reason)
+                run.dead += 1
+            else:
+                delay = _backoff(attempts, error.retry_after)
+                values = dict(
+                    state=DeliveryState.PENDING, last_error=error.reason, next_attempt_at=now + timedelta(seconds=delay)
+                )
+                run.failed += 1
+            if error is not None:
+                run.errors.append(f"{item.destination}: {error.reason}")
+            session.execute(
+                update(Delivery)
+                .where(owned)
+                .values(attempts=attempts, locked_by=None, locked_until=None, **values)
+                .execution_options(synchronize_session=False)
+            )
+    return run
+
+
+class _OutcomeWriter:
+    """Commits outcomes in small batches from one thread of its own.
+
+    One transaction per delivery would make 1,000 webhooks wait on 1,000 SQLite commits, and
+    would crowd out the default executor that DNS lookups of the sends run in. A crash loses
+    at most the last ``interval`` of bookkeeping: those deliveries are sent again with the
+    same webhook-id, which receivers deduplicate.
+    """
+
+    def __init__(self, db: Database, worker: str, interval: float = 0.2) -> None:
+        self.db, self.worker, self.interval = db, worker, interval
+        self.run = DeliveryRun()
+        self._pending: list[Outcome] = []
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer")
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, item: _Claimed, error: DeliveryError | None) -> None:
+        self._pending.append((item, error))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.interval)
+        await self.flush()
+
+    async def flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            loop = asyncio.get_running_loop()
+            self.run.add(await loop.run_in_executor(self._executor, _finish, self.db, self.worker, batch))
+
+    async def close(self) -> DeliveryRun:
+        if self._task is not None:
+            await self._task
+        await self.flush()
+        self._executor.shutdown(wait=True)
+        return self.run
+
+
+async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> DeliveryError | None:
+    try:
+        if notifier.batches:
+            await notifier.deliver_batch([(c.event, c.delivery_id) for c in batch], destination=batch[0].destination)
+        else:
+            (item,) = batch
+            await notifier.deliver_to(item.event, delivery_id=item.delivery_id, destination=item.destination)
+    except DeliveryError as err:
+        return err
+    except Exception as err:  # noqa: BLE001 - a notifier bug must not lose the delivery
+        log.exception("notifier %s failed", notifier.destination)
+        return DeliveryError(f"{err.__class__.__name__}: {err}")
+    return None
+
+
+async def deliver_due(
+    db: Database,
+    notifiers: Mapping[str, Notifier],
+    *,
+    worker: str | None = None,
+    limit: int = 2000,
+    concurrency: int = 500,
+) -> DeliveryRun:
+    """Claim and send every due delivery once; returns what happened."""
+    worker = worker or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+    claimed = await asyncio.to_thread(_claim, db, worker, limit, utcnow())
+    if not claimed:
+        return DeliveryRun()
+    writer = _OutcomeWriter(db, worker)
+    groups: dict[tuple[str, str], list[_Claimed]] = defaultdict(list)
+    singles: list[tuple[Notifier, list[_Claimed]]] = []
+    for item in claimed:
+        notifier = notifiers.get(item.notifier)
+        if notifier is None:
+            # Configuration no longer has this destination: keep it queued, visibly.
+            writer.add(item, DeliveryError("destination no longer configured"))
+            continue
+        if notifier.batches:
+            groups[(item.notifier, item.destination)].append(item)
+        else:
+            singles.append((notifier, [item]))
+    jobs = singles + [(notifiers[key[0]], items) for key, items in groups.items()]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(notifier: Notifier, batch: list[_Claimed]) -> None:
+        async with gate:
+            error = await _send(notifier, batch)
+        for item in batch:
+            writer.add(item, error)
+
+    try:
+        await asyncio.gather(*(one(notifier, batch) for notifier, batch in jobs))
+    finally:
+        # Cancelled (bounded wait) or not, what is known is recorded; the rest stays leased.
+        run = await asyncio.shield(writer.close())
+    return run
+
+
+async def deliver_until_idle(
+    db: Database, notifiers: Mapping[str, Notifier], *, max_wait: float = 30.0
+) -> DeliveryRun:
+    """Deliver what is due now, for at most ``max_wait`` seconds; the rest stays queued."""
+    total = DeliveryRun()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_wait
+    while loop.time() < deadline:
+        try:
+            run = await asyncio.wait_for(deliver_due(db, notifiers), timeout=max(0.1, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            break  # claimed-but-unfinished deliveries are reclaimed after their lease
+        total.add(run)
+        if not (run.delivered or run.failed or run.dead or run.disabled):
+            break
+    return total
+
+
+def retry_dead(db: Database, *, destination: str | None = None) -> int:
+    """Put dead-lettered deliveries back in the queue (``cacwatch deliveries retry``)."""
+    with db.session() as session:
+        query = update(Delivery).where(Delivery.state == DeliveryState.DEAD)
+        if destination:
+            query = query.where(Delivery.destination == destination)
+        result = session.execute(
+            query.values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0
+
+
+def delivery_counts(session: Session) -> dict[str, dict[str, int]]:
+    """{destination: {state: count}} for status pages."""
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for destination, state, count in session.execute(
+        select(Delivery.destination, Delivery.state, func.count(Delivery.id)).group_by(
+            Delivery.destination, Delivery.state
+        )
+    ):
+        counts[destination][state] = count
+    return dict(counts)

@@ -1,0 +1,537 @@
+"""Events → Telegram posts (``parse_mode=HTML``), Chinese then English.
+
+Pure functions: no network, no database. Rules that Telegram enforces and this module keeps:
+- everything that comes from the CAC site (names, entities, titles, URLs) is escaped;
+  only the tags built here (b, i, code, a href) reach Telegram;
+- a post is at most 4096 UTF-16 code units (emoji outside the BMP count 2, CJK 1), a photo
+  caption at most 1024. Long content is split at block boundaries (paragraphs, findings,
+  list items) into a thread; a single block too long for one post is cut between words or
+  characters with its open tags closed and reopened, never inside a tag or an entity.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.changes.companies import batch_label, english_name, translate_term
+from bot.changes.event_schema import Event
+
+__all__ = [
+    "Language",
+    "TEXT_LIMIT",
+    "CAPTION_LIMIT",
+    "KIND_LABELS",
+    "utf16_len",
+    "en_name",
+    "esc",
+    "attr",
+    "kind_label",
+    "list_label",
+    "month_label",
+    "render_event",
+    "render_watch_alert",
+    "WatchHit",
+    "caption_for",
+    "pack",
+    "split_html",
+    "Block",
+]
+
+Language = Literal["both", "zh", "en"]
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+# Room kept at the end of each post of a thread for its "(2/3)" marker.
+_MARKER_ROOM = 24
+# How many filings a post lists one by one before summarising "…and N more".
+MAX_LISTED = 15
+
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "deep_synthesis": ("深度合成服务算法备案", "deep-synthesis filings"),
+    "algorithm_recommendation": ("互联网信息服务算法备案", "recommendation-algorithm filings"),
+    "genai_service": ("生成式人工智能服务备案", "generative-AI service filings"),
+}
+
+_FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "name": ("名称", "name"),
+    "entity": ("主体", "filer"),
+    "role": ("角色", "role"),
+    "category": ("类别", "category"),
+    "products": ("应用产品", "products"),
+    "purpose": ("主要用途", "purpose"),
+    "province": ("属地", "province"),
+    "remark": ("备注", "remark"),
+    "status": ("状态", "status"),
+    "filed_on": ("备案时间", "filed on"),
+    "list_month": ("清单月份", "list month"),
+}
+_STATUS = {"active": ("有效", "active"), "cancelled": ("已注销", "cancelled")}
+_ROLE = {"provider": ("服务提供者", "service provider"), "technical_supporter": ("服务技术支持者", "technical supporter")}
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+# Findings in the order a reader wants them: size first, names last.
+_FINDING_ORDER = ("rank", "size_change", "top_filers", "big_tech", "foreign", "watchlist", "cancellations", "renames",
+                  "provinces")
+_VALUE_CAP = 300  # characters of one changed value shown
+
+
+def utf16_len(text: str) -> int:
+    """Telegram's length: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def esc(value: Any) -> str:
+    """Escape site-controlled text for an HTML text node (``<``, ``>``, ``&``)."""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+def attr(value: Any) -> str:
+    """Escape for a double-quoted attribute value (also ``"`` and ``'``)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _clip(text: str, limit: int = _VALUE_CAP) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def kind_label(kind: str) -> tuple[str, str]:
+    return KIND_LABELS.get(kind, (kind, kind.replace("_", " ")))
+
+
+def month_label(list_month: str | None) -> tuple[str, str]:
+    """``2024-04`` → (``2024年4月``, ``April 2024``); anything else as written."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", list_month or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return (list_month or "", list_month or "")
+    year, month = match.group(1), int(match.group(2))
+    return (f"{year}年{month}月", f"{_MONTHS_EN[month - 1]} {year}")
+
+
+def list_label(kind: str, batch: int | None, list_month: str | None = None) -> tuple[str, str]:
+    """("第十六批深度合成服务算法备案", "16th batch of deep-synthesis filings"), plain text."""
+    zh_kind, en_kind = kind_label(kind)
+    if batch:
+        zh_batch, en_batch = batch_label(int(batch))
+        return (f"{zh_batch}{zh_kind}", f"{en_batch} of {en_kind}")
+    zh_month, en_month = month_label(list_month)
+    if zh_month:
+        return (f"{zh_kind}（{zh_month}）", f"{en_kind[:1].upper()}{en_kind[1:]} ({en_month})")
+    return (zh_kind, en_kind[:1].upper() + en_kind[1:])
+
+
+def _link(url: Any, label: str) -> str | None:
+    # Telegram refuses an <a> whose href is not a URL; a strange value is left out, not sent.
+    if not isinstance(url, str) or not re.match(r"^https?://[^\s<>\"]+$", url):
+        return None
+    return f'<a href="{attr(url)}">{esc(label)}</a>'
+
+
+# --- blocks and splitting ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A unit that is never split unless it alone exceeds a post. ``glue`` joins it to the one before."""
+
+    text: str
+    glue: str = "\n\n"
+
+
+_TOKEN = re.compile(r"<[^<>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);|[^<&\s]+\s*|\s+|[<&]")
+_OPEN = re.compile(r"<([A-Za-z][\w-]*)(?:\s[^<>]*)?>")
+_CLOSE = re.compile(r"</([A-Za-z][\w-]*)\s*>")
+
+
+def _visible(html_text: str) -> bool:
+    return bool(re.sub(r"<[^<>]*>", "", html_text).strip())
+
+
+def split_html(text: str, limit: int) -> list[str]:
+    """Cut one HTML string into pieces of at most ``limit`` UTF-16 units, tags kept balanced.
+
+    Cuts fall between words where there are spaces and between characters otherwise (CJK);
+    tags and entities are atomic; tags open at a cut are closed before it and reopened after.
+    """
+    if utf16_len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    stack: list[tuple[str, str]] = []  # (name, opening tag text)
+    current: list[str] = []
+    used = 0
+
+    def closing() -> str:
+        return "".join(f"</{name}>" for name, _ in reversed(stack))
+
+    def flush() -> None:
+        # Content without visible text (only tags or whitespace) is dropped, never sent alone:
+        # Telegram rejects an empty message.
+        nonlocal current, used
+        body = "".join(current)
+        if _visible(body):
+            pieces.append(body + closing())
+        reopen = "".join(tag for _, tag in stack)
+        current, used = [reopen], utf16_len(reopen)
+
+    def room_for(units: int) -> bool:
+        return used + units + utf16_len(closing()) <= limit
+
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        opened = _OPEN.fullmatch(token)
+        closed = _CLOSE.fullmatch(token)
+        size = utf16_len(token)
+        if opened:
+            # An opening tag also needs room for its own closing tag.
+            extra = len(opened.group(1)) + 3
+            if not room_for(size + extra + 1):
+                flush()
+            current.append(token)
+            used += size
+            stack.append((opened.group(1).lower(), token))
+            continue
+        if closed:
+            current.append(token)
+            used += size
+            if stack and stack[-1][0] == closed.group(1).lower():
+                stack.pop()
+            continue
+        if not room_for(size):
+            flush()
+        if room_for(size):
+            current.append(token)
+            used += size
+            continue
+        # One word longer than a whole post: cut it character by character.
+        for char in token:
+            units = utf16_len(char)
+            if not room_for(units):
+                flush()
+            current.append(char)
+            used += units
+    flush()
+    return pieces
+
+
+def pack(blocks: Sequence[Block], limit: int = TEXT_LIMIT, *, number: bool = True) -> list[str]:
+    """Greedily fill posts with whole blocks; number the posts of a thread ("(2/3)")."""
+    budget = limit - _MARKER_ROOM if number else limit
+    posts: list[str] = []
+    current = ""
+    for block in blocks:
+        if not block.text:
+            continue
+        candidate = current + block.glue + block.text if current else block.text
+        if utf16_len(candidate) <= budget:
+            current = candidate
+            continue
+        if current:
+            posts.append(current)
+            current = ""
+        if utf16_len(block.text) <= budget:
+            current = block.text
+            continue
+        pieces = split_html(block.text, budget)
+        posts.extend(pieces[:-1])
+        current = pieces[-1]
+    if current:
+        posts.append(current)
+    if number and len(posts) > 1:
+        total = len(posts)
+        posts = [f"{post}\n\n<i>({index}/{total})</i>" for index, post in enumerate(posts, start=1)]
+    return posts
+
+
+# --- pieces of a post -----------------------------------------------------------------------
+
+
+def en_name(entity: str) -> str:
+    try:
+        return english_name(entity) or entity
+    except Exception:  # noqa: BLE001 - a naming bug must never stop a notification
+        return entity
+
+
+def _value(field: str, value: Any, lang: str) -> str:
+    index = 0 if lang == "zh" else 1
+    if value is None or value == "" or value == []:
+        return "—"
+    if field == "status" and value in _STATUS:
+        return _STATUS[value][index]
+    if field == "role" and value in _ROLE:
+        return _ROLE[value][index]
+    if isinstance(value, list):
+        return _clip("、".join(str(v) for v in value))
+    if lang == "en" and field in ("category", "province") and isinstance(value, str):
+        try:
+            return translate_term(value) or value
+        except Exception:  # noqa: BLE001
+            return value
+    if lang == "en" and field == "entity" and isinstance(value, str):
+        return en_name(value)
+    return _clip(str(value))
+
+
+def _filing_line(record: dict[str, Any], lang: str, prefix: str = "• ") -> str:
+    name = esc(_clip(str(record.get("name") or ""), 200))
+    entity_raw = str(record.get("entity") or "")
+    entity = esc(_clip(entity_raw if lang == "zh" else en_name(entity_raw), 200))
+    number = esc(record.get("filing_number") or "")
+    if lang == "zh":
+        who = f"（{entity}）" if entity else ""
+        return f"{prefix}{name}{who} <code>{number}</code>"
+    who = f" ({entity})" if entity else ""
+    return f"{prefix}{name}{who} <code>{number}</code>"
+
+
+def _change_line(change: dict[str, Any], lang: str) -> str:
+    index = 0 if lang == "zh" else 1
+    parts = []
+    for field, pair in (change.get("changes") or {}).items():
+        before, after = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+        label = _FIELD_LABELS.get(field, (field, field))[index]
+        parts.append(f"{esc(label)} {esc(_value(field, before, lang))} → {esc(_value(field, after, lang))}")
+    joined = "；".join(parts) if lang == "zh" else "; ".join(parts)
+    colon = "：" if lang == "zh" else ": "
+    return _filing_line(change, lang) + (colon + joined if joined else "")
+
+
+def _items(
+    title: tuple[str, str], records: Sequence[dict[str, Any]], lang: str, line: Any, limit: int = MAX_LISTED
+) -> list[Block]:
+    if not records:
+        return []
+    index = 0 if lang == "zh" else 1
+    blocks = [Block(f"<b>{title[index]}</b>")]
+    blocks += [Block(line(record, lang), "\n") for record in records[:limit]]
+    rest = len(records) - limit
+    if rest > 0:
+        blocks.append(Block(f"……另有 {rest} 项" if lang == "zh" else f"…and {rest} more", "\n"))
+    return blocks
+
+
+def _rank_fallback(data: dict[str, Any]) -> dict[str, str] | None:
+    """Rank among lists of the kind from ``data.sizes`` when the findings carry none."""
+    sizes = data.get("sizes") or []
+    rows = (data.get("counts") or {}).get("rows")
+    if not sizes or rows is None or len(sizes) < 2:
+        return None
+    ordered = sorted((int(size) for _, size in sizes), reverse=True)
+    rank = ordered.index(int(rows)) + 1 if int(rows) in ordered else sum(1 for s in ordered if s > int(rows)) + 1
+    return {
+        "zh": f"本清单共 {rows} 行，在 {len(ordered)} 份同类清单中规模排第 {rank}。",
+        "en": f"{rows} rows: #{rank} by size of {len(ordered)} lists of its kind.",
+    }
+
+
+def _top_filers_fallback(data: dict[str, Any]) -> dict[str, str] | None:
+    counts = Counter(str(r.get("entity") or "") for r in data.get("new") or [] if r.get("entity"))
+    top = [(entity, count) for entity, count in counts.most_common(5) if count > 1]
+    if not top:
+        return None
+    return {
+        "zh": "主要备案主体：" + "、".join(f"{entity}（{count}项）" for entity, count in top),
+        "en": "Top filers: " + ", ".join(f"{en_name(entity)} ({count})" for entity, count in top),
+    }
+
+
+def _findings(data: dict[str, Any], lang: str) -> list[Block]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for finding in data.get("notable") or []:
+        if isinstance(finding, dict):
+            found.setdefault(str(finding.get("type")), []).append(finding)
+    if "rank" not in found and (fallback := _rank_fallback(data)):
+        found["rank"] = [fallback]
+    if "top_filers" not in found and (fallback := _top_filers_fallback(data)):
+        found["top_filers"] = [fallback]
+    ordered = [t for t in _FINDING_ORDER if t in found] + [t for t in found if t not in _FINDING_ORDER]
+    lines = [
+        Block("• " + esc(finding.get(lang) or finding.get("en") or finding.get("zh") or ""), "\n")
+        for kind in ordered
+        for finding in found[kind]
+        if finding.get(lang) or finding.get("en") or finding.get("zh")
+    ]
+    if not lines:
+        return []
+    return [Block("<b>要点</b>" if lang == "zh" else "<b>Highlights</b>")] + lines
+
+
+def _counts_line(event_type: str, counts: dict[str, Any], lang: str) -> str:
+    new, changed, removed = (int(counts.get(k) or 0) for k in ("new", "changed", "removed"))
+    rows, cancelled, renamed = counts.get("rows"), int(counts.get("cancelled") or 0), int(counts.get("renamed") or 0)
+    if lang == "zh":
+        parts = [f"新增备案 <b>{new}</b> 项"]
+        if changed or event_type == "list.revised":
+            parts.append(f"变更 <b>{changed}</b> 项")
+        if removed:
+            parts.append(f"移出 <b>{removed}</b> 项")
+        extra = [f"注销 {cancelled} 项" for _ in [0] if cancelled] + [f"主体更名 {renamed} 项" for _ in [0] if renamed]
+        line = "，".join(parts) + (f"（其中{'，'.join(extra)}）" if extra else "")
+        return line + (f"；清单现有 {rows} 行。" if rows is not None else "。")
+    parts = [f"<b>{new}</b> new filing{'s' if new != 1 else ''}"]
+    if changed or event_type == "list.revised":
+        parts.append(f"<b>{changed}</b> changed")
+    if removed:
+        parts.append(f"<b>{removed}</b> removed")
+    extra = [f"{cancelled} cancelled" for _ in [0] if cancelled] + [f"{renamed} renamed" for _ in [0] if renamed]
+    line = ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "")
+    return line + (f"; {rows} rows in the list now." if rows is not None else ".")
+
+
+def _headline(event: Event, lang: str) -> str:
+    data = event["data"]
+    zh_label, en_label = list_label(str(data.get("kind") or ""), data.get("batch"), data.get("list_month"))
+    part = data.get("part") or {}
+    total = int(part.get("total") or 1)
+    if event["type"] == "list.revised":
+        text = f"✏️ <b>清单更新：{esc(zh_label)}</b>" if lang == "zh" else f"✏️ <b>List revised: {esc(en_label)}</b>"
+    else:
+        text = f"🆕 <b>{esc(zh_label)}</b>" if lang == "zh" else f"🆕 <b>{esc(en_label)}</b>"
+    if total > 1:
+        text += f"（第 {part.get('index')}/{total} 部分）" if lang == "zh" else f" (part {part.get('index')} of {total})"
+    zh_month, en_month = month_label(data.get("list_month"))
+    if lang == "zh":
+        lines = [text, f"清单：{esc(data.get('name') or data.get('title') or '')}", f"清单月份：{esc(zh_month)}"]
+    else:
+        lines = [text, f"List month: {esc(en_month)}"]
+    return "\n".join(line for line in lines if not line.endswith("：") and not line.endswith(": "))
+
+
+def _links(data: dict[str, Any], lang: str) -> list[Block]:
+    labels = (("公告原文", "清单附件") if lang == "zh" else ("Announcement", "List file"))
+    links = [
+        link
+        for link in (_link(data.get("page_url"), labels[0]), _link(data.get("attachment_url"), labels[1]))
+        if link
+    ]
+    return [Block("🔗 " + " · ".join(links))] if links else []
+
+
+def _list_blocks(event: Event, lang: str) -> list[Block]:
+    data = event["data"]
+    blocks = [Block(_headline(event, lang)), Block(_counts_line(event["type"], data.get("counts") or {}, lang))]
+    blocks += _findings(data, lang)
+    new = data.get("new") or []
+    if new and len(new) <= MAX_LISTED:
+        blocks += _items(("新增备案", "New filings"), new, lang, _filing_line)
+    blocks += _items(("变更", "Changes"), data.get("changed") or [], lang, _change_line)
+    blocks += _items(("移出清单", "Removed from the list"), data.get("removed") or [], lang, _filing_line)
+    blocks += _links(data, lang)
+    return blocks
+
+
+def _baseline_blocks(event: Event, lang: str) -> tuple[list[Block], list[Block]]:
+    """(fixed, optional): the optional findings are dropped if the one post would overflow."""
+    data = event["data"]
+    counts = data.get("counts") or {}
+    lists, filings = counts.get("lists", 0), counts.get("filings", 0)
+    if lang == "zh":
+        head = (f"📊 <b>cacwatch 开始监测网信办算法备案</b>\n已记录 <b>{esc(lists)}</b> 份清单、"
+                f"<b>{esc(filings)}</b> 项备案：")
+    else:
+        head = (f"📊 <b>cacwatch is now watching CAC algorithm filings</b>\n"
+                f"<b>{esc(lists)}</b> lists and <b>{esc(filings)}</b> filings on record:")
+    fixed = [Block(head)]
+    for kind, totals in (data.get("by_kind") or {}).items():
+        label = kind_label(str(kind))[0 if lang == "zh" else 1]
+        t = totals or {}
+        if lang == "zh":
+            line = f"• {esc(label)}：{esc(t.get('lists', 0))} 份清单，{esc(t.get('filings', 0))} 项"
+            line += f"（已注销 {esc(t['cancelled'])}）" if t.get("cancelled") else ""
+        else:
+            n_lists, n_filings = int(t.get("lists") or 0), int(t.get("filings") or 0)
+            line = (f"• {esc(label[:1].upper() + label[1:])}: {n_lists} list{'s' if n_lists != 1 else ''}, "
+                    f"{n_filings} filing{'s' if n_filings != 1 else ''}")
+            line += f" ({esc(t['cancelled'])} cancelled)" if t.get("cancelled") else ""
+        fixed.append(Block(line, "\n"))
+    tail = Block("此后只推送新清单与变更。" if lang == "zh" else "From now on: new lists and changes only.")
+    optional = _findings(data, lang)
+    return fixed + [tail], optional
+
+
+def _languages(language: str) -> tuple[str, ...]:
+    return {"zh": ("zh",), "en": ("en",)}.get(language, ("zh", "en"))
+
+
+def _one_post(fixed: list[Block], optional: list[Block], limit: int) -> str:
+    """Everything fixed plus as many optional blocks as fit, in one post."""
+    blocks = list(fixed)
+    for block in optional:
+        trial = pack(blocks + [block], limit, number=False)
+        if len(trial) == 1:
+            blocks.append(block)
+        else:
+            break
+    post = pack(blocks, limit, number=False)
+    return post[0] if len(post) == 1 else split_html("\n\n".join(p for p in post), limit)[0]
+
+
+def render_event(event: Event, language: Language | str = "both") -> list[str]:
+    """The posts of one event, in order (a thread). ``baseline.established`` is always one post."""
+    langs = _languages(language)
+    if event["type"] == "baseline.established":
+        fixed: list[Block] = []
+        optional: list[Block] = []
+        for lang in langs:
+            f, o = _baseline_blocks(event, lang)
+            fixed += f
+            optional += o
+        return [_one_post(fixed, optional, TEXT_LIMIT)]
+    blocks: list[Block] = []
+    for lang in langs:
+        blocks += _list_blocks(event, lang)
+    return pack(blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchHit:
+    """A filing of the event that matched one of a user's watch patterns."""
+
+    pattern: str
+    change: str  # new | changed | removed
+    record: dict[str, Any]
+
+
+def render_watch_alert(event: Event, hits: Iterable[WatchHit], language: Language | str = "both") -> list[str]:
+    """A private alert: which watched companies got a new filing, a change or a cancellation."""
+    hits = list(hits)
+    data = event["data"]
+    zh_label, en_label = list_label(str(data.get("kind") or ""), data.get("batch"), data.get("list_month"))
+    patterns = list(dict.fromkeys(hit.pattern for hit in hits))
+    blocks: list[Block] = []
+    for lang in _languages(language):
+        watched = ("、" if lang == "zh" else ", ").join(esc(_clip(p, 100)) for p in patterns)
+        if lang == "zh":
+            blocks.append(Block(f"🔔 <b>关注提醒：{watched}</b>\n{esc(zh_label)}"))
+        else:
+            blocks.append(Block(f"🔔 <b>Watch alert: {watched}</b>\n{esc(en_label)}"))
+        groups = (
+            ("new", ("新增备案", "New filings"), _filing_line),
+            ("changed", ("变更", "Changes"), _change_line),
+            ("removed", ("移出清单", "Removed from the list"), _filing_line),
+        )
+        for change, title, line in groups:
+            records = list({id(h.record): h.record for h in hits if h.change == change}.values())
+            blocks += _items(title, records, lang, line, limit=50)
+        blocks += _links(data, lang)
+    return pack(blocks)
+
+
+def caption_for(event: Event, language: Language | str = "both") -> str:
+    """The chart's caption: which list, its month and its new filings; ≤ 1024 UTF-16 units."""
+    data = event["data"]
+    zh_label, en_label = list_label(str(data.get("kind") or ""), data.get("batch"), data.get("list_month"))
+    zh_month, en_month = month_label(data.get("list_month"))
+    new = int((data.get("counts") or {}).get("new") or 0)
+    lines = []
+    for lang in _languages(language):
+        if lang == "zh":
+            lines.append(f"<b>{esc(zh_label)}</b>\n{esc(zh_month)} · 新增 {new} 项")
+        else:
+            lines.append(f"<b>{esc(en_label)}</b>\n{esc(en_month)} · {new} new")
+    caption = "\n".join(lines)
+    return split_html(caption, CAPTION_LIMIT)[0]

@@ -1,0 +1,1 @@
+"""Ingest: one poll over the configured sources, stored through the repositories."""

@@ -1,0 +1,346 @@
+"""One poll of the CAC source: discover → fetch (conditional) → parse → store, per list.
+
+Failure rules (interfaces.md): a list that cannot be fetched or parsed is reported and
+skipped, everything else is still ingested, nothing stored is lost. HTTP validators are
+written in the same transaction as the data they vouch for, so a crash never leaves a
+validator that would hide unparsed content behind a 304.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+from bot.app.config import Settings
+from scrapers.blobstore import BlobStore
+from scrapers.sources.cac.discovery import attachment_key, classify_title, discover
+from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, TooLarge, Validators
+from scrapers.parse import parse_attachment
+from scrapers.records import ListRef, ParsedList, ParseError
+from storage.db import Database
+from storage.models import Poll
+from storage.repo import IngestOutcome, Repository
+
+__all__ = ["PollReport", "ListFailure", "ListResult", "check_once", "SOURCE_NAME", "PollHooks"]
+
+SOURCE_NAME = "cac"
+
+
+@dataclass(frozen=True, slots=True)
+class ListFailure:
+    where: str  # URL or list name
+    reason: str
+    cause: str = "fetch failed"  # blocked | HTTP error | timeout | too large | unparseable list …
+
+
+def cause_of(error: FetchError) -> str:
+    """A short category for a fetch failure, first thing in the one-line reason."""
+    causes = {Blocked: "blocked", HttpStatusError: "HTTP error", FetchTimeout: "timeout", TooLarge: "too large"}
+    for error_type, cause in causes.items():
+        if isinstance(error, error_type):
+            return cause
+    return "fetch failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult:
+    ref: ListRef
+    outcome: IngestOutcome
+
+
+@dataclass(slots=True)
+class PollReport:
+    first_run: bool = False
+    lists_checked: int = 0
+    lists_unchanged: int = 0
+    results: list[ListResult] = field(default_factory=list)
+    failures: list[ListFailure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unchanged_keys: list[str] = field(default_factory=list)
+    requests: int = 0
+    bytes_downloaded: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def new_lists(self) -> list[ListResult]:
+        return [r for r in self.results if r.outcome.is_new_list]
+
+    @property
+    def revised_lists(self) -> list[ListResult]:
+        return [r for r in self.results if not r.outcome.is_new_list and r.outcome.rows_changed]
+
+    def summary_line(self) -> str:
+        if self.failures:
+            first = self.failures[0]
+            more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
+            return f"source {SOURCE_NAME}: {first.cause}: {first.where}: {first.reason}{more}"
+        return (
+            f"source {SOURCE_NAME}: {self.lists_checked} lists checked, {len(self.new_lists)} new, "
+            f"{len(self.revised_lists)} revised, {self.lists_unchanged} unchanged"
+        )
+
+
+class PollHooks:
+    """Extension points called inside the ingest transactions (the outbox plugs in here)."""
+
+    def on_list(self, repo: Repository, ref: ListRef, outcome: IngestOutcome, *, first_run: bool) -> None:
+        """Called in the same transaction as the list's ingest."""
+
+    def on_poll_done(self, repo: Repository, report: PollReport) -> None:
+        """Called in the transaction that records a completed poll."""
+
+
+class _PollValidators:
+    """Validators read from the database at poll start; writes are held back for the caller.
+
+    The fetcher must never persist a validator on its own: only a committed ingest may.
+    """
+
+    def __init__(self, stored: dict[str, Validators]) -> None:
+        self._stored = stored
+        self.pending: dict[str, Validators] = {}
+
+    def get(self, url: str) -> Validators | None:
+        return self._stored.get(url)
+
+    def put(self, url: str, validators: Validators) -> None:
+        self.pending[url] = validators
+
+
+def _validators_of(result: FetchResult) -> Validators | None:
+    if not (result.etag or result.last_modified):
+        return None
+    return Validators(etag=result.etag, last_modified=result.last_modified, sha256=result.sha256)
+
+
+_PARSER_MODULES = ["scrapers.parse", "pdfplumber", "docx", "python_calamine", "lxml.etree", "bs4"]
+
+
+def _parse_in_worker(data: bytes, ref: ListRef) -> ParsedList:
+    """Parse, then hand freed memory back to the system: pdfplumber and lxml leave the heap
+    fragmented, and a long-lived worker would otherwise keep its high-water mark. (A full
+    gc.collect() each time costs half as much again as the parse; malloc_trim alone is cheap.)"""
+    try:
+        return parse_attachment(data, ref)
+    finally:
+        _malloc_trim()
+
+
+def _malloc_trim() -> None:
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def _exit_with(parent_pid: int) -> None:
+    """In a parser worker: exit when the process that started the pool is gone.
+
+    A pool worker waits on its task queue forever, so a SIGKILLed ``cacwatch`` would leave
+    it (and its forkserver) behind; a watcher thread ends it within a second instead."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class _ParsePool:
+    """Parsing is CPU-bound (pdfplumber especially): worker processes use every core while
+    the event loop keeps fetching and the main thread stores. Started only when a list
+    actually needs parsing, so an idle poll costs no process start-up."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers  # 0: parse in a thread of this process, one list at a time
+        self._pool: ProcessPoolExecutor | None = None
+        self._in_process = asyncio.Semaphore(1)  # several parses at once only multiply memory
+
+    def _start(self) -> ProcessPoolExecutor:
+        # forkserver, not fork: the main process has threads (asyncio, database pools).
+        context = get_context("forkserver")
+        # Workers fork from a server that already imported the parsers: fast start, shared pages.
+        context.set_forkserver_preload(_PARSER_MODULES)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+        )
+        return self._pool
+
+    async def parse(self, data: bytes, ref: ListRef) -> ParsedList:
+        if self._workers == 0:
+            async with self._in_process:
+                return await asyncio.to_thread(parse_attachment, data, ref)
+        pool = self._pool or self._start()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _parse_in_worker, data, ref)
+        except RuntimeError as err:
+            if "bootstrapping phase" not in str(err):
+                raise
+            # Embedded in a script without a __main__ guard: workers cannot start; parse in-process.
+            self._workers = 0
+            self.close()
+            return await self.parse(data, ref)
+        except BrokenProcessPool:
+            # A worker died (out of memory on a hostile file?): that list fails, the next starts a new pool.
+            self._pool = None
+            raise ParseError("the parser process died while reading this attachment") from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+async def _fetch_and_parse(
+    fetcher: Fetcher, ref: ListRef, blobs: BlobStore, parser: _ParsePool
+) -> tuple[ListRef, FetchResult | None, ParsedList | None, ListFailure | None]:
+    """Fetch one attachment and parse it. Returns (ref, fetch, parsed, failure)."""
+    where = f"{ref.name} <{ref.attachment_url}>"
+    try:
+        result = await fetcher.get_attachment(ref.attachment_url, referer=ref.page_url)
+    except FetchError as err:
+        return ref, None, None, ListFailure(where, err.reason, cause_of(err))
+    if result.not_modified or result.content is None:
+        return ref, result, None, None
+    await asyncio.to_thread(blobs.put, result.content)  # raw bytes kept first: a failed list can be re-parsed later
+    try:
+        parsed = await parser.parse(result.content, ref)
+    except ParseError as err:
+        return ref, result, None, ListFailure(where, str(err), "unparseable list")
+    return ref, result, parsed, None
+
+
+def _store_list(
+    db: Database,
+    key: str,
+    fetched_list: tuple[ListRef, FetchResult | None, ParsedList | None, ListFailure | None],
+    report: PollReport,
+    hooks: PollHooks,
+    validators: _PollValidators,
+) -> None:
+    """One list, one transaction: its rows, derived filings, validators and events."""
+    ref, fetched, parsed, error = fetched_list
+    if error is None and parsed is None:
+        report.lists_unchanged += 1
+        report.unchanged_keys.append(key)  # marked checked together at the end: idle polls stay cheap
+        return
+    with db.session() as session:
+        repo = Repository(session)
+        if error is not None:
+            report.failures.append(error)
+            repo.record_list_error(ref, key, f"{error.cause}: {error.reason}")
+            return
+        assert parsed is not None
+        outcome = repo.ingest(parsed, key)
+        if fetched is not None and (v := _validators_of(fetched)):
+            repo.put_validators(fetched.url, v)
+            validators.pending.pop(fetched.url, None)
+        if not outcome.rows_changed:
+            report.lists_unchanged += 1
+        report.results.append(ListResult(ref, outcome))
+        hooks.on_list(repo, ref, outcome, first_run=report.first_run)
+
+
+def _site_down(error: FetchError) -> bool:
+    return isinstance(error, Blocked) or (isinstance(error, HttpStatusError) and error.status >= 500)
+
+
+def _lists_to_check(stored: dict[str, ListRef], discovered: list[ListRef]) -> list[tuple[str, ListRef]]:
+    """Every stored list is re-checked (a conditional GET: CAC re-issues old attachments in
+    place); newly discovered ones are added, and fresher descriptions win. Oldest first, so
+    a filing repeated by a later summary list is "new" in the earliest one."""
+    refs: dict[str, ListRef] = dict(stored)
+    for ref in discovered:
+        refs[attachment_key(ref.attachment_url)] = ref
+    return sorted(refs.items(), key=lambda item: (item[1].kind.value, item[1].list_month, item[0]))
+
+
+async def check_once(
+    settings: Settings,
+    db: Database,
+    *,
+    hooks: PollHooks | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    transport=None,  # httpx transport, for tests only  # type: ignore[no-untyped-def]
+) -> PollReport:
+    """Run one full poll of the CAC source and store everything it finds."""
+    hooks = hooks or PollHooks()
+    source_settings = settings.sources.cac
+    blobs = BlobStore(settings.data_dir / "blobs")
+    report = PollReport()
+    poll = Poll()
+
+    with db.session() as session:
+        repo = Repository(session)
+        report.first_run = not repo.has_successful_poll(SOURCE_NAME)
+        known_pages = repo.known_page_urls()
+        stored_refs = {row.attachment_key: repo.list_ref(row) for row in repo.stored_lists()}
+        validators = _PollValidators(repo.all_validators())
+
+    async with Fetcher(source_settings, validators, transport=transport) as fetcher:
+        discovery = await discover(fetcher, source_settings, known_pages=known_pages)
+        for error in discovery.fatal_errors:
+            report.failures.append(ListFailure(error.url, error.reason, cause_of(error)))
+        # The notice API is a second signal only: its failure is a warning, not a failed poll.
+        report.warnings.extend(f"{e.url}: {e.reason}" for e in discovery.signal_errors)
+        report.warnings.extend(discovery.warnings)
+        if any(_site_down(error) for error in discovery.fatal_errors):
+            # The site is refusing us or failing: fetching every attachment would only hammer it.
+            ordered_refs: list[tuple[str, ListRef]] = []
+        else:
+            ordered_refs = _lists_to_check(stored_refs, discovery.lists)
+
+        ordered = ordered_refs
+        report.lists_checked = len(ordered)
+
+        parser = _ParsePool(settings.parse_workers)
+        tasks = [asyncio.create_task(_fetch_and_parse(fetcher, ref, blobs, parser)) for _, ref in ordered]
+        try:
+            # Stored strictly in order (see _lists_to_check), each as soon as it is ready,
+            # in a thread so that fetching and parsing of later lists go on meanwhile.
+            for done, ((key, _ref), task) in enumerate(zip(ordered, tasks), start=1):
+                fetched_list = await task
+                await asyncio.to_thread(_store_list, db, key, fetched_list, report, hooks, validators)
+                if progress:
+                    progress("lists", done, len(tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            parser.close()
+
+        # Hands the pages' validators to ``validators.pending``; stored below only if the poll succeeded.
+        discovery.commit(fetcher)
+        report.requests = fetcher.stats.requests
+        report.bytes_downloaded = fetcher.stats.bytes_downloaded
+
+    with db.session() as session:
+        repo = Repository(session)
+        repo.mark_checked(report.unchanged_keys)
+        for announcement in discovery.announcements:
+            repo.upsert_announcement(announcement, classify_title(announcement.title))
+        if report.ok:
+            # Pages are vouched for only when every list behind them was stored.
+            for url, pending in validators.pending.items():
+                repo.put_validators(url, pending)
+        poll.lists_seen = report.lists_checked
+        poll.lists_changed = len(report.new_lists) + len(report.revised_lists)
+        poll.requests = report.requests
+        poll.bytes_downloaded = report.bytes_downloaded
+        repo.record_poll(SOURCE_NAME, poll, ok=report.ok, error=report.summary_line() if not report.ok else None)
+        hooks.on_poll_done(repo, report)
+    return report

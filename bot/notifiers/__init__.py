@@ -1,5 +1,0 @@
-"""Notifier plug-ins: webhook, telegram, email, apprise — registered by ``kind``."""
-
-from bot.notifiers.base import NOTIFIER_KINDS, DeliveryError, Notifier
-
-__all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS"]
