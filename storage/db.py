@@ -16,7 +16,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "normalize_url"]
+# ``Session`` is re-exported as the handle of one transaction: the application passes it to
+# the repositories (and notifiers pass it on to theirs) without speaking SQL itself.
+__all__ = ["Database", "Session", "normalize_url"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 

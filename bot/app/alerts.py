@@ -25,13 +25,10 @@ from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 
 import httpx
-from sqlalchemy import select
-
 from bot.app.config import Settings
 from bot.ingest.pipeline import SOURCE_NAME, PollReport
 from storage.db import Database
-from storage.models import Source
-from storage.models_service import Incident
+from storage.service_repo import ServiceRepository
 
 __all__ = ["Alerter", "Alert", "SOURCE_KEY", "list_key"]
 
@@ -90,18 +87,15 @@ class Alerter:
         now = utcnow()
         alert_after = self.settings.service.alert_after
         with self.db.session() as session:
-            source = session.scalar(select(Source).where(Source.name == SOURCE_NAME))
-            failures = source.consecutive_failures if source is not None else 0
-            open_by_key = {
-                row.key: row for row in session.scalars(select(Incident).where(Incident.closed_at.is_(None)))
-            }
+            repo = ServiceRepository(session)
+            failures = repo.consecutive_failures(SOURCE_NAME)
+            open_by_key = repo.open_incidents()
             # The source as a whole.
-            current = open_by_key.get(SOURCE_KEY)
             site_failures = [f for f in report.failures if f.cause != UNPARSEABLE]
             if not site_failures:
                 # The site answered. Lists that do not parse have incidents of their own below.
-                if current is not None:
-                    current.closed_at = now
+                if SOURCE_KEY in open_by_key:
+                    repo.close_incident(SOURCE_KEY, at=now)
             elif failures >= alert_after:
                 causes = sorted({f.cause for f in site_failures})
                 message = (
@@ -110,10 +104,7 @@ class Alerter:
                     "What could not be read is left as stored (nothing marked removed, nothing sent for it); "
                     "polling goes on, less often, until it recovers."
                 )
-                if current is None:
-                    session.add(Incident(key=SOURCE_KEY, opened_at=now, last_message=message, failures=failures))
-                else:
-                    current.last_message, current.failures = message, failures
+                repo.open_incident(SOURCE_KEY, message, failures, at=now)
             # Lists that no longer parse (the site changed its format).
             failing = {
                 list_key(f.where): f for f in report.failures if f.cause == UNPARSEABLE
@@ -123,33 +114,19 @@ class Alerter:
                     f"cacwatch: a list could not be read: {failure.where}\n{failure.reason}\n"
                     "The site may have changed its format; the list is skipped, everything else is ingested."
                 )
-                row = open_by_key.get(key)
-                if row is None:
-                    session.add(Incident(key=key, opened_at=now, last_message=message, failures=1))
-                else:
-                    row.last_message, row.failures = message, row.failures + 1
+                previous = open_by_key.get(key)
+                repo.open_incident(key, message, previous.failures + 1 if previous else 1, at=now)
             if report.lists_checked:
                 # The poll reached the lists: those that did not fail this time are readable again.
-                for key, row in open_by_key.items():
+                for key in open_by_key:
                     if key.startswith("list:") and key not in failing:
-                        row.closed_at = now
+                        repo.close_incident(key, at=now)
 
     def _due(self) -> list[tuple[int, str, Alert]]:
         """(incident id, "open" | "recovery", message) not yet sent."""
         due: list[tuple[int, str, Alert]] = []
         with self.db.session() as session:
-            for row in session.scalars(
-                select(Incident)
-                .where(
-                    (Incident.closed_at.is_(None) & Incident.notified_at.is_(None))
-                    | (
-                        Incident.closed_at.is_not(None)
-                        & Incident.notified_at.is_not(None)
-                        & Incident.recovery_notified_at.is_(None)
-                    )
-                )
-                .order_by(Incident.id)
-            ):
+            for row in ServiceRepository(session).due_incidents():
                 if row.closed_at is None:
                     due.append((row.id, "open", Alert(self._subject(row.key, recovered=False), row.last_message)))
                 else:
@@ -163,12 +140,7 @@ class Alerter:
 
     def _mark(self, incident_id: int, what: str) -> None:
         with self.db.session() as session:
-            row = session.get(Incident, incident_id)
-            if row is not None:
-                if what == "open":
-                    row.notified_at = utcnow()
-                else:
-                    row.recovery_notified_at = utcnow()
+            ServiceRepository(session).mark_incident_announced(incident_id, recovery=what != "open", at=utcnow())
 
     @staticmethod
     def _what(key: str) -> str:

@@ -24,10 +24,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
 from storage.db import Database
+from storage.service_repo import LOCK_NAME, AdvisoryLock, advisory_lock_holder, database_file, lock_key
 
 __all__ = [
     "AlreadyRunning",
@@ -44,7 +42,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "cacwatch:scheduler"
 Callback = Callable[[], Awaitable[None]]
 
 
@@ -59,8 +56,8 @@ class AlreadyRunning(RuntimeError):
 
 def lock_path_for(db: Database) -> Path | None:
     """``<database file>.lock``, or None for an in-memory database."""
-    name = make_url(db.url).database
-    if not db.is_sqlite or not name or name == ":memory:":
+    name = database_file(db)
+    if name is None:
         return None
     return Path(name).resolve().with_name(Path(name).name + ".lock")
 
@@ -150,18 +147,6 @@ class SingleInstance:
                 self._lock.release()
 
 
-def _conninfo(db: Database) -> str:
-    # The SQLAlchemy URL minus the driver suffix is a libpq URI (options=-csearch_path… included).
-    return make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def lock_key(database: str, schema: str) -> int:
-    """A signed 64-bit advisory-lock key per database and schema (several deployments, or test
-    schemas, can share one PostgreSQL database without electing one leader between them)."""
-    digest = hashlib.sha256(f"{LOCK_NAME}:{database}:{schema}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 class AdvisoryLockElection:
     """PostgreSQL: ``pg_try_advisory_lock`` on a connection of its own, kept open while leading."""
 
@@ -178,52 +163,31 @@ class AdvisoryLockElection:
         self._on_elected, self._on_deposed = on_elected, on_deposed
         self._retry = retry
         self._connect_timeout = connect_timeout
-        self._conn: Any = None  # psycopg.AsyncConnection
-        self.key: int | None = None
+        self._lock = AdvisoryLock(
+            db, application_name=f"cacwatch {instance_name()}", connect_timeout=connect_timeout
+        )
         self.is_leader = False
+
+    @property
+    def key(self) -> int | None:
+        return self._lock.key
 
     def describe(self) -> str:
         return f"PostgreSQL advisory lock {self.key}" if self.key is not None else "PostgreSQL advisory lock"
 
-    async def _connect(self) -> Any:
-        import psycopg
-
-        conn = await psycopg.AsyncConnection.connect(
-            _conninfo(self._db),
-            autocommit=True,
-            connect_timeout=max(1, int(self._connect_timeout)),
-            # Shown in pg_stat_activity: `cacwatch status` names the leader with it.
-            application_name=f"cacwatch {instance_name()}"[:63],
-            # A half-open connection (network gone, leader alive) is noticed within ~10 s.
-            keepalives=1,
-            keepalives_idle=5,
-            keepalives_interval=2,
-            keepalives_count=3,
-        )
-        cursor = await conn.execute("SELECT current_database(), current_schema()")
-        database, schema = await cursor.fetchone()  # type: ignore[misc]
-        self.key = lock_key(database, schema or "public")
-        return conn
-
     async def _close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), timeout=self._connect_timeout)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._lock.close(), timeout=self._connect_timeout)
 
     async def _try_lock(self) -> bool:
-        if self._conn is None or self._conn.closed:
-            self._conn = await asyncio.wait_for(self._connect(), timeout=self._connect_timeout * 2)
-        cursor = await asyncio.wait_for(
-            self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)), timeout=self._connect_timeout
-        )
-        row = await cursor.fetchone()
-        return bool(row and row[0])
+        if not self._lock.connected:
+            await asyncio.wait_for(self._lock.connect(), timeout=self._connect_timeout * 2)
+        return await asyncio.wait_for(self._lock.try_lock(), timeout=self._connect_timeout)
 
     async def _still_held(self) -> bool:
         # The lock lives as long as the session: a working connection means we still hold it.
         try:
-            await asyncio.wait_for(self._conn.execute("SELECT 1"), timeout=self._connect_timeout)
+            await asyncio.wait_for(self._lock.ping(), timeout=self._connect_timeout)
         except Exception as err:  # noqa: BLE001 - any failure means the session may be gone
             log.warning("leader: lost the database session holding the scheduler lock: %s", err)
             return False
@@ -268,19 +232,7 @@ def current_leader(db: Database) -> str | None:
     if db.is_sqlite:
         path = lock_path_for(db)
         return InstanceLock.holder(path) if path is not None else None
-    with db.engine.connect() as conn:
-        database, schema = conn.execute(text("SELECT current_database(), current_schema()")).one()
-        key = lock_key(database, schema or "public")
-        # A bigint advisory key shows in pg_locks as classid (high 32 bits), objid (low), objsubid 1.
-        row = conn.execute(
-            text(
-                "SELECT a.application_name, a.client_addr FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-                "AND l.classid::bigint = :high AND l.objid::bigint = :low"
-            ),
-            {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF},
-        ).first()
+    row = advisory_lock_holder(db)
     if row is None:
         return None
     name, address = row

@@ -26,12 +26,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from sqlalchemy import case, func, select
-
 from storage.db import Database
-from storage.models import Filing, FilingList, Poll, Source
-from storage.models_outbox import Delivery, DeliveryState
-from storage.models_service import Incident
+from storage.models_outbox import DeliveryState
+from storage.status_repo import IncidentStatus, SourceStatus, StatusRepository
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,36 +58,9 @@ DELIVERY_STATES = ("pending", "failed", "sending", "delivered", "dead", "disable
 _LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were written as UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
-
-
 def notifier_kind(notifier_key: str) -> str:
     """``webhook:https://…`` → ``webhook``: metric labels never carry URLs (nor tokens in them)."""
     return notifier_key.split(":", 1)[0] or "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class SourceStatus:
-    name: str
-    last_success_at: datetime | None
-    last_failure_at: datetime | None
-    last_error: str | None
-    consecutive_failures: int
-    polls_ok: int
-    polls_failed: int
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentStatus:
-    key: str
-    opened_at: datetime
-    failures: int
-    last_message: str
-    notified: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,62 +82,21 @@ class Snapshot:
 def read_snapshot(db: Database) -> Snapshot:
     """One read-only pass over the database (blocking: call it in a thread from async code)."""
     with db.session() as session:
-        polls: dict[tuple[int, bool], int] = {
-            (source_id, bool(ok)): count
-            for source_id, ok, count in session.execute(
-                select(Poll.source_id, Poll.ok, func.count(Poll.id)).group_by(Poll.source_id, Poll.ok)
-            )
-        }
-        sources = [
-            SourceStatus(
-                name=row.name,
-                last_success_at=_aware(row.last_success_at),
-                last_failure_at=_aware(row.last_failure_at),
-                last_error=row.last_error,
-                consecutive_failures=row.consecutive_failures or 0,
-                polls_ok=polls.get((row.id, True), 0),
-                polls_failed=polls.get((row.id, False), 0),
-            )
-            for row in session.scalars(select(Source).order_by(Source.name))
-        ]
-        lists = {
-            kind: count
-            for kind, count in session.execute(
-                select(FilingList.kind, func.count(FilingList.id)).group_by(FilingList.kind)
-            )
-        }
-        filings: dict[str, dict[str, int]] = defaultdict(dict)
-        for kind, status, count in session.execute(
-            select(Filing.kind, Filing.status, func.count(Filing.id))
-            .where(Filing.present.is_(True))
-            .group_by(Filing.kind, Filing.status)
-        ):
-            filings[kind][status] = count
-        retried = case((Delivery.attempts > 0, 1), else_=0)
+        repo = StatusRepository(session)
+        sources = repo.sources()
+        lists = repo.lists_per_kind()
+        filings = repo.present_filings_per_kind()
         deliveries: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DELIVERY_STATES, 0))
-        for notifier, state, was_tried, count in session.execute(
-            select(Delivery.notifier, Delivery.state, retried, func.count(Delivery.id)).group_by(
-                Delivery.notifier, Delivery.state, retried
-            )
-        ):
+        for notifier, state, was_tried, count in repo.delivery_counts():
             label = "failed" if state == DeliveryState.PENDING and was_tried else state
             by_state = deliveries[notifier_kind(notifier)]
             by_state[label] = by_state.get(label, 0) + count
-        incidents = [
-            IncidentStatus(
-                key=row.key,
-                opened_at=_aware(row.opened_at) or datetime.now(timezone.utc),
-                failures=row.failures,
-                last_message=row.last_message,
-                notified=row.notified_at is not None,
-            )
-            for row in session.scalars(select(Incident).where(Incident.closed_at.is_(None)).order_by(Incident.id))
-        ]
+        incidents = repo.open_incidents()
     return Snapshot(
         taken_at=datetime.now(timezone.utc),
         sources=sources,
         lists=lists,
-        filings=dict(filings),
+        filings=filings,
         deliveries=dict(deliveries),
         incidents=incidents,
     )

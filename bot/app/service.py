@@ -39,7 +39,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from rich.console import Console
-from sqlalchemy import func, select, text
 
 from bot.app.alerts import Alerter
 from bot.app.config import CacSourceSettings, ServiceSettings, Settings
@@ -49,7 +48,7 @@ from bot.app.logs import configure_logging
 from bot.app.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.ingest.pipeline import SOURCE_NAME
 from storage.db import Database
-from storage.models import Source
+from storage.service_repo import ServiceRepository, last_success
 
 if TYPE_CHECKING:
     from bot.delivery.notifiers.base import Notifier
@@ -364,8 +363,7 @@ class Service:
 
     def _read_failures(self) -> int:
         with self.db.session() as session:
-            source = session.scalar(select(Source).where(Source.name == SOURCE_NAME))
-            return source.consecutive_failures if source is not None else 0
+            return ServiceRepository(session).consecutive_failures(SOURCE_NAME)
 
     async def _poll_job(self) -> None:
         """The scheduled job: one poll, interruptible by stop or loss of leadership."""
@@ -519,14 +517,7 @@ class Service:
         return Response(200, f"ok {self.state.instance} {role}\n".encode())
 
     def _last_success(self) -> datetime | None:
-        with self.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            value = conn.execute(select(func.max(Source.last_success_at))).scalar()
-        if isinstance(value, str):  # SQLite may hand back the text of an aggregate
-            value = datetime.fromisoformat(value)
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value
+        return last_success(self.db)
 
     async def _readyz(self) -> Response:
         if self.state.stopping:

@@ -21,13 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from typing import cast
 
 from bot.changes.event_schema import Event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
-from storage.db import Database
-from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
+from storage.db import Database, Session
+from storage.outbox_repo import ClaimedDelivery, OutboxRepository
 
 __all__ = [
     "RETRY_DELAYS",
@@ -61,34 +60,19 @@ def delivery_id_of(event_id: str, delivery_pk: int) -> str:
     return f"msg_{event_id[4:]}_{delivery_pk}"
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were written as UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
-
-
 def enqueue(session: Session, event: Event, notifiers: Iterable[Notifier], *, list_id: int | None = None) -> int:
     """Write one event and its deliveries in the caller's transaction. Returns the delivery count."""
-    row = OutboxEvent(event_id=event["id"], type=event["type"], list_id=list_id, payload=dict(event))
-    session.add(row)
-    session.flush()
-    disabled = set(session.scalars(select(DisabledDestination.destination)))
+    repo = OutboxRepository(session)
+    event_pk = repo.add_event(event["id"], event["type"], dict(event), list_id=list_id)
+    disabled = repo.disabled_destinations()
     now = utcnow()
     count = 0
     for notifier in notifiers:
         for destination in dict.fromkeys(notifier.fan_out(event, session)):
             if destination in disabled:
                 continue
-            session.add(
-                Delivery(
-                    event_pk=row.id,
-                    notifier=notifier.destination,
-                    destination=destination,
-                    state=DeliveryState.PENDING,
-                    attempts=0,
-                    next_attempt_at=notifier.not_before(event, now, destination),
-                )
+            repo.add_delivery(
+                event_pk, notifier.destination, destination, not_before=notifier.not_before(event, now, destination)
             )
             count += 1
     return count
@@ -121,45 +105,21 @@ class _Claimed:
 
 
 def _claim(db: Database, worker: str, limit: int, now: datetime) -> list[_Claimed]:
-    due = or_(
-        (Delivery.state == DeliveryState.PENDING) & (Delivery.next_attempt_at <= now),
-        (Delivery.state == DeliveryState.SENDING) & (Delivery.locked_until < now),
-    )
     with db.session() as session:
-        ids = list(
-            session.scalars(
-                select(Delivery.id)
-                .where(due)
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)  # ignored by SQLite, which has one writer anyway
-            )
-        )
-        if not ids:
-            return []
-        # The state condition is repeated so a competing claim cannot take a row twice.
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(ids), due)
-            .values(state=DeliveryState.SENDING, locked_by=worker, locked_until=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        rows = session.execute(
-            select(Delivery, OutboxEvent)
-            .join(OutboxEvent, OutboxEvent.id == Delivery.event_pk)
-            .where(Delivery.id.in_(ids), Delivery.locked_by == worker, Delivery.state == DeliveryState.SENDING)
-        ).all()
-        return [
-            _Claimed(
-                pk=delivery.id,
-                notifier=delivery.notifier,
-                destination=delivery.destination,
-                attempts=delivery.attempts,
-                event=event.payload,  # type: ignore[arg-type]
-                delivery_id=delivery_id_of(event.event_id, delivery.id),
-            )
-            for delivery, event in rows
-        ]
+        claimed = OutboxRepository(session).claim_due(worker, limit, now, LEASE)
+    return [_claimed(row) for row in claimed]
+
+
+def _claimed(row: ClaimedDelivery) -> _Claimed:
+    return _Claimed(
+        pk=row.pk,
+        notifier=row.notifier,
+        destination=row.destination,
+        attempts=row.attempts,
+        # Written by ``enqueue`` from an Event: the stored JSON has exactly that shape.
+        event=cast(Event, row.payload),
+        delivery_id=delivery_id_of(row.event_id, row.pk),
+    )
 
 
 def _backoff(attempts: int, retry_after: float | None) -> float:
@@ -177,35 +137,26 @@ def _finish(db: Database, worker: str, outcomes: Sequence[Outcome]) -> DeliveryR
     run = DeliveryRun()
     now = utcnow()
     with db.session() as session:
+        repo = OutboxRepository(session)
         for item, error in outcomes:
             attempts = item.attempts + 1
-            owned = (Delivery.id == item.pk) & (Delivery.locked_by == worker)
             if error is None:
-                values = dict(state=DeliveryState.DELIVERED, delivered_at=now, last_error=None)
+                repo.mark_delivered(item.pk, worker, attempts, at=now)
                 run.delivered += 1
             elif error.disable:
-                values = dict(state=DeliveryState.DISABLED, last_error=error.reason)
+                repo.mark_disabled(item.pk, worker, attempts, destination=item.destination, error=error.reason)
                 run.disabled += 1
-                if session.get(DisabledDestination, item.destination) is None:
-                    session.add(DisabledDestination(destination=item.destination, reason=error.reason))
-                    session.flush()
             elif not error.retryable or attempts > len(RETRY_DELAYS):
-                values = dict(state=DeliveryState.DEAD, last_error=error.reason)
+                repo.mark_dead(item.pk, worker, attempts, error=error.reason)
                 run.dead += 1
             else:
                 delay = _backoff(attempts, error.retry_after)
-                values = dict(
-                    state=DeliveryState.PENDING, last_error=error.reason, next_attempt_at=now + timedelta(seconds=delay)
+                repo.mark_retry(
+                    item.pk, worker, attempts, error=error.reason, next_attempt_at=now + timedelta(seconds=delay)
                 )
                 run.failed += 1
             if error is not None:
                 run.errors.append(f"{item.destination}: {error.reason}")
-            session.execute(
-                update(Delivery)
-                .where(owned)
-                .values(attempts=attempts, locked_by=None, locked_until=None, **values)
-                .execution_options(synchronize_session=False)
-            )
     return run
 
 
@@ -327,23 +278,9 @@ async def deliver_until_idle(
 def retry_dead(db: Database, *, destination: str | None = None) -> int:
     """Put dead-lettered deliveries back in the queue (``cacwatch deliveries retry``)."""
     with db.session() as session:
-        query = update(Delivery).where(Delivery.state == DeliveryState.DEAD)
-        if destination:
-            query = query.where(Delivery.destination == destination)
-        result = session.execute(
-            query.values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount or 0
+        return OutboxRepository(session).retry_dead(destination=destination, now=utcnow())
 
 
 def delivery_counts(session: Session) -> dict[str, dict[str, int]]:
     """{destination: {state: count}} for status pages."""
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for destination, state, count in session.execute(
-        select(Delivery.destination, Delivery.state, func.count(Delivery.id)).group_by(
-            Delivery.destination, Delivery.state
-        )
-    ):
-        counts[destination][state] = count
-    return dict(counts)
+    return OutboxRepository(session).delivery_counts()

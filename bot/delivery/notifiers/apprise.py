@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import apprise
-from sqlalchemy.orm import Session
+from storage.db import Session
 
 from bot.app.config import AppriseSettings
 from bot.changes.event_schema import Event

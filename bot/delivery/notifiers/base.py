@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy.orm import Session
+from storage.db import Session
 
 from bot.changes.event_schema import Event
 

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from sqlalchemy import delete, func, inspect, select
-from sqlalchemy.orm import Session
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -45,8 +43,7 @@ from bot.delivery.telegram.format import (
     split_html,
 )
 from bot.delivery.telegram.notifier import USER_PREFIX, WatchMatcher, make_rate_limiter
-from storage.db import Database
-from storage.models import Filing
+from storage.db import Database, Session
 
 __all__ = [
     "build_application",
@@ -213,11 +210,7 @@ async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _reenable(session: Session, chat_id: int) -> None:
-    if "disabled_destinations" not in inspect(session.connection()).get_table_names():
-        return
-    from storage.models_outbox import DisabledDestination
-
-    session.execute(delete(DisabledDestination).where(DisabledDestination.destination == f"{USER_PREFIX}{chat_id}"))
+    queries.enable_destination(session, f"{USER_PREFIX}{chat_id}")
 
 
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -347,11 +340,9 @@ def _safe(function: Callable[[str], str], value: str) -> str:
 def _count_watch_matches(session: Session, pattern: str) -> int:
     matcher = WatchMatcher([pattern])
     total = 0
-    for entity, count in session.execute(
-        select(Filing.entity, func.count(Filing.id)).where(Filing.present.is_(True)).group_by(Filing.entity)
-    ):
+    for entity, count in queries.present_filings_per_entity(session):
         if entity and matcher.match(entity):
-            total += int(count)
+            total += count
     return total
 
 

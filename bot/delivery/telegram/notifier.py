@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import telegram
-from sqlalchemy.orm import Session
+from storage.db import Session
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -274,7 +274,7 @@ def _substring_hit(pattern: str, entity: str) -> bool:
         return False
     if key in _fold(entity):
         return True
-    english = queries._english_haystack(entity)
+    english = queries.english_haystack(entity)
     if re.fullmatch(r"[a-z0-9 .&'-]+", pattern.lower()):
         return re.search(rf"(?<![a-z0-9]){re.escape(pattern.lower().strip())}(?![a-z0-9])", english) is not None
     return False

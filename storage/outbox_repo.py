@@ -1,0 +1,156 @@
+"""The outbox's SQL: events and deliveries written, claimed, settled and counted.
+
+The policy (which state an outcome leads to, backoff, batching) is ``bot.delivery.outbox``;
+this module only says how each step reads and writes the tables of ``models_outbox``.
+Claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers run side by side,
+and every settling update is conditional on the claim still being this worker's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
+
+__all__ = ["ClaimedDelivery", "OutboxRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery this worker now holds (state ``sending`` until its lease ends)."""
+
+    pk: int
+    notifier: str
+    destination: str
+    attempts: int
+    event_id: str
+    payload: dict[str, Any]
+
+
+class OutboxRepository:
+    """Outbox reads and writes within one session; the caller owns the transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- enqueue (inside the ingest transaction) ------------------------------------------
+
+    def add_event(self, event_id: str, event_type: str, payload: dict[str, Any], *, list_id: int | None) -> int:
+        row = OutboxEvent(event_id=event_id, type=event_type, list_id=list_id, payload=payload)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def disabled_destinations(self) -> set[str]:
+        return set(self.session.scalars(select(DisabledDestination.destination)))
+
+    def add_delivery(self, event_pk: int, notifier: str, destination: str, *, not_before: datetime) -> None:
+        self.session.add(
+            Delivery(
+                event_pk=event_pk,
+                notifier=notifier,
+                destination=destination,
+                state=DeliveryState.PENDING,
+                attempts=0,
+                next_attempt_at=not_before,
+            )
+        )
+
+    # --- claim and settle ------------------------------------------------------------------
+
+    def claim_due(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[ClaimedDelivery]:
+        """Take up to ``limit`` due deliveries (pending and due, or sending with an expired lease)."""
+        due = or_(
+            (Delivery.state == DeliveryState.PENDING) & (Delivery.next_attempt_at <= now),
+            (Delivery.state == DeliveryState.SENDING) & (Delivery.locked_until < now),
+        )
+        ids = list(
+            self.session.scalars(
+                select(Delivery.id)
+                .where(due)
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)  # ignored by SQLite, which has one writer anyway
+            )
+        )
+        if not ids:
+            return []
+        # The state condition is repeated so a competing claim cannot take a row twice.
+        self.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), due)
+            .values(state=DeliveryState.SENDING, locked_by=worker, locked_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        rows = self.session.execute(
+            select(Delivery, OutboxEvent)
+            .join(OutboxEvent, OutboxEvent.id == Delivery.event_pk)
+            .where(Delivery.id.in_(ids), Delivery.locked_by == worker, Delivery.state == DeliveryState.SENDING)
+        ).all()
+        return [
+            ClaimedDelivery(
+                pk=delivery.id,
+                notifier=delivery.notifier,
+                destination=delivery.destination,
+                attempts=delivery.attempts,
+                event_id=event.event_id,
+                payload=event.payload,
+            )
+            for delivery, event in rows
+        ]
+
+    def _settle(self, pk: int, worker: str, attempts: int, **values: Any) -> None:
+        owned: ColumnElement[bool] = (Delivery.id == pk) & (Delivery.locked_by == worker)
+        self.session.execute(
+            update(Delivery)
+            .where(owned)
+            .values(attempts=attempts, locked_by=None, locked_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+
+    def mark_delivered(self, pk: int, worker: str, attempts: int, *, at: datetime) -> None:
+        self._settle(pk, worker, attempts, state=DeliveryState.DELIVERED, delivered_at=at, last_error=None)
+
+    def mark_retry(self, pk: int, worker: str, attempts: int, *, error: str, next_attempt_at: datetime) -> None:
+        self._settle(pk, worker, attempts, state=DeliveryState.PENDING, last_error=error, next_attempt_at=next_attempt_at)
+
+    def mark_dead(self, pk: int, worker: str, attempts: int, *, error: str) -> None:
+        self._settle(pk, worker, attempts, state=DeliveryState.DEAD, last_error=error)
+
+    def mark_disabled(self, pk: int, worker: str, attempts: int, *, destination: str, error: str) -> None:
+        """The destination said it is gone: this delivery stops, and nothing more is queued for it."""
+        if self.session.get(DisabledDestination, destination) is None:
+            self.session.add(DisabledDestination(destination=destination, reason=error))
+            self.session.flush()
+        self._settle(pk, worker, attempts, state=DeliveryState.DISABLED, last_error=error)
+
+    # --- operators ------------------------------------------------------------------------
+
+    def retry_dead(self, *, destination: str | None, now: datetime) -> int:
+        """Put dead-lettered deliveries back in the queue; returns how many."""
+        query = update(Delivery).where(Delivery.state == DeliveryState.DEAD)
+        if destination:
+            query = query.where(Delivery.destination == destination)
+        result = self.session.execute(
+            query.values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=now).execution_options(
+                synchronize_session=False
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        """{destination: {state: count}} for status pages."""
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        for destination, state, count in self.session.execute(
+            select(Delivery.destination, Delivery.state, func.count(Delivery.id)).group_by(
+                Delivery.destination, Delivery.state
+            )
+        ):
+            counts[destination][state] = count
+        return dict(counts)
