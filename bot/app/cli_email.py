@@ -19,13 +19,10 @@ from bot.app import cli_common
 from bot.app.cli_common import fail as _fail
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from bot.app.config import EmailSettings, Settings
     from bot.delivery.email.subscribers import Subscriber
-    from bot.changes.event_schema import Event
 
-__all__ = ["subscribers_app", "digest_app", "preview_events"]
+__all__ = ["subscribers_app", "digest_app"]
 
 subscribers_app = typer.Typer(help="Email digest subscribers (config.yaml and the database).", no_args_is_help=True)
 digest_app = typer.Typer(help="The email digest.", no_args_is_help=True)
@@ -179,83 +176,13 @@ def subscribers_unsubscribe(token: Annotated[str, typer.Argument(help="The token
     print(f"unsubscribed {address}")
 
 
-# --- digest preview -----------------------------------------------------------------------------
-
-
-def preview_events(session: "Session", *, watchlist: list[str] | None = None) -> list["Event"]:
-    """The newest stored list of each kind as a ``list.published`` event, as if just published.
-
-    Its ``new`` filings are those that first appeared in it (all its rows when none did,
-    e.g. a list CAC updates in place); findings are computed as for a real event.
-    """
-    from sqlalchemy import select
-
-    from storage.repo import list_sizes
-    from bot.changes.findings import findings_for_list
-    from bot.changes.watchlist import Watchlist
-    from scrapers.sources.cac.discovery import batch_number
-    from storage.models import Filing, FilingList, ListVersion
-    from storage.repo import Repository, filing_record
-
-    repo = Repository(session)
-    matcher = Watchlist(watchlist) if watchlist else None
-    events: list[Event] = []
-    kinds = list(session.scalars(select(FilingList.kind).distinct().order_by(FilingList.kind)))
-    for kind in kinds:
-        newest = session.scalars(
-            select(FilingList)
-            .join(ListVersion, ListVersion.id == FilingList.current_version_id)
-            .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
-            .order_by(FilingList.list_month.desc(), FilingList.id.desc())
-            .limit(1)
-        ).first()
-        if newest is None:
-            continue
-        rows = repo.current_rows(newest)
-        filings = list(session.scalars(
-            select(Filing).where(Filing.kind == kind, Filing.first_list_id == newest.id).order_by(Filing.id)
-        ))
-        if not filings:
-            numbers = [str(r["filing_number"]) for r in rows]
-            found = {f.filing_number: f for f in session.scalars(
-                select(Filing).where(Filing.kind == kind, Filing.filing_number.in_(numbers[:5000]))
-            )}
-            filings = [found[n] for n in numbers if n in found]
-        new = [filing_record(f) for f in filings]
-        sizes = list_sizes(session, kind)
-        notable = findings_for_list(
-            kind=kind, list_month=newest.list_month, rows=rows, new=new, changed=[], sizes=sizes, watchlist=matcher
-        )
-        data: dict[str, Any] = {
-            "kind": kind,
-            "list_month": newest.list_month,
-            "title": newest.title,
-            "name": newest.name,
-            "batch": batch_number(newest.title),
-            "page_url": newest.page_url,
-            "attachment_url": newest.attachment_url,
-            "counts": {"new": len(new), "changed": 0, "removed": 0, "rows": len(rows), "cancelled": 0, "renamed": 0},
-            "new": new,
-            "changed": [],
-            "removed": [],
-            "notable": notable,
-            "sizes": [[month, count] for month, count in sizes],
-        }
-        events.append({
-            "id": f"evt_preview_{kind}",
-            "type": "list.published",
-            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "data": data,
-        })
-    return events
-
-
 @digest_app.command("preview")
 def digest_preview(
     subscriber: Annotated[Optional[str], typer.Option("--subscriber", help="Render for this subscriber (default: the first)")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where to write the .eml and .html")] = Path("."),
 ) -> None:
     """Write the next digest, built from the newest stored lists, to an .eml and an .html file."""
+    from bot.changes.events import preview_events
     from bot.delivery.email.digest import render_digest, standalone_html
     from bot.delivery.email.subscribers import Subscriber, ensure_token, load_subscribers, normalize_address
 

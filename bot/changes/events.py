@@ -6,26 +6,23 @@ data change that caused it was committed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from typing import Any, cast
 
 from bot.changes.event_schema import ChangedFiling, Event, FilingRecord, split_event
 from bot.changes.findings import findings_for_baseline, findings_for_list
+from bot.changes.watchlist import Watchlist
 from bot.delivery.notifiers.base import Notifier
-
 from bot.delivery.outbox import enqueue, new_event_id
 from bot.ingest.pipeline import PollHooks, PollReport
-from bot.changes.watchlist import Watchlist
-from scrapers.sources.cac.discovery import batch_number
 from scrapers.records import ListRef
-from storage.models import Filing, FilingList
-from storage.repo import IngestOutcome, Repository, filing_record, list_sizes
+from scrapers.sources.cac.discovery import batch_number
+from storage.changes_repo import ChangesRepository
+from storage.db import Session
+from storage.repo import IngestOutcome, Repository, list_sizes
 
-__all__ = ["OutboxHooks", "list_event", "baseline_event", "MAX_FILINGS_PER_EVENT"]
+__all__ = ["OutboxHooks", "list_event", "build_list_event", "baseline_event", "preview_events", "MAX_FILINGS_PER_EVENT"]
 
 # Large lists are split into several events so no webhook body is unbounded.
 MAX_FILINGS_PER_EVENT = 500
@@ -36,14 +33,62 @@ def _timestamp() -> str:
 
 
 def _records(session: Session, kind: str, numbers: Sequence[str]) -> list[FilingRecord]:
-    if not numbers:
-        return []
-    found: dict[str, FilingRecord] = {}
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start : start + 500]
-        for filing in session.scalars(select(Filing).where(Filing.kind == kind, Filing.filing_number.in_(chunk))):
-            found[filing.filing_number] = filing_record(filing)  # type: ignore[assignment]
-    return [found[n] for n in numbers if n in found]
+    # The repository returns export records (interfaces.md): exactly FilingRecord's keys.
+    return cast(list[FilingRecord], ChangesRepository(session).filing_records(kind, numbers))
+
+
+def build_list_event(
+    *,
+    event_id: str,
+    event_type: str,
+    kind: str,
+    list_month: str,
+    title: str,
+    name: str,
+    page_url: str,
+    attachment_url: str,
+    rows: Sequence[Mapping[str, Any]],
+    new: list[FilingRecord],
+    changed: list[ChangedFiling],
+    removed: list[FilingRecord],
+    sizes: Sequence[tuple[str, int]],
+    watchlist: Watchlist | None,
+) -> Event:
+    """The one place a list event's payload is put together (polls and digest previews)."""
+    notable = findings_for_list(
+        kind=kind,
+        list_month=list_month,
+        rows=rows,
+        new=new,
+        changed=changed,
+        sizes=sizes,
+        watchlist=watchlist,
+    )
+    cancelled = sum(1 for c in changed if (c["changes"].get("status") or [None, None])[1] == "cancelled")
+    renamed = sum(1 for c in changed if "entity" in c["changes"])
+    data: dict[str, Any] = {
+        "kind": kind,
+        "list_month": list_month,
+        "title": title,
+        "name": name,
+        "batch": batch_number(title),
+        "page_url": page_url,
+        "attachment_url": attachment_url,
+        "counts": {
+            "new": len(new),
+            "changed": len(changed),
+            "removed": len(removed),
+            "rows": len(rows),
+            "cancelled": cancelled,
+            "renamed": renamed,
+        },
+        "new": new,
+        "changed": changed,
+        "removed": removed,
+        "notable": notable,
+        "sizes": [[month, count] for month, count in sizes],
+    }
+    return {"id": event_id, "type": event_type, "timestamp": _timestamp(), "data": data}
 
 
 def list_event(
@@ -85,73 +130,75 @@ def list_event(
     rows = repo.current_rows(repo.list_by_id(outcome.list_id))
     # A 注销 notice is not a batch: no rank or size change for it.
     sizes = [] if ref.is_cancellation else list_sizes(session, kind)
-    notable = findings_for_list(
+    return build_list_event(
+        event_id=new_event_id(),
+        event_type=event_type,
         kind=kind,
         list_month=ref.list_month,
+        title=ref.title,
+        name=ref.name,
+        page_url=ref.page_url,
+        attachment_url=ref.attachment_url,
         rows=rows,
         new=new,
         changed=changed,
+        removed=removed,
         sizes=sizes,
         watchlist=watchlist,
     )
-    cancelled = sum(1 for c in changed if (c["changes"].get("status") or [None, None])[1] == "cancelled")
-    renamed = sum(1 for c in changed if "entity" in c["changes"])
-    data: dict[str, Any] = {
-        "kind": kind,
-        "list_month": ref.list_month,
-        "title": ref.title,
-        "name": ref.name,
-        "batch": batch_number(ref.title),
-        "page_url": ref.page_url,
-        "attachment_url": ref.attachment_url,
-        "counts": {
-            "new": len(new),
-            "changed": len(changed),
-            "removed": len(removed),
-            "rows": len(rows),
-            "cancelled": cancelled,
-            "renamed": renamed,
-        },
-        "new": new,
-        "changed": changed,
-        "removed": removed,
-        "notable": notable,
-        "sizes": [[month, count] for month, count in sizes],
-    }
-    return {"id": new_event_id(), "type": event_type, "timestamp": _timestamp(), "data": data}
 
 
 def baseline_event(session: Session) -> Event:
     """One event for the first successful poll: totals only, never the whole history."""
-    by_kind: dict[str, dict[str, int]] = {}
-    for kind, lists in session.execute(
-        select(FilingList.kind, func.count(FilingList.id))
-        .where(FilingList.current_version_id.is_not(None))
-        .group_by(FilingList.kind)
-    ):
-        by_kind[kind] = {"lists": lists, "filings": 0, "cancelled": 0}
-    for kind, status, count in session.execute(
-        select(Filing.kind, Filing.status, func.count(Filing.id))
-        .where(Filing.present.is_(True))
-        .group_by(Filing.kind, Filing.status)
-    ):
-        totals = by_kind.setdefault(kind, {"lists": 0, "filings": 0, "cancelled": 0})
-        totals["filings"] += count
-        if status == "cancelled":
-            totals["cancelled"] += count
-    entities = [
-        (kind, entity)
-        for kind, entity in session.execute(select(Filing.kind, Filing.entity).where(Filing.present.is_(True)))
-    ]
+    totals = ChangesRepository(session).baseline_totals()
+    by_kind = totals.by_kind
     data = {
         "counts": {
             "lists": sum(t["lists"] for t in by_kind.values()),
             "filings": sum(t["filings"] for t in by_kind.values()),
         },
         "by_kind": by_kind,
-        "notable": findings_for_baseline(by_kind, entities),
+        "notable": findings_for_baseline(by_kind, totals.entities),
     }
     return {"id": new_event_id(), "type": "baseline.established", "timestamp": _timestamp(), "data": data}
+
+
+def preview_events(session: Session, *, watchlist: list[str] | None = None) -> list[Event]:
+    """The newest stored list of each kind as a ``list.published`` event, as if just published.
+
+    Its ``new`` filings are those that first appeared in it (all its rows when none did,
+    e.g. a list CAC updates in place); findings are computed as for a real event.
+    """
+    repo = Repository(session)
+    changes = ChangesRepository(session)
+    matcher = Watchlist(watchlist) if watchlist else None
+    events: list[Event] = []
+    for newest in changes.newest_lists():
+        kind = newest.kind
+        rows = repo.current_rows(repo.list_by_id(newest.id))
+        new = cast(list[FilingRecord], changes.first_seen_in(kind, newest.id))
+        if not new:
+            numbers = [str(r["filing_number"]) for r in rows]
+            new = _records(session, kind, numbers[:5000])
+        events.append(
+            build_list_event(
+                event_id=f"evt_preview_{kind}",
+                event_type="list.published",
+                kind=kind,
+                list_month=newest.list_month,
+                title=newest.title,
+                name=newest.name,
+                page_url=newest.page_url,
+                attachment_url=newest.attachment_url,
+                rows=rows,
+                new=new,
+                changed=[],
+                removed=[],
+                sizes=list_sizes(session, kind),
+                watchlist=matcher,
+            )
+        )
+    return events
 
 
 class OutboxHooks(PollHooks):
