@@ -9,6 +9,7 @@ and every settling update is conditional on the claim still being this worker's.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -143,6 +144,21 @@ class OutboxRepository:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def waiting_destinations(self, notifier: str) -> set[str]:
+        """Destinations of ``notifier`` with a delivery pending or being sent."""
+        return set(
+            self.session.scalars(
+                select(Delivery.destination)
+                .where(Delivery.notifier == notifier)
+                .where(Delivery.state.in_((DeliveryState.PENDING, DeliveryState.SENDING)))
+            )
+        )
+
+    def destinations_by_pk(self, pks: Sequence[int]) -> dict[int, str]:
+        """{delivery pk: destination} of the given deliveries."""
+        query = select(Delivery.id, Delivery.destination).where(Delivery.id.in_(list(pks)))
+        return {pk: destination for pk, destination in self.session.execute(query)}
 
     def delivery_counts(self) -> dict[str, dict[str, int]]:
         """{destination: {state: count}} for status pages."""

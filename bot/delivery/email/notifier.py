@@ -26,9 +26,6 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 
 import aiosmtplib
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from bot.app.config import EmailSettings
 from bot.delivery.email.digest import render_digest, stable_message_id
 from bot.delivery.email.subscribers import (
@@ -43,18 +40,19 @@ from bot.delivery.email.subscribers import (
     normalize_address,
     record_sent,
 )
+from bot.delivery.email.validation import LIST_EVENTS
 from bot.changes.event_schema import Event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
-from storage.db import Database
-from storage.models import FilingList, ListVersion
-from storage.models_email import EmailSubscriber
-from storage.models_outbox import Delivery, DeliveryState
+from storage.db import Database, Session
+from storage.email_repo import EmailRepository
+from storage.outbox_repo import OutboxRepository
+from storage.repo import list_sizes
 
 __all__ = ["EmailNotifier", "delivery_error", "heartbeat_due", "SendFunction", "smtp_connection"]
 
 log = logging.getLogger(__name__)
 
-_LIST_EVENTS = ("list.published", "list.revised")
+
 
 # aiosmtplib.send, or a stand-in with the same keywords (tests, dry runs).
 SendFunction = Callable[..., Awaitable[Any]]
@@ -157,7 +155,7 @@ class EmailNotifier(Notifier):
         return True
 
     def accepts(self, event: Event) -> bool:
-        return event.get("type") in (*_LIST_EVENTS, "baseline.established")
+        return event.get("type") in (*LIST_EVENTS, "baseline.established")
 
     def subscribers(self, session: Session | None = None) -> list[Subscriber]:
         """Every subscriber (config and database), unsubscribed ones included."""
@@ -253,14 +251,8 @@ class EmailNotifier(Notifier):
         assert self.db is not None
         due: list[Subscriber] = []
         with self.db.session() as session:
-            rows = {row.address: row for row in session.scalars(select(EmailSubscriber))}
-            pending = set(
-                session.scalars(
-                    select(Delivery.destination)
-                    .where(Delivery.notifier == self.destination)
-                    .where(Delivery.state.in_((DeliveryState.PENDING, DeliveryState.SENDING)))
-                )
-            )
+            rows = {row.address: row for row in EmailRepository(session).rows()}
+            pending = OutboxRepository(session).waiting_destinations(self.destination)
             for subscriber in load_subscribers(self.settings, session):
                 if subscriber.destination in pending:
                     continue  # a digest is on its way: the week was not quiet
@@ -289,10 +281,7 @@ class EmailNotifier(Notifier):
         if self.db is not None and any(pk is not None for pk in pks.values()):
             with self.db.session() as session:
                 wanted = [pk for pk in pks.values() if pk is not None]
-                for pk, destination in session.execute(
-                    select(Delivery.id, Delivery.destination).where(Delivery.id.in_(wanted))
-                ):
-                    found[pk] = destination
+                found = OutboxRepository(session).destinations_by_pk(wanted)
         groups: dict[str, list[tuple[Event, str]]] = defaultdict(list)
         lone: str | None = None
         if self.db is None:
@@ -323,13 +312,7 @@ class EmailNotifier(Notifier):
         sizes: dict[str, list[tuple[str, int]]] = {}
         with self.db.session() as session:
             for kind in kinds:
-                query = (
-                    select(FilingList.list_month, ListVersion.row_count)
-                    .join(ListVersion, ListVersion.id == FilingList.current_version_id)
-                    .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
-                    .order_by(FilingList.list_month, FilingList.id)
-                )
-                sizes[kind] = [(str(month), int(rows)) for month, rows in session.execute(query)]
+                sizes[kind] = list_sizes(session, kind)
         return sizes
 
     def _render(

@@ -28,10 +28,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from bot.changes.event_schema import Event
 from bot.delivery.email.validation import (
     CADENCES,
@@ -46,11 +42,12 @@ from bot.delivery.email.validation import (
     check_timezone,
     clean_name,
     fallback_token,
-    new_token,
     normalize_address,
     parse_at,
     parse_weekday,
 )
+from storage.db import Session
+from storage.email_repo import EmailRepository, SubscriberFields, new_token
 from storage.models_email import EmailSubscriber
 
 if TYPE_CHECKING:
@@ -420,7 +417,7 @@ def load_subscribers(settings: EmailSettings, session: Session | None = None) ->
     merged = {s.address: s for s in config_subscribers(settings)}
     if session is None:
         return [replace(s, token=fallback_token(settings.sender, s.address)) for s in merged.values()]
-    for row in session.scalars(select(EmailSubscriber).order_by(EmailSubscriber.id)):
+    for row in EmailRepository(session).rows():
         if row.source == "config":
             configured = merged.get(row.address)
             if configured is not None:
@@ -449,26 +446,19 @@ def add_subscriber(session: Session, subscriber: Subscriber) -> tuple[EmailSubsc
         raise ValueError(f"language: {subscriber.language!r} is not one of {', '.join(LANGUAGES)}")
     if subscriber.cadence not in CADENCES:
         raise ValueError(f"cadence: {subscriber.cadence!r} is not one of {', '.join(CADENCES)}")
-    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == address))
-    created = row is None
-    if row is None:
-        row = EmailSubscriber(address=address, token=new_token())
-        session.add(row)
-    row.name = clean_name(subscriber.name)
-    row.language = subscriber.language
-    row.cadence = subscriber.cadence
-    row.at = parse_at(subscriber.at).strftime("%H:%M")
-    row.weekday = WEEKDAYS[parse_weekday(subscriber.weekday)]
-    row.timezone = subscriber.timezone
-    row.kinds = list(subscriber.kinds)
-    row.provinces = [clean_name(p, limit=40) for p in subscriber.provinces if clean_name(p)]
-    row.watchlist = [clean_name(p, limit=200) for p in subscriber.watchlist if clean_name(p)]
-    row.watch_only = subscriber.watch_only
-    row.source = "cli"
-    row.unsubscribed = False
-    row.unsubscribed_at = None
-    session.flush()
-    return row, created
+    fields = SubscriberFields(
+        name=clean_name(subscriber.name),
+        language=subscriber.language,
+        cadence=subscriber.cadence,
+        at=parse_at(subscriber.at).strftime("%H:%M"),
+        weekday=WEEKDAYS[parse_weekday(subscriber.weekday)],
+        timezone=subscriber.timezone,
+        kinds=list(subscriber.kinds),
+        provinces=[clean_name(p, limit=40) for p in subscriber.provinces if clean_name(p)],
+        watchlist=[clean_name(p, limit=200) for p in subscriber.watchlist if clean_name(p)],
+        watch_only=subscriber.watch_only,
+    )
+    return EmailRepository(session).save_cli_subscriber(address, fields)
 
 
 def remove_subscriber(session: Session, address: str, *, configured: bool = False) -> bool:
@@ -476,23 +466,8 @@ def remove_subscriber(session: Session, address: str, *, configured: bool = Fals
     keeps a row marked unsubscribed (deleting it would bring the config entry back).
     Returns whether anything changed."""
     address = normalize_address(address)
-    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == address))
-    if configured:
-        if row is None:
-            row = EmailSubscriber(address=address, token=new_token(), source="config")
-            session.add(row)
-        elif row.unsubscribed and row.source == "config":
-            return False
-        row.source = "config"
-        row.unsubscribed = True
-        row.unsubscribed_at = datetime.now(timezone.utc)
-        session.flush()
-        return True
-    if row is None:
-        return False
-    session.delete(row)
-    session.flush()
-    return True
+    repo = EmailRepository(session)
+    return repo.unsubscribe_configured(address) if configured else repo.delete(address)
 
 
 def unsubscribe(session: Session, token: str) -> str | None:
@@ -506,13 +481,7 @@ def unsubscribe(session: Session, token: str) -> str | None:
         token = token[len("unsubscribe-") :]
     if not TOKEN_PATTERN.match(token):
         return None
-    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.token == token))
-    if row is None:
-        return None
-    if not row.unsubscribed:
-        row.unsubscribed = True
-        row.unsubscribed_at = datetime.now(timezone.utc)
-    return row.address
+    return EmailRepository(session).unsubscribe_token(token)
 
 
 def ensure_token(session: Session, subscriber: Subscriber) -> Subscriber:
@@ -523,28 +492,11 @@ def ensure_token(session: Session, subscriber: Subscriber) -> Subscriber:
     """
     if subscriber.valid_token() and subscriber.source == "db":
         return subscriber
-    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == subscriber.address))
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = EmailSubscriber(address=subscriber.address, token=new_token(), source="config")
-                session.add(row)
-        except IntegrityError:
-            row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == subscriber.address))
-            if row is None:
-                raise
+    row = EmailRepository(session).ensure_row(subscriber.address)
     return replace(subscriber, token=row.token, unsubscribed=subscriber.unsubscribed or bool(row.unsubscribed))
 
 
 def record_sent(session: Session, address: str, when: datetime, *, heartbeat: bool = False) -> None:
     """Remember the last digest (or heartbeat) per address: the heartbeat goes out only after a
     week without digests (a heartbeat itself is not news, so it does not count as one)."""
-    row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == address))
-    if row is None:
-        row = EmailSubscriber(address=address, token=new_token(), source="config")
-        session.add(row)
-    if heartbeat:
-        row.last_heartbeat_at = when
-    else:
-        row.last_sent_at = when
-
+    EmailRepository(session).record_sent(address, when, heartbeat=heartbeat)

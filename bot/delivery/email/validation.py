@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from datetime import time
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +27,6 @@ __all__ = [
     "parse_weekday",
     "check_timezone",
     "check_schedule",
-    "new_token",
     "fallback_token",
 ]
 
@@ -111,10 +109,6 @@ def check_schedule(
         parse_weekday(weekday, key=f"{prefix}weekday")
     if timezone is not None:
         check_timezone(timezone)
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def fallback_token(sender: str, address: str) -> str:
