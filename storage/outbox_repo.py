@@ -160,6 +160,16 @@ class OutboxRepository:
         query = select(Delivery.id, Delivery.destination).where(Delivery.id.in_(list(pks)))
         return {pk: destination for pk, destination in self.session.execute(query)}
 
+    def dead_letters(self, limit: int = 20) -> list[tuple[int, str, str | None]]:
+        """(pk, destination, last error) of the oldest dead-lettered deliveries."""
+        query = (
+            select(Delivery.id, Delivery.destination, Delivery.last_error)
+            .where(Delivery.state == DeliveryState.DEAD)
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+        return [(pk, destination, error) for pk, destination, error in self.session.execute(query)]
+
     def delivery_counts(self) -> dict[str, dict[str, int]]:
         """{destination: {state: count}} for status pages."""
         counts: dict[str, dict[str, int]] = defaultdict(dict)

@@ -152,14 +152,14 @@ def deliveries_list(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
-    from bot.delivery.outbox import delivery_counts
-    from storage.models_outbox import Delivery, DeliveryState
+    from storage.outbox_repo import OutboxRepository
 
     settings = _settings()
     db = _database(settings)
     with db.session() as session:
-        counts = delivery_counts(session)
-        dead = session.query(Delivery).filter(Delivery.state == DeliveryState.DEAD).order_by(Delivery.id).limit(20).all()
+        repo = OutboxRepository(session)
+        counts = repo.delivery_counts()
+        dead = repo.dead_letters(20)
         table = Table(title="Deliveries", title_justify="left")
         table.add_column("destination", overflow="fold")
         for state in ("pending", "sending", "delivered", "dead", "disabled"):
@@ -168,8 +168,8 @@ def deliveries_list(ctx: typer.Context) -> None:
             table.add_row(destination, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
         console = Console()
         console.print(table)
-        for delivery in dead:
-            console.print(f"dead #{delivery.id} {delivery.destination}: {delivery.last_error}", markup=False, highlight=False)
+        for pk, destination, last_error in dead:
+            console.print(f"dead #{pk} {destination}: {last_error}", markup=False, highlight=False)
     db.dispose()
 
 

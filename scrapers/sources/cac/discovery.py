@@ -23,16 +23,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Tag
-
-from scrapers.sources.cac.settings import CacSourceSettings
 from scrapers.fetch import FetchError, Fetcher, FetchResult, InvalidResponse
 from scrapers.normalize import list_month_from_name
 from scrapers.records import Announcement, Kind, ListRef, SourceSignal
+from scrapers.sources.cac.pages import date_in, html_tree, is_attachment_link, parse_article, parse_channel_page, text_of
+from scrapers.sources.cac.settings import CacSourceSettings
+from scrapers.sources.cac.titles import (
+    attachment_key,
+    batch_number,
+    classify_title,
+    is_cancellation_title,
+    maybe_relevant,
+    page_key,
+)
 
 __all__ = [
     "classify_title",
@@ -48,260 +54,8 @@ __all__ = [
 ]
 
 NOTICE_API_PATH = "/api/notice/list"
-
-# -- title classification -------------------------------------------------------------
-
-# Look-alikes that share words with the filing lists but are not lists.
-_EXCLUDE = re.compile(
-    r"区块链|新闻信息服务|许可|安全评估|答记者问|记者问|问答|解读|清朗|征求意见|指南|填报|"
-    r"专项行动|培训|系统上线|管理规定|暂行办法|座谈会"
-)
-_DEEP_SYNTHESIS = re.compile(r"深度合成(?:服务)?(?:算法)?备案(?:信息|清单|名单|编号)")
-_RECOMMENDATION = re.compile(r"互联网信息服务算法备案(?:信息|清单|名单)|算法备案(?:清单|名单)")
-_GENAI = re.compile(
-    r"生成式人工智能(?:服务|应用)?.{0,12}?"
-    r"(?:已备案|备案信息|已登记|登记信息|完成备案|完成登记|备案和登记|备案登记|备案清单)"
-    r"|已(?:完成)?(?:备案|登记)(?:和登记)?的?生成式人工智能"
-)
-_CANCEL = re.compile(r"注销")
-
-
-def _norm_title(title: str) -> str:
-    """NFKC, no whitespace, no site suffix: titles are compared in this form."""
-    t = unicodedata.normalize("NFKC", title or "")
-    t = re.sub(r"\s+", "", t)
-    return re.sub(r"_中国网信网$", "", t)
-
-
-def is_cancellation_title(title: str) -> bool:
-    """A 注销 (cancellation) notice or list of algorithm filings."""
-    t = _norm_title(title)
-    if not _CANCEL.search(t) or _EXCLUDE.search(t):
-        return False
-    return "备案" in t or "算法" in t or "生成式人工智能" in t
-
-
-def classify_title(title: str) -> Kind | None:
-    """Which series a page title or attachment name belongs to; None for anything else."""
-    t = _norm_title(title)
-    if not t or _EXCLUDE.search(t):
-        return None
-    if is_cancellation_title(t):
-        # 注销 notices name their series, or are generic algorithm-filing ones
-        # (the 互联网信息服务算法备案 system covers recommendation algorithms).
-        if "深度合成" in t:
-            return Kind.DEEP_SYNTHESIS
-        if "生成式人工智能" in t:
-            return Kind.GENAI_SERVICE
-        return Kind.ALGORITHM_RECOMMENDATION
-    if _DEEP_SYNTHESIS.search(t):
-        return Kind.DEEP_SYNTHESIS
-    if _GENAI.search(t):
-        return Kind.GENAI_SERVICE
-    if _RECOMMENDATION.search(t):
-        return Kind.ALGORITHM_RECOMMENDATION
-    return None
-
-
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_BATCH = re.compile(r"第([0-9零〇一二两三四五六七八九十百]+)批")
-
-
-def _chinese_number(text: str) -> int | None:
-    """一 … 九十九 (and 一百…): 十七 → 17, 二十 → 20, 二十三 → 23, 一百零一 → 101."""
-    if text.isdigit():
-        return int(text)
-    total, current = 0, 0
-    for ch in text:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            return None
-    return total + current
-
-
-def batch_number(title: str) -> int | None:
-    """第N批 → N (Chinese or Arabic numerals); batch 1 of deep synthesis has no 第N批."""
-    t = _norm_title(title)
-    match = _BATCH.search(t)
-    if match:
-        return _chinese_number(match.group(1))
-    if classify_title(t) is Kind.DEEP_SYNTHESIS and not is_cancellation_title(t):
-        return 1
-    return None
-
-
-def _maybe_relevant(title: str) -> bool:
-    """Channel lists may truncate long titles (``…`` / ``...``): keep those whose
-    visible part looks like a filing announcement; the article's full title decides."""
-    if classify_title(title) is not None:
-        return True
-    t = _norm_title(title)
-    if not re.search(r"(…|\.\.\.|。。。)$", t) or _EXCLUDE.search(t):
-        return False
-    return bool(re.search(r"深度合成|算法备|生成式人工智能服务|注销", t))
-
-
-# -- URLs ------------------------------------------------------------------------------
-
-
-def _filepath_param(query: str) -> str | None:
-    # By hand, not parse_qs: the opaque tokens contain "/" and "~", and "+" must not become " ".
-    for part in query.split("&"):
-        name, sep, value = part.partition("=")
-        if sep and name == "filepath":
-            return unquote(value)
-    return None
-
-
-def attachment_key(url: str) -> str:
-    """Identity of an attachment URL: scheme, host, path and the ``filepath`` param only
-    (the page links add ``fText``, the displayed name, which may change)."""
-    parts = urlsplit(url)
-    base = f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"
-    filepath = _filepath_param(parts.query)
-    if filepath is not None:
-        return f"{base}?filepath={filepath}"
-    rest = sorted(p for p in parts.query.split("&") if p and not p.startswith("fText="))
-    return base + ("?" + "&".join(rest) if rest else "")
-
-
-def page_key(url: str) -> str:
-    """Identity of a page URL for "known" checks: host + path + query (no scheme, no fragment),
-    so an ``http://`` link and an ``https://`` base still match."""
-    parts = urlsplit(url)
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.netloc.lower()}{parts.path or '/'}{query}"
-
-
-# -- HTML parsing ------------------------------------------------------------------------
-
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-_DOC_EXT = re.compile(r"\.(?:docx?|xlsx?|pdf|wps|et|zip|rar)$", re.I)
-_GENERIC_LINK_TEXT = re.compile(r"^(?:附件\s*\d*|下载|点击下载|点击此处下载|点此下载|附件下载)?[：:]?$")
-
-
-def _date(text: str | None) -> str | None:
-    if not text:
-        return None
-    match = _DATE.search(unicodedata.normalize("NFKC", text))
-    if not match:
-        return None
-    y, m, d = (int(g) for g in match.groups())
-    if not (1 <= m <= 12 and 1 <= d <= 31):
-        return None
-    return f"{y:04d}-{m:02d}-{d:02d}"
-
-
-def _soup(html: str | bytes) -> BeautifulSoup:
-    return BeautifulSoup(html, "lxml")
-
-
-def _text(tag: Tag | None) -> str:
-    return re.sub(r"\s+", " ", tag.get_text(" ", strip=True)).strip() if tag is not None else ""
-
-
-def parse_channel_page(html: str | bytes, base_url: str) -> tuple[list[Announcement], str | None]:
-    """Items (``#loadingInfoPage li h5 a`` + ``.times``) and the "下一页" URL of a channel page.
-
-    ``base_url`` resolves relative links: pass the channel page's own URL
-    (the "下一页" href is relative to it).
-    """
-    soup = _soup(html)
-    container = soup.select_one("#loadingInfoPage") or soup
-    items: list[Announcement] = []
-    for li in container.select("li"):
-        link = li.select_one("h5 a[href]") or (li.select_one("a[href]") if container is not soup else None)
-        if link is None:
-            continue
-        title = _text(link)
-        full = str(link.get("title") or "").strip()
-        if len(full) > len(title):  # truncated visible text, full title in the attribute
-            title = full
-        times = li.select_one(".times")
-        items.append(
-            Announcement(
-                url=urljoin(base_url, str(link["href"]).strip()),
-                title=title,
-                published_on=_date(_text(times)) if times is not None else None,
-                signal=SourceSignal.CHANNEL,
-            )
-        )
-    next_url = None
-    for a in soup.select("a[href]"):
-        if _text(a).replace(" ", "") in ("下一页", "下页", ">", "下一页>"):
-            href = str(a["href"]).strip()
-            if href and not href.lower().startswith("javascript"):
-                next_url = urljoin(base_url, href)
-                break
-    return items, next_url
-
-
-def _attachment_name(link: Tag, url: str) -> str:
-    text = _text(link)
-    text = re.sub(r"^附件\s*\d*\s*[：:]\s*", "", text).strip()
-    if text and not _GENERIC_LINK_TEXT.match(text):
-        return text
-    for part in urlsplit(url).query.split("&"):
-        name, sep, value = part.partition("=")
-        if sep and name == "fText" and value:
-            return unquote(value).strip()
-    tail = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    return text or tail
-
-
-def _is_attachment_link(url: str) -> bool:
-    path = urlsplit(url).path
-    return "downloadfile" in path.lower() or bool(_DOC_EXT.search(path))
-
-
-def parse_article(html: str | bytes, page_url: str) -> tuple[str, str | None, list[tuple[str, str]]]:
-    """Title, publication date (YYYY-MM-DD) and attachments ``[(name, absolute_url)]``."""
-    soup = _soup(html)
-    title = _text(soup.select_one("h1.title"))
-    if not title:
-        meta = soup.select_one('meta[name="ArticleTitle"]')
-        title = str(meta.get("content") or "").strip() if meta is not None else ""
-    if not title and soup.title is not None:
-        title = re.sub(r"_中国网信网\s*$", "", _text(soup.title))
-    published = _date(_text(soup.select_one(".pages-date")))
-    if published is None:
-        meta = soup.select_one('meta[name="PubDate"]')
-        published = _date(str(meta.get("content") or "")) if meta is not None else None
-
-    body = soup.select_one(".TRS_Editor") or soup.select_one("#BodyLabel") or soup
-    attachments = _attachments_in(body, page_url)
-    if not attachments and body is not soup:
-        # Some pages put the 附件 block after the editor div; only download links
-        # count, so searching the whole page cannot pick up navigation links.
-        attachments = _attachments_in(soup, page_url)
-    return title, published, attachments
-
-
-def _attachments_in(root: Tag, page_url: str) -> list[tuple[str, str]]:
-    attachments: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for link in root.select("a[href]"):
-        href = str(link["href"]).strip()
-        if not href or href.lower().startswith(("javascript", "mailto")):
-            continue
-        url = urljoin(page_url, href)
-        if not _is_attachment_link(url):
-            continue
-        key = attachment_key(url)
-        if key in seen:
-            continue
-        seen.add(key)
-        attachments.append((_attachment_name(link, url), url))
-    return attachments
-
+# Titles and page parsing live in ``titles`` and ``pages``; their public names are
+# re-exported here, where callers have always found them.
 
 # -- discovery ---------------------------------------------------------------------------
 
@@ -405,7 +159,7 @@ async def _walk_channel(
             return
         relevant = known_here = 0
         for item in items:
-            if not _maybe_relevant(item.title):
+            if not maybe_relevant(item.title):
                 continue
             key = page_key(item.url)
             listed.setdefault(key, item)
@@ -421,8 +175,8 @@ async def _walk_channel(
         if next_url is None:
             # Some pagers only number the pages: follow the numbered link to page n+1.
             wanted = page_key(_absolute(settings.base_url, settings.channel_path.format(n=n + 1)))
-            soup = _soup(res.content or b"")
-            for a in soup.select("a[href]"):
+            page = html_tree(res.content or b"")
+            for a in page.select("a[href]"):
                 if page_key(urljoin(url, str(a["href"]))) == wanted:
                     next_url = urljoin(url, str(a["href"]))
                     break
@@ -468,16 +222,16 @@ async def _read_notice_api(
         kind = Kind.DEEP_SYNTHESIS if is_batch and classify_title(title) is None else classify_title(title)
         if kind is None:
             continue
-        created = _date(str(item.get("createTime") or ""))
+        created = date_in(str(item.get("createTime") or ""))
         if re.match(r"^(https?://|/)\S*$", content):
             targets = [(title, content)]
         else:
             # HTML content: the notice body itself carries the links.
-            targets = [(_text(a) or title, str(a["href"])) for a in _soup(content).select("a[href]")]
+            targets = [(text_of(a) or title, str(a["href"])) for a in html_tree(content).select("a[href]")]
         for name, href in targets:
             # Relative links are relative to the filing system that served them.
             url = urljoin(settings.beian_url.rstrip("/") + "/", href)
-            if _is_attachment_link(url):
+            if is_attachment_link(url):
                 # A notice linking the list file directly (e.g. a 注销 table as PDF).
                 direct.append(
                     ListRef(

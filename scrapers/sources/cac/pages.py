@@ -1,0 +1,135 @@
+"""Reading CAC HTML: channel listing pages and announcement articles (title, date, 附件 links)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import unquote, urljoin, urlsplit
+
+from bs4 import BeautifulSoup, Tag
+
+from scrapers.records import Announcement, SourceSignal
+from scrapers.sources.cac.titles import attachment_key
+
+__all__ = ["parse_channel_page", "parse_article", "date_in", "html_tree", "text_of", "is_attachment_link"]
+
+# -- HTML parsing ------------------------------------------------------------------------
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_DOC_EXT = re.compile(r"\.(?:docx?|xlsx?|pdf|wps|et|zip|rar)$", re.I)
+_GENERIC_LINK_TEXT = re.compile(r"^(?:附件\s*\d*|下载|点击下载|点击此处下载|点此下载|附件下载)?[：:]?$")
+
+
+def date_in(text: str | None) -> str | None:
+    if not text:
+        return None
+    match = _DATE.search(unicodedata.normalize("NFKC", text))
+    if not match:
+        return None
+    y, m, d = (int(g) for g in match.groups())
+    if not (1 <= m <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{m:02d}-{d:02d}"
+
+
+def html_tree(html: str | bytes) -> BeautifulSoup:
+    return BeautifulSoup(html, "lxml")
+
+
+def text_of(tag: Tag | None) -> str:
+    return re.sub(r"\s+", " ", tag.get_text(" ", strip=True)).strip() if tag is not None else ""
+
+
+def parse_channel_page(html: str | bytes, base_url: str) -> tuple[list[Announcement], str | None]:
+    """Items (``#loadingInfoPage li h5 a`` + ``.times``) and the "下一页" URL of a channel page.
+
+    ``base_url`` resolves relative links: pass the channel page's own URL
+    (the "下一页" href is relative to it).
+    """
+    soup = html_tree(html)
+    container = soup.select_one("#loadingInfoPage") or soup
+    items: list[Announcement] = []
+    for li in container.select("li"):
+        link = li.select_one("h5 a[href]") or (li.select_one("a[href]") if container is not soup else None)
+        if link is None:
+            continue
+        title = text_of(link)
+        full = str(link.get("title") or "").strip()
+        if len(full) > len(title):  # truncated visible text, full title in the attribute
+            title = full
+        times = li.select_one(".times")
+        items.append(
+            Announcement(
+                url=urljoin(base_url, str(link["href"]).strip()),
+                title=title,
+                published_on=date_in(text_of(times)) if times is not None else None,
+                signal=SourceSignal.CHANNEL,
+            )
+        )
+    next_url = None
+    for a in soup.select("a[href]"):
+        if text_of(a).replace(" ", "") in ("下一页", "下页", ">", "下一页>"):
+            href = str(a["href"]).strip()
+            if href and not href.lower().startswith("javascript"):
+                next_url = urljoin(base_url, href)
+                break
+    return items, next_url
+
+
+def _attachment_name(link: Tag, url: str) -> str:
+    text = text_of(link)
+    text = re.sub(r"^附件\s*\d*\s*[：:]\s*", "", text).strip()
+    if text and not _GENERIC_LINK_TEXT.match(text):
+        return text
+    for part in urlsplit(url).query.split("&"):
+        name, sep, value = part.partition("=")
+        if sep and name == "fText" and value:
+            return unquote(value).strip()
+    tail = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return text or tail
+
+
+def is_attachment_link(url: str) -> bool:
+    path = urlsplit(url).path
+    return "downloadfile" in path.lower() or bool(_DOC_EXT.search(path))
+
+
+def parse_article(html: str | bytes, page_url: str) -> tuple[str, str | None, list[tuple[str, str]]]:
+    """Title, publication date (YYYY-MM-DD) and attachments ``[(name, absolute_url)]``."""
+    soup = html_tree(html)
+    title = text_of(soup.select_one("h1.title"))
+    if not title:
+        meta = soup.select_one('meta[name="ArticleTitle"]')
+        title = str(meta.get("content") or "").strip() if meta is not None else ""
+    if not title and soup.title is not None:
+        title = re.sub(r"_中国网信网\s*$", "", text_of(soup.title))
+    published = date_in(text_of(soup.select_one(".pages-date")))
+    if published is None:
+        meta = soup.select_one('meta[name="PubDate"]')
+        published = date_in(str(meta.get("content") or "")) if meta is not None else None
+
+    body = soup.select_one(".TRS_Editor") or soup.select_one("#BodyLabel") or soup
+    attachments = _attachments_in(body, page_url)
+    if not attachments and body is not soup:
+        # Some pages put the 附件 block after the editor div; only download links
+        # count, so searching the whole page cannot pick up navigation links.
+        attachments = _attachments_in(soup, page_url)
+    return title, published, attachments
+
+
+def _attachments_in(root: Tag, page_url: str) -> list[tuple[str, str]]:
+    attachments: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for link in root.select("a[href]"):
+        href = str(link["href"]).strip()
+        if not href or href.lower().startswith(("javascript", "mailto")):
+            continue
+        url = urljoin(page_url, href)
+        if not is_attachment_link(url):
+            continue
+        key = attachment_key(url)
+        if key in seen:
+            continue
+        seen.add(key)
+        attachments.append((_attachment_name(link, url), url))
+    return attachments
