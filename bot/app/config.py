@@ -12,7 +12,7 @@ import base64
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -34,6 +34,7 @@ __all__ = [
     "ConfigError",
     "Settings",
     "CacSourceSettings",
+    "NotifierSettings",
     "WebhookSettings",
     "AppriseSettings",
     "TelegramSettings",
@@ -60,6 +61,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class NotifierSettings(_Strict):
+    """Settings of one notifier kind. ``kind`` names the notifier class in the registry
+    (``bot.delivery.notifiers.base.NOTIFIER_KINDS``) and ``module`` the module that
+    defines (and so registers) it, imported only when the notifier is configured."""
+
+    kind: ClassVar[str]
+    module: ClassVar[str]
+
+
 class DatabaseSettings(_Strict):
     url: str = "sqlite:///data/cacwatch.db"
 
@@ -72,6 +82,12 @@ class DatabaseSettings(_Strict):
 
 
 class SourcesSettings(_Strict):
+    """``sources:``: one key per source kind (``scrapers.sources``), its value that source's settings.
+
+    A new source adds its field here, typed by its own settings model; the poll pipeline
+    builds every configured (non-null) source from the registry by this key.
+    """
+
     cac: CacSourceSettings = Field(default_factory=CacSourceSettings)
 
 
@@ -91,7 +107,7 @@ def _known_events(events: list[str] | None) -> list[str] | None:
     return events
 
 
-class _DestinationFilters(_Strict):
+class _DestinationFilters(NotifierSettings):
     """What every outbound destination shares: which events it wants, how long an attempt may take."""
 
     kinds: list[str] | None = None
@@ -118,6 +134,8 @@ class _DestinationFilters(_Strict):
 
 
 class WebhookSettings(_DestinationFilters):
+    kind: ClassVar[str] = "webhook"
+    module: ClassVar[str] = "bot.delivery.notifiers.webhook"
     url: str
     # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str
@@ -160,6 +178,8 @@ class WebhookSettings(_DestinationFilters):
 
 
 class AppriseSettings(_DestinationFilters):
+    kind: ClassVar[str] = "apprise"
+    module: ClassVar[str] = "bot.delivery.notifiers.apprise"
     """An ``apprise`` notifier: Apprise URLs (dingtalk://, feishu://, wecombot://, json://…)."""
 
     urls: list[str] = Field(min_length=1)
@@ -178,7 +198,9 @@ class AppriseSettings(_DestinationFilters):
         return urls
 
 
-class TelegramSettings(_Strict):
+class TelegramSettings(NotifierSettings):
+    kind: ClassVar[str] = "telegram"
+    module: ClassVar[str] = "bot.delivery.telegram.notifier"
     """The ``telegram`` notifier (channel posts, per-user alerts) and the interactive bot."""
 
     token: str
@@ -272,7 +294,9 @@ class EmailSubscriberSettings(_Strict):
         return self
 
 
-class EmailSettings(_Strict):
+class EmailSettings(NotifierSettings):
+    kind: ClassVar[str] = "email"
+    module: ClassVar[str] = "bot.delivery.email.notifier"
     smtp_host: str
     smtp_port: int = Field(default=587, ge=1, le=65535)
     security: Literal["none", "starttls", "ssl"] | None = None

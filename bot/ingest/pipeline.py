@@ -1,4 +1,7 @@
-"""One poll of the CAC source: discover → fetch (conditional) → parse → store, per list.
+"""One poll of the configured sources: discover → fetch (conditional) → parse → store, per list.
+
+Each configured source (``sources.<kind>`` in config.yaml, a ``scrapers.sources.base.Source``)
+is polled in turn; one report covers them all.
 
 Failure rules (interfaces.md): a list that cannot be fetched or parsed is reported and
 skipped, everything else is still ingested, nothing stored is lost. HTTP validators are
@@ -19,19 +22,32 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
+import httpx
+
 from bot.app.config import Settings
 from scrapers.blobstore import BlobStore
-from scrapers.sources.cac.discovery import attachment_key, classify_title, discover
-from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, TooLarge, Validators
+from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, TooLarge
 from scrapers.parse import parse_attachment
-from scrapers.records import ListRef, ParsedList, ParseError
+from scrapers.records import ListRef, ParsedList, ParseError, Validators
+from scrapers.sources.base import Source, source_for
+from scrapers.sources.cac import CacSource
 from storage.db import Database
 from storage.models import Poll
 from storage.repo import IngestOutcome, Repository
 
-__all__ = ["PollReport", "ListFailure", "ListResult", "check_once", "SOURCE_NAME", "PollHooks"]
+__all__ = [
+    "PollReport",
+    "ListFailure",
+    "ListResult",
+    "check_once",
+    "poll_source",
+    "configured_sources",
+    "SOURCE_NAME",
+    "PollHooks",
+]
 
-SOURCE_NAME = "cac"
+# The source whose health the service and operator alerts follow.
+SOURCE_NAME = CacSource.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +74,7 @@ class ListResult:
 
 @dataclass(slots=True)
 class PollReport:
+    source: str = SOURCE_NAME  # several sources: their names, comma-separated
     first_run: bool = False
     lists_checked: int = 0
     lists_unchanged: int = 0
@@ -84,11 +101,37 @@ class PollReport:
         if self.failures:
             first = self.failures[0]
             more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
-            return f"source {SOURCE_NAME}: {first.cause}: {first.where}: {first.reason}{more}"
+            return f"source {self.source}: {first.cause}: {first.where}: {first.reason}{more}"
         return (
-            f"source {SOURCE_NAME}: {self.lists_checked} lists checked, {len(self.new_lists)} new, "
+            f"source {self.source}: {self.lists_checked} lists checked, {len(self.new_lists)} new, "
             f"{len(self.revised_lists)} revised, {self.lists_unchanged} unchanged"
         )
+
+
+def merge_reports(reports: list[PollReport]) -> PollReport:
+    """One report over several sources' polls (one report: itself)."""
+    if len(reports) == 1:
+        return reports[0]
+    merged = PollReport(source=", ".join(r.source for r in reports), first_run=any(r.first_run for r in reports))
+    for report in reports:
+        merged.lists_checked += report.lists_checked
+        merged.lists_unchanged += report.lists_unchanged
+        merged.results.extend(report.results)
+        merged.failures.extend(report.failures)
+        merged.warnings.extend(report.warnings)
+        merged.unchanged_keys.extend(report.unchanged_keys)
+        merged.requests += report.requests
+        merged.bytes_downloaded += report.bytes_downloaded
+    return merged
+
+
+def configured_sources(settings: Settings) -> list[Source]:
+    """A source per ``sources.<kind>`` that is configured, built from the registry by kind."""
+    return [
+        source_for(kind, value)
+        for kind, value in settings.sources
+        if value is not None
+    ]
 
 
 class PollHooks:
@@ -260,13 +303,15 @@ def _site_down(error: FetchError) -> bool:
     return isinstance(error, Blocked) or (isinstance(error, HttpStatusError) and error.status >= 500)
 
 
-def _lists_to_check(stored: dict[str, ListRef], discovered: list[ListRef]) -> list[tuple[str, ListRef]]:
+def _lists_to_check(
+    source: Source, stored: dict[str, ListRef], discovered: list[ListRef]
+) -> list[tuple[str, ListRef]]:
     """Every stored list is re-checked (a conditional GET: CAC re-issues old attachments in
     place); newly discovered ones are added, and fresher descriptions win. Oldest first, so
     a filing repeated by a later summary list is "new" in the earliest one."""
     refs: dict[str, ListRef] = dict(stored)
     for ref in discovered:
-        refs[attachment_key(ref.attachment_url)] = ref
+        refs[source.list_key(ref)] = ref
     return sorted(refs.items(), key=lambda item: (item[1].kind.value, item[1].list_month, item[0]))
 
 
@@ -276,24 +321,40 @@ async def check_once(
     *,
     hooks: PollHooks | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-    transport=None,  # httpx transport, for tests only  # type: ignore[no-untyped-def]
+    transport: httpx.AsyncBaseTransport | None = None,  # for tests only
 ) -> PollReport:
-    """Run one full poll of the CAC source and store everything it finds."""
+    """Run one full poll of every configured source and store everything they find."""
+    reports = [
+        await poll_source(source, settings, db, hooks=hooks, progress=progress, transport=transport)
+        for source in configured_sources(settings)
+    ]
+    return merge_reports(reports)
+
+
+async def poll_source(
+    source: Source,
+    settings: Settings,
+    db: Database,
+    *,
+    hooks: PollHooks | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> PollReport:
+    """One poll of one source: discover, fetch and parse what changed, store it list by list."""
     hooks = hooks or PollHooks()
-    source_settings = settings.sources.cac
     blobs = BlobStore(settings.data_dir / "blobs")
-    report = PollReport()
+    report = PollReport(source=source.name)
     poll = Poll()
 
     with db.session() as session:
         repo = Repository(session)
-        report.first_run = not repo.has_successful_poll(SOURCE_NAME)
+        report.first_run = not repo.has_successful_poll(source.name)
         known_pages = repo.known_page_urls()
         stored_refs = {row.attachment_key: repo.list_ref(row) for row in repo.stored_lists()}
         validators = _PollValidators(repo.all_validators())
 
-    async with Fetcher(source_settings, validators, transport=transport) as fetcher:
-        discovery = await discover(fetcher, source_settings, known_pages=known_pages)
+    async with source.fetcher(validators, transport=transport) as fetcher:
+        discovery = await source.discover(fetcher, known_pages=known_pages)
         for error in discovery.fatal_errors:
             report.failures.append(ListFailure(error.url, error.reason, cause_of(error)))
         # The notice API is a second signal only: its failure is a warning, not a failed poll.
@@ -303,7 +364,7 @@ async def check_once(
             # The site is refusing us or failing: fetching every attachment would only hammer it.
             ordered_refs: list[tuple[str, ListRef]] = []
         else:
-            ordered_refs = _lists_to_check(stored_refs, discovery.lists)
+            ordered_refs = _lists_to_check(source, stored_refs, discovery.lists)
 
         ordered = ordered_refs
         report.lists_checked = len(ordered)
@@ -332,7 +393,7 @@ async def check_once(
         repo = Repository(session)
         repo.mark_checked(report.unchanged_keys)
         for announcement in discovery.announcements:
-            repo.upsert_announcement(announcement, classify_title(announcement.title))
+            repo.upsert_announcement(announcement, source.classify(announcement.title))
         if report.ok:
             # Pages are vouched for only when every list behind them was stored.
             for url, pending in validators.pending.items():
@@ -341,6 +402,6 @@ async def check_once(
         poll.lists_changed = len(report.new_lists) + len(report.revised_lists)
         poll.requests = report.requests
         poll.bytes_downloaded = report.bytes_downloaded
-        repo.record_poll(SOURCE_NAME, poll, ok=report.ok, error=report.summary_line() if not report.ok else None)
+        repo.record_poll(source.name, poll, ok=report.ok, error=report.summary_line() if not report.ok else None)
         hooks.on_poll_done(repo, report)
     return report

@@ -131,6 +131,10 @@ def _event_time(event: Event) -> str:
 class EmailNotifier(Notifier):
     kind: ClassVar[str] = "email"
 
+    @classmethod
+    def from_settings(cls, settings: EmailSettings, db: Database | None = None) -> "Notifier":
+        return cls(settings, db)
+
     def __init__(
         self,
         settings: EmailSettings,

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import apprise
-from storage.db import Session
+from storage.db import Database, Session
 
 from bot.app.config import AppriseSettings
 from bot.changes.event_schema import Event
@@ -67,6 +67,10 @@ class AppriseNotifier(Notifier):
     """One ``apprise`` entry of config.yaml (several Apprise URLs)."""
 
     kind = "apprise"
+
+    @classmethod
+    def from_settings(cls, settings: AppriseSettings, db: Database | None = None) -> Notifier:
+        return cls(settings)
 
     def __init__(self, settings: AppriseSettings) -> None:
         self.settings = settings

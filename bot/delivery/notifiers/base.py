@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from storage.db import Session
-
 from bot.changes.event_schema import Event
+from storage.db import Database, Session
 
 __all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS"]
 
@@ -53,6 +52,12 @@ class Notifier(ABC):
         kind = cls.__dict__.get("kind")
         if kind:
             NOTIFIER_KINDS[kind] = cls
+
+    @classmethod
+    def from_settings(cls, settings: Any, db: Database | None = None) -> "Notifier":
+        """The notifier for one ``notify:`` entry (``build_notifiers``). Each configurable kind
+        says how it is built from its settings model; notifiers made by hand (tests) need not."""
+        raise NotImplementedError(f"notifier kind {cls.kind!r} cannot be built from settings")
 
     @property
     @abstractmethod

@@ -1,31 +1,37 @@
-"""Build the configured notifiers: the YAML under ``notify:`` maps one-to-one onto them."""
+"""Build the configured notifiers from the registry: the YAML under ``notify:`` maps onto them.
+
+Every key of ``notify:`` whose value is a notifier's settings (or a list of them) yields
+notifiers of the kind its settings model names, in the order of the keys; the module of a
+kind is imported only when that kind is configured (Telegram and email pull in heavy
+libraries). No kind is named here: a new notifier needs its module and its settings model.
+"""
 
 from __future__ import annotations
 
-from bot.app.config import Settings
-from bot.delivery.notifiers.base import Notifier
+import importlib
+
+from bot.app.config import NotifierSettings, Settings
+from bot.delivery.notifiers.base import NOTIFIER_KINDS, Notifier
 from storage.db import Database
 
-__all__ = ["build_notifiers"]
+__all__ = ["build_notifiers", "notifier_class"]
+
+
+def notifier_class(settings: NotifierSettings) -> type[Notifier]:
+    """The registered notifier class for these settings (its module imported on first use)."""
+    if settings.kind not in NOTIFIER_KINDS:
+        importlib.import_module(settings.module)
+    try:
+        return NOTIFIER_KINDS[settings.kind]
+    except KeyError:
+        raise LookupError(f"notifier kind {settings.kind!r}: {settings.module} registers no such notifier") from None
 
 
 def build_notifiers(settings: Settings, db: Database | None = None) -> list[Notifier]:
-    notify = settings.notify
     notifiers: list[Notifier] = []
-    if notify.webhooks:
-        from bot.delivery.notifiers.webhook import WebhookNotifier
-
-        notifiers += [WebhookNotifier(endpoint) for endpoint in notify.webhooks]
-    if getattr(notify, "apprise", None):
-        from bot.delivery.notifiers.apprise import AppriseNotifier
-
-        notifiers += [AppriseNotifier(target) for target in notify.apprise]
-    if notify.telegram is not None:
-        from bot.delivery.telegram.notifier import TelegramNotifier
-
-        notifiers.append(TelegramNotifier(notify.telegram, db))
-    if notify.email is not None:
-        from bot.delivery.email.notifier import EmailNotifier
-
-        notifiers.append(EmailNotifier(notify.email, db))
+    for _key, value in settings.notify:
+        entries = value if isinstance(value, list) else [value]
+        for entry in entries:
+            if isinstance(entry, NotifierSettings):
+                notifiers.append(notifier_class(entry).from_settings(entry, db))
     return notifiers

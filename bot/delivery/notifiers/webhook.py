@@ -39,6 +39,7 @@ from bot.app.config import WebhookSettings
 from bot.changes.event_schema import Event, split_event
 from bot.delivery.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
 from bot.delivery.notifiers.base import DeliveryError, Notifier
+from storage.db import Database
 
 __all__ = [
     "WebhookNotifier",
@@ -185,6 +186,10 @@ class WebhookNotifier(Notifier):
     """One configured webhook endpoint."""
 
     kind = "webhook"
+
+    @classmethod
+    def from_settings(cls, settings: WebhookSettings, db: Database | None = None) -> Notifier:
+        return cls(settings)
 
     def __init__(self, settings: WebhookSettings, *, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings

@@ -161,7 +161,7 @@ class TelegramRateLimiter(AIORateLimiter):
             self._chats[chat] = SlidingWindowGate(self._per_chat_limit, 60.0)
         return self._chats[chat]
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, Any]],
         args: Any,
@@ -327,6 +327,10 @@ class _Post:
 
 class TelegramNotifier(Notifier):
     kind: ClassVar[str] = "telegram"
+
+    @classmethod
+    def from_settings(cls, settings: TelegramSettings, db: Database | None = None) -> "Notifier":
+        return cls(settings, db)
 
     def __init__(self, settings: TelegramSettings, db: Database | None = None, *, bot: telegram.Bot | None = None):
         self.settings = settings
