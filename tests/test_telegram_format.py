@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.changes.companies import english_name
+from bot.changes.watchlist import FilingHit
 from bot.delivery.telegram.format import (
     Block,
-    WatchHit,
     caption_for,
     list_label,
     month_label,
@@ -259,7 +259,7 @@ def test_watch_alert() -> None:
                        changed=[{"kind": "deep_synthesis", "filing_number": "网信算备X号", "name": "n",
                                  "entity": "北京百度网讯科技有限公司", "changes": {"status": ["active", "cancelled"]}}])
     data = event["data"]
-    hits = [WatchHit("百度", "new", data["new"][0]), WatchHit("百度", "changed", data["changed"][0])]
+    hits = [FilingHit("百度", "new", data["new"][0]), FilingHit("百度", "changed", data["changed"][0])]
     posts = render_watch_alert(event, hits)
     plain = assert_valid_posts(posts)
     assert "关注提醒：百度" in plain and "Watch alert: 百度" in plain

@@ -24,6 +24,7 @@ from typing import Final
 
 from pypinyin import Style, lazy_pinyin
 
+from bot.changes.vocabulary import kind_names
 from bot.changes.companies_data import (
     BIG_TECH_SPECS,
     ENGLISH_NAMES,
@@ -399,11 +400,7 @@ def english_name(entity: str) -> str:
 # --- glossary ---------------------------------------------------------------------------------
 
 # (zh, en) of each kind of list, as a sentence names it.
-KIND_NAMES: Final[dict[str, tuple[str, str]]] = {
-    "deep_synthesis": ("深度合成服务算法", "deep-synthesis algorithms"),
-    "algorithm_recommendation": ("互联网信息服务算法", "recommendation algorithms"),
-    "genai_service": ("生成式人工智能服务", "generative-AI services"),
-}
+KIND_NAMES: Final[dict[str, tuple[str, str]]] = kind_names("sentence")
 
 _KIND_TERMS: Final[dict[str, str]] = {
     "deep_synthesis": "deep synthesis",

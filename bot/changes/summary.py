@@ -8,13 +8,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bot.changes.vocabulary import KINDS
+
 __all__ = ["print_stats", "KIND_LABELS"]
 
-KIND_LABELS = {
-    "deep_synthesis": "Deep synthesis 深度合成",
-    "algorithm_recommendation": "Recommendation algorithms 算法推荐",
-    "genai_service": "Generative-AI services 生成式人工智能",
-}
+KIND_LABELS: dict[str, str] = {kind: names.table for kind, names in KINDS.items()}
 
 
 def print_stats(console: Console, lists: list[dict[str, Any]], counts: dict[str, dict[str, int]]) -> None:

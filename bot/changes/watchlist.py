@@ -26,10 +26,10 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
 from rapidfuzz import fuzz
 
@@ -44,7 +44,7 @@ from bot.changes.companies import (
 )
 from bot.changes.companies_data import INDUSTRY_WORDS, PLACES
 
-__all__ = ["Watchlist", "WatchHit", "company_core", "check_pattern"]
+__all__ = ["Watchlist", "WatchHit", "PatternMatcher", "FilingHit", "filing_hits", "fold", "company_core", "check_pattern"]
 
 log = logging.getLogger(__name__)
 
@@ -259,3 +259,105 @@ class Watchlist:
             if best is None or hit.score > best.score:
                 best = hit
         return best
+
+
+# --- which patterns, which filings ------------------------------------------------------------
+
+_LIST_EVENTS: Final = ("list.published", "list.revised")
+
+
+def fold(text: str) -> str:
+    """NFKC, no whitespace, case-folded: how names and patterns are compared as plain text."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).casefold()
+
+
+class PatternMatcher:
+    """Which of several watch patterns match a filer, each judged on its own (an alert or a
+    digest names every pattern that hit, not only the best one).
+
+    The rules are ``Watchlist``'s (fuzzy Chinese names, ``re:`` patterns, English names),
+    plus a width-, case- and space-insensitive substring test, so that an exact fragment of
+    a name always matches whatever the fuzzy scorer thinks. Patterns come back in the order
+    given. The one matcher of Telegram watches and email subscribers' watchlists.
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = [p for p in dict.fromkeys(p.strip() for p in patterns if p) if p]
+        self._folded = [(p, fold(p)) for p in self.patterns]
+        self._watchlist = Watchlist(self.patterns)
+        self._cache: dict[str, list[str]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def match(self, entity: str) -> list[str]:
+        if not entity or not self.patterns:
+            return []
+        cached = self._cache.get(entity)
+        if cached is None:
+            folded = fold(entity)
+            hit = {p for p, key in self._folded if key and key in folded}
+            hit.update(h.pattern for h in self._watchlist.matches(entity))
+            cached = [p for p in self.patterns if p in hit]
+            if len(self._cache) < 100_000:
+                self._cache[entity] = cached
+        return cached
+
+
+@dataclass(frozen=True, slots=True)
+class FilingHit:
+    """A filing of a list event that matched one watch pattern."""
+
+    pattern: str
+    change: str  # new | changed | removed
+    record: dict[str, Any]  # the event's record of the filing (export record, or a change)
+    matched: str = ""  # the filer name that matched: the current one or, for a rename, a former one
+    kind: str = ""
+    list_name: str = ""
+
+    @property
+    def entity(self) -> str:
+        return str(self.record.get("entity") or self.matched)
+
+    @property
+    def filing_number(self) -> str:
+        return str(self.record.get("filing_number") or "")
+
+    @property
+    def name(self) -> str:
+        return str(self.record.get("name") or "")
+
+
+def _entities(change: str, record: Mapping[str, Any]) -> list[str]:
+    names = [str(record.get("entity") or "")]
+    if change == "changed":
+        before_after = (record.get("changes") or {}).get("entity")
+        if isinstance(before_after, (list, tuple)):
+            names += [str(v) for v in before_after if v]
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def filing_hits(event: Mapping[str, Any], matcher: PatternMatcher | None) -> list[FilingHit]:
+    """Every (pattern, filing) pair among a list event's new, changed and removed filings."""
+    if not matcher or event.get("type") not in _LIST_EVENTS:
+        return []
+    data = event["data"]
+    hits: list[FilingHit] = []
+    for change in ("new", "changed", "removed"):
+        for record in data.get(change) or []:
+            seen: dict[str, str] = {}
+            for entity in _entities(change, record):
+                for pattern in matcher.match(entity):
+                    seen.setdefault(pattern, entity)
+            hits += [
+                FilingHit(
+                    pattern=pattern,
+                    change=change,
+                    record=record,
+                    matched=entity,
+                    kind=str(data.get("kind") or ""),
+                    list_name=str(data.get("name") or ""),
+                )
+                for pattern, entity in seen.items()
+            ]
+    return hits

@@ -42,15 +42,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from bot.changes.companies import batch_label, english_name, province_en
 from bot.delivery.email.subscribers import (
-    CompanyMatcher,
+    company_matcher,
     Subscriber,
-    WatchedHit,
     clean_name,
     narrow_event,
     normalize_address,
-    watched_hits,
 )
 from bot.changes.event_schema import Event
+from bot.changes.watchlist import FilingHit, PatternMatcher, filing_hits
+from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
 from bot.delivery.notifiers.text import KIND_NAMES
 from scrapers.records import EXPORT_FIELDS
 
@@ -79,25 +79,6 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 # kind → [(list_month, rows)], oldest first: the chart's data when an event carries none.
 ChartSizes = Mapping[str, Sequence[tuple[str, int]]]
 
-_CHANGE_LABELS: dict[str, tuple[str, str]] = {
-    "new": ("新增", "new"),
-    "changed": ("变更", "changed"),
-    "cancelled": ("注销", "cancelled"),
-    "renamed": ("更名", "renamed"),
-    "removed": ("移出名单", "removed"),
-}
-_FIELD_LABELS: dict[str, tuple[str, str]] = {
-    "name": ("名称", "name"),
-    "entity": ("主体", "filer"),
-    "status": ("状态", "status"),
-    "remark": ("备注", "remark"),
-    "products": ("应用产品", "products"),
-    "purpose": ("主要用途", "purpose"),
-    "province": ("属地", "province"),
-    "role": ("角色", "role"),
-    "category": ("类别", "category"),
-    "filed_on": ("备案时间", "filed on"),
-}
 # Findings told elsewhere in the mail (watched companies, the cancellations section).
 _FINDINGS_ELSEWHERE = ("watchlist", "cancellations", "renames")
 
@@ -198,7 +179,7 @@ class _Item:
     name: str
     entity: str
     entity_en: str
-    change: str  # key of _CHANGE_LABELS
+    change: str  # key of CHANGE_LABELS
     list_name: str
     detail: str = ""  # "before → after", the matched pattern …
     pattern: str = ""
@@ -366,13 +347,13 @@ def _item(record: Mapping[str, Any], change: str, list_name: str, language: str,
 
 
 def _watched(
-    events: Sequence[Event], sections: Sequence[_Section], matcher: CompanyMatcher | None, language: str
+    events: Sequence[Event], sections: Sequence[_Section], matcher: PatternMatcher | None, language: str
 ) -> list[_Item]:
     # One row per filing and kind of change, whichever pattern found it first.
     items: dict[tuple[str, str], _Item] = {}
     for section in sections:
         for event in section.events:
-            hits: list[WatchedHit] = watched_hits(event, matcher) if matcher else []
+            hits: list[FilingHit] = filing_hits(event, matcher) if matcher else []
             for hit in hits:
                 record = {"filing_number": hit.filing_number, "name": hit.name, "entity": hit.entity}
                 item = _item(record, hit.change, section.name, language)
@@ -408,7 +389,7 @@ def _cancellations_and_renames(
             for key in ("entity", "name"):
                 value = changes.get(key)
                 if isinstance(value, (list, tuple)) and len(value) == 2:
-                    label = _FIELD_LABELS[key][0 if language == "zh" else 1]
+                    label = FIELD_LABELS[key][0 if language == "zh" else 1]
                     detail = f"{label}: {value[0]} → {value[1]}"
                     renamed.setdefault(f"{record.get('filing_number')}|{key}", _item(record, "renamed", section.name, language, detail))
         for record in section.removed:
@@ -674,7 +655,7 @@ def render_digest(
     chart: bool = True,
     chart_sizes: ChartSizes | None = None,
     message_id: str | None = None,
-    matcher: CompanyMatcher | None = None,
+    matcher: PatternMatcher | None = None,
 ) -> EmailMessage:
     """The digest for ``subscriber`` over ``events`` (already due; filters are applied here too).
 
@@ -686,7 +667,7 @@ def render_digest(
     local_now = now.astimezone(subscriber.zone)
     day = local_now.strftime("%Y-%m-%d")
     if matcher is None and subscriber.watchlist:
-        matcher = CompanyMatcher(subscriber.watchlist)
+        matcher = company_matcher(subscriber.watchlist)
     kept = [e for e in (narrow_event(e, subscriber, matcher) for e in events) if e is not None]
     sections, baselines = _group_sections(kept)
     for section in sections:
@@ -755,7 +736,7 @@ def render_digest(
         "renamed_more": max(0, len(renamed) - _MAX_LISTED),
         "removed": removed[:_MAX_LISTED],
         "removed_more": max(0, len(removed) - _MAX_LISTED),
-        "change_labels": {k: t(*v) for k, v in _CHANGE_LABELS.items()},
+        "change_labels": {k: t(*v) for k, v in CHANGE_LABELS.items()},
         "totals": totals,
         "baseline": baseline,
         "baseline_kinds": baseline_kinds,

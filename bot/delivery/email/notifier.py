@@ -30,7 +30,7 @@ from bot.app.config import EmailSettings
 from bot.delivery.email.digest import render_digest, stable_message_id
 from bot.delivery.email.subscribers import (
     DESTINATION_PREFIX,
-    CompanyMatcher,
+    company_matcher,
     Subscriber,
     ensure_token,
     heartbeat_due,
@@ -42,6 +42,7 @@ from bot.delivery.email.subscribers import (
 )
 from bot.delivery.email.validation import LIST_EVENTS
 from bot.changes.event_schema import Event
+from bot.changes.watchlist import FilingHit, PatternMatcher, filing_hits
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
 from storage.email_repo import EmailRepository
@@ -179,7 +180,7 @@ class EmailNotifier(Notifier):
             if subscriber.unsubscribed:
                 continue
             try:
-                matcher = CompanyMatcher(subscriber.watchlist) if subscriber.watchlist else None
+                matcher = company_matcher(subscriber.watchlist) if subscriber.watchlist else None
                 if narrow_event(event, subscriber, matcher) is None:
                     continue
             except Exception:  # noqa: BLE001 - this runs inside the ingest: never break it
@@ -358,7 +359,7 @@ class EmailNotifier(Notifier):
             log.info("email to %s dropped: no longer subscribed", address)
             return
         events = sorted((event for event, _ in items), key=_event_time)
-        matcher = CompanyMatcher(subscriber.watchlist) if subscriber.watchlist else None
+        matcher = company_matcher(subscriber.watchlist) if subscriber.watchlist else None
         if not any(narrow_event(e, subscriber, matcher) is not None for e in events):
             log.info("email to %s: filters changed, nothing left to send", address)
             return

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.changes.event_schema import Event
+from bot.changes.watchlist import PatternMatcher, filing_hits, fold
 from bot.delivery.email.validation import (
     CADENCES,
     DESTINATION_PREFIX,
@@ -61,8 +62,7 @@ __all__ = [
     "WEEKDAYS",
     "DESTINATION_PREFIX",
     "Subscriber",
-    "CompanyMatcher",
-    "WatchedHit",
+    "company_matcher",
     "normalize_address",
     "clean_name",
     "parse_at",
@@ -73,7 +73,6 @@ __all__ = [
     "heartbeat_due",
     "weekly_slot",
     "narrow_event",
-    "watched_hits",
     "config_subscribers",
     "load_subscribers",
     "subscriber_for",
@@ -197,49 +196,9 @@ def heartbeat_due(
 # --- filters ---------------------------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).casefold()
-
-
-@dataclass(frozen=True, slots=True)
-class WatchedHit:
-    pattern: str
-    change: str  # new | changed | removed
-    entity: str
-    filing_number: str
-    name: str
-    kind: str
-    list_name: str
-
-
-class CompanyMatcher:
-    """Which watch patterns match a filer: ``bot.changes.watchlist.Watchlist`` (fuzzy Chinese company
-    matching shared by every notifier), plus a plain width- and case-insensitive substring test
-    so that an exact fragment always matches whatever the fuzzy scorer thinks."""
-
-    def __init__(self, patterns: Iterable[str]) -> None:
-        from bot.changes.watchlist import Watchlist
-
-        self.patterns = [p for p in dict.fromkeys(clean_name(p, limit=200) for p in patterns) if p]
-        self._folded = [(p, _fold(p)) for p in self.patterns]
-        # One list per pattern: we need to know WHICH pattern matched.
-        self._lists = [(p, Watchlist([p])) for p in self.patterns]
-        self._cache: dict[str, list[str]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.patterns)
-
-    def match(self, entity: str) -> list[str]:
-        if not entity or not self.patterns:
-            return []
-        cached = self._cache.get(entity)
-        if cached is None:
-            folded = _fold(entity)
-            cached = [p for p, key in self._folded if key and key in folded]
-            cached += [p for p, watchlist in self._lists if p not in cached and watchlist.match(entity)]
-            if len(self._cache) < 100_000:
-                self._cache[entity] = cached
-        return cached
+def company_matcher(patterns: Iterable[str]) -> PatternMatcher:
+    """The subscriber's watchlist as a matcher (patterns cleaned as stored: one line, bounded)."""
+    return PatternMatcher(clean_name(p, limit=200) for p in patterns)
 
 
 def _province_of(record: dict[str, Any]) -> str | None:
@@ -261,16 +220,16 @@ def _province_of(record: dict[str, Any]) -> str | None:
 def _province_matches(province: str | None, wanted: Sequence[str]) -> bool:
     if not province:
         return False
-    folded = _fold(province)
+    folded = fold(province)
     english = ""
     try:
         from bot.changes.companies import province_en
 
-        english = _fold(province_en(province) or "")
+        english = fold(province_en(province) or "")
     except Exception:  # noqa: BLE001 - an unknown province simply has no English name
         english = ""
     for item in wanted:
-        key = _fold(item)
+        key = fold(item)
         if not key:
             continue
         # 北京 matches 北京市; Beijing matches "Beijing" / "Beijing Municipality".
@@ -279,43 +238,7 @@ def _province_matches(province: str | None, wanted: Sequence[str]) -> bool:
     return False
 
 
-def _entities(change: str, record: dict[str, Any]) -> list[str]:
-    names = [str(record.get("entity") or "")]
-    if change == "changed":
-        before_after = (record.get("changes") or {}).get("entity")
-        if isinstance(before_after, (list, tuple)):
-            names += [str(v) for v in before_after if v]
-    return [n for n in dict.fromkeys(names) if n]
-
-
-def watched_hits(event: Event, matcher: CompanyMatcher | None) -> list[WatchedHit]:
-    """Every (pattern, filing) pair among the event's new, changed and removed filings."""
-    if not matcher or event.get("type") not in LIST_EVENTS:
-        return []
-    data = event["data"]
-    hits: list[WatchedHit] = []
-    for change in ("new", "changed", "removed"):
-        for record in data.get(change) or []:
-            seen: list[str] = []
-            for entity in _entities(change, record):
-                for pattern in matcher.match(entity):
-                    if pattern not in seen:
-                        seen.append(pattern)
-                        hits.append(
-                            WatchedHit(
-                                pattern=pattern,
-                                change=change,
-                                entity=str(record.get("entity") or entity),
-                                filing_number=str(record.get("filing_number") or ""),
-                                name=str(record.get("name") or ""),
-                                kind=str(data.get("kind") or ""),
-                                list_name=str(data.get("name") or ""),
-                            )
-                        )
-    return hits
-
-
-def narrow_event(event: Event, subscriber: Subscriber, matcher: CompanyMatcher | None = None) -> Event | None:
+def narrow_event(event: Event, subscriber: Subscriber, matcher: PatternMatcher | None = None) -> Event | None:
     """The event as this subscriber should see it, or None when their filters refuse it.
 
     The baseline goes to everyone (it is the one "watching started" mail). A list event must
@@ -348,8 +271,8 @@ def narrow_event(event: Event, subscriber: Subscriber, matcher: CompanyMatcher |
         event = narrowed
     if subscriber.watchlist and subscriber.watch_only:
         if matcher is None:
-            matcher = CompanyMatcher(subscriber.watchlist)
-        if not watched_hits(event, matcher):
+            matcher = company_matcher(subscriber.watchlist)
+        if not filing_hits(event, matcher):
             return None
     return event
 

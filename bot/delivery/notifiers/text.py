@@ -12,17 +12,14 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from bot.changes.event_schema import Event
+from bot.changes.vocabulary import kind_names
 
 __all__ = ["plain_summary", "summary_title", "KIND_NAMES", "Language"]
 
 Language = Literal["both", "zh", "en"]
 
 # (zh, en) per kind; unknown kinds show their code.
-KIND_NAMES: dict[str, tuple[str, str]] = {
-    "deep_synthesis": ("深度合成服务算法", "Deep synthesis algorithms"),
-    "algorithm_recommendation": ("算法推荐", "Recommendation algorithms"),
-    "genai_service": ("生成式人工智能服务", "Generative-AI services"),
-}
+KIND_NAMES: dict[str, tuple[str, str]] = kind_names("series")
 
 _HEADINGS: dict[str, tuple[str, str]] = {
     "list.published": ("新名单", "New list"),

@@ -42,7 +42,8 @@ from bot.delivery.telegram.format import (
     pack,
     split_html,
 )
-from bot.delivery.telegram.notifier import USER_PREFIX, WatchMatcher, make_rate_limiter
+from bot.changes.watchlist import PatternMatcher
+from bot.delivery.telegram.notifier import USER_PREFIX, make_rate_limiter
 from storage.db import Database, Session
 
 __all__ = [
@@ -338,7 +339,7 @@ def _safe(function: Callable[[str], str], value: str) -> str:
 
 
 def _count_watch_matches(session: Session, pattern: str) -> int:
-    matcher = WatchMatcher([pattern])
+    matcher = PatternMatcher([pattern])
     total = 0
     for entity, count in queries.present_filings_per_entity(session):
         if entity and matcher.match(entity):

@@ -10,13 +10,11 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+from bot.changes.vocabulary import KINDS
+
 __all__ = ["batch_chart", "CHART_KIND_TITLES"]
 
-CHART_KIND_TITLES: dict[str, str] = {
-    "deep_synthesis": "Deep-synthesis algorithm filings",
-    "algorithm_recommendation": "Recommendation algorithm filings",
-    "genai_service": "Generative-AI service filings",
-}
+CHART_KIND_TITLES: dict[str, str] = {kind: names.chart for kind, names in KINDS.items()}
 
 _BASE = "#9db4cc"
 _HIGHLIGHT = "#d1495b"

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from bot.changes.companies import batch_label, english_name, translate_term
 from bot.changes.event_schema import Event
+from bot.changes.vocabulary import FIELD_LABELS, kind_names
+from bot.changes.watchlist import FilingHit
 
 __all__ = [
     "Language",
@@ -35,7 +37,6 @@ __all__ = [
     "month_label",
     "render_event",
     "render_watch_alert",
-    "WatchHit",
     "caption_for",
     "pack",
     "split_html",
@@ -51,25 +52,7 @@ _MARKER_ROOM = 24
 # How many filings a post lists one by one before summarising "…and N more".
 MAX_LISTED = 15
 
-KIND_LABELS: dict[str, tuple[str, str]] = {
-    "deep_synthesis": ("深度合成服务算法备案", "deep-synthesis filings"),
-    "algorithm_recommendation": ("互联网信息服务算法备案", "recommendation-algorithm filings"),
-    "genai_service": ("生成式人工智能服务备案", "generative-AI service filings"),
-}
-
-_FIELD_LABELS: dict[str, tuple[str, str]] = {
-    "name": ("名称", "name"),
-    "entity": ("主体", "filer"),
-    "role": ("角色", "role"),
-    "category": ("类别", "category"),
-    "products": ("应用产品", "products"),
-    "purpose": ("主要用途", "purpose"),
-    "province": ("属地", "province"),
-    "remark": ("备注", "remark"),
-    "status": ("状态", "status"),
-    "filed_on": ("备案时间", "filed on"),
-    "list_month": ("清单月份", "list month"),
-}
+KIND_LABELS: dict[str, tuple[str, str]] = kind_names("filings")
 _STATUS = {"active": ("有效", "active"), "cancelled": ("已注销", "cancelled")}
 _ROLE = {"provider": ("服务提供者", "service provider"), "technical_supporter": ("服务技术支持者", "technical supporter")}
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -293,7 +276,7 @@ def _change_line(change: dict[str, Any], lang: str) -> str:
     parts = []
     for field, pair in (change.get("changes") or {}).items():
         before, after = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
-        label = _FIELD_LABELS.get(field, (field, field))[index]
+        label = FIELD_LABELS.get(field, (field, field))[index]
         parts.append(f"{esc(label)} {esc(_value(field, before, lang))} → {esc(_value(field, after, lang))}")
     joined = "；".join(parts) if lang == "zh" else "; ".join(parts)
     colon = "：" if lang == "zh" else ": "
@@ -487,16 +470,7 @@ def render_event(event: Event, language: Language | str = "both") -> list[str]:
     return pack(blocks)
 
 
-@dataclass(frozen=True, slots=True)
-class WatchHit:
-    """A filing of the event that matched one of a user's watch patterns."""
-
-    pattern: str
-    change: str  # new | changed | removed
-    record: dict[str, Any]
-
-
-def render_watch_alert(event: Event, hits: Iterable[WatchHit], language: Language | str = "both") -> list[str]:
+def render_watch_alert(event: Event, hits: Iterable[FilingHit], language: Language | str = "both") -> list[str]:
     """A private alert: which watched companies got a new filing, a change or a cancellation."""
     hits = list(hits)
     data = event["data"]

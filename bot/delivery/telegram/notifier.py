@@ -47,7 +47,8 @@ from bot.changes.event_schema import Event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from bot.delivery.telegram import queries
 from bot.delivery.telegram.chart import batch_chart
-from bot.delivery.telegram.format import WatchHit, caption_for, render_event, render_watch_alert
+from bot.changes.watchlist import PatternMatcher, filing_hits
+from bot.delivery.telegram.format import caption_for, render_event, render_watch_alert
 from storage.db import Database
 
 __all__ = [
@@ -229,88 +230,6 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
 
 
-class WatchMatcher:
-    """Which watch patterns match a filer name.
-
-    ``bot.changes.watchlist.Watchlist`` decides (fuzzy Chinese names, ``re:`` patterns, English names
-    through the company maps), the same rules as every other notifier. It reports only the
-    best pattern, so each pattern gets its own list: an alert names every pattern that hit.
-    Without that module, a width- and case-insensitive substring match (whole words for
-    Latin patterns) on the Chinese name and on its English rendering.
-    """
-
-    def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns = [p for p in dict.fromkeys(p.strip() for p in patterns if p) if p]
-        self._watchlists: list[tuple[str, Any]] | None = None
-        try:
-            from bot.changes.watchlist import Watchlist
-        except ImportError:
-            pass
-        else:
-            self._watchlists = []
-            for pattern in self.patterns:
-                try:
-                    self._watchlists.append((pattern, Watchlist([pattern])))
-                except Exception:  # noqa: BLE001 - one bad pattern (a broken re:) must not hide the others
-                    log.warning("watch pattern %r rejected by Watchlist", pattern)
-        self._cache: dict[str, list[str]] = {}
-
-    def match(self, entity: str) -> list[str]:
-        if not entity:
-            return []
-        cached = self._cache.get(entity)
-        if cached is None:
-            if self._watchlists is not None:
-                cached = [pattern for pattern, watchlist in self._watchlists if _watchlist_hit(watchlist, entity)]
-            else:
-                cached = [pattern for pattern in self.patterns if _substring_hit(pattern, entity)]
-            self._cache[entity] = cached
-        return cached
-
-
-def _substring_hit(pattern: str, entity: str) -> bool:
-    key = _fold(pattern)
-    if not key:
-        return False
-    if key in _fold(entity):
-        return True
-    english = queries.english_haystack(entity)
-    if re.fullmatch(r"[a-z0-9 .&'-]+", pattern.lower()):
-        return re.search(rf"(?<![a-z0-9]){re.escape(pattern.lower().strip())}(?![a-z0-9])", english) is not None
-    return False
-
-
-def _watchlist_hit(watchlist: Any, entity: str) -> bool:
-    try:
-        return bool(watchlist.match(entity))
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def _entities_of(kind: str, record: dict[str, Any]) -> list[str]:
-    names = [str(record.get("entity") or "")]
-    if kind == "changed":
-        before_after = (record.get("changes") or {}).get("entity")
-        if isinstance(before_after, (list, tuple)):
-            names += [str(v) for v in before_after if v]
-    return [n for n in dict.fromkeys(names) if n]
-
-
-def watch_hits(event: Event, matcher: WatchMatcher) -> list[WatchHit]:
-    """Every (pattern, filing) pair of the event's new, changed and removed filings."""
-    if event.get("type") not in _LIST_EVENTS:
-        return []
-    data = event["data"]
-    hits: list[WatchHit] = []
-    for change in ("new", "changed", "removed"):
-        for record in data.get(change) or []:
-            patterns: list[str] = []
-            for entity in _entities_of(change, record):
-                patterns += [p for p in matcher.match(entity) if p not in patterns]
-            hits += [WatchHit(pattern=p, change=change, record=record) for p in patterns]
-    return hits
-
-
 # --- the notifier ----------------------------------------------------------------------------------
 
 
@@ -369,7 +288,7 @@ class TelegramNotifier(Notifier):
             chats.update(queries.subscribers(session, str(event["data"].get("kind"))))
         watches = queries.all_watches(session)
         if watches:
-            for hit in watch_hits(event, WatchMatcher(watches)):
+            for hit in filing_hits(event, PatternMatcher(watches)):
                 chats.update(watches.get(hit.pattern, ()))
         return destinations + [f"{USER_PREFIX}{chat_id}" for chat_id in sorted(chats)]
 
@@ -457,7 +376,7 @@ class TelegramNotifier(Notifier):
         texts: list[str] = []
         if subscribed and _part_index(event) == 1:
             texts += render_event(event, self.settings.language)
-        hits = watch_hits(event, WatchMatcher(patterns)) if patterns else []
+        hits = filing_hits(event, PatternMatcher(patterns)) if patterns else []
         if hits:
             texts += render_watch_alert(event, hits, self.settings.language)
         return [_Post(text) for text in texts], done
