@@ -457,7 +457,7 @@ class Fetcher:
     def _backoff(self, state: RetryCallState) -> float:
         # Exponential backoff with full jitter on top: base, 2·base, 4·base … capped.
         base = self._backoff_base
-        exp = min(self._backoff_max, base * 2 ** (state.attempt_number - 1))
+        exp: float = min(self._backoff_max, base * 2.0 ** (state.attempt_number - 1))
         return exp + random.uniform(0, base)
 
     def _count_retry(self, _state: object) -> None:

@@ -14,11 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from scrapers.records import Validators
-from scrapers.records import EXPORT_FIELDS, Kind, ListRef, ParsedList
+from scrapers.records import EXPORT_FIELDS, FilingRow, Kind, ListRef, ParsedList, Validators
 from scrapers.records import Announcement as AnnouncementRecord
 from storage.diff import COMPARED_FIELDS, FieldChanges, RowsDiff, change_type, diff_rows, field_changes, rows_digest
 from storage.models import (
@@ -246,7 +245,7 @@ class Repository:
         self.session.add(version)
         self.session.flush()
         self.session.execute(
-            ListRow.__table__.insert(),
+            insert(ListRow),
             [
                 {
                     "version_id": version.id,
@@ -416,7 +415,7 @@ class Repository:
         return dict(counts)
 
 
-def _row_fields(row: Any) -> dict[str, Any]:
+def _row_fields(row: FilingRow) -> dict[str, Any]:
     fields = row.fields()
     fields.pop("kind")
     fields.pop("filing_number")

@@ -91,7 +91,7 @@ def _show_audiences(event: Event, root: Path, console: Console) -> None:
     html_part = message.get_body(preferencelist=("html",))
     if html_part is not None:
         (root / "digest.html").write_text(html_part.get_content(), encoding="utf-8")
-    attachments = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
+    attachments = [name for part in message.iter_attachments() if (name := part.get_filename())]
     console.print(f"Email digest: “{message['Subject']}” with {', '.join(attachments)}: {eml}", highlight=False)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 __all__ = ["progress_reporter", "ProgressCallback"]
 
@@ -27,7 +27,7 @@ def progress_reporter(console: Console) -> Iterator[ProgressCallback | None]:
         console=console,
         transient=True,
     ) as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(label: str, done: int, total: int) -> None:
             if label not in tasks:

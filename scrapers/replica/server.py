@@ -205,6 +205,7 @@ class ReplicaServer:
         server.replica = self
         self._server = server
         host, port = server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server: (host, port)
         self._base_url = f"http://{host}:{port}"
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -497,7 +497,7 @@ def rows_xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
 def _column_letter(n: int) -> str:
     from openpyxl.utils import get_column_letter
 
-    return get_column_letter(n)
+    return str(get_column_letter(n))
 
 
 # --- subject -----------------------------------------------------------------------------------

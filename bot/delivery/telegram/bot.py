@@ -100,11 +100,15 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def _db(context: ContextTypes.DEFAULT_TYPE) -> Database:
-    return context.application.bot_data["db"]
+    db = context.application.bot_data["db"]
+    assert isinstance(db, Database)  # put there by run_bot
+    return db
 
 
 def _settings(context: ContextTypes.DEFAULT_TYPE) -> TelegramSettings:
-    return context.application.bot_data["settings"]
+    settings = context.application.bot_data["settings"]
+    assert isinstance(settings, TelegramSettings)  # put there by run_bot
+    return settings
 
 
 async def _in_session(context: ContextTypes.DEFAULT_TYPE, work: Callable[[Session], T]) -> T:
