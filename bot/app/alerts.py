@@ -22,9 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
-from typing import Any
 
-import httpx
 from bot.app.config import Settings
 from bot.ingest.pipeline import SOURCE_NAME, PollReport
 from storage.db import Database
@@ -183,28 +181,32 @@ class Alerter:
     # --- channels ------------------------------------------------------------------------
 
     async def _send_telegram(self, alert: Alert) -> bool:
+        # Through the same python-telegram-bot client as channel posts (one Telegram client).
+        from telegram import LinkPreviewOptions
+        from telegram.error import BadRequest, NetworkError, TelegramError
+
+        from bot.delivery.telegram.notifier import make_bot
+
         telegram = self.settings.notify.telegram
         assert telegram is not None and telegram.admin_chat
-        # A plain text message (no parse_mode): error texts may contain < and & freely.
-        url = f"{telegram.api_base_url}{telegram.token}/sendMessage"
-        payload: dict[str, Any] = {
-            "chat_id": telegram.admin_chat,
-            "text": f"{alert.subject}\n\n{alert.text}"[:4000],
-            "disable_web_page_preview": True,
-        }
-        async with httpx.AsyncClient(timeout=telegram.timeout) as client:
-            try:
-                response = await client.post(url, json=payload)
-            except httpx.HTTPError as err:
-                # Never log the URL: it contains the bot token.
-                log.warning("operator alert to Telegram failed: %s", err.__class__.__name__)
-                return False
-        if response.status_code != 200:
-            try:
-                description = response.json().get("description", "")
-            except ValueError:
-                description = ""
-            log.warning("operator alert to Telegram refused: HTTP %s %s", response.status_code, description)
+        bot = make_bot(telegram)
+        try:
+            async with bot:
+                # A plain text message (no parse_mode): error texts may contain < and & freely.
+                await bot.send_message(
+                    chat_id=telegram.admin_chat,
+                    text=f"{alert.subject}\n\n{alert.text}"[:4000],
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+        except BadRequest as err:  # a refusal (chat not found …): Telegram's own words are safe to log
+            log.warning("operator alert to Telegram refused: %s %s", err.__class__.__name__, err.message)
+            return False
+        except NetworkError as err:
+            # Never log what a transport error says: it may carry the URL, and the URL the bot token.
+            log.warning("operator alert to Telegram failed: %s", err.__class__.__name__)
+            return False
+        except TelegramError as err:
+            log.warning("operator alert to Telegram refused: %s %s", err.__class__.__name__, err.message)
             return False
         return True
 
