@@ -65,3 +65,50 @@ def test_demo_runs_offline_as_installed_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "805 filings exported" in result.stdout
     assert (tmp_path / "filings.jsonl").exists()
+
+
+def test_digest_preview_writes_the_newest_lists_as_a_digest(tmp_path: Path, replica: ReplicaServer) -> None:
+    """`digest preview` after a check: an .eml and an .html built from the newest stored list of
+    each kind, through the same event builder as a poll (findings included)."""
+    from email import message_from_bytes, policy
+
+    from bot.app.config import load_settings
+    from bot.changes.events import preview_events
+    from storage.db import Database
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database:\n  url: 'sqlite:///{tmp_path}/db.sqlite'\n"
+        f"data_dir: '{tmp_path}/data'\n"
+        f"sources:\n  cac:\n    base_url: '{replica.base_url}'\n    beian_url: '{replica.beian_url}'\n    min_delay: 0\n"
+        "notify:\n  email:\n    smtp_host: localhost\n    sender: cacwatch@example.org\n"
+        "    recipients: [partner@firm.example]\n",
+        encoding="utf-8",
+    )
+    empty = runner.invoke(app, ["--config", str(config), "digest", "preview", "--output-dir", str(tmp_path / "out")])
+    assert empty.exit_code == 1 and "no lists stored yet" in empty.stderr
+
+    assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0
+    result = runner.invoke(app, ["--config", str(config), "digest", "preview", "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    (eml,) = (tmp_path / "out").glob("digest-partner_firm.example-*.eml")
+    assert eml.with_suffix(".html").exists()
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["To"] == "partner@firm.example"
+    assert str(message["Subject"]).startswith("CAC: 3 new lists") and str(message["Subject"]) in result.stdout
+
+    db = Database(load_settings(config).database.url)
+    try:
+        with db.session() as session:
+            events = preview_events(session)
+    finally:
+        db.dispose()
+    assert [e["id"] for e in events] == [f"evt_preview_{e['data']['kind']}" for e in events]
+    assert len({e["data"]["kind"] for e in events}) == 3  # the replica publishes all three kinds
+    for event in events:
+        data = event["data"]
+        assert event["type"] == "list.published"
+        assert data["new"] and data["counts"]["new"] == len(data["new"])
+        assert data["counts"]["rows"] >= len(data["new"])
+        assert data["sizes"] and data["sizes"][-1][1] == data["counts"]["rows"]
+        assert any(f["type"] == "rank" for f in data["notable"])
