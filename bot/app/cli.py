@@ -16,7 +16,7 @@ from bot.app.cli_common import database as _database
 from bot.app.cli_common import fail as _fail
 from bot.app.cli_common import settings as _settings
 from bot.app.cli_common import state as _state
-from bot.app.config import DEFAULT_CONFIG_PATH, Settings
+from bot.app.config import DEFAULT_CONFIG_PATH
 
 if TYPE_CHECKING:
     from bot.ingest.poll import PollOutcome

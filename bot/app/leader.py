@@ -16,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import hashlib
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from storage.db import Database
 from storage.service_repo import LOCK_NAME, AdvisoryLock, advisory_lock_holder, database_file, lock_key

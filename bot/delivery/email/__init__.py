@@ -5,4 +5,4 @@ events: text + HTML, inline chart, CSV and XLSX of the rows), ``notifier`` (``Em
 outbox destinations ``email:<address>``, sending with aiosmtplib).
 """
 
-__all__ = ["subscribers", "digest", "notifier"]
+__all__ = ["validation", "subscribers", "sections", "attachments", "digest", "notifier"]

@@ -42,7 +42,6 @@ from bot.delivery.email.subscribers import (
 )
 from bot.delivery.email.validation import LIST_EVENTS
 from bot.changes.event_schema import Event
-from bot.changes.watchlist import FilingHit, PatternMatcher, filing_hits
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
 from storage.email_repo import EmailRepository

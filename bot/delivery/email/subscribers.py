@@ -18,15 +18,12 @@ reaches the subscriber only when it touches a watched company.
 from __future__ import annotations
 
 import copy
-import hashlib
 import re
-import secrets
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.changes.event_schema import Event
 from bot.changes.watchlist import PatternMatcher, filing_hits, fold
