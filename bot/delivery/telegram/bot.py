@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -44,6 +44,7 @@ from bot.delivery.telegram.format import (
 )
 from bot.changes.watchlist import PatternMatcher
 from bot.delivery.telegram.notifier import USER_PREFIX, make_rate_limiter
+from bot.delivery.telegram.search import clip, render_search_page, search_keyboard
 from storage.db import Database, Session
 
 __all__ = [
@@ -141,56 +142,7 @@ def _kinds_hint() -> str:
     return "deep_synthesis · algorithm_recommendation · genai_service · all"
 
 
-# --- search rendering ---------------------------------------------------------------------------
-
-
-def render_search_page(query: str, page: queries.SearchPage) -> str:
-    """One page of results as an HTML message (always within one post)."""
-    if page.total == 0:
-        return f"🔎 “{esc(query)}”：没有结果 / no results"
-    head = (
-        f"🔎 “{esc(query)}”：共 <b>{page.total}</b> 项 / {page.total} result{'s' if page.total != 1 else ''}"
-        f" · {page.page + 1}/{page.pages}"
-    )
-    blocks = [Block(head)]
-    for number, record in enumerate(page.records, start=page.page * page.page_size + 1):
-        entity = str(record.get("entity") or "")
-        english = en_name(entity)
-        zh_kind, en_kind = kind_label(str(record.get("kind") or ""))
-        zh_month, _ = month_label(record.get("list_month"))
-        status = " · <b>已注销 cancelled</b>" if record.get("status") == "cancelled" else ""
-        lines = [
-            f"{number}. <b>{esc(_clip(record.get('name'), 150))}</b>",
-            f"{esc(_clip(entity, 150))}" + (f" · {esc(_clip(english, 150))}" if english and english != entity else ""),
-            f"<code>{esc(record.get('filing_number'))}</code>",
-            f"{esc(zh_kind)} / {esc(en_kind)} · {esc(zh_month)}"
-            + (f" · {esc(record.get('province'))}" if record.get("province") else "")
-            + status,
-        ]
-        products = record.get("products") or []
-        if products:
-            lines.append("产品 products: " + esc(_clip("、".join(str(p) for p in products), 200)))
-        blocks.append(Block("\n".join(lines)))
-    posts = pack(blocks, number=False)
-    return posts[0] if len(posts) == 1 else split_html(posts[0], 4096)[0]
-
-
-def _clip(value: Any, limit: int) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def search_keyboard(search_id: str, page: queries.SearchPage) -> InlineKeyboardMarkup | None:
-    """« Prev · n/m · Next » and a CSV button; callback data stays far below Telegram's 64 bytes."""
-    if page.total == 0:
-        return None
-    row = []
-    if page.page > 0:
-        row.append(InlineKeyboardButton("« 上一页 Prev", callback_data=f"s:{search_id}:{page.page - 1}"))
-    row.append(InlineKeyboardButton(f"{page.page + 1}/{page.pages}", callback_data="noop"))
-    if page.page + 1 < page.pages:
-        row.append(InlineKeyboardButton("下一页 Next »", callback_data=f"s:{search_id}:{page.page + 1}"))
-    return InlineKeyboardMarkup([row, [InlineKeyboardButton("⬇️ CSV", callback_data=f"x:{search_id}")]])
+# --- searches -----------------------------------------------------------------------------------
 
 
 def _remember_search(context: ContextTypes.DEFAULT_TYPE, query: str) -> str:
@@ -328,7 +280,7 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         rows = []
         for i, (entity, n) in enumerate(data["filers"], start=1):
             english = en_name(entity)
-            rows.append(f"{i}. {esc(_clip(entity, 120))}" + (f" · {esc(_clip(english, 120))}" if english != entity else "")
+            rows.append(f"{i}. {esc(clip(entity, 120))}" + (f" · {esc(clip(english, 120))}" if english != entity else "")
                         + f" — {n}")
         blocks.append(Block("<b>备案最多的主体 / Top filers</b>\n" + "\n".join(rows)))
     for post in pack(blocks):
@@ -457,7 +409,7 @@ async def _send_export(update: Update, context: ContextTypes.DEFAULT_TYPE, query
         chat.id,
         document=buffer.getvalue(),
         filename="cacwatch-search.csv",
-        caption=f"🔎 “{esc(_clip(query, 200))}”：{len(page.records)} 项 / rows{more}",
+        caption=f"🔎 “{esc(clip(query, 200))}”：{len(page.records)} 项 / rows{more}",
         parse_mode=ParseMode.HTML,
     )
 
@@ -473,7 +425,7 @@ async def cmd_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         lines.append(
             f"• {esc(source['name'])}: ok {esc(_when(source['last_success_at']))}, "
             f"failed {esc(_when(source['last_failure_at']))}, {source['consecutive_failures']} in a row"
-            + (f"\n  {esc(_clip(source['last_error'], 300))}" if source["last_error"] else "")
+            + (f"\n  {esc(clip(source['last_error'], 300))}" if source["last_error"] else "")
         )
     if report["polls"]:
         lines.append("<b>Polls</b>")
@@ -481,7 +433,7 @@ async def cmd_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             lines.append(
                 f"• {esc(_when(poll['started_at']))} {'✅' if poll['ok'] else '❌'} "
                 f"{poll['lists_seen']} seen, {poll['lists_changed']} changed"
-                + (f" — {esc(_clip(poll['error'], 200))}" if poll["error"] else "")
+                + (f" — {esc(clip(poll['error'], 200))}" if poll["error"] else "")
             )
     deliveries = report["deliveries"]
     if deliveries is None:
@@ -492,7 +444,7 @@ async def cmd_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         for item in deliveries["failing"]:
             lines.append(
                 f"• {esc(item['destination'])} [{esc(item['state'])}, {item['attempts']}×]: "
-                f"{esc(_clip(item['last_error'], 200))}"
+                f"{esc(clip(item['last_error'], 200))}"
             )
     await _reply(update, "\n".join(lines))
 
