@@ -36,6 +36,8 @@ from storage.models import (
 __all__ = ["Repository", "IngestOutcome", "FilingUpdate", "filing_record", "list_sizes"]
 
 _CHUNK = 500
+# What a stored list and a ListRef both say about a list (besides its kind).
+_REF_FIELDS = ("list_month", "name", "title", "page_url", "attachment_url", "published_on", "is_cancellation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,16 +162,7 @@ class Repository:
         return self.session.scalar(select(FilingList).where(FilingList.attachment_key == attachment_key))
 
     def list_ref(self, filing_list: FilingList) -> ListRef:
-        return ListRef(
-            kind=Kind(filing_list.kind),
-            list_month=filing_list.list_month,
-            name=filing_list.name,
-            title=filing_list.title,
-            page_url=filing_list.page_url,
-            attachment_url=filing_list.attachment_url,
-            published_on=filing_list.published_on,
-            is_cancellation=filing_list.is_cancellation,
-        )
+        return ListRef(kind=Kind(filing_list.kind), **{name: getattr(filing_list, name) for name in _REF_FIELDS})
 
     def record_list_error(self, ref: ListRef, attachment_key: str, reason: str) -> None:
         """Remember why a list failed, without touching its stored content."""
@@ -190,17 +183,8 @@ class Repository:
     def _list_for(self, ref: ListRef, attachment_key: str) -> FilingList:
         filing_list = self.list_by_key(attachment_key)
         if filing_list is None:
-            filing_list = FilingList(
-                attachment_key=attachment_key,
-                kind=ref.kind.value,
-                list_month=ref.list_month,
-                name=ref.name,
-                title=ref.title,
-                page_url=ref.page_url,
-                attachment_url=ref.attachment_url,
-                published_on=ref.published_on,
-                is_cancellation=ref.is_cancellation,
-            )
+            fields = {name: getattr(ref, name) for name in _REF_FIELDS}
+            filing_list = FilingList(attachment_key=attachment_key, kind=ref.kind.value, **fields)
             self.session.add(filing_list)
             self.session.flush()
         return filing_list

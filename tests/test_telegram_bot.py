@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from bot.changes.companies import english_name
 from bot.app.config import TelegramSettings
-from bot.delivery.telegram import queries
+from storage import telegram_repo
 from bot.delivery.telegram.bot import run_bot
 from storage.db import Database
 from storage.models_telegram import TelegramSubscription, TelegramWatch
@@ -238,7 +238,7 @@ async def test_watch_and_subscribe_persist(fake: FakeTelegram, db: Database) -> 
         await send(fake, "/unwatch")
         await send(fake, "/unsubscribe")
     with db.session() as session:
-        assert queries.watches_of(session, USER) == [] and queries.subscriptions_of(session, USER) == []
+        assert telegram_repo.watches_of(session, USER) == [] and telegram_repo.subscriptions_of(session, USER) == []
 
 
 async def test_status_is_for_admins_only(fake: FakeTelegram, db: Database) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from bot.app.config import TelegramSettings
 from bot.delivery.notifiers.base import DeliveryError
 from bot.delivery.outbox import deliver_due, enqueue
-from bot.delivery.telegram import queries
+from storage import telegram_repo
 from bot.delivery.telegram.format import render_event
 from bot.delivery.telegram.notifier import SlidingWindowGate, TelegramNotifier, make_bot
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination
@@ -83,7 +83,7 @@ async def test_chart_sizes_come_from_the_database_when_the_event_has_none(fake: 
         for month, rows in (("2026-01", 50), ("2026-03", 80), ("2026-05", 103)):
             seed_list(session, "deep_synthesis", month, rows)
         seed_list(session, "genai_service", "2026-05", 9)  # another kind: not charted
-        assert queries.list_sizes(session, "deep_synthesis") == [("2026-01", 50), ("2026-03", 80), ("2026-05", 103)]
+        assert telegram_repo.list_sizes(session, "deep_synthesis") == [("2026-01", 50), ("2026-03", 80), ("2026-05", 103)]
     notifier = TelegramNotifier(make_settings(fake), database)
     try:
         await notifier.deliver(list_event(), delivery_id="msg_db")
@@ -166,7 +166,7 @@ async def test_429_storm_through_the_outbox_honours_retry_after(fake: FakeTelegr
 
 async def test_user_who_blocked_the_bot_is_disabled_not_retried(fake: FakeTelegram, database: Any) -> None:
     with database.session() as session:
-        queries.add_watch(session, 42, "示例科技")
+        telegram_repo.add_watch(session, 42, "示例科技")
     notifier = TelegramNotifier(make_settings(fake), database)
     event = list_event()
     fake.blocked.add("42")
@@ -187,12 +187,12 @@ async def test_user_who_blocked_the_bot_is_disabled_not_retried(fake: FakeTelegr
 async def test_fan_out_to_watchers_and_subscribers(fake: FakeTelegram, database: Any) -> None:
     notifier = TelegramNotifier(make_settings(fake), database)
     with database.session() as session:
-        queries.add_watch(session, 42, "示例科技")  # matches the event's filers
-        queries.add_watch(session, 43, "Nothing Matches")
-        queries.add_watch(session, 46, "新名称")  # matches a rename's new entity
-        queries.add_subscription(session, 44, "deep_synthesis")
-        queries.add_subscription(session, 45, "genai_service")
-        queries.add_subscription(session, 47, "all")
+        telegram_repo.add_watch(session, 42, "示例科技")  # matches the event's filers
+        telegram_repo.add_watch(session, 43, "Nothing Matches")
+        telegram_repo.add_watch(session, 46, "新名称")  # matches a rename's new entity
+        telegram_repo.add_subscription(session, 44, "deep_synthesis")
+        telegram_repo.add_subscription(session, 45, "genai_service")
+        telegram_repo.add_subscription(session, 47, "all")
         event = list_event(changed=[{"kind": "deep_synthesis", "filing_number": "网信算备X号", "name": "n",
                                      "entity": "新名称有限公司", "changes": {"entity": ["旧名称有限公司", "新名称有限公司"]}}])
         assert notifier.fan_out(event, session) == [
@@ -209,8 +209,8 @@ async def test_fan_out_to_watchers_and_subscribers(fake: FakeTelegram, database:
 
 async def test_private_alert_for_a_watcher(fake: FakeTelegram, database: Any) -> None:
     with database.session() as session:
-        queries.add_watch(session, 42, "示例科技有限公司1")
-        queries.add_subscription(session, 44, "deep_synthesis")
+        telegram_repo.add_watch(session, 42, "示例科技有限公司1")
+        telegram_repo.add_subscription(session, 44, "deep_synthesis")
     notifier = TelegramNotifier(make_settings(fake, language="en"), database)
     event = list_event()
     try:
@@ -291,7 +291,7 @@ async def test_old_posted_parts_are_forgotten(fake: FakeTelegram, database: Any)
     from datetime import timedelta
 
     with database.session() as session:
-        queries.record_part(session, "msg_old", 1, CHANNEL, 1)
+        telegram_repo.record_part(session, "msg_old", 1, CHANNEL, 1)
         session.flush()
         session.execute(update(TelegramPostedPart).values(posted_at=datetime.now(timezone.utc) - timedelta(days=30)))
     notifier = TelegramNotifier(make_settings(fake), database)

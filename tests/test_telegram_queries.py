@@ -8,6 +8,7 @@ import pytest
 from fake_telegram import filing_record, seed_filings, seed_list
 
 from bot.delivery.telegram import queries
+from storage import telegram_repo
 
 
 @pytest.fixture
@@ -45,45 +46,45 @@ def test_search_matches_every_field_on_both_backends(seeded: Any) -> None:
 
 def test_latest_stats_and_sizes(seeded: Any) -> None:
     with seeded.session() as session:
-        (latest,) = queries.latest_lists(session, "deep_synthesis")
+        (latest,) = telegram_repo.latest_lists(session, "deep_synthesis")
         assert (latest.list_month, latest.rows, latest.rank, latest.of) == ("2026-05", 103, 2, 2)
-        assert queries.latest_lists(session, "genai_service") == []
-        data = queries.stats(session)
+        assert telegram_repo.latest_lists(session, "genai_service") == []
+        data = telegram_repo.stats(session)
         assert data["kinds"]["deep_synthesis"] == {"lists": 2, "filings": 4, "cancelled": 1}
         assert data["filers"][0] == ("北京百度网讯科技有限公司", 3)
         assert data["provinces"] == [("北京市", 4)]
-        assert queries.list_sizes(session, "deep_synthesis") == [("2026-01", 400), ("2026-05", 103)]
+        assert telegram_repo.list_sizes(session, "deep_synthesis") == [("2026-01", 400), ("2026-05", 103)]
 
 
 def test_watches_and_subscriptions(seeded: Any) -> None:
     with seeded.session() as session:
-        assert queries.add_watch(session, 1, " 百度 ") is True
-        assert queries.add_watch(session, 1, "百度") is False
-        assert queries.add_watch(session, 2, "百度") is True
-        for n in range(queries.MAX_WATCHES_PER_CHAT - 1):
-            queries.add_watch(session, 1, f"公司{n}")
+        assert telegram_repo.add_watch(session, 1, " 百度 ") is True
+        assert telegram_repo.add_watch(session, 1, "百度") is False
+        assert telegram_repo.add_watch(session, 2, "百度") is True
+        for n in range(telegram_repo.MAX_WATCHES_PER_CHAT - 1):
+            telegram_repo.add_watch(session, 1, f"公司{n}")
         with pytest.raises(ValueError):
-            queries.add_watch(session, 1, "one too many")
-        assert queries.all_watches(session)["百度"] == [1, 2]
-        assert queries.remove_watches(session, 2) == ["百度"]
-        assert queries.add_subscription(session, 3, "genai_service") is True
-        assert queries.add_subscription(session, 3, "genai_service") is False
-        assert queries.add_subscription(session, 4, "all") is True
+            telegram_repo.add_watch(session, 1, "one too many")
+        assert telegram_repo.all_watches(session)["百度"] == [1, 2]
+        assert telegram_repo.remove_watches(session, 2) == ["百度"]
+        assert telegram_repo.add_subscription(session, 3, "genai_service") is True
+        assert telegram_repo.add_subscription(session, 3, "genai_service") is False
+        assert telegram_repo.add_subscription(session, 4, "all") is True
         with pytest.raises(ValueError):
-            queries.add_subscription(session, 3, "bogus")
-        assert sorted(queries.subscribers(session, "genai_service")) == [3, 4]
-        assert queries.subscribers(session, "deep_synthesis") == [4]
-        assert queries.remove_subscriptions(session, 3, "deep_synthesis") == []
+            telegram_repo.add_subscription(session, 3, "bogus")
+        assert sorted(telegram_repo.subscribers(session, "genai_service")) == [3, 4]
+        assert telegram_repo.subscribers(session, "deep_synthesis") == [4]
+        assert telegram_repo.remove_subscriptions(session, 3, "deep_synthesis") == []
 
 
 def test_posted_parts_and_status(seeded: Any) -> None:
     with seeded.session() as session:
-        queries.record_part(session, "msg_1", 0, "@c", 10)
-        queries.record_part(session, "msg_1", 0, "@c", 10)  # idempotent
-        queries.record_part(session, "msg_1", 1, "@c", 11)
+        telegram_repo.record_part(session, "msg_1", 0, "@c", 10)
+        telegram_repo.record_part(session, "msg_1", 0, "@c", 10)  # idempotent
+        telegram_repo.record_part(session, "msg_1", 1, "@c", 11)
     with seeded.session() as session:
-        assert queries.posted_parts(session, "msg_1") == {0: 10, 1: 11}
-        report = queries.status_report(session)
+        assert telegram_repo.posted_parts(session, "msg_1") == {0: 10, 1: 11}
+        report = telegram_repo.status_report(session)
         assert report["deliveries"] == {"states": {}, "failing": []}
         assert report["sources"] == [] and report["polls"] == []
 

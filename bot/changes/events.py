@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from bot.changes.event_schema import ChangedFiling, Event, FilingRecord, split_event
 from bot.changes.findings import findings_for_baseline, findings_for_list
@@ -22,7 +22,7 @@ from storage.changes_repo import ChangesRepository
 from storage.db import Session
 from storage.repo import IngestOutcome, Repository, list_sizes
 
-__all__ = ["OutboxHooks", "list_event", "build_list_event", "baseline_event", "preview_events", "MAX_FILINGS_PER_EVENT"]
+__all__ = ["OutboxHooks", "ListAbout", "list_event", "build_list_event", "baseline_event", "preview_events", "MAX_FILINGS_PER_EVENT"]
 
 # Large lists are split into several events so no webhook body is unbounded.
 MAX_FILINGS_PER_EVENT = 500
@@ -37,43 +37,50 @@ def _records(session: Session, kind: str, numbers: Sequence[str]) -> list[Filing
     return cast(list[FilingRecord], ChangesRepository(session).filing_records(kind, numbers))
 
 
+class ListAbout(Protocol):
+    """What an event says about the list itself (a ``ListRef`` or a stored list)."""
+
+    @property
+    def list_month(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def page_url(self) -> str: ...
+    @property
+    def attachment_url(self) -> str: ...
+
+
 def build_list_event(
-    *,
     event_id: str,
     event_type: str,
     kind: str,
-    list_month: str,
-    title: str,
-    name: str,
-    page_url: str,
-    attachment_url: str,
+    about: ListAbout,
     rows: Sequence[Mapping[str, Any]],
-    new: list[FilingRecord],
-    changed: list[ChangedFiling],
-    removed: list[FilingRecord],
+    filings: tuple[list[FilingRecord], list[ChangedFiling], list[FilingRecord]],
     sizes: Sequence[tuple[str, int]],
     watchlist: Watchlist | None,
 ) -> Event:
-    """The one place a list event's payload is put together (polls and digest previews)."""
+    """The one place a list event's payload is put together (polls and digest previews).
+
+    ``filings``: the (new, changed, removed) filings of the event.
+    """
+    new, changed, removed = filings
+    list_month = about.list_month
     notable = findings_for_list(
-        kind=kind,
-        list_month=list_month,
-        rows=rows,
-        new=new,
-        changed=changed,
-        sizes=sizes,
-        watchlist=watchlist,
+        kind=kind, list_month=list_month, rows=rows, new=new, changed=changed, sizes=sizes, watchlist=watchlist
     )
     cancelled = sum(1 for c in changed if (c["changes"].get("status") or [None, None])[1] == "cancelled")
     renamed = sum(1 for c in changed if "entity" in c["changes"])
     data: dict[str, Any] = {
         "kind": kind,
         "list_month": list_month,
-        "title": title,
-        "name": name,
-        "batch": batch_number(title),
-        "page_url": page_url,
-        "attachment_url": attachment_url,
+        "title": about.title,
+        "name": about.name,
+        "batch": batch_number(about.title),
+        "page_url": about.page_url,
+        "attachment_url": about.attachment_url,
         "counts": {
             "new": len(new),
             "changed": len(changed),
@@ -130,22 +137,7 @@ def list_event(
     rows = repo.current_rows(repo.list_by_id(outcome.list_id))
     # A 注销 notice is not a batch: no rank or size change for it.
     sizes = [] if ref.is_cancellation else list_sizes(session, kind)
-    return build_list_event(
-        event_id=new_event_id(),
-        event_type=event_type,
-        kind=kind,
-        list_month=ref.list_month,
-        title=ref.title,
-        name=ref.name,
-        page_url=ref.page_url,
-        attachment_url=ref.attachment_url,
-        rows=rows,
-        new=new,
-        changed=changed,
-        removed=removed,
-        sizes=sizes,
-        watchlist=watchlist,
-    )
+    return build_list_event(new_event_id(), event_type, kind, ref, rows, (new, changed, removed), sizes, watchlist)
 
 
 def baseline_event(session: Session) -> Event:
@@ -180,24 +172,9 @@ def preview_events(session: Session, *, watchlist: list[str] | None = None) -> l
         if not new:
             numbers = [str(r["filing_number"]) for r in rows]
             new = _records(session, kind, numbers[:5000])
-        events.append(
-            build_list_event(
-                event_id=f"evt_preview_{kind}",
-                event_type="list.published",
-                kind=kind,
-                list_month=newest.list_month,
-                title=newest.title,
-                name=newest.name,
-                page_url=newest.page_url,
-                attachment_url=newest.attachment_url,
-                rows=rows,
-                new=new,
-                changed=[],
-                removed=[],
-                sizes=list_sizes(session, kind),
-                watchlist=matcher,
-            )
-        )
+        sizes = list_sizes(session, kind)
+        event = build_list_event(f"evt_preview_{kind}", "list.published", kind, newest, rows, (new, [], []), sizes, matcher)
+        events.append(event)
     return events
 
 

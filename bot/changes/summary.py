@@ -8,11 +8,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bot.changes.vocabulary import KINDS
+from bot.changes.vocabulary import KIND_TABLE_TITLES
 
 __all__ = ["print_stats", "KIND_LABELS"]
 
-KIND_LABELS: dict[str, str] = {kind: names.table for kind, names in KINDS.items()}
+KIND_LABELS: dict[str, str] = dict(KIND_TABLE_TITLES)
 
 
 def print_stats(console: Console, lists: list[dict[str, Any]], counts: dict[str, dict[str, int]]) -> None:

@@ -4,60 +4,59 @@ Defined once here; every renderer (Telegram posts, email digests, plain-text sum
 findings, the CLI's tables, charts) reads its wording from these tables. A kind has
 several established renderings because each medium names it differently (a sentence, a
 heading, a post about filings, a terminal table, an ASCII chart title): they are kept
-side by side so a change of wording is made in one place.
+side by side here so a change of wording is made in one place.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
-    "KindNames",
-    "KINDS",
+    "KIND_TABLE_TITLES",
+    "KIND_CHART_TITLES",
     "FIELD_LABELS",
     "CHANGE_LABELS",
     "kind_names",
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class KindNames:
-    sentence: tuple[str, str]  # (zh, en) inside a finding's sentence
-    series: tuple[str, str]  # (zh, en) heading of a summary or a digest section
-    filings: tuple[str, str]  # (zh, en) what a Telegram post is about
-    table: str  # bilingual title of the CLI's tables
-    chart: str  # chart title (ASCII: the chart font has no CJK glyphs)
+# (zh, en) of each kind, per medium: inside a finding's sentence …
+_SENTENCE: Final[dict[str, tuple[str, str]]] = {
+    "deep_synthesis": ("深度合成服务算法", "deep-synthesis algorithms"),
+    "algorithm_recommendation": ("互联网信息服务算法", "recommendation algorithms"),
+    "genai_service": ("生成式人工智能服务", "generative-AI services"),
+}
+# … as the heading of a summary or of a digest section …
+_SERIES: Final[dict[str, tuple[str, str]]] = {
+    "deep_synthesis": ("深度合成服务算法", "Deep synthesis algorithms"),
+    "algorithm_recommendation": ("算法推荐", "Recommendation algorithms"),
+    "genai_service": ("生成式人工智能服务", "Generative-AI services"),
+}
+# … and as what a Telegram post is about.
+_FILINGS: Final[dict[str, tuple[str, str]]] = {
+    "deep_synthesis": ("深度合成服务算法备案", "deep-synthesis filings"),
+    "algorithm_recommendation": ("互联网信息服务算法备案", "recommendation-algorithm filings"),
+    "genai_service": ("生成式人工智能服务备案", "generative-AI service filings"),
+}
+_VIEWS: Final = {"sentence": _SENTENCE, "series": _SERIES, "filings": _FILINGS}
 
-
-KINDS: Final[dict[str, KindNames]] = {
-    "deep_synthesis": KindNames(
-        sentence=("深度合成服务算法", "deep-synthesis algorithms"),
-        series=("深度合成服务算法", "Deep synthesis algorithms"),
-        filings=("深度合成服务算法备案", "deep-synthesis filings"),
-        table="Deep synthesis 深度合成",
-        chart="Deep-synthesis algorithm filings",
-    ),
-    "algorithm_recommendation": KindNames(
-        sentence=("互联网信息服务算法", "recommendation algorithms"),
-        series=("算法推荐", "Recommendation algorithms"),
-        filings=("互联网信息服务算法备案", "recommendation-algorithm filings"),
-        table="Recommendation algorithms 算法推荐",
-        chart="Recommendation algorithm filings",
-    ),
-    "genai_service": KindNames(
-        sentence=("生成式人工智能服务", "generative-AI services"),
-        series=("生成式人工智能服务", "Generative-AI services"),
-        filings=("生成式人工智能服务备案", "generative-AI service filings"),
-        table="Generative-AI services 生成式人工智能",
-        chart="Generative-AI service filings",
-    ),
+# One bilingual line per kind: the titles of the CLI's tables.
+KIND_TABLE_TITLES: Final[dict[str, str]] = {
+    "deep_synthesis": "Deep synthesis 深度合成",
+    "algorithm_recommendation": "Recommendation algorithms 算法推荐",
+    "genai_service": "Generative-AI services 生成式人工智能",
+}
+# ASCII only (the chart font has no CJK glyphs): chart titles.
+KIND_CHART_TITLES: Final[dict[str, str]] = {
+    "deep_synthesis": "Deep-synthesis algorithm filings",
+    "algorithm_recommendation": "Recommendation algorithm filings",
+    "genai_service": "Generative-AI service filings",
 }
 
 
 def kind_names(view: str) -> dict[str, tuple[str, str]]:
-    """{kind: (zh, en)} of one bilingual view: ``sentence``, ``series`` or ``filings``."""
-    return {kind: getattr(names, view) for kind, names in KINDS.items()}
+    """{kind: (zh, en)} of one view: ``sentence``, ``series`` or ``filings`` (a copy)."""
+    return dict(_VIEWS[view])
 
 
 # (zh, en) of the fields of a filing (export record), as changes and tables name them.

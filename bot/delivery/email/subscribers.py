@@ -27,45 +27,20 @@ from zoneinfo import ZoneInfo
 
 from bot.changes.event_schema import Event
 from bot.changes.watchlist import PatternMatcher, filing_hits, fold
-from bot.delivery.email.validation import (
-    CADENCES,
-    DESTINATION_PREFIX,
-    LANGUAGES,
-    WEEKDAYS,
-    Cadence,
-    Language,
-    LIST_EVENTS,
-    TOKEN_PATTERN,
-    check_schedule,
-    check_timezone,
-    clean_name,
-    fallback_token,
-    normalize_address,
-    parse_at,
-    parse_weekday,
-)
+from bot.delivery.email import validation
+# Validation is a module of its own (configuration loading imports it without the database);
+# subscribers use all of it and re-export it.
+from bot.delivery.email.validation import *  # noqa: F403
 from storage.db import Session
-from storage.email_repo import EmailRepository, SubscriberFields, new_token
+from storage.email_repo import EmailRepository, SubscriberFields
 from storage.models_email import EmailSubscriber
 
 if TYPE_CHECKING:
     from bot.app.config import EmailSettings
 
 __all__ = [
-    "Cadence",
-    "Language",
-    "CADENCES",
-    "LANGUAGES",
-    "WEEKDAYS",
-    "DESTINATION_PREFIX",
     "Subscriber",
     "company_matcher",
-    "normalize_address",
-    "clean_name",
-    "parse_at",
-    "parse_weekday",
-    "check_timezone",
-    "check_schedule",
     "next_due",
     "heartbeat_due",
     "weekly_slot",
@@ -78,9 +53,8 @@ __all__ = [
     "unsubscribe",
     "ensure_token",
     "record_sent",
-    "new_token",
-    "fallback_token",
 ]
+__all__ += validation.__all__
 
 # --- the subscriber ------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from storage.db import Database, Session
 from bot.app.config import AppriseSettings
 from bot.changes.event_schema import Event
 from bot.delivery.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check
-from bot.delivery.notifiers.base import DeliveryError, Notifier
+from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
 from bot.delivery.notifiers.text import plain_summary, summary_title
 
 __all__ = ["AppriseNotifier", "http_equivalent"]
@@ -57,10 +57,6 @@ def http_equivalent(url: str) -> str | None:
 
 def _url_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-
-
-def _has_watchlist_hit(event: Event) -> bool:
-    return any(finding.get("type") == "watchlist" for finding in event["data"].get("notable") or [])
 
 
 class AppriseNotifier(Notifier):
@@ -103,13 +99,7 @@ class AppriseNotifier(Notifier):
         return list(self._targets)
 
     def accepts(self, event: Event) -> bool:
-        settings = self.settings
-        if settings.events is not None and event["type"] not in settings.events:
-            return False
-        kind = event["data"].get("kind")
-        if settings.kinds is not None and kind is not None and kind not in settings.kinds:
-            return False  # baseline events (no kind) pass a kinds filter
-        return not settings.watchlist_only or _has_watchlist_hit(event)
+        return passes_filters(self.settings, event)
 
     def fan_out(self, event: Event, session: Session) -> list[str]:
         return self.destinations if self.accepts(event) else []

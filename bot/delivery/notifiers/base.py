@@ -10,14 +10,38 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from bot.changes.event_schema import Event
 from storage.db import Database, Session
 
-__all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS"]
+__all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS", "DestinationFilters", "passes_filters"]
 
 NOTIFIER_KINDS: dict[str, type["Notifier"]] = {}
+
+
+class DestinationFilters(Protocol):
+    """The per-destination filters of config.yaml (``events``, ``kinds``, ``watchlist_only``)."""
+
+    @property
+    def events(self) -> list[str] | None: ...
+    @property
+    def kinds(self) -> list[str] | None: ...
+    @property
+    def watchlist_only(self) -> bool: ...
+
+
+def passes_filters(filters: DestinationFilters, event: Event) -> bool:
+    """Whether a destination with these filters gets the event."""
+    if filters.events is not None and event["type"] not in filters.events:
+        return False
+    kind = event["data"].get("kind")
+    # Baseline events span every kind, so a kinds filter lets them through.
+    if filters.kinds is not None and kind is not None and kind not in filters.kinds:
+        return False
+    if filters.watchlist_only:
+        return any(finding.get("type") == "watchlist" for finding in event["data"].get("notable") or [])
+    return True
 
 
 class DeliveryError(Exception):

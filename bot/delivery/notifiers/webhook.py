@@ -38,7 +38,7 @@ from standardwebhooks.webhooks import Webhook
 from bot.app.config import WebhookSettings
 from bot.changes.event_schema import Event, split_event
 from bot.delivery.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
-from bot.delivery.notifiers.base import DeliveryError, Notifier
+from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
 from storage.db import Database
 
 __all__ = [
@@ -173,10 +173,6 @@ async def release_shared_client(client: httpx.AsyncClient) -> None:
 # --- the notifier ------------------------------------------------------------------------
 
 
-def _has_watchlist_hit(event: Event) -> bool:
-    return any(finding.get("type") == "watchlist" for finding in event["data"].get("notable") or [])
-
-
 def _snippet(response_bytes: bytes) -> str:
     text = response_bytes[:_ERROR_SNIPPET].decode("utf-8", "replace")
     return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
@@ -205,16 +201,7 @@ class WebhookNotifier(Notifier):
         return f"webhook:{self.settings.url}"
 
     def accepts(self, event: Event) -> bool:
-        settings = self.settings
-        if settings.events is not None and event["type"] not in settings.events:
-            return False
-        kind = event["data"].get("kind")
-        # Baseline events span every kind, so a kinds filter lets them through.
-        if settings.kinds is not None and kind is not None and kind not in settings.kinds:
-            return False
-        if settings.watchlist_only and not _has_watchlist_hit(event):
-            return False
-        return True
+        return passes_filters(self.settings, event)
 
     def problems(self) -> list[str]:
         """What is wrong with the URL now (resolves DNS), for startup checks and logs."""

@@ -32,6 +32,7 @@ from telegram.ext import (
 from bot.app.config import TelegramSettings
 from bot.changes.export import write_export
 from bot.delivery.telegram import queries
+from storage import telegram_repo
 from bot.delivery.telegram.format import (
     Block,
     en_name,
@@ -167,7 +168,7 @@ async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _reenable(session: Session, chat_id: int) -> None:
-    queries.enable_destination(session, f"{USER_PREFIX}{chat_id}")
+    telegram_repo.enable_destination(session, f"{USER_PREFIX}{chat_id}")
 
 
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -180,7 +181,7 @@ async def cmd_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if argument and kind is None:
         await _reply(update, f"未知类别 / unknown kind “{esc(argument)}”。\n{_kinds_hint()}")
         return
-    summaries = await _in_session(context, lambda s: queries.latest_lists(s, kind))
+    summaries = await _in_session(context, lambda s: telegram_repo.latest_lists(s, kind))
     if not summaries:
         await _reply(update, "还没有清单 / no lists stored yet.")
         return
@@ -209,7 +210,7 @@ async def cmd_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def cmd_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = queries.normalize_query(_argument(update))
+    query = telegram_repo.normalize_query(_argument(update))
     if len(query) < 2:
         await _reply(update, "用法 / usage: /search &lt;公司、产品、算法名称或备案号 company, product, name or number&gt;")
         return
@@ -257,7 +258,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    data = await _in_session(context, queries.stats)
+    data = await _in_session(context, telegram_repo.stats)
     if not data["kinds"]:
         await _reply(update, "还没有数据 / nothing stored yet.")
         return
@@ -297,7 +298,7 @@ def _safe(function: Callable[[str], str], value: str) -> str:
 def _count_watch_matches(session: Session, pattern: str) -> int:
     matcher = PatternMatcher([pattern])
     total = 0
-    for entity, count in queries.present_filings_per_entity(session):
+    for entity, count in telegram_repo.present_filings_per_entity(session):
         if entity and matcher.match(entity):
             total += count
     return total
@@ -306,9 +307,9 @@ def _count_watch_matches(session: Session, pattern: str) -> int:
 async def cmd_watch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     assert chat is not None
-    pattern = queries.normalize_query(_argument(update))
+    pattern = telegram_repo.normalize_query(_argument(update))
     if not pattern:
-        current = await _in_session(context, lambda s: queries.watches_of(s, chat.id))
+        current = await _in_session(context, lambda s: telegram_repo.watches_of(s, chat.id))
         listing = "\n".join(f"• {esc(p)}" for p in current) or "（无 / none）"
         await _reply(update, f"用法 / usage: /watch &lt;公司 company&gt;\n\n<b>关注中 / Watching</b>\n{listing}")
         return
@@ -317,7 +318,7 @@ async def cmd_watch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
 
     def work(session: Session) -> tuple[bool, int]:
-        added = queries.add_watch(session, chat.id, pattern)
+        added = telegram_repo.add_watch(session, chat.id, pattern)
         _reenable(session, chat.id)
         return added, _count_watch_matches(session, pattern)
 
@@ -338,7 +339,7 @@ async def cmd_unwatch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     chat = update.effective_chat
     assert chat is not None
     pattern = _argument(update) or None
-    removed = await _in_session(context, lambda s: queries.remove_watches(s, chat.id, pattern))
+    removed = await _in_session(context, lambda s: telegram_repo.remove_watches(s, chat.id, pattern))
     if not removed:
         await _reply(update, "没有这样的关注 / no such watch." if pattern else "没有关注 / you watch nothing.")
         return
@@ -351,7 +352,7 @@ async def cmd_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     argument = _argument(update)
     kind = "all" if argument.lower() in ("all", "全部") else queries.parse_kind(argument)
     if kind is None:
-        current = await _in_session(context, lambda s: queries.subscriptions_of(s, chat.id))
+        current = await _in_session(context, lambda s: telegram_repo.subscriptions_of(s, chat.id))
         note = f"未知类别 / unknown kind “{esc(argument)}”。\n" if argument else ""
         await _reply(
             update,
@@ -361,7 +362,7 @@ async def cmd_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
 
     def work(session: Session) -> bool:
-        added = queries.add_subscription(session, chat.id, kind)
+        added = telegram_repo.add_subscription(session, chat.id, kind)
         _reenable(session, chat.id)
         return added
 
@@ -380,7 +381,7 @@ async def cmd_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         if kind is None:
             await _reply(update, f"未知类别 / unknown kind “{esc(argument)}”。\n{_kinds_hint()}")
             return
-    removed = await _in_session(context, lambda s: queries.remove_subscriptions(s, chat.id, kind))
+    removed = await _in_session(context, lambda s: telegram_repo.remove_subscriptions(s, chat.id, kind))
     if not removed:
         await _reply(update, "没有这样的订阅 / no such subscription.")
         return
@@ -388,7 +389,7 @@ async def cmd_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = queries.normalize_query(_argument(update)) or (context.chat_data or {}).get("last_search")
+    query = telegram_repo.normalize_query(_argument(update)) or (context.chat_data or {}).get("last_search")
     if not query:
         await _reply(update, "用法 / usage: /export &lt;text&gt;，或先 /search / or run /search first.")
         return
@@ -419,7 +420,7 @@ async def cmd_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if user is None or user.id not in _settings(context).admin_ids:
         await _reply(update, "⛔ 仅限管理员 / admins only.")
         return
-    report = await _in_session(context, queries.status_report)
+    report = await _in_session(context, telegram_repo.status_report)
     lines = ["🛠 <b>状态 / Status</b>"]
     for source in report["sources"]:
         lines.append(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from bot.changes.vocabulary import KINDS
+from bot.changes.vocabulary import KIND_CHART_TITLES
 
 __all__ = ["batch_chart", "CHART_KIND_TITLES"]
 
-CHART_KIND_TITLES: dict[str, str] = {kind: names.chart for kind, names in KINDS.items()}
+CHART_KIND_TITLES: dict[str, str] = dict(KIND_CHART_TITLES)
 
 _BASE = "#9db4cc"
 _HIGHLIGHT = "#d1495b"

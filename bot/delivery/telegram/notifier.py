@@ -44,7 +44,7 @@ from telegram.request import HTTPXRequest
 from bot.app.config import TelegramSettings
 from bot.changes.event_schema import Event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
-from bot.delivery.telegram import queries
+from storage import telegram_repo
 from bot.delivery.telegram.chart import batch_chart
 from bot.changes.watchlist import PatternMatcher, filing_hits
 from bot.delivery.telegram.format import caption_for, render_event, render_watch_alert
@@ -277,8 +277,8 @@ class TelegramNotifier(Notifier):
             return destinations  # the baseline is one channel post, nobody else
         chats: set[int] = set()
         if _part_index(event) == 1:
-            chats.update(queries.subscribers(session, str(event["data"].get("kind"))))
-        watches = queries.all_watches(session)
+            chats.update(telegram_repo.subscribers(session, str(event["data"].get("kind"))))
+        watches = telegram_repo.all_watches(session)
         if watches:
             for hit in filing_hits(event, PatternMatcher(watches)):
                 chats.update(watches.get(hit.pattern, ()))
@@ -358,7 +358,7 @@ class TelegramNotifier(Notifier):
     def _read_sizes(self, kind: str) -> list[tuple[str, int]]:
         assert self.db is not None
         with self.db.session() as session:
-            return queries.list_sizes(session, kind)
+            return telegram_repo.list_sizes(session, kind)
 
     async def _user_posts(self, event: Event, chat_id: int, delivery_id: str) -> tuple[list[_Post], dict[int, int]]:
         if event["type"] not in _LIST_EVENTS or self.db is None:
@@ -377,8 +377,8 @@ class TelegramNotifier(Notifier):
         """Subscription, watches and already-posted parts: one database round trip per user."""
         assert self.db is not None
         with self.db.session() as session:
-            subscribed = bool(set(queries.subscriptions_of(session, chat_id)) & {kind, "all"})
-            return subscribed, queries.watches_of(session, chat_id), queries.posted_parts(session, delivery_id)
+            subscribed = bool(set(telegram_repo.subscriptions_of(session, chat_id)) & {kind, "all"})
+            return subscribed, telegram_repo.watches_of(session, chat_id), telegram_repo.posted_parts(session, delivery_id)
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -407,7 +407,7 @@ class TelegramNotifier(Notifier):
         def read() -> dict[int, int]:
             assert self.db is not None
             with self.db.session() as session:
-                return queries.posted_parts(session, delivery_id)
+                return telegram_repo.posted_parts(session, delivery_id)
 
         return await asyncio.to_thread(read)
 
@@ -419,7 +419,7 @@ class TelegramNotifier(Notifier):
         def write() -> None:
             assert self.db is not None
             with self.db.session() as session:
-                queries.record_part(session, delivery_id, index, chat, message_id)
+                telegram_repo.record_part(session, delivery_id, index, chat, message_id)
 
         await asyncio.to_thread(write)
 
@@ -431,7 +431,7 @@ class TelegramNotifier(Notifier):
         def prune() -> None:
             assert self.db is not None
             with self.db.session() as session:
-                queries.forget_parts(session, datetime.now(timezone.utc) - PARTS_KEPT)
+                telegram_repo.forget_parts(session, datetime.now(timezone.utc) - PARTS_KEPT)
 
         try:
             await asyncio.to_thread(prune)

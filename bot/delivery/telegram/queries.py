@@ -1,7 +1,5 @@
-"""What the Telegram bot and notifier ask the database, in their words.
-
-The SQL is ``storage.telegram_repo``; this module adds what belongs to the application:
-the kind names people type (``/latest genai``) and English search over filer names
+"""What the Telegram bot adds to ``storage.telegram_repo`` (where its SQL lives): the kind
+names people type (``/latest genai``) and search that also matches filers' English names
 (``bot.changes.companies``), which the repository takes as a function.
 """
 
@@ -11,59 +9,10 @@ import unicodedata
 
 from bot.changes.companies import big_tech_group, english_name
 from storage.db import Session
-from storage.telegram_repo import (
-    KINDS,
-    MAX_WATCHES_PER_CHAT,
-    ListSummary,
-    SearchPage,
-    add_subscription,
-    add_watch,
-    all_watches,
-    enable_destination,
-    forget_parts,
-    latest_lists,
-    list_sizes,
-    normalize_query,
-    posted_parts,
-    present_filings_per_entity,
-    record_part,
-    remove_subscriptions,
-    remove_watches,
-    stats,
-    status_report,
-    subscribers,
-    subscriptions_of,
-    watches_of,
-)
+from storage.telegram_repo import SearchPage
 from storage.telegram_repo import search_filings as _search_filings
 
-__all__ = [
-    "KINDS",
-    "parse_kind",
-    "normalize_query",
-    "english_haystack",
-    "search_filings",
-    "SearchPage",
-    "list_sizes",
-    "latest_lists",
-    "ListSummary",
-    "stats",
-    "add_watch",
-    "remove_watches",
-    "watches_of",
-    "all_watches",
-    "add_subscription",
-    "remove_subscriptions",
-    "subscriptions_of",
-    "subscribers",
-    "present_filings_per_entity",
-    "enable_destination",
-    "posted_parts",
-    "record_part",
-    "forget_parts",
-    "status_report",
-    "MAX_WATCHES_PER_CHAT",
-]
+__all__ = ["parse_kind", "english_haystack", "search_filings"]
 
 # What people type for a kind (/latest genai, /subscribe 深度合成 …).
 _KIND_ALIASES: dict[str, str] = {

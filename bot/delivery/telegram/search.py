@@ -6,13 +6,13 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.delivery.telegram import queries
+from storage import telegram_repo
 from bot.delivery.telegram.format import Block, en_name, esc, kind_label, month_label, pack, split_html
 
 __all__ = ["render_search_page", "search_keyboard", "clip"]
 
 
-def render_search_page(query: str, page: queries.SearchPage) -> str:
+def render_search_page(query: str, page: telegram_repo.SearchPage) -> str:
     """One page of results as an HTML message (always within one post)."""
     if page.total == 0:
         return f"🔎 “{esc(query)}”：没有结果 / no results"
@@ -48,7 +48,7 @@ def clip(value: Any, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def search_keyboard(search_id: str, page: queries.SearchPage) -> InlineKeyboardMarkup | None:
+def search_keyboard(search_id: str, page: telegram_repo.SearchPage) -> InlineKeyboardMarkup | None:
     """« Prev · n/m · Next » and a CSV button; callback data stays far below Telegram's 64 bytes."""
     if page.total == 0:
         return None
