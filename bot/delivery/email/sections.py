@@ -408,30 +408,19 @@ def digest_totals(sections: Sequence[Section], watched: int) -> _Totals:
 
 
 def _subject_parts(totals: _Totals) -> tuple[list[str], list[str]]:
-    en: list[str] = []
-    zh: list[str] = []
-    if totals.watched:
-        en.append(count_noun(totals.watched, "watched-company filing"))
-        zh.append(f"关注企业{totals.watched:,}项")
-    if totals.new_lists:
-        en.append(count_noun(totals.new_lists, "new list"))
-        zh.append(f"新名单{totals.new_lists:,}份")
-    if totals.revised_lists:
-        en.append(count_noun(totals.revised_lists, "revised list"))
-        zh.append(f"名单更新{totals.revised_lists:,}份")
-    if totals.new:
-        en.append(count_noun(totals.new, "new filing"))
-        zh.append(f"新增备案{totals.new:,}项")
-    if totals.cancelled:
-        en.append(count_noun(totals.cancelled, "cancellation"))
-        zh.append(f"注销{totals.cancelled:,}项")
-    if totals.renamed:
-        en.append(count_noun(totals.renamed, "rename"))
-        zh.append(f"更名{totals.renamed:,}项")
     other = totals.changed - totals.cancelled - totals.renamed
-    if other > 0:
-        en.append(count_noun(other, "other change"))
-        zh.append(f"其他变更{other:,}项")
+    # (count, English noun, Chinese phrase) of each part of the subject, in the order told.
+    parts = (
+        (totals.watched, "watched-company filing", "关注企业{:,}项"),
+        (totals.new_lists, "new list", "新名单{:,}份"),
+        (totals.revised_lists, "revised list", "名单更新{:,}份"),
+        (totals.new, "new filing", "新增备案{:,}项"),
+        (totals.cancelled, "cancellation", "注销{:,}项"),
+        (totals.renamed, "rename", "更名{:,}项"),
+        (other, "other change", "其他变更{:,}项"),
+    )
+    en = [count_noun(count, noun) for count, noun, _ in parts if count > 0]
+    zh = [phrase.format(count) for count, _, phrase in parts if count > 0]
     if totals.removed:
         en.append(f"{totals.removed:,} removed")
         zh.append(f"移出{totals.removed:,}项")

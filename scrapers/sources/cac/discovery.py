@@ -127,15 +127,22 @@ def _refs_from_article(
     return refs
 
 
-async def _walk_channel(
-    fetcher: Fetcher,
-    settings: CacSourceSettings,
-    known: set[str],
-    in_place_keys: set[str],
-    result: DiscoveryResult,
-    candidates: dict[str, _Candidate],
-    listed: dict[str, Announcement],
-) -> None:
+@dataclass
+class _Walk:
+    """What one discovery pass knows and has found so far, shared by its three signals."""
+
+    fetcher: Fetcher
+    settings: CacSourceSettings
+    known: set[str]  # page keys whose lists are stored
+    in_place_keys: set[str]  # page keys of the in-place pages, re-checked every poll
+    result: DiscoveryResult
+    candidates: dict[str, _Candidate] = field(default_factory=dict)  # relevant pages to read
+    listed: dict[str, Announcement] = field(default_factory=dict)  # every channel item seen
+
+
+async def _walk_channel(walk: _Walk) -> None:
+    fetcher, settings, result = walk.fetcher, walk.settings, walk.result
+    known, in_place_keys, candidates, listed = walk.known, walk.in_place_keys, walk.candidates, walk.listed
     url: str | None = _absolute(settings.base_url, settings.channel_path.format(n=1))
     referer: str | None = None
     visited: set[str] = set()
@@ -183,15 +190,10 @@ async def _walk_channel(
         referer, url = url, next_url
 
 
-async def _read_notice_api(
-    fetcher: Fetcher,
-    settings: CacSourceSettings,
-    known: set[str],
-    in_place_keys: set[str],
-    result: DiscoveryResult,
-    candidates: dict[str, _Candidate],
-) -> list[ListRef]:
+async def _read_notice_api(walk: _Walk) -> list[ListRef]:
     """Second signal: the filing system's pinned notices. Failures are recorded, not fatal."""
+    fetcher, settings, result = walk.fetcher, walk.settings, walk.result
+    known, in_place_keys, candidates = walk.known, walk.in_place_keys, walk.candidates
     api = settings.beian_url.rstrip("/") + NOTICE_API_PATH
     direct: list[ListRef] = []
 
@@ -272,13 +274,11 @@ async def discover(
     ``DiscoveryResult.announcements`` once processed, also pages without lists, so
     the channel walk stops at known ground)."""
     result = DiscoveryResult(lists=[], announcements=[], pages_fetched=0, errors=[])
-    known = {page_key(u) for u in known_pages}
     in_place = {kind: _absolute(settings.base_url, path) for kind, path in settings.in_place_pages.items()}
-    in_place_keys = {page_key(u) for u in in_place.values()}
-    candidates: dict[str, _Candidate] = {}
-    listed: dict[str, Announcement] = {}
+    walk = _Walk(fetcher, settings, {page_key(u) for u in known_pages}, {page_key(u) for u in in_place.values()}, result)
+    candidates, listed = walk.candidates, walk.listed
 
-    await _walk_channel(fetcher, settings, known, in_place_keys, result, candidates, listed)
+    await _walk_channel(walk)
 
     refs: list[ListRef] = []
     # (b) in-place pages, always re-checked (conditionally).
@@ -312,7 +312,7 @@ async def discover(
 
     # (c) the notice API, a second signal.
     if settings.use_notice_api:
-        refs.extend(await _read_notice_api(fetcher, settings, known, in_place_keys, result, candidates))
+        refs.extend(await _read_notice_api(walk))
 
     # Unknown relevant announcement pages (concurrency is capped by the fetcher).
     pending = list(candidates.values())
