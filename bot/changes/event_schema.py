@@ -24,6 +24,8 @@ __all__ = [
     "Finding",
     "ListEventData",
     "BaselineData",
+    "KindTotals",
+    "Part",
     "Event",
     "EVENT_TYPES",
     "FINDING_TYPES",
@@ -119,6 +121,7 @@ class ListEventData(TypedDict):
     changed: list[ChangedFiling]
     removed: list[FilingRecord]
     notable: list[Finding]
+    sizes: NotRequired[list[list[str | int]]]  # [[list_month, rows]] of the kind's lists, oldest first
     part: NotRequired[Part]
 
 
@@ -138,7 +141,9 @@ class Event(TypedDict):
     id: str
     type: str  # EventType
     timestamp: str  # ISO 8601, UTC, "Z"
-    data: dict[str, Any]  # ListEventData | BaselineData
+    # ListEventData or BaselineData: built as those (bot.changes.events), read as JSON by
+    # the notifiers (and stored as JSON in the outbox).
+    data: dict[str, Any]
 
 
 def split_event(event: Event, *, max_filings: int = 500) -> list[Event]:

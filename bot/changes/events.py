@@ -10,7 +10,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol, cast
 
-from bot.changes.event_schema import ChangedFiling, Event, FilingRecord, split_event
+from bot.changes.event_schema import (
+    BaselineData,
+    ChangedFiling,
+    Event,
+    FilingRecord,
+    KindTotals,
+    ListEventData,
+    split_event,
+)
 from bot.changes.findings import findings_for_baseline, findings_for_list
 from bot.changes.watchlist import Watchlist
 from bot.delivery.notifiers.base import Notifier
@@ -73,7 +81,7 @@ def build_list_event(
     )
     cancelled = sum(1 for c in changed if (c["changes"].get("status") or [None, None])[1] == "cancelled")
     renamed = sum(1 for c in changed if "entity" in c["changes"])
-    data: dict[str, Any] = {
+    data: ListEventData = {
         "kind": kind,
         "list_month": list_month,
         "title": about.title,
@@ -95,7 +103,7 @@ def build_list_event(
         "notable": notable,
         "sizes": [[month, count] for month, count in sizes],
     }
-    return {"id": event_id, "type": event_type, "timestamp": _timestamp(), "data": data}
+    return {"id": event_id, "type": event_type, "timestamp": _timestamp(), "data": dict(data)}
 
 
 def list_event(
@@ -143,16 +151,19 @@ def list_event(
 def baseline_event(session: Session) -> Event:
     """One event for the first successful poll: totals only, never the whole history."""
     totals = ChangesRepository(session).baseline_totals()
-    by_kind = totals.by_kind
-    data = {
+    by_kind: dict[str, KindTotals] = {
+        kind: {"lists": t["lists"], "filings": t["filings"], "cancelled": t["cancelled"]}
+        for kind, t in totals.by_kind.items()
+    }
+    data: BaselineData = {
         "counts": {
             "lists": sum(t["lists"] for t in by_kind.values()),
             "filings": sum(t["filings"] for t in by_kind.values()),
         },
         "by_kind": by_kind,
-        "notable": findings_for_baseline(by_kind, totals.entities),
+        "notable": findings_for_baseline(totals.by_kind, totals.entities),
     }
-    return {"id": new_event_id(), "type": "baseline.established", "timestamp": _timestamp(), "data": data}
+    return {"id": new_event_id(), "type": "baseline.established", "timestamp": _timestamp(), "data": dict(data)}
 
 
 def preview_events(session: Session, *, watchlist: list[str] | None = None) -> list[Event]:
