@@ -15,6 +15,7 @@ import zipfile
 
 from lxml import etree
 
+from scrapers.limits import DEFAULT_LIMITS, ParseLimits, check
 from scrapers.parsers import Table
 from scrapers.records import ParseError
 
@@ -52,7 +53,7 @@ def _paragraph_text(p: etree._Element) -> str:
         tag = el.tag
         if tag == W_T:
             parts.append(el.text or "")
-        elif el.getparent() is None or el.getparent().tag != W_R:
+        elif (parent := el.getparent()) is None or parent.tag != W_R:
             continue  # w:tab inside w:tabs is a tab-stop definition, not text
         elif tag == W_TAB:
             parts.append("\t")
@@ -95,16 +96,26 @@ def _rows(tbl: etree._Element) -> list[etree._Element]:
     return rows
 
 
-def _table_rows(tbl: etree._Element) -> Table:
+def _table_rows(tbl: etree._Element, limits: ParseLimits, used: list[int]) -> Table:
+    """Rows of one table; ``used[0]`` counts grid cells over the whole document."""
     out: Table = []
     above: dict[int, str] = {}  # grid column → text of the cell a vMerge continues
-    for tr in _rows(tbl):
+    rows = _rows(tbl)
+    check("table row count", len(rows), limits.max_rows)
+    for tr in rows:
         trpr = tr.find(W_TRPR)
         before = _int_val(trpr.find(W_GRIDBEFORE), 0) if trpr is not None else 0
+        after = _int_val(trpr.find(W_GRIDAFTER), 0) if trpr is not None else 0
+        cells = _row_cells(tr)
+        spans = [_int_val(tc.find(f"{W_TCPR}/{W_GRIDSPAN}"), 1) for tc in cells]
+        # Sized before anything is repeated: a 31 KB file can claim spans of millions.
+        width = before + sum(spans) + after
+        check("grid columns of a table row (gridBefore + gridSpan + gridAfter)", width, limits.max_columns)
+        used[0] += width
+        check("grid cells of the document's tables", used[0], limits.max_cells)
         row: list[str] = [""] * before
-        for tc in _row_cells(tr):
+        for tc, span in zip(cells, spans):
             tcpr = tc.find(W_TCPR)
-            span = _int_val(tcpr.find(W_GRIDSPAN) if tcpr is not None else None, 1)
             vmerge = tcpr.find(W_VMERGE) if tcpr is not None else None
             col = len(row)
             if vmerge is not None and vmerge.get(W_VAL, "continue") == "continue":
@@ -137,7 +148,8 @@ def _load_body(data: bytes) -> etree._Element:
         import docx  # python-docx
 
         document = docx.Document(io.BytesIO(data))
-        return document.element.body
+        body: etree._Element = document.element.body
+        return body
     except Exception as exc:  # noqa: BLE001 - any python-docx failure: try the raw part
         first_error = exc
     # Fallback: read word/document.xml ourselves (python-docx refuses some
@@ -149,13 +161,13 @@ def _load_body(data: bytes) -> etree._Element:
         root = etree.fromstring(xml, parser)
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, ValueError) as exc:
         raise ParseError(f"corrupt docx: {type(first_error).__name__}: {first_error}") from exc
-    body = root.find(_w("body"))
-    if body is None:
+    found = root.find(_w("body"))
+    if found is None:
         raise ParseError("corrupt docx: word/document.xml has no body")
-    return body
+    return found
 
 
-def extract_tables(data: bytes, include_nested: bool = False) -> list[Table]:
+def extract_tables(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, include_nested: bool = False) -> list[Table]:
     """All top-level tables of the document, in document order.
 
     ``include_nested`` also returns tables nested in cells (after their outer
@@ -164,5 +176,6 @@ def extract_tables(data: bytes, include_nested: bool = False) -> list[Table]:
     body = _load_body(data)
     _strip_hidden_duplicates(body)
     elements = list(body.iter(W_TBL)) if include_nested else _top_level_tables(body)
-    tables = [_table_rows(t) for t in elements]
+    used = [0]
+    tables = [_table_rows(t, limits, used) for t in elements]
     return [t for t in tables if t]

@@ -20,19 +20,18 @@ from typing import Any
 
 import pdfplumber
 
+from scrapers.limits import DEFAULT_LIMITS, ParseLimits, check
 from scrapers.normalize import is_wide
 from scrapers.parsers import Table
 from scrapers.records import ParseError
 
-__all__ = ["MAX_PAGES", "extract_tables", "join_lines"]
+__all__ = ["extract_tables", "join_lines"]
 
 Char = dict[str, Any]
 BBox = tuple[float, float, float, float]
 
 _LINE_TOLERANCE = 3.0  # chars whose tops differ less than this share a line
 _SPACE_GAP = 0.25  # a horizontal gap wider than this × font size is a space
-
-MAX_PAGES = 2_000  # the longest real list fits in ~40 pages; bounds parse time
 
 _TEXT_SETTINGS = {"vertical_strategy": "text", "horizontal_strategy": "text"}
 
@@ -138,7 +137,7 @@ def _dedupe(chars: list[Char]) -> list[Char]:
 def _inside(ch: Char, bbox: BBox) -> bool:
     mx = (ch["x0"] + ch["x1"]) / 2
     my = (ch["top"] + ch["bottom"]) / 2
-    return bbox[0] <= mx <= bbox[2] and bbox[1] <= my <= bbox[3]
+    return bool(bbox[0] <= mx <= bbox[2] and bbox[1] <= my <= bbox[3])
 
 
 def _table_rows(table: Any, chars: list[Char]) -> Table:
@@ -192,7 +191,23 @@ def _closing_lines(page: Any) -> dict[str, Any]:
     return {"explicit_horizontal_lines": [top, bottom]}
 
 
-def extract_tables(data: bytes) -> list[Table]:
+_SNAP = 3.0  # pdfplumber's default snap tolerance: rules closer than this are one
+
+
+def _check_page(page: Any, number: int, limits: ParseLimits, used: list[int]) -> None:
+    """Size the ruling grid before table finding, which costs about (rows × columns)²:
+    a 2.5 KB page ruled 300 × 300 takes minutes. Rules are counted by distinct position."""
+    edges = page.edges
+    check(f"page {number}: ruling edges", len(edges), limits.max_rulings_per_page)
+    used[0] += len(edges)
+    check("ruling edges of the document", used[0], limits.max_rulings_total)
+    rows = {round(e["top"] / _SNAP) for e in edges if e.get("orientation") == "h"}
+    cols = {round(e["x0"] / _SNAP) for e in edges if e.get("orientation") == "v"}
+    check(f"page {number}: ruling grid ({len(rows)} × {len(cols)} rules)", len(rows) * len(cols), limits.max_grid_per_page)
+    check(f"page {number}: characters", len(page.chars), limits.max_chars_per_page)
+
+
+def extract_tables(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list[Table]:
     """Every ruled table of every page, in page order (one list per table)."""
     tables: list[Table] = []
     try:
@@ -203,9 +218,10 @@ def extract_tables(data: bytes) -> list[Table]:
         pages = list(pdf.pages)
         if not pages:
             raise ParseError("corrupt pdf: no pages")
-        if len(pages) > MAX_PAGES:
-            raise ParseError(f"pdf has {len(pages)} pages (limit {MAX_PAGES}); not a filing list")
-        for page in pages:
+        check("page count", len(pages), limits.max_pages)
+        used = [0]
+        for number, page in enumerate(pages, start=1):
+            _check_page(page, number, limits, used)
             found = page.find_tables(_closing_lines(page))
             if not found:
                 continue
