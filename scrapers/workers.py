@@ -9,39 +9,55 @@ killed when it overruns its wall time, and turns any exception — including
 the next list gets a fresh one. ``workers=0`` parses in-process (tests, embedding):
 the parsers' structural pre-checks still hold there, the process limits do not.
 
-Workers are forked from a forkserver that has the parsers imported (fast start,
-shared pages), exit when the parent dies (a parent-watch thread), trim the heap
-after each list and are recycled after ``max_tasks`` lists, so a long-lived
-service does not keep a parse's high-water mark.
+Workers are plain ``python -m scrapers.workers`` processes speaking length-prefixed
+pickles over stdin/stdout, not multiprocessing children: a forkserver or spawn
+child re-imports the parent's ``__main__`` (the whole ``cacwatch`` application, or
+an unguarded script, which then runs again), and a forkserver holding the parsers
+is one more resident process. Importing every parser takes ~0.15 s and ~50 MB.
+Workers exit when the parent dies (PR_SET_PDEATHSIG plus a parent-watch thread),
+trim the heap after each list and are recycled after ``max_tasks`` lists, so a
+long-lived service does not keep a parse's high-water mark.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import io
 import logging
 import os
+import pickle
 import resource
+import select
 import signal
+import struct
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from multiprocessing import get_context
-from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext
-from multiprocessing.process import BaseProcess
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from scrapers.limits import DEFAULT_LIMITS, ParseLimits
-from scrapers.parse import parse_attachment
+from scrapers.limits import ParseLimits
 from scrapers.records import ListRef, ParsedList, ParseError
 
-__all__ = ["ParserPool", "PARSER_MODULES"]
+__all__ = ["ParserPool"]
 
 log = logging.getLogger(__name__)
 
-PARSER_MODULES = ["scrapers.parse", "scrapers.workers", "pdfplumber", "docx", "python_calamine", "lxml.etree", "bs4", "olefile"]
+_HEADER = struct.Struct("<Q")
+_READY = b"ready"
+_PR_SET_PDEATHSIG = 1
+# What a worker's answer may contain: the parsed list's own types, nothing callable.
+_SAFE_GLOBALS = {
+    ("scrapers.records", "ParsedList"), ("scrapers.records", "ListRef"), ("scrapers.records", "FilingRow"),
+    ("scrapers.records", "Kind"), ("scrapers.records", "Status"), ("scrapers.records", "Role"),
+    ("datetime", "date"), ("datetime", "datetime"), ("builtins", "frozenset"), ("builtins", "set"),
+}  # fmt: skip
 
-_READY = "ready"
+
+# --- the worker side ---------------------------------------------------------------------
 
 
 def _malloc_trim() -> None:
@@ -52,15 +68,19 @@ def _malloc_trim() -> None:
         pass
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Exit when the parent is gone (a SIGKILLed cacwatch must not leave workers behind)."""
+def _die_with_parent(parent_pid: int) -> None:
+    """Exit when the parent is gone: a SIGKILLed cacwatch must not leave workers behind."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the thread below still does it
+        pass
+    if os.getppid() != parent_pid:  # died before prctl took effect
+        os._exit(0)
 
     def watch() -> None:
         while True:
             time.sleep(1)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
+            if os.getppid() != parent_pid:
                 os._exit(0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
@@ -71,124 +91,218 @@ def _address_space_now() -> int:
         return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _apply_limits(limits: ParseLimits) -> None:
-    # The cap counts from what the worker already maps (the preloaded parsers and
-    # their shared libraries), so ``address_space`` is what one parse may add.
-    cap = _address_space_now() + limits.address_space
+def _apply_address_space(extra: int) -> None:
+    # Counted from what the worker already maps (interpreter, parsers, shared
+    # libraries), so ``address_space`` is what one parse may add.
+    cap = _address_space_now() + extra
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort must not write a core file
 
 
-def _worker_main(conn: Connection, parent_pid: int, limits: ParseLimits) -> None:
-    """A worker's loop: one ``(data, ref)`` in, one ``("ok", ParsedList)`` or ``("error", reason, recycle)`` out."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _watch_parent(parent_pid)
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    body = stream.read(size)
+    return body if len(body) == size else None
+
+
+def _write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _parse_one(data: bytes, ref: ListRef, limits: ParseLimits) -> tuple[Any, ...]:
+    from scrapers.parse import parse_attachment
+
     try:
-        _apply_limits(limits)
-    except (OSError, ValueError) as exc:  # pragma: no cover - no /proc or a hard limit below ours
-        log.warning("parser worker runs without an address-space cap: %s", exc)
-    conn.send(_READY)
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        data, ref = job
-        reply: tuple[Any, ...]
-        try:
-            reply = ("ok", parse_attachment(data, ref, limits))
-        except ParseError as exc:
-            reply = ("error", str(exc), "MemoryError" in str(exc))
-        except MemoryError:
-            reply = ("error", "the parse exceeded the memory limit", True)
-        except BaseException as exc:  # noqa: BLE001 - incl. pyo3 PanicException: this list fails, not the worker loop
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            reply = ("error", f"parser failure: {type(exc).__name__}: {exc}"[:500], True)
-        del data, job
+        return ("ok", parse_attachment(data, ref, limits))
+    except ParseError as exc:
+        return ("error", str(exc), "MemoryError" in str(exc))
+    except MemoryError:
+        return ("error", "the parse exceeded the memory limit", True)
+    except BaseException as exc:  # noqa: BLE001 - incl. pyo3 PanicException: this list fails, not the loop
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return ("error", f"parser failure: {type(exc).__name__}: {exc}", True)
+
+
+def worker_main(parent_pid: int) -> None:
+    """A worker's loop: a pickled ``(data, ref, limits)`` in, ``("ok", ParsedList)`` or
+    ``("error", reason, recycle)`` out, until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent(parent_pid)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort must not write a core file
+    # Every parser imported up front, before the cap: their mappings are the baseline.
+    import scrapers.parse  # noqa: F401
+    import scrapers.parsers.docx  # noqa: F401
+    import scrapers.parsers.html  # noqa: F401
+    import scrapers.parsers.pdf  # noqa: F401
+    import scrapers.parsers.sheet  # noqa: F401
+
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the answer stream
+    capped = False
+    _write_frame(sink, _READY)
+    while (frame := _read_frame(source)) is not None:
+        data, ref, limits = pickle.loads(frame)
+        del frame
+        if not capped:
+            try:
+                _apply_address_space(limits.address_space)
+            except (OSError, ValueError) as exc:  # no /proc, or a hard limit below ours
+                print(f"parser worker runs without an address-space cap: {exc}", file=sys.stderr)
+            capped = True
+        reply = _parse_one(data, ref, limits)
+        del data
         _malloc_trim()
         try:
-            conn.send(reply)
-        except (EOFError, OSError):
-            return
-        except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
-            conn.send(("error", f"cannot return the parsed list: {type(exc).__name__}", True))
+            payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - e.g. a value that cannot be pickled
+            payload = pickle.dumps(("error", f"cannot return the parsed list: {type(exc).__name__}", True))
+        _write_frame(sink, payload)
 
 
-def _signal_name(exitcode: int | None) -> str:
-    if exitcode is None:
+# --- the parent side ---------------------------------------------------------------------
+
+
+class _AnswerUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _SAFE_GLOBALS:
+            raise pickle.UnpicklingError(f"unexpected {module}.{name} in a parser answer")
+        return super().find_class(module, name)
+
+
+def _signal_name(returncode: int | None) -> str:
+    if returncode is None:
         return "still running"
-    if exitcode < 0:
+    if returncode < 0:
         try:
-            return signal.Signals(-exitcode).name
+            return signal.Signals(-returncode).name
         except ValueError:
-            return f"signal {-exitcode}"
-    return f"exit status {exitcode}"
+            return f"signal {-returncode}"
+    return f"exit status {returncode}"
+
+
+class _Dead(Exception):
+    pass
 
 
 class _Worker:
-    """One worker process and the parent's end of its pipe."""
+    """One worker process and the parent's ends of its pipes."""
 
-    def __init__(self, context: ForkServerContext, limits: ParseLimits) -> None:
+    def __init__(self, limits: ParseLimits) -> None:
         self.limits = limits
         self.tasks = 0
-        self.conn, child = context.Pipe()
-        self.process: BaseProcess = context.Process(
-            target=_worker_main, args=(child, os.getpid(), limits), name="cacwatch-parser", daemon=True
+        self._stderr = tempfile.TemporaryFile()
+        root = str(Path(__file__).resolve().parents[1])  # the directory holding ``scrapers``
+        env = dict(os.environ, RUST_BACKTRACE="0", PYTHONUNBUFFERED="1")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scrapers.workers", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            close_fds=True,
         )
-        self.process.start()
-        child.close()
-        # Wait for the handshake: a worker that cannot even start must not take a list with it.
-        if not self.conn.poll(max(30.0, limits.wall_seconds)) or self._recv() != _READY:
-            self.kill()
-            raise _StartFailed(f"the parser process did not start ({_signal_name(self.process.exitcode)})")
-
-    def _recv(self) -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._in: IO[bytes] = self.process.stdin
+        self._out: IO[bytes] = self.process.stdout
         try:
-            return self.conn.recv()
-        except (EOFError, OSError):
-            self.process.join(5)
-            return None
+            if self._read(max(30.0, limits.wall_seconds)) != _READY:
+                raise _Dead("unexpected handshake")
+        except _Dead:
+            self.kill()
+            raise ParseError(f"the parser process did not start ({self.death()})") from None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        fd = self._out.fileno()
+        chunks: list[bytes] = []
+        left = size
+        while left:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                raise _Dead("end of output")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _read(self, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        (size,) = _HEADER.unpack(self._read_exact(_HEADER.size, deadline))
+        return self._read_exact(size, deadline)
+
+    def death(self) -> str:
+        """Why the worker ended: its signal or status and the first line it wrote to stderr."""
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        said = ""
+        try:
+            self._stderr.seek(0)
+            lines = [ln.strip() for ln in self._stderr.read(8192).decode("utf-8", "replace").splitlines()]
+            said = next((ln for ln in lines if ln and not ln.startswith(("Traceback", "File "))), "")
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._stderr.close()
+        status = _signal_name(self.process.returncode)
+        return f"{status}: {said[:200]}" if said else status
 
     def run(self, data: bytes, ref: ListRef) -> tuple[ParsedList | None, str | None, bool]:
         """(parsed, error, keep): runs in a thread; blocks until the worker answers, dies or times out."""
         self.tasks += 1
-        try:
-            self.conn.send((data, ref))
-        except (OSError, ValueError):
-            self.kill()
-            return None, f"the parser process died before reading this attachment ({_signal_name(self.process.exitcode)})", False
         wall = self.limits.wall_seconds
-        if not self.conn.poll(wall):
+        try:
+            _write_frame(self._in, pickle.dumps((data, ref, self.limits), protocol=pickle.HIGHEST_PROTOCOL))
+            reply = _AnswerUnpickler(io.BytesIO(self._read(wall))).load()
+        except TimeoutError:
             self.kill()
             return None, f"parsing took longer than {wall:g} s: the parser process was stopped", False
-        reply = self._recv()
-        if reply is None:
+        except (_Dead, OSError, ValueError):
             self.kill()
-            return None, f"the parser process died while reading this attachment ({_signal_name(self.process.exitcode)})", False
+            return None, f"the parser process died while reading this attachment ({self.death()})", False
+        except pickle.UnpicklingError as exc:
+            self.kill()
+            return None, f"the parser process answered nonsense ({exc})", False
         if reply[0] == "ok":
             return reply[1], None, True
-        return None, reply[1], not reply[2]
+        return None, " ".join(str(reply[1]).split())[:500], not reply[2]
 
     def stop(self) -> None:
+        """End an idle worker: closing its stdin ends its loop."""
         try:
-            self.conn.send(None)
-        except (OSError, ValueError):
+            self._in.close()
+        except OSError:
             pass
-        self.process.join(2)
+        try:
+            self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            pass
         self.kill()
+        self._stderr.close()
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.kill()
-        self.process.join(5)
-        self.conn.close()
-
-
-class _StartFailed(Exception):
-    pass
+        self.process.wait()
+        for stream in (self._in, self._out):
+            try:
+                stream.close()
+            except OSError:
+                pass
 
 
 class ParserPool:
@@ -197,44 +311,34 @@ class ParserPool:
     Started lazily: an idle poll starts no process. ``close()`` ends every worker.
     """
 
-    def __init__(self, workers: int, limits: ParseLimits = DEFAULT_LIMITS, *, max_tasks: int = 50) -> None:
+    def __init__(self, workers: int, limits: ParseLimits | None = None, *, max_tasks: int = 50) -> None:
         self._workers = workers  # 0: parse in a thread of this process, one list at a time
-        self.limits = limits
+        # Looked up at construction: tests and benchmarks may set process-wide defaults.
+        self.limits = limits if limits is not None else _default_limits()
         self._max_tasks = max_tasks
         self._slots = asyncio.Semaphore(max(1, workers))  # in-process too: parallel parses only multiply memory
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._closed = False
 
-    @property
-    def in_process(self) -> bool:
-        return self._workers == 0
-
-    def _context(self) -> ForkServerContext:
-        # forkserver, not fork: the main process has threads (asyncio, database pools).
-        context = get_context("forkserver")
-        # Workers fork from a server that already imported the parsers: fast start, shared pages.
-        context.set_forkserver_preload(PARSER_MODULES)
-        return context
+    def pids(self) -> list[int]:
+        """Process ids of the live workers (idle and busy), for monitoring and tests."""
+        return [w.pid for w in [*self._idle, *self._busy]]
 
     def _take(self) -> _Worker:
         if self._idle:
             return self._idle.pop()
-        return _Worker(self._context(), self.limits)
+        return _Worker(self.limits)
 
     async def parse(self, data: bytes, ref: ListRef) -> ParsedList:
         async with self._slots:
             if self._workers == 0:
+                from scrapers.parse import parse_attachment
+
                 return await asyncio.to_thread(parse_attachment, data, ref, self.limits)
             if self._closed:
                 raise ParseError("the parser pool is closed")
-            try:
-                worker = await asyncio.to_thread(self._take)
-            except (_StartFailed, OSError, RuntimeError) as exc:
-                # E.g. embedded in a script without a ``__main__`` guard: workers cannot start.
-                log.warning("parser workers unavailable (%s); parsing in-process", exc)
-                self._workers = 0
-                return await asyncio.to_thread(parse_attachment, data, ref, self.limits)
+            worker = await asyncio.to_thread(self._take)
             self._busy.add(worker)
             try:
                 parsed, error, keep = await asyncio.to_thread(worker.run, data, ref)
@@ -257,5 +361,15 @@ class ParserPool:
         self._idle.clear()
         for worker in list(self._busy):
             # Only the process: the thread waiting on its pipe sees EOF and cleans up.
-            if worker.process.is_alive():
+            if worker.process.poll() is None:
                 worker.process.kill()
+
+
+def _default_limits() -> ParseLimits:
+    import scrapers.limits
+
+    return scrapers.limits.DEFAULT_LIMITS
+
+
+if __name__ == "__main__":
+    worker_main(int(sys.argv[1]))

@@ -62,7 +62,7 @@ class _Sheet:
         self.rows, self.cols = max(self.rows, row), max(self.cols, col)
 
     def verify(self, limits: ParseLimits) -> None:
-        where = f"sheet {self.name!r}"
+        where = f"sheet {self.name}"
         check(f"{where}: row count", self.rows, limits.max_rows)
         check(f"{where}: column count", self.cols, limits.max_columns)
         check(f"{where}: cell grid ({self.rows} × {self.cols})", self.rows * self.cols, limits.max_cells)
@@ -114,7 +114,7 @@ def _scan_sheet(name: str, data: bytes, shared: list[int], limits: ParseLimits) 
                     sheet.text += shared[idx] if idx < len(shared) else 0
             else:
                 sheet.text += sum(len(t) for t in el.itertext())
-            check(f"sheet {name!r}: cell text after shared strings are expanded", sheet.text, limits.max_text)
+            check(f"sheet {name}: cell text after shared strings are expanded", sheet.text, limits.max_text)
             el.clear()
         elif tag in row_tags:
             r = el.get("r", "")
@@ -161,7 +161,7 @@ def check_xlsx(data: bytes, limits: ParseLimits) -> None:
                 continue
             if name.startswith(("docProps/", "xl/theme/", "xl/styles", "[Content_Types]")):
                 continue
-            _scan_sheet(name.rsplit("/", 1)[-1], zf.read(info), shared, limits)
+            _scan_sheet(name, zf.read(info), shared, limits)
 
 
 # --- legacy .xls (BIFF5/8) ------------------------------------------------------------------
