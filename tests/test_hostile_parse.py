@@ -152,11 +152,12 @@ def grid_pdf(n: int) -> bytes:
     from reportlab.pdfgen import canvas
 
     buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(600, 600))
-    step = 560 / n
+    step = 5  # wider than pdfplumber's snap tolerance: every rule stays a rule
+    side = 40 + n * step
+    c = canvas.Canvas(buf, pagesize=(side, side))
     for i in range(n + 1):
-        c.line(20, 20 + i * step, 580, 20 + i * step)
-        c.line(20 + i * step, 20, 20 + i * step, 580)
+        c.line(20, 20 + i * step, side - 20, 20 + i * step)
+        c.line(20 + i * step, 20, 20 + i * step, side - 20)
     c.save()
     return buf.getvalue()
 
@@ -271,7 +272,7 @@ def test_docx_many_wide_rows_refused_per_document() -> None:
 def test_ruled_pdf_grid_refused_before_table_finding() -> None:
     data = grid_pdf(200)
     assert len(data) < 20_000
-    _in_process_with_small_peak(data, r"page 1: ruling grid \(\d+ × \d+ rules\) exceeds the limit \(\d+ > 10000\)")
+    _in_process_with_small_peak(data, r"page 1: ruling grid \(201 × 201 rules\) exceeds the limit \(40401 > 10000\)")
 
 
 def test_html_span_area_refused() -> None:
