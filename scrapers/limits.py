@@ -30,7 +30,7 @@ class ParseLimits:
     max_rows: int = 200_000
     max_columns: int = 1_000  # grid columns of one row (incl. gridSpan/colspan/gridBefore)
     max_merges: int = 10_000  # merged ranges in one sheet
-    max_text: int = 50_000_000  # characters of cell text after shared strings are expanded
+    max_text: int = 20_000_000  # characters of cell text after spans, merges, shared strings (real: ~200k)
     max_xml_part: int = 32 * 1024 * 1024  # uncompressed bytes of one part of a docx/xlsx (real: ≤ 3 MB)
     max_pages: int = 2_000
     max_rulings_per_page: int = 20_000  # ruling edges (of lines, rects, curves) on one page

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import random
 import tracemalloc
 import zipfile
 
@@ -59,23 +60,33 @@ def _zip(parts: dict[str, str | bytes], compression: int = zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
-def hostile_xlsx(sheet_data: str, *, merges: str = "", shared: list[str] | None = None, dimension: str = "") -> bytes:
-    """A minimal, valid xlsx: one sheet with the given ``<sheetData>`` content."""
+def hostile_xlsx(
+    sheet_data: str,
+    *,
+    merges: str = "",
+    shared: list[str] | None = None,
+    dimension: str = "",
+    sheet_path: str = "xl/worksheets/sheet1.xml",
+    sst_path: str = "xl/sharedStrings.xml",
+) -> bytes:
+    """A minimal, valid xlsx: one sheet with the given ``<sheetData>`` content.
+
+    ``sheet_path``/``sst_path`` place the parts anywhere (the relationships point there)."""
     types = (
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
         '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+        f'<Override PartName="/{sheet_path}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        f'<Override PartName="/{sst_path}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
         "</Types>"
     )
     rels = f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
     workbook = f'<workbook xmlns="{_S}" xmlns:r="{_REL}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
     wb_rels = (
         f'<Relationships xmlns="{_PKG}">'
-        f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="/{sheet_path}"/>'
+        f'<Relationship Id="rId2" Type="{_REL}/sharedStrings" Target="/{sst_path}"/></Relationships>'
     )
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
     merge_xml = f"<mergeCells>{merges}</mergeCells>" if merges else ""
@@ -84,7 +95,7 @@ def hostile_xlsx(sheet_data: str, *, merges: str = "", shared: list[str] | None 
     sst = f'<sst xmlns="{_S}" count="{len(shared or [])}" uniqueCount="{len(shared or [])}">{strings}</sst>'
     return _zip({
         "[Content_Types].xml": types, "_rels/.rels": rels, "xl/workbook.xml": workbook,
-        "xl/_rels/workbook.xml.rels": wb_rels, "xl/worksheets/sheet1.xml": sheet, "xl/sharedStrings.xml": sst,
+        "xl/_rels/workbook.xml.rels": wb_rels, sheet_path: sheet, sst_path: sst,
     })  # fmt: skip
 
 
@@ -104,12 +115,12 @@ def far_cell_xlsx() -> bytes:
     return hostile_xlsx(list_sheet() + '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>')
 
 
-def shared_string_bomb(length: int = 20_000, uses: int = 100_000) -> bytes:
+def shared_string_bomb(length: int = 20_000, uses: int = 100_000, **where: str) -> bytes:
     """Issue row 2: one long shared string referenced by every cell."""
     # No ``r`` attributes: each cell and row follows the previous one (smaller file, same effect).
     cell = '<c t="s"><v>0</v></c>'
     rows = "".join(f"<row r=\"{r}\">{cell * 8}</row>" for r in range(12, 12 + uses // 8))
-    return hostile_xlsx(list_sheet() + rows, shared=["长" * length])
+    return hostile_xlsx(list_sheet() + rows, shared=["长" * length], **where)
 
 
 def merge_bomb(count: int = 20_000, last_column: str = "XFD") -> bytes:
@@ -147,9 +158,19 @@ def span_docx(rows: int = 200, span: int = 100_000, before: int = 0) -> bytes:
     return _docx(f"<w:tbl>{table}</w:tbl>")
 
 
+def nested_docx(depth: int = 60, text: int = 20_000) -> bytes:
+    """Tables nested in cells: each cell's text includes every table below it."""
+    rng = random.Random(10)  # varied text: a run of one character would trip the zip-ratio check instead
+    inner = ""
+    for _ in range(depth):
+        words = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(text))
+        inner = f"<w:tbl><w:tr><w:tc><w:p><w:r><w:t>{words}</w:t></w:r></w:p>{inner}<w:p/></w:tc></w:tr></w:tbl>"
+    return _docx(inner)
+
+
 def grid_pdf(n: int) -> bytes:
     """Issue row 5: one page ruled into an n × n grid."""
-    from reportlab.pdfgen import canvas
+    from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
 
     buf = io.BytesIO()
     step = 5  # wider than pdfplumber's snap tolerance: every rule stays a rule
@@ -264,6 +285,21 @@ def test_docx_huge_grid_before_refused() -> None:
     _in_process_with_small_peak(span_docx(rows=5, span=1, before=10**9), r"exceeds the limit \(1000000008 > 1000\)", 50)
 
 
+def test_docx_nested_tables_text_refused() -> None:
+    data = nested_docx()
+    assert len(data) < 3_000_000
+    _in_process_with_small_peak(data, r"cell text of the document's tables exceeds the limit \(\d+ > 20000000\)")
+
+
+def test_xlsx_parts_under_misleading_names_are_still_checked() -> None:
+    data = shared_string_bomb(sheet_path="xl/styles2.xml")
+    err = _in_small_worker(data)
+    assert "sheet xl/styles2.xml: cell text after shared strings are expanded exceeds the limit" in str(err)
+    # calamine really reads those parts: with the limits open, the list's rows come out.
+    small = shared_string_bomb(length=3, uses=8, sheet_path="xl/styles2.xml")
+    assert _parses(small, DEFAULT_LIMITS) == 10
+
+
 def test_docx_many_wide_rows_refused_per_document() -> None:
     # Each row is within the column limit; together they exceed the cell limit.
     _in_process_with_small_peak(span_docx(rows=1_100, span=990), r"grid cells of the document's tables " + LIMIT)
@@ -295,6 +331,10 @@ def test_docx_big_part_inside_ratio_limit_refused() -> None:
 # --- the same checks at scaled-down limits: the list passes, one step more does not -----------
 
 
+def _text_of(rows: list[list[object]]) -> int:
+    return sum(len(str(v)) for row in [DEEP_HEADER, *rows] for v in row)
+
+
 def _parses(data: bytes, limits: ParseLimits) -> int:
     return len(parse_attachment(data, REF, limits).rows)
 
@@ -308,6 +348,8 @@ def _parses(data: bytes, limits: ParseLimits) -> int:
         (lambda: make_xls(DEEP_HEADER, ROWS), "max_cells", 88, "cell grid"),
         (lambda: make_docx(DEEP_HEADER, ROWS), "max_columns", 8, "grid columns of a table row"),
         (lambda: make_docx(DEEP_HEADER, ROWS), "max_cells", 88, "grid cells of the document's tables"),
+        (lambda: make_docx(DEEP_HEADER, ROWS), "max_text", _text_of(ROWS), "cell text of the document's tables"),
+        (lambda: make_html_table(DEEP_HEADER, ROWS), "max_text", _text_of(ROWS), "cell text of the page's tables"),
         (lambda: make_html_table(DEEP_HEADER, ROWS), "max_cells", 88, "grid cells of the page's tables"),
         (lambda: make_html_table(DEEP_HEADER, ROWS), "max_columns", 8, "grid columns of a table row"),
         (lambda: make_pdf(DEEP_HEADER, ROWS), "max_grid_per_page", 12 * 9, "ruling grid"),

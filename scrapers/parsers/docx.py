@@ -97,7 +97,8 @@ def _rows(tbl: etree._Element) -> list[etree._Element]:
 
 
 def _table_rows(tbl: etree._Element, limits: ParseLimits, used: list[int]) -> Table:
-    """Rows of one table; ``used[0]`` counts grid cells over the whole document."""
+    """Rows of one table; ``used`` counts grid cells and their text over the whole document
+    (a cell's text includes its nested tables', so deep nesting multiplies text)."""
     out: Table = []
     above: dict[int, str] = {}  # grid column → text of the cell a vMerge continues
     rows = _rows(tbl)
@@ -122,6 +123,8 @@ def _table_rows(tbl: etree._Element, limits: ParseLimits, used: list[int]) -> Ta
                 text = above.get(col, "")
             else:
                 text = _cell_text(tc)
+            used[1] += len(text) * span
+            check("cell text of the document's tables", used[1], limits.max_text)
             for k in range(span):
                 above[col + k] = text
             row.extend([text] * span)
@@ -176,6 +179,6 @@ def extract_tables(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, include_ne
     body = _load_body(data)
     _strip_hidden_duplicates(body)
     elements = list(body.iter(W_TBL)) if include_nested else _top_level_tables(body)
-    used = [0]
+    used = [0, 0]  # grid cells, characters
     tables = [_table_rows(t, limits, used) for t in elements]
     return [t for t in tables if t]

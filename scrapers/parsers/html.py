@@ -60,7 +60,7 @@ def _check_size(rows: list[Tag], limits: ParseLimits, used: list[int]) -> None:
         check("grid cells of the page's tables (colspan × rowspan)", used[0], limits.max_cells)
 
 
-def _rows(table: Tag) -> Table:
+def _rows(table: Tag, limits: ParseLimits, chars: list[int]) -> Table:
     out: Table = []
     carried: dict[int, tuple[int, str]] = {}  # column → (rows left, text) from rowspan
     for tr in _own_rows(table):
@@ -82,6 +82,8 @@ def _rows(table: Tag) -> Table:
             fill_carried()
             text = _cell_text(cell)
             colspan, rowspan = _span(cell, "colspan"), _span(cell, "rowspan")
+            chars[0] += len(text) * colspan * rowspan
+            check("cell text of the page's tables", chars[0], limits.max_text)
             for k in range(colspan):
                 row.append(text)
                 if rowspan > 1:
@@ -97,7 +99,8 @@ def extract_tables(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list[Ta
     used = [0]
     for table in soup.find_all("table"):
         _check_size(_own_rows(table), limits, used)
-    tables = [_rows(t) for t in soup.find_all("table")]
+    chars = [0]
+    tables = [_rows(t, limits, chars) for t in soup.find_all("table")]
     tables = [t for t in tables if t]
     if not tables:
         title = clean_text(soup.title.get_text()) if soup.title else ""

@@ -72,10 +72,14 @@ class _Sheet:
 
 def _iter(data: bytes, tags: list[str]) -> Iterator[etree._Element]:
     parser = etree.iterparse(
-        io.BytesIO(data), events=("end",), tag=tags, resolve_entities=False, no_network=True, huge_tree=False
-    )
-    for _, el in parser:
-        yield el
+        io.BytesIO(data), events=("end",), tag=tags, resolve_entities=False, no_network=True,
+        huge_tree=False, recover=True,
+    )  # fmt: skip
+    try:
+        for _, el in parser:
+            yield el
+    except etree.XMLSyntaxError:
+        return  # not XML at all (an image, a binary part): nothing calamine reads as cells
 
 
 def _in_phonetic(t: etree._Element) -> bool:
@@ -146,22 +150,24 @@ def _scan_sheet(name: str, data: bytes, shared: list[int], limits: ParseLimits) 
 
 
 def check_xlsx(data: bytes, limits: ParseLimits) -> None:
-    """Every worksheet part of an xlsx within ``limits``; ParseError otherwise."""
+    """Every worksheet part of an xlsx within ``limits``; ParseError otherwise.
+
+    Parts are not located through the relationships: the package may name a sheet or
+    the shared-string table anything, so every part is scanned (XML errors are
+    recovered from, as calamine's reader does) and a shared string counts at the
+    longest length any table gives its index.
+    """
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        infos = zf.infolist()
+        parts = [info for info in zf.infolist() if not info.is_dir()]
         shared: list[int] = []
-        for info in infos:
-            if info.filename.lower().endswith("sharedstrings.xml"):
-                shared = _shared_string_lengths(zf.read(info))
-        for info in infos:
-            name = info.filename
-            # Sheets live under xl/worksheets/ (or wherever the rels say): scan every
-            # XML part that is not a known non-sheet part; others contain no cells.
-            if not name.lower().endswith(".xml") or name.lower().endswith("sharedstrings.xml"):
-                continue
-            if name.startswith(("docProps/", "xl/theme/", "xl/styles", "[Content_Types]")):
-                continue
-            _scan_sheet(name, zf.read(info), shared, limits)
+        for info in parts:
+            for i, length in enumerate(_shared_string_lengths(zf.read(info))):
+                if i < len(shared):
+                    shared[i] = max(shared[i], length)
+                else:
+                    shared.append(length)
+        for info in parts:
+            _scan_sheet(info.filename, zf.read(info), shared, limits)
 
 
 # --- legacy .xls (BIFF5/8) ------------------------------------------------------------------
@@ -169,7 +175,8 @@ def check_xlsx(data: bytes, limits: ParseLimits) -> None:
 _BOF, _EOF, _DIMENSIONS, _MERGEDCELLS = 0x0809, 0x000A, 0x0200, 0x00E5
 _SST, _CONTINUE, _LABELSST = 0x00FC, 0x003C, 0x00FD
 # Records whose data starts with (row u16, column u16) of one cell.
-_CELL_RECORDS = {0x0203, 0x027E, 0x0201, 0x0204, 0x0205, 0x0006, 0x00D6, 0x00FD, 0x0406, 0x0207}
+# (STRING, 0x0207, follows a formula and has no position: not listed.)
+_CELL_RECORDS = {0x0203, 0x027E, 0x0201, 0x0204, 0x0205, 0x0006, 0x00D6, 0x00FD, 0x0406}
 _MULTI_RECORDS = {0x00BD, 0x00BE}  # MULRK / MULBLANK: row, first column, …, last column (u16 at the end)
 
 
