@@ -36,6 +36,7 @@ class ParseLimits:
     max_rulings_per_page: int = 20_000  # ruling edges (of lines, rects, curves) on one page
     max_grid_per_page: int = 10_000  # distinct horizontal × vertical rule positions on one page
     max_rulings_total: int = 400_000  # ruling edges over the whole document (pages × lines)
+    max_grid_total: int = 200_000  # the per-page grids summed (a real 40-page list: ~11,000)
     max_chars_per_page: int = 100_000  # a real page holds ~3,000
 
 

@@ -342,6 +342,11 @@ class ParserPool:
             self._busy.add(worker)
             try:
                 parsed, error, keep = await asyncio.to_thread(worker.run, data, ref)
+            except asyncio.CancelledError:
+                # Nobody waits for this parse any more: end it (its thread sees EOF and cleans up).
+                if worker.process.poll() is None:
+                    worker.process.kill()
+                raise
             finally:
                 self._busy.discard(worker)
             if keep and not self._closed and worker.tasks < self._max_tasks:

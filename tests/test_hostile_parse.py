@@ -386,6 +386,8 @@ def test_scaled_pdf_rulings() -> None:
         parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_rulings_per_page=10))
     with pytest.raises(ParseError, match=r"ruling edges of the document exceeds the limit"):
         parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_rulings_total=10))
+    with pytest.raises(ParseError, match=r"ruling grids of the document \(summed over pages\) exceeds the limit"):
+        parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_grid_total=50))
     with pytest.raises(ParseError, match=r"page 1: characters exceeds the limit"):
         parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_chars_per_page=100))
 

@@ -167,6 +167,27 @@ def test_close_during_a_parse_fails_it_promptly() -> None:
     asyncio.run(go())
 
 
+def test_a_cancelled_parse_ends_its_worker() -> None:
+    async def go() -> int:
+        pool = ParserPool(1, dataclasses.replace(NO_PRECHECK, wall_seconds=60))
+        slow = asyncio.ensure_future(pool.parse(grid_pdf(200), REF))
+        while not pool.pids():
+            await asyncio.sleep(0.05)
+        [pid] = pool.pids()
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        assert pool.pids() == []
+        pool.close()
+        return pid
+
+    pid = asyncio.run(go())
+    deadline = time.monotonic() + 20
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
 def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
     script = tmp_path / "parent.py"
     script.write_text(

@@ -203,7 +203,10 @@ def _check_page(page: Any, number: int, limits: ParseLimits, used: list[int]) ->
     check("ruling edges of the document", used[0], limits.max_rulings_total)
     rows = {round(e["top"] / _SNAP) for e in edges if e.get("orientation") == "h"}
     cols = {round(e["x0"] / _SNAP) for e in edges if e.get("orientation") == "v"}
-    check(f"page {number}: ruling grid ({len(rows)} × {len(cols)} rules)", len(rows) * len(cols), limits.max_grid_per_page)
+    grid = len(rows) * len(cols)
+    check(f"page {number}: ruling grid ({len(rows)} × {len(cols)} rules)", grid, limits.max_grid_per_page)
+    used[1] += grid
+    check("ruling grids of the document (summed over pages)", used[1], limits.max_grid_total)
     check(f"page {number}: characters", len(page.chars), limits.max_chars_per_page)
 
 
@@ -219,7 +222,7 @@ def extract_tables(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list[Ta
         if not pages:
             raise ParseError("corrupt pdf: no pages")
         check("page count", len(pages), limits.max_pages)
-        used = [0]
+        used = [0, 0]  # ruling edges, grid positions
         for number, page in enumerate(pages, start=1):
             _check_page(page, number, limits, used)
             found = page.find_tables(_closing_lines(page))
