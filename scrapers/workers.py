@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<Q")
 _READY = b"ready"
 _PR_SET_PDEATHSIG = 1
+_STDERR_CAP = 4 * 1024 * 1024
 # What a worker's answer may contain: the parsed list's own types, nothing callable.
 _SAFE_GLOBALS = {
     ("scrapers.records", "ParsedList"), ("scrapers.records", "ListRef"), ("scrapers.records", "FilingRow"),
@@ -133,6 +135,12 @@ def worker_main(parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _die_with_parent(parent_pid)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort must not write a core file
+    # stderr goes to a file the parent reads when a worker dies: a crafted file must not
+    # fill the disk with a warning per broken object (pdfminer logs each), so library
+    # logging and warnings are off and the file size is capped (SIGXFSZ ends the worker).
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    resource.setrlimit(resource.RLIMIT_FSIZE, (_STDERR_CAP, _STDERR_CAP))
     # Every parser imported up front, before the cap: their mappings are the baseline.
     import scrapers.parse  # noqa: F401
     import scrapers.parsers.docx  # noqa: F401
