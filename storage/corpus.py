@@ -27,9 +27,11 @@ from sqlalchemy.sql import Select
 from storage.models import Filing, FilingChange, FilingList, ListRow, ListVersion
 from storage.models_outbox import OutboxEvent
 from storage.models_search import FilingSearch
-from storage.repo import filing_record
+from storage.db import Database
+from storage.repo import filing_record, list_sizes
 
 __all__ = [
+    "Corpus",
     "normalize_query",
     "FilingQuery",
     "FilingPage",
@@ -631,3 +633,63 @@ def list_feed(session: Session, kind: str | None = None, *, limit: int = 50) -> 
     entries.sort(key=lambda e: (e.at, e.version_id), reverse=True)
     return entries[:limit]
 
+
+
+class Corpus:
+    """The read queries over one database, each in its own short transaction (for bot.web)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def data_version(self) -> int:
+        """Grows with every stored list version: every ingest that can change a filing makes one."""
+        with self.db.session() as session:
+            return int(session.scalar(select(func.max(ListVersion.id))) or 0)
+
+    def refresh_search_text(self, describe: Describer, version: str) -> int:
+        with self.db.session() as session:
+            return refresh_search_text(session, describe, version)
+
+    def search_filings(self, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None) -> FilingPage:
+        with self.db.session() as session:
+            return search_filings(session, query, limit=limit, after=after)
+
+    def new_filings(self, query: FilingQuery, *, limit: int = 50) -> list[NewFiling]:
+        with self.db.session() as session:
+            return new_filings(session, query, limit=limit)
+
+    def filing_detail(self, kind: str, filing_number: str) -> FilingDetail | None:
+        with self.db.session() as session:
+            return filing_detail(session, kind, filing_number)
+
+    def list_summaries(self, kind: str | None = None) -> list[ListSummary]:
+        with self.db.session() as session:
+            return list_summaries(session, kind)
+
+    def list_detail(self, kind: str, list_month: str) -> ListDetail | None:
+        with self.db.session() as session:
+            return list_detail(session, kind, list_month)
+
+    def entities(self, q: str, *, limit: int = 100) -> list[EntitySummary]:
+        with self.db.session() as session:
+            return entities(session, q, limit=limit)
+
+    def entity_filings(self, entity: str) -> list[tuple[dict[str, Any], bool]]:
+        with self.db.session() as session:
+            return entity_filings(session, entity)
+
+    def list_feed(self, kind: str | None = None, *, limit: int = 50) -> list[FeedEntry]:
+        with self.db.session() as session:
+            return list_feed(session, kind, limit=limit)
+
+    def facets(self) -> Facets:
+        with self.db.session() as session:
+            return facets(session)
+
+    def kind_totals(self) -> dict[str, dict[str, int]]:
+        with self.db.session() as session:
+            return kind_totals(session)
+
+    def list_sizes(self, kind: str) -> list[tuple[str, int]]:
+        with self.db.session() as session:
+            return list_sizes(session, kind)

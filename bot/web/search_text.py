@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy.orm import Session
-
-from bot.companies import BIG_TECH, FOREIGN, big_tech_group, english_name, foreign_filer
-from storage.corpus import refresh_search_text
+from bot.companies import BIG_TECH, FOREIGN, BigTechGroup, ForeignFiler, big_tech_group, english_name, foreign_filer
+from storage.corpus import Corpus
 
 __all__ = ["describe_filer", "DESCRIBER_VERSION", "refresh_index"]
 
@@ -32,7 +30,8 @@ def describe_filer(entity: str) -> str:
 def _version() -> str:
     # The company tables decide the words: when they change, every stored text is stale.
     digest = hashlib.sha256()
-    for company in (*BIG_TECH, *FOREIGN):
+    companies: list[BigTechGroup | ForeignFiler] = [*BIG_TECH, *FOREIGN]
+    for company in companies:
         digest.update(repr((company.key, company.zh, company.en, company.aliases, company.patterns)).encode())
     digest.update(english_name("北京抖音信息服务有限公司").encode())  # the rendering rules, sampled
     return "v1-" + digest.hexdigest()[:16]
@@ -41,6 +40,6 @@ def _version() -> str:
 DESCRIBER_VERSION = _version()
 
 
-def refresh_index(session: Session) -> int:
+def refresh_index(corpus: Corpus) -> int:
     """Bring every filing's search text up to date; returns how many were (re)built."""
-    return refresh_search_text(session, describe_filer, DESCRIBER_VERSION)
+    return corpus.refresh_search_text(describe_filer, DESCRIBER_VERSION)
