@@ -30,7 +30,7 @@ from bot.web.params import FILTER_PARAMS, MAX_TEXT, check_known, filing_query
 from bot.web.state import web_state
 from storage import corpus
 
-__all__ = ["router", "iso", "list_model", "company_of", "TEXT_PATTERN"]
+__all__ = ["router", "iso", "list_model", "company_of", "TEXT_PATTERN", "MONTH_PATTERN", "KindParam"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -38,6 +38,7 @@ KindParam = Literal["deep_synthesis", "algorithm_recommendation", "genai_service
 # No control characters (PostgreSQL cannot even store NUL): the schema says so, fuzzers obey.
 TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 _Text = Query(max_length=MAX_TEXT, pattern=TEXT_PATTERN)
+MONTH_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified (If-None-Match matched the ETag)"},
@@ -95,7 +96,7 @@ def list_filings(
     entity: Annotated[str | None, _Text] = None,
     province: Annotated[str | None, _Text] = None,
     status: Literal["active", "cancelled"] | None = None,
-    list_month: Annotated[str | None, Query(pattern="^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
+    list_month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
     role: Literal["provider", "technical_supporter"] | None = None,
     category: Annotated[str | None, _Text] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -190,7 +191,7 @@ def get_lists(request: Request, kind: KindParam | None = None) -> Response:
 def get_list(
     request: Request,
     kind: KindParam,
-    list_month: Annotated[str, Path(pattern="^[0-9]{4}-(0[1-9]|1[0-2])$")],
+    list_month: Annotated[str, Path(pattern=MONTH_PATTERN)],
 ) -> Response:
     """One list with its filings, its current rows, and what each re-issue changed."""
     check_known(request.query_params.keys(), ())

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from bot.config import Settings, WebSettings
 from bot.web import api, feeds, pages
 from bot.web.cursor import CursorError
-from bot.web.http import BasicOrBearerAuth, HeadAsGet, SecurityHeaders, error_response
+from bot.web.http import BasicOrBearerAuth, HeadAsGet, SecurityHeaders, error_response, etag_response, json_body
 from bot.web.params import ParamError
 from bot.web.state import WebState
 from storage.corpus import Corpus
@@ -91,6 +91,7 @@ def create_app(
         summary="CAC algorithm filings: search, lists, filers, history and feeds (read-only).",
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served below, with an ETag like every other GET
         lifespan=lifespan,
     )
     app.state.web = state
@@ -116,6 +117,10 @@ def create_app(
     app.add_exception_handler(CursorError, on_bad_param)
     app.add_exception_handler(LookupError, on_not_found)
     app.add_exception_handler(HTTPException, on_http)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(request: Request) -> Response:
+        return etag_response(request, json_body(app.openapi()), "application/json")
 
     app.include_router(api.router)
     app.include_router(feeds.router)

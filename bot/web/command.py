@@ -43,6 +43,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(2048)  # clients that connect before uvicorn is up wait in the backlog
     except OSError as err:
         print(f"cacwatch: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
         return 2

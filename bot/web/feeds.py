@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 
@@ -16,9 +16,9 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from bot.companies import KIND_NAMES, english_name
-from bot.web.api import iso
+from bot.web.api import MONTH_PATTERN, KindParam, _Text, iso
 from bot.web.http import etag_response
-from bot.web.params import FILTER_PARAMS, check_known, filing_query, parse_kind
+from bot.web.params import FILTER_PARAMS, check_known, filing_query
 from bot.web.state import web_state
 from storage.corpus import FeedEntry
 
@@ -104,10 +104,9 @@ _FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_class=Response,
     responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom 1.0"}, **_FEED_RESPONSES},
 )
-def lists_atom(request: Request, kind: str | None = Query(None, pattern="^[a-z_]{1,40}$")) -> Response:
+def lists_atom(request: Request, kind: KindParam | None = None) -> Response:
     """Published and revised lists, newest first (Atom 1.0); `kind` narrows to one series."""
     check_known(request.query_params.keys(), ("kind",))
-    kind = parse_kind(kind)
     state = web_state(request)
     base = state.base_url(request)
     entries = state.corpus.list_feed(kind, limit=_FEED_LIMIT)
@@ -132,10 +131,9 @@ def lists_atom(request: Request, kind: str | None = Query(None, pattern="^[a-z_]
     response_class=Response,
     responses={200: {"content": {"application/feed+json": {}}, "description": "JSON Feed 1.1"}, **_FEED_RESPONSES},
 )
-def lists_json(request: Request, kind: str | None = Query(None, pattern="^[a-z_]{1,40}$")) -> Response:
+def lists_json(request: Request, kind: KindParam | None = None) -> Response:
     """Published and revised lists, newest first (JSON Feed 1.1); `kind` narrows to one series."""
     check_known(request.query_params.keys(), ("kind",))
-    kind = parse_kind(kind)
     state = web_state(request)
     base = state.base_url(request)
     entries = state.corpus.list_feed(kind, limit=_FEED_LIMIT)
@@ -168,7 +166,17 @@ def lists_json(request: Request, kind: str | None = Query(None, pattern="^[a-z_]
     response_class=Response,
     responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom 1.0"}, **_FEED_RESPONSES},
 )
-def filings_atom(request: Request) -> Response:
+def filings_atom(
+    request: Request,
+    q: Annotated[str | None, _Text] = None,
+    kind: KindParam | None = None,
+    entity: Annotated[str | None, _Text] = None,
+    province: Annotated[str | None, _Text] = None,
+    status: Literal["active", "cancelled"] | None = None,
+    list_month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+    role: Literal["provider", "technical_supporter"] | None = None,
+    category: Annotated[str | None, _Text] = None,
+) -> Response:
     """New filings matching a saved search (the filters of /api/v1/filings), newest first."""
     check_known(request.query_params.keys(), FILTER_PARAMS)
     query = filing_query(request.query_params)
