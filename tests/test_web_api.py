@@ -7,79 +7,23 @@ so these tests say: the API shows exactly what cacwatch stored, found the docume
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import feedparser
-import httpx
 import pytest
 
-from conftest import fresh_postgres_schema
-from scrapers.replica.server import ReplicaServer
-
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
-    from web_helpers import export_records, ingest, norm, record_key, running_server, write_config
+    from web_helpers import Site, norm, record_key
 except ImportError:  # pragma: no cover
-    from tests.web_helpers import export_records, ingest, norm, record_key, running_server, write_config
+    from tests.web_helpers import Site, norm, record_key
 
 BYTEDANCE_FILER = "北京抖音信息服务有限公司"
 
 
-class Site:
-    def __init__(self, url: str, config: Path, records: list[dict[str, Any]]) -> None:
-        self.url = url
-        self.config = config
-        self.records = records
-        self.client = httpx.Client(base_url=url, timeout=30)
-
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return self.client.get(path, params=params or None)
-
-    def json(self, path: str, **params: Any) -> Any:
-        response = self.get(path, **params)
-        assert response.status_code == 200, (path, params, response.text[:500])
-        return response.json()
-
-    def all_filings(self, limit: int = 500, **filters: Any) -> list[dict[str, Any]]:
-        """Every match, following next_cursor to the end."""
-        items: list[dict[str, Any]] = []
-        params: dict[str, Any] = {**filters, "limit": limit}
-        while True:
-            page = self.json("/api/v1/filings", **params)
-            items += page["items"]
-            if page["next_cursor"] is None:
-                return items
-            params["cursor"] = page["next_cursor"]
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The bundled replica ingested once per database, then served by `cacwatch serve`."""
-    from bot.config import settings_from_mapping
-
-    tmp = tmp_path_factory.mktemp(f"web-{request.param}")
-    sqlite = nullcontext(f"sqlite:///{tmp / 'web.db'}")
-    with fresh_postgres_schema() if request.param == "postgres" else sqlite as url:
-        with ReplicaServer() as replica:
-            settings = settings_from_mapping(
-                {
-                    "database": {"url": url},
-                    "data_dir": str(tmp / "data"),
-                    "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "timeout": 5, "retries": 1}},
-                },
-                env={},
-            )
-            config = write_config(tmp / "config.yaml", settings)
-            ingest(config)
-        records = export_records(config)
-        serve_config = write_config(tmp / "serve.yaml", settings_from_mapping({"database": {"url": url}}, env={}))
-        with running_server(serve_config) as base:
-            site = Site(base, config, records)
-            yield site
-            site.client.close()
+@pytest.fixture(scope="module")
+def site(web_site: Site) -> Site:
+    return web_site
 
 
 def _keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:

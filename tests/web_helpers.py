@@ -20,9 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
-__all__ = ["ROOT", "write_config", "ingest", "export_records", "running_server", "norm", "record_key"]
+__all__ = ["ROOT", "Site", "served_replica", "write_config", "ingest", "export_records", "running_server", "norm", "record_key"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,3 +114,61 @@ def running_server(config: Path, *args: str, env: dict[str, str] | None = None, 
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+class Site:
+    """A running `cacwatch serve` and the export of the store it serves."""
+
+    def __init__(self, url: str, config: Path, records: list[dict[str, Any]]) -> None:
+        self.url = url
+        self.config = config
+        self.records = records
+        self.client = httpx.Client(base_url=url, timeout=30)
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.client.get(path, params=params or None)
+
+    def json(self, path: str, **params: Any) -> Any:
+        response = self.get(path, **params)
+        assert response.status_code == 200, (path, params, response.text[:500])
+        return response.json()
+
+    def all_filings(self, limit: int = 500, **filters: Any) -> list[dict[str, Any]]:
+        """Every match, following next_cursor to the end."""
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {**filters, "limit": limit}
+        while True:
+            page = self.json("/api/v1/filings", **params)
+            items += page["items"]
+            if page["next_cursor"] is None:
+                return items
+            params["cursor"] = page["next_cursor"]
+
+
+
+@contextmanager
+def served_replica(url: str, tmp: Path) -> Iterator[Site]:
+    """The bundled replica ingested into ``url``, then served by `cacwatch serve`."""
+    from bot.config import settings_from_mapping
+    from scrapers.replica.server import ReplicaServer
+
+    with ReplicaServer() as replica:
+        settings = settings_from_mapping(
+            {
+                "database": {"url": url},
+                "data_dir": str(tmp / "data"),
+                "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "timeout": 5, "retries": 1}},
+            },
+            env={},
+        )
+        config = write_config(tmp / "config.yaml", settings)
+        ingest(config)
+    records = export_records(config)
+    # What `serve` needs: a config holding only database.url.
+    serve_config = write_config(tmp / "serve.yaml", settings_from_mapping({"database": {"url": url}}, env={}))
+    with running_server(serve_config) as base:
+        site = Site(base, config, records)
+        try:
+            yield site
+        finally:
+            site.client.close()
