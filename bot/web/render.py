@@ -102,7 +102,7 @@ def chart_svg(series: dict[str, list[tuple[str, int]]]) -> dict[str, Any]:
     """Geometry of the list-size chart (one polyline per kind over list months), for the template."""
     months = sorted({month for points in series.values() for month, _ in points})
     peak = max((size for points in series.values() for _, size in points), default=0) or 1
-    width, height, left, bottom, top, right = 640, 240, 48, 28, 12, 12
+    width, height, left, bottom, top, right = 640, 240, 48, 28, 12, 30
     span_x = max(len(months) - 1, 1)
 
     def x(month: str) -> float:
