@@ -15,18 +15,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, column, delete, func, insert, literal, or_, select, table
+from sqlalchemy import ColumnElement, and_, case, column, delete, false, func, insert, or_, select, table
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from storage.models import Filing, FilingChange, FilingList, ListRow, ListVersion
 from storage.models_outbox import OutboxEvent
 from storage.models_search import FilingSearch
+from scrapers.records import Kind
 from storage.db import Database
 from storage.repo import filing_record, list_sizes
 
@@ -48,8 +49,11 @@ __all__ = [
     "NewFiling",
     "Facets",
     "Describer",
+    "FilerWords",
+    "filer_names",
     "refresh_search_text",
     "search_filings",
+    "count_filings",
     "filing_detail",
     "list_summaries",
     "list_detail",
@@ -63,7 +67,8 @@ __all__ = [
 
 # Zero-width and other invisible format characters survive NFKC and \s.
 _SPACE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]+")
-_SEPARATOR = "\n"  # between fields of the search text; a normalised query never contains it
+_SEPARATOR = "\n"
+_KINDS = tuple(kind.value for kind in Kind)  # between fields of the search text; a normalised query never contains it
 
 
 def normalize_query(text: str) -> str:
@@ -83,20 +88,33 @@ def _fts_phrase(needle: str) -> str:
 
 # --- search text ------------------------------------------------------------------------------
 
-# The application layer's words for a filer (English name, group, aliases), and a version
-# string that changes whenever those words would (stored rows built by another version are stale).
-Describer = Callable[[str], str]
+@dataclass(frozen=True, slots=True)
+class FilerWords:
+    """What the application layer says about a filer (storage cannot compute it: no bot imports)."""
+
+    english: str  # the English name shown for it
+    company: str | None  # the English name of its big-tech group or foreign parent
+    words: tuple[str, ...] = ()  # more searchable names (group in Chinese, aliases)
 
 
-def _search_row(filing: Filing, filer_words: str) -> dict[str, Any]:
+# Gives the words for a filer; passed with a version string that changes whenever the words
+# would (rows built by another version are stale).
+Describer = Callable[[str], FilerWords]
+
+
+def _search_row(filing: Filing, filer: FilerWords) -> dict[str, Any]:
     number = normalize_query(filing.filing_number)
-    filer = _SEPARATOR.join(normalize_query(part) for part in (filing.entity, filer_words) if part)
-    parts = [filing.name, filing.purpose, *(filing.products or []), filing.category or ""]
-    text = _SEPARATOR.join([number, filer, *(normalize_query(p) for p in parts if p)])
+    parts = (filing.entity, filer.english, filer.company or "", *filer.words)
+    filer_text = _SEPARATOR.join(normalize_query(part) for part in parts if part)
+    fields = [filing.name, filing.purpose, *(filing.products or []), filing.category or ""]
+    # Ends with the separator: every 2-character substring then starts a trigram (_sqlite_match).
+    text = _SEPARATOR.join([number, filer_text, *(normalize_query(p) for p in fields if p)]) + _SEPARATOR
     return {
         "filing_id": filing.id,
         "text": text,
-        "filer": filer,
+        "filer": filer_text,
+        "entity_en": filer.english,
+        "company": filer.company,
         "number": number,
         "filing_updated_at": filing.updated_at,
         "describer": "",
@@ -107,10 +125,11 @@ def refresh_search_text(session: Session, describe: Describer, version: str, *, 
     """(Re)build the search text of every filing whose row is missing or stale; returns how many.
 
     Stale: the filing changed since (``updated_at``) or the text came from another ``version`` of
-    ``describe``. Run after each ingest and at app start; a fresh store costs one pass.
+    ``describe``. Run after each ingest and at app start; a fresh store costs one pass, in
+    batches so that memory stays flat however large the store is.
     """
     stale = (
-        select(Filing)
+        select(Filing.id)
         .outerjoin(FilingSearch, FilingSearch.filing_id == Filing.id)
         .where(
             or_(
@@ -121,24 +140,38 @@ def refresh_search_text(session: Session, describe: Describer, version: str, *, 
         )
         .order_by(Filing.id)
     )
-    words: dict[str, str] = {}
-    done = 0
-    filings = list(session.scalars(stale))
-    for start in range(0, len(filings), batch):
-        chunk = filings[start : start + batch]
+    ids = list(session.scalars(stale))
+    words: dict[str, FilerWords] = {}
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
         rows = []
-        for filing in chunk:
+        for filing in session.scalars(select(Filing).where(Filing.id.in_(chunk))):
             if filing.entity not in words:
                 words[filing.entity] = describe(filing.entity)
             row = _search_row(filing, words[filing.entity])
             row["describer"] = version
             rows.append(row)
-        ids = [row["filing_id"] for row in rows]
         # Delete + insert rather than upsert: portable, and the SQLite triggers keep FTS in step.
-        session.execute(delete(FilingSearch).where(FilingSearch.filing_id.in_(ids)))
+        session.execute(delete(FilingSearch).where(FilingSearch.filing_id.in_(chunk)))
         session.execute(insert(FilingSearch), rows)
-        done += len(rows)
-    return done
+        session.expunge_all()
+    return len(ids)
+
+
+def filer_names(session: Session, entities: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """entity → (English name, company) as stored with the search index (missing: not indexed yet)."""
+    wanted = list(dict.fromkeys(entities))
+    found: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(wanted), 500):
+        query = (
+            select(Filing.entity, FilingSearch.entity_en, FilingSearch.company)
+            .join(FilingSearch, FilingSearch.filing_id == Filing.id)
+            .where(Filing.entity.in_(wanted[start : start + 500]))
+            .distinct()
+        )
+        for entity, english, company in session.execute(query):
+            found[entity] = (english, company)
+    return found
 
 
 # --- filings ----------------------------------------------------------------------------------
@@ -166,8 +199,36 @@ class FilingPage:
     total: int
 
 
-def _filtered(session: Session, query: FilingQuery) -> tuple[Select[Any], ColumnElement[int]]:
-    """The filings matching ``query`` (present ones), and the rank of each."""
+# Above this many trigrams a 2-character query is answered by a scan rather than a long OR.
+_MAX_PREFIX_TERMS = 2000
+
+
+def _sqlite_match(session: Session, needle: str) -> str | None:
+    """An FTS5 MATCH expression finding ``needle`` as a substring; None when only a scan can.
+
+    3+ characters: the phrase itself (the trigram index finds substrings). 2 characters: the
+    trigram tokenizer cannot match them directly, but every occurrence is the start of some
+    trigram (each text ends with a separator), so OR together the indexed trigrams that begin
+    with it, read from the index's own vocabulary. "" (no such trigram): nothing matches.
+    """
+    if len(needle) >= 3:
+        return _fts_phrase(needle)
+    if len(needle) == 2:
+        vocab = table("filing_search_vocab", column("term"))
+        terms = list(
+            session.scalars(
+                select(vocab.c.term)
+                .where(vocab.c.term >= needle, vocab.c.term < needle + "\U0010ffff")
+                .limit(_MAX_PREFIX_TERMS + 1)
+            )
+        )
+        if len(terms) <= _MAX_PREFIX_TERMS:
+            return " OR ".join(_fts_phrase(term) for term in terms)
+    return None
+
+
+def _filtered(session: Session, query: FilingQuery) -> tuple[Select[Any], ColumnElement[int] | None]:
+    """The filings matching ``query`` (present ones), and the rank of each (None without ``q``)."""
     stmt: Select[Any] = select(Filing).where(Filing.present.is_(True))
     for name in ("kind", "entity", "province", "status", "list_month", "role", "category"):
         value = getattr(query, name)
@@ -175,14 +236,15 @@ def _filtered(session: Session, query: FilingQuery) -> tuple[Select[Any], Column
             stmt = stmt.where(getattr(Filing, name) == value)
     needle = normalize_query(query.q)
     if not needle:
-        return stmt, literal(0)
+        return stmt, None
     pattern = _like_pattern(needle)
     stmt = stmt.join(FilingSearch, FilingSearch.filing_id == Filing.id)
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite" and len(needle) >= 3:
+    match = _sqlite_match(session, needle) if session.get_bind().dialect.name == "sqlite" else None
+    if match == "":
+        stmt = stmt.where(false())
+    elif match is not None:
         fts = table("filing_search_fts", column("rowid"))
-        matches = select(fts.c.rowid).where(column("filing_search_fts").op("MATCH")(_fts_phrase(needle)))
-        stmt = stmt.where(Filing.id.in_(matches))
+        stmt = stmt.where(Filing.id.in_(select(fts.c.rowid).where(column("filing_search_fts").op("MATCH")(match))))
     else:
         stmt = stmt.where(FilingSearch.text.like(pattern, escape="\\"))
     rank = case(
@@ -193,6 +255,11 @@ def _filtered(session: Session, query: FilingQuery) -> tuple[Select[Any], Column
     return stmt, rank
 
 
+def count_filings(session: Session, query: FilingQuery) -> int:
+    stmt, _ = _filtered(session, query)
+    return int(session.scalar(stmt.with_only_columns(func.count(Filing.id)).order_by(None)) or 0)
+
+
 def search_filings(
     session: Session, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None
 ) -> FilingPage:
@@ -200,18 +267,23 @@ def search_filings(
 
     ``id`` only grows, so a filing stored while a client pages through appears after the pages
     already read (when it matches): following ``next_key`` visits every match exactly once.
+    ``total`` is -1: counting is separate (``count_filings``), so callers may cache it.
     """
     stmt, rank = _filtered(session, query)
-    total = int(session.scalar(stmt.with_only_columns(func.count(Filing.id)).order_by(None)) or 0)
-    if after is not None:
-        after_rank, after_id = after
-        stmt = stmt.where(or_(rank > after_rank, and_(rank == after_rank, Filing.id > after_id)))
-    rows = session.execute(stmt.add_columns(rank.label("rank")).order_by(rank, Filing.id).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [filing_record(filing) for filing, _ in rows]
-    next_key = (int(rows[-1][1]), rows[-1][0].id) if more and rows else None
-    return FilingPage(items, next_key, total)
+    if rank is None:  # no text query: every match ranks alike, the primary key orders them
+        if after is not None:
+            stmt = stmt.where(Filing.id > after[1])
+        filings = list(session.scalars(stmt.order_by(Filing.id).limit(limit + 1)))
+        ranked = [(filing, 0) for filing in filings]
+    else:
+        if after is not None:
+            after_rank, after_id = after
+            stmt = stmt.where(or_(rank > after_rank, and_(rank == after_rank, Filing.id > after_id)))
+        ranked = [(f, int(r)) for f, r in session.execute(stmt.add_columns(rank).order_by(rank, Filing.id).limit(limit + 1))]
+    more = len(ranked) > limit
+    ranked = ranked[:limit]
+    next_key = (ranked[-1][1], ranked[-1][0].id) if more and ranked else None
+    return FilingPage([filing_record(f) for f, _ in ranked], next_key, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +377,8 @@ def filing_detail(session: Session, kind: str, filing_number: str) -> FilingDeta
         select(ListRow.row_index, ListVersion, FilingList)
         .join(ListVersion, ListVersion.id == ListRow.version_id)
         .join(FilingList, FilingList.id == ListVersion.list_id)
-        .where(ListRow.filing_number == filing.filing_number)
+        # (kind, filing_number) is indexed: name every kind so the index serves the lookup.
+        .where(ListRow.kind.in_(_KINDS), ListRow.filing_number == filing.filing_number)
         .where(or_(ListRow.kind == kind, FilingList.is_cancellation.is_(True)))
         .order_by(FilingList.list_month, FilingList.id, ListVersion.id)
     ).all()
@@ -641,6 +714,10 @@ class Corpus:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def filer_names(self, entities: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        with self.db.session() as session:
+            return filer_names(session, entities)
+
     def data_version(self) -> int:
         """Grows with every stored list version: every ingest that can change a filing makes one."""
         with self.db.session() as session:
@@ -649,6 +726,10 @@ class Corpus:
     def refresh_search_text(self, describe: Describer, version: str) -> int:
         with self.db.session() as session:
             return refresh_search_text(session, describe, version)
+
+    def count_filings(self, query: FilingQuery) -> int:
+        with self.db.session() as session:
+            return count_filings(session, query)
 
     def search_filings(self, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None) -> FilingPage:
         with self.db.session() as session:

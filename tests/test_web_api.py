@@ -26,6 +26,13 @@ def site(web_site: Site) -> Site:
     return web_site
 
 
+def _filer_words(entity: str) -> list[str]:
+    from bot.web.search_text import describe_filer
+
+    words = describe_filer(entity)
+    return [words.english, words.company or "", *words.words]
+
+
 def _keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [record_key(r) for r in records]
 
@@ -104,13 +111,11 @@ def test_english_name_of_the_filer_is_searchable(site: Site) -> None:
 )
 def test_text_search_matches_exactly_the_filings_containing_the_text(site: Site, q: str) -> None:
     """Chinese substrings of name/filer/products/purpose; symbols are literal, never wildcards."""
-    from bot.web.search_text import describe_filer
-
     needle = norm(q)
     expected = {
         record_key(r)
         for r in site.records
-        if needle in _searchable(r) or any(needle in norm(w) for w in describe_filer(r["entity"]).split("\n"))
+        if needle in _searchable(r) or any(needle in norm(w) for w in _filer_words(r["entity"]))
     }
     got = site.all_filings(q=q)
     assert set(_keys(got)) == expected, (q, len(got), len(expected))
@@ -129,16 +134,13 @@ def test_filing_number_in_any_width_and_spacing_ranks_first(site: Site) -> None:
 
 
 def test_results_are_ranked_number_then_filer_then_the_rest(site: Site) -> None:
-    from bot.web.search_text import describe_filer
-
     q = "抖音"
     items = site.all_filings(q=q, limit=50)
 
     def rank(record: dict[str, Any]) -> int:
         if norm(record["filing_number"]) == norm(q):
             return 0
-        filer = norm(record["entity"]) + "\n" + norm(describe_filer(record["entity"]))
-        return 1 if norm(q) in filer else 2
+        return 1 if any(norm(q) in norm(w) for w in [record["entity"], *_filer_words(record["entity"])]) else 2
 
     ranks = [rank(r) for r in items]
     assert ranks == sorted(ranks)
@@ -188,7 +190,7 @@ def test_entities_search_and_one_filer_across_kinds(site: Site) -> None:
     found = site.json("/api/v1/entities", q="ByteDance")["items"]
     assert BYTEDANCE_FILER in {e["entity"] for e in found}
     entry = next(e for e in found if e["entity"] == BYTEDANCE_FILER)
-    assert entry["group"] == "ByteDance" and entry["entity_en"]
+    assert entry["company"] == "ByteDance" and entry["entity_en"]
     expected = [r for r in site.records if r["entity"] == BYTEDANCE_FILER]
     assert entry["filings"] == len(expected)
     detail = site.json(f"/api/v1/entities/{quote(BYTEDANCE_FILER)}")
@@ -372,3 +374,14 @@ def test_openapi_document_describes_every_api_path(site: Site) -> None:
     assert names == {"q", "kind", "entity", "province", "status", "list_month", "role", "category", "limit", "cursor"}
     assert "400" in paths["/api/v1/filings"]["get"]["responses"]
     assert json.dumps(document).count('"422"') == 0
+
+
+def test_english_names_shown_are_cacwatchs(site: Site) -> None:
+    """The names stored with the index are bot.companies' (the web process never loads it)."""
+    from bot.companies import KIND_NAMES, english_name
+    from bot.web.labels import KIND_LABELS
+
+    assert KIND_LABELS == KIND_NAMES
+    for record in site.records[::50]:
+        detail = site.json(f"/api/v1/filings/{record['kind']}/{quote(record['filing_number'])}")
+        assert detail["entity_en"] == english_name(record["entity"])

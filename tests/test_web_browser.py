@@ -151,6 +151,7 @@ def test_readable_on_a_phone(web_site: Site, browser: Browser) -> None:
     first: dict[str, Any] = web_site.records[0]
     for path in ["/", "/search?q=抖音", f"/filings/{first['kind']}/{first['filing_number']}", f"/lists/{first['kind']}/{first['list_month']}"]:
         page.goto(web_site.url + path)
+        page.wait_for_load_state("networkidle")  # the icon too, before the next page aborts it
         # Wide tables scroll inside their box; the page itself never scrolls sideways.
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, overflow)

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import yaml
 
-__all__ = ["ROOT", "Site", "served_replica", "write_config", "ingest", "export_records", "running_server", "norm", "record_key"]
+__all__ = ["ROOT", "Site", "served_replica", "write_config", "ingest", "export_records", "running_server", "serve_process", "norm", "record_key"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +79,15 @@ def norm(text: str) -> str:
 @contextmanager
 def running_server(config: Path, *args: str, env: dict[str, str] | None = None, startup: float = 60) -> Iterator[str]:
     """`cacwatch serve --port 0` in a child process; yields its base URL (no trailing slash)."""
+    with serve_process(config, *args, env=env, startup=startup) as (base, _):
+        yield base
+
+
+@contextmanager
+def serve_process(
+    config: Path, *args: str, env: dict[str, str] | None = None, startup: float = 60
+) -> Iterator[tuple[str, "subprocess.Popen[str]"]]:
+    """As running_server, and the process (for its pid)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "--config", str(config), "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
@@ -105,7 +114,7 @@ def running_server(config: Path, *args: str, env: dict[str, str] | None = None, 
             process.kill()
             _, err = process.communicate(timeout=10)
             raise AssertionError(f"serve did not start: {line!r} {err[-2000:]}")
-        yield match.group(1).rstrip("/")
+        yield match.group(1).rstrip("/"), process
     finally:
         if process.poll() is None:
             process.terminate()

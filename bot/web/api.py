@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from bot.companies import big_tech_group, english_name, foreign_filer
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
 from bot.web.models import (
@@ -27,12 +26,12 @@ from bot.web.models import (
     ListsModel,
 )
 from bot.web.params import FILTER_PARAMS, MAX_TEXT, check_known, filing_query
-from bot.web.state import web_state
+from bot.web.state import indexed, web_state
 from storage import corpus
 
-__all__ = ["router", "iso", "list_model", "company_of", "TEXT_PATTERN", "MONTH_PATTERN", "KindParam"]
+__all__ = ["router", "iso", "list_model", "TEXT_PATTERN", "MONTH_PATTERN", "KindParam"]
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(indexed)])
 
 KindParam = Literal["deep_synthesis", "algorithm_recommendation", "genai_service"]
 # No control characters (PostgreSQL cannot even store NUL): the schema says so, fuzzers obey.
@@ -55,11 +54,6 @@ def iso(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def company_of(entity: str) -> str | None:
-    group = big_tech_group(entity) or foreign_filer(entity)
-    return group.en if group is not None else None
 
 
 def list_model(summary: corpus.ListSummary) -> ListModel:
@@ -111,13 +105,13 @@ def list_filings(
     check_known(request.query_params.keys(), (*FILTER_PARAMS, "limit", "cursor"))
     query = filing_query(request.query_params)
     after = decode_cursor(cursor, query) if cursor else None
-    web_state(request).ensure_index()
-    page = web_state(request).corpus.search_filings(query, limit=limit, after=after)
+    state = web_state(request)
+    page = state.corpus.search_filings(query, limit=limit, after=after)
     model = FilingsPageModel.model_validate(
         {
             "items": page.items,
             "next_cursor": encode_cursor(page.next_key, query) if page.next_key else None,
-            "total": page.total,
+            "total": state.count(query),
         }
     )
     return _json(request, model)
@@ -132,13 +126,16 @@ def get_filing(
     """One filing: its record, every change to it (before and after, and the list version that
     made it) and every list and list version holding it."""
     check_known(request.query_params.keys(), ())
-    detail = web_state(request).corpus.filing_detail(kind, filing_number)
+    corpus = web_state(request).corpus
+    detail = corpus.filing_detail(kind, filing_number)
     if detail is None:
         raise LookupError(f"no {kind} filing {filing_number[:80]}")
+    english, company = corpus.filer_names([detail.record["entity"]]).get(detail.record["entity"], ("", None))
     model = FilingDetailModel.model_validate(
         {
             "filing": detail.record,
-            "entity_en": english_name(detail.record["entity"]),
+            "entity_en": english,
+            "company": company,
             "present": detail.present,
             "first_seen_at": iso(detail.first_seen_at),
             "updated_at": iso(detail.updated_at),
@@ -183,7 +180,8 @@ def _holding(holding: corpus.Holding) -> dict[str, Any]:
 def get_lists(request: Request, kind: KindParam | None = None) -> Response:
     """Every list (newest month first) with title, page and attachment URLs, rows, rank and versions."""
     check_known(request.query_params.keys(), ("kind",))
-    summaries = web_state(request).corpus.list_summaries(kind)
+    state = web_state(request)
+    summaries = state.cached(f"lists:{kind}", lambda: state.corpus.list_summaries(kind))
     return _json(request, ListsModel(items=[list_model(s) for s in summaries]))
 
 
@@ -228,15 +226,16 @@ def get_entities(
 ) -> Response:
     """Filers whose name, English name or company group contains `q`, most filings first."""
     check_known(request.query_params.keys(), ("q", "limit"))
-    web_state(request).ensure_index()
-    found = web_state(request).corpus.entities(q or "", limit=limit)
+    corpus = web_state(request).corpus
+    found = corpus.entities(q or "", limit=limit)
+    names = corpus.filer_names(e.entity for e in found)
     model = EntitiesModel.model_validate(
         {
             "items": [
                 {
                     "entity": e.entity,
-                    "entity_en": english_name(e.entity),
-                    "group": company_of(e.entity),
+                    "entity_en": names.get(e.entity, ("", None))[0],
+                    "company": names.get(e.entity, ("", None))[1],
                     "filings": e.filings,
                     "cancelled": e.cancelled,
                     "by_kind": e.by_kind,
@@ -255,14 +254,16 @@ def get_entity(
 ) -> Response:
     """A filer's filings across the three kinds (`present` false: it left every list)."""
     check_known(request.query_params.keys(), ())
-    filings = web_state(request).corpus.entity_filings(entity)
+    corpus = web_state(request).corpus
+    filings = corpus.entity_filings(entity)
     if not filings:
         raise LookupError(f"no filer named {entity[:80]}")
+    english, company = corpus.filer_names([entity]).get(entity, ("", None))
     model = EntityDetailModel.model_validate(
         {
             "entity": entity,
-            "entity_en": english_name(entity),
-            "group": company_of(entity),
+            "entity_en": english,
+            "company": company,
             "filings": [{**record, "present": present} for record, present in filings],
         }
     )

@@ -67,15 +67,32 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     open_paths: Iterable[str] = (),
     refresh_on_start: bool = True,
+    refresh_in_child: bool = True,
 ) -> Any:
-    """The ASGI application (FastAPI inside the security and access middleware)."""
+    """The ASGI application (FastAPI inside the security and access middleware).
+
+    ``refresh_in_child``: build the search index in a spawned process (keeps pypinyin out of
+    this one); False refreshes inline, for a process that loads ``bot.companies`` anyway.
+    """
     if isinstance(source, Settings):
         db = Database(source.database.url)
         web = web or source.web
     else:
         db = source
     web = web or WebSettings()
-    state = WebState(Corpus(db), web)
+    corpus = Corpus(db)
+    url = db.url
+
+    def refresh() -> int:
+        if refresh_in_child:
+            from bot.web.reindex import reindex_in_child
+
+            return reindex_in_child(url)
+        from bot.web.search_text import refresh_index
+
+        return refresh_index(corpus)
+
+    state = WebState(corpus, web, refresh)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +110,8 @@ def create_app(
         redoc_url=None,
         openapi_url=None,  # served below, with an ETag like every other GET
         lifespan=lifespan,
+        # No OpenTelemetry spans or exporters (not even from FASTAPI_OTEL_* variables): nothing leaves.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False},
     )
     app.state.web = state
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]

@@ -12,19 +12,19 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from bot.companies import KIND_NAMES, english_name
 from bot.web.api import MONTH_PATTERN, KindParam, _Text, iso
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, check_known, filing_query
-from bot.web.state import web_state
+from bot.web.labels import KIND_LABELS
+from bot.web.state import indexed, web_state
 from storage.corpus import FeedEntry
 
 __all__ = ["router", "entry_text", "list_path", "filing_path"]
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[Depends(indexed)])
 
 _ATOM = "http://www.w3.org/2005/Atom"
 _FEED_LIMIT = 50
@@ -40,7 +40,7 @@ def filing_path(kind: str, filing_number: str) -> str:
 
 
 def _kind_label(kind: str) -> tuple[str, str]:
-    return KIND_NAMES.get(kind, (kind, kind))
+    return KIND_LABELS.get(kind, (kind, kind))
 
 
 def _title(entry: FeedEntry) -> str:
@@ -109,7 +109,7 @@ def lists_atom(request: Request, kind: KindParam | None = None) -> Response:
     check_known(request.query_params.keys(), ("kind",))
     state = web_state(request)
     base = state.base_url(request)
-    entries = state.corpus.list_feed(kind, limit=_FEED_LIMIT)
+    entries = state.cached(f"feed:{kind}", lambda: state.corpus.list_feed(kind, limit=_FEED_LIMIT))
     zh, en = _kind_label(kind) if kind else ("算法备案清单", "CAC filing lists")
     items = [
         {
@@ -136,7 +136,7 @@ def lists_json(request: Request, kind: KindParam | None = None) -> Response:
     check_known(request.query_params.keys(), ("kind",))
     state = web_state(request)
     base = state.base_url(request)
-    entries = state.corpus.list_feed(kind, limit=_FEED_LIMIT)
+    entries = state.cached(f"feed:{kind}", lambda: state.corpus.list_feed(kind, limit=_FEED_LIMIT))
     zh, en = _kind_label(kind) if kind else ("算法备案清单", "CAC filing lists")
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
@@ -182,14 +182,14 @@ def filings_atom(
     query = filing_query(request.query_params)
     state = web_state(request)
     base = state.base_url(request)
-    state.ensure_index()
     found = state.corpus.new_filings(query, limit=_FEED_LIMIT)
+    names = state.corpus.filer_names(new.record["entity"] for new in found)
     items = []
     for new in found:
         record = new.record
         lines = [
             f"{record['name']}",
-            f"{record['entity']} ({english_name(record['entity'])})",
+            f"{record['entity']} ({names.get(record['entity'], ('', None))[0]})",
             f"{record['filing_number']} · {record['list_month']} · {record['province'] or ''} · {record['status']}",
             record["purpose"],
         ]

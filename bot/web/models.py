@@ -88,7 +88,8 @@ class HoldingModel(_Model):
 
 class FilingDetailModel(_Model):
     filing: FilingRecordModel
-    entity_en: str
+    entity_en: str  # the English name cacwatch shows for the filer
+    company: str | None  # its big-tech group or foreign parent (English), if any
     present: bool
     first_seen_at: str
     updated_at: str
@@ -151,7 +152,7 @@ class ListDetailModel(_Model):
 class EntityModel(_Model):
     entity: str
     entity_en: str
-    group: str | None
+    company: str | None
     filings: int
     cancelled: int
     by_kind: dict[str, int]
@@ -168,5 +169,5 @@ class EntityFilingModel(FilingRecordModel):
 class EntityDetailModel(_Model):
     entity: str
     entity_en: str
-    group: str | None
+    company: str | None
     filings: list[EntityFilingModel]

@@ -12,21 +12,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from bot.export import write_export
-from bot.web.api import company_of
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, ROLES, STATUSES, check_known, clean_text, filing_query, parse_kind, parse_limit
 from bot.web.render import KIND_ORDER, chart_svg, render
-from bot.web.state import WebState, web_state
+from bot.web.state import WebState, indexed, web_state
 from storage.corpus import FilingQuery
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(indexed)])
 
 _HTML = "text/html; charset=utf-8"
 _PAGE_SIZE = 50
@@ -43,20 +42,21 @@ def _page(request: Request, template: str, **context: Any) -> Response:
 @router.get("/")
 def overview(request: Request) -> Response:
     check_known(request.query_params.keys(), ())
-    corpus = web_state(request).corpus
-    summaries = corpus.list_summaries()
+    state = web_state(request)
+    corpus = state.corpus
+    summaries = state.cached("lists:None", corpus.list_summaries)
     latest: dict[str, Any] = {}
     for summary in summaries:  # newest month first
         if not summary.is_cancellation and summary.kind not in latest:
             latest[summary.kind] = summary
-    series = {kind: corpus.list_sizes(kind) for kind in KIND_ORDER}
+    series = state.cached("sizes", lambda: {kind: corpus.list_sizes(kind) for kind in KIND_ORDER})
     return _page(
         request,
         "overview.html",
         title="cacwatch",
         lists=summaries,
         latest=[latest[k] for k in KIND_ORDER if k in latest],
-        totals=corpus.kind_totals(),
+        totals=state.cached("totals", corpus.kind_totals),
         chart=chart_svg(series),
     )
 
@@ -83,7 +83,6 @@ def search(request: Request) -> Response:
     limit = parse_limit(request.query_params.get("limit") or None, default=_PAGE_SIZE, maximum=500)
     cursor = clean_text("cursor", request.query_params.get("cursor")) or None
     after = decode_cursor(cursor, query) if cursor else None
-    state.ensure_index()
     page = state.corpus.search_filings(query, limit=limit, after=after)
     params = _search_params(request)
     return _page(
@@ -92,12 +91,13 @@ def search(request: Request) -> Response:
         title=f"{query.q} — 搜索 Search" if query.q else "搜索 Search",
         params=params,
         page=page,
+        total=state.count(query),
         next_cursor=encode_cursor(page.next_key, query) if page.next_key else None,
         first_page=after is None,
-        facets=state.corpus.facets(),
+        facets=state.cached("facets", state.corpus.facets),
         statuses=STATUSES,
         roles=ROLES,
-        company_of=company_of,
+        names=state.corpus.filer_names(r["entity"] for r in page.items),
         feed_query=_query_string(params),
     )
 
@@ -113,7 +113,6 @@ def search_download(request: Request, fmt: str) -> Response:
         raise LookupError(f"no download format {fmt[:20]!r} (csv or xlsx)")
     check_known(request.query_params.keys(), FILTER_PARAMS)
     query = filing_query(request.query_params, blank_is_none=True)
-    web_state(request).ensure_index()
     out = io.BytesIO()
     write_export(_all_matches(web_state(request), query), fmt, out)  # type: ignore[arg-type]
     disposition = f'attachment; filename="cacwatch-filings.{fmt}"'
@@ -125,7 +124,8 @@ def filing_page(request: Request, kind: str, filing_number: str) -> Response:
     check_known(request.query_params.keys(), ())
     kind = parse_kind(kind) or ""
     clean_text("filing_number", filing_number)
-    detail = web_state(request).corpus.filing_detail(kind, filing_number)
+    corpus = web_state(request).corpus
+    detail = corpus.filing_detail(kind, filing_number)
     if detail is None:
         raise LookupError(f"no such filing: {filing_number[:80]}")
     record = detail.record
@@ -135,7 +135,7 @@ def filing_page(request: Request, kind: str, filing_number: str) -> Response:
         title=f"{record['name']} — {record['filing_number']}",
         detail=detail,
         record=record,
-        group=company_of(record["entity"]),
+        names=corpus.filer_names([record["entity"]]),
     )
 
 
@@ -155,7 +155,8 @@ def list_page(request: Request, kind: str, list_month: str) -> Response:
 def entity_page(request: Request, entity: str) -> Response:
     check_known(request.query_params.keys(), ())
     clean_text("entity", entity)
-    filings = web_state(request).corpus.entity_filings(entity)
+    corpus = web_state(request).corpus
+    filings = corpus.entity_filings(entity)
     if not filings:
         raise LookupError(f"no filer named {entity[:80]}")
     by_kind: dict[str, list[tuple[dict[str, Any], bool]]] = {}
@@ -166,7 +167,7 @@ def entity_page(request: Request, entity: str) -> Response:
         "entity.html",
         title=entity,
         entity=entity,
-        group=company_of(entity),
+        names=corpus.filer_names([entity]),
         by_kind=[(k, by_kind[k]) for k in KIND_ORDER if k in by_kind],
         count=len(filings),
         cancelled=sum(1 for record, _ in filings if record["status"] == "cancelled"),

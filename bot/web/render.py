@@ -14,11 +14,10 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bot.companies import KIND_NAMES, english_name, province_en, translate_term
+from bot.web.labels import KIND_ORDER, kind_label, province_english
 
 __all__ = ["render", "render_error", "chart_svg", "KIND_ORDER"]
 
-KIND_ORDER = ("deep_synthesis", "algorithm_recommendation", "genai_service")
 _COLORS = {"deep_synthesis": "#1f6feb", "algorithm_recommendation": "#2da44e", "genai_service": "#bf3989"}
 _FIELD_LABELS = {
     "kind": ("类别", "kind"),
@@ -35,13 +34,6 @@ _FIELD_LABELS = {
     "status": ("状态", "status"),
     "filed_on": ("备案时间", "filed on"),
 }
-
-
-def _kind_label(kind: str | None) -> str:
-    if not kind:
-        return ""
-    zh, en = KIND_NAMES.get(kind, (kind, kind))
-    return f"{zh} · {en}"
 
 
 def _when(moment: datetime | None) -> str:
@@ -76,22 +68,30 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.globals.update(
-    kind_label=_kind_label,
+    kind_label=kind_label,
     when=_when,
     filing_url=_filing_url,
     entity_url=_entity_url,
     query=_query,
-    english_name=english_name,
-    province_en=province_en,
-    term=translate_term,
+    province_en=province_english,
     field_labels=_FIELD_LABELS,
     value=_value,
     kinds=KIND_ORDER,
 )
 
 
-def render(template: str, **context: Any) -> bytes:
-    return _env.get_template(template).render(**context).encode("utf-8")
+def render(template: str, *, names: dict[str, tuple[str, str | None]] | None = None, **context: Any) -> bytes:
+    """``names``: entity → (English name, company), as stored with the search index."""
+    known = names or {}
+    return (
+        _env.get_template(template)
+        .render(
+            en=lambda entity: known.get(entity, ("", None))[0],
+            company=lambda entity: known.get(entity, ("", None))[1],
+            **context,
+        )
+        .encode("utf-8")
+    )
 
 
 def render_error(status: int, message: str) -> bytes:

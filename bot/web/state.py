@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
 from bot.config import WebSettings
-from bot.web.search_text import refresh_index
-from storage.corpus import Corpus
+from storage.corpus import Corpus, FilingQuery
 
-__all__ = ["WebState", "web_state"]
+T = TypeVar("T")
+_COUNTS_KEPT = 4096
+
+__all__ = ["WebState", "web_state", "indexed"]
 
 
 @dataclass(slots=True)
 class WebState:
     corpus: Corpus
     web: WebSettings
+    # Brings the search index up to date (in a child process for `cacwatch serve`).
+    refresh: Callable[[], object]
     # The data version the search index was last brought up to (see ensure_index).
     indexed_version: int = -1
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Answers that only change when the data does (an ingest), kept for the current version.
+    _cache: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    _counts: "OrderedDict[tuple[int, FilingQuery], int]" = field(default_factory=OrderedDict)
 
     def base_url(self, request: Request) -> str:
         """Where links point: web.public_url when set (behind a proxy), else this request's origin."""
@@ -39,10 +49,39 @@ class WebState:
             return
         with self._lock:
             if version != self.indexed_version:
-                refresh_index(self.corpus)
+                self.refresh()
                 self.indexed_version = version
+
+
+    def cached(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per data version (lists, totals, facets: a few queries over it all)."""
+        version = self.indexed_version
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == version:
+            value: T = hit[1]
+            return value
+        value = compute()
+        self._cache[name] = (version, value)
+        return value
+
+    def count(self, query: FilingQuery) -> int:
+        """How many filings match: exact for the current data version, remembered per query."""
+        key = (self.indexed_version, query)
+        found = self._counts.get(key)
+        if found is None:
+            found = self.corpus.count_filings(query)
+            with self._lock:
+                self._counts[key] = found
+                while len(self._counts) > _COUNTS_KEPT:
+                    self._counts.popitem(last=False)
+        return found
 
 
 def web_state(request: Request) -> WebState:
     state: WebState = request.app.state.web
     return state
+
+
+def indexed(request: Request) -> None:
+    """A dependency: the search index (and the filer names stored with it) is current."""
+    web_state(request).ensure_index()

@@ -26,6 +26,8 @@ log = logging.getLogger("alembic.runtime.migration")
 _FTS = [
     "CREATE VIRTUAL TABLE filing_search_fts USING fts5("
     "text, content='filing_search', content_rowid='filing_id', tokenize='trigram')",
+    # The index's vocabulary: 2-character queries expand to the trigrams that begin with them.
+    "CREATE VIRTUAL TABLE filing_search_vocab USING fts5vocab(filing_search_fts, row)",
     "CREATE TRIGGER filing_search_ai AFTER INSERT ON filing_search BEGIN "
     "INSERT INTO filing_search_fts(rowid, text) VALUES (new.filing_id, new.text); END",
     "CREATE TRIGGER filing_search_ad AFTER DELETE ON filing_search BEGIN "
@@ -61,6 +63,8 @@ def upgrade() -> None:
         sa.Column("filing_id", sa.Integer(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("filer", sa.Text(), nullable=False),
+        sa.Column("entity_en", sa.Text(), nullable=False),
+        sa.Column("company", sa.Text(), nullable=True),
         sa.Column("number", sa.String(length=128), nullable=False),
         sa.Column("filing_updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("describer", sa.String(length=64), nullable=False),
@@ -68,6 +72,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("filing_id"),
     )
     op.create_index("ix_filing_search_number", "filing_search", ["number"])
+    # The API's filters (kind and status are also covered by uq_filings_kind_number's prefix).
+    for column in ("province", "list_month", "entity"):
+        op.create_index(f"ix_filings_{column}", "filings", [column])
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         for statement in _FTS:
@@ -85,8 +92,11 @@ def downgrade() -> None:
     if bind.dialect.name == "sqlite":
         for name in ("filing_search_au", "filing_search_ad", "filing_search_ai"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS filing_search_vocab")
         op.execute("DROP TABLE IF EXISTS filing_search_fts")
     elif bind.dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_filing_search_text_trgm")
+    for column in ("province", "list_month", "entity"):
+        op.drop_index(f"ix_filings_{column}", table_name="filings")
     op.drop_index("ix_filing_search_number", table_name="filing_search")
     op.drop_table("filing_search")
