@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, column, delete, false, func, insert, or_, select, table
+from sqlalchemy import ColumnElement, and_, column, delete, false, func, insert, or_, select, table, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -105,10 +105,11 @@ Describer = Callable[[str], FilerWords]
 def _search_row(filing: Filing, filer: FilerWords) -> dict[str, Any]:
     number = normalize_query(filing.filing_number)
     parts = (filing.entity, filer.english, filer.company or "", *filer.words)
-    filer_text = _SEPARATOR.join(normalize_query(part) for part in parts if part)
+    # Ends with the separator, like the text (see _sqlite_match).
+    filer_text = _SEPARATOR.join(normalize_query(part) for part in parts if part) + _SEPARATOR
     fields = [filing.name, filing.purpose, *(filing.products or []), filing.category or ""]
     # Ends with the separator: every 2-character substring then starts a trigram (_sqlite_match).
-    text = _SEPARATOR.join([number, filer_text, *(normalize_query(p) for p in fields if p)]) + _SEPARATOR
+    text = _SEPARATOR.join([number, filer_text.rstrip(_SEPARATOR), *(normalize_query(p) for p in fields if p)]) + _SEPARATOR
     return {
         "filing_id": filing.id,
         "text": text,
@@ -227,36 +228,47 @@ def _sqlite_match(session: Session, needle: str) -> str | None:
     return None
 
 
-def _filtered(session: Session, query: FilingQuery) -> tuple[Select[Any], ColumnElement[int] | None]:
-    """The filings matching ``query`` (present ones), and the rank of each (None without ``q``)."""
-    stmt: Select[Any] = select(Filing).where(Filing.present.is_(True))
+@dataclass(frozen=True, slots=True)
+class _Matching:
+    """A query's filtered filings and its three ranks as disjoint conditions (rank 0, 1, 2)."""
+
+    base: Select[Any]
+    ranks: tuple[ColumnElement[bool], ...]  # empty without q: every filing alike
+    every: ColumnElement[bool] | None  # any match (None without q)
+
+
+def _matching(session: Session, query: FilingQuery) -> _Matching:
+    base: Select[Any] = select(Filing).where(Filing.present.is_(True))
     for name in ("kind", "entity", "province", "status", "list_month", "role", "category"):
         value = getattr(query, name)
         if value is not None:
-            stmt = stmt.where(getattr(Filing, name) == value)
+            base = base.where(getattr(Filing, name) == value)
     needle = normalize_query(query.q)
     if not needle:
-        return stmt, None
+        return _Matching(base, (), None)
+    base = base.join(FilingSearch, FilingSearch.filing_id == Filing.id)
     pattern = _like_pattern(needle)
-    stmt = stmt.join(FilingSearch, FilingSearch.filing_id == Filing.id)
     match = _sqlite_match(session, needle) if session.get_bind().dialect.name == "sqlite" else None
+    every: ColumnElement[bool]
+    filer: ColumnElement[bool]
     if match == "":
-        stmt = stmt.where(false())
+        every = filer = false()
     elif match is not None:
+        # The FTS table indexes the filer words as their own column: both sets come from the index.
         fts = table("filing_search_fts", column("rowid"))
-        stmt = stmt.where(Filing.id.in_(select(fts.c.rowid).where(column("filing_search_fts").op("MATCH")(match))))
+        matches = column("filing_search_fts").op("MATCH")
+        every = Filing.id.in_(select(fts.c.rowid).where(matches(match)))
+        filer = Filing.id.in_(select(fts.c.rowid).where(matches(f"{{filer}} : ({match})")))
     else:
-        stmt = stmt.where(FilingSearch.text.like(pattern, escape="\\"))
-    rank = case(
-        (FilingSearch.number == needle, 0),
-        (FilingSearch.filer.like(pattern, escape="\\"), 1),
-        else_=2,
-    )
-    return stmt, rank
+        every = FilingSearch.text.like(pattern, escape="\\")
+        filer = FilingSearch.filer.like(pattern, escape="\\")
+    number = FilingSearch.number == needle
+    return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every)
 
 
 def count_filings(session: Session, query: FilingQuery) -> int:
-    stmt, _ = _filtered(session, query)
+    matching = _matching(session, query)
+    stmt = matching.base if matching.every is None else matching.base.where(matching.every)
     return int(session.scalar(stmt.with_only_columns(func.count(Filing.id)).order_by(None)) or 0)
 
 
@@ -265,21 +277,26 @@ def search_filings(
 ) -> FilingPage:
     """One page of matches in (rank, id) order: exact number, then filer, then the rest.
 
-    ``id`` only grows, so a filing stored while a client pages through appears after the pages
-    already read (when it matches): following ``next_key`` visits every match exactly once.
-    ``total`` is -1: counting is separate (``count_filings``), so callers may cache it.
+    Each rank is read in primary-key order, starting after the cursor's key, until the page
+    is full: no rank is computed for, or sorted over, every match. ``id`` only grows, so a
+    filing stored while a client pages through comes after the pages already read (when it
+    matches): following ``next_key`` visits every match exactly once. ``total`` is -1: counting
+    is separate (``count_filings``), so callers may cache it.
     """
-    stmt, rank = _filtered(session, query)
-    if rank is None:  # no text query: every match ranks alike, the primary key orders them
+    matching = _matching(session, query)
+    phases = list(enumerate(matching.ranks)) or [(0, true())]
+    ranked: list[tuple[Filing, int]] = []
+    for rank, condition in phases:
+        stmt = matching.base.where(condition)
         if after is not None:
-            stmt = stmt.where(Filing.id > after[1])
-        filings = list(session.scalars(stmt.order_by(Filing.id).limit(limit + 1)))
-        ranked = [(filing, 0) for filing in filings]
-    else:
-        if after is not None:
-            after_rank, after_id = after
-            stmt = stmt.where(or_(rank > after_rank, and_(rank == after_rank, Filing.id > after_id)))
-        ranked = [(f, int(r)) for f, r in session.execute(stmt.add_columns(rank).order_by(rank, Filing.id).limit(limit + 1))]
+            if rank < after[0]:
+                continue
+            if rank == after[0]:
+                stmt = stmt.where(Filing.id > after[1])
+        wanted = limit + 1 - len(ranked)
+        ranked += [(filing, rank) for filing in session.scalars(stmt.order_by(Filing.id).limit(wanted))]
+        if len(ranked) > limit:
+            break
     more = len(ranked) > limit
     ranked = ranked[:limit]
     next_key = (ranked[-1][1], ranked[-1][0].id) if more and ranked else None
@@ -294,7 +311,8 @@ class NewFiling:
 
 def new_filings(session: Session, query: FilingQuery, *, limit: int = 50) -> list[NewFiling]:
     """The newest filings matching ``query`` (first seen last comes first), for the filings feed."""
-    stmt, _ = _filtered(session, query)
+    matching = _matching(session, query)
+    stmt = matching.base if matching.every is None else matching.base.where(matching.every)
     filings = session.scalars(stmt.order_by(Filing.id.desc()).limit(limit))
     return [NewFiling(filing_record(f), f.first_seen_at) for f in filings]
 

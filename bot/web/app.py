@@ -68,6 +68,7 @@ def create_app(
     open_paths: Iterable[str] = (),
     refresh_on_start: bool = True,
     refresh_in_child: bool = True,
+    worker_threads: int = 8,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
@@ -96,9 +97,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if refresh_on_start:
-            import anyio.to_thread
+        import anyio.to_thread
 
+        # Queries run in worker threads; a few suffice on the small machines this runs on, and
+        # each thread holds a database connection (and its page cache) and a malloc arena.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+        if refresh_on_start:
             await anyio.to_thread.run_sync(state.ensure_index)
         yield
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from storage.corpus import Corpus, FilingQuery
 
 T = TypeVar("T")
 _COUNTS_KEPT = 4096
+# How often a request looks for new data (one indexed query); an ingest shows within this.
+_CHECK_EVERY = 0.25
 
 __all__ = ["WebState", "web_state", "indexed"]
 
@@ -27,6 +30,7 @@ class WebState:
     refresh: Callable[[], object]
     # The data version the search index was last brought up to (see ensure_index).
     indexed_version: int = -1
+    _checked_at: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Answers that only change when the data does (an ingest), kept for the current version.
     _cache: dict[str, tuple[int, Any]] = field(default_factory=dict)
@@ -45,6 +49,7 @@ class WebState:
         first search brings the index up to date, so a search never misses stored filings.
         """
         version = self.corpus.data_version()
+        self._checked_at = time.monotonic()
         if version == self.indexed_version:
             return
         with self._lock:
@@ -52,6 +57,9 @@ class WebState:
                 self.refresh()
                 self.indexed_version = version
 
+
+    def due(self) -> bool:
+        return time.monotonic() - self._checked_at >= _CHECK_EVERY
 
     def cached(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per data version (lists, totals, facets: a few queries over it all)."""
@@ -82,6 +90,13 @@ def web_state(request: Request) -> WebState:
     return state
 
 
-def indexed(request: Request) -> None:
-    """A dependency: the search index (and the filer names stored with it) is current."""
-    web_state(request).ensure_index()
+async def indexed(request: Request) -> None:
+    """A dependency: the search index (and the filer names stored with it) is current.
+
+    Looks at most every _CHECK_EVERY seconds (in a worker thread: it is a database query).
+    """
+    state = web_state(request)
+    if state.due():
+        import anyio.to_thread
+
+        await anyio.to_thread.run_sync(state.ensure_index)

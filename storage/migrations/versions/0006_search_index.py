@@ -24,17 +24,18 @@ depends_on = None
 log = logging.getLogger("alembic.runtime.migration")
 
 _FTS = [
+    # Two columns: everything, and the filer words alone (filer matches rank first).
     "CREATE VIRTUAL TABLE filing_search_fts USING fts5("
-    "text, content='filing_search', content_rowid='filing_id', tokenize='trigram')",
+    "text, filer, content='filing_search', content_rowid='filing_id', tokenize='trigram')",
     # The index's vocabulary: 2-character queries expand to the trigrams that begin with them.
     "CREATE VIRTUAL TABLE filing_search_vocab USING fts5vocab(filing_search_fts, row)",
     "CREATE TRIGGER filing_search_ai AFTER INSERT ON filing_search BEGIN "
-    "INSERT INTO filing_search_fts(rowid, text) VALUES (new.filing_id, new.text); END",
+    "INSERT INTO filing_search_fts(rowid, text, filer) VALUES (new.filing_id, new.text, new.filer); END",
     "CREATE TRIGGER filing_search_ad AFTER DELETE ON filing_search BEGIN "
-    "INSERT INTO filing_search_fts(filing_search_fts, rowid, text) VALUES ('delete', old.filing_id, old.text); END",
+    "INSERT INTO filing_search_fts(filing_search_fts, rowid, text, filer) VALUES ('delete', old.filing_id, old.text, old.filer); END",
     "CREATE TRIGGER filing_search_au AFTER UPDATE ON filing_search BEGIN "
-    "INSERT INTO filing_search_fts(filing_search_fts, rowid, text) VALUES ('delete', old.filing_id, old.text); "
-    "INSERT INTO filing_search_fts(rowid, text) VALUES (new.filing_id, new.text); END",
+    "INSERT INTO filing_search_fts(filing_search_fts, rowid, text, filer) VALUES ('delete', old.filing_id, old.text, old.filer); "
+    "INSERT INTO filing_search_fts(rowid, text, filer) VALUES (new.filing_id, new.text, new.filer); END",
 ]
 
 
@@ -82,9 +83,10 @@ def upgrade() -> None:
     elif bind.dialect.name == "postgresql":
         schema = _trgm_schema(bind)
         if schema is not None:
-            op.execute(
-                f'CREATE INDEX ix_filing_search_text_trgm ON filing_search USING gin (text "{schema}".gin_trgm_ops)'
-            )
+            for column in ("text", "filer"):
+                op.execute(
+                    f'CREATE INDEX ix_filing_search_{column}_trgm ON filing_search USING gin ({column} "{schema}".gin_trgm_ops)'
+                )
 
 
 def downgrade() -> None:
@@ -96,6 +98,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS filing_search_fts")
     elif bind.dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_filing_search_text_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_filing_search_filer_trgm")
     for column in ("province", "list_month", "entity"):
         op.drop_index(f"ix_filings_{column}", table_name="filings")
     op.drop_index("ix_filing_search_number", table_name="filing_search")
