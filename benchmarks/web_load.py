@@ -204,8 +204,10 @@ def run_load(db_url: str, label: str, requests: int, tmp: Path) -> dict[str, Any
         async def main() -> None:
             await asyncio.gather(*(_client(base, mix, requests, timings, errors) for mix in mixes))
 
+        load_before = os.getloadavg()[0]
         asyncio.run(main())
         wall = time.perf_counter() - began
+        load_after = os.getloadavg()[0]
         rss, peak = _rss_mb(pid)
     everything = [t for values in timings.values() for t in values]
     return {
@@ -220,6 +222,7 @@ def run_load(db_url: str, label: str, requests: int, tmp: Path) -> dict[str, Any
         "p95": _percentile(everything, 95),
         "p99": _percentile(everything, 99),
         "by_kind": {k: {"n": len(v), "p50": _percentile(v, 50), "p95": _percentile(v, 95), "mean": statistics.mean(v) * 1000} for k, v in sorted(timings.items())},
+        "load": (load_before, load_after),
         "rss_mb": rss,
         "peak_rss_mb": peak,
     }
@@ -231,7 +234,11 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="also each synthetic store on PostgreSQL")
     parser.add_argument("--requests", type=int, default=150, help="requests per client")
     parser.add_argument("--write", type=Path)
+    parser.add_argument("--from-json", type=Path, help="only write the report of an earlier run's output")
     args = parser.parse_args()
+    if args.from_json:
+        write_markdown(args.write or ROOT / "docs" / "benchmarks.md", json.loads(args.from_json.read_text(encoding="utf-8")), args.requests)
+        return
     results = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -274,7 +281,9 @@ def write_markdown(path: Path, results: list[dict[str, Any]], requests: int) -> 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     rows = "\n".join(
         f"| {r['label'].rsplit('-', 1)[0]} | {r['backend']} | {r['filings']:,} | {r['requests']} | {r['error_count']} | {r['throughput']:.0f}/s | "
-        f"{r['p50']:.0f} ms | **{r['p95']:.0f} ms** | {r['p99']:.0f} ms | {r['peak_rss_mb']:.0f} MB | {r['startup_index_s']:.1f} s |"
+        f"{r['p50']:.0f} ms | **{r['p95']:.0f} ms** | {r['p99']:.0f} ms | {r['peak_rss_mb']:.0f} MB | {r['startup_index_s']:.1f} s | "
+        + ("{:.1f} → {:.1f}".format(*r["load"]) if "load" in r else "—")
+        + " |"
         for r in results
     )
     kinds = "\n".join(
@@ -293,8 +302,8 @@ through the ingest path from the replica's real rows. "index" is the time from s
 answer, which includes building the search index of a store never indexed before.
 Targets: p95 ≤ 100 ms (~8k filings), ≤ 300 ms (100k), serve ≤ 150 MB.
 
-| store | database | filings | requests | errors | throughput | p50 | p95 | p99 | serve peak RSS | index |
-|---|---|---|---|---|---|---|---|---|---|---|
+| store | database | filings | requests | errors | throughput | p50 | p95 | p99 | serve peak RSS | index | load avg |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
 
 p95 per kind of request (ms):
