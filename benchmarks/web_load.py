@@ -300,7 +300,9 @@ one filing (JSON and its page), the list feed, a saved-search feed and the searc
 `replica` is the bundled replica ingested by `check --once`; the numbers are synthetic stores written
 through the ingest path from the replica's real rows. "index" is the time from start to the first
 answer, which includes building the search index of a store never indexed before.
-Targets: p95 ≤ 100 ms (~8k filings), ≤ 300 ms (100k), serve ≤ 150 MB.
+Targets: p95 ≤ 100 ms (~8k filings), ≤ 300 ms (100k), serve ≤ 150 MB. "load avg" is the machine's
+1-minute load average before → after the run: above 2 (its core count) other processes were
+competing for the CPU, and latency under 16 clients is then mostly queueing.
 
 | store | database | filings | requests | errors | throughput | p50 | p95 | p99 | serve peak RSS | index | load avg |
 |---|---|---|---|---|---|---|---|---|---|---|---|
