@@ -185,7 +185,7 @@ class AppriseSettings(_DestinationFilters):
     urls: list[str] = Field(min_length=1)
     title_prefix: str = "cacwatch"
     language: Literal["both", "zh", "en"] = "both"
-    # Lets json:// form:// xml:// targets be on loopback / private networks.
+    # Lets targets be on loopback / private networks, and schemes whose host cannot be checked.
     allow_private: bool = False
     timeout: Duration = 30.0
 
