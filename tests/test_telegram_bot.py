@@ -261,28 +261,36 @@ async def test_start_re_enables_a_user_who_had_blocked_the_bot(fake: FakeTelegra
         assert session.get(DisabledDestination, f"telegram:user:{USER}") is None
 
 
+WEBHOOK_SECRET = "tg-webhook-0123456789abcdef"
+
+
 async def test_webhook_mode(fake: FakeTelegram, db: Database, unused_tcp_port: int) -> None:
-    pytest.importorskip("tornado")
     import httpx
 
     settings = {"mode": "webhook", "webhook_url": "https://bot.example/tg/hook", "webhook_listen": "127.0.0.1",
-                "webhook_port": unused_tcp_port, "webhook_secret": "s3cret"}
+                "webhook_port": unused_tcp_port, "webhook_secret": WEBHOOK_SECRET}
     async with _webhook_bot(fake, db, settings):
         update = {"update_id": 1, "message": {
             "message_id": 1, "date": int(time.time()), "chat": _chat(USER), "from": _user(USER), "text": "/help",
             "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        # A forged update "from" an admin asking for /status: no header, or a wrong one, gets 403.
+        forged = {"update_id": 2, "message": {
+            "message_id": 2, "date": int(time.time()), "chat": _chat(USER), "from": _user(ADMIN), "text": "/status",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}}
         async with httpx.AsyncClient() as client:
-            wrong = await client.post(f"http://127.0.0.1:{unused_tcp_port}/tg/hook", json=update,
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
-            assert wrong.status_code == 403
-            right = await client.post(f"http://127.0.0.1:{unused_tcp_port}/tg/hook", json=update,
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
+            url = f"http://127.0.0.1:{unused_tcp_port}/tg/hook"
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "nope"},
+                            {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET[:-1]}):
+                assert (await client.post(url, json=forged, headers=headers)).status_code == 403
+            right = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
             assert right.status_code == 200
         answer = await until(lambda: fake.messages(USER))
         assert "/watch" in text_of(answer[-1])
+        await asyncio.sleep(0.2)
+        assert len(fake.messages(USER)) == 1  # only /help was answered, never the forged /status
     (registered,) = fake.calls_of("setWebhook")
     assert registered.params["url"] == "https://bot.example/tg/hook"
-    assert registered.params["secret_token"] == "s3cret"
+    assert registered.params["secret_token"] == WEBHOOK_SECRET
 
 
 @asynccontextmanager

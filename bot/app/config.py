@@ -257,12 +257,20 @@ class TelegramSettings(NotifierSettings):
         # Telegram accepts 1-256 characters A-Z a-z 0-9 _ - as secret_token.
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if secret is not None and len(secret) < 16:  # guessable; the message never echoes it
+            raise ValueError("is too short to be a secret (use 16 or more characters, e.g. from `openssl rand -hex 16`)")
         return secret
 
     @model_validator(mode="after")
     def _webhook_complete(self) -> "TelegramSettings":
         if self.mode == "webhook" and not (self.webhook_url and self.webhook_url.startswith("https://")):
             raise ValueError("webhook_url: mode webhook needs an https:// webhook_url")
+        if self.mode == "webhook" and not self.webhook_secret:
+            # Without it anyone who finds the URL can post updates "from" an admin.
+            raise ValueError(
+                "webhook_secret: mode webhook needs a secret token; set it from the environment, "
+                "e.g. webhook_secret: ${TELEGRAM_WEBHOOK_SECRET} (16+ characters of A-Z a-z 0-9 _ -)"
+            )
         return self
 
 

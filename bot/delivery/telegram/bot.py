@@ -511,7 +511,9 @@ async def run_bot(settings: TelegramSettings, db: Database, stop_event: asyncio.
             log.warning("setMyCommands failed: %s", err)
         assert app.updater is not None
         if settings.mode == "webhook":
-            assert settings.webhook_url is not None
+            # Config requires both; a forged POST without the secret header then gets 403.
+            if settings.webhook_url is None or not settings.webhook_secret:
+                raise ValueError("telegram webhook mode needs webhook_url and webhook_secret")
             await app.updater.start_webhook(
                 listen=settings.webhook_listen,
                 port=settings.webhook_port,
