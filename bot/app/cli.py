@@ -141,6 +141,15 @@ def _register_email_commands() -> None:
 
 _register_email_commands()
 
+
+def _register_list_commands() -> None:
+    from bot.app.cli_lists import lists_app
+
+    app.add_typer(lists_app, name="lists", help="Stored lists: re-issues held as suspect (held, confirm).")
+
+
+_register_list_commands()
+
 deliveries_app = typer.Typer(help="The notification outbox: what is queued, failed or dead.", no_args_is_help=False)
 app.add_typer(deliveries_app, name="deliveries")
 
