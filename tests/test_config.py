@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,22 @@ def test_telegram_webhook_mode_requires_a_secret_from_the_environment() -> None:
     assert settings.notify.telegram is not None and settings.notify.telegram.webhook_secret == secret
     polling = settings_from_mapping({"notify": {"telegram": {"token": "123:abc", "channel": "@cac_test"}}}, env={})
     assert polling.notify.telegram is not None and polling.notify.telegram.webhook_secret is None  # polling needs none
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'notify:\n  telegram:\n    token: "123456:AAE-secret-token\n    channel: "@x"\n',  # unclosed quote
+        "database:\n  url: postgresql://u:hunter2-secret@db/x\n  bad: [1\n",
+        "notify:\n  webhooks:\n  - url: https://hooks.example/T0/s3cr3t-path-token: x\n",
+    ],
+)
+def test_yaml_errors_name_the_place_never_the_line(tmp_path: Path, text: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad)
+    message = str(caught.value)
+    assert re.search(r"not valid YAML: line \d+, column \d+: ", message), message
+    assert "secret" not in message and "hunter2" not in message and "s3cr3t" not in message
+    assert "\n" not in message

@@ -161,6 +161,7 @@ def deliveries_list(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
+    from bot.app.redact import mask_destination, mask_urls_in
     from storage.outbox_repo import OutboxRepository
 
     settings = _settings()
@@ -174,11 +175,13 @@ def deliveries_list(ctx: typer.Context) -> None:
         for state in ("pending", "sending", "delivered", "dead", "disabled"):
             table.add_column(state, justify="right")
         for destination, by_state in sorted(counts.items()):
-            table.add_row(destination, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
+            shown = mask_destination(destination)  # keys stored by older versions held whole URLs
+            table.add_row(shown, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
         console = Console()
         console.print(table)
         for pk, destination, last_error in dead:
-            console.print(f"dead #{pk} {destination}: {last_error}", markup=False, highlight=False)
+            error = mask_urls_in(last_error or "")
+            console.print(f"dead #{pk} {mask_destination(destination)}: {error}", markup=False, highlight=False)
     db.dispose()
 
 

@@ -455,6 +455,15 @@ def settings_from_mapping(raw: Any, env: dict[str, str] | None = None) -> Settin
         raise ConfigError(_format_validation_error(err)) from None
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """Where and what, from PyYAML's structured error (no snippet of the file)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or "cannot be parsed"
+    if mark is None:
+        return str(problem)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
 def load_settings(path: Path | None, env: dict[str, str] | None = None) -> Settings:
     """Read and validate a config file. ``path=None`` means built-in defaults."""
     if path is None:
@@ -468,5 +477,6 @@ def load_settings(path: Path | None, env: dict[str, str] | None = None) -> Setti
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+        # Never str(err): it quotes the offending line, which may hold a secret.
+        raise ConfigError(f"config file {path} is not valid YAML: {_yaml_problem(err)}") from None
     return settings_from_mapping(raw, env)
