@@ -27,6 +27,7 @@ from bot.changes.companies import english_name
 from bot.app.config import TelegramSettings
 from storage import telegram_repo
 from bot.delivery.telegram.bot import run_bot
+from bot.delivery.telegram.throttle import STILL_WORKING, TOO_MANY
 from storage.db import Database
 from storage.models_telegram import TelegramSubscription, TelegramWatch
 
@@ -306,3 +307,48 @@ async def _webhook_bot(fake: FakeTelegram, db: Database, settings: dict[str, Any
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+# --- many users at once, each within limits (bot.delivery.telegram.throttle) -----------------
+
+
+async def test_one_slow_request_does_not_block_other_users(fake: FakeTelegram, db: Database) -> None:
+    slow_user = 4242
+    fake.slow_chats[str(slow_user)] = 3.0  # the answer to this user takes 3 s to be accepted
+    async with running_bot(fake, db):
+        fake.push_update({"message": {
+            "message_id": next(_message_ids), "date": int(time.time()), "chat": _chat(slow_user),
+            "from": _user(slow_user), "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}})
+        await until(lambda: fake.messages(slow_user) or [c for c in fake.calls if c.chat_id == str(slow_user)])
+        answer = await send(fake, "/help")  # another user, while the slow reply is in flight
+        assert "/watch" in text_of(answer)
+        assert fake.messages(slow_user) == []  # answered first: updates are not served one at a time
+        await until(lambda: fake.messages(slow_user), timeout=10)
+
+
+async def test_a_flooding_user_is_told_once_and_others_are_served(fake: FakeTelegram, db: Database) -> None:
+    flooder = 5151
+    async with running_bot(fake, db, user_requests_per_minute=5):
+        for _ in range(12):
+            fake.push_update({"message": {
+                "message_id": next(_message_ids), "date": int(time.time()), "chat": _chat(flooder),
+                "from": _user(flooder), "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}})
+        def polite(text: str) -> bool:
+            return text in (TOO_MANY, STILL_WORKING)
+
+        await until(lambda: any(polite(m.text or "") for m in fake.messages(flooder)))
+        answer = await send(fake, "/help")  # everyone else is unaffected
+        assert "/watch" in text_of(answer)
+        await until(lambda: sum("/watch" in (m.text or "") for m in fake.messages(flooder)) >= 2)
+        texts = [m.text or "" for m in fake.messages(flooder)]
+        assert sum(polite(t) for t in texts) == 1  # one polite answer a minute, not one per message
+        assert sum("/watch" in t for t in texts) <= 5  # at most the allowed five were served
+        assert len(texts) <= 6
+
+
+async def test_the_rate_limit_is_per_user(fake: FakeTelegram, db: Database) -> None:
+    async with running_bot(fake, db, user_requests_per_minute=3):
+        for _ in range(3):  # one at a time: only the rate applies
+            assert "/watch" in text_of(await send(fake, "/help"))
+        assert text_of(await send(fake, "/help")) == TOO_MANY
+        assert "/watch" in text_of(await send(fake, "/help", chat_id=7777))  # another user: own allowance

@@ -222,6 +222,11 @@ class TelegramSettings(NotifierSettings):
     # channel. The rate limiter keeps every sliding window (as Telegram sees it) within these.
     max_per_second: int = Field(default=30, ge=1)
     max_per_minute_per_chat: int = Field(default=20, ge=1)
+    # The interactive bot: updates served at once, and what one user may ask for (a minute,
+    # at once) before a polite "wait a moment" (bot.delivery.telegram.throttle).
+    concurrent_updates: int = Field(default=8, ge=1, le=256)
+    user_requests_per_minute: int = Field(default=20, ge=1)
+    user_requests_in_flight: int = Field(default=2, ge=1)
     timeout: Duration = 30.0
 
     @field_validator("token")
