@@ -165,3 +165,15 @@ def test_webhook_destinations_hold_no_token() -> None:
     assert notifier.destination != other.destination  # URLs that mask alike stay apart
     # deliveries queued under the whole-URL key by an older version are still delivered
     assert notifiers_by_key([notifier])[f"webhook:{SLACK}"] is notifier
+
+
+def test_public_page_urls_are_left_readable() -> None:
+    from bot.app.logs import secret_urls
+
+    settings = settings_from_mapping(
+        {"sources": {"cac": {"base_url": "https://mirror.example/cac/Mirror2"}},
+         "notify": {"webhooks": [{"url": SLACK, "secret": WEBHOOK_SECRET}]}},
+        env={},
+    )
+    assert "Mirror2" not in secret_values(settings) and "https://mirror.example/cac/Mirror2" not in secret_urls(settings)
+    assert SLACK in secret_urls(settings) and "bHmkJ2ZqPJTh4mV6PzUd1AeE" in secret_values(settings)

@@ -60,7 +60,10 @@ def secret_values(settings: Settings) -> set[str]:
         elif isinstance(value, str) and "://" in text:
             # user:password@host in database and SMTP URLs, tokens in query strings and in
             # webhook paths: what mask_url hides (bot.app.redact), the same rule everywhere.
-            found.update(url_secrets(text))
+            found.update(url_secrets(text, paths=False))
+    # Webhook URLs carry tokens in their path too (/services/T0/B0/XXXX).
+    for webhook in settings.notify.webhooks:
+        found.update(url_secrets(webhook.url))
     # Apprise URLs carry their credentials in the path (dingtalk://token/…): the whole URL is secret.
     for target in settings.notify.apprise:
         found.update(target.urls)
@@ -71,10 +74,12 @@ def secret_urls(settings: Settings) -> set[str]:
     """Every URL in the settings that ``mask_url`` would change: shown masked as a whole."""
     # Apprise URLs are secret whole (the "host" of dingtalk://token/ is the token): not here.
     apprise = {url for target in settings.notify.apprise for url in target.urls}
+    webhooks = {webhook.url for webhook in settings.notify.webhooks}
     return {
         text
         for _, value in _walk(settings)
-        if isinstance(value, str) and "://" in (text := value) and text not in apprise and mask_url(text) != text
+        if isinstance(value, str) and "://" in (text := value) and text not in apprise
+        and url_secrets(text, paths=text in webhooks)  # something to hide (a public page URL stays as is)
     }
 
 

@@ -76,15 +76,18 @@ def mask_destination(destination: str) -> str:
     return f"{kind}{sep}{mask_urls_in(rest)}" if "://" in rest else destination
 
 
-def url_secrets(url: str) -> set[str]:
-    """The parts of ``url`` that ``mask_url`` hides (for masking them in log lines)."""
+def url_secrets(url: str, *, paths: bool = True) -> set[str]:
+    """The parts of ``url`` that ``mask_url`` hides (for masking them in log lines).
+
+    ``paths=False`` leaves the path out: for URLs whose path is public (a source's pages),
+    where masking its words in every log line would only garble them."""
     parts = _split(url)
     if parts is None:
         return {url}
     # Not the user name: it is no secret, and often a common word ("cacwatch") that masking
     # would garble everywhere; mask_url still hides it with the password.
     found = {value for value in (parts.password, parts.fragment) if value}
-    if not parts.scheme.lower().startswith("sqlite"):
+    if paths and not parts.scheme.lower().startswith("sqlite"):
         hidden = [segment for segment in parts.path.split("/") if _hidden_segment(segment)]
         found.update(hidden)
         if hidden:
