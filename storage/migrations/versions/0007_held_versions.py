@@ -14,7 +14,7 @@ import sqlalchemy as sa
 revision = "0007_held_versions"
 # A sibling of 0006_search_index (which also follows 0005_service): the database migrates to
 # "heads", so the two branches need no order between them.
-down_revision = "0005_service"
+down_revision = "0006_search_index"
 branch_labels = None
 depends_on = None
 
