@@ -4,7 +4,7 @@
 confirmed (the same bytes still served a day later, or ``cacwatch lists confirm``).
 
 Revision ID: 0007_held_versions
-Revises: 0005_service
+Revises: 0006_search_index
 Create Date: 2026-11-29
 """
 from alembic import op
@@ -12,8 +12,6 @@ import sqlalchemy as sa
 
 
 revision = "0007_held_versions"
-# A sibling of 0006_search_index (which also follows 0005_service): the database migrates to
-# "heads", so the two branches need no order between them.
 down_revision = "0006_search_index"
 branch_labels = None
 depends_on = None
