@@ -3,9 +3,9 @@
 Everything takes a ``Session`` (the caller owns the transaction) and runs on SQLite and
 PostgreSQL alike: substring search is ``lower(column) LIKE '%…%'`` with the query's LIKE
 wildcards escaped; products, a JSON column, are matched on its text form (see ``_json_like``).
-English search matches filers through an ``english`` function the caller passes in (the
-names live in ``bot.changes.companies``, above this layer); ``bot.delivery.telegram.queries``
-is the application's face of this module.
+Filers are also matched by company and English name through a ``filers`` predicate the
+caller builds for the query (the resolver lives in ``bot.changes.resolver``, above this
+layer); ``bot.delivery.telegram.queries`` is the application's face of this module.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from storage.repo import filing_record, list_sizes
 __all__ = [
     "KINDS",
     "normalize_query",
-    "EnglishNames",
+    "FilerMatch",
     "search_filings",
     "SearchPage",
     "list_sizes",
@@ -56,7 +56,7 @@ __all__ = [
 
 KINDS: tuple[str, ...] = tuple(kind.value for kind in Kind)
 MAX_WATCHES_PER_CHAT = 50
-_MAX_ENGLISH_ENTITIES = 2000  # an English query matching more filers than this is too vague to list them all
+_MAX_MATCHED_ENTITIES = 2000  # a query matching more filers than this by company or English name is too vague
 
 def normalize_query(text: str) -> str:
     """NFKC (full-width → half-width), outer whitespace trimmed, inner runs collapsed."""
@@ -65,7 +65,7 @@ def normalize_query(text: str) -> str:
 
 # --- search ---------------------------------------------------------------------------------
 
-EnglishNames = Callable[[str], str]  # filer → its English renderings, lower-cased
+FilerMatch = Callable[[str], bool]  # filer name → whether it answers the query (company, English name)
 
 
 def _json_like(query: str) -> str:
@@ -74,7 +74,7 @@ def _json_like(query: str) -> str:
     return json.dumps(query, ensure_ascii=True)[1:-1]
 
 
-def _search_condition(session: Session, text: str, english: EnglishNames | None) -> Any:
+def _search_condition(session: Session, text: str, filers: FilerMatch | None) -> Any:
     query = normalize_query(text).lower()
     compact = re.sub(r"\s+", "", query)
     conditions = [
@@ -84,12 +84,12 @@ def _search_condition(session: Session, text: str, english: EnglishNames | None)
         func.lower(cast(Filing.products, Text)).contains(_json_like(query), autoescape=True),
         func.lower(cast(Filing.products, Text)).contains(query, autoescape=True),
     ]
-    if english is not None and re.search(r"[a-z]", query):
-        # English: match the English rendering of filers (Baidu, Alibaba, Tencent…).
+    if filers is not None:
+        # Filers the application matches by company group or English name (字节跳动, ByteDance).
         entities = session.scalars(select(Filing.entity).distinct())
-        matched = [entity for entity in entities if entity and query in english(entity)]
+        matched = [entity for entity in entities if entity and filers(entity)]
         if matched:
-            conditions.append(Filing.entity.in_(matched[:_MAX_ENGLISH_ENTITIES]))
+            conditions.append(Filing.entity.in_(matched[:_MAX_MATCHED_ENTITIES]))
     return or_(*conditions)
 
 
@@ -112,13 +112,13 @@ def search_filings(
     page: int = 0,
     page_size: int = 5,
     kind: str | None = None,
-    english: EnglishNames | None = None,
+    filers: FilerMatch | None = None,
 ) -> SearchPage:
     """Filings whose name, filer (Chinese or English), products or number contain ``text``.
 
     ``page_size=0`` returns every match (exports).
     """
-    condition = _search_condition(session, text, english)
+    condition = _search_condition(session, text, filers)
     base = select(Filing).where(condition)
     if kind:
         base = base.where(Filing.kind == kind)

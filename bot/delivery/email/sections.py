@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 from bot.changes.companies import batch_label, english_name, province_en
 from bot.changes.event_schema import Event
 from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
-from bot.changes.watchlist import FilingHit, PatternMatcher, filing_hits
+from bot.changes.watchlist import FilingHit, Watchlist, filing_hits
 from bot.delivery.email.subscribers import clean_name
 from bot.delivery.notifiers.text import KIND_NAMES
 
@@ -310,7 +310,7 @@ def _item(record: Mapping[str, Any], change: str, list_name: str, language: str,
 
 
 def watched_items(
-    events: Sequence[Event], sections: Sequence[Section], matcher: PatternMatcher | None, language: str
+    events: Sequence[Event], sections: Sequence[Section], matcher: Watchlist | None, language: str
 ) -> list[_Item]:
     # One row per filing and kind of change, whichever pattern found it first.
     items: dict[tuple[str, str], _Item] = {}
