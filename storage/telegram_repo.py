@@ -74,12 +74,12 @@ def _json_like(query: str) -> str:
     return json.dumps(query, ensure_ascii=True)[1:-1]
 
 
-def _search_condition(session: Session, text: str, filers: FilerMatch | None) -> Any:
+def _search_condition(session: Session, text: str, filers: FilerMatch | None, entity_text: bool) -> Any:
     query = normalize_query(text).lower()
     compact = re.sub(r"\s+", "", query)
     conditions = [
         func.lower(Filing.name).contains(query, autoescape=True),
-        func.lower(Filing.entity).contains(query, autoescape=True),
+        *([func.lower(Filing.entity).contains(query, autoescape=True)] if entity_text else []),
         func.lower(Filing.filing_number).contains(compact, autoescape=True),
         func.lower(cast(Filing.products, Text)).contains(_json_like(query), autoescape=True),
         func.lower(cast(Filing.products, Text)).contains(query, autoescape=True),
@@ -113,12 +113,15 @@ def search_filings(
     page_size: int = 5,
     kind: str | None = None,
     filers: FilerMatch | None = None,
+    entity_text: bool = True,
 ) -> SearchPage:
     """Filings whose name, filer (Chinese or English), products or number contain ``text``.
 
+    ``filers`` adds the filers it accepts; ``entity_text=False`` leaves the choice of filers
+    to it alone (a query naming a company: the filer's name containing the text is not enough).
     ``page_size=0`` returns every match (exports).
     """
-    condition = _search_condition(session, text, filers)
+    condition = _search_condition(session, text, filers, entity_text)
     base = select(Filing).where(condition)
     if kind:
         base = base.where(Filing.kind == kind)

@@ -65,6 +65,9 @@ BIG_TECH_SPECS: Final[tuple[GroupSpec, ...]] = (
             "蚂蚁(科技|集团|智信|胜信|区块链|金服|财富|消费金融|云|商诚|融信)", "支付宝", "菜鸟(网络|物流|供应链|驿站|智能)",
             "^口碑\\(", "淘票票", "^北京大麦文化", "^(浙江)?闲鱼", "^(浙江)?点淘", "盒马", "飞猪(网络|旅行)",
             "^(北京)?友盟", "斑马智行",
+            # Operating companies named after none of the brands: 天猫精灵 (Tmall Genie), 飞猪 (Fliggy),
+            # 口碑 (Koubei) and 医鹿 (Alibaba Health) as they file.
+            "^(浙江)?艾克斯精灵", "^(杭州)?淘美航空", "^(杭州)?口口相传网络", "^(杭州)?康淘信息",
         ),
         ("alibaba group", "alibaba cloud", "aliyun", "ant group", "alipay", "taobao", "tmall", "dingtalk"),
         (

@@ -18,6 +18,7 @@ filers include 北京抖音信息服务有限公司.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Final
@@ -30,6 +31,8 @@ from bot.changes.companies_data import QUERY_NAMES
 __all__ = ["Company", "company_of", "resolve", "suggest", "company_words", "company_label", "fold_term"]
 
 Company = BigTechGroup | ForeignFiler
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 _COMPANIES: Final[tuple[Company, ...]] = (*BIG_TECH, *FOREIGN)
 
@@ -73,14 +76,23 @@ def resolve(query: str) -> tuple[Company, ...]:
     return _BY_TERM.get(fold_term(query), ())
 
 
+def _similarity(query: str, term: str, **_: object) -> float:
+    """Whole-name similarity, or a name inside the query ("字节跳动科技" ~ 字节跳动) slightly
+    discounted; the inside case needs two Han characters or three letters ("qq" is not in "qqqzz")."""
+    score = fuzz.ratio(query, term)
+    shortest = min(query, term, key=len)
+    if len(shortest) >= (2 if _HAN.search(shortest) else 3):
+        score = max(score, 0.9 * fuzz.partial_ratio(query, term))
+    return float(score)
+
+
 def suggest(query: str, limit: int = 3) -> list[Company]:
     """The companies whose names are nearest to ``query`` (best first), for "did you mean"."""
     folded = fold_term(query)
     if not folded:
         return []
     found: list[Company] = []
-    # WRatio also scores a query inside a longer name ("字节跳动科技" ~ 字节跳动); 70 keeps noise out.
-    for term, score, _ in process.extract(folded, _TERMS, scorer=fuzz.WRatio, limit=40, score_cutoff=70):
+    for term, score, _ in process.extract(folded, _TERMS, scorer=_similarity, limit=40, score_cutoff=70):
         for company in _BY_TERM[term]:
             if company not in found:
                 found.append(company)

@@ -4,8 +4,9 @@ and the findings.
 
 A pattern is one of
 - a name of a company group or foreign company (``字节跳动``, ``ByteDance``, ``抖音``, ``淘宝``,
-  ``HP``, ``惠普`` …, see ``bot.changes.resolver``): every filer the resolver assigns to that
-  company matches (score 100, method ``group``), plus the filers the name rules below find;
+  ``HP``, ``惠普`` …, see ``bot.changes.resolver``): exactly the filers the resolver assigns to
+  that company match (score 100, method ``group``); the name rules below do not apply, so a
+  look-alike the maintained patterns leave out (上海优惠普…) stays out;
 - a Chinese company name (any pattern with a Han character): both sides are reduced to their
   distinctive core (NFKC, casefolded, no whitespace, no bracketed place such as （北京）, no
   organisation type such as 有限公司/股份有限公司/有限责任公司/集团) and then
@@ -24,7 +25,7 @@ A pattern is one of
 - an English name (Latin only): whole words of the filer's English name ("Zhipu", "Tencent
   Music"), or the Latin text inside a Chinese name ("TCL" in 深圳TCL新技术有限公司); long English
   patterns also match fuzzily word by word.
-Any non-regex pattern also matches a filer whose name contains it (width, case and spaces
+Any other name also matches a filer whose name contains it (width, case and spaces
 ignored), whatever the fuzzy scorer thinks.
 """
 
@@ -233,8 +234,10 @@ class _Named:
         )
 
     def score(self, entity: str) -> _Score | None:
-        if self.companies and company_of(entity) in self.companies:
-            return _Score(self.pattern, 100.0, "group")
+        if self.companies:
+            # A company's name means that company: its maintained patterns decide, and plain
+            # containment must not bring back what they leave out (优惠普 is not 惠普/HP).
+            return _Score(self.pattern, 100.0, "group") if company_of(entity) in self.companies else None
         if self.folded and self.folded in fold(entity[:_NAME_LIMIT]):
             return _Score(self.pattern, 100.0, "name")
         return self.rule.score(entity)

@@ -79,4 +79,10 @@ def search_filings(
 
     ``page_size=0`` returns every match (exports).
     """
-    return _search_filings(session, text, page=page, page_size=page_size, kind=kind, filers=filer_predicate(text))
+    # A query that names a company (惠普, HP) finds that company's filers, not every filer
+    # whose name merely contains it (上海优惠普…); names, products and numbers still match as text.
+    names_company = bool(resolve(normalize_query(text).lower()))
+    return _search_filings(
+        session, text, page=page, page_size=page_size, kind=kind, filers=filer_predicate(text),
+        entity_text=not names_company,
+    )
