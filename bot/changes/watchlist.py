@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
-import re2  # type: ignore[import-untyped]
+import re2
 from rapidfuzz import fuzz
 
 from bot.changes.companies import english_name, normalize_name
