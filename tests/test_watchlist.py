@@ -243,3 +243,36 @@ def test_match_never_raises(pattern: str, entity: str) -> None:
     if found:
         score = watchlist.score(entity, found[0])
         assert score is not None and 0 < score <= 100
+
+
+@pytest.mark.parametrize(
+    ("notify", "key"),
+    [
+        ({"watchlist": ["腾讯", "re:["]}, "notify.watchlist"),
+        ({"email": {"smtp_host": "127.0.0.1", "sender": "w@example.com",
+                    "subscribers": [{"address": "a@example.com", "watchlist": ["re:(.|.)*!", "re:(?<=x)y"]}]}},
+         "notify.email.subscribers.0.watchlist"),
+    ],
+)
+def test_config_refuses_an_invalid_pattern_naming_the_key(notify: dict, key: str) -> None:
+    from bot.app.config import ConfigError, settings_from_mapping
+
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({"notify": notify}, env={})
+    message = str(caught.value)
+    assert message.startswith(key) and "invalid regular expression" in message and "\n" not in message
+
+
+def test_subscribers_add_refuses_an_invalid_pattern(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from bot.app.cli import app
+
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"database": {"url": f"sqlite:///{tmp_path / 'c.db'}"}}), encoding="utf-8")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["--config", str(config), "subscribers", "add", "a@example.com", "--watch", "re:["])
+    assert refused.exit_code == 2 and "invalid regular expression" in refused.output
+    added = runner.invoke(app, ["--config", str(config), "subscribers", "add", "a@example.com", "--watch", "字节跳动"])
+    assert added.exit_code == 0, added.output
