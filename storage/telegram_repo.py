@@ -3,9 +3,9 @@
 Everything takes a ``Session`` (the caller owns the transaction) and runs on SQLite and
 PostgreSQL alike: substring search is ``lower(column) LIKE '%…%'`` with the query's LIKE
 wildcards escaped; products, a JSON array, are matched element by element (``_product_contains``).
-English search matches filers through an ``english`` function the caller passes in (the
-names live in ``bot.changes.companies``, above this layer); ``bot.delivery.telegram.queries``
-is the application's face of this module.
+Filers are also matched by company and English name through a ``filers`` predicate the
+caller builds for the query (the resolver lives in ``bot.changes.resolver``, above this
+layer); ``bot.delivery.telegram.queries`` is the application's face of this module.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from storage.repo import filing_record, list_sizes
 __all__ = [
     "KINDS",
     "normalize_query",
-    "EnglishNames",
+    "FilerMatch",
     "search_filings",
     "SearchPage",
     "list_sizes",
@@ -55,7 +55,7 @@ __all__ = [
 
 KINDS: tuple[str, ...] = tuple(kind.value for kind in Kind)
 MAX_WATCHES_PER_CHAT = 50
-_MAX_ENGLISH_ENTITIES = 2000  # an English query matching more filers than this is too vague to list them all
+_MAX_MATCHED_ENTITIES = 2000  # a query matching more filers than this by company or English name is too vague
 
 def normalize_query(text: str) -> str:
     """NFKC (full-width → half-width), outer whitespace trimmed, inner runs collapsed."""
@@ -64,7 +64,7 @@ def normalize_query(text: str) -> str:
 
 # --- search ---------------------------------------------------------------------------------
 
-EnglishNames = Callable[[str], str]  # filer → its English renderings, lower-cased
+FilerMatch = Callable[[str], bool]  # filer name → whether it answers the query (company, English name)
 
 
 def _product_contains(session: Session, query: str) -> Any:
@@ -82,21 +82,21 @@ def _product_contains(session: Session, query: str) -> Any:
     return select(1).select_from(element).where(func.lower(element.c.value).contains(query, autoescape=True)).exists()
 
 
-def _search_condition(session: Session, text: str, english: EnglishNames | None) -> Any:
+def _search_condition(session: Session, text: str, filers: FilerMatch | None, entity_text: bool) -> Any:
     query = normalize_query(text).lower()
     compact = re.sub(r"\s+", "", query)
     conditions = [
         func.lower(Filing.name).contains(query, autoescape=True),
-        func.lower(Filing.entity).contains(query, autoescape=True),
+        *([func.lower(Filing.entity).contains(query, autoescape=True)] if entity_text else []),
         func.lower(Filing.filing_number).contains(compact, autoescape=True),
         _product_contains(session, query),
     ]
-    if english is not None and re.search(r"[a-z]", query):
-        # English: match the English rendering of filers (Baidu, Alibaba, Tencent…).
+    if filers is not None:
+        # Filers the application matches by company group or English name (字节跳动, ByteDance).
         entities = session.scalars(select(Filing.entity).distinct())
-        matched = [entity for entity in entities if entity and query in english(entity)]
+        matched = [entity for entity in entities if entity and filers(entity)]
         if matched:
-            conditions.append(Filing.entity.in_(matched[:_MAX_ENGLISH_ENTITIES]))
+            conditions.append(Filing.entity.in_(matched[:_MAX_MATCHED_ENTITIES]))
     return or_(*conditions)
 
 
@@ -119,13 +119,16 @@ def search_filings(
     page: int = 0,
     page_size: int = 5,
     kind: str | None = None,
-    english: EnglishNames | None = None,
+    filers: FilerMatch | None = None,
+    entity_text: bool = True,
 ) -> SearchPage:
     """Filings whose name, filer (Chinese or English), products or number contain ``text``.
 
+    ``filers`` adds the filers it accepts; ``entity_text=False`` leaves the choice of filers
+    to it alone (a query naming a company: the filer's name containing the text is not enough).
     ``page_size=0`` returns every match (exports).
     """
-    condition = _search_condition(session, text, english)
+    condition = _search_condition(session, text, filers, entity_text)
     base = select(Filing).where(condition)
     if kind:
         base = base.where(Filing.kind == kind)

@@ -21,12 +21,12 @@ from bot.changes.companies import (
     big_tech_group,
     chinese_number,
     english_name,
-    find_company,
     foreign_filer,
     ordinal_en,
     province_en,
     translate_term,
 )
+from bot.changes.resolver import resolve
 from scrapers.normalize import PROVINCES
 
 SAMPLE = Path(__file__).parent / "data" / "expected.jsonl"
@@ -76,6 +76,11 @@ SAMPLE_GROUPS = {
     "杭州网易增盈科技有限公司": "netease",
     "杭州网易雷火科技有限公司": "netease",
     "杭州菜鸟物流信息科技有限公司": "alibaba",
+    # Operating companies named after none of Alibaba's brands: 天猫精灵, 飞猪, 口碑, 医鹿 (Alibaba Health).
+    "浙江艾克斯精灵人工智能科技有限公司": "alibaba",
+    "杭州淘美航空服务有限公司": "alibaba",
+    "杭州口口相传网络技术有限公司": "alibaba",
+    "杭州康淘信息技术有限公司": "alibaba",
     "杭州阿里巴巴广告有限公司": "alibaba",
     "浙江天猫网络有限公司": "alibaba",
     "浙江淘宝网络有限公司": "alibaba",
@@ -222,11 +227,11 @@ def test_foreign_shape() -> None:
 @pytest.mark.parametrize(
     ("name", "key"),
     [("HP", "hp"), ("hewlett-packard", "hp"), ("Alibaba", "alibaba"), ("bytedance", "bytedance"),
-     ("Byte Dance", "bytedance"), ("Pinduoduo", "pinduoduo"), ("Ctrip", "tripcom"), ("L'Oréal", "loreal")],
+     ("Byte Dance", "bytedance"), ("Pinduoduo", "pinduoduo"), ("Ctrip", "tripcom"), ("L'Oréal", "loreal"),
+     ("字节跳动", "bytedance"), ("抖音", "bytedance"), ("腾讯", "tencent"), ("淘宝", "alibaba"), ("惠普", "hp")],
 )
-def test_find_company_by_english_name(name: str, key: str) -> None:
-    company = find_company(name)
-    assert company is not None and company.key == key
+def test_resolve_english_names(name: str, key: str) -> None:
+    assert [company.key for company in resolve(name)] == [key]
 
 
 # --- English names ----------------------------------------------------------------------------

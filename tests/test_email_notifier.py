@@ -466,7 +466,8 @@ def test_check_once_mails_one_baseline_then_the_new_list_then_nothing(
     assert len(sink.messages) == 2
     rcpt, message = sink.messages[1]
     assert rcpt == [ADDRESS]
-    assert message["Subject"].startswith("CAC: 1 new list, 110 new filings —")
+    # One of the 110 is listed already cancelled: the subject counts it as the findings do (注销 1 项).
+    assert message["Subject"].startswith("CAC: 1 new list, 110 new filings, 1 cancellation —")
     assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
     assert message["List-Unsubscribe"].startswith("<mailto:watch@cacwatch.example?subject=unsubscribe-")
     csv_part = next(p for p in message.iter_attachments() if p.get_filename().endswith(".csv"))

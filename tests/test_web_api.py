@@ -95,6 +95,25 @@ def test_chinese_and_english_spellings_of_a_group_both_find_all_its_filings(site
         assert group <= set(_keys(site.all_filings(q=q))), q
 
 
+@pytest.mark.parametrize(("words", "key"), [(("字节跳动", "ByteDance", "抖音", "Douyin", "今日头条"), "bytedance"),
+                                             (("腾讯", "Tencent", "微信"), "tencent"),
+                                             (("阿里巴巴", "Alibaba", "淘宝", "支付宝"), "alibaba")])
+def test_the_resolvers_names_and_brands_find_the_group_here_too(site: Site, words: tuple[str, ...], key: str) -> None:
+    # The web index holds the words of the one resolver (bot.changes.resolver), so a brand that
+    # a watch or /search resolves to its group finds the whole group here as well.
+    from bot.changes.resolver import company_of
+
+    group = {record_key(r) for r in site.records if getattr(company_of(r["entity"]), "key", None) == key}
+    assert group
+    by_key = {record_key(r): r for r in site.records}
+    for q in words:
+        found = set(_keys(site.all_filings(q=q)))
+        assert group <= found, q
+        # Beyond the group only text matches ("调用腾讯人脸融合API" in a purpose): the query as written.
+        for extra in found - group:
+            assert norm(q) in _searchable(by_key[extra]), (q, extra)
+
+
 def test_english_name_of_the_filer_is_searchable(site: Site) -> None:
     from bot.changes.companies import english_name
 

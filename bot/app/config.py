@@ -281,6 +281,18 @@ class TelegramSettings(NotifierSettings):
         return self
 
 
+def _check_patterns(patterns: list[str]) -> list[str]:
+    """An invalid watch pattern (``re:[``) is a config error now, not a warning on every poll."""
+    from bot.changes.watchlist import check_pattern
+
+    for index, pattern in enumerate(patterns):
+        try:
+            check_pattern(pattern)
+        except ValueError as err:
+            raise ValueError(f"entry {index}: {err}") from None
+    return patterns
+
+
 class EmailSubscriberSettings(_Strict):
     """One entry of ``notify.email.subscribers``: a recipient with its own cadence and filters.
 
@@ -307,6 +319,11 @@ class EmailSubscriberSettings(_Strict):
         check_schedule(at=self.at, weekday=self.weekday, timezone=self.timezone)
         _known_kinds(self.kinds)
         return self
+
+    @field_validator("watchlist")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        return _check_patterns(value)
 
 
 class EmailSettings(NotifierSettings):
@@ -366,6 +383,11 @@ class NotifySettings(_Strict):
     telegram: TelegramSettings | None = None
     email: EmailSettings | None = None
     watchlist: list[str] = Field(default_factory=list)
+
+    @field_validator("watchlist")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        return _check_patterns(value)
 
 
 class ServiceSettings(_Strict):

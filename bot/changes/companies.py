@@ -47,7 +47,6 @@ __all__ = [
     "foreign_filer",
     "big_tech_groups",
     "foreign_filers",
-    "find_company",
     "english_name",
     "normalize_name",
     "translate_term",
@@ -173,21 +172,7 @@ def _fold_en(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum() and not unicodedata.combining(ch))
 
 
-_BY_ENGLISH: Final[dict[str, BigTechGroup | ForeignFiler]] = {}
-for _company in [g for g, _ in _GROUPS] + [f for f, _ in _FOREIGN]:
-    for _spelling in (_company.key, _company.en, *_company.aliases):
-        _BY_ENGLISH.setdefault(_fold_en(_spelling), _company)
-    # "PDD (Pinduoduo)", "Trip.com (Ctrip)": each part alone names the company too.
-    for _part in re.split(r"[()/]", _company.en):
-        if _fold_en(_part):
-            _BY_ENGLISH.setdefault(_fold_en(_part), _company)
-
-
-def find_company(name: str) -> BigTechGroup | ForeignFiler | None:
-    """A big-tech group or foreign company by an English name or alias ("HP", "bytedance")."""
-    if not isinstance(name, str):
-        return None
-    return _BY_ENGLISH.get(_fold_en(name))
+# Which companies a query names (Chinese or English, brands): ``bot.changes.resolver.resolve``.
 
 
 # --- English names ----------------------------------------------------------------------------

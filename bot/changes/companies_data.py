@@ -20,6 +20,7 @@ __all__ = [
     "ForeignSpec",
     "BIG_TECH_SPECS",
     "FOREIGN_SPECS",
+    "QUERY_NAMES",
     "ENGLISH_NAMES",
     "TRADE_NAMES",
     "INDUSTRY_WORDS",
@@ -64,6 +65,9 @@ BIG_TECH_SPECS: Final[tuple[GroupSpec, ...]] = (
             "蚂蚁(科技|集团|智信|胜信|区块链|金服|财富|消费金融|云|商诚|融信)", "支付宝", "菜鸟(网络|物流|供应链|驿站|智能)",
             "^口碑\\(", "淘票票", "^北京大麦文化", "^(浙江)?闲鱼", "^(浙江)?点淘", "盒马", "飞猪(网络|旅行)",
             "^(北京)?友盟", "斑马智行",
+            # Operating companies named after none of the brands: 天猫精灵 (Tmall Genie), 飞猪 (Fliggy),
+            # 口碑 (Koubei) and 医鹿 (Alibaba Health) as they file.
+            "^(浙江)?艾克斯精灵", "^(杭州)?淘美航空", "^(杭州)?口口相传网络", "^(杭州)?康淘信息",
         ),
         ("alibaba group", "alibaba cloud", "aliyun", "ant group", "alipay", "taobao", "tmall", "dingtalk"),
         (
@@ -367,6 +371,64 @@ FOREIGN_SPECS: Final[tuple[ForeignSpec, ...]] = (
     ForeignSpec("sharp", "夏普", "Sharp", "Japan", ("^夏普" + _CN, "夏普(商贸|电子|办公)")),
     ForeignSpec("yamaha", "雅马哈", "Yamaha", "Japan", ("雅马哈",)),
 )
+
+
+# --- what people type for a company -------------------------------------------------------------
+# Words that name a group or a foreign company in a watch, a search or a filter, beyond its own
+# zh/en name, key and English aliases: Chinese short names and the brands people know it by
+# (字节跳动 files as 北京抖音信息服务有限公司; 淘宝 is Alibaba's). A query resolves to a company only
+# when it IS one of these words (after folding width, case and spaces), never when it merely
+# contains one or is contained in one: "支付" must not pull in all of Alibaba. A brand that
+# several companies share, or a word that is also an ordinary one, is left out.
+QUERY_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "alibaba": (
+        "阿里", "阿里集团", "阿里巴巴集团", "阿里云", "通义", "通义千问", "淘宝", "淘宝网", "天猫", "淘天", "支付宝", "蚂蚁",
+        "蚂蚁集团", "蚂蚁金服", "钉钉", "优酷", "高德", "高德地图", "饿了么", "闲鱼", "盒马", "飞猪",
+        "UC浏览器", "淘票票", "大麦网", "点淘", "达摩院", "Tongyi", "Qwen", "Youku", "AutoNavi", "Amap", "Eleme",
+        "Ele.me", "Cainiao", "Xianyu", "Fliggy", "Freshippo", "UCWeb",
+    ),
+    "tencent": (
+        "腾讯集团", "腾讯控股", "微信", "企业微信", "QQ", "腾讯云", "腾讯视频", "腾讯混元",
+        "腾讯元宝", "财付通", "酷狗", "酷狗音乐", "酷我", "酷我音乐", "阅文", "搜狗", "懒人听书",
+        "Tencent Cloud", "Hunyuan", "Yuanbao", "Kugou", "Kuwo", "Sogou", "Tenpay",
+    ),
+    "baidu": ("百度集团", "百度网讯", "文心", "文心一言", "文心大模型", "小度", "爱奇艺", "Ernie Bot", "Wenxin"),
+    "bytedance": (
+        "字节", "字节跳动集团", "抖音", "抖音集团", "今日头条", "火山引擎", "飞书", "豆包", "剪映", "西瓜视频",
+        "懂车帝", "巨量引擎", "TikTok", "Doubao", "Jianying",
+    ),
+    "meituan": ("美团网", "大众点评", "美团点评", "三快", "Dianping"),
+    "jd": ("京东集团", "京东商城", "京东科技", "京东物流", "京东健康"),
+    "kuaishou": ("快手科技", "可灵", "Kling"),
+    "netease": ("网易集团", "网易有道", "有道", "网易云音乐", "网易游戏", "雷火"),
+    "iflytek": ("讯飞", "讯飞星火"),
+    "sensetime": ("商汤科技", "日日新"),
+    "xiaomi": ("小米集团", "小爱同学"),
+    "huawei": ("华为云", "华为技术"),
+    "pinduoduo": ("拼多多集团", "多多买菜", "Temu"),
+    "zhipu": ("智谱AI", "智谱华章", "智谱清言"),
+    "moonshot": ("Kimi",),
+    "minimax": ("稀宇", "稀宇科技", "海螺AI"),
+    "deepseek": ("DeepSeek",),
+    "qihoo360": ("360", "奇虎", "奇虎360", "360集团"),
+    "bilibili": ("B站", "哔哩哔哩", "bilibili"),
+    "weibo": ("微博", "新浪", "新浪微博", "Sina"),
+    "tripcom": ("携程网", "去哪儿", "去哪儿网", "Qunar"),
+    "kingsoft": ("金山办公", "金山云", "WPS"),
+    "china_mobile": ("中移", "咪咕"),
+    "china_telecom": ("天翼",),
+    "china_unicom": ("联通",),
+    "oppo": ("欢太",),
+    "vivo": ("维沃",),
+    "honor": ("荣耀",),
+    "lenovo": ("联想",),
+    "xiaohongshu": ("小红书", "行吟"),
+    "hp": ("惠普", "惠普公司", "HP Inc.", "Hewlett Packard"),
+    "microsoft": ("微软", "必应"),
+    "apple": ("苹果公司",),
+    "amazon": ("亚马逊", "亚马逊云"),
+    "google": ("谷歌",),
+}
 
 
 # --- English names ----------------------------------------------------------------------------

@@ -67,8 +67,10 @@ class Counts(TypedDict):
     changed: int
     removed: int
     rows: NotRequired[int]  # rows in the list now
+    # Filings reported cancelled: changed to cancelled, or new and listed already cancelled
+    # (the "cancellations" finding's 注销 N 项). A change, not a removal.
     cancelled: NotRequired[int]
-    renamed: NotRequired[int]
+    renamed: NotRequired[int]  # changed filings whose filer name changed
 
 
 # Finding types and their ``data``:

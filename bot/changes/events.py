@@ -19,7 +19,7 @@ from bot.changes.event_schema import (
     ListEventData,
     split_event,
 )
-from bot.changes.findings import findings_for_baseline, findings_for_list
+from bot.changes.findings import cancelled_filings, findings_for_baseline, findings_for_list, renamed_filings
 from bot.changes.watchlist import Watchlist
 from bot.delivery.notifiers.base import Notifier
 from bot.delivery.outbox import enqueue, new_event_id
@@ -79,8 +79,9 @@ def build_list_event(
     notable = findings_for_list(
         kind=kind, list_month=list_month, rows=rows, new=new, changed=changed, sizes=sizes, watchlist=watchlist
     )
-    cancelled = sum(1 for c in changed if (c["changes"].get("status") or [None, None])[1] == "cancelled")
-    renamed = sum(1 for c in changed if "entity" in c["changes"])
+    # Counted as the findings count them (注销 N 项 includes new filings already cancelled).
+    cancelled = len(cancelled_filings(new, changed))
+    renamed = len(renamed_filings(changed))
     data: ListEventData = {
         "kind": kind,
         "list_month": list_month,

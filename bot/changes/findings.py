@@ -26,11 +26,13 @@ from bot.changes.companies import (
     province_en,
 )
 from bot.changes.event_schema import Finding
-from bot.changes.watchlist import WatchHit, Watchlist
+from bot.changes.watchlist import FilingHit, Watchlist, hits_in
 
 __all__ = [
     "findings_for_list",
     "findings_for_baseline",
+    "cancelled_filings",
+    "renamed_filings",
     "rank_of",
     "ordinal_largest",
     "TOP_N",
@@ -295,33 +297,17 @@ def _watchlist(
 ) -> Finding | None:
     if not watchlist:
         return None
-    hits: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    candidates: list[tuple[str, str, str, list[str]]] = [
-        (str(r.get("filing_number") or ""), str(r.get("name") or ""), str(r.get("entity") or ""), []) for r in new
+    # One hit per filing: its best pattern (the first given on a tie), under the name that matched.
+    best: dict[str, FilingHit] = {}
+    for hit in hits_in(watchlist, new=new, changed=changed):
+        number = hit.filing_number
+        if number not in best or hit.score > best[number].score:
+            best[number] = hit
+    hits: list[dict[str, Any]] = [
+        {"pattern": h.pattern, "entity": h.matched, "filing_number": n,
+         "name": h.name or (_changed_name(h.record) if h.change == "changed" else ""), "score": float(h.score)}
+        for n, h in best.items()
     ]
-    for change in changed:
-        # A watched company renamed away still concerns its watchers: try the old name too.
-        before = _pair((change.get("changes") or {}).get("entity"))[0]
-        candidates.append(
-            (str(change.get("filing_number") or ""), _changed_name(change), _changed_entity(change),
-             [str(before)] if before else [])
-        )
-    for number, name, entity, alternatives in candidates:
-        if number in seen:
-            continue
-        hit: WatchHit | None = None
-        matched = entity
-        for candidate in [entity, *alternatives]:
-            hit = watchlist.match(candidate) if candidate else None
-            if hit is not None:
-                matched = candidate
-                break
-        if hit is None:
-            continue
-        seen.add(number)
-        hits.append({"pattern": hit.pattern, "entity": matched, "filing_number": number, "name": name,
-                     "score": float(hit.score)})
     if not hits:
         return None
     by_pattern: dict[str, list[str]] = {}
@@ -342,7 +328,10 @@ def _watchlist(
     )
 
 
-def _cancellations(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]]) -> Finding | None:
+def cancelled_filings(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The filings a list event reports cancelled: changed to ``cancelled``, or new and already
+    cancelled (已注销 in a list seen for the first time). One entry per filing number; the
+    payload's ``counts.cancelled`` and the 注销 N 项 finding both count these."""
     filings: list[dict[str, str]] = []
     seen: set[str] = set()
     for change in changed:
@@ -351,12 +340,29 @@ def _cancellations(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[s
         if after == "cancelled" and before != "cancelled" and number not in seen:
             seen.add(number)
             filings.append({"filing_number": number, "name": _changed_name(change), "entity": _changed_entity(change)})
-    for record in new:  # published already cancelled (已注销 in a list seen for the first time)
+    for record in new:
         number = str(record.get("filing_number") or "")
         if record.get("status") == "cancelled" and number not in seen:
             seen.add(number)
             filings.append({"filing_number": number, "name": str(record.get("name") or ""),
                             "entity": str(record.get("entity") or "")})
+    return filings
+
+
+def renamed_filings(changed: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The changed filings whose filer name changed (``counts.renamed`` and the renames finding)."""
+    renames: list[dict[str, str]] = []
+    for change in changed:
+        before, after = _pair((change.get("changes") or {}).get("entity"))
+        if before is None and after is None:
+            continue
+        renames.append({"filing_number": str(change.get("filing_number") or ""), "before": str(before or ""),
+                        "after": str(after or "")})
+    return renames
+
+
+def _cancellations(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]]) -> Finding | None:
+    filings = cancelled_filings(new, changed)
     if not filings:
         return None
     shown, rest = filings[:_LISTED], len(filings) - _LISTED
@@ -376,13 +382,7 @@ def _cancellations(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[s
 
 
 def _renames(changed: Sequence[Mapping[str, Any]]) -> Finding | None:
-    renames: list[dict[str, str]] = []
-    for change in changed:
-        before, after = _pair((change.get("changes") or {}).get("entity"))
-        if before is None and after is None:
-            continue
-        renames.append({"filing_number": str(change.get("filing_number") or ""), "before": str(before or ""),
-                        "after": str(after or "")})
+    renames = renamed_filings(changed)
     if not renames:
         return None
     pairs = list(dict.fromkeys((r["before"], r["after"]) for r in renames))

@@ -1,24 +1,32 @@
-"""Watchlists: which configured companies a filer is.
+"""Watchlists: which watch patterns a filer matches. The one watch matcher (``Watchlist``) and
+the one hit type (``FilingHit``) of Telegram watches, email watchlists, ``notify.watchlist``
+and the findings.
 
 A pattern is one of
+- a name of a company group or foreign company (``字节跳动``, ``ByteDance``, ``抖音``, ``淘宝``,
+  ``HP``, ``惠普`` …, see ``bot.changes.resolver``): exactly the filers the resolver assigns to
+  that company match (score 100, method ``group``); the name rules below do not apply, so a
+  look-alike the maintained patterns leave out (上海优惠普…) stays out;
 - a Chinese company name (any pattern with a Han character): both sides are reduced to their
   distinctive core (NFKC, casefolded, no whitespace, no bracketed place such as （北京）, no
   organisation type such as 有限公司/股份有限公司/有限责任公司/集团) and then
-  * a core of at most 3 characters must be CONTAINED in the filer's name (腾讯, 百度): fuzzy
-    scores on two or three characters would match half the list;
+  * a core of at most 3 characters must be CONTAINED in the filer's name: fuzzy scores on
+    two or three characters would match half the list;
   * a longer core matches when contained; when its trade name is contained and its industry
     words follow it (商汤科技 → 上海商汤智能科技有限公司, score 95); or when ``fuzz.ratio`` (whole names, tolerates a
     missing or wrong character in a full legal name) or ``fuzz.partial_ratio`` (the pattern
     inside a longer name) reaches the threshold. partial_ratio is only used when the pattern
     is the shorter side, so a long pattern never matches a short, different name inside it.
-  Chinese names are NOT expanded to groups: 腾讯 finds the filers named 腾讯…, not 酷狗.
 - ``re:<regex>``: searched (case-insensitively) in the name as listed, its NFKC form and its
-  English name. An invalid regex is reported by ``check_pattern`` and skipped (with a warning)
-  by ``Watchlist`` so that one bad entry cannot stop a poll.
-- an English name (Latin only): a big-tech group or foreign company by name or alias ("HP",
-  "Alibaba", "ByteDance" find their subsidiaries via ``bot.changes.companies``), else whole words of
-  the filer's English name ("Zhipu", "Tencent Music"), or the Latin text inside a Chinese name
-  ("TCL" in 深圳TCL新技术有限公司); long English patterns also match fuzzily word by word.
+  English name, with RE2 (linear time: a chat user's ``re:(.|.)*!`` cannot stall the service),
+  at most ``PATTERN_LIMIT`` characters. ``check_pattern`` refuses an invalid one where it is
+  added (config load, ``/watch``, ``subscribers add``); ``Watchlist`` skips one that slipped
+  in earlier (an old database row) without a word on every poll.
+- an English name (Latin only): whole words of the filer's English name ("Zhipu", "Tencent
+  Music"), or the Latin text inside a Chinese name ("TCL" in 深圳TCL新技术有限公司); long English
+  patterns also match fuzzily word by word.
+Any other name also matches a filer whose name contains it (width, case and spaces
+ignored), whatever the fuzzy scorer thinks.
 """
 
 from __future__ import annotations
@@ -29,22 +37,25 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
+import re2
 from rapidfuzz import fuzz
 
-from bot.changes.companies import (
-    BigTechGroup,
-    ForeignFiler,
-    big_tech_group,
-    english_name,
-    find_company,
-    foreign_filer,
-    normalize_name,
-)
+from bot.changes.companies import english_name, normalize_name
 from bot.changes.companies_data import INDUSTRY_WORDS, PLACES
+from bot.changes.resolver import Company, company_of, resolve
 
-__all__ = ["Watchlist", "WatchHit", "PatternMatcher", "FilingHit", "filing_hits", "fold", "company_core", "check_pattern"]
+__all__ = [
+    "Watchlist",
+    "FilingHit",
+    "filing_hits",
+    "hits_in",
+    "fold",
+    "company_core",
+    "check_pattern",
+    "PATTERN_LIMIT",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +65,8 @@ _BRANCH_HEAD = re.compile(r"^(.+?(?:有限责任公司|股份有限公司|有限
 _ORG_TYPES: Final = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "集团", "公司")
 _SHORT: Final = 3  # cores this long or shorter need containment
 _NAME_LIMIT: Final = 300  # a longer "name" is clipped before matching (and before any regex)
-_PATTERN_LIMIT: Final = 500
+PATTERN_LIMIT: Final = 200  # the longest ``re:`` body accepted (chat users, config, subscribers alike)
+_REGEX_MEMORY: Final = 8 << 20  # RE2's budget for one compiled pattern: a bigger program is refused
 _INDUSTRY_KEYS: Final = tuple(sorted(INDUSTRY_WORDS, key=len, reverse=True))
 
 
@@ -80,27 +92,36 @@ def company_core(name: str) -> str:
     return core or text
 
 
-@dataclass(frozen=True, slots=True)
-class WatchHit:
-    pattern: str  # as configured
+class _Score(NamedTuple):
+    pattern: str  # as given
     score: float  # 0-100; 100 for containment, regex, group and exact English matches
-    method: str = "name"  # name | fuzzy | regex | group | english
+    method: str  # name | fuzzy | regex | group | english
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
+def _regex_options() -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a bad pattern is our error message, not a line on stderr
+    options.max_mem = _REGEX_MEMORY
+    return options
+
+
+def _compile(pattern: str) -> Any:
+    """A ``re:`` pattern compiled with RE2: linear-time matching whatever the pattern."""
     body = pattern[3:]
     if not body.strip():
         raise ValueError(f"watch pattern {pattern!r}: empty regular expression")
-    if len(body) > _PATTERN_LIMIT:
-        raise ValueError(f"watch pattern {pattern[:40]!r}…: longer than {_PATTERN_LIMIT} characters")
+    if len(body) > PATTERN_LIMIT:
+        raise ValueError(f"watch pattern {pattern[:40]!r}…: longer than {PATTERN_LIMIT} characters")
     try:
-        return re.compile(body, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"watch pattern {pattern!r}: invalid regular expression ({exc})") from None
+        return re2.compile(body, _regex_options())
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"watch pattern {pattern!r}: invalid regular expression ({reason})") from None
 
 
 def check_pattern(pattern: str) -> None:
-    """Raise ValueError if a pattern can never work (bad ``re:`` regex): for config validation."""
+    """Raise ValueError (one line, naming the pattern) if a pattern can never work."""
     if not isinstance(pattern, str) or not pattern.strip():
         raise ValueError("watch pattern: empty")
     if pattern.strip().startswith("re:"):
@@ -134,12 +155,12 @@ class _Chinese:
         self.brand, self.industry = _brand_and_words(self.key)
         self.threshold = threshold
 
-    def score(self, entity: str) -> WatchHit | None:
+    def score(self, entity: str) -> _Score | None:
         core = company_core(entity)
         if not self.key or not core:
             return None
         if self.key in core:
-            return WatchHit(self.pattern, 100.0, "name")
+            return _Score(self.pattern, 100.0, "name")
         if len(self.key) <= _SHORT:
             return None
         # The way people name firms: brand plus industry word (商汤科技 for 上海商汤智能科技有限公司).
@@ -150,12 +171,12 @@ class _Chinese:
             and all(word in core[core.index(self.brand) + len(self.brand) :] for word in self.industry)
             and 95.0 >= self.threshold
         ):
-            return WatchHit(self.pattern, 95.0, "fuzzy")
+            return _Score(self.pattern, 95.0, "fuzzy")
         score = fuzz.ratio(self.key, core)
         if len(self.key) <= len(core):
             score = max(score, fuzz.partial_ratio(self.key, core))
         if score >= self.threshold:
-            return WatchHit(self.pattern, round(float(score), 1), "fuzzy")
+            return _Score(self.pattern, round(float(score), 1), "fuzzy")
         return None
 
 
@@ -164,36 +185,31 @@ class _Regex:
         self.pattern = pattern
         self.regex = _compile(pattern)
 
-    def score(self, entity: str) -> WatchHit | None:
+    def score(self, entity: str) -> _Score | None:
         raw = entity.strip()[:_NAME_LIMIT]
         candidates = (raw, unicodedata.normalize("NFKC", raw), english_name(raw))
         if any(self.regex.search(text) for text in candidates):
-            return WatchHit(self.pattern, 100.0, "regex")
+            return _Score(self.pattern, 100.0, "regex")
         return None
 
 
 class _English:
     def __init__(self, pattern: str, threshold: float) -> None:
         self.pattern = pattern
-        self.company: BigTechGroup | ForeignFiler | None = find_company(pattern)
         self.words = _words(pattern)
         self.threshold = threshold
         # Latin text written inside a Chinese name (TCL, OPPO), as a whole word.
         text = " ".join(self.words)
         self.latin = re.compile(r"(?<![a-z0-9])" + re.escape(text).replace(r"\ ", r"\s*") + r"(?![a-z0-9])") if text else None
 
-    def score(self, entity: str) -> WatchHit | None:
+    def score(self, entity: str) -> _Score | None:
         if not self.words:
             return None
-        if self.company is not None:
-            known = big_tech_group(entity) if isinstance(self.company, BigTechGroup) else foreign_filer(entity)
-            if known == self.company:
-                return WatchHit(self.pattern, 100.0, "group")
         rendered = _words(english_name(entity))
         if _contains_words(self.words, rendered):
-            return WatchHit(self.pattern, 100.0, "english")
+            return _Score(self.pattern, 100.0, "english")
         if self.latin is not None and self.latin.search(unicodedata.normalize("NFKC", entity).casefold()):
-            return WatchHit(self.pattern, 100.0, "english")
+            return _Score(self.pattern, 100.0, "english")
         # Typos in a long pattern ("Tencnet Music"): compare with each run of as many words.
         joined = " ".join(self.words)
         if len(joined) < 6:
@@ -203,34 +219,59 @@ class _English:
             (fuzz.ratio(joined, " ".join(rendered[i : i + n])) for i in range(max(1, len(rendered) - n + 1))),
             default=0.0,
         )
-        return WatchHit(self.pattern, round(float(best), 1), "english") if best >= self.threshold else None
+        return _Score(self.pattern, round(float(best), 1), "english") if best >= self.threshold else None
+
+
+class _Named:
+    """A name (not ``re:``): the companies it names, plain containment, then the name rules."""
+
+    def __init__(self, pattern: str, threshold: float) -> None:
+        self.pattern = pattern
+        self.companies: tuple[Company, ...] = resolve(pattern)
+        self.folded = fold(pattern)
+        self.rule: _Chinese | _English = (
+            _Chinese(pattern, threshold) if _HAN.search(pattern) else _English(pattern, threshold)
+        )
+
+    def score(self, entity: str) -> _Score | None:
+        if self.companies:
+            # A company's name means that company: its maintained patterns decide, and plain
+            # containment must not bring back what they leave out (优惠普 is not 惠普/HP).
+            return _Score(self.pattern, 100.0, "group") if company_of(entity) in self.companies else None
+        if self.folded and self.folded in fold(entity[:_NAME_LIMIT]):
+            return _Score(self.pattern, 100.0, "name")
+        return self.rule.score(entity)
+
+
+def fold(text: str) -> str:
+    """NFKC, no whitespace, case-folded: how names and patterns are compared as plain text."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).casefold()
 
 
 class Watchlist:
-    """Company names, ``re:`` patterns or English names, matched against filer names."""
+    """Watch patterns (company names, English names, ``re:`` patterns) matched against filers.
 
-    def __init__(self, patterns: Sequence[str], threshold: float = 90) -> None:
+    Each pattern is judged on its own: an alert or a digest names every pattern that hit, in
+    the order the patterns were given.
+    """
+
+    def __init__(self, patterns: Iterable[str], threshold: float = 90) -> None:
         if not 0 < float(threshold) <= 100:
             raise ValueError(f"threshold must be in (0, 100], not {threshold!r}")
         self.threshold = float(threshold)
         self.patterns: list[str] = []
-        self.invalid: list[str] = []  # patterns skipped (bad regex), for status pages and logs
-        self._matchers: list[_Chinese | _Regex | _English] = []
+        self.invalid: list[str] = []  # patterns skipped (refused when added; old rows only)
+        self._matchers: list[_Named | _Regex] = []
         for raw in dict.fromkeys(p.strip() for p in patterns if isinstance(p, str) and p.strip()):
             try:
-                if raw.startswith("re:"):
-                    matcher: _Chinese | _Regex | _English = _Regex(raw)
-                elif _HAN.search(raw):
-                    matcher = _Chinese(raw, self.threshold)
-                else:
-                    matcher = _English(raw, self.threshold)
+                matcher: _Named | _Regex = _Regex(raw) if raw.startswith("re:") else _Named(raw, self.threshold)
             except ValueError as exc:
-                log.warning("%s: skipped", exc)
+                log.debug("%s: skipped", exc)
                 self.invalid.append(raw)
                 continue
             self.patterns.append(raw)
             self._matchers.append(matcher)
-        self._cache: dict[str, list[WatchHit]] = {}
+        self._cache: dict[str, list[_Score]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._matchers)
@@ -241,8 +282,7 @@ class Watchlist:
     def __repr__(self) -> str:
         return f"Watchlist({self.patterns!r}, threshold={self.threshold:g})"
 
-    def matches(self, entity: str) -> list[WatchHit]:
-        """Every pattern that matches a filer, in the order the patterns were given."""
+    def _scores(self, entity: str) -> list[_Score]:
         if not isinstance(entity, str) or not entity.strip():
             return []
         cached = self._cache.get(entity)
@@ -250,58 +290,24 @@ class Watchlist:
             cached = [hit for m in self._matchers if (hit := m.score(entity)) is not None]
             if len(self._cache) < 100_000:
                 self._cache[entity] = cached
-        return list(cached)
+        return cached
 
-    def match(self, entity: str) -> WatchHit | None:
-        """The best-scoring pattern for a filer (the first one given on a tie), or None."""
-        best: WatchHit | None = None
-        for hit in self.matches(entity):
-            if best is None or hit.score > best.score:
-                best = hit
-        return best
+    def match(self, entity: str) -> list[str]:
+        """Every pattern that matches a filer, in the order the patterns were given."""
+        return [score.pattern for score in self._scores(entity)]
+
+    def score(self, entity: str, pattern: str) -> float | None:
+        """How well ``pattern`` matches the filer (0-100), or None when it does not."""
+        return next((s.score for s in self._scores(entity) if s.pattern == pattern), None)
+
+    def method(self, entity: str, pattern: str) -> str | None:
+        """How ``pattern`` matched the filer: name, fuzzy, regex, group or english."""
+        return next((s.method for s in self._scores(entity) if s.pattern == pattern), None)
 
 
 # --- which patterns, which filings ------------------------------------------------------------
 
 _LIST_EVENTS: Final = ("list.published", "list.revised")
-
-
-def fold(text: str) -> str:
-    """NFKC, no whitespace, case-folded: how names and patterns are compared as plain text."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).casefold()
-
-
-class PatternMatcher:
-    """Which of several watch patterns match a filer, each judged on its own (an alert or a
-    digest names every pattern that hit, not only the best one).
-
-    The rules are ``Watchlist``'s (fuzzy Chinese names, ``re:`` patterns, English names),
-    plus a width-, case- and space-insensitive substring test, so that an exact fragment of
-    a name always matches whatever the fuzzy scorer thinks. Patterns come back in the order
-    given. The one matcher of Telegram watches and email subscribers' watchlists.
-    """
-
-    def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns = [p for p in dict.fromkeys(p.strip() for p in patterns if p) if p]
-        self._folded = [(p, fold(p)) for p in self.patterns]
-        self._watchlist = Watchlist(self.patterns)
-        self._cache: dict[str, list[str]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.patterns)
-
-    def match(self, entity: str) -> list[str]:
-        if not entity or not self.patterns:
-            return []
-        cached = self._cache.get(entity)
-        if cached is None:
-            folded = fold(entity)
-            hit = {p for p, key in self._folded if key and key in folded}
-            hit.update(h.pattern for h in self._watchlist.matches(entity))
-            cached = [p for p in self.patterns if p in hit]
-            if len(self._cache) < 100_000:
-                self._cache[entity] = cached
-        return cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +320,8 @@ class FilingHit:
     matched: str = ""  # the filer name that matched: the current one or, for a rename, a former one
     kind: str = ""
     list_name: str = ""
+    score: float = 100.0  # 0-100, as Watchlist.score
+    method: str = "name"  # name | fuzzy | regex | group | english
 
     @property
     def entity(self) -> str:
@@ -337,27 +345,55 @@ def _entities(change: str, record: Mapping[str, Any]) -> list[str]:
     return [n for n in dict.fromkeys(names) if n]
 
 
-def filing_hits(event: Mapping[str, Any], matcher: PatternMatcher | None) -> list[FilingHit]:
-    """Every (pattern, filing) pair among a list event's new, changed and removed filings."""
-    if not matcher or event.get("type") not in _LIST_EVENTS:
+def hits_in(
+    watchlist: Watchlist | None,
+    *,
+    new: Iterable[Mapping[str, Any]] = (),
+    changed: Iterable[Mapping[str, Any]] = (),
+    removed: Iterable[Mapping[str, Any]] = (),
+    kind: str = "",
+    list_name: str = "",
+) -> list[FilingHit]:
+    """Every (pattern, filing) pair among new, changed and removed filings; a renamed filer
+    is tried under its former name too. Per filing, hits come in the patterns' order."""
+    if not watchlist:
         return []
-    data = event["data"]
+    order = {pattern: index for index, pattern in enumerate(watchlist.patterns)}
     hits: list[FilingHit] = []
-    for change in ("new", "changed", "removed"):
-        for record in data.get(change) or []:
+    for change, records in (("new", new), ("changed", changed), ("removed", removed)):
+        for record in records:
             seen: dict[str, str] = {}
             for entity in _entities(change, record):
-                for pattern in matcher.match(entity):
+                for pattern in watchlist.match(entity):
                     seen.setdefault(pattern, entity)
-            hits += [
-                FilingHit(
-                    pattern=pattern,
-                    change=change,
-                    record=record,
-                    matched=entity,
-                    kind=str(data.get("kind") or ""),
-                    list_name=str(data.get("name") or ""),
+            for pattern in sorted(seen, key=order.__getitem__):
+                entity = seen[pattern]
+                hits.append(
+                    FilingHit(
+                        pattern=pattern,
+                        change=change,
+                        # The event's own dict: an alert lists a filing once however many patterns hit it.
+                        record=record if isinstance(record, dict) else dict(record),
+                        matched=entity,
+                        kind=kind,
+                        list_name=list_name,
+                        score=watchlist.score(entity, pattern) or 0.0,
+                        method=watchlist.method(entity, pattern) or "name",
+                    )
                 )
-                for pattern, entity in seen.items()
-            ]
     return hits
+
+
+def filing_hits(event: Mapping[str, Any], watchlist: Watchlist | None) -> list[FilingHit]:
+    """Every (pattern, filing) pair among a list event's new, changed and removed filings."""
+    if not watchlist or event.get("type") not in _LIST_EVENTS:
+        return []
+    data = event["data"]
+    return hits_in(
+        watchlist,
+        new=data.get("new") or [],
+        changed=data.get("changed") or [],
+        removed=data.get("removed") or [],
+        kind=str(data.get("kind") or ""),
+        list_name=str(data.get("name") or ""),
+    )

@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import hashlib
 
-from bot.changes.companies import BIG_TECH, FOREIGN, BigTechGroup, ForeignFiler, big_tech_group, english_name, foreign_filer
+from bot.changes.companies import BIG_TECH, FOREIGN, BigTechGroup, ForeignFiler, english_name
+from bot.changes.companies_data import QUERY_NAMES
+from bot.changes.resolver import company_of, company_words
 from storage.corpus import Corpus, FilerWords
 
 __all__ = ["describe_filer", "DESCRIBER_VERSION", "refresh_index"]
 
 
 def describe_filer(entity: str) -> FilerWords:
-    """English name, big-tech group or foreign parent (both languages, with aliases)."""
-    words: list[str] = []
-    company: str | None = None
-    for found in (big_tech_group(entity), foreign_filer(entity)):
-        if found is not None:
-            company = company or found.en
-            words += [found.zh, found.en, found.key, *found.aliases]
-    return FilerWords(english=english_name(entity), company=company, words=tuple(w for w in words if w))
+    """English name and company (big-tech group, else foreign parent) from the one resolver
+    (``bot.changes.resolver``), with every word that names the company (Chinese and English
+    names, aliases, brands: 抖音, 淘宝, 微信, 惠普), as watches and Telegram ``/search`` know them."""
+    company = company_of(entity)
+    return FilerWords(
+        english=english_name(entity), company=company.en if company is not None else None, words=company_words(entity)
+    )
 
 
 def _version() -> str:
@@ -33,9 +34,10 @@ def _version() -> str:
     digest = hashlib.sha256()
     companies: list[BigTechGroup | ForeignFiler] = [*BIG_TECH, *FOREIGN]
     for company in companies:
-        digest.update(repr((company.key, company.zh, company.en, company.aliases, company.patterns)).encode())
+        digest.update(repr((company.key, company.zh, company.en, company.aliases, company.patterns,
+                            QUERY_NAMES.get(company.key, ()))).encode())
     digest.update(english_name("北京抖音信息服务有限公司").encode())  # the rendering rules, sampled
-    return "v2-" + digest.hexdigest()[:16]
+    return "v3-" + digest.hexdigest()[:16]
 
 
 DESCRIBER_VERSION = _version()

@@ -39,7 +39,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from bot.changes.event_schema import Event
 from bot.changes.vocabulary import CHANGE_LABELS
-from bot.changes.watchlist import PatternMatcher
+from bot.changes.watchlist import Watchlist
 from bot.delivery.email.attachments import ROW_COLUMNS, digest_rows, rows_csv, rows_xlsx
 from bot.delivery.email.headers import set_link_header
 from bot.delivery.email.sections import (
@@ -148,7 +148,7 @@ def render_digest(
     chart: bool = True,
     chart_sizes: ChartSizes | None = None,
     message_id: str | None = None,
-    matcher: PatternMatcher | None = None,
+    matcher: Watchlist | None = None,
 ) -> EmailMessage:
     """The digest for ``subscriber`` over ``events`` (already due; filters are applied here too).
 

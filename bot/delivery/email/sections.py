@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 from bot.changes.companies import batch_label, english_name, province_en
 from bot.changes.event_schema import Event
 from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
-from bot.changes.watchlist import FilingHit, PatternMatcher, filing_hits
+from bot.changes.watchlist import FilingHit, Watchlist, filing_hits
 from bot.delivery.email.subscribers import clean_name
 from bot.delivery.notifiers.text import KIND_NAMES
 
@@ -256,6 +256,9 @@ def finish_section(section: Section, language: str) -> None:
     new, changed, removed = section.new, section.changed, section.removed
     cancelled = sum(1 for c in changed if change_of(c) == "cancelled")
     renamed = sum(1 for c in changed if "entity" in (c.get("changes") or {}))
+    # Changes that are neither a cancellation nor a rename. Not changed - cancelled - renamed:
+    # counts.cancelled also counts new filings listed already cancelled, and a change can be both.
+    other = sum(1 for c in changed if change_of(c) != "cancelled" and "entity" not in (c.get("changes") or {}))
     counts = section.counts
     counts.setdefault("new", len(new))
     counts.setdefault("changed", len(changed))
@@ -267,6 +270,7 @@ def finish_section(section: Section, language: str) -> None:
                          "cancelled": cancelled, "renamed": renamed}
     else:
         section.shown = dict(counts)
+    section.shown["other_changed"] = other
     for event in section.events:
         for finding in event["data"].get("notable") or []:
             if not isinstance(finding, Mapping):
@@ -310,7 +314,7 @@ def _item(record: Mapping[str, Any], change: str, list_name: str, language: str,
 
 
 def watched_items(
-    events: Sequence[Event], sections: Sequence[Section], matcher: PatternMatcher | None, language: str
+    events: Sequence[Event], sections: Sequence[Section], matcher: Watchlist | None, language: str
 ) -> list[_Item]:
     # One row per filing and kind of change, whichever pattern found it first.
     items: dict[tuple[str, str], _Item] = {}
@@ -390,6 +394,7 @@ class _Totals:
     renamed: int = 0
     removed: int = 0
     watched: int = 0
+    other_changed: int = 0
 
 
 def digest_totals(sections: Sequence[Section], watched: int) -> _Totals:
@@ -404,11 +409,12 @@ def digest_totals(sections: Sequence[Section], watched: int) -> _Totals:
         totals.cancelled += section.shown.get("cancelled", 0)
         totals.renamed += section.shown.get("renamed", 0)
         totals.removed += section.shown.get("removed", 0)
+        totals.other_changed += section.shown.get("other_changed", 0)
     return totals
 
 
 def _subject_parts(totals: _Totals) -> tuple[list[str], list[str]]:
-    other = totals.changed - totals.cancelled - totals.renamed
+    other = totals.other_changed
     # (count, English noun, Chinese phrase) of each part of the subject, in the order told.
     parts = (
         (totals.watched, "watched-company filing", "关注企业{:,}项"),

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.changes.event_schema import Event
-from bot.changes.watchlist import PatternMatcher, filing_hits, fold
+from bot.changes.watchlist import Watchlist, check_pattern, filing_hits, fold
 from bot.delivery.email import validation
 # Validation is a module of its own (configuration loading imports it without the database);
 # subscribers use all of it and re-export it.
@@ -167,9 +167,9 @@ def heartbeat_due(
 # --- filters ---------------------------------------------------------------------------------
 
 
-def company_matcher(patterns: Iterable[str]) -> PatternMatcher:
+def company_matcher(patterns: Iterable[str]) -> Watchlist:
     """The subscriber's watchlist as a matcher (patterns cleaned as stored: one line, bounded)."""
-    return PatternMatcher(clean_name(p, limit=200) for p in patterns)
+    return Watchlist(clean_name(p, limit=200) for p in patterns)
 
 
 def _province_of(record: dict[str, Any]) -> str | None:
@@ -209,7 +209,7 @@ def _province_matches(province: str | None, wanted: Sequence[str]) -> bool:
     return False
 
 
-def narrow_event(event: Event, subscriber: Subscriber, matcher: PatternMatcher | None = None) -> Event | None:
+def narrow_event(event: Event, subscriber: Subscriber, matcher: Watchlist | None = None) -> Event | None:
     """The event as this subscriber should see it, or None when their filters refuse it.
 
     The baseline goes to everyone (it is the one "watching started" mail). A list event must
@@ -340,6 +340,8 @@ def add_subscriber(session: Session, subscriber: Subscriber) -> tuple[EmailSubsc
         raise ValueError(f"language: {subscriber.language!r} is not one of {', '.join(LANGUAGES)}")
     if subscriber.cadence not in CADENCES:
         raise ValueError(f"cadence: {subscriber.cadence!r} is not one of {', '.join(CADENCES)}")
+    for pattern in subscriber.watchlist:
+        check_pattern(clean_name(pattern, limit=200) or pattern)  # refused now, not skipped on every mail
     fields = SubscriberFields(
         name=clean_name(subscriber.name),
         language=subscriber.language,

@@ -43,7 +43,8 @@ from bot.delivery.telegram.format import (
     pack,
     split_html,
 )
-from bot.changes.watchlist import PatternMatcher
+from bot.changes.resolver import company_label, suggest
+from bot.changes.watchlist import Watchlist, check_pattern
 from bot.delivery.telegram.notifier import USER_PREFIX, make_rate_limiter
 from bot.delivery.telegram.search import clip, render_search_page, search_keyboard
 from bot.delivery.telegram.throttle import FairUpdateProcessor
@@ -218,7 +219,7 @@ async def cmd_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     page = await _in_session(context, lambda s: queries.search_filings(s, query, page_size=PAGE_SIZE))
     search_id = _remember_search(context, query)
     await update.effective_message.reply_text(  # type: ignore[union-attr]
-        render_search_page(query, page),
+        render_search_page(query, page) + (_did_you_mean(query) if page.total == 0 else ""),
         parse_mode=ParseMode.HTML,
         link_preview_options=_NO_PREVIEW,
         reply_markup=search_keyboard(search_id, page),
@@ -296,8 +297,16 @@ def _safe(function: Callable[[str], str], value: str) -> str:
         return ""
 
 
+def _did_you_mean(query: str) -> str:
+    """"Did you mean" the nearest company groups, for a search or watch that found nothing."""
+    labels = [company_label(company) for company in suggest(query)]
+    if not labels:
+        return ""
+    return "\n您是否要找 / did you mean: " + "、".join(f"<b>{esc(label)}</b>" for label in labels)
+
+
 def _count_watch_matches(session: Session, pattern: str) -> int:
-    matcher = PatternMatcher([pattern])
+    matcher = Watchlist([pattern])
     total = 0
     for entity, count in telegram_repo.present_filings_per_entity(session):
         if entity and matcher.match(entity):
@@ -317,6 +326,11 @@ async def cmd_watch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(pattern) < 2 or len(pattern) > 100:
         await _reply(update, "关注词需 2–100 个字符 / a watch needs 2 to 100 characters.")
         return
+    try:
+        check_pattern(pattern)  # refused here, never skipped quietly on every poll
+    except ValueError as err:
+        await _reply(update, f"无法添加 / cannot add: {esc(err)}")
+        return
 
     def work(session: Session) -> tuple[bool, int]:
         added = telegram_repo.add_watch(session, chat.id, pattern)
@@ -332,7 +346,8 @@ async def cmd_watch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _reply(
         update,
         f"🔔 {state} “{esc(pattern)}”。\n目前匹配 {matches} 项备案 / {matches} filings match today.\n"
-        "有新备案、变更或注销时会私信提醒 / you get a private alert on a new filing, a change or a cancellation.",
+        "有新备案、变更或注销时会私信提醒 / you get a private alert on a new filing, a change or a cancellation."
+        + (_did_you_mean(pattern) if matches == 0 else ""),
     )
 
 

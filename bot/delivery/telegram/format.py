@@ -284,15 +284,27 @@ def _change_line(change: dict[str, Any], lang: str) -> str:
 
 
 def _items(
-    title: tuple[str, str], records: Sequence[dict[str, Any]], lang: str, line: Any, limit: int = MAX_LISTED
+    title: tuple[str, str],
+    records: Sequence[dict[str, Any]],
+    lang: str,
+    line: Any,
+    limit: int = MAX_LISTED,
+    *,
+    total: int | None = None,
 ) -> list[Block]:
-    if not records:
+    """A titled list of at most ``limit`` records; ``total`` (the whole list's count, when the
+    records are one part of a split event) decides how many more are announced."""
+    total = max(len(records), total or 0)
+    if not total:
         return []
     index = 0 if lang == "zh" else 1
     blocks = [Block(f"<b>{title[index]}</b>")]
-    blocks += [Block(line(record, lang), "\n") for record in records[:limit]]
-    rest = len(records) - limit
-    if rest > 0:
+    shown = records[:limit]
+    blocks += [Block(line(record, lang), "\n") for record in shown]
+    rest = total - len(shown)
+    if rest > 0 and not shown:
+        blocks.append(Block(f"共 {rest} 项" if lang == "zh" else f"{rest} in all", "\n"))
+    elif rest > 0:
         blocks.append(Block(f"……另有 {rest} 项" if lang == "zh" else f"…and {rest} more", "\n"))
     return blocks
 
@@ -352,8 +364,10 @@ def _counts_line(event_type: str, counts: dict[str, Any], lang: str) -> str:
             parts.append(f"变更 <b>{changed}</b> 项")
         if removed:
             parts.append(f"移出 <b>{removed}</b> 项")
+        # Cancellations and renames are facts of their own (changes, or new filings listed
+        # already cancelled), never a breakdown of the last number: not "移出 1 项（其中注销 1 项）".
         extra = [f"注销 {cancelled} 项" for _ in [0] if cancelled] + [f"主体更名 {renamed} 项" for _ in [0] if renamed]
-        line = "，".join(parts) + (f"（其中{'，'.join(extra)}）" if extra else "")
+        line = "，".join(parts) + (f"；{'，'.join(extra)}" if extra else "")
         return line + (f"；清单现有 {rows} 行。" if rows is not None else "。")
     parts = [f"<b>{new}</b> new filing{'s' if new != 1 else ''}"]
     if changed or event_type == "list.revised":
@@ -361,21 +375,19 @@ def _counts_line(event_type: str, counts: dict[str, Any], lang: str) -> str:
     if removed:
         parts.append(f"<b>{removed}</b> removed")
     extra = [f"{cancelled} cancelled" for _ in [0] if cancelled] + [f"{renamed} renamed" for _ in [0] if renamed]
-    line = ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "")
+    line = ", ".join(parts) + (f"; {', '.join(extra)}" if extra else "")
     return line + (f"; {rows} rows in the list now." if rows is not None else ".")
 
 
 def _headline(event: Event, lang: str) -> str:
     data = event["data"]
     zh_label, en_label = list_label(str(data.get("kind") or ""), data.get("batch"), data.get("list_month"))
-    part = data.get("part") or {}
-    total = int(part.get("total") or 1)
+    # No "part i of n": a webhook body split (data.part) is not a Telegram thread. The channel
+    # tells a list once, from its first part, with the whole list's counts and findings.
     if event["type"] == "list.revised":
         text = f"✏️ <b>清单更新：{esc(zh_label)}</b>" if lang == "zh" else f"✏️ <b>List revised: {esc(en_label)}</b>"
     else:
         text = f"🆕 <b>{esc(zh_label)}</b>" if lang == "zh" else f"🆕 <b>{esc(en_label)}</b>"
-    if total > 1:
-        text += f"（第 {part.get('index')}/{total} 部分）" if lang == "zh" else f" (part {part.get('index')} of {total})"
     zh_month, en_month = month_label(data.get("list_month"))
     if lang == "zh":
         lines = [text, f"清单：{esc(data.get('name') or data.get('title') or '')}", f"清单月份：{esc(zh_month)}"]
@@ -398,11 +410,15 @@ def _list_blocks(event: Event, lang: str) -> list[Block]:
     data = event["data"]
     blocks = [Block(_headline(event, lang)), Block(_counts_line(event["type"], data.get("counts") or {}, lang))]
     blocks += _findings(data, lang)
+    counts = data.get("counts") or {}
     new = data.get("new") or []
-    if new and len(new) <= MAX_LISTED:
+    if new and max(len(new), int(counts.get("new") or 0)) <= MAX_LISTED:
         blocks += _items(("新增备案", "New filings"), new, lang, _filing_line)
-    blocks += _items(("变更", "Changes"), data.get("changed") or [], lang, _change_line)
-    blocks += _items(("移出清单", "Removed from the list"), data.get("removed") or [], lang, _filing_line)
+    # A split event's first part may hold only some of the changes: "more" counts the whole list.
+    blocks += _items(("变更", "Changes"), data.get("changed") or [], lang, _change_line,
+                     total=int(counts.get("changed") or 0))
+    blocks += _items(("移出清单", "Removed from the list"), data.get("removed") or [], lang, _filing_line,
+                     total=int(counts.get("removed") or 0))
     blocks += _links(data, lang)
     return blocks
 

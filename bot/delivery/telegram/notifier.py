@@ -46,7 +46,7 @@ from bot.changes.event_schema import Event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage import telegram_repo
 from bot.delivery.telegram.chart import batch_chart
-from bot.changes.watchlist import PatternMatcher, filing_hits
+from bot.changes.watchlist import Watchlist, filing_hits
 from bot.delivery.telegram.format import caption_for, render_event, render_watch_alert
 from storage.db import Database
 
@@ -280,7 +280,7 @@ class TelegramNotifier(Notifier):
             chats.update(telegram_repo.subscribers(session, str(event["data"].get("kind"))))
         watches = telegram_repo.all_watches(session)
         if watches:
-            for hit in filing_hits(event, PatternMatcher(watches)):
+            for hit in filing_hits(event, Watchlist(watches)):
                 chats.update(watches.get(hit.pattern, ()))
         return destinations + [f"{USER_PREFIX}{chat_id}" for chat_id in sorted(chats)]
 
@@ -368,7 +368,7 @@ class TelegramNotifier(Notifier):
         texts: list[str] = []
         if subscribed and _part_index(event) == 1:
             texts += render_event(event, self.settings.language)
-        hits = filing_hits(event, PatternMatcher(patterns)) if patterns else []
+        hits = filing_hits(event, Watchlist(patterns)) if patterns else []
         if hits:
             texts += render_watch_alert(event, hits, self.settings.language)
         return [_Post(text) for text in texts], done

@@ -1,18 +1,22 @@
 """What the Telegram bot adds to ``storage.telegram_repo`` (where its SQL lives): the kind
-names people type (``/latest genai``) and search that also matches filers' English names
-(``bot.changes.companies``), which the repository takes as a function.
+names people type (``/latest genai``) and search that also matches filers by company group
+(``bot.changes.resolver``: 字节跳动, ByteDance and 抖音 all find 北京抖音信息服务有限公司) and by
+English name, which the repository takes as a predicate.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
 
-from bot.changes.companies import big_tech_group, english_name
+from bot.changes.companies import english_name
+from bot.changes.resolver import company_of, resolve
 from storage.db import Session
-from storage.telegram_repo import SearchPage
+from storage.telegram_repo import SearchPage, normalize_query
 from storage.telegram_repo import search_filings as _search_filings
 
-__all__ = ["parse_kind", "english_haystack", "search_filings"]
+__all__ = ["parse_kind", "filer_predicate", "search_filings"]
 
 # What people type for a kind (/latest genai, /subscribe 深度合成 …).
 _KIND_ALIASES: dict[str, str] = {
@@ -36,29 +40,49 @@ def parse_kind(text: str | None) -> str | None:
 _english_cache: dict[str, str] = {}
 
 
-def english_haystack(entity: str) -> str:
-    """English name and big-tech group of a filer, lower-cased, computed once per process."""
+def _english(entity: str) -> str:
+    """A filer's English name, lower-cased, computed once per process."""
     cached = _english_cache.get(entity)
     if cached is None:
-        parts = []
         try:
-            parts.append(english_name(entity) or "")
-            group = big_tech_group(entity)
-            if group is not None:
-                parts.append(str(getattr(group, "en", "") or ""))
+            cached = (english_name(entity) or "").lower()
         except Exception:  # noqa: BLE001 - a naming bug must not break search
-            pass
-        cached = " | ".join(parts).lower()
+            cached = ""
         if len(_english_cache) < 200_000:
             _english_cache[entity] = cached
     return cached
 
 
+def filer_predicate(text: str) -> Callable[[str], bool] | None:
+    """Which filers answer a query besides the text match: those of the companies it names
+    (the resolver, same as watches and filters), and for Latin text those whose English name
+    contains it. None when nothing beyond the text match can answer."""
+    query = normalize_query(text).lower()
+    companies = resolve(query)
+    latin = bool(re.search(r"[a-z]", query))
+    if not companies and not latin:
+        return None
+
+    def matches(entity: str) -> bool:
+        if companies and company_of(entity) in companies:
+            return True
+        return latin and query in _english(entity)
+
+    return matches
+
+
 def search_filings(
     session: Session, text: str, *, page: int = 0, page_size: int = 5, kind: str | None = None
 ) -> SearchPage:
-    """Filings whose name, filer (Chinese or English), products or number contain ``text``.
+    """Filings whose name, filer (Chinese or English, or its company group), products or
+    number contain ``text``.
 
     ``page_size=0`` returns every match (exports).
     """
-    return _search_filings(session, text, page=page, page_size=page_size, kind=kind, english=english_haystack)
+    # A query that names a company (惠普, HP) finds that company's filers, not every filer
+    # whose name merely contains it (上海优惠普…); names, products and numbers still match as text.
+    names_company = bool(resolve(normalize_query(text).lower()))
+    return _search_filings(
+        session, text, page=page, page_size=page_size, kind=kind, filers=filer_predicate(text),
+        entity_text=not names_company,
+    )
