@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
+from bot.app.cli_common import console as _console
 from bot.app.cli_common import database as _database
 from bot.app.cli_common import fail as _fail
+from bot.app.cli_common import read_database as _read_database
 from bot.app.cli_common import settings as _settings
 from bot.app.cli_common import state as _state
 from bot.app.config import DEFAULT_CONFIG_PATH
@@ -23,20 +26,76 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "main"]
 
+_CONFIG_FLAGS = ("--config", "-c")
+
+
+def _hoist_config(args: list[str]) -> list[str]:
+    """``cacwatch status --config x.yaml`` means ``cacwatch --config x.yaml status``: the global
+    option is moved ahead of the subcommand wherever it is given (never past a ``--``)."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in _CONFIG_FLAGS and index + 1 < len(args):
+            front.extend(args[index : index + 2])
+            index += 2
+            continue
+        if arg.startswith("--config="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
+class _Group(TyperGroup):
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _hoist_config(list(args)))
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="Watch the Cyberspace Administration of China for new algorithm-filing lists.",
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cacwatch")
+    except PackageNotFoundError:  # run from a checkout: the version pyproject.toml declares
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"cacwatch {_version()}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _global(
     config: Annotated[
         Optional[Path],
-        typer.Option("--config", "-c", help="config.yaml (default: $CACWATCH_CONFIG, then ./config.yaml)"),
+        typer.Option("--config", "-c", help="config.yaml (default: $CACWATCH_CONFIG, then ./config.yaml); also accepted after the command"),
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     if config is not None:
         _state.config_path, _state.explicit = config, True
@@ -105,8 +164,8 @@ def export(
         raise _fail(f"--kind: unknown kind {kind!r} (deep_synthesis, algorithm_recommendation, genai_service)", 2)
     if fmt is _Format.xlsx and output is None and sys.stdout.isatty():
         raise _fail("--format xlsx is binary: give --output FILE or redirect stdout", 2)
-    settings = _settings()
-    db = _database(settings)
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
     with db.session() as session:
         records = (filing_record(f) for f in Repository(session).filings(kind, include_removed=include_removed))
         if output is None:
@@ -124,11 +183,11 @@ def stats() -> None:
     from bot.changes.summary import print_stats
     from storage.repo import Repository
 
-    settings = _settings()
-    db = _database(settings)
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
     with db.session() as session:
         repo = Repository(session)
-        print_stats(Console(), repo.list_stats(), repo.filing_counts())
+        print_stats(_console(), repo.list_stats(), repo.filing_counts())
     db.dispose()
 
 
@@ -154,8 +213,8 @@ def deliveries_list(ctx: typer.Context) -> None:
 
     from storage.outbox_repo import OutboxRepository
 
-    settings = _settings()
-    db = _database(settings)
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
     with db.session() as session:
         repo = OutboxRepository(session)
         counts = repo.delivery_counts()
@@ -166,7 +225,7 @@ def deliveries_list(ctx: typer.Context) -> None:
             table.add_column(state, justify="right")
         for destination, by_state in sorted(counts.items()):
             table.add_row(destination, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
-        console = Console()
+        console = _console()
         console.print(table)
         for pk, destination, last_error in dead:
             console.print(f"dead #{pk} {destination}: {last_error}", markup=False, highlight=False)
@@ -206,14 +265,23 @@ def status() -> None:
     from bot.app.leader import current_leader
     from bot.app.metrics import print_status, read_snapshot
 
-    settings = _settings()
-    db = _database(settings)
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
     try:
         snapshot = read_snapshot(db)
         leader = current_leader(db)
     finally:
         db.dispose()
-    print_status(Console(), snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+    print_status(_console(), snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+
+
+@app.command()
+def migrate() -> None:
+    """Create the store, or bring its schema to this version (`check` and `run` also do; reads never)."""
+    settings = _settings(for_reading=True)
+    db = _database(settings)
+    db.dispose()
+    print(f"store at {db.location} is up to date")
 
 
 @app.command()

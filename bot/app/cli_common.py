@@ -1,6 +1,13 @@
 """What the CLI's command modules share: the ``--config`` state, settings, database, errors.
 
 ``cli`` (the root app) and ``cli_email`` (sub-apps) both import from here, never from each other.
+
+Two kinds of command open the store differently:
+
+- *writes* (``check``, ``run``, ``migrate``, ``subscribers add``…) create the store if needed
+  and bring its schema up to date;
+- *reads* (``status``, ``stats``, ``export``, ``deliveries``, ``subscribers list``) never create
+  or migrate anything and need no notifier secrets: no store → one line saying how to make one.
 """
 
 from __future__ import annotations
@@ -10,13 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 
 from bot.app.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from storage.db import Database
 
-__all__ = ["state", "fail", "settings", "database"]
+__all__ = ["state", "fail", "settings", "database", "read_database", "console"]
+
+# Wide enough for any table row: off a terminal nothing is wrapped or folded per column.
+_PLAIN_WIDTH = 1000
 
 
 class _State:
@@ -33,17 +44,27 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def settings() -> Settings:
+def console() -> Console:
+    """stdout for tables: a terminal's width on a terminal; otherwise (a pipe, ``docker exec``
+    without ``-t``, cron) a wide plain layout, so columns are never folded to one letter."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=_PLAIN_WIDTH, color_system=None, soft_wrap=True)
+
+
+def settings(*, for_reading: bool = False) -> Settings:
+    """The settings of ``--config``; ``for_reading`` lets notifier secrets be unset."""
     path = state.config_path
     if path is not None and not state.explicit and not path.exists():
         path = None  # no ./config.yaml: built-in defaults
     try:
-        return load_settings(path)
+        return load_settings(path, for_reading=for_reading)
     except ConfigError as err:
         raise fail(f"configuration error: {err}", 2) from None
 
 
 def database(settings: Settings) -> "Database":
+    """The store for a command that writes: created if missing, migrated to the newest schema."""
     # Imported here: commands that need no database (``--help``, ``config``) skip SQLAlchemy.
     from storage.db import Database
 
@@ -51,7 +72,25 @@ def database(settings: Settings) -> "Database":
     try:
         db.migrate()
     except Exception as err:  # noqa: BLE001 - any driver error is reported the same way
-        raise fail(f"database {settings.database.url.split('@')[-1]}: {err.__class__.__name__}: {err}") from None
+        db.dispose()
+        raise fail(f"database {db.location}: {err.__class__.__name__}: {err}") from None
     return db
 
 
+def read_database(settings: Settings) -> "Database":
+    """The store for a command that only reads: never created, never migrated."""
+    from storage.db import Database
+
+    db = Database(settings.database.url, create=False)
+    try:
+        found = db.state()
+    except Exception as err:  # noqa: BLE001 - any driver error is reported the same way
+        db.dispose()
+        raise fail(f"database {db.location}: {err.__class__.__name__}: {err}") from None
+    if found == "missing":
+        db.dispose()
+        raise fail(f"no store at {db.location}: run `cacwatch check --once` to make one")
+    if found == "behind":
+        db.dispose()
+        raise fail(f"the store at {db.location} is from an older cacwatch: run `cacwatch migrate` first")
+    return db

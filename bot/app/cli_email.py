@@ -28,7 +28,11 @@ subscribers_app = typer.Typer(help="Email digest subscribers (config.yaml and th
 digest_app = typer.Typer(help="The email digest.", no_args_is_help=True)
 
 
-def _context() -> tuple["Settings", Any]:
+def _context(*, read_only: bool = False) -> tuple["Settings", Any]:
+    # Reads (``subscribers list``) never create or migrate a store and need no SMTP password.
+    if read_only:
+        settings = cli_common.settings(for_reading=True)
+        return settings, cli_common.read_database(settings)
     settings = cli_common.settings()
     return settings, cli_common.database(settings)
 
@@ -105,12 +109,11 @@ def subscribers_add(
 @subscribers_app.command("list")
 def subscribers_list() -> None:
     """Every subscriber: from config.yaml and from the database."""
-    from rich.console import Console
     from rich.table import Table
 
     from bot.delivery.email.subscribers import load_subscribers
 
-    settings, db = _context()
+    settings, db = _context(read_only=True)
     try:
         with db.session() as session:
             subscribers = load_subscribers(_email_settings(settings), session)
@@ -131,7 +134,7 @@ def subscribers_list() -> None:
             s.address, s.name, "config" if s.source == "config" else "database", _schedule(s), s.language,
             "; ".join(filters) or "all", "unsubscribed" if s.unsubscribed else "active",
         )
-    Console().print(table)
+    cli_common.console().print(table)
     if settings.notify.email is None:
         print("note: notify.email is not configured, so nothing is sent", file=sys.stderr)
 
