@@ -22,6 +22,8 @@ from bot.app.cli_common import state as _state
 from bot.app.config import DEFAULT_CONFIG_PATH
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.ingest.poll import PollOutcome
 
 __all__ = ["app", "main"]
@@ -148,32 +150,64 @@ class _Format(str, Enum):
     xlsx = "xlsx"
 
 
+def _since(value: Optional[str]) -> "datetime | None":
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--since: {value!r} is not a date (YYYY-MM-DD or an ISO 8601 time)", 2) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 @app.command()
 def export(
     fmt: Annotated[_Format, typer.Option("--format", "-f", help="jsonl, csv or xlsx")] = _Format.jsonl,
     kind: Annotated[Optional[str], typer.Option("--kind", help="deep_synthesis, algorithm_recommendation or genai_service")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
-    include_removed: Annotated[bool, typer.Option(help="Also filings that left every list.")] = False,
+    include_removed: Annotated[bool, typer.Option(help="Also filings that left every list (marked removed).")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only filings first seen or changed since DATE (YYYY-MM-DD, UTC)")] = None,
+    entity: Annotated[Optional[str], typer.Option("--entity", help="Only this filer: part of its name, its English name or its group (字节跳动, ByteDance)")] = None,
+    query: Annotated[Optional[str], typer.Option("--query", help="Only filings whose name, filer, products, purpose or number contain TEXT")] = None,
+    changes: Annotated[bool, typer.Option("--changes", help="Export the changes (new, changed, cancelled, renamed, removed) as records of their own")] = False,
 ) -> None:
-    """Export every stored filing."""
-    from bot.changes.export import export_to_path, write_export
+    """Export stored filings, or with --changes their history (records with first_seen, updated_at, removed)."""
+    from bot.changes.export import CHANGE_COLUMNS, FILING_COLUMNS, export_to_path, matches_entity, matches_query, with_english, write_export
     from scrapers.records import Kind
-    from storage.repo import Repository, filing_record
+    from storage.export_repo import ExportRepository
 
     if kind is not None and kind not in {k.value for k in Kind}:
         raise _fail(f"--kind: unknown kind {kind!r} (deep_synthesis, algorithm_recommendation, genai_service)", 2)
     if fmt is _Format.xlsx and output is None and sys.stdout.isatty():
         raise _fail("--format xlsx is binary: give --output FILE or redirect stdout", 2)
+    if entity is not None and not entity.strip() or query is not None and not query.strip():
+        raise _fail("--entity and --query need some text", 2)
+    start = _since(since)
     settings = _settings(for_reading=True)
     db = _read_database(settings)
     with db.session() as session:
-        records = (filing_record(f) for f in Repository(session).filings(kind, include_removed=include_removed))
+        repo = ExportRepository(session)
+        if changes:
+            found = repo.changes(kind=kind, since=start)
+            columns = CHANGE_COLUMNS
+        else:
+            # Removed filings are marked ``removed`` and never look current.
+            found = repo.filings(kind=kind, since=start, include_removed=include_removed)
+            columns = FILING_COLUMNS
+        records = (with_english(r) for r in found)
+        if entity is not None:
+            records = (r for r in records if matches_entity(r, entity))
+        if query is not None:
+            records = (r for r in records if matches_query(r, query))
+        what = "changes" if changes else "filings"
         if output is None:
-            count = write_export(records, fmt.value, sys.stdout.buffer)
+            count = write_export(records, fmt.value, sys.stdout.buffer, columns=columns)
             sys.stdout.flush()
         else:
-            count = export_to_path(records, fmt.value, output)
-            err_console.print(f"{count} filings written to {output}", markup=False, highlight=False)
+            count = export_to_path(records, fmt.value, output, columns=columns)
+            err_console.print(f"{count} {what} written to {output}", markup=False, highlight=False)
     db.dispose()
 
 
