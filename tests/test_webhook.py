@@ -57,13 +57,13 @@ async def test_signed_delivery_verifies_and_id_is_stable(receiver: Receiver, mak
     first, second = receiver.on("/hook")
     for got in (first, second):
         payload = Webhook(SECRET).verify(got.body, got.headers)
-        assert payload == {"type": event["type"], "timestamp": event["timestamp"], "data": event["data"]}
+        assert payload == {"id": event["id"], "type": event["type"], "timestamp": event["timestamp"], "data": event["data"]}
         assert got.headers["webhook-id"] == "msg_abc_1"
         assert got.headers["webhook-signature"].startswith("v1,")
         assert got.headers["Content-Type"] == "application/json"
         assert got.headers["User-Agent"] == "cacwatch"
         assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 60
-    assert "id" not in json.loads(first.body)
+    assert json.loads(first.body)["id"] == event["id"]  # the event's own id; webhook-id is the delivery's
     assert first.body == encode_body(event).encode("utf-8")
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + base64.b64encode(b"another key").decode()).verify(first.body, first.headers)
