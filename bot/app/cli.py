@@ -240,30 +240,90 @@ app.add_typer(deliveries_app, name="deliveries")
 
 @deliveries_app.callback(invoke_without_command=True)
 def deliveries_list(ctx: typer.Context) -> None:
-    """Deliveries per destination and state (pending, sending, delivered, dead, disabled)."""
+    """Deliveries per destination and state (the states of `status`); a failing destination's
+    last error, attempts and next retry."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
 
-    from storage.outbox_repo import OutboxRepository
+    from storage.outbox_repo import DELIVERY_LABELS, OutboxRepository
 
     settings = _settings(for_reading=True)
     db = _read_database(settings)
-    with db.session() as session:
-        repo = OutboxRepository(session)
-        counts = repo.delivery_counts()
-        dead = repo.dead_letters(20)
-        table = Table(title="Deliveries", title_justify="left")
-        table.add_column("destination", overflow="fold")
-        for state in ("pending", "sending", "delivered", "dead", "disabled"):
-            table.add_column(state, justify="right")
-        for destination, by_state in sorted(counts.items()):
-            table.add_row(destination, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
-        console = _console()
-        console.print(table)
-        for pk, destination, last_error in dead:
-            console.print(f"dead #{pk} {destination}: {last_error}", markup=False, highlight=False)
-    db.dispose()
+    try:
+        with db.session() as session:
+            reports = OutboxRepository(session).destination_reports()
+    finally:
+        db.dispose()
+    table = Table(title="Deliveries", title_justify="left")
+    table.add_column("destination", overflow="fold")
+    for label in DELIVERY_LABELS:
+        table.add_column(label, justify="right")
+    table.add_column("attempts", justify="right")
+    table.add_column("next retry")
+    table.add_column("last error", overflow="fold")
+    for report in reports:
+        failing = report.counts["failed"] or report.counts["dead"] or report.counts["disabled"]
+        table.add_row(
+            report.destination,
+            *(str(report.counts[label]) for label in DELIVERY_LABELS),
+            str(report.attempts) if failing else "",
+            _when(report.next_retry) if report.next_retry else "",
+            (report.last_error or "") if failing else "",
+        )
+    console = _console()
+    console.print(table)
+    if not reports:
+        console.print("no deliveries yet", markup=False, highlight=False)
+
+
+def _when(moment: "datetime") -> str:
+    from datetime import timezone
+
+    if moment.tzinfo is None:  # SQLite keeps no zone: stored as UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@deliveries_app.command("replay")
+def deliveries_replay(
+    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key such as webhook:https://…)")],
+    since: Annotated[str, typer.Option("--since", help="Events made since DATE (YYYY-MM-DD, UTC, or an ISO 8601 time)")],
+) -> None:
+    """Send past events again to one configured destination, e.g. a new webhook endpoint."""
+    from bot.delivery.notifiers.factory import build_notifiers
+    from bot.delivery.outbox import deliver_until_idle, replay
+
+    start = _since(since)
+    assert start is not None
+    settings = _settings()
+    notifiers = build_notifiers(settings)
+    chosen = next((n for n in notifiers if destination in (n.destination, n.destination.split(":", 1)[-1])), None)
+    if chosen is None:
+        configured = ", ".join(n.destination.split(":", 1)[0] for n in notifiers) or "none"
+        raise _fail(f"--destination: no configured notifier sends to {destination!r} (configured kinds: {configured})", 2)
+    db = _database(settings)
+
+    async def send() -> "tuple[int, int, int]":
+        try:
+            run = await deliver_until_idle(db, {n.destination: n for n in notifiers})
+        finally:
+            for notifier in notifiers:
+                await notifier.aclose()
+        return run.delivered, run.failed, run.dead
+
+    try:
+        result = replay(db, chosen, since=start)
+        delivered, failed, dead = asyncio.run(send())
+    finally:
+        db.dispose()
+    line = f"{result.queued} past events queued for {chosen.destination}"
+    if result.skipped or result.filtered:
+        line += f" ({result.skipped} already sent or queued, {result.filtered} outside its filters)"
+    line += f"; {delivered} deliveries sent"
+    if failed or dead:
+        line += f", {failed} to retry, {dead} dead (see `cacwatch deliveries`)"
+    print(line)
 
 
 @deliveries_app.command("retry")
