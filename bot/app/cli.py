@@ -112,9 +112,10 @@ def check(
     once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
 ) -> None:
     """Discover, fetch, parse and store every list; exit non-zero if a source could not be read."""
+    from bot.app.alerts import Alerter
+    from bot.app.progress import progress_reporter
     from bot.delivery.notifiers.factory import build_notifiers
     from bot.ingest.poll import poll_and_deliver
-    from bot.app.progress import progress_reporter
 
     if not once:
         raise _fail("check needs --once (use `cacwatch run` for the service)", 2)
@@ -125,7 +126,14 @@ def check(
     async def main() -> "PollOutcome":
         try:
             with progress_reporter(err_console) as progress:
-                return await poll_and_deliver(settings, db, notifiers, progress=progress)
+                outcome = await poll_and_deliver(settings, db, notifiers, progress=progress)
+            # Incidents and operator alerts as `run` has them: cron running `check --once`
+            # is told when the source has been blocked service.alert_after polls in a row.
+            try:
+                await Alerter(settings, db).after_poll(outcome.report)
+            except Exception as err:  # noqa: BLE001 - the poll's own result still stands
+                err_console.print(f"cacwatch: operator alerts failed: {err.__class__.__name__}", markup=False, highlight=False)
+            return outcome
         finally:
             for notifier in notifiers:
                 await notifier.aclose()
