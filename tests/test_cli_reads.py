@@ -161,3 +161,39 @@ def test_run_on_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if line.startswith("cacwatch:")]
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert f"http://127.0.0.1:{port}" in lines[0] and "service.health_port" in lines[0]
+
+
+def test_replica_command_serves_the_site_for_ones_own_config(tmp_path: Path) -> None:
+    """`cacwatch replica --port P` in one process, `check --once` against it from another."""
+    import signal
+
+    from service_helpers import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "replica", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert first.startswith(f"replica of the CAC site on http://127.0.0.1:{port}")
+        snippet = "".join(server.stdout.readline() for _ in range(5))
+        assert f'base_url: "http://127.0.0.1:{port}"' in snippet
+        config = tmp_path / "config.yaml"
+        config.write_text(f"database:\n  url: sqlite:///{tmp_path}/db.sqlite\ndata_dir: {tmp_path}/data\n{snippet}", encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "check", "--once", "--config", str(config)],
+            capture_output=True, text=True, timeout=180, cwd=ROOT,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "9 lists checked, 9 new" in result.stdout
+
+        taken = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "replica", "--port", str(port)],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )
+        assert taken.returncode == 2 and taken.stderr.startswith(f"cacwatch: cannot listen on http://127.0.0.1:{port}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0

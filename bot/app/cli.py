@@ -362,6 +362,34 @@ def demo(
 
 
 @app.command()
+def replica(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to serve on (0: any free port)")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Address to serve on")] = "127.0.0.1",
+) -> None:
+    """Serve the bundled replica of the CAC site, to try your own config offline (Ctrl-C stops)."""
+    import signal
+    import threading
+
+    from scrapers.replica.server import ReplicaServer
+
+    server = ReplicaServer()
+    try:
+        base_url = server.start(host, port)
+    except OSError as err:
+        raise _fail(f"cannot listen on http://{host}:{port}: {(err.strerror or str(err)).lower()} (choose another --port)", 2) from None
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"replica of the CAC site on {base_url} (Ctrl-C stops). Point your config.yaml at it:", flush=True)
+    print(f"sources:\n  cac:\n    base_url: \"{base_url}\"\n    beian_url: \"{base_url}\"\n    min_delay: 0s", flush=True)
+    print("then `cacwatch check --once` ingests it and notifies your configured destinations.", flush=True)
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+
+
+@app.command()
 def status() -> None:
     """The service as the database sees it: scheduler, sources, lists, deliveries, open incidents."""
     from bot.app.leader import current_leader
