@@ -226,6 +226,20 @@ class OutboxRepository:
             reports.append(DestinationReport(destination, notifier, by_label, attempts, last_error, next_retry))
         return reports
 
+    def queued_for(self, destination: str) -> list[tuple[dict[str, Any], datetime]]:
+        """(event, due time) of every delivery to ``destination`` not yet sent (pending, failed
+        or in flight), oldest event first: what its next message would carry."""
+        query = (
+            select(OutboxEvent.payload, Delivery.next_attempt_at)
+            .join(OutboxEvent, OutboxEvent.id == Delivery.event_pk)
+            .where(
+                Delivery.destination == destination,
+                Delivery.state.in_((DeliveryState.PENDING, DeliveryState.SENDING)),
+            )
+            .order_by(OutboxEvent.id)
+        )
+        return [(dict(payload), due) for payload, due in self.session.execute(query)]
+
     # --- replay ------------------------------------------------------------------------------
 
     def events_since(self, since: datetime) -> list[tuple[int, dict[str, Any]]]:
