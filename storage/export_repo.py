@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from storage.models import Filing, FilingChange, FilingList, ListVersion
 from storage.repo import filing_record
 
-__all__ = ["ExportRepository"]
+__all__ = ["ExportRepository", "stored_record"]
 
 
 def _when(value: datetime | None) -> str | None:
