@@ -95,6 +95,13 @@ def test_changes_removed_and_filters(config: Path, replica: ReplicaServer) -> No
     assert english and {r["filing_number"] for r in _jsonl(config, "--entity", english.upper())} >= mine
     assert {r["filing_number"] for r in _jsonl(config, "--query", edited.lower())} == {edited}
     assert _jsonl(config, "--query", "没有这样的文字xyz") == []
+    # A company group by either of its names: the same filings (ByteDance files as 北京抖音…).
+    from bot.changes.companies import big_tech_group
+
+    group_zh = _jsonl(config, "--entity", "字节跳动")
+    assert group_zh and {r["filing_number"] for r in group_zh} == {r["filing_number"] for r in _jsonl(config, "--entity", "ByteDance")}
+    assert all(getattr(big_tech_group(r["entity"]), "en", None) == "ByteDance" for r in group_zh)
+    assert any(r["entity"] == "北京抖音信息服务有限公司" for r in group_zh)
 
     bad = runner.invoke(app, ["export", "--config", str(config), "--since", "last week"])
     assert bad.exit_code == 2 and "--since" in bad.stderr and bad.stderr.count("\n") == 1

@@ -125,14 +125,20 @@ def _fold(text: str) -> str:
 def matches_entity(record: Mapping[str, Any], name: str) -> bool:
     """The filer is ``name``: a part of its Chinese or English name, or the company group
     ``name`` denotes (字节跳动, ByteDance …)."""
-    from bot.changes.companies import big_tech_group, find_company
+    from bot.changes.companies import big_tech_group, big_tech_groups, find_company
 
     wanted = _fold(name)
     entity = str(record.get("entity") or "")
-    if wanted and (wanted in _fold(entity) or wanted in _fold(str(record.get("entity_en") or ""))):
+    if not wanted or not entity:
+        return False
+    if wanted in _fold(entity) or wanted in _fold(str(record.get("entity_en") or "")):
         return True
-    company = find_company(name)
-    return company is not None and entity != "" and big_tech_group(entity) == company
+    group = big_tech_group(entity)
+    if group is None:
+        return False
+    # A group by its Chinese or English name (字节跳动 / ByteDance), or anything find_company resolves.
+    named = {g.key for g in big_tech_groups() if wanted in (_fold(g.zh), _fold(g.en))}
+    return group.key in named or find_company(name) == group
 
 
 def matches_query(record: Mapping[str, Any], text: str) -> bool:
