@@ -62,7 +62,7 @@ class Database:
             self._file = Path(parsed.database)
             if create:
                 self._file.parent.mkdir(parents=True, exist_ok=True)
-        self._location = str(self._file) if self._file is not None else self._server_location(parsed)
+        self._location = str(self._file.absolute()) if self._file is not None else self._server_location(parsed)
         self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _enable_sqlite_pragmas)

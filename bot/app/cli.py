@@ -341,7 +341,7 @@ def deliveries_retry(
     """Queue dead-lettered deliveries again (they are sent by the next check or by `run`)."""
     from bot.delivery.outbox import retry_dead
 
-    settings = _settings()
+    settings = _settings(for_reading=True)  # queues only: `run` or the next check sends (and needs the secrets)
     db = _database(settings)
     count = retry_dead(db, destination=destination)
     db.dispose()

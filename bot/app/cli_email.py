@@ -30,11 +30,11 @@ digest_app = typer.Typer(help="The email digest.", no_args_is_help=True)
 
 
 def _context(*, read_only: bool = False) -> tuple["Settings", Any]:
-    # Reads (``subscribers list``) never create or migrate a store and need no SMTP password.
+    # Nothing here sends mail, so no notifier secret is needed (an unset SMTP password is
+    # fine); reads (``subscribers list``, ``digest preview``) never create or migrate a store.
+    settings = cli_common.settings(for_reading=True)
     if read_only:
-        settings = cli_common.settings(for_reading=True)
         return settings, cli_common.read_database(settings)
-    settings = cli_common.settings()
     return settings, cli_common.database(settings)
 
 

@@ -414,6 +414,8 @@ def _unset_placeholder(path: str) -> str | None:
     key = re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
     if key in ("url", "urls", "api_base_url", "webhook_url", "public_base_url"):
         return "https://unset.invalid/"
+    if key in ("sender", "recipients", "address"):
+        return "unset@unset.invalid"
     return "unset"
 
 
