@@ -19,7 +19,28 @@ from sqlalchemy.orm import Session
 
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
 
-__all__ = ["ClaimedDelivery", "OutboxRepository"]
+__all__ = ["ClaimedDelivery", "DestinationReport", "OutboxRepository", "DELIVERY_LABELS", "delivery_label"]
+
+# The states an operator sees (``cacwatch status`` per kind, ``cacwatch deliveries`` per
+# destination): ``failed`` is a pending delivery that has been tried and waits for its retry.
+DELIVERY_LABELS: tuple[str, ...] = ("pending", "failed", "sending", "delivered", "dead", "disabled")
+
+
+def delivery_label(state: str, tried: bool) -> str:
+    """The operator's label of a delivery: its state, ``failed`` for a tried pending one."""
+    return "failed" if state == DeliveryState.PENDING and tried else state
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationReport:
+    """One destination as ``cacwatch deliveries`` shows it."""
+
+    destination: str
+    notifier: str
+    counts: dict[str, int]  # DELIVERY_LABELS → deliveries
+    attempts: int  # most attempts of a delivery still failing (failed or dead)
+    last_error: str | None  # of the newest failing delivery
+    next_retry: datetime | None  # earliest retry of a failed delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +190,70 @@ class OutboxRepository:
             .limit(limit)
         )
         return [(pk, destination, error) for pk, destination, error in self.session.execute(query)]
+
+    def destination_reports(self) -> list[DestinationReport]:
+        """Every destination with its deliveries per label and, when failing, why and when next."""
+        tried = Delivery.attempts > 0
+        rows = self.session.execute(
+            select(Delivery.destination, Delivery.notifier, Delivery.state, tried.label("tried"), func.count(Delivery.id))
+            .group_by(Delivery.destination, Delivery.notifier, Delivery.state, tried)
+        )
+        counts: dict[tuple[str, str], dict[str, int]] = {}
+        for destination, notifier, state, was_tried, count in rows:
+            by_label = counts.setdefault((destination, notifier), dict.fromkeys(DELIVERY_LABELS, 0))
+            label = delivery_label(state, bool(was_tried))
+            by_label[label] = by_label.get(label, 0) + count
+        failing = or_(
+            Delivery.state.in_((DeliveryState.DEAD, DeliveryState.DISABLED)),
+            (Delivery.state == DeliveryState.PENDING) & tried,
+        )
+        reports = []
+        for (destination, notifier), by_label in sorted(counts.items()):
+            attempts, next_retry = 0, None
+            last_error = None
+            if by_label["failed"] or by_label["dead"] or by_label["disabled"]:
+                where = (Delivery.destination == destination, Delivery.notifier == notifier, failing)
+                attempts = int(self.session.scalar(select(func.max(Delivery.attempts)).where(*where)) or 0)
+                last_error = self.session.scalar(
+                    select(Delivery.last_error).where(*where, Delivery.last_error.is_not(None)).order_by(Delivery.id.desc()).limit(1)
+                )
+                next_retry = self.session.scalar(
+                    select(func.min(Delivery.next_attempt_at)).where(
+                        Delivery.destination == destination, Delivery.notifier == notifier,
+                        Delivery.state == DeliveryState.PENDING, tried,
+                    )
+                )
+            reports.append(DestinationReport(destination, notifier, by_label, attempts, last_error, next_retry))
+        return reports
+
+    def queued_for(self, destination: str) -> list[tuple[dict[str, Any], datetime]]:
+        """(event, due time) of every delivery to ``destination`` not yet sent (pending, failed
+        or in flight), oldest event first: what its next message would carry."""
+        query = (
+            select(OutboxEvent.payload, Delivery.next_attempt_at)
+            .join(OutboxEvent, OutboxEvent.id == Delivery.event_pk)
+            .where(
+                Delivery.destination == destination,
+                Delivery.state.in_((DeliveryState.PENDING, DeliveryState.SENDING)),
+            )
+            .order_by(OutboxEvent.id)
+        )
+        return [(dict(payload), due) for payload, due in self.session.execute(query)]
+
+    # --- replay ------------------------------------------------------------------------------
+
+    def events_since(self, since: datetime) -> list[tuple[int, dict[str, Any]]]:
+        """(pk, event) of every stored event made at or after ``since``, oldest first."""
+        query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.created_at >= since).order_by(OutboxEvent.id)
+        return [(pk, dict(payload)) for pk, payload in self.session.execute(query)]
+
+    def events_sent_or_queued(self, destination: str) -> set[int]:
+        """Events with a delivery to ``destination`` that is delivered, queued or in flight."""
+        query = select(Delivery.event_pk).where(
+            Delivery.destination == destination,
+            Delivery.state.in_((DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DELIVERED)),
+        )
+        return set(self.session.scalars(query))
 
     def delivery_counts(self) -> dict[str, dict[str, int]]:
         """{destination: {state: count}} for status pages."""

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from scrapers.records import Kind
 from storage.models import Filing, FilingList, ListVersion, Poll, Source
 from storage.models_telegram import TelegramPostedPart, TelegramSubscription, TelegramWatch
-from storage.repo import filing_record, list_sizes
+from storage.export_repo import stored_record
+from storage.repo import list_sizes
 
 __all__ = [
     "KINDS",
@@ -137,7 +138,8 @@ def search_filings(
     if page_size:
         page = max(0, min(page, max(0, (total - 1) // page_size)))
         ordered = ordered.offset(page * page_size).limit(page_size)
-    records = [filing_record(f) for f in session.scalars(ordered)]
+    # With first_seen / updated_at / removed: a filing that left every list never looks current.
+    records = [stored_record(f) for f in session.scalars(ordered)]
     return SearchPage(total=total, page=page, page_size=page_size or max(1, total), records=records)
 
 

@@ -198,3 +198,52 @@ async def test_http_errors_alert_like_a_block_and_list_failures_never_open_the_s
     await poll()
     assert [a.subject for a in sent[3:]] == ["[cacwatch] recovered: list list A <https://www.cac.gov.cn/a>"]
     assert len(sent) == 4
+
+
+def test_check_once_from_cron_opens_an_incident_and_alerts(
+    replica: ReplicaServer, tmp_path: Path, telegram: FakeTelegram, smtp: tuple[Sink, int]
+) -> None:
+    """`check --once` run by cron keeps the same incident book as `run`: the third blocked
+    poll in a row opens the incident and alerts (once), the next good poll closes it."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from bot.app.cli import app
+
+    sink, port = smtp
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": {"url": f"sqlite:///{tmp_path / 'cacwatch.db'}"},
+                "data_dir": str(tmp_path / "data"),
+                "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "retries": 1, "timeout": 5}},
+                "notify": {
+                    "telegram": _telegram(telegram),
+                    "email": {"smtp_host": "127.0.0.1", "smtp_port": port, "security": "none", "sender": "cacwatch@example.org"},
+                },
+                "service": {"alert_after": 3, "alert_email": ["ops@example.org"]},
+            }
+        ),
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    replica.waf = True
+    for poll in range(1, 4):
+        result = runner.invoke(app, ["check", "--once", "--config", str(config)])
+        assert result.exit_code == 1  # the source could not be read
+        status = runner.invoke(app, ["status", "--config", str(config)])
+        if poll < 3:
+            assert "open incidents: none" in status.stdout
+            assert _admin_texts(telegram) == [] and sink.messages == []
+    assert "source:cac" in status.stdout
+    (alert,) = _admin_texts(telegram)
+    assert "failed 3 polls in a row" in alert
+    assert [str(m["Subject"]) for m in sink.messages] == ["[cacwatch] source cac is failing"]
+
+    assert runner.invoke(app, ["check", "--once", "--config", str(config)]).exit_code == 1  # still blocked: no repeat
+    assert len(_admin_texts(telegram)) == 1 and len(sink.messages) == 1
+    replica.waf = False
+    assert runner.invoke(app, ["check", "--once", "--config", str(config)]).exit_code == 0
+    assert "recovered" in _admin_texts(telegram)[-1]
+    assert "open incidents: none" in runner.invoke(app, ["status", "--config", str(config)]).stdout

@@ -67,7 +67,7 @@ def test_demo_runs_offline_as_installed_command(tmp_path: Path) -> None:
     assert (tmp_path / "filings.jsonl").exists()
 
 
-def test_digest_preview_writes_the_newest_lists_as_a_digest(tmp_path: Path, replica: ReplicaServer) -> None:
+def test_digest_preview_sample_writes_the_newest_lists_as_a_digest(tmp_path: Path, replica: ReplicaServer) -> None:
     """`digest preview` after a check: an .eml and an .html built from the newest stored list of
     each kind, through the same event builder as a poll (findings included)."""
     from email import message_from_bytes, policy
@@ -85,11 +85,11 @@ def test_digest_preview_writes_the_newest_lists_as_a_digest(tmp_path: Path, repl
         "    recipients: [partner@firm.example]\n",
         encoding="utf-8",
     )
-    empty = runner.invoke(app, ["--config", str(config), "digest", "preview", "--output-dir", str(tmp_path / "out")])
-    assert empty.exit_code == 1 and "no lists stored yet" in empty.stderr
+    empty = runner.invoke(app, ["--config", str(config), "digest", "preview", "--sample", "--output-dir", str(tmp_path / "out")])
+    assert empty.exit_code == 1 and "no store at" in empty.stderr  # a preview never creates a store
 
     assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0
-    result = runner.invoke(app, ["--config", str(config), "digest", "preview", "--output-dir", str(tmp_path / "out")])
+    result = runner.invoke(app, ["--config", str(config), "digest", "preview", "--sample", "--output-dir", str(tmp_path / "out")])
     assert result.exit_code == 0, result.stderr
     (eml,) = (tmp_path / "out").glob("digest-partner_firm.example-*.eml")
     assert eml.with_suffix(".html").exists()
@@ -112,3 +112,38 @@ def test_digest_preview_writes_the_newest_lists_as_a_digest(tmp_path: Path, repl
         assert data["counts"]["rows"] >= len(data["new"])
         assert data["sizes"] and data["sizes"][-1][1] == data["counts"]["rows"]
         assert any(f["type"] == "rank" for f in data["notable"])
+
+
+def test_digest_preview_shows_the_digest_that_would_really_go_out_next(tmp_path: Path, replica: ReplicaServer) -> None:
+    """A daily subscriber's preview is what the outbox holds for it: after a baseline and one
+    newly published list, that list (not "the newest list of each kind as just published")."""
+    from email import message_from_bytes, policy
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database:\n  url: 'sqlite:///{tmp_path}/db.sqlite'\n"
+        f"data_dir: '{tmp_path}/data'\n"
+        f"sources:\n  cac:\n    base_url: '{replica.base_url}'\n    beian_url: '{replica.beian_url}'\n    min_delay: 0\n"
+        "notify:\n  email:\n    smtp_host: 127.0.0.1\n    smtp_port: 9\n    security: none\n    sender: cacwatch@example.org\n"
+        "    subscribers:\n      - address: daily@firm.example\n        cadence: daily\n        at: '08:00'\n        language: en\n",
+        encoding="utf-8",
+    )
+    publish = replica.withhold("/2024-01/05/c_1706119043746644.htm")  # the newest deep-synthesis batch
+    assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0  # baseline
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["--config", str(config), "digest", "preview", "--output-dir", str(out)])
+    assert first.exit_code == 0, first.stderr
+    assert "1 queued events, due" in first.stdout  # the baseline waits for 08:00
+    publish()
+    assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0
+    for old in out.iterdir():
+        old.unlink()
+    result = runner.invoke(app, ["--config", str(config), "digest", "preview", "--output-dir", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "2 queued events, due" in result.stdout
+    (eml,) = out.glob("digest-daily_firm.example-*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    subject = str(message["Subject"])
+    assert subject.startswith("CAC: 1 new list") and subject in result.stdout
+    sample = runner.invoke(app, ["--config", str(config), "digest", "preview", "--sample", "--output-dir", str(out)])
+    assert "CAC: 3 new lists" in sample.stdout  # the old "as if just published" view, only on request

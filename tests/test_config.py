@@ -117,3 +117,41 @@ def test_yaml_errors_name_the_place_never_the_line(tmp_path: Path, text: str) ->
     assert re.search(r"not valid YAML: line \d+, column \d+: ", message), message
     assert "secret" not in message and "hunter2" not in message and "s3cr3t" not in message
     assert "\n" not in message
+
+
+def test_reading_settings_tolerate_unset_notifier_secrets_only() -> None:
+    """Read commands load the config ``for_reading``: an unset variable under ``notify`` becomes
+    a placeholder that passes validation (nothing is sent); elsewhere it is still an error."""
+    raw = {
+        "notify": {
+            "webhooks": [{"url": "${HOOK_URL}", "secret": "${CACWATCH_WEBHOOK_SECRET}"}],
+            "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "channel": "@cac_filings"},
+            "email": {"smtp_host": "smtp.example", "sender": "${SENDER}", "password": "${SMTP_PASSWORD}"},
+        }
+    }
+    with pytest.raises(ConfigError, match="CACWATCH_WEBHOOK_SECRET is not set|HOOK_URL is not set"):
+        settings_from_mapping(raw, env={})
+    settings = settings_from_mapping(raw, env={}, for_reading=True)
+    assert settings.notify.webhooks[0].url == "https://unset.invalid/"
+    assert settings.notify.email is not None and settings.notify.email.sender == "unset@unset.invalid"
+    with pytest.raises(ConfigError, match=r"database\.url: environment variable DB is not set"):
+        settings_from_mapping({"database": {"url": "${DB}"}}, env={}, for_reading=True)
+
+
+def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    config = folder / "config.yaml"
+    config.write_text(
+        "database:\n  url: sqlite:///state/db.sqlite\ndata_dir: raw\n"
+        "notify:\n  email:\n    smtp_host: smtp.example\n    sender: a@example.org\n    ca_file: certs/relay.pem\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(config, env={})
+    assert settings.database.url == f"sqlite:///{folder.resolve()}/state/db.sqlite"
+    assert settings.data_dir == folder.resolve() / "raw"
+    assert settings.notify.email is not None and settings.notify.email.ca_file == str(folder.resolve() / "certs/relay.pem")
+    absolute = folder / "abs.yaml"
+    absolute.write_text(f"database:\n  url: sqlite:///{tmp_path}/x.db\ndata_dir: {tmp_path}/d\n", encoding="utf-8")
+    settings = load_settings(absolute, env={})
+    assert settings.database.url == f"sqlite:///{tmp_path}/x.db" and settings.data_dir == tmp_path / "d"

@@ -218,7 +218,10 @@ def test_csv_and_xlsx_hold_every_new_and_changed_row() -> None:
     assert cancelled[ROW_COLUMNS.index("changes")] == "status: active → cancelled"
     assert "北京示例科技有限公司0" in {r[ROW_COLUMNS.index("entity")] for r in rows}  # Chinese survives the round trip
     sheet = xlsx_rows(message)
-    assert list(sheet[0]) == list(ROW_COLUMNS)
+    # The columns of `cacwatch export --changes`; the sheet headed in Chinese and English.
+    assert [str(h).split("\n")[1] for h in sheet[0]][:3] == ["Change", "List", "Kind"]
+    assert len(sheet[0]) == len(ROW_COLUMNS)
+    assert sheet[1][0] == "新增 new"
     assert len(sheet) - 1 == 1390
     assert sheet[1][ROW_COLUMNS.index("filing_number")] == rows[1][ROW_COLUMNS.index("filing_number")]
 

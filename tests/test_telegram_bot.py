@@ -352,3 +352,33 @@ async def test_the_rate_limit_is_per_user(fake: FakeTelegram, db: Database) -> N
             assert "/watch" in text_of(await send(fake, "/help"))
         assert text_of(await send(fake, "/help")) == TOO_MANY
         assert "/watch" in text_of(await send(fake, "/help", chat_id=7777))  # another user: own allowance
+
+
+async def test_search_marks_removed_filings_and_export_has_no_formulas(fake: FakeTelegram, db: Database) -> None:
+    """A filing that left every list never looks current in /search (issue 14 §4); /export's CSV
+    has the export columns and no cell that would run as a formula (issue 10 #5)."""
+    from bot.changes.export import FILING_COLUMNS
+    from storage.models import Filing
+
+    with db.session() as session:
+        ds = seed_list(session, "deep_synthesis", "2026-06", 2)
+        formula = filing_record(300, name='=HYPERLINK("http://evil.example","x")', entity="杭州公式科技有限公司")
+        gone = filing_record(301, name="公式科技已移出算法", entity="杭州公式科技有限公司")
+        seed_filings(session, ds, [formula, gone])
+        row = session.scalars(select(Filing).where(Filing.filing_number == gone["filing_number"])).one()
+        row.present = False
+    async with running_bot(fake, db):
+        text = text_of(await send(fake, "/search 公式科技"))
+        (removed_entry,) = [block for block in text.split("\n\n") if "公式科技已移出算法" in block]
+        assert "已移出名单 removed" in removed_entry
+        (current_entry,) = [block for block in text.split("\n\n") if "HYPERLINK" in block]
+        assert "removed" not in current_entry
+        document = await send(fake, "/export 公式科技")
+        _, body = document.files["document"]
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        assert rows[0] == list(FILING_COLUMNS)
+        by_name = {r[FILING_COLUMNS.index("filing_number")]: r for r in rows[1:]}
+        assert by_name[formula["filing_number"]][FILING_COLUMNS.index("name")] == "'" + formula["name"]
+        assert by_name[gone["filing_number"]][FILING_COLUMNS.index("removed")] == "true"
+        assert by_name[gone["filing_number"]][FILING_COLUMNS.index("entity_en")]
+    assert not fake.rejected

@@ -57,13 +57,13 @@ async def test_signed_delivery_verifies_and_id_is_stable(receiver: Receiver, mak
     first, second = receiver.on("/hook")
     for got in (first, second):
         payload = Webhook(SECRET).verify(got.body, got.headers)
-        assert payload == {"type": event["type"], "timestamp": event["timestamp"], "data": event["data"]}
+        assert payload == {"id": event["id"], "type": event["type"], "timestamp": event["timestamp"], "data": event["data"]}
         assert got.headers["webhook-id"] == "msg_abc_1"
         assert got.headers["webhook-signature"].startswith("v1,")
         assert got.headers["Content-Type"] == "application/json"
         assert got.headers["User-Agent"] == "cacwatch"
         assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 60
-    assert "id" not in json.loads(first.body)
+    assert json.loads(first.body)["id"] == event["id"]  # the event's own id; webhook-id is the delivery's
     assert first.body == encode_body(event).encode("utf-8")
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + base64.b64encode(b"another key").decode()).verify(first.body, first.headers)
@@ -264,3 +264,25 @@ def test_problems_reported_early() -> None:
     assert WebhookNotifier(WebhookSettings(url="http://93.184.216.34/x", secret=SECRET)).problems() == []
     (problem,) = WebhookNotifier(WebhookSettings(url="http://localhost:1/x", secret=SECRET)).problems()
     assert "loopback" in problem and SECRET not in problem
+
+
+def test_published_schema_accepts_every_event_shape_and_rejects_drift() -> None:
+    """docs/webhook-events.schema.json (which the receiver checks every sent body against)
+    accepts the three event types and split parts, and would catch a body that drifts."""
+    from bot.changes.event_schema import split_event
+    from sample_events import baseline_event, revised_event
+    from webhook_receiver import schema_problems
+
+    big = published_event(1200)
+    for event in [published_event(2), revised_event(), baseline_event(), *split_event(big, max_filings=500)]:
+        assert schema_problems(encode_body(event).encode("utf-8")) == [], event["type"]
+    good = json.loads(encode_body(published_event(1)))
+    drifted = [
+        {k: v for k, v in good.items() if k != "id"},  # the event id is promised
+        {**good, "type": "list.updated"},
+        {**good, "data": {**good["data"], "new": [{**good["data"]["new"][0], "status": "gone"}]}},
+        {**good, "data": {**good["data"], "new": [{**good["data"]["new"][0], "secret_field": 1}]}},
+        {**good, "data": {k: v for k, v in good["data"].items() if k != "counts"}},
+    ]
+    for body in drifted:
+        assert schema_problems(json.dumps(body).encode("utf-8")), body

@@ -61,10 +61,16 @@ def ingest(config: Path) -> str:
 
 
 def export_records(config: Path) -> list[dict[str, Any]]:
-    """Every filing as `cacwatch export --format jsonl` writes it."""
+    """Every filing as `cacwatch export --format jsonl` writes it: the filing record of
+    interfaces.md (the API's record), without the columns export adds after it
+    (entity_en, first_seen, updated_at, removed)."""
+    from scrapers.records import EXPORT_FIELDS
+
     result = _cli(config, "export", "--format", "jsonl")
     assert result.returncode == 0, result.stderr[-2000:]
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert all(record["removed"] is False for record in records)  # export shows current filings only
+    return [{name: record[name] for name in EXPORT_FIELDS} for record in records]
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str]:

@@ -7,36 +7,97 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
+from bot.app.cli_common import console as _console
 from bot.app.cli_common import database as _database
 from bot.app.cli_common import fail as _fail
+from bot.app.cli_common import read_database as _read_database
 from bot.app.cli_common import settings as _settings
 from bot.app.cli_common import state as _state
 from bot.app.config import DEFAULT_CONFIG_PATH
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.ingest.poll import PollOutcome
 
 __all__ = ["app", "main"]
 
+_CONFIG_FLAGS = ("--config", "-c")
+
+
+def _hoist_config(args: list[str]) -> list[str]:
+    """``cacwatch status --config x.yaml`` means ``cacwatch --config x.yaml status``: the global
+    option is moved ahead of the subcommand wherever it is given (never past a ``--``)."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in _CONFIG_FLAGS and index + 1 < len(args):
+            front.extend(args[index : index + 2])
+            index += 2
+            continue
+        if arg.startswith("--config="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
+class _Group(TyperGroup):
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Any: typer vendors click's Context
+        return super().parse_args(ctx, _hoist_config(list(args)))
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="Watch the Cyberspace Administration of China for new algorithm-filing lists.",
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cacwatch")
+    except PackageNotFoundError:  # run from a checkout: the version pyproject.toml declares
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"cacwatch {_version()}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _global(
     config: Annotated[
         Optional[Path],
-        typer.Option("--config", "-c", help="config.yaml (default: $CACWATCH_CONFIG, then ./config.yaml)"),
+        typer.Option("--config", "-c", help="config.yaml (default: $CACWATCH_CONFIG, then ./config.yaml); also accepted after the command"),
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     if config is not None:
         _state.config_path, _state.explicit = config, True
@@ -51,9 +112,10 @@ def check(
     once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
 ) -> None:
     """Discover, fetch, parse and store every list; exit non-zero if a source could not be read."""
+    from bot.app.alerts import Alerter
+    from bot.app.progress import progress_reporter
     from bot.delivery.notifiers.factory import build_notifiers
     from bot.ingest.poll import poll_and_deliver
-    from bot.app.progress import progress_reporter
 
     if not once:
         raise _fail("check needs --once (use `cacwatch run` for the service)", 2)
@@ -64,7 +126,14 @@ def check(
     async def main() -> "PollOutcome":
         try:
             with progress_reporter(err_console) as progress:
-                return await poll_and_deliver(settings, db, notifiers, progress=progress)
+                outcome = await poll_and_deliver(settings, db, notifiers, progress=progress)
+            # Incidents and operator alerts as `run` has them: cron running `check --once`
+            # is told when the source has been blocked service.alert_after polls in a row.
+            try:
+                await Alerter(settings, db).after_poll(outcome.report)
+            except Exception as err:  # noqa: BLE001 - the poll's own result still stands
+                err_console.print(f"cacwatch: operator alerts failed: {err.__class__.__name__}", markup=False, highlight=False)
+            return outcome
         finally:
             for notifier in notifiers:
                 await notifier.aclose()
@@ -89,32 +158,64 @@ class _Format(str, Enum):
     xlsx = "xlsx"
 
 
+def _since(value: Optional[str]) -> "datetime | None":
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--since: {value!r} is not a date (YYYY-MM-DD or an ISO 8601 time)", 2) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 @app.command()
 def export(
     fmt: Annotated[_Format, typer.Option("--format", "-f", help="jsonl, csv or xlsx")] = _Format.jsonl,
     kind: Annotated[Optional[str], typer.Option("--kind", help="deep_synthesis, algorithm_recommendation or genai_service")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
-    include_removed: Annotated[bool, typer.Option(help="Also filings that left every list.")] = False,
+    include_removed: Annotated[bool, typer.Option(help="Also filings that left every list (marked removed).")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only filings first seen or changed since DATE (YYYY-MM-DD, UTC)")] = None,
+    entity: Annotated[Optional[str], typer.Option("--entity", help="Only this filer: part of its name, its English name or its group (字节跳动, ByteDance)")] = None,
+    query: Annotated[Optional[str], typer.Option("--query", help="Only filings whose name, filer, products, purpose or number contain TEXT")] = None,
+    changes: Annotated[bool, typer.Option("--changes", help="Export the changes (new, changed, cancelled, renamed, removed) as records of their own")] = False,
 ) -> None:
-    """Export every stored filing."""
-    from bot.changes.export import export_to_path, write_export
+    """Export stored filings, or with --changes their history (records with first_seen, updated_at, removed)."""
+    from bot.changes.export import CHANGE_COLUMNS, FILING_COLUMNS, export_to_path, matches_entity, matches_query, with_english, write_export
     from scrapers.records import Kind
-    from storage.repo import Repository, filing_record
+    from storage.export_repo import ExportRepository
 
     if kind is not None and kind not in {k.value for k in Kind}:
         raise _fail(f"--kind: unknown kind {kind!r} (deep_synthesis, algorithm_recommendation, genai_service)", 2)
     if fmt is _Format.xlsx and output is None and sys.stdout.isatty():
         raise _fail("--format xlsx is binary: give --output FILE or redirect stdout", 2)
-    settings = _settings()
-    db = _database(settings)
+    if entity is not None and not entity.strip() or query is not None and not query.strip():
+        raise _fail("--entity and --query need some text", 2)
+    start = _since(since)
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
     with db.session() as session:
-        records = (filing_record(f) for f in Repository(session).filings(kind, include_removed=include_removed))
+        repo = ExportRepository(session)
+        if changes:
+            found = repo.changes(kind=kind, since=start)
+            columns = CHANGE_COLUMNS
+        else:
+            # Removed filings are marked ``removed`` and never look current.
+            found = repo.filings(kind=kind, since=start, include_removed=include_removed)
+            columns = FILING_COLUMNS
+        records = (with_english(r) for r in found)
+        if entity is not None:
+            records = (r for r in records if matches_entity(r, entity))
+        if query is not None:
+            records = (r for r in records if matches_query(r, query))
+        what = "changes" if changes else "filings"
         if output is None:
-            count = write_export(records, fmt.value, sys.stdout.buffer)
+            count = write_export(records, fmt.value, sys.stdout.buffer, columns=columns)
             sys.stdout.flush()
         else:
-            count = export_to_path(records, fmt.value, output)
-            err_console.print(f"{count} filings written to {output}", markup=False, highlight=False)
+            count = export_to_path(records, fmt.value, output, columns=columns)
+            err_console.print(f"{count} {what} written to {output}", markup=False, highlight=False)
     db.dispose()
 
 
@@ -124,11 +225,11 @@ def stats() -> None:
     from bot.changes.summary import print_stats
     from storage.repo import Repository
 
-    settings = _settings()
-    db = _database(settings)
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
     with db.session() as session:
         repo = Repository(session)
-        print_stats(Console(), repo.list_stats(), repo.filing_counts())
+        print_stats(_console(), repo.list_stats(), repo.filing_counts())
     db.dispose()
 
 
@@ -156,33 +257,96 @@ app.add_typer(deliveries_app, name="deliveries")
 
 @deliveries_app.callback(invoke_without_command=True)
 def deliveries_list(ctx: typer.Context) -> None:
-    """Deliveries per destination and state (pending, sending, delivered, dead, disabled)."""
+    """Deliveries per destination and state (the states of `status`); a failing destination's
+    last error, attempts and next retry."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
 
     from bot.app.redact import mask_destination, mask_urls_in
-    from storage.outbox_repo import OutboxRepository
+    from storage.outbox_repo import DELIVERY_LABELS, OutboxRepository
 
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
+    try:
+        with db.session() as session:
+            reports = OutboxRepository(session).destination_reports()
+    finally:
+        db.dispose()
+    table = Table(title="Deliveries", title_justify="left")
+    table.add_column("destination", overflow="fold")
+    for label in DELIVERY_LABELS:
+        table.add_column(label, justify="right")
+    table.add_column("attempts", justify="right")
+    table.add_column("next retry")
+    table.add_column("last error", overflow="fold")
+    for report in reports:
+        failing = report.counts["failed"] or report.counts["dead"] or report.counts["disabled"]
+        table.add_row(
+            mask_destination(report.destination),  # keys stored by older versions held whole URLs
+            *(str(report.counts[label]) for label in DELIVERY_LABELS),
+            str(report.attempts) if failing else "",
+            _when(report.next_retry) if report.next_retry else "",
+            mask_urls_in(report.last_error or "") if failing else "",
+        )
+    console = _console()
+    console.print(table)
+    if not reports:
+        console.print("no deliveries yet", markup=False, highlight=False)
+
+
+def _when(moment: "datetime") -> str:
+    from datetime import timezone
+
+    if moment.tzinfo is None:  # SQLite keeps no zone: stored as UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@deliveries_app.command("replay")
+def deliveries_replay(
+    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key such as webhook:https://…)")],
+    since: Annotated[str, typer.Option("--since", help="Events made since DATE (YYYY-MM-DD, UTC, or an ISO 8601 time)")],
+) -> None:
+    """Send past events again to one configured destination, e.g. a new webhook endpoint."""
+    from bot.delivery.notifiers.base import notifiers_by_key
+    from bot.delivery.notifiers.factory import build_notifiers
+    from bot.delivery.outbox import deliver_until_idle, replay
+
+    start = _since(since)
+    assert start is not None
     settings = _settings()
+    notifiers = build_notifiers(settings)
+    # The key (masked for webhooks), or the URL or key it was stored under before masking.
+    chosen = next(
+        (n for n in notifiers if destination in {n.destination, *n.aliases, *(a.split(":", 1)[-1] for a in n.aliases)}),
+        None,
+    )
+    if chosen is None:
+        configured = ", ".join(n.destination.split(":", 1)[0] for n in notifiers) or "none"
+        raise _fail(f"--destination: no configured notifier sends to {destination!r} (configured kinds: {configured})", 2)
     db = _database(settings)
-    with db.session() as session:
-        repo = OutboxRepository(session)
-        counts = repo.delivery_counts()
-        dead = repo.dead_letters(20)
-        table = Table(title="Deliveries", title_justify="left")
-        table.add_column("destination", overflow="fold")
-        for state in ("pending", "sending", "delivered", "dead", "disabled"):
-            table.add_column(state, justify="right")
-        for destination, by_state in sorted(counts.items()):
-            shown = mask_destination(destination)  # keys stored by older versions held whole URLs
-            table.add_row(shown, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
-        console = Console()
-        console.print(table)
-        for pk, destination, last_error in dead:
-            error = mask_urls_in(last_error or "")
-            console.print(f"dead #{pk} {mask_destination(destination)}: {error}", markup=False, highlight=False)
-    db.dispose()
+
+    async def send() -> "tuple[int, int, int]":
+        try:
+            run = await deliver_until_idle(db, notifiers_by_key(notifiers))
+        finally:
+            for notifier in notifiers:
+                await notifier.aclose()
+        return run.delivered, run.failed, run.dead
+
+    try:
+        result = replay(db, chosen, since=start)
+        delivered, failed, dead = asyncio.run(send())
+    finally:
+        db.dispose()
+    line = f"{result.queued} past events queued for {chosen.destination}"
+    if result.skipped or result.filtered:
+        line += f" ({result.skipped} already sent or queued, {result.filtered} outside its filters)"
+    line += f"; {delivered} deliveries sent"
+    if failed or dead:
+        line += f", {failed} to retry, {dead} dead (see `cacwatch deliveries`)"
+    print(line)
 
 
 @deliveries_app.command("retry")
@@ -192,7 +356,7 @@ def deliveries_retry(
     """Queue dead-lettered deliveries again (they are sent by the next check or by `run`)."""
     from bot.delivery.outbox import retry_dead
 
-    settings = _settings()
+    settings = _settings(for_reading=True)  # queues only: `run` or the next check sends (and needs the secrets)
     db = _database(settings)
     count = retry_dead(db, destination=destination)
     db.dispose()
@@ -219,6 +383,34 @@ def demo(
 
 
 @app.command()
+def replica(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to serve on (0: any free port)")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Address to serve on")] = "127.0.0.1",
+) -> None:
+    """Serve the bundled replica of the CAC site, to try your own config offline (Ctrl-C stops)."""
+    import signal
+    import threading
+
+    from scrapers.replica.server import ReplicaServer
+
+    server = ReplicaServer()
+    try:
+        base_url = server.start(host, port)
+    except OSError as err:
+        raise _fail(f"cannot listen on http://{host}:{port}: {(err.strerror or str(err)).lower()} (choose another --port)", 2) from None
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"replica of the CAC site on {base_url} (Ctrl-C stops). Point your config.yaml at it:", flush=True)
+    print(f"sources:\n  cac:\n    base_url: \"{base_url}\"\n    beian_url: \"{base_url}\"\n    min_delay: 0s", flush=True)
+    print("then `cacwatch check --once` ingests it and notifies your configured destinations.", flush=True)
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (default loopback only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
@@ -226,7 +418,7 @@ def serve(
     """Serve the web pages, the JSON API and the feeds over the database (read-only, never polls)."""
     from bot.web.command import serve as serve_web
 
-    settings = _settings()
+    settings = _settings(for_reading=True)  # serves, never sends: no notifier secrets needed
     db = _database(settings)
     try:
         code = serve_web(settings, db, host=host, port=port)
@@ -241,14 +433,23 @@ def status() -> None:
     from bot.app.leader import current_leader
     from bot.app.metrics import print_status, read_snapshot
 
-    settings = _settings()
-    db = _database(settings)
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
     try:
         snapshot = read_snapshot(db)
         leader = current_leader(db)
     finally:
         db.dispose()
-    print_status(Console(), snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+    print_status(_console(), snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+
+
+@app.command()
+def migrate() -> None:
+    """Create the store, or bring its schema to this version (`check` and `run` also do; reads never)."""
+    settings = _settings(for_reading=True)
+    db = _database(settings)
+    db.dispose()
+    print(f"store at {db.location} is up to date")
 
 
 @app.command()

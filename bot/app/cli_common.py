@@ -1,6 +1,13 @@
 """What the CLI's command modules share: the ``--config`` state, settings, database, errors.
 
 ``cli`` (the root app) and ``cli_email`` (sub-apps) both import from here, never from each other.
+
+Two kinds of command open the store differently:
+
+- *writes* (``check``, ``run``, ``migrate``, ``subscribers add``…) create the store if needed
+  and bring its schema up to date;
+- *reads* (``status``, ``stats``, ``export``, ``deliveries``, ``subscribers list``) never create
+  or migrate anything and need no notifier secrets: no store → one line saying how to make one.
 """
 
 from __future__ import annotations
@@ -10,13 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 
 from bot.app.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from storage.db import Database
 
-__all__ = ["state", "fail", "settings", "database"]
+__all__ = ["state", "fail", "settings", "database", "read_database", "console"]
+
+# Wide enough for any table row: off a terminal nothing is wrapped or folded per column.
+_PLAIN_WIDTH = 1000
 
 
 class _State:
@@ -33,33 +44,67 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def settings() -> Settings:
+def console() -> Console:
+    """stdout for tables: a terminal's width on a terminal; otherwise (a pipe, ``docker exec``
+    without ``-t``, cron) a wide plain layout, so columns are never folded to one letter."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=_PLAIN_WIDTH, color_system=None, soft_wrap=True)
+
+
+def settings(*, for_reading: bool = False) -> Settings:
+    """The settings of ``--config``; ``for_reading`` lets notifier secrets be unset."""
     path = state.config_path
     if path is not None and not state.explicit and not path.exists():
         path = None  # no ./config.yaml: built-in defaults
     try:
-        return load_settings(path)
+        return load_settings(path, for_reading=for_reading)
     except ConfigError as err:
         raise fail(f"configuration error: {err}", 2) from None
 
 
-def database(settings: Settings) -> "Database":
+def _open(url: str, *, create: bool) -> "Database":
     # Imported here: commands that need no database (``--help``, ``config``) skip SQLAlchemy.
     from storage.db import Database
 
-    from bot.app.redact import mask_url, mask_urls_in
+    from bot.app.redact import mask_url
 
-    url = settings.database.url
     try:
-        db = Database(url)
+        return Database(url, create=create)
     except Exception as err:  # noqa: BLE001 - a malformed URL (SQLAlchemy's ArgumentError …): one line
         raise fail(f"database {mask_url(url)}: not a usable database URL ({err.__class__.__name__})", 2) from None
+
+
+def _driver_failure(db: "Database", err: Exception) -> typer.Exit:
+    from bot.app.redact import mask_urls_in
+
+    db.dispose()
+    # Driver messages may quote the URL or its parameters: masked like every URL shown.
+    detail = " ".join(mask_urls_in(str(err)).split())[:300]
+    return fail(f"database {db.location}: {err.__class__.__name__}: {detail}")
+
+
+def database(settings: Settings) -> "Database":
+    """The store for a command that writes: created if missing, migrated to the newest schema."""
+    db = _open(settings.database.url, create=True)
     try:
         db.migrate()
     except Exception as err:  # noqa: BLE001 - any driver error is reported the same way
-        # Driver messages may quote the URL or its parameters: masked like every URL shown.
-        detail = " ".join(mask_urls_in(str(err)).split())[:300]
-        raise fail(f"database {mask_url(url)}: {err.__class__.__name__}: {detail}") from None
+        raise _driver_failure(db, err) from None
     return db
 
 
+def read_database(settings: Settings) -> "Database":
+    """The store for a command that only reads: never created, never migrated."""
+    db = _open(settings.database.url, create=False)
+    try:
+        found = db.state()
+    except Exception as err:  # noqa: BLE001 - any driver error is reported the same way
+        raise _driver_failure(db, err) from None
+    if found == "missing":
+        db.dispose()
+        raise fail(f"no store at {db.location}: run `cacwatch check --once` to make one")
+    if found == "behind":
+        db.dispose()
+        raise fail(f"the store at {db.location} is from an older cacwatch: run `cacwatch migrate` first")
+    return db

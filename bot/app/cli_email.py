@@ -11,7 +11,7 @@ import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
@@ -20,6 +20,7 @@ from bot.app.cli_common import fail as _fail
 
 if TYPE_CHECKING:
     from bot.app.config import EmailSettings, Settings
+    from bot.changes.event_schema import Event
     from bot.delivery.email.subscribers import Subscriber
 
 __all__ = ["subscribers_app", "digest_app"]
@@ -28,8 +29,12 @@ subscribers_app = typer.Typer(help="Email digest subscribers (config.yaml and th
 digest_app = typer.Typer(help="The email digest.", no_args_is_help=True)
 
 
-def _context() -> tuple["Settings", Any]:
-    settings = cli_common.settings()
+def _context(*, read_only: bool = False) -> tuple["Settings", Any]:
+    # Nothing here sends mail, so no notifier secret is needed (an unset SMTP password is
+    # fine); reads (``subscribers list``, ``digest preview``) never create or migrate a store.
+    settings = cli_common.settings(for_reading=True)
+    if read_only:
+        return settings, cli_common.read_database(settings)
     return settings, cli_common.database(settings)
 
 
@@ -105,12 +110,11 @@ def subscribers_add(
 @subscribers_app.command("list")
 def subscribers_list() -> None:
     """Every subscriber: from config.yaml and from the database."""
-    from rich.console import Console
     from rich.table import Table
 
     from bot.delivery.email.subscribers import load_subscribers
 
-    settings, db = _context()
+    settings, db = _context(read_only=True)
     try:
         with db.session() as session:
             subscribers = load_subscribers(_email_settings(settings), session)
@@ -131,7 +135,7 @@ def subscribers_list() -> None:
             s.address, s.name, "config" if s.source == "config" else "database", _schedule(s), s.language,
             "; ".join(filters) or "all", "unsubscribed" if s.unsubscribed else "active",
         )
-    Console().print(table)
+    cli_common.console().print(table)
     if settings.notify.email is None:
         print("note: notify.email is not configured, so nothing is sent", file=sys.stderr)
 
@@ -180,14 +184,19 @@ def subscribers_unsubscribe(token: Annotated[str, typer.Argument(help="The token
 def digest_preview(
     subscriber: Annotated[Optional[str], typer.Option("--subscriber", help="Render for this subscriber (default: the first)")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where to write the .eml and .html")] = Path("."),
+    sample: Annotated[bool, typer.Option("--sample", help="Instead: the newest stored list of each kind as if just published")] = False,
 ) -> None:
-    """Write the next digest, built from the newest stored lists, to an .eml and an .html file."""
+    """Write the digest that would really go out next for a subscriber (what is queued for it) to
+    an .eml and an .html file; --sample renders the newest stored lists instead."""
     from bot.changes.events import preview_events
     from bot.delivery.email.digest import render_digest, standalone_html
     from bot.delivery.email.subscribers import Subscriber, ensure_token, load_subscribers, normalize_address
+    from storage.outbox_repo import OutboxRepository
 
-    settings, db = _context()
+    # The store must exist (nothing is created or migrated); only the subscriber's token may be written.
+    settings, db = _context(read_only=True)
     email = _email_settings(settings)
+    due: datetime | None = None
     try:
         with db.session() as session:
             everyone = load_subscribers(email, session)
@@ -201,14 +210,25 @@ def digest_preview(
                     raise _fail(f"{wanted} is not a subscriber (see `cacwatch subscribers list`)", 2)
             else:
                 active = [s for s in everyone if not s.unsubscribed]
+                if not active and not sample:
+                    raise _fail("no active subscribers (see `cacwatch subscribers add`; --sample previews without one)", 2)
                 chosen = active[0] if active else Subscriber(address="preview@example.com")
             if chosen.address != "preview@example.com":
                 chosen = ensure_token(session, chosen)
-            events = preview_events(session, watchlist=list(settings.notify.watchlist))
+            if sample:
+                events = preview_events(session, watchlist=list(settings.notify.watchlist))
+            else:
+                # Exactly what the outbox holds for this address: its next digest.
+                queued = OutboxRepository(session).queued_for(chosen.destination)
+                events = [cast("Event", event) for event, _ in sorted(queued, key=lambda q: str(q[0].get("timestamp")))]
+                due = min((when for _, when in queued), default=None)
     finally:
         db.dispose()
-    if not events:
+    if sample and not events:
         raise _fail("no lists stored yet: run `cacwatch check --once` first")
+    if not events:
+        print(f"nothing is queued for {chosen.address}: no digest would go out now (--sample previews the newest lists)")
+        return
     # The subscriber's filters apply, as in a real digest (all filtered out: the heartbeat mail).
     message = render_digest(
         events,
@@ -226,4 +246,7 @@ def digest_preview(
     eml.write_bytes(message.as_bytes())
     html.write_text(standalone_html(message), encoding="utf-8")
     print(f"{message['Subject']}")
+    if due is not None:
+        when = due if due.tzinfo is not None else due.replace(tzinfo=timezone.utc)
+        print(f"{len(events)} queued events, due {when.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"wrote {eml} and {html}")

@@ -46,6 +46,7 @@ __all__ = [
     "WebSettings",
     "WebAuthSettings",
     "load_settings",
+    "resolve_relative_paths",
     "parse_duration",
     "DEFAULT_CONFIG_PATH",
 ]
@@ -471,11 +472,24 @@ class Settings(_Strict):
         return self
 
 
-def _interpolate(node: Any, path: str, env: dict[str, str]) -> Any:
+def _unset_placeholder(path: str) -> str | None:
+    """What a read command puts in place of an unset variable under ``notify``: a value that
+    passes validation and is never used (reads send nothing); None elsewhere (still an error)."""
+    if not path.startswith("notify."):
+        return None
+    key = re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
+    if key in ("url", "urls", "api_base_url", "webhook_url", "public_base_url"):
+        return "https://unset.invalid/"
+    if key in ("sender", "recipients", "address"):
+        return "unset@unset.invalid"
+    return "unset"
+
+
+def _interpolate(node: Any, path: str, env: dict[str, str], lenient: bool = False) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env) for k, v in node.items()}
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env, lenient) for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(v, f"{path}[{i}]", env) for i, v in enumerate(node)]
+        return [_interpolate(v, f"{path}[{i}]", env, lenient) for i, v in enumerate(node)]
     if isinstance(node, str):
 
         def replace(match: re.Match[str]) -> str:
@@ -484,6 +498,9 @@ def _interpolate(node: Any, path: str, env: dict[str, str]) -> Any:
                 return env[name]
             if default is not None:
                 return default
+            placeholder = _unset_placeholder(path) if lenient else None
+            if placeholder is not None:
+                return placeholder
             raise ConfigError(f"{path}: environment variable {name} is not set")
 
         return _ENV_REF.sub(replace, node)
@@ -501,12 +518,14 @@ def _format_validation_error(err: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def settings_from_mapping(raw: Any, env: dict[str, str] | None = None) -> Settings:
+def settings_from_mapping(raw: Any, env: dict[str, str] | None = None, *, for_reading: bool = False) -> Settings:
+    """Validate a parsed config. ``for_reading``: notifier secrets may be unset (read commands
+    send nothing), so an unset ``${VAR}`` under ``notify`` becomes a placeholder, not an error."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("(top level): expected a mapping of keys")
-    interpolated = _interpolate(raw, "", dict(os.environ) if env is None else env)
+    interpolated = _interpolate(raw, "", dict(os.environ) if env is None else env, for_reading)
     try:
         return Settings.model_validate(interpolated)
     except ValidationError as err:
@@ -522,10 +541,39 @@ def _yaml_problem(err: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
-def load_settings(path: Path | None, env: dict[str, str] | None = None) -> Settings:
-    """Read and validate a config file. ``path=None`` means built-in defaults."""
+def _sqlite_relative_to(url: str, base: Path) -> str:
+    prefix = next((p for p in ("sqlite:///", "sqlite+pysqlite:///") if url.startswith(p)), None)
+    if prefix is None:
+        return url
+    rest = url[len(prefix) :]
+    if not rest or rest.startswith(("/", ":memory:", "?")) or Path(rest).is_absolute():
+        return url
+    return prefix + str(base / rest)
+
+
+def resolve_relative_paths(settings: Settings, base: Path) -> Settings:
+    """Paths in a config file mean the same from any working directory: relative ones
+    (the SQLite file, ``data_dir``, ``notify.email.ca_file``) are taken from ``base``, the
+    config file's folder."""
+    base = base.resolve()
+    update: dict[str, Any] = {}
+    url = _sqlite_relative_to(settings.database.url, base)
+    if url != settings.database.url:
+        update["database"] = settings.database.model_copy(update={"url": url})
+    if not settings.data_dir.is_absolute():
+        update["data_dir"] = base / settings.data_dir
+    email = settings.notify.email
+    if email is not None and email.ca_file and not Path(email.ca_file).is_absolute():
+        notify_email = email.model_copy(update={"ca_file": str(base / email.ca_file)})
+        update["notify"] = settings.notify.model_copy(update={"email": notify_email})
+    return settings.model_copy(update=update) if update else settings
+
+
+def load_settings(path: Path | None, env: dict[str, str] | None = None, *, for_reading: bool = False) -> Settings:
+    """Read and validate a config file. ``path=None`` means built-in defaults (relative paths
+    then mean the working directory); a file's relative paths are taken from its folder."""
     if path is None:
-        return settings_from_mapping({}, env)
+        return settings_from_mapping({}, env, for_reading=for_reading)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -537,4 +585,4 @@ def load_settings(path: Path | None, env: dict[str, str] | None = None) -> Setti
     except yaml.YAMLError as err:
         # Never str(err): it quotes the offending line, which may hold a secret.
         raise ConfigError(f"config file {path} is not valid YAML: {_yaml_problem(err)}") from None
-    return settings_from_mapping(raw, env)
+    return resolve_relative_paths(settings_from_mapping(raw, env, for_reading=for_reading), Path(path).parent)

@@ -22,12 +22,13 @@ from rich.panel import Panel
 
 from bot.app.config import Settings, settings_from_mapping
 from bot.changes.event_schema import Event
-from bot.changes.export import export_to_path
+from bot.changes.export import export_to_path, with_english
 from bot.ingest.poll import PollOutcome, poll_and_deliver
 from bot.changes.summary import print_stats
 from scrapers.replica.server import ReplicaServer
 from storage.db import Database
-from storage.repo import Repository, filing_record
+from storage.export_repo import ExportRepository
+from storage.repo import Repository
 
 __all__ = ["run_demo"]
 
@@ -123,7 +124,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
             idle = _poll(settings, db, console, "Idle poll")
             with db.session() as session:
                 output = root / "filings.jsonl"
-                count = export_to_path((filing_record(f) for f in Repository(session).filings()), "jsonl", output)
+                count = export_to_path((with_english(r) for r in ExportRepository(session).filings()), "jsonl", output)
             console.print(f"{count} filings exported to {output}", highlight=False)
             db.dispose()
         ok = all(o.report.ok for o in (first, second, idle)) and bool(published) and not idle.events

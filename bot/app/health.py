@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-__all__ = ["HealthServer", "Probe", "Response"]
+__all__ = ["HealthServer", "PortUnavailable", "Probe", "Response"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ class Response:
     status: int
     body: bytes
     content_type: str = "text/plain; charset=utf-8"
+
+
+class PortUnavailable(Exception):
+    """The HTTP address cannot be listened on (taken, not this host's, not permitted)."""
 
 
 # Each endpoint: an async function returning a Response.
@@ -51,7 +55,15 @@ class HealthServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+        except OSError as err:
+            # One line for the operator (a supervisor restarting into a traceback helps nobody).
+            reason = (err.strerror or str(err)).lower()
+            raise PortUnavailable(
+                f"cannot listen on http://{self.host}:{self.port}: {reason} "
+                "(set service.health_port to a free port, 0 for any, or null for no HTTP server)"
+            ) from None
         sockets = self._server.sockets or ()
         if sockets:
             self.port = sockets[0].getsockname()[1]

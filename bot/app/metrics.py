@@ -27,7 +27,7 @@ from prometheus_client import (
     generate_latest,
 )
 from storage.db import Database
-from storage.models_outbox import DeliveryState
+from storage.outbox_repo import DELIVERY_LABELS, delivery_label
 from storage.status_repo import IncidentStatus, SourceStatus, StatusRepository
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ __all__ = [
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # "failed" = pending again after a failed attempt (waiting for its retry).
-DELIVERY_STATES = ("pending", "failed", "sending", "delivered", "dead", "disabled")
+DELIVERY_STATES = DELIVERY_LABELS
 # Event created → delivered: seconds for webhooks, up to a day or a week for digests.
 _LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
 
@@ -88,7 +88,7 @@ def read_snapshot(db: Database) -> Snapshot:
         filings = repo.present_filings_per_kind()
         deliveries: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DELIVERY_STATES, 0))
         for notifier, state, was_tried, count in repo.delivery_counts():
-            label = "failed" if state == DeliveryState.PENDING and was_tried else state
+            label = delivery_label(state, was_tried)  # the labels of `cacwatch deliveries` too
             by_state = deliveries[notifier_kind(notifier)]
             by_state[label] = by_state.get(label, 0) + count
         incidents = repo.open_incidents()

@@ -37,7 +37,7 @@ from rich.console import Console
 
 from bot.app.alerts import Alerter
 from bot.app.config import Settings
-from bot.app.health import HealthServer, Response
+from bot.app.health import HealthServer, PortUnavailable, Response
 from bot.app.leader import AlreadyRunning, instance_name, make_election
 from bot.app.scheduling import MIN_GAP, AdaptiveTrigger, PollSchedule
 from bot.app.logs import configure_logging
@@ -467,6 +467,9 @@ async def run_service(settings: Settings, db: Database, console: Console) -> Non
         console.print(f"cacwatch: {err}", markup=False, highlight=False)
         # Its own exit status: a supervisor should not restart into the same refusal.
         raise SystemExit(EXIT_ALREADY_RUNNING) from None
+    except PortUnavailable as err:
+        console.print(f"cacwatch: {err}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None  # a configuration problem: restarting will not help
     except RuntimeError as err:
         if service.state.fatal:
             console.print(f"cacwatch: {err}", markup=False, highlight=False)

@@ -36,6 +36,8 @@ __all__ = [
     "deliver_until_idle",
     "DeliveryRun",
     "retry_dead",
+    "replay",
+    "Replay",
     "delivery_counts",
     "delivery_id_of",
 ]
@@ -273,6 +275,34 @@ async def deliver_until_idle(
         if not (run.delivered or run.failed or run.dead or run.disabled):
             break
     return total
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    queued: int  # new deliveries of past events
+    skipped: int  # already delivered or queued to that destination
+    filtered: int  # not for that destination (its kinds / events / watchlist filters)
+
+
+def replay(db: Database, notifier: Notifier, *, since: datetime) -> Replay:
+    """Queue every stored event made since ``since`` again for ``notifier``'s own destination
+    (``cacwatch deliveries replay``): a new endpoint catches up on the past. Each gets a new
+    delivery (its own ``webhook-id``); the body's ``id`` is the event's, as everywhere else."""
+    queued = skipped = filtered = 0
+    with db.session() as session:
+        repo = OutboxRepository(session)
+        done = repo.events_sent_or_queued(notifier.destination)
+        now = utcnow()
+        for pk, payload in repo.events_since(since):
+            event = cast(Event, payload)
+            if pk in done:
+                skipped += 1
+            elif not notifier.accepts(event):
+                filtered += 1
+            else:
+                repo.add_delivery(pk, notifier.destination, notifier.destination, not_before=now)
+                queued += 1
+    return Replay(queued, skipped, filtered)
 
 
 def retry_dead(db: Database, *, destination: str | None = None) -> int:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from bot.changes.export import write_export
+from bot.changes.export import with_english, write_export
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, ROLES, STATUSES, check_known, clean_text, filing_query, parse_kind, parse_limit
@@ -114,7 +114,8 @@ def search_download(request: Request, fmt: str) -> Response:
     check_known(request.query_params.keys(), FILTER_PARAMS)
     query = filing_query(request.query_params, blank_is_none=True)
     out = io.BytesIO()
-    write_export(_all_matches(web_state(request), query), fmt, out)  # type: ignore[arg-type]
+    # The export columns of the CLI, the digest and /export (entity_en filled in here).
+    write_export((with_english(dict(r)) for r in _all_matches(web_state(request), query)), fmt, out)  # type: ignore[arg-type]
     disposition = f'attachment; filename="cacwatch-filings.{fmt}"'
     return etag_response(request, out.getvalue(), _EXPORT_TYPES[fmt], headers={"Content-Disposition": disposition})
 

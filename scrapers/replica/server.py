@@ -197,16 +197,17 @@ class ReplicaServer:
                 modified=file.stat().st_mtime if file.exists() else time.time(),
             )
 
-    def start(self) -> str:
-        """Bind to a free port on 127.0.0.1, serve in a background thread, return the base URL."""
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Bind (by default to a free port on 127.0.0.1), serve in a background thread, return
+        the base URL. ``OSError`` when the address cannot be bound."""
         if self._server is not None:
             return self.base_url
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server((host, port), _Handler)
         server.replica = self
         self._server = server
-        host, port = server.server_address[:2]
-        assert isinstance(host, str)  # an AF_INET server: (host, port)
-        self._base_url = f"http://{host}:{port}"
+        bound_host, bound_port = server.server_address[:2]
+        assert isinstance(bound_host, str)  # an AF_INET server: (host, port)
+        self._base_url = f"http://{bound_host}:{bound_port}"
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -1,22 +1,24 @@
 """The rows of a digest as attachments: CSV (UTF-8 with BOM, for Excel) and XLSX.
 
-Cells that would start a formula are kept as text: every value comes from a web site.
+Cells that would start a formula are kept as text: every value comes from a web site
+(the one rule and writer of ``bot.changes.export``).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.changes.event_schema import Event
 from bot.delivery.email.sections import PRODUCTS_SEPARATOR, change_of, changes_text, english_for, group_sections
+from bot.changes.export import CHANGE_COLUMNS, write_export
 from scrapers.records import EXPORT_FIELDS
 
 __all__ = ["ROW_COLUMNS", "digest_rows", "rows_csv", "rows_xlsx"]
 
-ROW_COLUMNS: tuple[str, ...] = ("change", "list", *EXPORT_FIELDS, "entity_en", "changes")
+# One column set with ``cacwatch export --changes`` and the bot's exports.
+ROW_COLUMNS: tuple[str, ...] = CHANGE_COLUMNS
 
 # --- rows: CSV and XLSX ----------------------------------------------------------------------
 
@@ -40,65 +42,21 @@ def digest_rows(events: Sequence[Event], *, language: str = "en") -> list[dict[s
                 row["list"] = section.name
                 row["entity_en"] = english_for(str(record.get("entity") or "")) if record.get("entity") else ""
                 row["changes"] = changes_text(record.get("changes") or {}) if change == "changed" else ""
+                row["removed"] = change == "removed"
                 rows.append(row)
     return rows
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    # A cell starting with = + - @ would be run as a formula by Excel ("CSV injection"):
-    # data from a web site is text, so such a cell gets the apostrophe Excel uses for text.
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def rows_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """CSV, UTF-8 with BOM (Excel otherwise reads Chinese as the ANSI code page), CRLF lines."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow(ROW_COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row.get(name)) for name in ROW_COLUMNS])
-    return out.getvalue().encode("utf-8-sig")
+    """CSV, UTF-8 with BOM (Excel otherwise reads Chinese as the ANSI code page), CRLF lines;
+    would-be formulas neutralised by the one export rule (``bot.changes.export.safe_cell``)."""
+    out = io.BytesIO()
+    write_export(rows, "csv", out, columns=ROW_COLUMNS)
+    return out.getvalue()
 
 
 def rows_xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("filings")
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for name in ROW_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
-        values: list[Any] = []
-        for name in ROW_COLUMNS:
-            text = "" if row.get(name) is None else str(row.get(name))
-            if text.startswith("="):
-                # openpyxl stores a string starting with "=" as a formula: force a text cell.
-                # (Other values are written as shared strings, which Excel never evaluates.)
-                cell = WriteOnlyCell(sheet, value=text)
-                cell.data_type = "s"
-                values.append(cell)
-            else:
-                values.append(text)
-        sheet.append(values)
-    sheet.auto_filter.ref = f"A1:{_column_letter(len(ROW_COLUMNS))}{len(rows) + 1}"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _column_letter(n: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return str(get_column_letter(n))
+    """The same columns as ``cacwatch export --changes --format xlsx``, the same sheet layout."""
+    out = io.BytesIO()
+    write_export(rows, "xlsx", out, columns=ROW_COLUMNS)
+    return out.getvalue()

@@ -64,8 +64,11 @@ _ERROR_SNIPPET = 200  # bytes of a failing response kept in last_error, for the 
 
 
 def encode_body(event: Event) -> str:
-    """The exact JSON text that is signed and sent: the event minus its ``id``."""
-    payload = {"type": event["type"], "timestamp": event["timestamp"], "data": event["data"]}
+    """The exact JSON text that is signed and sent (docs/webhook-events.schema.json).
+
+    ``id`` is the event's own id, the same at every endpoint, so receivers can correlate
+    across endpoints; ``webhook-id`` (a header) names one delivery and is stable across retries."""
+    payload = {"id": event["id"], "type": event["type"], "timestamp": event["timestamp"], "data": event["data"]}
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     try:
         text.encode("utf-8")

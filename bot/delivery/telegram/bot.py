@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot.app.config import TelegramSettings
-from bot.changes.export import write_export
+from bot.changes.export import with_english, write_export
 from bot.delivery.telegram import queries
 from storage import telegram_repo
 from bot.delivery.telegram.format import (
@@ -420,7 +420,8 @@ async def _send_export(update: Update, context: ContextTypes.DEFAULT_TYPE, query
         await context.bot.send_message(chat.id, f"🔎 “{esc(query)}”：没有结果 / no results", parse_mode=ParseMode.HTML)
         return
     buffer = io.BytesIO()
-    write_export(page.records, "csv", buffer)  # UTF-8 with BOM: Excel opens Chinese correctly
+    # The export columns of the CLI and the digest; would-be formulas neutralised by the same rule.
+    write_export((with_english(dict(r)) for r in page.records), "csv", buffer)
     more = f"（前 {MAX_EXPORT_ROWS} 项 / first {MAX_EXPORT_ROWS}）" if page.total > MAX_EXPORT_ROWS else ""
     await context.bot.send_document(
         chat.id,

@@ -27,6 +27,8 @@ def render_search_page(query: str, page: telegram_repo.SearchPage) -> str:
         zh_kind, en_kind = kind_label(str(record.get("kind") or ""))
         zh_month, _ = month_label(record.get("list_month"))
         status = " · <b>已注销 cancelled</b>" if record.get("status") == "cancelled" else ""
+        if record.get("removed"):
+            status += " · <b>已移出名单 removed</b>"  # left every list: never shown as current
         lines = [
             f"{number}. <b>{esc(clip(record.get('name'), 150))}</b>",
             f"{esc(clip(entity, 150))}" + (f" · {esc(clip(english, 150))}" if english and english != entity else ""),
