@@ -1,4 +1,4 @@
-"""The digest's unsubscribe link, followed as a person would (issue 10 item 7).
+"""`cacwatch run` as the web app's host, and the digest's unsubscribe link followed as a person would (issue 10 item 7).
 
 `cacwatch run` (in-process) polls the replica and mails its baseline digest to a real SMTP
 server (aiosmtpd); the link in that mail is then opened against the service's own web app:
@@ -114,3 +114,35 @@ async def test_digest_link_confirms_on_get_and_unsubscribes_on_post(replica: Rep
             assert (await client.get(f"{base}/healthz")).status_code == 200
     finally:
         smtp.stop()
+
+
+async def test_run_serves_the_web_app_and_keeps_its_index_current(replica: ReplicaServer, tmp_path: Path) -> None:
+    """`cacwatch run` answers the pages, the API and the feeds on its HTTP address, and indexes
+    what its poll stored without waiting for a visitor's search to do it."""
+    from bot.web.app import web_state_of
+    from storage.corpus import Corpus
+
+    settings = service_settings(replica, f"sqlite:///{tmp_path / 'cacwatch.db'}", tmp_path / "data", interval="1h",
+                                service={"health_port": 0, "health_host": "127.0.0.1"})
+    async with running_service(settings) as service, httpx.AsyncClient(timeout=10) as client:
+        assert service.health is not None
+        base = f"http://127.0.0.1:{service.health.port}"
+        assert await async_wait_until(lambda: service.state.polls >= 1, timeout=30)
+        assert service.state.last_poll_ok
+        state = web_state_of(service.health.app)
+        stored = Corpus(service.db).data_version()
+        # No request has been made: the service's own keeper brings the index up to the ingest.
+        assert await async_wait_until(lambda: state.indexed_version == stored, timeout=20)
+
+        first = (await client.get(f"{base}/api/v1/filings", params={"limit": 1})).json()["items"][0]
+        number = first["filing_number"]
+        found = (await client.get(f"{base}/api/v1/filings", params={"q": number})).json()
+        assert found["items"][0]["filing_number"] == number
+        filing = await client.get(f"{base}/filings/{first['kind']}/{number}")
+        assert filing.status_code == 200 and html.escape(first["entity"]) in filing.text
+        assert filing.headers["content-security-policy"] == CSP
+        overview = await client.get(f"{base}/")
+        assert overview.status_code == 200 and 'action="/search"' in overview.text
+        assert (await client.get(f"{base}/feeds/lists.atom")).status_code == 200
+        assert (await client.get(f"{base}/healthz")).text.startswith("ok ")
+        assert (await client.post(f"{base}/api/v1/filings")).status_code == 405
