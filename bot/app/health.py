@@ -118,7 +118,7 @@ class HttpServer:
             log_level="warning",
             access_log=False,
             server_header=False,
-            timeout_graceful_shutdown=self._grace,
+            timeout_graceful_shutdown=max(1, round(self._grace)),
         )
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http server")

@@ -24,8 +24,10 @@ PATH = "/email/unsubscribe"
 _UNKNOWN = "未知或已失效的退订链接 · Unknown or expired unsubscribe link"
 
 
-def _page(status: int, **context: object) -> Response:
-    body = render("unsubscribe.html", status=status, title="退订 Unsubscribe", **context)
+def _page(status: int, state: str, *, address: str = "", token: str = "", message: str = "") -> Response:
+    body = render(
+        "unsubscribe.html", status=status, title="退订 Unsubscribe", state=state, address=address, token=token, message=message
+    )
     # Token-bearing pages: no cache keeps them, no referrer carries the URL away (set globally too).
     return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
@@ -46,12 +48,12 @@ def unsubscribe_route(db: Database) -> Route:
         if request.method == "POST":
             address = await asyncio.to_thread(act, token)
             if address is None:
-                return _page(404, state="unknown", message=_UNKNOWN)
-            return _page(200, state="done", address=address)
+                return _page(404, "unknown", message=_UNKNOWN)
+            return _page(200, "done", address=address)
         found = await asyncio.to_thread(look, token)
         if found is None:
-            return _page(404, state="unknown", message=_UNKNOWN)
+            return _page(404, "unknown", message=_UNKNOWN)
         address, already = found
-        return _page(200, state="already" if already else "confirm", address=address, token=token)
+        return _page(200, "already" if already else "confirm", address=address, token=token)
 
     return Route(PATH, endpoint, methods=["GET", "POST"])
