@@ -66,7 +66,7 @@ async def _post(fake: FakeTelegram, public_url: str | None) -> list[str]:
     [notifier] = build_notifiers(_settings({"telegram": telegram}, public_url))
     before = len(fake.messages(CHANNEL))
     try:
-        await notifier.deliver(_telegram_event(), delivery_id=f"msg_{bool(public_url)}")
+        await notifier.deliver(_telegram_event(), delivery_id=f"msg_{bool(public_url)}")  # type: ignore[arg-type]
     finally:
         await notifier.aclose()
     return [c.text or "" for c in fake.messages(CHANNEL)[before:]]
