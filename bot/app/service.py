@@ -146,9 +146,10 @@ class Service:
         tasks: list[asyncio.Task[Any]] = []
         try:
             if service.health_port is not None:
-                self.health, keeper = self._http_server()
+                self.health, web_state = self._http_server()
                 port = await self.health.start()
-                tasks.append(asyncio.create_task(self._guarded(keeper, "search index refresh"), name="search index"))
+                keeper = self._guarded(self._keep_index(web_state), "search index refresh")
+                tasks.append(asyncio.create_task(keeper, name="search index"))
                 log.info("web app and health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
             log.info(
                 "cacwatch run started",
@@ -416,8 +417,8 @@ class Service:
         return {"/healthz": self._healthz, "/readyz": self._readyz, "/metrics": self._metrics}
 
     def _http_server(self) -> tuple[HttpServer, Any]:
-        """The web app with the probes and the unsubscribe page; and the coroutine that keeps
-        its search index current."""
+        """The web app with the probes and the unsubscribe page, and its state (the search
+        index ``_keep_index`` keeps current)."""
         from bot.web.app import create_app, web_state_of
         from bot.web.unsubscribe import PATH as UNSUBSCRIBE
         from bot.web.unsubscribe import unsubscribe_route
@@ -434,7 +435,7 @@ class Service:
         )
         service = self.settings.service
         server = HttpServer(app, service.health_host, service.health_port or 0)
-        return server, self._keep_index(web_state_of(app))
+        return server, web_state_of(app)
 
     async def _keep_index(self, state: Any) -> None:
         """Index what was stored since the last look: at start, then every few seconds (one
