@@ -97,6 +97,11 @@ class EmailRepository:
         self.session.flush()
         return True
 
+    def address_for_token(self, token: str) -> tuple[str, bool] | None:
+        """(address, already unsubscribed) of the token's subscriber, or None; changes nothing."""
+        row = self.session.scalar(select(EmailSubscriber).where(EmailSubscriber.token == token))
+        return None if row is None else (row.address, bool(row.unsubscribed))
+
     def unsubscribe_token(self, token: str) -> str | None:
         """Mark the token's subscriber unsubscribed; its address, or None for an unknown token."""
         row = self.session.scalar(select(EmailSubscriber).where(EmailSubscriber.token == token))

@@ -7,9 +7,13 @@ import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app.health import HealthServer, Response
+from starlette.applications import Starlette
+
+from bot.app.health import HttpServer, PortUnavailable, Response, probe_routes
+from bot.web.http import HeadAsGet
 from scrapers.replica.server import ReplicaServer
 from service_helpers import SECRET, async_wait_until, http_get, running_service, service_settings
 from webhook_receiver import Receiver
@@ -105,7 +109,7 @@ async def test_probe_errors_and_garbage_requests_do_not_kill_the_server() -> Non
     async def fine() -> Response:
         return Response(200, b"ok\n")
 
-    server = HealthServer("127.0.0.1", 0, {"/broken": broken, "/healthz": fine})
+    server = HttpServer(HeadAsGet(Starlette(routes=probe_routes({"/broken": broken, "/healthz": fine}))), "127.0.0.1", 0)
     port = await server.start()
     try:
         assert (await _get(f"http://127.0.0.1:{port}/broken"))[0] == 503
@@ -117,8 +121,14 @@ async def test_probe_errors_and_garbage_requests_do_not_kill_the_server() -> Non
 
         assert (await asyncio.to_thread(garbage)).startswith(b"HTTP/1.1 400")
         assert await _get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
+        assert await _get(f"http://127.0.0.1:{port}/healthz", "HEAD") == (200, "")
+
+        # The same address again: one clear line naming the key to change, no traceback.
+        with pytest.raises(PortUnavailable, match=rf"cannot listen on http://127.0.0.1:{port}: .*service.health_port"):
+            await HttpServer(Starlette(), "127.0.0.1", port).start()
     finally:
         await server.close()
+    assert (await _get(f"http://127.0.0.1:{port}/healthz"))[0] == 0  # closed: nothing listens
 
 
 async def test_one_click_unsubscribe_is_honoured(replica: ReplicaServer, tmp_path: Path) -> None:

@@ -1,14 +1,16 @@
-"""A small HTTP server for orchestrators and Prometheus: ``/healthz``, ``/readyz``, ``/metrics``.
+"""The HTTP side of ``cacwatch run``: the web app (pages, API, feeds) with the service's probes.
 
-Plain ``asyncio.start_server`` with a minimal HTTP/1.1 handler (one request per
-connection, ``Connection: close``): three GET endpoints do not justify a web framework,
-and it runs on the service's own event loop, so ``/healthz`` answering proves the loop is
-not stuck.
+One ASGI app served by uvicorn on the service's own event loop, so ``/healthz`` answering
+still proves the loop is not stuck:
 
 - ``/healthz`` — liveness: 200 while the process works; 503 when a vital task died.
 - ``/readyz``  — readiness: 200 when the database answers and the last successful poll is
   at most ``service.readiness_max_age`` old; else 503 with the reason as the body.
 - ``/metrics`` — Prometheus text format.
+- ``/email/unsubscribe`` — the digest's unsubscribe link (``bot.web.unsubscribe``).
+
+The probes stay small async functions returning a ``Response``; ``probe_routes`` adapts them
+to Starlette routes (a probe that raises answers 503, never a 500 or a dead server).
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from typing import Any
 
-__all__ = ["HealthServer", "PortUnavailable", "Probe", "Response"]
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import Response as StarletteResponse
+from starlette.routing import Route
+
+__all__ = ["HttpServer", "PortUnavailable", "Probe", "Response", "probe_routes"]
 
 log = logging.getLogger(__name__)
-
-_MAX_HEAD = 16 * 1024
-_READ_TIMEOUT = 5.0
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,97 +44,103 @@ class PortUnavailable(Exception):
     """The HTTP address cannot be listened on (taken, not this host's, not permitted)."""
 
 
-# Each endpoint: an async function returning a Response.
+# Each probe: an async function returning a Response.
 Probe = Callable[[], Awaitable[Response]]
-# A POST endpoint gets the query parameters (e.g. the one-click unsubscribe token).
-Action = Callable[[dict[str, str]], Awaitable[Response]]
 
 
-class HealthServer:
-    def __init__(self, host: str, port: int, routes: dict[str, Probe], actions: dict[str, Action] | None = None) -> None:
-        self.host = host
-        self.port = port  # 0 until started with port 0: then the port the system chose
-        self._routes = routes
-        self._actions = actions or {}
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> int:
+def _endpoint(path: str, probe: Probe) -> Callable[[Request], Awaitable[StarletteResponse]]:
+    async def endpoint(_: Request) -> StarletteResponse:
         try:
-            self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+            answer = await probe()
+        except Exception as err:  # noqa: BLE001 - a probe bug answers 503, never kills the server
+            log.exception("health endpoint %s failed", path)
+            answer = Response(503, f"{err.__class__.__name__}\n".encode())
+        # Probes are live answers: no cache may keep them.
+        return StarletteResponse(
+            answer.body, status_code=answer.status, headers={"Cache-Control": "no-store", "Content-Type": answer.content_type}
+        )
+
+    return endpoint
+
+
+def probe_routes(probes: Mapping[str, Probe]) -> list[Route]:
+    """GET routes (HEAD is answered as GET by the web app's middleware) for the probes."""
+    return [Route(path, _endpoint(path, probe), methods=["GET"]) for path, probe in probes.items()]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service owns SIGTERM/SIGINT (its
+    ``request_stop`` then closes this server), and uvicorn re-raising a captured signal on
+    exit would kill the process mid-shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class HttpServer:
+    """The ASGI app under uvicorn, on the running loop; ``port`` is the bound one (port 0 → chosen)."""
+
+    def __init__(self, app: Any, host: str, port: int, *, shutdown_grace: float = 5.0) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self._grace = shutdown_grace
+        self._server: _Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(2048)  # clients that connect while the app starts wait in the backlog
         except OSError as err:
+            sock.close()
             # One line for the operator (a supervisor restarting into a traceback helps nobody).
             reason = (err.strerror or str(err)).lower()
             raise PortUnavailable(
                 f"cannot listen on http://{self.host}:{self.port}: {reason} "
                 "(set service.health_port to a free port, 0 for any, or null for no HTTP server)"
             ) from None
-        sockets = self._server.sockets or ()
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        sock.setblocking(False)
+        return sock
+
+    async def start(self) -> int:
+        """Bind (PortUnavailable when that fails), then serve in a task; returns the port."""
+        sock = self._bind()
+        self.port = int(sock.getsockname()[1])
+        config = uvicorn.Config(
+            self.app,
+            lifespan="on",
+            log_config=None,  # the service configured logging; uvicorn must not redo it
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=max(1, round(self._grace)),
+        )
+        self._server = _Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http server")
+        # Wait for the app's startup so that a failing one is reported here, not lost in a task.
+        while not self._server.started and not self._task.done():
+            await asyncio.sleep(0.02)
+        if self._task.done():
+            sock.close()
+            error = None if self._task.cancelled() else self._task.exception()
+            raise RuntimeError(f"the HTTP server did not start: {error!r}")
         return self.port
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), timeout=2)
-            self._server = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server, task = self._server, self._task
+        self._server = self._task = None
+        if server is None or task is None:
+            return
+        server.should_exit = True
         try:
-            try:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=_READ_TIMEOUT)
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError):
-                return  # a port scanner or a half request: nothing worth answering
-            if len(head) > _MAX_HEAD:
-                await self._write(writer, Response(400, b"request too large\n"), head_only=False)
-                return
-            request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-            parts = request_line.split()
-            if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-                await self._write(writer, Response(400, b"bad request\n"), head_only=False)
-                return
-            method, target = parts[0], parts[1]
-            path, _, query = target.partition("?")
-            probe = self._routes.get(path)
-            action = self._actions.get(path)
-            if action is not None and method == "POST":
-                # RFC 8058 one-click: the body only says "List-Unsubscribe=One-Click"; the
-                # token is in the URL. The body is not needed, so it is not read.
-                params = {k: v[0] for k, v in parse_qs(query, max_num_fields=10).items()}
-                try:
-                    response = await action(params)
-                except Exception as err:  # noqa: BLE001
-                    log.exception("endpoint %s failed", path)
-                    response = Response(503, f"{err.__class__.__name__}\n".encode())
-            elif probe is None and action is None:
-                response = Response(404, b"not found\n")
-            elif probe is None:
-                response = Response(405, b"method not allowed\n")
-            elif method not in ("GET", "HEAD"):
-                response = Response(405, b"method not allowed\n")
-            else:
-                try:
-                    response = await probe()
-                except Exception as err:  # noqa: BLE001 - a probe bug answers 503, never kills the server
-                    log.exception("health endpoint %s failed", path)
-                    response = Response(503, f"{err.__class__.__name__}\n".encode())
-            await self._write(writer, response, head_only=method == "HEAD")
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    @staticmethod
-    async def _write(writer: asyncio.StreamWriter, response: Response, *, head_only: bool) -> None:
-        reason = _REASONS.get(response.status, "Unknown")
-        header = (
-            f"HTTP/1.1 {response.status} {reason}\r\n"
-            f"Content-Type: {response.content_type}\r\n"
-            f"Content-Length: {len(response.body)}\r\n"
-            "Cache-Control: no-store\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode("latin-1")
-        writer.write(header if head_only else header + response.body)
-        with contextlib.suppress(ConnectionError):
-            await writer.drain()
+            await asyncio.wait_for(asyncio.shield(task), timeout=self._grace + 5)
+        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - stopping: nothing more to do
+            server.force_exit = True
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task

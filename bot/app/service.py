@@ -10,7 +10,9 @@ Pieces, all on one asyncio event loop:
   the interactive Telegram bot;
 - **delivery worker** (every instance): drains the outbox continuously, woken at once when
   this instance's poll queued events;
-- **health server**: ``/healthz``, ``/readyz``, ``/metrics``.
+- **HTTP server** (``bot.app.health``): the web app (pages, API, feeds, the unsubscribe page)
+  with ``/healthz``, ``/readyz``, ``/metrics``, under uvicorn on this loop; its search index is
+  kept current after each ingest (this instance's or another's).
 
 SIGTERM / SIGINT: the poll in progress is cancelled at its next await (a list being stored
 finishes its transaction in its thread, and ``asyncio.run`` waits for that thread), the
@@ -37,7 +39,7 @@ from rich.console import Console
 
 from bot.app.alerts import Alerter
 from bot.app.config import Settings
-from bot.app.health import HealthServer, PortUnavailable, Response
+from bot.app.health import HttpServer, PortUnavailable, Response, probe_routes
 from bot.app.leader import AlreadyRunning, instance_name, make_election
 from bot.app.scheduling import MIN_GAP, AdaptiveTrigger, PollSchedule
 from bot.app.logs import configure_logging
@@ -56,6 +58,7 @@ log = logging.getLogger("bot.service")
 POLL_JOB = f"poll-{SOURCE_NAME}"
 EXIT_ALREADY_RUNNING = 3  # 2 is a configuration error (cli), 1 a crash
 UNPARSEABLE = "unparseable list"
+_INDEX_CHECK = 5.0  # seconds between looks for newly stored filings to index
 
 
 def _utcnow() -> datetime:
@@ -104,7 +107,7 @@ class Service:
         self._bot_task: asyncio.Task[None] | None = None
         self._failures = 0  # consecutive failed polls of the source (from the database)
         self._crashes = 0  # consecutive polls that raised (database down…): they back off too
-        self.health: HealthServer | None = None
+        self.health: HttpServer | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -145,21 +148,22 @@ class Service:
         tasks: list[asyncio.Task[Any]] = []
         try:
             if service.health_port is not None:
-                self.health = HealthServer(
-                    service.health_host, service.health_port, self._routes(), {"/email/unsubscribe": self._unsubscribe}
-                )
+                self.health, web_state = self._http_server()
                 port = await self.health.start()
-                log.info("health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
+                keeper = self._guarded(self._keep_index(web_state), "search index refresh")
+                tasks.append(asyncio.create_task(keeper, name="search index"))
+                log.info("web app and health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
             log.info(
                 "cacwatch run started",
                 extra={"instance": self.state.instance, "leadership": election.describe(), "notifiers": len(self._notifiers)},
             )
-            tasks.append(self._vital(self._delivery_loop(), "delivery worker"))
-            tasks.append(self._vital(election.run(self._stop), "leader election"))
+            delivery = self._vital(self._delivery_loop(), "delivery worker")
+            leadership = self._vital(election.run(self._stop), "leader election")
+            tasks += [delivery, leadership]
             await self._stop.wait()
             # Leadership first (it stops the scheduler and the poll), then deliveries in flight.
-            await asyncio.wait([tasks[1]], timeout=30)
-            done, pending = await asyncio.wait([tasks[0]], timeout=service.shutdown_grace)
+            await asyncio.wait([leadership], timeout=30)
+            done, pending = await asyncio.wait([delivery], timeout=service.shutdown_grace)
             for task in pending:
                 log.warning("deliveries still in flight after %.0fs: left to their lease", service.shutdown_grace)
                 task.cancel()
@@ -409,23 +413,43 @@ class Service:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(interval * 2**errors, 60.0))
 
-    # --- health endpoints ---------------------------------------------------------------
+    # --- HTTP: the web app and the health endpoints -----------------------------------------
 
     def _routes(self) -> dict[str, Any]:
         return {"/healthz": self._healthz, "/readyz": self._readyz, "/metrics": self._metrics}
 
-    async def _unsubscribe(self, params: dict[str, str]) -> Response:
-        """One-click unsubscribe (List-Unsubscribe-Post), at ``notify.email.public_base_url``."""
-        from bot.delivery.email.subscribers import unsubscribe
+    def _http_server(self) -> tuple[HttpServer, Any]:
+        """The web app with the probes and the unsubscribe page, and its state (the search
+        index ``_keep_index`` keeps current)."""
+        from bot.web.app import create_app, web_state_of
+        from bot.web.unsubscribe import PATH as UNSUBSCRIBE
+        from bot.web.unsubscribe import unsubscribe_route
 
-        def run() -> str | None:
-            with self.db.session() as session:
-                return unsubscribe(session, params.get("token", ""))
+        routes = [*probe_routes(self._routes()), unsubscribe_route(self.db)]
+        app = create_app(
+            self.db,
+            web=self.settings.web,
+            extra_routes=routes,
+            # Orchestrators and mail recipients have no web.auth credentials.
+            open_paths={*self._routes(), UNSUBSCRIBE},
+            # The index is brought up to date by the keeper below, not before /healthz answers.
+            refresh_on_start=False,
+        )
+        service = self.settings.service
+        server = HttpServer(app, service.health_host, service.health_port or 0)
+        return server, web_state_of(app)
 
-        address = await asyncio.to_thread(run)
-        if address is None:
-            return Response(404, b"unknown or expired unsubscribe link\n")
-        return Response(200, "unsubscribed; no more cacwatch digests will be sent to this address\n".encode())
+    async def _keep_index(self, state: Any) -> None:
+        """Index what was stored since the last look: at start, then every few seconds (one
+        primary-key query while nothing changed). Searches also check before they run, so a
+        search never misses stored filings; this keeps that check from costing a visitor."""
+        while not self.state.stopping:
+            try:
+                await asyncio.to_thread(state.ensure_index)
+            except Exception as err:  # noqa: BLE001 - database down: searches retry on their own
+                log.warning("search index refresh failed: %s: %s", err.__class__.__name__, err)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=_INDEX_CHECK)
 
     async def _healthz(self) -> Response:
         if self.state.fatal:

@@ -34,7 +34,7 @@ from bot.web.state import WebState
 from storage.corpus import Corpus
 from storage.db import Database
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "web_state_of"]
 
 log = logging.getLogger(__name__)
 _STATIC = Path(__file__).with_name("static")
@@ -58,6 +58,14 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def web_state_of(app: Any) -> WebState:
+    """The ``WebState`` of an app from ``create_app`` (inside its middleware)."""
+    while not isinstance(app, FastAPI):
+        app = app.app
+    state: WebState = app.state.web
+    return state
 
 
 def create_app(

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from bot.web.api import MONTH_PATTERN, KindParam, _Text, iso
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, check_known, filing_query
+from bot.web.paths import filing_path, list_path
 from bot.web.labels import KIND_LABELS
 from bot.web.state import indexed, web_state
 from storage.corpus import FeedEntry
@@ -29,14 +30,6 @@ router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[Depends(indexe
 _ATOM = "http://www.w3.org/2005/Atom"
 _FEED_LIMIT = 50
 _EPOCH = datetime(2022, 1, 1, tzinfo=timezone.utc)
-
-
-def list_path(kind: str, list_month: str) -> str:
-    return f"/lists/{kind}/{list_month}"
-
-
-def filing_path(kind: str, filing_number: str) -> str:
-    return f"/filings/{kind}/{quote(filing_number, safe='')}"
 
 
 def _kind_label(kind: str) -> tuple[str, str]:

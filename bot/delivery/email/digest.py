@@ -55,6 +55,7 @@ from bot.delivery.email.sections import (
     subject_variants,
     digest_totals,
     unsubscribe_url,
+    add_web_links,
     watched_items,
 )
 from bot.delivery.email.subscribers import Subscriber, company_matcher, clean_name, narrow_event, normalize_address
@@ -145,6 +146,7 @@ def render_digest(
     sender: str = "cacwatch@localhost.localdomain",
     sender_name: str = "cacwatch",
     public_base_url: str | None = None,
+    public_url: str | None = None,
     chart: bool = True,
     chart_sizes: ChartSizes | None = None,
     message_id: str | None = None,
@@ -167,6 +169,8 @@ def render_digest(
         finish_section(section, language)
     watched = watched_items(kept, sections, matcher, language)
     cancelled, renamed, removed = cancellations_and_renames(sections, language)
+    # web.public_url: each list and filing links to its page in the web app.
+    add_web_links(public_url, sections, watched, cancelled, renamed, removed)
     totals = digest_totals(sections, len(watched))
     baseline = baselines[-1]["data"] if baselines else None
     subject = subject_for(language, day, totals=totals, baseline=baseline)

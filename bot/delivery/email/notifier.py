@@ -334,6 +334,7 @@ class EmailNotifier(Notifier):
             sender=self.settings.sender,
             sender_name=self.settings.sender_name,
             public_base_url=self.settings.public_base_url,
+            public_url=self.public_url,
             chart=self.settings.chart,
             chart_sizes=self._chart_sizes(kinds),
             message_id=message_id,

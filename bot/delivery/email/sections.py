@@ -18,8 +18,10 @@ from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
 from bot.changes.watchlist import FilingHit, Watchlist, filing_hits
 from bot.delivery.email.subscribers import clean_name
 from bot.delivery.notifiers.text import KIND_NAMES
+from bot.web.paths import filing_path, list_path, page_url
 
 __all__ = [
+    "add_web_links",
     "Section",
     "group_sections",
     "finish_section",
@@ -132,6 +134,7 @@ class _Filing:
     entity_en: str
     province: str
     province_en: str
+    url: str = ""  # its page in the web app (web.public_url set), else ""
 
 
 @dataclass(slots=True)
@@ -146,6 +149,8 @@ class _Item:
     list_name: str
     detail: str = ""  # "before → after", the matched pattern …
     pattern: str = ""
+    kind: str = ""
+    url: str = ""  # its page in the web app (web.public_url set), else ""
 
 
 @dataclass(slots=True)
@@ -171,6 +176,7 @@ class Section:
     batch_zh: str = ""  # 第十七批
     batch_en: str = ""  # 17th batch
     events: list[Event] = field(default_factory=list)
+    web_url: str = ""  # the list's page in the web app (web.public_url set), else ""
 
     @property
     def new(self) -> list[dict[str, Any]]:
@@ -300,7 +306,9 @@ def finish_section(section: Section, language: str) -> None:
     section.more = max(0, len(new) - len(section.preview))
 
 
-def _item(record: Mapping[str, Any], change: str, list_name: str, language: str, detail: str = "") -> _Item:
+def _item(
+    record: Mapping[str, Any], change: str, list_name: str, language: str, detail: str = "", *, kind: str = ""
+) -> _Item:
     entity = clean_line(record.get("entity"))
     return _Item(
         number=clean_line(record.get("filing_number"), 200),
@@ -310,6 +318,7 @@ def _item(record: Mapping[str, Any], change: str, list_name: str, language: str,
         change=change,
         list_name=list_name,
         detail=clean_line(detail, 1000),
+        kind=kind,
     )
 
 
@@ -323,7 +332,7 @@ def watched_items(
             hits: list[FilingHit] = filing_hits(event, matcher) if matcher else []
             for hit in hits:
                 record = {"filing_number": hit.filing_number, "name": hit.name, "entity": hit.entity}
-                item = _item(record, hit.change, section.name, language)
+                item = _item(record, hit.change, section.name, language, kind=section.kind)
                 item.pattern = clean_line(hit.pattern, 200)
                 items.setdefault((item.number, item.change), item)
             # Hits of the service-wide watchlist (notify.watchlist) arrive as findings.
@@ -333,7 +342,7 @@ def watched_items(
                 for hit in (finding.get("data") or {}).get("hits") or []:
                     if not isinstance(hit, Mapping):
                         continue
-                    item = _item(hit, "new", section.name, language)
+                    item = _item(hit, "new", section.name, language, kind=section.kind)
                     item.pattern = clean_line(hit.get("pattern"), 200)
                     items.setdefault((item.number, item.change), item)
     return list(items.values())
@@ -352,15 +361,15 @@ def cancellations_and_renames(
             if kind == "cancelled":
                 remark = changes.get("remark")
                 detail = str(remark[1]) if isinstance(remark, (list, tuple)) and len(remark) == 2 else ""
-                cancelled.setdefault(str(record.get("filing_number")), _item(record, "cancelled", section.name, language, detail))
+                cancelled.setdefault(str(record.get("filing_number")), _item(record, "cancelled", section.name, language, detail, kind=section.kind))
             for key in ("entity", "name"):
                 value = changes.get(key)
                 if isinstance(value, (list, tuple)) and len(value) == 2:
                     label = FIELD_LABELS[key][0 if language == "zh" else 1]
                     detail = f"{label}: {value[0]} → {value[1]}"
-                    renamed.setdefault(f"{record.get('filing_number')}|{key}", _item(record, "renamed", section.name, language, detail))
+                    renamed.setdefault(f"{record.get('filing_number')}|{key}", _item(record, "renamed", section.name, language, detail, kind=section.kind))
         for record in section.removed:
-            removed.setdefault(str(record.get("filing_number")), _item(record, "removed", section.name, language))
+            removed.setdefault(str(record.get("filing_number")), _item(record, "removed", section.name, language, kind=section.kind))
         # Findings may name cancellations and renames the rows above do not carry (a 注销 notice).
         for event in section.events:
             for finding in event["data"].get("notable") or []:
@@ -370,15 +379,31 @@ def cancellations_and_renames(
                 if finding.get("type") == "cancellations":
                     for entry in data.get("filings") or []:
                         if isinstance(entry, Mapping) and entry.get("filing_number"):
-                            cancelled.setdefault(str(entry["filing_number"]), _item(entry, "cancelled", section.name, language))
+                            cancelled.setdefault(str(entry["filing_number"]), _item(entry, "cancelled", section.name, language, kind=section.kind))
                 elif finding.get("type") == "renames":
                     for entry in data.get("renames") or []:
                         if isinstance(entry, Mapping) and entry.get("filing_number"):
                             key = f"{entry['filing_number']}|entity"
                             detail = f"{entry.get('before', '')} → {entry.get('after', '')}"
                             record = {"filing_number": entry["filing_number"], "entity": entry.get("after", "")}
-                            renamed.setdefault(key, _item(record, "renamed", section.name, language, detail))
+                            renamed.setdefault(key, _item(record, "renamed", section.name, language, detail, kind=section.kind))
     return list(cancelled.values()), list(renamed.values()), list(removed.values())
+
+
+def add_web_links(public_url: str | None, sections: Sequence[Section], *item_lists: Sequence[_Item]) -> None:
+    """Point each list and filing at its page in the web app; nothing without ``web.public_url``."""
+    if not public_url:
+        return
+    for section in sections:
+        if section.kind and section.list_month:
+            section.web_url = page_url(public_url, list_path(section.kind, section.list_month)) or ""
+        for filing in section.preview:
+            if section.kind and filing.number:
+                filing.url = page_url(public_url, filing_path(section.kind, filing.number)) or ""
+    for items in item_lists:
+        for item in items:
+            if item.kind and item.number:
+                item.url = page_url(public_url, filing_path(item.kind, item.number)) or ""
 
 
 # --- subject -----------------------------------------------------------------------------------

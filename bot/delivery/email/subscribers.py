@@ -51,6 +51,7 @@ __all__ = [
     "add_subscriber",
     "remove_subscriber",
     "unsubscribe",
+    "token_subscriber",
     "ensure_token",
     "record_sent",
 ]
@@ -366,18 +367,28 @@ def remove_subscriber(session: Session, address: str, *, configured: bool = Fals
     return repo.unsubscribe_configured(address) if configured else repo.delete(address)
 
 
+def _clean_token(token: str) -> str | None:
+    token = (token or "").strip()
+    if token.lower().startswith("unsubscribe-"):
+        token = token[len("unsubscribe-") :]
+    return token if TOKEN_PATTERN.match(token) else None
+
+
+def token_subscriber(session: Session, token: str) -> tuple[str, bool] | None:
+    """(address, already unsubscribed) for an unsubscribe token, or None; changes nothing
+    (the confirmation page a person's click on the link shows)."""
+    clean = _clean_token(token)
+    return None if clean is None else EmailRepository(session).address_for_token(clean)
+
+
 def unsubscribe(session: Session, token: str) -> str | None:
     """Honour an unsubscribe link or reply: mark the token's subscriber unsubscribed.
 
     Returns the address, or None for an unknown token. For the one-click endpoint
     (``POST <public_base_url>/email/unsubscribe?token=…``) and the mailto handler.
     """
-    token = (token or "").strip()
-    if token.lower().startswith("unsubscribe-"):
-        token = token[len("unsubscribe-") :]
-    if not TOKEN_PATTERN.match(token):
-        return None
-    return EmailRepository(session).unsubscribe_token(token)
+    clean = _clean_token(token)
+    return None if clean is None else EmailRepository(session).unsubscribe_token(clean)
 
 
 def ensure_token(session: Session, subscriber: Subscriber) -> Subscriber:

@@ -70,6 +70,9 @@ class Notifier(ABC):
     """One configured destination. Subclasses declare ``kind`` and are registered by it."""
 
     kind: ClassVar[str]
+    # web.public_url: where the web app's pages are, so messages can link each list and filing
+    # to its page (set by build_notifiers; None: no links, the messages as before).
+    public_url: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -33,5 +33,7 @@ def build_notifiers(settings: Settings, db: Database | None = None) -> list[Noti
         entries = value if isinstance(value, list) else [value]
         for entry in entries:
             if isinstance(entry, NotifierSettings):
-                notifiers.append(notifier_class(entry).from_settings(entry, db))
+                notifier = notifier_class(entry).from_settings(entry, db)
+                notifier.public_url = settings.web.public_url
+                notifiers.append(notifier)
     return notifiers

@@ -22,6 +22,7 @@ from bot.changes.companies import batch_label, english_name, translate_term
 from bot.changes.event_schema import Event
 from bot.changes.vocabulary import FIELD_LABELS, kind_names
 from bot.changes.watchlist import FilingHit
+from bot.web.paths import filing_path, list_path, page_url
 
 __all__ = [
     "Language",
@@ -36,6 +37,7 @@ __all__ = [
     "list_label",
     "month_label",
     "render_event",
+    "WebLinks",
     "render_watch_alert",
     "caption_for",
     "pack",
@@ -259,19 +261,42 @@ def _value(field: str, value: Any, lang: str) -> str:
     return _clip(str(value))
 
 
-def _filing_line(record: dict[str, Any], lang: str, prefix: str = "• ") -> str:
+@dataclass(frozen=True, slots=True)
+class WebLinks:
+    """Links to the web app's pages (``web.public_url``); without one, none (posts as before)."""
+
+    public_url: str | None = None
+    kind: str = ""
+
+    def filing(self, number: str) -> str | None:
+        return page_url(self.public_url, filing_path(self.kind, number)) if self.kind and number else None
+
+    def list(self, list_month: Any) -> str | None:
+        if not self.kind or not isinstance(list_month, str) or not list_month:
+            return None
+        return page_url(self.public_url, list_path(self.kind, list_month))
+
+
+_NO_LINKS = WebLinks()
+
+
+def _filing_line(record: dict[str, Any], lang: str, prefix: str = "• ", links: WebLinks = _NO_LINKS) -> str:
     name = esc(_clip(str(record.get("name") or ""), 200))
     entity_raw = str(record.get("entity") or "")
     entity = esc(_clip(entity_raw if lang == "zh" else en_name(entity_raw), 200))
-    number = esc(record.get("filing_number") or "")
+    raw_number = str(record.get("filing_number") or "")
+    number = f"<code>{esc(raw_number)}</code>"
+    url = links.filing(raw_number)
+    if url:
+        number = _link(url, raw_number) or number
     if lang == "zh":
         who = f"（{entity}）" if entity else ""
-        return f"{prefix}{name}{who} <code>{number}</code>"
+        return f"{prefix}{name}{who} {number}"
     who = f" ({entity})" if entity else ""
-    return f"{prefix}{name}{who} <code>{number}</code>"
+    return f"{prefix}{name}{who} {number}"
 
 
-def _change_line(change: dict[str, Any], lang: str) -> str:
+def _change_line(change: dict[str, Any], lang: str, links: WebLinks = _NO_LINKS) -> str:
     index = 0 if lang == "zh" else 1
     parts = []
     for field, pair in (change.get("changes") or {}).items():
@@ -280,7 +305,7 @@ def _change_line(change: dict[str, Any], lang: str) -> str:
         parts.append(f"{esc(label)} {esc(_value(field, before, lang))} → {esc(_value(field, after, lang))}")
     joined = "；".join(parts) if lang == "zh" else "; ".join(parts)
     colon = "：" if lang == "zh" else ": "
-    return _filing_line(change, lang) + (colon + joined if joined else "")
+    return _filing_line(change, lang, links=links) + (colon + joined if joined else "")
 
 
 def _items(
@@ -291,6 +316,7 @@ def _items(
     limit: int = MAX_LISTED,
     *,
     total: int | None = None,
+    links: WebLinks = _NO_LINKS,
 ) -> list[Block]:
     """A titled list of at most ``limit`` records; ``total`` (the whole list's count, when the
     records are one part of a split event) decides how many more are announced."""
@@ -300,7 +326,7 @@ def _items(
     index = 0 if lang == "zh" else 1
     blocks = [Block(f"<b>{title[index]}</b>")]
     shown = records[:limit]
-    blocks += [Block(line(record, lang), "\n") for record in shown]
+    blocks += [Block(line(record, lang, links=links), "\n") for record in shown]
     rest = total - len(shown)
     if rest > 0 and not shown:
         blocks.append(Block(f"共 {rest} 项" if lang == "zh" else f"{rest} in all", "\n"))
@@ -396,30 +422,39 @@ def _headline(event: Event, lang: str) -> str:
     return "\n".join(line for line in lines if not line.endswith("：") and not line.endswith(": "))
 
 
-def _links(data: dict[str, Any], lang: str) -> list[Block]:
-    labels = (("公告原文", "清单附件") if lang == "zh" else ("Announcement", "List file"))
+def _links(data: dict[str, Any], lang: str, web: WebLinks = _NO_LINKS) -> list[Block]:
+    labels = (("公告原文", "清单附件", "清单页面") if lang == "zh" else ("Announcement", "List file", "List page"))
     links = [
         link
-        for link in (_link(data.get("page_url"), labels[0]), _link(data.get("attachment_url"), labels[1]))
+        for link in (
+            _link(data.get("page_url"), labels[0]),
+            _link(data.get("attachment_url"), labels[1]),
+            _link(web.list(data.get("list_month")), labels[2]),
+        )
         if link
     ]
     return [Block("🔗 " + " · ".join(links))] if links else []
 
 
-def _list_blocks(event: Event, lang: str) -> list[Block]:
+def _web_links(data: dict[str, Any], public_url: str | None) -> WebLinks:
+    return WebLinks(public_url, str(data.get("kind") or "")) if public_url else _NO_LINKS
+
+
+def _list_blocks(event: Event, lang: str, public_url: str | None = None) -> list[Block]:
     data = event["data"]
+    web = _web_links(data, public_url)
     blocks = [Block(_headline(event, lang)), Block(_counts_line(event["type"], data.get("counts") or {}, lang))]
     blocks += _findings(data, lang)
     counts = data.get("counts") or {}
     new = data.get("new") or []
     if new and max(len(new), int(counts.get("new") or 0)) <= MAX_LISTED:
-        blocks += _items(("新增备案", "New filings"), new, lang, _filing_line)
+        blocks += _items(("新增备案", "New filings"), new, lang, _filing_line, links=web)
     # A split event's first part may hold only some of the changes: "more" counts the whole list.
     blocks += _items(("变更", "Changes"), data.get("changed") or [], lang, _change_line,
-                     total=int(counts.get("changed") or 0))
+                     total=int(counts.get("changed") or 0), links=web)
     blocks += _items(("移出清单", "Removed from the list"), data.get("removed") or [], lang, _filing_line,
-                     total=int(counts.get("removed") or 0))
-    blocks += _links(data, lang)
+                     total=int(counts.get("removed") or 0), links=web)
+    blocks += _links(data, lang, web)
     return blocks
 
 
@@ -469,8 +504,10 @@ def _one_post(fixed: list[Block], optional: list[Block], limit: int) -> str:
     return post[0] if len(post) == 1 else split_html("\n\n".join(p for p in post), limit)[0]
 
 
-def render_event(event: Event, language: Language | str = "both") -> list[str]:
-    """The posts of one event, in order (a thread). ``baseline.established`` is always one post."""
+def render_event(event: Event, language: Language | str = "both", public_url: str | None = None) -> list[str]:
+    """The posts of one event, in order (a thread). ``baseline.established`` is always one post.
+
+    ``public_url`` (``web.public_url``): the list and each filing link to their web pages."""
     langs = _languages(language)
     if event["type"] == "baseline.established":
         fixed: list[Block] = []
@@ -482,14 +519,17 @@ def render_event(event: Event, language: Language | str = "both") -> list[str]:
         return [_one_post(fixed, optional, TEXT_LIMIT)]
     blocks: list[Block] = []
     for lang in langs:
-        blocks += _list_blocks(event, lang)
+        blocks += _list_blocks(event, lang, public_url)
     return pack(blocks)
 
 
-def render_watch_alert(event: Event, hits: Iterable[FilingHit], language: Language | str = "both") -> list[str]:
+def render_watch_alert(
+    event: Event, hits: Iterable[FilingHit], language: Language | str = "both", public_url: str | None = None
+) -> list[str]:
     """A private alert: which watched companies got a new filing, a change or a cancellation."""
     hits = list(hits)
     data = event["data"]
+    web = _web_links(data, public_url)
     zh_label, en_label = list_label(str(data.get("kind") or ""), data.get("batch"), data.get("list_month"))
     patterns = list(dict.fromkeys(hit.pattern for hit in hits))
     blocks: list[Block] = []
@@ -506,8 +546,8 @@ def render_watch_alert(event: Event, hits: Iterable[FilingHit], language: Langua
         )
         for change, title, line in groups:
             records = list({id(h.record): h.record for h in hits if h.change == change}.values())
-            blocks += _items(title, records, lang, line, limit=50)
-        blocks += _links(data, lang)
+            blocks += _items(title, records, lang, line, limit=50, links=web)
+        blocks += _links(data, lang, web)
     return pack(blocks)
 
 

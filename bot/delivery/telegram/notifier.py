@@ -321,7 +321,7 @@ class TelegramNotifier(Notifier):
     # --- content -----------------------------------------------------------------------------
 
     async def _channel_posts(self, event: Event) -> list[_Post]:
-        posts = [_Post(text) for text in render_event(event, self.settings.language)]
+        posts = [_Post(text) for text in render_event(event, self.settings.language, self.public_url)]
         if event["type"] == "list.published" and self.settings.chart:
             photo = await self._chart(event)
             if photo is not None:
@@ -367,10 +367,10 @@ class TelegramNotifier(Notifier):
         subscribed, patterns, done = await asyncio.to_thread(self._user_state, chat_id, kind, delivery_id)
         texts: list[str] = []
         if subscribed and _part_index(event) == 1:
-            texts += render_event(event, self.settings.language)
+            texts += render_event(event, self.settings.language, self.public_url)
         hits = filing_hits(event, Watchlist(patterns)) if patterns else []
         if hits:
-            texts += render_watch_alert(event, hits, self.settings.language)
+            texts += render_watch_alert(event, hits, self.settings.language, self.public_url)
         return [_Post(text) for text in texts], done
 
     def _user_state(self, chat_id: int, kind: str, delivery_id: str) -> tuple[bool, list[str], dict[int, int]]:

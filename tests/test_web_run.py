@@ -1,0 +1,171 @@
+"""`cacwatch run` as the web app's host, and the digest's unsubscribe link followed as a person would (issue 10 item 7).
+
+`cacwatch run` (in-process) polls the replica and mails its baseline digest to a real SMTP
+server (aiosmtpd); the link in that mail is then opened against the service's own web app:
+a GET shows a confirmation page and changes nothing, its form's POST unsubscribes. Bad tokens
+get a 4xx page, never a 5xx; web.auth does not lock recipients out of the link.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+
+from bot.app.config import WebAuthSettings, WebSettings
+from bot.delivery.email.subscribers import load_subscribers
+from bot.web.http import CSP
+from scrapers.replica.server import ReplicaServer
+from service_helpers import async_wait_until, running_service, service_settings
+from storage.db import Database
+
+ADDRESS = "partner@firm.example"
+PUBLIC = "https://cacwatch.example"  # behind a TLS proxy; the test plays the proxy's part
+
+
+@dataclass
+class Sink:
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _unsubscribed(settings: Any, db: Database) -> bool:
+    with db.session() as session:
+        [subscriber] = [s for s in load_subscribers(settings.notify.email, session) if s.address == ADDRESS]
+    return subscriber.unsubscribed
+
+
+def _body(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body(preferencelist=(subtype,))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def test_digest_link_confirms_on_get_and_unsubscribes_on_post(replica: ReplicaServer, tmp_path: Path) -> None:
+    sink = Sink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    smtp.start()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    notify = {"email": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "security": "none", "timeout": 5,
+                        "sender": "watch@cacwatch.example", "recipients": [ADDRESS], "public_base_url": PUBLIC}}
+    settings = service_settings(replica, f"sqlite:///{tmp_path / 'cacwatch.db'}", tmp_path / "data", interval="1h",
+                                service={"health_port": port, "health_host": "127.0.0.1"}, notify=notify)
+    # A private deployment: the app needs a token, the unsubscribe link and the probes do not.
+    settings = settings.model_copy(update={"web": WebSettings(auth=WebAuthSettings(token="internal-token-123"))})
+    try:
+        async with running_service(settings) as service, httpx.AsyncClient(timeout=10) as client:
+            assert await async_wait_until(lambda: sink.messages, timeout=30), "no digest arrived"
+            message = sink.messages[0]
+            [public] = set(re.findall(r'href="(https://cacwatch\.example/email/unsubscribe\?token=[^"]+)"', _body(message, "html")))
+            public = html.unescape(public)
+            assert public in _body(message, "plain")
+            link = base + public.removeprefix(PUBLIC)
+
+            # A person's click: a confirmation page; nothing changes (prefetchers follow links too).
+            page = await client.get(link)
+            assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+            assert page.headers["content-security-policy"] == CSP and "<script" not in page.text
+            assert ADDRESS in page.text and 'method="post"' in page.text
+            assert (await client.head(link)).status_code == 200
+            assert not _unsubscribed(settings, service.db)
+
+            # The page's button: a form POST to the action it names.
+            [action] = re.findall(r'<form method="post" action="([^"]*)"', page.text)
+            done = await client.post(urljoin(link, html.unescape(action)), data={})
+            assert done.status_code == 200 and "Unsubscribed" in done.text and ADDRESS in done.text
+            assert _unsubscribed(settings, service.db)
+            again = await client.get(link)
+            assert again.status_code == 200 and "already unsubscribed" in again.text and "<form method" not in again.text
+
+            # Bad links: a clear 404 page, the token never echoed raw.
+            hostile = "<script>alert(1)</script>"
+            for bad in (f"{base}/email/unsubscribe?token=not-a-real-token", f"{base}/email/unsubscribe",
+                        f"{base}/email/unsubscribe?token={hostile}"):
+                for method in ("GET", "POST"):
+                    answer = await client.request(method, bad)
+                    assert answer.status_code == 404, (method, bad)
+                    assert "Unknown or expired unsubscribe link" in answer.text and hostile not in answer.text
+            assert (await client.put(link)).status_code == 405
+            # Everything else stays behind web.auth; the probes stay open.
+            assert (await client.get(f"{base}/")).status_code == 401
+            assert (await client.get(f"{base}/", headers={"Authorization": "Bearer internal-token-123"})).status_code == 200
+            assert (await client.get(f"{base}/healthz")).status_code == 200
+    finally:
+        smtp.stop()
+
+
+async def test_run_serves_the_web_app_and_keeps_its_index_current(replica: ReplicaServer, tmp_path: Path) -> None:
+    """`cacwatch run` answers the pages, the API and the feeds on its HTTP address, and indexes
+    what its poll stored without waiting for a visitor's search to do it."""
+    from bot.web.app import web_state_of
+    from storage.corpus import Corpus
+
+    settings = service_settings(replica, f"sqlite:///{tmp_path / 'cacwatch.db'}", tmp_path / "data", interval="1h",
+                                service={"health_port": 0, "health_host": "127.0.0.1"})
+    async with running_service(settings) as service, httpx.AsyncClient(timeout=10) as client:
+        assert service.health is not None
+        base = f"http://127.0.0.1:{service.health.port}"
+        assert await async_wait_until(lambda: service.state.polls >= 1, timeout=30)
+        assert service.state.last_poll_ok
+        state = web_state_of(service.health.app)
+        stored = Corpus(service.db).data_version()
+        # No request has been made: the service's own keeper brings the index up to the ingest.
+        assert await async_wait_until(lambda: state.indexed_version == stored, timeout=20)
+
+        first = (await client.get(f"{base}/api/v1/filings", params={"limit": 1})).json()["items"][0]
+        number = first["filing_number"]
+        found = (await client.get(f"{base}/api/v1/filings", params={"q": number})).json()
+        assert found["items"][0]["filing_number"] == number
+        filing = await client.get(f"{base}/filings/{first['kind']}/{number}")
+        assert filing.status_code == 200 and html.escape(first["entity"]) in filing.text
+        assert filing.headers["content-security-policy"] == CSP
+        overview = await client.get(f"{base}/")
+        assert overview.status_code == 200 and 'action="/search"' in overview.text
+        assert (await client.get(f"{base}/feeds/lists.atom")).status_code == 200
+        assert (await client.get(f"{base}/healthz")).text.startswith("ok ")
+        assert (await client.post(f"{base}/api/v1/filings")).status_code == 405
+
+
+def test_run_on_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            f"database:\n  url: sqlite:///{tmp_path / 'x.db'}\ndata_dir: {tmp_path / 'data'}\n"
+            f"service:\n  health_host: 127.0.0.1\n  health_port: {port}\n",
+            encoding="utf-8",
+        )
+        root = Path(__file__).resolve().parent.parent
+        result = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "run"], cwd=root,
+                                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"http://127.0.0.1:{port}" in lines[0] and "service.health_port" in lines[0]
