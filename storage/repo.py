@@ -95,7 +95,10 @@ class Repository:
         source = self.source(source_name)
         return source.last_success_at is not None
 
-    def record_poll(self, source_name: str, poll: Poll, *, ok: bool, error: str | None) -> None:
+    def record_poll(
+        self, source_name: str, poll: Poll, *, ok: bool, error: str | None, revalidated: bool = True
+    ) -> None:
+        """``revalidated``: the poll re-checked every known list (else a front-door poll)."""
         source = self.source(source_name)
         now = utcnow()
         poll.source_id = source.id
@@ -105,6 +108,9 @@ class Repository:
         self.session.add(poll)
         if ok:
             source.last_success_at = now
+            source.last_front_door_at = now  # a revalidation walks the front door too
+            if revalidated:
+                source.last_revalidated_at = now
             source.last_error = None
             source.consecutive_failures = 0
         else:

@@ -280,6 +280,10 @@ class Service:
         with self.db.session() as session:
             return ServiceRepository(session).consecutive_failures(SOURCE_NAME)
 
+    def _read_last_revalidated(self) -> datetime | None:
+        with self.db.session() as session:
+            return ServiceRepository(session).last_revalidated_at(SOURCE_NAME)
+
     async def _poll_job(self) -> None:
         """The scheduled job: one poll, interruptible by stop or loss of leadership."""
         self._poll_task = asyncio.current_task()
@@ -295,13 +299,18 @@ class Service:
 
     async def _poll_once(self) -> None:
         """One poll; then alerts, metrics, and the time of the next one."""
+        from bot.ingest.pipeline import FRONT_DOOR, REVALIDATE
         from bot.ingest.poll import poll_and_deliver
 
         started, clock = _utcnow(), time.monotonic()
         ok: bool | None = None
         try:
+            last_revalidated = await asyncio.to_thread(self._read_last_revalidated)
+            tier = REVALIDATE if self.schedule.revalidation_due(started, last_revalidated) else FRONT_DOOR
             # Delivery is the workers' job (deliver_wait=0): the poll only queues events.
-            outcome = await poll_and_deliver(self.settings, self.db, self._notifiers or [], deliver_wait=0)
+            outcome = await poll_and_deliver(
+                self.settings, self.db, self._notifiers or [], deliver_wait=0, tier=tier
+            )
         except Exception as err:  # noqa: BLE001 - a bug or a database outage: logged, retried with backoff
             self._crashes += 1
             self.metrics.record_crash(time.monotonic() - clock)
@@ -315,6 +324,7 @@ class Service:
             self.state.last_poll_ok = report.ok
             extra = {
                 "ok": report.ok,
+                "tier": report.tier,
                 "lists_checked": report.lists_checked,
                 "new_lists": len(report.new_lists),
                 "revised_lists": len(report.revised_lists),
