@@ -306,6 +306,7 @@ def main() -> None:
         site = build_site(tmp / "replica", args.scale, args.extra_lists)
         routes = json.loads(site.routes.read_text(encoding="utf-8"))
         urls = [key for key in routes if "downloadfile.jsp" in key]
+        pdf_lists = sum(1 for key in urls if (site.site / routes[key]["file"]).read_bytes()[:4] == b"%PDF")
         with ReplicaServer(site.site, site.routes) as server:
             server.delay = args.latency
             median = {} if args.only_service else ingest_rounds(server, urls, tmp, args.rounds, site.expected)
@@ -316,7 +317,7 @@ def main() -> None:
     results = {
         "lists": len(urls),
         "filings": len(site.expected),
-        "pdf_lists": sum(1 for key in urls if (site.site / routes[key]["file"]).read_bytes()[:4] == b"%PDF"),
+        "pdf_lists": pdf_lists,
         "latency": args.latency,
         "rounds": args.rounds,
         "parse_workers": os.environ.get("BENCH_PARSE_WORKERS", "default"),

@@ -95,6 +95,9 @@ class Service:
         self.schedule = schedule or PollSchedule(settings.sources.cac, settings.service)
         self.alerter = alerter or Alerter(settings, db)
         self._notifiers = notifiers
+        # Polls run in a child process (service.poll_process) when the child can build the same
+        # notifiers from the settings, i.e. none were handed in (tests hand in their own).
+        self._isolated_polls = settings.service.poll_process and notifiers is None
         self._by_key: dict[str, Notifier] = {}
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()  # kicks the delivery worker (new events, or stopping)
@@ -300,7 +303,6 @@ class Service:
     async def _poll_once(self) -> None:
         """One poll; then alerts, metrics, and the time of the next one."""
         from bot.ingest.pipeline import FRONT_DOOR, REVALIDATE
-        from bot.ingest.poll import poll_and_deliver
 
         started, clock = _utcnow(), time.monotonic()
         ok: bool | None = None
@@ -308,16 +310,24 @@ class Service:
             last_revalidated = await asyncio.to_thread(self._read_last_revalidated)
             tier = REVALIDATE if self.schedule.revalidation_due(started, last_revalidated) else FRONT_DOOR
             # Delivery is the workers' job (deliver_wait=0): the poll only queues events.
-            outcome = await poll_and_deliver(
-                self.settings, self.db, self._notifiers or [], deliver_wait=0, tier=tier
-            )
+            if self._isolated_polls:
+                from bot.ingest.isolated import poll_in_child
+
+                isolated = await poll_in_child(self.settings, tier)
+                report, events = isolated.report, isolated.events
+            else:
+                from bot.ingest.poll import poll_and_deliver
+
+                outcome = await poll_and_deliver(
+                    self.settings, self.db, self._notifiers or [], deliver_wait=0, tier=tier
+                )
+                report, events = outcome.report, len(outcome.events)
         except Exception as err:  # noqa: BLE001 - a bug or a database outage: logged, retried with backoff
             self._crashes += 1
             self.metrics.record_crash(time.monotonic() - clock)
             log.exception("poll failed with an internal error: %s", err.__class__.__name__)
         else:
             self._crashes = 0
-            report = outcome.report
             ok = report.ok
             duration = time.monotonic() - clock
             self.metrics.record_poll(report, duration)
@@ -328,7 +338,7 @@ class Service:
                 "lists_checked": report.lists_checked,
                 "new_lists": len(report.new_lists),
                 "revised_lists": len(report.revised_lists),
-                "events": len(outcome.events),
+                "events": events,
                 "duration_s": round(duration, 3),
             }
             if report.ok:
@@ -340,7 +350,7 @@ class Service:
                     log.warning("  %s: %s: %s", failure.cause, failure.where, failure.reason)
             for warning in report.warnings[:10]:
                 log.warning("poll warning: %s", warning)
-            if outcome.events:
+            if events:
                 self._wake.set()  # deliver now, not at the worker's next idle tick
             if all(f.cause == UNPARSEABLE for f in report.failures):
                 # Success, or only lists that do not parse: re-reading the same bytes less often
