@@ -67,7 +67,7 @@ class PollSchedule:
 
     def interval(self, now: datetime) -> float:
         if self.cac.busy_hours is not None and self.busy(now):
-            return self.cac.busy_hours.interval
+            return min(self.cac.busy_hours.interval, self.cac.interval)  # busy hours never poll slower
         return self.cac.interval
 
     def revalidation_due(self, now: datetime, last_revalidated: datetime | None) -> bool:
