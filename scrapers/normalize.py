@@ -130,7 +130,13 @@ PLACEHOLDERS: Final[frozenset[str]] = frozenset(
 
 # Characters that are invisible but not ``str.isspace()``: zero-width space/joiners,
 # BOM, soft hyphen. Word and PDF exports sprinkle them into cells.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Bidi controls (LRE…RLO, LRI…PDI, LRM/RLM, ALM) never belong in a name and can make
+# one read backwards in an email or chat ("\u202eexe.txt"); lone surrogates cannot
+# even be encoded as UTF-8. Both are dropped with the invisible characters above.
+_BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_INVISIBLE.update(dict.fromkeys(map(ord, _BIDI_CONTROLS), None))
+_INVISIBLE.update(dict.fromkeys(range(0xD800, 0xE000), None))
 _WS_RUN = re.compile(r"\s+")
 
 

@@ -8,8 +8,10 @@ empty one (storage would read that as "every filing was removed").
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable
 
+from scrapers.limits import DEFAULT_LIMITS, ParseLimits
 from scrapers.parsers import Table
 from scrapers.records import ListRef, ParsedList, ParseError
 from scrapers.sniff import check_zip_safety, detect_format
@@ -18,40 +20,40 @@ from scrapers.tables import find_header, rows_to_filings
 __all__ = ["parse_attachment", "extract_raw_tables", "assemble_rows"]
 
 
-def _extractor(fmt: str) -> Callable[[bytes], list[Table]]:
+def _extractor(fmt: str) -> Callable[[bytes, ParseLimits], list[Table]]:
     # Imported lazily: pdfplumber and calamine are heavy and not always needed.
-    if fmt == "docx":
-        from scrapers.parsers.docx import extract_tables
-    elif fmt == "pdf":
-        from scrapers.parsers.pdf import extract_tables
-    elif fmt in ("xlsx", "xls"):
-        from scrapers.parsers.sheet import extract_tables
-    elif fmt == "html":
-        from scrapers.parsers.html import extract_tables
-    else:  # pragma: no cover - detect_format only returns the formats above
+    modules = {"docx": "docx", "pdf": "pdf", "xlsx": "sheet", "xls": "sheet", "html": "html"}
+    if fmt not in modules:  # pragma: no cover - detect_format only returns the formats above
         raise ParseError(f"unsupported format {fmt!r}")
-    return extract_tables
+    module = importlib.import_module(f"scrapers.parsers.{modules[fmt]}")
+    extract: Callable[[bytes, ParseLimits], list[Table]] = module.extract_tables
+    return extract
 
 
-def extract_raw_tables(data: bytes) -> tuple[str, list[Table]]:
+def extract_raw_tables(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> tuple[str, list[Table]]:
     """Sniff the format, vet zips, and return ``(format, tables)``."""
     fmt = detect_format(data)
     if fmt in ("docx", "xlsx"):
-        check_zip_safety(data)
+        check_zip_safety(data, max_xml_part=limits.max_xml_part)
     try:
-        tables = _extractor(fmt)(data)
+        tables = _extractor(fmt)(data, limits)
     except ParseError:
         raise
-    except Exception as exc:  # noqa: BLE001 - wrap every library failure
+    except MemoryError:
+        raise ParseError(f"{fmt}: the parse exceeded the memory limit (MemoryError)") from None
+    except BaseException as exc:  # noqa: BLE001 - every library failure, incl. pyo3's PanicException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         label = "corrupt docx" if fmt == "docx" else f"unreadable {fmt}"
-        raise ParseError(f"{label}: {type(exc).__name__}: {exc}") from exc
+        first_line = str(exc).splitlines()[0][:300] if str(exc) else ""
+        raise ParseError(f"{label}: {type(exc).__name__}: {first_line}") from exc
     if not tables:
         raise ParseError(f"no table found in the {fmt} attachment")
     if fmt == "docx" and not any(find_header(t) is not None for t in tables):
         # Maybe the list sits in a table nested in a layout table.
         from scrapers.parsers.docx import extract_tables as docx_tables
 
-        nested = docx_tables(data, include_nested=True)
+        nested = docx_tables(data, limits, include_nested=True)
         if any(find_header(t) is not None for t in nested):
             tables = nested
     return fmt, tables
@@ -73,13 +75,13 @@ def assemble_rows(fmt: str, tables: list[Table]) -> list[list[str]]:
     return [row for table in chosen for row in table]
 
 
-def parse_attachment(data: bytes, ref: ListRef) -> ParsedList:
+def parse_attachment(data: bytes, ref: ListRef, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedList:
     """Parse one attachment of ``ref``'s list; ParseError with a reason on failure."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParseError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
     sha256 = hashlib.sha256(data).hexdigest()
-    fmt, tables = extract_raw_tables(data)
+    fmt, tables = extract_raw_tables(data, limits)
     try:
         rows, warnings = rows_to_filings(assemble_rows(fmt, tables), ref.kind, ref.is_cancellation)
     except ParseError as exc:

@@ -12,6 +12,7 @@ import io
 import zipfile
 from typing import Final
 
+from scrapers.limits import check
 from scrapers.records import ParseError
 
 __all__ = [
@@ -45,12 +46,14 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
         raise ParseError(f"corrupt docx: not a readable zip archive ({exc})") from exc
 
 
-def check_zip_safety(data: bytes) -> None:
+def check_zip_safety(data: bytes, *, max_xml_part: int | None = None) -> None:
     """Raise ParseError if the zip could expand into something harmful.
 
     Only the central directory is read (no entry is decompressed). CPython's
     zipfile stops decompressing at the declared size, so bounding the declared
-    sizes bounds what the docx/xlsx libraries can expand later.
+    sizes bounds what the docx/xlsx libraries can expand later. ``max_xml_part``
+    also caps each XML part: a highly compressible part inside the ratio limit can
+    still be large enough to build a tree of gigabytes.
     """
     with _open_zip(data) as zf:
         infos = zf.infolist()
@@ -65,6 +68,9 @@ def check_zip_safety(data: bytes) -> None:
                 raise ParseError(
                     f"zip bomb suspected: more than {MAX_ZIP_TOTAL // (1024 * 1024)} MB uncompressed"
                 )
+            # Every part, not only *.xml: the package may give an XML part any name.
+            if max_xml_part is not None:
+                check(f"uncompressed size of part {info.filename!r}", info.file_size, max_xml_part)
             if info.file_size > RATIO_MIN_SIZE:
                 ratio = info.file_size / max(info.compress_size, 1)
                 if ratio > MAX_ZIP_RATIO:

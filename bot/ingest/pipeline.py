@@ -12,25 +12,18 @@ validator that would hide unparsed content behind a 304.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import os
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 import httpx
 
 from bot.app.config import Settings
 from scrapers.blobstore import BlobStore
 from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, TooLarge
-from scrapers.parse import parse_attachment
 from scrapers.records import ListRef, ParsedList, ParseError, Validators
 from scrapers.sources.base import Source, source_for
 from scrapers.sources.cac import CacSource
+from scrapers.workers import ParserPool
 from storage.db import Database
 from storage.models import Poll
 from storage.repo import IngestOutcome, Repository
@@ -181,90 +174,8 @@ def _validators_of(result: FetchResult) -> Validators | None:
     return Validators(etag=result.etag, last_modified=result.last_modified, sha256=result.sha256)
 
 
-_PARSER_MODULES = ["scrapers.parse", "pdfplumber", "docx", "python_calamine", "lxml.etree", "bs4"]
-
-
-def _parse_in_worker(data: bytes, ref: ListRef) -> ParsedList:
-    """Parse, then hand freed memory back to the system: pdfplumber and lxml leave the heap
-    fragmented, and a long-lived worker would otherwise keep its high-water mark. (A full
-    gc.collect() each time costs half as much again as the parse; malloc_trim alone is cheap.)"""
-    try:
-        return parse_attachment(data, ref)
-    finally:
-        _malloc_trim()
-
-
-def _malloc_trim() -> None:
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
-
-
-def _exit_with(parent_pid: int) -> None:
-    """In a parser worker: exit when the process that started the pool is gone.
-
-    A pool worker waits on its task queue forever, so a SIGKILLed ``cacwatch`` would leave
-    it (and its forkserver) behind; a watcher thread ends it within a second instead."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-class _ParsePool:
-    """Parsing is CPU-bound (pdfplumber especially): worker processes use every core while
-    the event loop keeps fetching and the main thread stores. Started only when a list
-    actually needs parsing, so an idle poll costs no process start-up."""
-
-    def __init__(self, workers: int) -> None:
-        self._workers = workers  # 0: parse in a thread of this process, one list at a time
-        self._pool: ProcessPoolExecutor | None = None
-        self._in_process = asyncio.Semaphore(1)  # several parses at once only multiply memory
-
-    def _start(self) -> ProcessPoolExecutor:
-        # forkserver, not fork: the main process has threads (asyncio, database pools).
-        context = get_context("forkserver")
-        # Workers fork from a server that already imported the parsers: fast start, shared pages.
-        context.set_forkserver_preload(_PARSER_MODULES)
-        self._pool = ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
-        )
-        return self._pool
-
-    async def parse(self, data: bytes, ref: ListRef) -> ParsedList:
-        if self._workers == 0:
-            async with self._in_process:
-                return await asyncio.to_thread(parse_attachment, data, ref)
-        pool = self._pool or self._start()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _parse_in_worker, data, ref)
-        except RuntimeError as err:
-            if "bootstrapping phase" not in str(err):
-                raise
-            # Embedded in a script without a __main__ guard: workers cannot start; parse in-process.
-            self._workers = 0
-            self.close()
-            return await self.parse(data, ref)
-        except BrokenProcessPool:
-            # A worker died (out of memory on a hostile file?): that list fails, the next starts a new pool.
-            self._pool = None
-            raise ParseError("the parser process died while reading this attachment") from None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
 async def _fetch_and_parse(
-    fetcher: Fetcher, ref: ListRef, blobs: BlobStore, parser: _ParsePool
+    fetcher: Fetcher, ref: ListRef, blobs: BlobStore, parser: ParserPool
 ) -> tuple[ListRef, FetchResult | None, ParsedList | None, ListFailure | None]:
     """Fetch one attachment and parse it. Returns (ref, fetch, parsed, failure)."""
     where = f"{ref.name} <{ref.attachment_url}>"
@@ -409,7 +320,7 @@ async def poll_source(
         ordered = ordered_refs
         report.lists_checked = len(ordered)
 
-        parser = _ParsePool(settings.parse_workers)
+        parser = ParserPool(settings.parse_workers)
         tasks = [asyncio.create_task(_fetch_and_parse(fetcher, ref, blobs, parser)) for _, ref in ordered]
         try:
             # Stored strictly in order (see _lists_to_check), each as soon as it is ready,

@@ -1,7 +1,10 @@
 """PDF tables → raw rows, with wrapped cell lines joined the way a reader would.
 
-pdfplumber finds the ruled tables (one per page; GenAI lists repeat no header on
-later pages — ``scrapers.tables`` carries the header over). Cell text is rebuilt
+pdfplumber's table finder finds the ruled tables (one per page; GenAI lists repeat
+no header on later pages — ``scrapers.tables`` carries the header over) on pages
+read by PDFium (``scrapers.parsers.pdfium_page``: 3.5–4× faster than pdfminer, rows
+identical on every PDF we have; see docs/benchmarks.md). Only a PDF without any
+ruled table goes through pdfplumber/pdfminer, for its text-alignment strategy. Cell text is rebuilt
 from the characters rather than taken from ``Table.extract()`` because joining
 wrapped lines needs their geometry:
 
@@ -15,24 +18,26 @@ wrapped lines needs their geometry:
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import pdfplumber
+import pypdfium2 as pdfium  # type: ignore[import-untyped]
 
+from scrapers.limits import DEFAULT_LIMITS, ParseLimits, check
 from scrapers.normalize import is_wide
 from scrapers.parsers import Table
+from scrapers.parsers.pdfium_page import PdfiumPage
 from scrapers.records import ParseError
 
-__all__ = ["MAX_PAGES", "extract_tables", "join_lines"]
+__all__ = ["extract_tables", "join_lines"]
 
 Char = dict[str, Any]
 BBox = tuple[float, float, float, float]
 
 _LINE_TOLERANCE = 3.0  # chars whose tops differ less than this share a line
 _SPACE_GAP = 0.25  # a horizontal gap wider than this × font size is a space
-
-MAX_PAGES = 2_000  # the longest real list fits in ~40 pages; bounds parse time
 
 _TEXT_SETTINGS = {"vertical_strategy": "text", "horizontal_strategy": "text"}
 
@@ -138,7 +143,7 @@ def _dedupe(chars: list[Char]) -> list[Char]:
 def _inside(ch: Char, bbox: BBox) -> bool:
     mx = (ch["x0"] + ch["x1"]) / 2
     my = (ch["top"] + ch["bottom"]) / 2
-    return bbox[0] <= mx <= bbox[2] and bbox[1] <= my <= bbox[3]
+    return bool(bbox[0] <= mx <= bbox[2] and bbox[1] <= my <= bbox[3])
 
 
 def _table_rows(table: Any, chars: list[Char]) -> Table:
@@ -192,37 +197,83 @@ def _closing_lines(page: Any) -> dict[str, Any]:
     return {"explicit_horizontal_lines": [top, bottom]}
 
 
-def extract_tables(data: bytes) -> list[Table]:
-    """Every ruled table of every page, in page order (one list per table)."""
+_SNAP = 3.0  # pdfplumber's default snap tolerance: rules closer than this are one
+
+
+def _check_page(page: Any, number: int, limits: ParseLimits, used: list[int]) -> None:
+    """Size the ruling grid before table finding, which costs about (rows × columns)²:
+    a 2.5 KB page ruled 300 × 300 takes minutes. Rules are counted by distinct position."""
+    edges = page.edges
+    check(f"page {number}: ruling edges", len(edges), limits.max_rulings_per_page)
+    used[0] += len(edges)
+    check("ruling edges of the document", used[0], limits.max_rulings_total)
+    rows = {round(e["top"] / _SNAP) for e in edges if e.get("orientation") == "h"}
+    cols = {round(e["x0"] / _SNAP) for e in edges if e.get("orientation") == "v"}
+    grid = len(rows) * len(cols)
+    check(f"page {number}: ruling grid ({len(rows)} × {len(cols)} rules)", grid, limits.max_grid_per_page)
+    used[1] += grid
+    check("ruling grids of the document (summed over pages)", used[1], limits.max_grid_total)
+    check(f"page {number}: characters", len(page.chars), limits.max_chars_per_page)
+
+
+_PDFIUM = threading.Lock()  # PDFium is not thread-safe; in-process parses may run in threads
+
+
+def _ruled_tables(data: bytes, limits: ParseLimits) -> list[Table]:
+    tables: list[Table] = []
+    with _PDFIUM:
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            raise ParseError(f"corrupt pdf: {exc}") from exc
+        try:
+            pages = len(document)
+            if not pages:
+                raise ParseError("corrupt pdf: no pages")
+            check("page count", pages, limits.max_pages)
+            used = [0, 0]  # ruling edges, grid positions
+            for number in range(1, pages + 1):
+                pdfium_page = document[number - 1]
+                try:
+                    page = PdfiumPage(pdfium_page)
+                finally:
+                    pdfium_page.close()
+                _check_page(page, number, limits, used)
+                found = page.find_tables(_closing_lines(page))
+                if not found:
+                    continue
+                chars = _dedupe(page.chars)
+                for table in sorted(found, key=lambda t: (t.bbox[1], t.bbox[0])):
+                    rows = _table_rows(table, chars)
+                    if rows:
+                        tables.append(rows)
+        finally:
+            document.close()
+    return tables
+
+
+def _text_aligned_tables(data: bytes, limits: ParseLimits) -> list[Table]:
+    """No ruled table anywhere: try aligned text columns (pdfplumber's text strategy)."""
     tables: list[Table] = []
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many unrelated types
         raise ParseError(f"corrupt pdf: {type(exc).__name__}: {exc}") from exc
     with pdf:
-        pages = list(pdf.pages)
-        if not pages:
-            raise ParseError("corrupt pdf: no pages")
-        if len(pages) > MAX_PAGES:
-            raise ParseError(f"pdf has {len(pages)} pages (limit {MAX_PAGES}); not a filing list")
-        for page in pages:
-            found = page.find_tables(_closing_lines(page))
-            if not found:
-                continue
-            chars = _dedupe(page.chars)
-            for table in sorted(found, key=lambda t: (t.bbox[1], t.bbox[0])):
+        for number, page in enumerate(pdf.pages, start=1):
+            chars = page.chars
+            check(f"page {number}: characters", len(chars), limits.max_chars_per_page)
+            for table in page.find_tables(_TEXT_SETTINGS):
                 rows = _table_rows(table, chars)
                 if rows:
                     tables.append(rows)
-            page.close()  # drop the page's parsed objects: a 40-page list would hold them all
-        if not tables:
-            # No ruled tables at all: try aligned text columns before giving up.
-            for page in pages:
-                chars = page.chars
-                for table in page.find_tables(_TEXT_SETTINGS):
-                    rows = _table_rows(table, chars)
-                    if rows:
-                        tables.append(rows)
+            page.close()
+    return tables
+
+
+def extract_tables(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list[Table]:
+    """Every ruled table of every page, in page order (one list per table)."""
+    tables = _ruled_tables(data, limits) or _text_aligned_tables(data, limits)
     if not tables:
         raise ParseError("no table found in the pdf")
     return tables

@@ -12,7 +12,9 @@ import io
 
 from python_calamine import CalamineWorkbook
 
+from scrapers.limits import DEFAULT_LIMITS, ParseLimits
 from scrapers.parsers import Table
+from scrapers.parsers.sheet_check import check_xls, check_xlsx
 from scrapers.records import ParseError
 
 __all__ = ["extract_tables", "cell_text"]
@@ -35,9 +37,9 @@ def cell_text(value: object) -> str:
 
 def _fill_merged(rows: list[list[str]], ranges: object) -> None:
     """Repeat each merged range's top-left value over the range (as docx gridSpan)."""
-    if not ranges:
+    if not isinstance(ranges, (list, tuple)):
         return
-    for rng in ranges:  # type: ignore[union-attr]
+    for rng in ranges:
         try:
             (r0, c0), (r1, c1) = rng
         except (TypeError, ValueError):
@@ -47,13 +49,28 @@ def _fill_merged(rows: list[list[str]], ranges: object) -> None:
         value = rows[r0][c0]
         for r in range(r0, min(r1, len(rows) - 1) + 1):
             row = rows[r]
-            for c in range(c0, c1 + 1):
-                if c < len(row) and not row[c]:
+            for c in range(c0, min(c1, len(row) - 1) + 1):  # clamped: a range may claim columns the grid lacks
+                if not row[c]:
                     row[c] = value
 
 
-def extract_tables(data: bytes) -> list[Table]:
+def _is_xlsb(data: bytes) -> bool:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return "xl/workbook.bin" in zf.namelist()
+
+
+def extract_tables(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list[Table]:
     """Every non-empty sheet as one table (``scrapers.tables`` finds the headers)."""
+    # Sized from the file's structure first: calamine allocates the whole grid at once.
+    if data.startswith(b"PK"):
+        if not _is_xlsb(data):
+            check_xlsx(data, limits)
+        else:
+            raise ParseError("binary workbooks (.xlsb) are not supported")
+    else:
+        check_xls(data, limits)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
