@@ -320,7 +320,7 @@ def main() -> None:
         "pdf_lists": pdf_lists,
         "latency": args.latency,
         "rounds": args.rounds,
-        "parse_workers": os.environ.get("BENCH_PARSE_WORKERS", "default"),
+        "parse_workers": os.environ.get("BENCH_PARSE_WORKERS", "1"),
         "imports": import_profile(),
         **{name: {k: v for k, v in value.items() if k != "stdout"} for name, value in median.items()},
         "service": service,
