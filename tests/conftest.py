@@ -157,3 +157,20 @@ def webhook_config(tmp_path: Path, replica: ReplicaServer, database_url: str, ma
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
     return path
+
+
+# --- the web app (`cacwatch serve`) over the ingested replica, one per module and database ------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def web_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running `cacwatch serve` over the bundled replica (web_helpers.Site), read-only for tests."""
+    from web_helpers import served_replica
+
+    tmp = tmp_path_factory.mktemp(f"web-{request.param}")
+    if request.param == "sqlite":
+        with served_replica(f"sqlite:///{tmp / 'web.db'}", tmp) as site:
+            yield site
+        return
+    with fresh_postgres_schema() as url, served_replica(url, tmp) as site:
+        yield site

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import urllib.parse
 from pathlib import Path
 
@@ -143,14 +142,6 @@ def test_sample_formats_and_hashes() -> None:
         assert parsed.sha256 == hashlib.sha256(data).hexdigest()
         assert parsed.format == ("pdf" if data.startswith(b"%PDF") else "docx")
         assert parsed.ref is ref
-
-
-def test_sample_docx_is_fast() -> None:
-    ref, path = next((r, p) for r, p in sample_attachments() if r.list_month == "2024-01" and r.kind is Kind.DEEP_SYNTHESIS)
-    data = path.read_bytes()
-    start = time.perf_counter()
-    parse_attachment(data, ref)
-    assert time.perf_counter() - start < 3.0  # ~0.25 s here; generous for loaded CI machines
 
 
 # --- generated quirk files ---------------------------------------------------------
@@ -354,16 +345,14 @@ def test_cancellation_notice_docx() -> None:
     assert r.status is Status.CANCELLED and r.entity == "北京某公司" and r.category is None
 
 
-def test_large_docx_parses_fast() -> None:
+def test_largest_known_list_size_parses() -> None:
     rows = [
         [str(i), f"算法{i}", "服务提供者", "北京某科技有限公司", "产品（APP）、产品2(网站)", "应用于文本生成。",
          f"网信算备110101128387701{i:06d}1号", ""]
         for i in range(779)
     ]  # fmt: skip
     data = make_docx(DEEP_HEADER, rows)
-    start = time.perf_counter()
-    parsed = parse_attachment(data, ref_for(Kind.DEEP_SYNTHESIS))
-    assert time.perf_counter() - start < 3.0  # ~0.25 s here; generous for loaded CI machines
+    parsed = parse_attachment(data, ref_for(Kind.DEEP_SYNTHESIS))  # speed is measured in benchmarks/parse_speed.py
     assert len(parsed.rows) == 779
 
 

@@ -192,11 +192,34 @@ def demo(
     workdir: Annotated[
         Optional[Path], typer.Option(help="Where to keep the demo database and output (default: a temp dir)")
     ] = None,
+    serve: Annotated[bool, typer.Option("--serve", help="Then keep the web app running on the demo's store.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the web app with --serve")] = 8080,
 ) -> None:
     """Offline: serve a bundled replica of the CAC site on localhost, ingest it, show the result."""
     from bot.app.demo import run_demo
 
+    if serve:
+        from bot.web.command import demo_and_serve
+
+        raise typer.Exit(demo_and_serve(Console(), workdir, host="127.0.0.1", port=port))
     code = run_demo(Console(), workdir)
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (default loopback only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
+) -> None:
+    """Serve the web pages, the JSON API and the feeds over the database (read-only, never polls)."""
+    from bot.web.command import serve as serve_web
+
+    settings = _settings()
+    db = _database(settings)
+    try:
+        code = serve_web(settings, db, host=host, port=port)
+    finally:
+        db.dispose()
     raise typer.Exit(code)
 
 

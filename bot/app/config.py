@@ -43,6 +43,8 @@ __all__ = [
     "NotifySettings",
     "BusyHoursSettings",
     "ServiceSettings",
+    "WebSettings",
+    "WebAuthSettings",
     "load_settings",
     "parse_duration",
     "DEFAULT_CONFIG_PATH",
@@ -390,6 +392,34 @@ class ServiceSettings(_Strict):
         return self
 
 
+class WebAuthSettings(_Strict):
+    """``web.auth``: HTTP basic (``password``) and/or bearer (``token``), both from the environment."""
+
+    username: str = "cacwatch"
+    password: str | None = None
+    token: str | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> "WebAuthSettings":
+        if not self.password and not self.token:
+            raise ValueError("needs password or token (e.g. token: \"${CACWATCH_WEB_TOKEN}\")")
+        return self
+
+
+class WebSettings(_Strict):
+    """``web:``: the read side (``cacwatch serve``): public address for links, optional access control."""
+
+    public_url: str | None = None  # e.g. https://cac.example.org — links in feeds (and messages) use it
+    auth: WebAuthSettings | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an http:// or https:// URL")
+        return url.rstrip("/") if url else url
+
+
 class Settings(_Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     # Where raw attachments (content-addressed) are kept.
@@ -400,6 +430,7 @@ class Settings(_Strict):
     parse_workers: int = Field(default=1, ge=0, le=16)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @model_validator(mode="after")
     def _alert_email_needs_smtp(self) -> "Settings":

@@ -1,0 +1,321 @@
+"""Web load benchmark: 16 concurrent clients against `cacwatch serve`, latency percentiles and memory.
+
+    python benchmarks/web_load.py [--stores replica,8000,100000] [--postgres] [--requests 150] [--write docs/benchmarks.md]
+
+Stores:
+- ``replica``: the bundled replica ingested with `cacwatch check --once` (805 real filings);
+- a number N: a synthetic store of N filings written through the ingest path
+  (``Repository.ingest`` of generated lists of 2,000 rows, built from the replica's real rows:
+  real names, purposes, products and filers, plus made-up filers so that about a third of the
+  filers are distinct per filing). SQLite, and PostgreSQL with ``--postgres``.
+
+Each store is served by `cacwatch serve` in its own process (first request after the search
+index is built, which is timed separately). Every client runs a fixed mix of requests in a
+loop: search (Chinese substrings, English group names, numbers written with spaces and
+full-width digits), filters (kind, province, status, list month), one filing, the list feed,
+the saved-search feed, and the search page. Reported: p50/p95/p99 per kind of request and
+overall, throughput, and the serve process's RSS (peak, from /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from report import replace_section  # noqa: E402
+
+CLIENTS = 16
+POSTGRES_URL = os.environ.get("CACWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_HAN = "安百宝北博畅辰诚达鼎东方飞丰锋福海翰航浩和恒弘鸿华辉汇佳嘉健金锦京景聚凯康科蓝朗乐力立联灵隆龙迈茂美明铭诺鹏品启千强擎荣锐瑞森尚晟盛世舒思泰腾天通同拓万维伟文星兴旭轩雅扬易益逸银永优宇远云泽展兆哲振正之智中众卓"
+_CITIES = ["北京", "上海", "深圳", "杭州", "广州", "成都", "武汉", "南京", "苏州", "西安", "厦门", "天津"]
+_TRADES = ["科技", "网络科技", "信息技术", "智能科技", "数字科技", "软件", "文化传媒"]
+
+
+def _replica_records() -> list[dict[str, Any]]:
+    """The replica's real records (tests/data/expected.jsonl), the templates of synthetic rows."""
+    lines = (ROOT / "tests" / "data" / "expected.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def build_synthetic(db_url: str, filings: int, seed: int = 11) -> None:
+    """``filings`` filings in lists of 2,000 rows, through the ingest path."""
+    from scrapers.records import FilingRow, Kind, ListRef, ParsedList, Status
+    from storage.db import Database
+    from storage.repo import Repository
+
+    rng = random.Random(seed)
+    templates = _replica_records()
+    db = Database(db_url)
+    db.migrate()
+    per_list = 2000
+    kinds = [Kind.DEEP_SYNTHESIS, Kind.ALGORITHM_RECOMMENDATION, Kind.GENAI_SERVICE]
+    made_up = [
+        f"{rng.choice(_CITIES)}{''.join(rng.choice(_HAN) for _ in range(rng.randint(2, 3)))}{rng.choice(_TRADES)}有限公司"
+        for _ in range(filings // 3)
+    ]
+    serial = 0
+    for list_index in range((filings + per_list - 1) // per_list):
+        kind = kinds[list_index % 3]
+        year, month = 2022 + list_index // 36, 1 + (list_index // 3) % 12
+        list_month = f"{year}-{month:02d}"
+        rows = []
+        for row_index in range(min(per_list, filings - serial)):
+            template = rng.choice(templates)
+            serial += 1
+            region = (template["filing_number"][4:10] if template["filing_number"].startswith("网信算备") else "110108")
+            number = f"网信算备{region}{serial:09d}{list_index % 10}号"
+            entity = template["entity"] if rng.random() < 0.5 else rng.choice(made_up)
+            rows.append(
+                FilingRow(
+                    kind=kind,
+                    filing_number=number,
+                    name=template["name"] + ("" if rng.random() < 0.5 else f"-{serial % 97}"),
+                    entity=entity,
+                    role=template["role"] if kind is Kind.DEEP_SYNTHESIS else None,
+                    category=template["category"] if kind is Kind.ALGORITHM_RECOMMENDATION else None,
+                    products=tuple(template["products"]),
+                    purpose=template["purpose"],
+                    province=template["province"],
+                    remark="已注销" if rng.random() < 0.02 else "",
+                    status=Status.CANCELLED if rng.random() < 0.02 else Status.ACTIVE,
+                    filed_on=f"{list_month}-15" if kind is Kind.GENAI_SERVICE else None,
+                    row_index=row_index,
+                )
+            )
+        name = {Kind.DEEP_SYNTHESIS: "境内深度合成服务算法备案清单", Kind.ALGORITHM_RECOMMENDATION: "境内互联网信息服务算法备案清单", Kind.GENAI_SERVICE: "生成式人工智能服务已备案信息"}[kind]
+        ref = ListRef(kind, list_month, f"{name}（{year}年{month}月）", name, f"https://www.cac.gov.cn/bench/{list_index}.htm", f"https://www.cac.gov.cn/bench/{list_index}.docx")
+        digest = hashlib.sha256(f"{seed}-{list_index}".encode()).hexdigest()
+        with db.session() as session:
+            Repository(session).ingest(ParsedList(ref, digest, "docx", tuple(rows)), f"bench-{list_index}")
+    db.dispose()
+
+
+def build_replica(db_url: str, tmp: Path) -> None:
+    from bot.app.config import settings_from_mapping
+    from scrapers.replica.server import ReplicaServer
+    from web_helpers import ingest, write_config
+
+    with ReplicaServer() as replica:
+        settings = settings_from_mapping(
+            {"database": {"url": db_url}, "data_dir": str(tmp / "data"), "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0}}},
+            env={},
+        )
+        ingest(write_config(tmp / "ingest.yaml", settings))
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) of one process, from /proc/PID/status."""
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="utf-8") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                values[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def _workload(records: list[dict[str, Any]], rng: random.Random) -> list[tuple[str, str]]:
+    """A shuffled mix of (class, path) for one client."""
+    from bot.web.search_text import describe_filer
+
+    sample = rng.sample(records, min(200, len(records)))
+    chinese = [r["name"][:2] for r in sample[:20]] + [r["entity"][2:6] for r in sample[:20]] + ["推荐", "抖音", "大模型", "腾讯"]
+    english = ["ByteDance", "Tencent", "alibaba", "Baidu", "meituan"] + [
+        describe_filer(r["entity"]).english.split(" ")[1] for r in sample[:10] if " " in describe_filer(r["entity"]).english
+    ]
+    numbers = []
+    for record in sample[:20]:
+        digits = record["filing_number"].removeprefix("网信算备").removesuffix("号")
+        numbers.append("网信算备 " + " ".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in digits))
+        numbers.append(digits[:8])
+    provinces = sorted({r["province"] for r in records if r["province"]})[:10]
+    months = sorted({r["list_month"] for r in records})
+    kinds = ["deep_synthesis", "algorithm_recommendation", "genai_service"]
+    mix: list[tuple[str, str]] = []
+    for _ in range(6):
+        mix.append(("search", f"/api/v1/filings?q={quote(rng.choice(chinese + english))}"))
+        mix.append(("search", f"/api/v1/filings?q={quote(rng.choice(numbers))}"))
+        mix.append(("filter", f"/api/v1/filings?kind={rng.choice(kinds)}&province={quote(rng.choice(provinces))}&status=active"))
+        mix.append(("filter", f"/api/v1/filings?list_month={rng.choice(months)}&limit=100"))
+        record = rng.choice(sample)
+        mix.append(("filing", f"/api/v1/filings/{record['kind']}/{quote(record['filing_number'])}"))
+        mix.append(("page", f"/filings/{record['kind']}/{quote(record['filing_number'])}"))
+    mix.append(("feed", f"/feeds/lists.atom?kind={rng.choice(kinds)}"))
+    mix.append(("feed", f"/feeds/filings.atom?q={quote(rng.choice(english))}"))
+    mix.append(("page", f"/search?q={quote(rng.choice(chinese))}"))
+    rng.shuffle(mix)
+    return mix
+
+
+async def _client(base: str, mix: list[tuple[str, str]], requests: int, timings: dict[str, list[float]], errors: list[str]) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for index in range(requests):
+            kind, path = mix[index % len(mix)]
+            started = time.perf_counter()
+            response = await client.get(path)
+            timings[kind].append(time.perf_counter() - started)
+            if response.status_code != 200:
+                errors.append(f"{response.status_code} {path}")
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+
+def run_load(db_url: str, label: str, requests: int, tmp: Path) -> dict[str, Any]:
+    import httpx
+    from bot.app.config import settings_from_mapping
+    from web_helpers import export_records, serve_process, write_config
+
+    config = write_config(tmp / f"serve-{label}.yaml", settings_from_mapping({"database": {"url": db_url}}, env={}))
+    records = export_records(config)
+    started = time.perf_counter()
+    with serve_process(config, startup=600) as (base, process):
+        httpx.get(base + "/api/v1/filings?q=warmup", timeout=600)  # the index backfill happens before this answers
+        index_seconds = time.perf_counter() - started
+        pid = process.pid
+        rng = random.Random(5)
+        timings: dict[str, list[float]] = defaultdict(list)
+        errors: list[str] = []
+        mixes = [_workload(records, random.Random(rng.random())) for _ in range(CLIENTS)]
+        began = time.perf_counter()
+
+        async def main() -> None:
+            await asyncio.gather(*(_client(base, mix, requests, timings, errors) for mix in mixes))
+
+        load_before = os.getloadavg()[0]
+        asyncio.run(main())
+        wall = time.perf_counter() - began
+        load_after = os.getloadavg()[0]
+        rss, peak = _rss_mb(pid)
+    everything = [t for values in timings.values() for t in values]
+    return {
+        "label": label,
+        "filings": len(records),
+        "requests": len(everything),
+        "errors": errors[:5],
+        "error_count": len(errors),
+        "startup_index_s": index_seconds,
+        "throughput": len(everything) / wall,
+        "p50": _percentile(everything, 50),
+        "p95": _percentile(everything, 95),
+        "p99": _percentile(everything, 99),
+        "by_kind": {k: {"n": len(v), "p50": _percentile(v, 50), "p95": _percentile(v, 95), "mean": statistics.mean(v) * 1000} for k, v in sorted(timings.items())},
+        "load": (load_before, load_after),
+        "rss_mb": rss,
+        "peak_rss_mb": peak,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stores", default="replica,8000,100000")
+    parser.add_argument("--postgres", action="store_true", help="also each synthetic store on PostgreSQL")
+    parser.add_argument("--requests", type=int, default=150, help="requests per client")
+    parser.add_argument("--write", type=Path)
+    parser.add_argument("--from-json", type=Path, help="only write the report of an earlier run's output")
+    args = parser.parse_args()
+    if args.from_json:
+        write_markdown(args.write or ROOT / "docs" / "benchmarks.md", json.loads(args.from_json.read_text(encoding="utf-8")), args.requests)
+        return
+    results = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for store in args.stores.split(","):
+            targets = [("sqlite", f"sqlite:///{tmp}/{store}.db")]
+            if args.postgres:
+                targets.append(("postgres", None))
+            for backend, url in targets:
+                schema = None
+                if backend == "postgres":
+                    import sqlalchemy as sa
+
+                    schema = f"bench_{store}"
+                    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+                    with admin.connect() as conn:
+                        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+                    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+                assert url is not None
+                built = time.perf_counter()
+                if store == "replica":
+                    build_replica(url, tmp)
+                else:
+                    build_synthetic(url, int(store))
+                print(f"{store} on {backend}: built in {time.perf_counter() - built:.1f}s", file=sys.stderr)
+                result = run_load(url, f"{store}-{backend}", args.requests, tmp)
+                result["backend"] = backend
+                results.append(result)
+                print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
+                if schema:
+                    with admin.connect() as conn:
+                        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                    admin.dispose()
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+    if args.write:
+        write_markdown(args.write, results, args.requests)
+
+
+def write_markdown(path: Path, results: list[dict[str, Any]], requests: int) -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    rows = "\n".join(
+        f"| {r['label'].rsplit('-', 1)[0]} | {r['backend']} | {r['filings']:,} | {r['requests']} | {r['error_count']} | {r['throughput']:.0f}/s | "
+        f"{r['p50']:.0f} ms | **{r['p95']:.0f} ms** | {r['p99']:.0f} ms | {r['peak_rss_mb']:.0f} MB | {r['startup_index_s']:.1f} s | "
+        + ("{:.1f} → {:.1f}".format(*r["load"]) if "load" in r else "—")
+        + " |"
+        for r in results
+    )
+    kinds = "\n".join(
+        f"| {r['label']} | " + " | ".join(f"{r['by_kind'][k]['p95']:.0f}" if k in r["by_kind"] else "—" for k in ("search", "filter", "filing", "feed", "page")) + " |"
+        for r in results
+    )
+    section = f"""## Web app under load (benchmarks/web_load.py)
+
+Measured {date.today().isoformat()} on {machine}: `cacwatch serve` (one uvicorn process) with {CLIENTS}
+concurrent clients, {requests} requests each, on the same machine as the clients (they share its cores).
+Each client loops over a shuffled mix: search (Chinese substrings, English group and filer names,
+filing numbers with spaces and full-width digits), filters (kind + province + status, list month),
+one filing (JSON and its page), the list feed, a saved-search feed and the search page.
+`replica` is the bundled replica ingested by `check --once`; the numbers are synthetic stores written
+through the ingest path from the replica's real rows. "index" is the time from start to the first
+answer, which includes building the search index of a store never indexed before.
+Targets: p95 ≤ 100 ms (~8k filings), ≤ 300 ms (100k), serve ≤ 150 MB. "load avg" is the machine's
+1-minute load average before → after the run: above 2 (its core count) other processes were
+competing for the CPU, and latency under 16 clients is then mostly queueing.
+
+| store | database | filings | requests | errors | throughput | p50 | p95 | p99 | serve peak RSS | index | load avg |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+{rows}
+
+p95 per kind of request (ms):
+
+| store | search | filter | filing | feed | page |
+|---|---|---|---|---|---|
+{kinds}
+"""
+    replace_section(path, "## Web app under load (benchmarks/web_load.py)", section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""The JSON API under /api/v1 (interfaces.md, "Web app, JSON API and feeds").
+
+Parameters are declared for FastAPI (so /openapi.json describes them and fuzzers work from
+it) and checked again by ``bot.web.params`` (unknown names, control characters), so the API,
+the pages and the feeds reject the same input the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from bot.web.cursor import decode_cursor, encode_cursor
+from bot.web.http import etag_response
+from bot.web.models import (
+    EntitiesModel,
+    EntityDetailModel,
+    ErrorModel,
+    FilingDetailModel,
+    FilingsPageModel,
+    ListDetailModel,
+    ListModel,
+    ListsModel,
+)
+from bot.web.params import FILTER_PARAMS, MAX_TEXT, check_known, filing_query
+from bot.web.state import indexed, web_state
+from storage import corpus
+
+__all__ = ["router", "iso", "list_model", "TEXT_PATTERN", "MONTH_PATTERN", "KindParam"]
+
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(indexed)])
+
+KindParam = Literal["deep_synthesis", "algorithm_recommendation", "genai_service"]
+# No control characters (PostgreSQL cannot even store NUL): the schema says so, fuzzers obey.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+_Text = Query(max_length=MAX_TEXT, pattern=TEXT_PATTERN)
+MONTH_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified (If-None-Match matched the ETag)"},
+    400: {"model": ErrorModel, "description": "A bad parameter"},
+    401: {"model": ErrorModel, "description": "web.auth is set and the request has no valid credentials"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {**_ERRORS, 404: {"model": ErrorModel, "description": "Unknown"}}
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC, seconds, ``Z`` (SQLite hands back naive datetimes, which are UTC here)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def list_model(summary: corpus.ListSummary) -> ListModel:
+    return ListModel(
+        kind=summary.kind,
+        list_month=summary.list_month,
+        name=summary.name,
+        title=summary.title,
+        page_url=summary.page_url,
+        attachment_url=summary.attachment_url,
+        published_on=summary.published_on,
+        is_cancellation=summary.is_cancellation,
+        rows=summary.rows,
+        rank=summary.rank,
+        of=summary.of,
+        first_seen_at=iso(summary.first_seen_at) or "",
+        last_checked_at=iso(summary.last_checked_at),
+        versions=[
+            {"id": v.id, "sha256": v.sha256, "format": v.format, "rows": v.row_count, "fetched_at": iso(v.fetched_at), "current": v.current}
+            for v in summary.versions
+        ],
+    )
+
+
+def _json(request: Request, model: Any) -> Response:
+    return etag_response(request, model.model_dump_json().encode("utf-8"), "application/json")
+
+
+@router.get("/filings", response_model=None, responses={200: {"model": FilingsPageModel}, **_ERRORS})
+def list_filings(
+    request: Request,
+    q: Annotated[str | None, _Text] = None,
+    kind: KindParam | None = None,
+    entity: Annotated[str | None, _Text] = None,
+    province: Annotated[str | None, _Text] = None,
+    status: Literal["active", "cancelled"] | None = None,
+    list_month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+    role: Literal["provider", "technical_supporter"] | None = None,
+    category: Annotated[str | None, _Text] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400, pattern=TEXT_PATTERN)] = None,
+) -> Response:
+    """Filings matching every given filter, best first (exact number, then filer, then the rest).
+
+    `q` is free text: it matches the name, filer, products, purpose or filing number, and the
+    English name and company group cacwatch shows for the filer; case, width and spacing do not
+    matter. Follow `next_cursor` (with the same filters) to visit every match exactly once.
+    """
+    check_known(request.query_params.keys(), (*FILTER_PARAMS, "limit", "cursor"))
+    query = filing_query(request.query_params)
+    after = decode_cursor(cursor, query) if cursor else None
+    state = web_state(request)
+    page = state.corpus.search_filings(query, limit=limit, after=after)
+    model = FilingsPageModel.model_validate(
+        {
+            "items": page.items,
+            "next_cursor": encode_cursor(page.next_key, query) if page.next_key else None,
+            "total": state.count(query),
+        }
+    )
+    return _json(request, model)
+
+
+@router.get("/filings/{kind}/{filing_number}", response_model=None, responses={200: {"model": FilingDetailModel}, **_NOT_FOUND})
+def get_filing(
+    request: Request,
+    kind: KindParam,
+    filing_number: Annotated[str, Path(max_length=MAX_TEXT, pattern=TEXT_PATTERN)],
+) -> Response:
+    """One filing: its record, every change to it (before and after, and the list version that
+    made it) and every list and list version holding it."""
+    check_known(request.query_params.keys(), ())
+    corpus = web_state(request).corpus
+    detail = corpus.filing_detail(kind, filing_number)
+    if detail is None:
+        raise LookupError(f"no {kind} filing {filing_number[:80]}")
+    english, company = corpus.filer_names([detail.record["entity"]]).get(detail.record["entity"], ("", None))
+    model = FilingDetailModel.model_validate(
+        {
+            "filing": detail.record,
+            "entity_en": english,
+            "company": company,
+            "present": detail.present,
+            "first_seen_at": iso(detail.first_seen_at),
+            "updated_at": iso(detail.updated_at),
+            "history": [_history(h) for h in detail.history],
+            "lists": [_holding(h) for h in detail.holdings],
+        }
+    )
+    return _json(request, model)
+
+
+def _history(entry: corpus.HistoryEntry) -> dict[str, Any]:
+    return {
+        "change_type": entry.change_type,
+        "changes": entry.changes,
+        "at": iso(entry.at),
+        "list_kind": entry.list_kind,
+        "list_month": entry.list_month,
+        "list_name": entry.list_name,
+        "version_id": entry.version_id,
+        "sha256": entry.sha256,
+    }
+
+
+def _holding(holding: corpus.Holding) -> dict[str, Any]:
+    return {
+        "kind": holding.list_kind,
+        "list_month": holding.list_month,
+        "name": holding.list_name,
+        "title": holding.title,
+        "page_url": holding.page_url,
+        "attachment_url": holding.attachment_url,
+        "is_cancellation": holding.is_cancellation,
+        "version_id": holding.version_id,
+        "sha256": holding.sha256,
+        "fetched_at": iso(holding.fetched_at),
+        "row_index": holding.row_index,
+        "current": holding.current,
+    }
+
+
+@router.get("/lists", response_model=None, responses={200: {"model": ListsModel}, **_ERRORS})
+def get_lists(request: Request, kind: KindParam | None = None) -> Response:
+    """Every list (newest month first) with title, page and attachment URLs, rows, rank and versions."""
+    check_known(request.query_params.keys(), ("kind",))
+    state = web_state(request)
+    summaries = state.cached(f"lists:{kind}", lambda: state.corpus.list_summaries(kind))
+    return _json(request, ListsModel(items=[list_model(s) for s in summaries]))
+
+
+@router.get("/lists/{kind}/{list_month}", response_model=None, responses={200: {"model": ListDetailModel}, **_NOT_FOUND})
+def get_list(
+    request: Request,
+    kind: KindParam,
+    list_month: Annotated[str, Path(pattern=MONTH_PATTERN)],
+) -> Response:
+    """One list with its filings, its current rows, and what each re-issue changed."""
+    check_known(request.query_params.keys(), ())
+    detail = web_state(request).corpus.list_detail(kind, list_month)
+    if detail is None:
+        raise LookupError(f"no {kind} list of {list_month}")
+    model = ListDetailModel.model_validate(
+        {
+            "list": list_model(detail.summary),
+            "filings": detail.filings,
+            "rows": [{"row_index": r.row_index, "filing_number": r.filing_number, "fields": r.fields} for r in detail.rows],
+            "changes": [_change(c) for c in detail.changes],
+            "others": [list_model(o) for o in detail.others],
+        }
+    )
+    return _json(request, model)
+
+
+def _change(change: corpus.ListChange) -> dict[str, Any]:
+    return {
+        "version_id": change.version_id,
+        "kind": change.kind,
+        "filing_number": change.filing_number,
+        "change_type": change.change_type,
+        "changes": change.changes,
+    }
+
+
+@router.get("/entities", response_model=None, responses={200: {"model": EntitiesModel}, **_ERRORS})
+def get_entities(
+    request: Request,
+    q: Annotated[str | None, _Text] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    """Filers whose name, English name or company group contains `q`, most filings first."""
+    check_known(request.query_params.keys(), ("q", "limit"))
+    corpus = web_state(request).corpus
+    found = corpus.entities(q or "", limit=limit)
+    names = corpus.filer_names(e.entity for e in found)
+    model = EntitiesModel.model_validate(
+        {
+            "items": [
+                {
+                    "entity": e.entity,
+                    "entity_en": names.get(e.entity, ("", None))[0],
+                    "company": names.get(e.entity, ("", None))[1],
+                    "filings": e.filings,
+                    "cancelled": e.cancelled,
+                    "by_kind": e.by_kind,
+                }
+                for e in found
+            ]
+        }
+    )
+    return _json(request, model)
+
+
+@router.get("/entities/{entity}", response_model=None, responses={200: {"model": EntityDetailModel}, **_NOT_FOUND})
+def get_entity(
+    request: Request,
+    entity: Annotated[str, Path(max_length=MAX_TEXT, pattern=TEXT_PATTERN)],
+) -> Response:
+    """A filer's filings across the three kinds (`present` false: it left every list)."""
+    check_known(request.query_params.keys(), ())
+    corpus = web_state(request).corpus
+    filings = corpus.entity_filings(entity)
+    if not filings:
+        raise LookupError(f"no filer named {entity[:80]}")
+    english, company = corpus.filer_names([entity]).get(entity, ("", None))
+    model = EntityDetailModel.model_validate(
+        {
+            "entity": entity,
+            "entity_en": english,
+            "company": company,
+            "filings": [{**record, "present": present} for record, present in filings],
+        }
+    )
+    return _json(request, model)
+

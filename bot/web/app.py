@@ -1,0 +1,158 @@
+"""The ASGI app of the read side: JSON API, feeds and pages over one database.
+
+``create_app(settings_or_db, extra_routes=…, open_paths=…)``: ``cacwatch serve`` runs it alone;
+``cacwatch run`` can mount its probes and actions beside it (``extra_routes`` are Starlette
+routes such as ``Route("/healthz", endpoint)`` or ``Route("/email/unsubscribe", ep,
+methods=["POST"])``; paths in ``open_paths`` skip ``web.auth``, e.g. the probes).
+
+Read-only: every route is GET (HEAD answered as GET); other methods get 405. The search index
+is brought up to date when the app starts (stale or missing rows only).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.staticfiles import StaticFiles
+
+from bot.app.config import Settings, WebSettings
+from bot.web import api, feeds, pages
+from bot.web.cursor import CursorError
+from bot.web.http import BasicOrBearerAuth, HeadAsGet, SecurityHeaders, error_response, etag_response, json_body
+from bot.web.params import ParamError
+from bot.web.state import WebState
+from storage.corpus import Corpus
+from storage.db import Database
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+_STATIC = Path(__file__).with_name("static")
+
+
+def _validation_message(err: RequestValidationError) -> str:
+    for item in err.errors():
+        loc = [str(part) for part in item.get("loc", ()) if part not in ("query", "path")]
+        return f"{'.'.join(loc) or 'request'}: {item.get('msg', 'invalid')}"
+    return "invalid request"
+
+
+def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
+    """FastAPI documents 422 for validation errors; this API answers them with 400."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(
+    source: Settings | Database,
+    *,
+    web: WebSettings | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    open_paths: Iterable[str] = (),
+    refresh_on_start: bool = True,
+    refresh_in_child: bool = True,
+    worker_threads: int = 8,
+) -> Any:
+    """The ASGI application (FastAPI inside the security and access middleware).
+
+    ``refresh_in_child``: build the search index in a spawned process (keeps pypinyin out of
+    this one); False refreshes inline, for a process that loads ``bot.changes.companies`` anyway.
+    """
+    if isinstance(source, Settings):
+        db = Database(source.database.url)
+        web = web or source.web
+    else:
+        db = source
+    web = web or WebSettings()
+    corpus = Corpus(db)
+    url = db.url
+
+    def refresh() -> int:
+        if refresh_in_child:
+            from bot.web.reindex import reindex_in_child
+
+            return reindex_in_child(url)
+        from bot.web.search_text import refresh_index
+
+        return refresh_index(corpus)
+
+    state = WebState(corpus, web, refresh)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        # Queries run in worker threads; a few suffice on the small machines this runs on, and
+        # each thread holds a database connection (and its page cache) and a malloc arena.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+        if refresh_on_start:
+            await anyio.to_thread.run_sync(state.ensure_index)
+        yield
+
+    app = FastAPI(
+        title="cacwatch",
+        version="1",
+        summary="CAC algorithm filings: search, lists, filers, history and feeds (read-only).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served below, with an ETag like every other GET
+        lifespan=lifespan,
+        # No OpenTelemetry spans or exporters (not even from FASTAPI_OTEL_* variables): nothing leaves.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False},
+    )
+    app.state.web = state
+    app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
+
+    async def on_validation(request: Request, err: Exception) -> Response:
+        assert isinstance(err, RequestValidationError)
+        return error_response(request.url.path, 400, _validation_message(err))
+
+    async def on_bad_param(request: Request, err: Exception) -> Response:
+        return error_response(request.url.path, 400, str(err))
+
+    async def on_not_found(request: Request, err: Exception) -> Response:
+        return error_response(request.url.path, 404, str(err.args[0]) if err.args else "not found")
+
+    async def on_http(request: Request, err: Exception) -> Response:
+        assert isinstance(err, HTTPException)
+        messages = {404: "not found", 405: "method not allowed: this app is read-only (GET)"}
+        return error_response(request.url.path, err.status_code, messages.get(err.status_code, str(err.detail)), dict(err.headers or {}))
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ParamError, on_bad_param)
+    app.add_exception_handler(CursorError, on_bad_param)
+    app.add_exception_handler(LookupError, on_not_found)
+    app.add_exception_handler(HTTPException, on_http)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(request: Request) -> Response:
+        return etag_response(request, json_body(app.openapi()), "application/json")
+
+    app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+    for route in extra_routes:
+        app.router.routes.append(route)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+
+    asgi: Any = SecurityHeaders(app)
+    if web.auth is not None:
+        asgi = BasicOrBearerAuth(asgi, web.auth, open_paths)
+    return HeadAsGet(asgi)

@@ -1,0 +1,91 @@
+"""``cacwatch serve`` and ``cacwatch demo --serve``: the web app under uvicorn.
+
+Binds 127.0.0.1 unless the operator passes ``--host``: listening beyond loopback is a choice,
+never a default. Read-only: it never polls (``cacwatch run`` does that).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.app.config import Settings
+from storage.db import Database
+
+__all__ = ["serve", "demo_and_serve", "display_url"]
+
+
+def display_url(host: str, port: int) -> str:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"http://{host}:{port}/"
+    if address.is_unspecified:
+        host = "127.0.0.1" if address.version == 4 else "::1"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def _limit_malloc_arenas() -> None:
+    """glibc gives each thread its own malloc arena and keeps freed memory in each: with worker
+    threads that is tens of MB of RSS for nothing. Two arenas are plenty here (M_ARENA_MAX)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if sys.platform.startswith("linux") and name:
+        try:
+            ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
+        except (OSError, AttributeError):
+            pass  # not glibc: nothing to tune
+
+
+def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
+    """Run the app until interrupted; returns an exit code."""
+    import socket
+
+    import uvicorn
+
+    from bot.web.app import create_app
+
+    _limit_malloc_arenas()
+    app = create_app(db, web=settings.web)
+    try:
+        # Bind first so that a busy port is a one-line error, not a traceback.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # clients that connect before uvicorn is up wait in the backlog
+    except OSError as err:
+        print(f"cacwatch: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", server_header=False)
+    server = uvicorn.Server(config)
+    print(f"cacwatch: serving {display_url(host, port)} (read-only; Ctrl-C stops)", flush=True)
+    server.run(sockets=[sock])
+    return 0
+
+
+def demo_and_serve(console: Console, workdir: Path | None, *, host: str, port: int) -> int:
+    """Run the demo into a kept directory, then serve its store."""
+    import tempfile
+
+    from bot.app.config import settings_from_mapping
+    from bot.app.demo import run_demo
+
+    root = workdir or Path(tempfile.mkdtemp(prefix="cacwatch-demo-"))
+    code = run_demo(console, root)
+    if code != 0:
+        return code
+    settings = settings_from_mapping({"database": {"url": f"sqlite:///{root / 'demo.db'}"}}, env={})
+    db = Database(settings.database.url)
+    db.migrate()
+    console.print(f"The demo's store ({root / 'demo.db'}) in a browser:", highlight=False)
+    try:
+        return serve(settings, db, host=host, port=port)
+    finally:
+        db.dispose()

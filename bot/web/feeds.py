@@ -1,0 +1,208 @@
+"""Atom 1.0 and JSON Feed 1.1 of published and revised lists; an Atom feed of a saved search.
+
+XML is written with ElementTree (every text escaped by it); entry ids are tag URIs built from
+the list and the sha256 of the version, so they stay the same across restarts and hosts.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
+from xml.etree import ElementTree as ET
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from bot.web.api import MONTH_PATTERN, KindParam, _Text, iso
+from bot.web.http import etag_response
+from bot.web.params import FILTER_PARAMS, check_known, filing_query
+from bot.web.labels import KIND_LABELS
+from bot.web.state import indexed, web_state
+from storage.corpus import FeedEntry
+
+__all__ = ["router", "entry_text", "list_path", "filing_path"]
+
+router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[Depends(indexed)])
+
+_ATOM = "http://www.w3.org/2005/Atom"
+_FEED_LIMIT = 50
+_EPOCH = datetime(2022, 1, 1, tzinfo=timezone.utc)
+
+
+def list_path(kind: str, list_month: str) -> str:
+    return f"/lists/{kind}/{list_month}"
+
+
+def filing_path(kind: str, filing_number: str) -> str:
+    return f"/filings/{kind}/{quote(filing_number, safe='')}"
+
+
+def _kind_label(kind: str) -> tuple[str, str]:
+    return KIND_LABELS.get(kind, (kind, kind))
+
+
+def _title(entry: FeedEntry) -> str:
+    verb = "发布 published" if entry.type == "list.published" else "更新 revised"
+    return f"{entry.summary.name} — {verb}"
+
+
+def entry_text(entry: FeedEntry) -> str:
+    """Counts, then each notable finding in Chinese and English (plain text)."""
+    counts = entry.counts
+    parts = [f"{key}: {value}" for key, value in counts.items()]
+    lines = [f"{entry.summary.title}", "; ".join(parts)]
+    if entry.summary.rank is not None:
+        lines.append(f"第{entry.summary.rank}大（共{entry.summary.of}份） / rank {entry.summary.rank} of {entry.summary.of} lists by size")
+    for finding in entry.notable:
+        zh, en = str(finding.get("zh", "")), str(finding.get("en", ""))
+        lines.append(f"• {zh} / {en}".strip())
+    return "\n".join(line for line in lines if line)
+
+
+def _entry_id(entry: FeedEntry) -> str:
+    sha = next((v.sha256 for v in entry.summary.versions if v.id == entry.version_id), str(entry.version_id))
+    return f"tag:cacwatch,2024:list/{entry.summary.kind}/{entry.summary.list_month}/{sha[:24]}"
+
+
+def _atom(title: str, self_url: str, home_url: str, feed_id: str, updated: str, entries: list[dict[str, str]]) -> bytes:
+    ET.register_namespace("", _ATOM)
+    feed = ET.Element(f"{{{_ATOM}}}feed")
+    ET.SubElement(feed, f"{{{_ATOM}}}title").text = title
+    ET.SubElement(feed, f"{{{_ATOM}}}id").text = feed_id
+    ET.SubElement(feed, f"{{{_ATOM}}}updated").text = updated
+    ET.SubElement(feed, f"{{{_ATOM}}}link", rel="self", href=self_url, type="application/atom+xml")
+    ET.SubElement(feed, f"{{{_ATOM}}}link", rel="alternate", href=home_url, type="text/html")
+    author = ET.SubElement(feed, f"{{{_ATOM}}}author")
+    ET.SubElement(author, f"{{{_ATOM}}}name").text = "cacwatch"
+    ET.SubElement(feed, f"{{{_ATOM}}}generator").text = "cacwatch"
+    for item in entries:
+        node = ET.SubElement(feed, f"{{{_ATOM}}}entry")
+        ET.SubElement(node, f"{{{_ATOM}}}title").text = item["title"]
+        ET.SubElement(node, f"{{{_ATOM}}}id").text = item["id"]
+        ET.SubElement(node, f"{{{_ATOM}}}updated").text = item["updated"]
+        ET.SubElement(node, f"{{{_ATOM}}}link", rel="alternate", href=item["url"], type="text/html")
+        ET.SubElement(node, f"{{{_ATOM}}}content", type="text").text = item["text"]
+    xml: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + xml
+
+
+def _self_url(request: Request, base: str) -> str:
+    query = f"?{urlencode(list(request.query_params.multi_items()))}" if request.query_params else ""
+    return f"{base}{request.url.path}{query}"
+
+
+_FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified"},
+    400: {"description": "A bad parameter", "content": {"application/json": {}}},
+}
+
+
+@router.get(
+    "/lists.atom",
+    response_class=Response,
+    responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom 1.0"}, **_FEED_RESPONSES},
+)
+def lists_atom(request: Request, kind: KindParam | None = None) -> Response:
+    """Published and revised lists, newest first (Atom 1.0); `kind` narrows to one series."""
+    check_known(request.query_params.keys(), ("kind",))
+    state = web_state(request)
+    base = state.base_url(request)
+    entries = state.cached(f"feed:{kind}", lambda: state.corpus.list_feed(kind, limit=_FEED_LIMIT))
+    zh, en = _kind_label(kind) if kind else ("算法备案清单", "CAC filing lists")
+    items = [
+        {
+            "title": _title(e),
+            "id": _entry_id(e),
+            "updated": iso(e.at) or "",
+            "url": base + list_path(e.summary.kind, e.summary.list_month),
+            "text": entry_text(e),
+        }
+        for e in entries
+    ]
+    updated = items[0]["updated"] if items else iso(_EPOCH) or ""
+    body = _atom(f"cacwatch: {zh} / {en}", _self_url(request, base), base + "/", f"tag:cacwatch,2024:lists/{kind or 'all'}", updated, items)
+    return etag_response(request, body, "application/atom+xml; charset=utf-8")
+
+
+@router.get(
+    "/lists.json",
+    response_class=Response,
+    responses={200: {"content": {"application/feed+json": {}}, "description": "JSON Feed 1.1"}, **_FEED_RESPONSES},
+)
+def lists_json(request: Request, kind: KindParam | None = None) -> Response:
+    """Published and revised lists, newest first (JSON Feed 1.1); `kind` narrows to one series."""
+    check_known(request.query_params.keys(), ("kind",))
+    state = web_state(request)
+    base = state.base_url(request)
+    entries = state.cached(f"feed:{kind}", lambda: state.corpus.list_feed(kind, limit=_FEED_LIMIT))
+    zh, en = _kind_label(kind) if kind else ("算法备案清单", "CAC filing lists")
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": f"cacwatch: {zh} / {en}",
+        "home_page_url": base + "/",
+        "feed_url": _self_url(request, base),
+        "language": "zh-CN",
+        "items": [
+            {
+                "id": _entry_id(e),
+                "url": base + list_path(e.summary.kind, e.summary.list_month),
+                "title": _title(e),
+                "content_text": entry_text(e),
+                "date_published": iso(e.at),
+                "tags": [e.summary.kind, e.type],
+                "_cacwatch": {"kind": e.summary.kind, "list_month": e.summary.list_month, "type": e.type, "counts": e.counts},
+            }
+            for e in entries
+        ],
+    }
+    body = json.dumps(feed, ensure_ascii=False).encode("utf-8")
+    return etag_response(request, body, "application/feed+json; charset=utf-8")
+
+
+@router.get(
+    "/filings.atom",
+    response_class=Response,
+    responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom 1.0"}, **_FEED_RESPONSES},
+)
+def filings_atom(
+    request: Request,
+    q: Annotated[str | None, _Text] = None,
+    kind: KindParam | None = None,
+    entity: Annotated[str | None, _Text] = None,
+    province: Annotated[str | None, _Text] = None,
+    status: Literal["active", "cancelled"] | None = None,
+    list_month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+    role: Literal["provider", "technical_supporter"] | None = None,
+    category: Annotated[str | None, _Text] = None,
+) -> Response:
+    """New filings matching a saved search (the filters of /api/v1/filings), newest first."""
+    check_known(request.query_params.keys(), FILTER_PARAMS)
+    query = filing_query(request.query_params)
+    state = web_state(request)
+    base = state.base_url(request)
+    found = state.corpus.new_filings(query, limit=_FEED_LIMIT)
+    names = state.corpus.filer_names(new.record["entity"] for new in found)
+    items = []
+    for new in found:
+        record = new.record
+        lines = [
+            f"{record['name']}",
+            f"{record['entity']} ({names.get(record['entity'], ('', None))[0]})",
+            f"{record['filing_number']} · {record['list_month']} · {record['province'] or ''} · {record['status']}",
+            record["purpose"],
+        ]
+        items.append(
+            {
+                "title": f"{record['name']} — {record['entity']}",
+                "id": f"tag:cacwatch,2024:filing/{record['kind']}/{record['filing_number']}",
+                "updated": iso(new.first_seen_at) or "",
+                "url": base + filing_path(record["kind"], record["filing_number"]),
+                "text": "\n".join(line for line in lines if line),
+            }
+        )
+    updated = max((i["updated"] for i in items), default=iso(_EPOCH) or "")
+    label = query.q or "all"
+    body = _atom(f"cacwatch: new filings / 新备案 — {label}", _self_url(request, base), base + "/search", f"tag:cacwatch,2024:filings/{_self_url(request, '')}", updated, items)
+    return etag_response(request, body, "application/atom+xml; charset=utf-8")

@@ -1,0 +1,173 @@
+"""Response shapes of the JSON API (pydantic): they are the OpenAPI document's schemas and
+every answer is built through them, so the document and the answers cannot drift apart."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "ErrorModel",
+    "FilingRecordModel",
+    "FilingsPageModel",
+    "HistoryModel",
+    "HoldingModel",
+    "FilingDetailModel",
+    "VersionModel",
+    "ListModel",
+    "ListsModel",
+    "ListRowModel",
+    "ListChangeModel",
+    "ListDetailModel",
+    "EntityModel",
+    "EntitiesModel",
+    "EntityFilingModel",
+    "EntityDetailModel",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorModel(_Model):
+    error: str
+
+
+class FilingRecordModel(_Model):
+    """The filing record of interfaces.md (the same as `cacwatch export`)."""
+
+    kind: Literal["deep_synthesis", "algorithm_recommendation", "genai_service"]
+    list_month: str
+    filing_number: str
+    name: str
+    entity: str
+    role: str | None
+    category: str | None
+    products: list[str]
+    purpose: str
+    province: str | None
+    remark: str
+    status: Literal["active", "cancelled"]
+    filed_on: str | None
+
+
+class FilingsPageModel(_Model):
+    items: list[FilingRecordModel]
+    next_cursor: str | None
+    total: int
+
+
+class HistoryModel(_Model):
+    change_type: str
+    changes: dict[str, list[Any]]
+    at: str
+    list_kind: str | None
+    list_month: str | None
+    list_name: str | None
+    version_id: int | None
+    sha256: str | None
+
+
+class HoldingModel(_Model):
+    kind: str
+    list_month: str
+    name: str
+    title: str
+    page_url: str
+    attachment_url: str
+    is_cancellation: bool
+    version_id: int
+    sha256: str
+    fetched_at: str
+    row_index: int
+    current: bool
+
+
+class FilingDetailModel(_Model):
+    filing: FilingRecordModel
+    entity_en: str  # the English name cacwatch shows for the filer
+    company: str | None  # its big-tech group or foreign parent (English), if any
+    present: bool
+    first_seen_at: str
+    updated_at: str
+    history: list[HistoryModel]
+    lists: list[HoldingModel]
+
+
+class VersionModel(_Model):
+    id: int
+    sha256: str
+    format: str
+    rows: int
+    fetched_at: str
+    current: bool
+
+
+class ListModel(_Model):
+    kind: str
+    list_month: str
+    name: str
+    title: str
+    page_url: str
+    attachment_url: str
+    published_on: str | None
+    is_cancellation: bool
+    rows: int
+    rank: int | None
+    of: int
+    first_seen_at: str
+    last_checked_at: str | None
+    versions: list[VersionModel]
+
+
+class ListsModel(_Model):
+    items: list[ListModel]
+
+
+class ListRowModel(_Model):
+    row_index: int
+    filing_number: str
+    fields: dict[str, Any]
+
+
+class ListChangeModel(_Model):
+    version_id: int
+    kind: str
+    filing_number: str
+    change_type: str
+    changes: dict[str, list[Any]]
+
+
+class ListDetailModel(_Model):
+    list: ListModel
+    filings: builtins.list[FilingRecordModel]
+    rows: builtins.list[ListRowModel]
+    changes: builtins.list[ListChangeModel]  # what each re-issue (a later version) changed
+    others: builtins.list[ListModel]  # other lists of the same kind and month (a 注销 notice)
+
+
+class EntityModel(_Model):
+    entity: str
+    entity_en: str
+    company: str | None
+    filings: int
+    cancelled: int
+    by_kind: dict[str, int]
+
+
+class EntitiesModel(_Model):
+    items: list[EntityModel]
+
+
+class EntityFilingModel(FilingRecordModel):
+    present: bool
+
+
+class EntityDetailModel(_Model):
+    entity: str
+    entity_en: str
+    company: str | None
+    filings: list[EntityFilingModel]

@@ -1,0 +1,102 @@
+"""What every request handler needs: the read queries and the web settings (on ``app.state``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+
+from bot.app.config import WebSettings
+from storage.corpus import Corpus, FilingQuery
+
+T = TypeVar("T")
+_COUNTS_KEPT = 4096
+# How often a request looks for new data (one indexed query); an ingest shows within this.
+_CHECK_EVERY = 0.25
+
+__all__ = ["WebState", "web_state", "indexed"]
+
+
+@dataclass(slots=True)
+class WebState:
+    corpus: Corpus
+    web: WebSettings
+    # Brings the search index up to date (in a child process for `cacwatch serve`).
+    refresh: Callable[[], object]
+    # The data version the search index was last brought up to (see ensure_index).
+    indexed_version: int = -1
+    _checked_at: float = float("-inf")
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Answers that only change when the data does (an ingest), kept for the current version.
+    _cache: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    _counts: "OrderedDict[tuple[int, FilingQuery], int]" = field(default_factory=OrderedDict)
+
+    def base_url(self, request: Request) -> str:
+        """Where links point: web.public_url when set (behind a proxy), else this request's origin."""
+        if self.web.public_url:
+            return self.web.public_url
+        return str(request.base_url).rstrip("/")
+
+    def ensure_index(self) -> None:
+        """Index filings stored since the last look (by another process: `cacwatch run`/`check`).
+
+        One indexed primary-key lookup per search while nothing changed; after an ingest the
+        first search brings the index up to date, so a search never misses stored filings.
+        """
+        version = self.corpus.data_version()
+        self._checked_at = time.monotonic()
+        if version == self.indexed_version:
+            return
+        with self._lock:
+            if version != self.indexed_version:
+                self.refresh()
+                self.indexed_version = version
+
+
+    def due(self) -> bool:
+        return time.monotonic() - self._checked_at >= _CHECK_EVERY
+
+    def cached(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per data version (lists, totals, facets: a few queries over it all)."""
+        version = self.indexed_version
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == version:
+            value: T = hit[1]
+            return value
+        value = compute()
+        self._cache[name] = (version, value)
+        return value
+
+    def count(self, query: FilingQuery) -> int:
+        """How many filings match: exact for the current data version, remembered per query."""
+        key = (self.indexed_version, query)
+        found = self._counts.get(key)
+        if found is None:
+            found = self.corpus.count_filings(query)
+            with self._lock:
+                self._counts[key] = found
+                while len(self._counts) > _COUNTS_KEPT:
+                    self._counts.popitem(last=False)
+        return found
+
+
+def web_state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+async def indexed(request: Request) -> None:
+    """A dependency: the search index (and the filer names stored with it) is current.
+
+    Looks at most every _CHECK_EVERY seconds (in a worker thread: it is a database query).
+    """
+    state = web_state(request)
+    if state.due():
+        import anyio.to_thread
+
+        await anyio.to_thread.run_sync(state.ensure_index)

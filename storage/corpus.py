@@ -1,0 +1,141 @@
+"""Every read query of the web side (``cacwatch serve``): filings, lists, filers, history, feeds.
+
+The web layer never speaks SQL: it calls ``Corpus`` (each call one short transaction) and gets
+typed, frozen records back; filing records are the export records of
+``storage.repo.filing_record``. The queries live in ``storage.corpus_search`` (the search
+index and filtered, ranked paging) and ``storage.corpus_lists`` (everything else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from storage.corpus_lists import (
+    EntitySummary,
+    Facets,
+    FeedEntry,
+    FilingDetail,
+    Holding,
+    HistoryEntry,
+    ListChange,
+    ListDetail,
+    ListRowInfo,
+    ListSummary,
+    VersionInfo,
+    entities,
+    entity_filings,
+    facets,
+    filing_detail,
+    kind_totals,
+    list_detail,
+    list_feed,
+    list_summaries,
+)
+from storage.corpus_search import (
+    Describer,
+    FilerWords,
+    FilingPage,
+    FilingQuery,
+    NewFiling,
+    count_filings,
+    filer_names,
+    new_filings,
+    normalize_query,
+    refresh_search_text,
+    search_filings,
+)
+from storage.db import Database
+from storage.models import ListVersion
+from storage.repo import list_sizes
+
+__all__ = [
+    "Corpus",
+    "Describer",
+    "EntitySummary",
+    "Facets",
+    "FeedEntry",
+    "FilerWords",
+    "FilingDetail",
+    "FilingPage",
+    "FilingQuery",
+    "HistoryEntry",
+    "Holding",
+    "ListChange",
+    "ListDetail",
+    "ListRowInfo",
+    "ListSummary",
+    "NewFiling",
+    "VersionInfo",
+    "normalize_query",
+]
+
+
+class Corpus:
+    """The read queries over one database, each in its own short transaction (for bot.web)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def filer_names(self, entities: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        with self.db.session() as session:
+            return filer_names(session, entities)
+
+    def data_version(self) -> int:
+        """Grows with every stored list version: every ingest that can change a filing makes one."""
+        with self.db.session() as session:
+            return int(session.scalar(select(func.max(ListVersion.id))) or 0)
+
+    def refresh_search_text(self, describe: Describer, version: str) -> int:
+        with self.db.session() as session:
+            return refresh_search_text(session, describe, version)
+
+    def count_filings(self, query: FilingQuery) -> int:
+        with self.db.session() as session:
+            return count_filings(session, query)
+
+    def search_filings(self, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None) -> FilingPage:
+        with self.db.session() as session:
+            return search_filings(session, query, limit=limit, after=after)
+
+    def new_filings(self, query: FilingQuery, *, limit: int = 50) -> list[NewFiling]:
+        with self.db.session() as session:
+            return new_filings(session, query, limit=limit)
+
+    def filing_detail(self, kind: str, filing_number: str) -> FilingDetail | None:
+        with self.db.session() as session:
+            return filing_detail(session, kind, filing_number)
+
+    def list_summaries(self, kind: str | None = None) -> list[ListSummary]:
+        with self.db.session() as session:
+            return list_summaries(session, kind)
+
+    def list_detail(self, kind: str, list_month: str) -> ListDetail | None:
+        with self.db.session() as session:
+            return list_detail(session, kind, list_month)
+
+    def entities(self, q: str, *, limit: int = 100) -> list[EntitySummary]:
+        with self.db.session() as session:
+            return entities(session, q, limit=limit)
+
+    def entity_filings(self, entity: str) -> list[tuple[dict[str, Any], bool]]:
+        with self.db.session() as session:
+            return entity_filings(session, entity)
+
+    def list_feed(self, kind: str | None = None, *, limit: int = 50) -> list[FeedEntry]:
+        with self.db.session() as session:
+            return list_feed(session, kind, limit=limit)
+
+    def facets(self) -> Facets:
+        with self.db.session() as session:
+            return facets(session)
+
+    def kind_totals(self) -> dict[str, dict[str, int]]:
+        with self.db.session() as session:
+            return kind_totals(session)
+
+    def list_sizes(self, kind: str) -> list[tuple[str, int]]:
+        with self.db.session() as session:
+            return list_sizes(session, kind)

@@ -1,0 +1,301 @@
+"""Search over the stored filings: the index text, its refresh, and filtered, ranked paging.
+
+A filing matches a query when the query, normalised like the text (NFKC, casefold,
+whitespace removed), is a substring of the filing's search text (``storage.models_search``).
+SQLite answers through its FTS5 trigram index (3+ characters; 2 through the index's own
+vocabulary) and falls back to a LIKE over the same column for 1; PostgreSQL uses LIKE, which
+its pg_trgm GIN indexes serve. Either way the answer is the same set: the index only makes it fast.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, column, delete, false, func, insert, or_, select, table, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from scrapers.records import Kind
+from storage.models import Filing
+from storage.models_search import FilingSearch
+from storage.repo import filing_record
+
+__all__ = [
+    "normalize_query",
+    "like_pattern",
+    "stored_number",
+    "KINDS",
+    "FilerWords",
+    "Describer",
+    "refresh_search_text",
+    "filer_names",
+    "FilingQuery",
+    "FilingPage",
+    "count_filings",
+    "search_filings",
+    "NewFiling",
+    "new_filings",
+]
+
+# Zero-width and other invisible format characters survive NFKC and \s.
+_SPACE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]+")
+_SEPARATOR = "\n"
+KINDS = tuple(kind.value for kind in Kind)  # between fields of the search text; a normalised query never contains it
+
+
+def normalize_query(text: str) -> str:
+    """NFKC, casefold, whitespace removed: how both the index and every query are compared."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def like_pattern(needle: str) -> str:
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def stored_number(filing_number: str) -> str:
+    """A filing number as storage keeps it: NFKC, whitespace removed (case kept)."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", filing_number))
+
+
+def _fts_phrase(needle: str) -> str:
+    # An FTS5 string: inside double quotes every character is literal, "" is a quote.
+    return '"' + needle.replace('"', '""') + '"'
+
+
+# --- search text ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class FilerWords:
+    """What the application layer says about a filer (storage cannot compute it: no bot imports)."""
+
+    english: str  # the English name shown for it
+    company: str | None  # the English name of its big-tech group or foreign parent
+    words: tuple[str, ...] = ()  # more searchable names (group in Chinese, aliases)
+
+
+# Gives the words for a filer; passed with a version string that changes whenever the words
+# would (rows built by another version are stale).
+Describer = Callable[[str], FilerWords]
+
+
+def _search_row(filing: Filing, filer: FilerWords) -> dict[str, Any]:
+    number = normalize_query(filing.filing_number)
+    parts = (filing.entity, filer.english, filer.company or "", *filer.words)
+    # Ends with the separator, like the text (see _sqlite_match).
+    filer_text = _SEPARATOR.join(normalize_query(part) for part in parts if part) + _SEPARATOR
+    fields = [filing.name, filing.purpose, *(filing.products or []), filing.category or ""]
+    # Ends with the separator: every 2-character substring then starts a trigram (_sqlite_match).
+    text = _SEPARATOR.join([number, filer_text.rstrip(_SEPARATOR), *(normalize_query(p) for p in fields if p)]) + _SEPARATOR
+    return {
+        "filing_id": filing.id,
+        "text": text,
+        "filer": filer_text,
+        "entity_en": filer.english,
+        "company": filer.company,
+        "number": number,
+        "filing_updated_at": filing.updated_at,
+        "describer": "",
+    }
+
+
+def refresh_search_text(session: Session, describe: Describer, version: str, *, batch: int = 2000) -> int:
+    """(Re)build the search text of every filing whose row is missing or stale; returns how many.
+
+    Stale: the filing changed since (``updated_at``) or the text came from another ``version`` of
+    ``describe``. Run after each ingest and at app start; a fresh store costs one pass, in
+    batches so that memory stays flat however large the store is.
+    """
+    stale = (
+        select(Filing.id)
+        .outerjoin(FilingSearch, FilingSearch.filing_id == Filing.id)
+        .where(
+            or_(
+                FilingSearch.filing_id.is_(None),
+                FilingSearch.filing_updated_at != Filing.updated_at,
+                FilingSearch.describer != version,
+            )
+        )
+        .order_by(Filing.id)
+    )
+    ids = list(session.scalars(stale))
+    words: dict[str, FilerWords] = {}
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        rows = []
+        for filing in session.scalars(select(Filing).where(Filing.id.in_(chunk))):
+            if filing.entity not in words:
+                words[filing.entity] = describe(filing.entity)
+            row = _search_row(filing, words[filing.entity])
+            row["describer"] = version
+            rows.append(row)
+        # Delete + insert rather than upsert: portable, and the SQLite triggers keep FTS in step.
+        session.execute(delete(FilingSearch).where(FilingSearch.filing_id.in_(chunk)))
+        session.execute(insert(FilingSearch), rows)
+        session.expunge_all()
+    return len(ids)
+
+
+def filer_names(session: Session, entities: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """entity → (English name, company) as stored with the search index (missing: not indexed yet)."""
+    wanted = list(dict.fromkeys(entities))
+    found: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(wanted), 500):
+        query = (
+            select(Filing.entity, FilingSearch.entity_en, FilingSearch.company)
+            .join(FilingSearch, FilingSearch.filing_id == Filing.id)
+            .where(Filing.entity.in_(wanted[start : start + 500]))
+            .distinct()
+        )
+        for entity, english, company in session.execute(query):
+            found[entity] = (english, company)
+    return found
+
+
+# --- filings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FilingQuery:
+    """Filters of the API, the search page and the filings feed (all optional, all narrowing)."""
+
+    q: str = ""
+    kind: str | None = None
+    entity: str | None = None
+    province: str | None = None
+    status: str | None = None
+    list_month: str | None = None
+    role: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilingPage:
+    items: list[dict[str, Any]]
+    # (rank, id) of the last item when more follow: the keyset the next page starts after.
+    next_key: tuple[int, int] | None
+    total: int
+
+
+# Above this many trigrams a 2-character query is answered by a scan rather than a long OR.
+_MAX_PREFIX_TERMS = 2000
+
+
+def _sqlite_match(session: Session, needle: str) -> str | None:
+    """An FTS5 MATCH expression finding ``needle`` as a substring; None when only a scan can.
+
+    3+ characters: the phrase itself (the trigram index finds substrings). 2 characters: the
+    trigram tokenizer cannot match them directly, but every occurrence is the start of some
+    trigram (each text ends with a separator), so OR together the indexed trigrams that begin
+    with it, read from the index's own vocabulary. "" (no such trigram): nothing matches.
+    """
+    if len(needle) >= 3:
+        return _fts_phrase(needle)
+    if len(needle) == 2:
+        vocab = table("filing_search_vocab", column("term"))
+        terms = list(
+            session.scalars(
+                select(vocab.c.term)
+                .where(vocab.c.term >= needle, vocab.c.term < needle + "\U0010ffff")
+                .limit(_MAX_PREFIX_TERMS + 1)
+            )
+        )
+        if len(terms) <= _MAX_PREFIX_TERMS:
+            return " OR ".join(_fts_phrase(term) for term in terms)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Matching:
+    """A query's filtered filings and its three ranks as disjoint conditions (rank 0, 1, 2)."""
+
+    base: Select[Any]
+    ranks: tuple[ColumnElement[bool], ...]  # empty without q: every filing alike
+    every: ColumnElement[bool] | None  # any match (None without q)
+
+
+def _matching(session: Session, query: FilingQuery) -> _Matching:
+    base: Select[Any] = select(Filing).where(Filing.present.is_(True))
+    for name in ("kind", "entity", "province", "status", "list_month", "role", "category"):
+        value = getattr(query, name)
+        if value is not None:
+            base = base.where(getattr(Filing, name) == value)
+    needle = normalize_query(query.q)
+    if not needle:
+        return _Matching(base, (), None)
+    base = base.join(FilingSearch, FilingSearch.filing_id == Filing.id)
+    pattern = like_pattern(needle)
+    match = _sqlite_match(session, needle) if session.get_bind().dialect.name == "sqlite" else None
+    every: ColumnElement[bool]
+    filer: ColumnElement[bool]
+    if match == "":
+        every = filer = false()
+    elif match is not None:
+        # The FTS table indexes the filer words as their own column: both sets come from the index.
+        fts = table("filing_search_fts", column("rowid"))
+        matches = column("filing_search_fts").op("MATCH")
+        every = Filing.id.in_(select(fts.c.rowid).where(matches(match)))
+        filer = Filing.id.in_(select(fts.c.rowid).where(matches(f"{{filer}} : ({match})")))
+    else:
+        every = FilingSearch.text.like(pattern, escape="\\")
+        filer = FilingSearch.filer.like(pattern, escape="\\")
+    number = FilingSearch.number == needle
+    return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every)
+
+
+def count_filings(session: Session, query: FilingQuery) -> int:
+    matching = _matching(session, query)
+    stmt = matching.base if matching.every is None else matching.base.where(matching.every)
+    return int(session.scalar(stmt.with_only_columns(func.count(Filing.id)).order_by(None)) or 0)
+
+
+def search_filings(
+    session: Session, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None
+) -> FilingPage:
+    """One page of matches in (rank, id) order: exact number, then filer, then the rest.
+
+    Each rank is read in primary-key order, starting after the cursor's key, until the page
+    is full: no rank is computed for, or sorted over, every match. ``id`` only grows, so a
+    filing stored while a client pages through comes after the pages already read (when it
+    matches): following ``next_key`` visits every match exactly once. ``total`` is -1: counting
+    is separate (``count_filings``), so callers may cache it.
+    """
+    matching = _matching(session, query)
+    phases = list(enumerate(matching.ranks)) or [(0, true())]
+    ranked: list[tuple[Filing, int]] = []
+    for rank, condition in phases:
+        stmt = matching.base.where(condition)
+        if after is not None:
+            if rank < after[0]:
+                continue
+            if rank == after[0]:
+                stmt = stmt.where(Filing.id > after[1])
+        wanted = limit + 1 - len(ranked)
+        ranked += [(filing, rank) for filing in session.scalars(stmt.order_by(Filing.id).limit(wanted))]
+        if len(ranked) > limit:
+            break
+    more = len(ranked) > limit
+    ranked = ranked[:limit]
+    next_key = (ranked[-1][1], ranked[-1][0].id) if more and ranked else None
+    return FilingPage([filing_record(f) for f, _ in ranked], next_key, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class NewFiling:
+    record: dict[str, Any]
+    first_seen_at: datetime
+
+
+def new_filings(session: Session, query: FilingQuery, *, limit: int = 50) -> list[NewFiling]:
+    """The newest filings matching ``query`` (first seen last comes first), for the filings feed."""
+    matching = _matching(session, query)
+    stmt = matching.base if matching.every is None else matching.base.where(matching.every)
+    filings = session.scalars(stmt.order_by(Filing.id.desc()).limit(limit))
+    return [NewFiling(filing_record(f), f.first_seen_at) for f in filings]
+
+

@@ -1,0 +1,46 @@
+"""The search index of the read side: one normalised text per filing.
+
+The text is built by storage (from the filing's own fields) plus words the application
+layer supplies for the filer (English name, company group): storage never imports ``bot``,
+so those words are handed in (see ``storage.corpus.refresh_search_text``). SQLite indexes
+``text`` with an FTS5 trigram table kept in step by triggers; PostgreSQL with a pg_trgm GIN
+index (both created by migration 0006, which this model mirrors).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base, Filing
+
+__all__ = ["FilingSearch", "FILTER_INDEXES"]
+
+
+class FilingSearch(Base):
+    __tablename__ = "filing_search"
+
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filings.id", ondelete="CASCADE"), primary_key=True)
+    # Everything a query may match, normalised (NFKC, casefold, no whitespace), fields
+    # separated by a newline so that no query (which has no whitespace) spans two fields.
+    text: Mapped[str] = mapped_column(Text)
+    # The filer part alone (entity, English name, group): ranks filer matches first.
+    filer: Mapped[str] = mapped_column(Text)
+    # How the app names the filer (English name; its big-tech group or foreign parent), stored so
+    # that reading them needs none of the naming machinery.
+    entity_en: Mapped[str] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    # The normalised filing number: an exact number ranks first.
+    number: Mapped[str] = mapped_column(String(128), index=True)
+    # Staleness: the filing's updated_at and the describer version the text was built from.
+    filing_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    describer: Mapped[str] = mapped_column(String(64))
+
+
+# The read side's filters on filings (kind and status ride on uq_filings_kind_number's prefix).
+# Declared here, beside the migration that creates them (0006), not in storage.models.
+FILTER_INDEXES = tuple(
+    Index(f"ix_filings_{column.key}", column) for column in (Filing.province, Filing.list_month, Filing.entity)
+)

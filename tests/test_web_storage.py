@@ -1,0 +1,87 @@
+"""The search index in storage (migration 0006, storage.corpus) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scrapers.records import FilingRow, Kind, ListRef, ParsedList, Status
+from storage.corpus import Corpus, FilerWords, FilingQuery, normalize_query
+from storage.repo import Repository
+
+
+def _row(number: str, entity: str, name: str, index: int) -> FilingRow:
+    return FilingRow(
+        kind=Kind.DEEP_SYNTHESIS, filing_number=number, name=name, entity=entity, role="provider", category=None,
+        products=("某应用(APP)",), purpose="应用于文本生成场景", province="北京市", remark="", status=Status.ACTIVE,
+        filed_on=None, row_index=index,
+    )
+
+
+def _ingest(database: Any, rows: list[FilingRow], sha: str) -> None:
+    ref = ListRef(Kind.DEEP_SYNTHESIS, "2024-01", "境内深度合成服务算法备案清单（2024年1月）", "公告", "https://x.example/p", "https://x.example/a")
+    with database.session() as session:
+        Repository(session).ingest(ParsedList(ref, sha, "docx", tuple(rows)), "key-1")
+
+
+def test_migration_creates_what_the_model_declares(database: Any) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.all_models import Base
+
+    with database.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    mine = [d for d in diffs if "'filing_search'" in repr(d) or "ix_filings_" in repr(d)]
+    assert mine == []
+
+
+def test_refresh_builds_missing_and_stale_rows_only(database: Any) -> None:
+    calls: list[str] = []
+
+    def describe(entity: str) -> FilerWords:
+        calls.append(entity)
+        return FilerWords(english=f"EN {len(entity)}", company="Acme" if "甲" in entity else None, words=("阿克米",) if "甲" in entity else ())
+
+    corpus = Corpus(database)
+    _ingest(database, [_row("网信算备110000000000001240011号", "北京甲科技有限公司", "甲算法", 0), _row("网信算备110000000000002240019号", "北京乙科技有限公司", "乙算法", 1)], "a" * 64)
+    assert corpus.refresh_search_text(describe, "v1") == 2
+    assert corpus.refresh_search_text(describe, "v1") == 0  # nothing stale
+    assert [r["name"] for r in corpus.search_filings(FilingQuery(q="acme"), limit=10).items] == ["甲算法"]
+    assert [r["name"] for r in corpus.search_filings(FilingQuery(q="阿克米"), limit=10).items] == ["甲算法"]
+    assert corpus.filer_names(["北京甲科技有限公司"]) == {"北京甲科技有限公司": ("EN 9", "Acme")}
+
+    # A re-issue renames one filer: only that filing is stale, and the old name no longer matches.
+    _ingest(database, [_row("网信算备110000000000001240011号", "北京丙科技有限公司", "甲算法", 0), _row("网信算备110000000000002240019号", "北京乙科技有限公司", "乙算法", 1)], "b" * 64)
+    assert corpus.refresh_search_text(describe, "v1") == 1
+    assert corpus.search_filings(FilingQuery(q="acme"), limit=10).items == []
+    assert [r["entity"] for r in corpus.search_filings(FilingQuery(q="丙科技"), limit=10).items] == ["北京丙科技有限公司"]
+    # Other words for filers (a new version of the describer): everything is rebuilt.
+    assert corpus.refresh_search_text(describe, "v2") == 2
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("  ＢｙｔｅＤａｎｃｅ ", "bytedance"),
+        ("网信算备 １１０１ ０８号", "网信算备110108号"),
+        ("A\u200bB\tC", "abc"),
+        ("Straße", "strasse"),
+    ],
+)
+def test_queries_are_compared_without_case_width_or_spacing(query: str, expected: str) -> None:
+    assert normalize_query(query) == expected
+
+
+@pytest.mark.parametrize("q", ["甲", "甲算", "甲算法", "算法", "110000000000001", "%", "_", '"', "\\", "*", "OR", "NEAR("])
+def test_every_query_length_and_symbol_is_a_literal_substring(database: Any, q: str) -> None:
+    """1 character (a scan), 2 (the index's vocabulary), 3+ (trigram phrases): the same rule."""
+    corpus = Corpus(database)
+    rows = [_row(f"网信算备1100000000000{i:02d}240011号", f"北京{c}科技有限公司", f"{c}算法{sym}", i) for i, (c, sym) in enumerate([("甲", ""), ("乙", "%"), ("丙", '"OR"'), ("丁", "_\\*")])]
+    _ingest(database, rows, "c" * 64)
+    corpus.refresh_search_text(lambda e: FilerWords(english="", company=None), "v1")
+    expected = sorted(r.filing_number for r in rows if normalize_query(q) in normalize_query("\n".join([r.filing_number, r.entity, r.name, *r.products, r.purpose])))
+    got = sorted(r["filing_number"] for r in corpus.search_filings(FilingQuery(q=q), limit=50).items)
+    assert got == expected
+    assert corpus.count_filings(FilingQuery(q=q)) == len(expected)

@@ -1,0 +1,183 @@
+"""The web app as a user runs it: `cacwatch serve` in its own process, on a free port.
+
+Shared by tests/test_web_*.py and benchmarks/web_load.py. ``ingest`` runs `cacwatch check
+--once` against a replica; ``running_server`` starts `cacwatch serve --port 0` and reads the
+URL it prints (so the port is whichever the system gave it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+import unicodedata
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+__all__ = ["ROOT", "Site", "served_replica", "write_config", "ingest", "export_records", "running_server", "serve_process", "norm", "record_key"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(extra or {})
+    return env
+
+
+def write_config(path: Path, settings: Any, **extra: Any) -> Path:
+    data = settings.model_dump(mode="json", exclude_none=True)
+    data.update(extra)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _cli(config: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=_env(),
+    )
+
+
+def ingest(config: Path) -> str:
+    """`cacwatch check --once`; returns its summary line."""
+    result = _cli(config, "check", "--once")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def export_records(config: Path) -> list[dict[str, Any]]:
+    """Every filing as `cacwatch export --format jsonl` writes it."""
+    result = _cli(config, "export", "--format", "jsonl")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def record_key(record: dict[str, Any]) -> tuple[str, str]:
+    return record["kind"], record["filing_number"]
+
+
+def norm(text: str) -> str:
+    """The documented comparison of search: NFKC, case and whitespace ignored."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+@contextmanager
+def running_server(config: Path, *args: str, env: dict[str, str] | None = None, startup: float = 60) -> Iterator[str]:
+    """`cacwatch serve --port 0` in a child process; yields its base URL (no trailing slash)."""
+    with serve_process(config, *args, env=env, startup=startup) as (base, _):
+        yield base
+
+
+@contextmanager
+def serve_process(
+    config: Path, *args: str, env: dict[str, str] | None = None, startup: float = 60
+) -> Iterator[tuple[str, "subprocess.Popen[str]"]]:
+    """As running_server, and the process (for its pid)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=_env(env),
+    )
+    try:
+        assert process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + startup
+        line = ""
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.5):
+                line = process.stdout.readline()
+                if not line or "serving" in line:
+                    break
+            if process.poll() is not None:
+                break
+        match = re.search(r"serving (http://\S+?)/? ", line)
+        if match is None:
+            process.kill()
+            _, err = process.communicate(timeout=10)
+            raise AssertionError(f"serve did not start: {line!r} {err[-2000:]}")
+        yield match.group(1).rstrip("/"), process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+class Site:
+    """A running `cacwatch serve` and the export of the store it serves."""
+
+    def __init__(self, url: str, config: Path, records: list[dict[str, Any]]) -> None:
+        self.url = url
+        self.config = config
+        self.records = records
+        self.client = httpx.Client(base_url=url, timeout=30)
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.client.get(path, params=params or None)
+
+    def json(self, path: str, **params: Any) -> Any:
+        response = self.get(path, **params)
+        assert response.status_code == 200, (path, params, response.text[:500])
+        return response.json()
+
+    def all_filings(self, limit: int = 500, **filters: Any) -> list[dict[str, Any]]:
+        """Every match, following next_cursor to the end."""
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {**filters, "limit": limit}
+        while True:
+            page = self.json("/api/v1/filings", **params)
+            items += page["items"]
+            if page["next_cursor"] is None:
+                return items
+            params["cursor"] = page["next_cursor"]
+
+
+
+@contextmanager
+def served_replica(url: str, tmp: Path) -> Iterator[Site]:
+    """The bundled replica ingested into ``url``, then served by `cacwatch serve`."""
+    from bot.config import settings_from_mapping
+    from scrapers.replica.server import ReplicaServer
+
+    with ReplicaServer() as replica:
+        settings = settings_from_mapping(
+            {
+                "database": {"url": url},
+                "data_dir": str(tmp / "data"),
+                "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "timeout": 5, "retries": 1}},
+            },
+            env={},
+        )
+        config = write_config(tmp / "config.yaml", settings)
+        ingest(config)
+    records = export_records(config)
+    # What `serve` needs: a config holding only database.url.
+    serve_config = write_config(tmp / "serve.yaml", settings_from_mapping({"database": {"url": url}}, env={}))
+    with running_server(serve_config) as base:
+        site = Site(base, config, records)
+        try:
+            yield site
+        finally:
+            site.client.close()
