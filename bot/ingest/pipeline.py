@@ -239,8 +239,8 @@ def _lists_to_check(
     """Revalidation: every stored list is re-checked (a conditional GET: CAC re-issues old
     attachments in place); newly discovered ones are added, and fresher descriptions win.
     Front door: only what is new — a discovered list not stored yet, stored under another
-    URL, or ``unsettled`` (stored without content or with an error: a new list whose first
-    fetch failed must not wait for the next revalidation). Oldest first, so a filing
+    URL, or ``unsettled`` (known but never stored whole: a new list whose first fetch failed
+    must not wait for the next revalidation). Oldest first, so a filing
     repeated by a later summary list is "new" in the earliest one."""
     refs: dict[str, ListRef] = dict(stored) if revalidate else {k: stored[k] for k in unsettled if k in stored}
     for ref in discovered:
@@ -293,9 +293,11 @@ async def poll_source(
         known_pages = repo.known_page_urls()
         stored_rows = repo.stored_lists()
         stored_refs = {row.attachment_key: repo.list_ref(row) for row in stored_rows}
-        unsettled = frozenset(
-            row.attachment_key for row in stored_rows if row.current_version_id is None or row.last_error
-        )
+        # Lists never stored whole (their first fetch or parse failed): the front door retries
+        # them, a new list must not wait for the next revalidation. A stored list that failed
+        # later (a broken re-issue) waits for the revalidation, or every front door would
+        # download it again.
+        unsettled = frozenset(row.attachment_key for row in stored_rows if row.current_version_id is None)
         del stored_rows
         validators = _PollValidators(repo.all_validators())
     # The first poll reads everything anyway; it counts as a revalidation.
