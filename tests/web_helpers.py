@@ -158,7 +158,7 @@ class Site:
 @contextmanager
 def served_replica(url: str, tmp: Path) -> Iterator[Site]:
     """The bundled replica ingested into ``url``, then served by `cacwatch serve`."""
-    from bot.config import settings_from_mapping
+    from bot.app.config import settings_from_mapping
     from scrapers.replica.server import ReplicaServer
 
     with ReplicaServer() as replica:
