@@ -111,6 +111,10 @@ class FilingList(Base):
     # The version whose rows are the list's current content (None until one parses).
     # No foreign key: it would make lists and versions a cycle that SQLite cannot alter.
     current_version_id: Mapped[int | None] = mapped_column(Integer)
+    # A stored version held as suspect (it lost a large share of the current rows): not
+    # current, no filing derived from it, until confirmed (storage.holds). No foreign key,
+    # for the same reason as current_version_id.
+    held_version_id: Mapped[int | None] = mapped_column(Integer)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why the latest fetch/parse failed; cleared by the next success.

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from scrapers.records import EXPORT_FIELDS, FilingRow, Kind, ListRef, ParsedList, Validators
 from scrapers.records import Announcement as AnnouncementRecord
 from storage.diff import COMPARED_FIELDS, FieldChanges, RowsDiff, change_type, diff_rows, field_changes, rows_digest
+from storage.holds import HeldVersion, Hold, confirm_due, held_versions, is_suspect, lost_rows
 from storage.models import (
     Announcement,
     Filing,
@@ -63,6 +64,8 @@ class IngestOutcome:
     # Numbers never seen before in this kind (the ``new`` of a list.published event).
     created: tuple[str, ...] = ()
     filing_updates: tuple[FilingUpdate, ...] = ()
+    # The fetched version is held as suspect (storage.holds): stored, not current, no event.
+    hold: Hold | None = None
 
 
 def filing_record(filing: Filing) -> dict[str, Any]:
@@ -195,6 +198,18 @@ class Repository:
             self.session.flush()
         return filing_list
 
+    def checked(self, attachment_key: str) -> FilingList:
+        """The stored list under this key, marked checked now (its content was vouched for)."""
+        filing_list = self.list_by_key(attachment_key)
+        if filing_list is None:
+            raise KeyError(f"no list {attachment_key}")
+        filing_list.last_checked_at = utcnow()
+        filing_list.last_error = None
+        return filing_list
+
+    def held_versions(self) -> dict[str, HeldVersion]:
+        return held_versions(self.session)
+
     def current_rows(self, filing_list: FilingList) -> list[dict[str, Any]]:
         if filing_list.current_version_id is None:
             return []
@@ -220,7 +235,12 @@ class Repository:
             self.session.get(ListVersion, filing_list.current_version_id) if not is_new_list else None
         )
         if previous is not None and previous.sha256 == parsed.sha256:
+            # The current bytes (again): a held truncated version, if any, was a passing fault.
+            filing_list.held_version_id = None
             return IngestOutcome(filing_list.id, previous.id, False, bytes_changed=False, rows_changed=False)
+        held = self.session.get(ListVersion, filing_list.held_version_id) if filing_list.held_version_id else None
+        if held is not None and held.sha256 == parsed.sha256:
+            return self.still_served(filing_list, held)
 
         new_rows = [{"filing_number": row.filing_number, **_row_fields(row)} for row in parsed.rows]
         digest = rows_digest(new_rows)
@@ -249,6 +269,14 @@ class Repository:
             ],
         )
         old_rows = self.current_rows(filing_list) if previous is not None else []
+        if previous is not None and previous.rows_digest != digest:
+            old_numbers = {str(r["filing_number"]) for r in old_rows}
+            lost = lost_rows(old_numbers, {str(r["filing_number"]) for r in new_rows})
+            if is_suspect(len(old_numbers), lost):
+                filing_list.held_version_id = version.id
+                hold = Hold(version.id, len(old_numbers), len(new_rows), lost, new=True)
+                return IngestOutcome(filing_list.id, version.id, False, bytes_changed=True, rows_changed=False, hold=hold)
+        filing_list.held_version_id = None  # a complete version supersedes a held one
         filing_list.current_version_id = version.id
 
         if previous is not None and previous.rows_digest == digest:
@@ -262,6 +290,40 @@ class Repository:
             filing_list.id,
             version.id,
             is_new_list,
+            bytes_changed=True,
+            rows_changed=True,
+            rows=rows_diff,
+            created=tuple(created),
+            filing_updates=tuple(updates),
+        )
+
+    def still_served(self, filing_list: FilingList, held: ListVersion) -> IngestOutcome:
+        """The held bytes were fetched again (or a 304 vouched for them): confirmed once they
+        have been served for ``CONFIRM_AFTER``, otherwise still held."""
+        if confirm_due(held.fetched_at):
+            return self.confirm_held(filing_list)
+        before = {str(r["filing_number"]) for r in self.current_rows(filing_list)}
+        after = set(self.session.scalars(select(ListRow.filing_number).where(ListRow.version_id == held.id)))
+        hold = Hold(held.id, len(before), held.row_count, lost_rows(before, after), new=False)
+        return IngestOutcome(filing_list.id, held.id, False, bytes_changed=False, rows_changed=False, hold=hold)
+
+    def confirm_held(self, filing_list: FilingList) -> IngestOutcome:
+        """Make the held version current and derive from it, as its ingest would have done:
+        what it changes (removals included) is in the outcome, once."""
+        held_id = filing_list.held_version_id
+        if held_id is None:
+            raise ValueError(f"list {filing_list.id} has no held version")
+        old_rows = self.current_rows(filing_list)
+        filing_list.held_version_id = None
+        filing_list.current_version_id = held_id
+        new_rows = self.current_rows(filing_list)
+        rows_diff = diff_rows(old_rows, new_rows)
+        affected = list(dict.fromkeys([r["filing_number"] for r in new_rows] + list(rows_diff.removed)))
+        created, updates = self._derive_filings(filing_list, affected, held_id)
+        return IngestOutcome(
+            filing_list.id,
+            held_id,
+            False,
             bytes_changed=True,
             rows_changed=True,
             rows=rows_diff,

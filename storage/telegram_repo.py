@@ -2,7 +2,7 @@
 
 Everything takes a ``Session`` (the caller owns the transaction) and runs on SQLite and
 PostgreSQL alike: substring search is ``lower(column) LIKE '%…%'`` with the query's LIKE
-wildcards escaped; products, a JSON column, are matched on its text form (see ``_json_like``).
+wildcards escaped; products, a JSON array, are matched element by element (``_product_contains``).
 English search matches filers through an ``english`` function the caller passes in (the
 names live in ``bot.changes.companies``, above this layer); ``bot.delivery.telegram.queries``
 is the application's face of this module.
@@ -10,7 +10,6 @@ is the application's face of this module.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from datetime import datetime
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, inspect, or_, select
+from sqlalchemy import JSON, case, cast, delete, func, inspect, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,10 +67,19 @@ def normalize_query(text: str) -> str:
 EnglishNames = Callable[[str], str]  # filer → its English renderings, lower-cased
 
 
-def _json_like(query: str) -> str:
-    # SQLAlchemy stores JSON with json.dumps (ASCII-escaped: 百 → \u767e), on both backends;
-    # the query escaped the same way finds a product inside the column's text form.
-    return json.dumps(query, ensure_ascii=True)[1:-1]
+def _product_contains(session: Session, query: str) -> Any:
+    """EXISTS a product — an element of the JSON ``products`` array — containing ``query``.
+
+    Elements, not the column's JSON text: in the text, ``"``, ``\\``, ``,`` or ``u767e``
+    (from the escaped ``\\u767e``) would match nearly every filing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # json_array_elements_text fails on a non-array value: such a row has no products.
+        products = case((func.json_typeof(Filing.products) == "array", Filing.products), else_=cast(literal("[]"), JSON))
+        element = func.json_array_elements_text(products).table_valued("value")
+    else:
+        element = func.json_each(Filing.products).table_valued("value")
+    return select(1).select_from(element).where(func.lower(element.c.value).contains(query, autoescape=True)).exists()
 
 
 def _search_condition(session: Session, text: str, english: EnglishNames | None) -> Any:
@@ -81,8 +89,7 @@ def _search_condition(session: Session, text: str, english: EnglishNames | None)
         func.lower(Filing.name).contains(query, autoescape=True),
         func.lower(Filing.entity).contains(query, autoescape=True),
         func.lower(Filing.filing_number).contains(compact, autoescape=True),
-        func.lower(cast(Filing.products, Text)).contains(_json_like(query), autoescape=True),
-        func.lower(cast(Filing.products, Text)).contains(query, autoescape=True),
+        _product_contains(session, query),
     ]
     if english is not None and re.search(r"[a-z]", query):
         # English: match the English rendering of filers (Baidu, Alibaba, Tencent…).

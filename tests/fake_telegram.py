@@ -211,6 +211,7 @@ class FakeTelegram:
         self.rejected: list[tuple[Call, int, str]] = []
         self.too_many_requests = 0
         self.blocked: set[str] = set()  # chat ids that blocked the bot → 403
+        self.slow_chats: dict[str, float] = {}  # chat id → seconds before a send to it is answered
         self._failures: list[_Failure] = []
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
@@ -377,6 +378,9 @@ class FakeTelegram:
                     return self._error(call, failure.status, failure.description, failure.retry_after)
         if lowered == "getupdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
+        delay = self.slow_chats.get(str(params.get("chat_id")), 0.0)
+        if delay:
+            time.sleep(delay)  # a slow answer for that chat only (this request's own thread)
         with self._lock:
             try:
                 return self._dispatch(call, lowered)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.app.config import AppriseSettings, settings_from_mapping
-from bot.delivery.notifiers.apprise import AppriseNotifier, http_equivalent
+from bot.delivery.notifiers.apprise import AppriseNotifier
 from bot.delivery.notifiers.base import NOTIFIER_KINDS, DeliveryError
 from bot.delivery.notifiers.text import plain_summary
 
@@ -82,9 +82,69 @@ def test_filters() -> None:
     assert not target.accepts(baseline_event())  # wrong event type
 
 
-def test_http_equivalent_and_bad_urls() -> None:
-    assert http_equivalent("jsons://user:pw@hooks.example:8443/p?x=1") == "https://hooks.example:8443/p"
-    assert http_equivalent("form://[::1]/p") == "http://[::1]/p"
-    assert http_equivalent("dingtalk://token/") is None
+def test_bad_urls() -> None:
     with pytest.raises(ValueError, match="not a usable Apprise URL"):
         notifier(["nosuchservice://whatever/"])
+
+
+# Every Apprise scheme that connects to a host named in its URL, aimed at loopback and at
+# the cloud metadata service: refused at build time with allow_private false.
+_HOSTED = [
+    "ntfy://{h}/topic",
+    "gotify://{h}/token",
+    "apprise://{h}/token",
+    "mmost://{h}/token",
+    "rocket://user:pw@{h}/room",
+    "matrix://user:pw@{h}/#room",
+    "hassio://{h}/longlivedtoken",
+    "ncloud://user:pw@{h}/admin",
+    "bark://{h}/device",
+    "signal://{h}:8080/+12223334444/+12223334445",
+    "kodi://{h}",
+    "rsyslog://{h}",
+    "json://{h}/x",
+    "mailtos://user:pass@example.com?smtp={h}",
+]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "169.254.169.254", "[::ffff:127.0.0.1]"])
+@pytest.mark.parametrize("template", _HOSTED)
+def test_every_scheme_aimed_at_a_private_host_is_refused(template: str, host: str) -> None:
+    url = template.format(h=host)
+    # "[::ffff:127.0.0.1]:8080" is misread by Apprise as one host: refused as malformed.
+    with pytest.raises(ValueError, match="loopback|link-local|malformed host") as caught:
+        notifier([url], allow_private=False)
+    assert "pw@" not in str(caught.value) and "token" not in str(caught.value)  # names the scheme only
+    notifier([url], allow_private=True)  # the operator may vouch for it
+
+
+async def test_hosts_named_by_name_are_checked_before_sending(receiver: Receiver) -> None:
+    # localhost resolves to loopback: refused at send time, nothing reaches the listener.
+    for url in (f"ntfy://localhost:{receiver.port}/alerts", f"gotify://localhost:{receiver.port}/token"):
+        target = notifier([url], allow_private=False)
+        assert "loopback" in target.problems()[0]
+        with pytest.raises(DeliveryError) as caught:
+            await target.deliver(published_event(1), delivery_id="m")
+        assert not caught.value.retryable and "loopback" in caught.value.reason
+    assert receiver.received == []
+
+
+def test_fixed_services_pass_and_unknown_targets_need_allow_private() -> None:
+    fixed = notifier(["dingtalk://token/", "ntfy://topic", "tgram://123456789:abcdefg/12345"], allow_private=False)
+    assert len(fixed.destinations) == 3 and fixed.problems() == []
+    # pushme:// names no host Apprise lets us read: it cannot be checked, so it is refused …
+    with pytest.raises(ValueError, match="cannot tell which host"):
+        notifier(["pushme://token"], allow_private=False)
+    notifier(["pushme://token"], allow_private=True)  # … unless the operator allows it
+
+
+async def test_redirects_are_not_followed(receiver: Receiver) -> None:
+    # A 307 keeps the POST: before, Apprise re-sent the body to the other host unchecked.
+    elsewhere = f"http://localhost:{receiver.port}/landed"
+    receiver.answers["/hop"] = Answer(307, headers={"Location": elsewhere})
+    for url in (f"json://127.0.0.1:{receiver.port}/hop", f"json://127.0.0.1:{receiver.port}/hop?redirect=yes"):
+        target = notifier([url])
+        with pytest.raises(DeliveryError) as caught:
+            await target.deliver(published_event(1), delivery_id="m")
+        assert caught.value.retryable
+    assert len(receiver.on("/hop")) == 2 and receiver.on("/landed") == []

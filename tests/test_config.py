@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,41 @@ def test_email_security_defaults_by_port() -> None:
         return settings_from_mapping(raw, env={}).notify.email.security  # type: ignore[union-attr]
 
     assert (email(465), email(587), email(25)) == ("ssl", "starttls", "none")
+
+
+def test_telegram_webhook_mode_requires_a_secret_from_the_environment() -> None:
+    def telegram(**extra: str) -> dict[str, object]:
+        values = {"token": "123:abc", "channel": "@cac_test", "mode": "webhook", "webhook_url": "https://bot.example/tg"}
+        return {"notify": {"telegram": {**values, **extra}}}
+
+    with pytest.raises(ConfigError, match="webhook_secret: mode webhook needs a secret token"):
+        settings_from_mapping(telegram(), env={})
+    with pytest.raises(ConfigError, match="environment variable TELEGRAM_WEBHOOK_SECRET is not set"):
+        settings_from_mapping(telegram(webhook_secret="${TELEGRAM_WEBHOOK_SECRET}"), env={})
+    with pytest.raises(ConfigError, match="too short") as caught:
+        settings_from_mapping(telegram(webhook_secret="${TELEGRAM_WEBHOOK_SECRET}"), env={"TELEGRAM_WEBHOOK_SECRET": "s3cret"})
+    assert "s3cret" not in str(caught.value)
+    secret = "tg-webhook-0123456789abcdef"
+    settings = settings_from_mapping(telegram(webhook_secret="${TELEGRAM_WEBHOOK_SECRET}"), env={"TELEGRAM_WEBHOOK_SECRET": secret})
+    assert settings.notify.telegram is not None and settings.notify.telegram.webhook_secret == secret
+    polling = settings_from_mapping({"notify": {"telegram": {"token": "123:abc", "channel": "@cac_test"}}}, env={})
+    assert polling.notify.telegram is not None and polling.notify.telegram.webhook_secret is None  # polling needs none
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'notify:\n  telegram:\n    token: "123456:AAE-secret-token\n    channel: "@x"\n',  # unclosed quote
+        "database:\n  url: postgresql://u:hunter2-secret@db/x\n  bad: [1\n",
+        "notify:\n  webhooks:\n  - url: https://hooks.example/T0/s3cr3t-path-token: x\n",
+    ],
+)
+def test_yaml_errors_name_the_place_never_the_line(tmp_path: Path, text: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad)
+    message = str(caught.value)
+    assert re.search(r"not valid YAML: line \d+, column \d+: ", message), message
+    assert "secret" not in message and "hunter2" not in message and "s3cr3t" not in message
+    assert "\n" not in message

@@ -165,6 +165,41 @@ def test_one_click_only_with_a_public_url() -> None:
     assert message["List-Unsubscribe-Post"] is None
 
 
+def _raw_header(wire: bytes, name: bytes) -> list[bytes]:
+    """The physical lines of one header as flattened (the first plus its continuation lines)."""
+    lines = wire.split(b"\r\n")
+    start = next(i for i, line in enumerate(lines) if line.lower().startswith(name.lower() + b":"))
+    end = start + 1
+    while lines[end][:1] in (b" ", b"\t"):
+        end += 1
+    return lines[start:end]
+
+
+@pytest.mark.parametrize("smtputf8", [False, True])
+def test_list_unsubscribe_is_plain_on_the_wire(smtputf8: bool) -> None:
+    from aiosmtplib.email import flatten_message  # what aiosmtplib.send puts on the wire
+
+    token = "Zq0-" + "x7_Kp2" * 7  # as long as a real secrets.token_urlsafe(32)
+    base = "https://cacwatch.partner-digests.example/some/deeper/path"
+    message = render_digest(small_events(), sub(token=token, name="李雷"), now=NOW, sender="watch@cacwatch.example",
+                            public_base_url=base)
+    wire = flatten_message(message, utf8=smtputf8)
+    lines = _raw_header(wire, b"List-Unsubscribe")
+    assert b"=?" not in b"".join(lines)  # no RFC 2047 encoded words
+    assert all(len(line) <= 998 for line in lines)
+    # folded only at the whitespace after a comma, never inside a URI
+    assert all(line.endswith(b",") for line in lines[:-1])
+    value = b"".join(line.strip() if i else line.split(b":", 1)[1].strip() for i, line in enumerate(lines))
+    mailto = f"<mailto:watch@cacwatch.example?subject=unsubscribe-{token}>"
+    one_click = f"<{base}/email/unsubscribe?token={token}>"
+    assert value.decode("ascii") == f"{mailto},{one_click}"
+    parsed = message_from_bytes(wire, policy=policy.default)
+    assert str(parsed["List-Unsubscribe"]) == f"{mailto}, {one_click}"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # the message's own flattening (previews, .eml files) gives the same plain form
+    assert b"=?" not in b"".join(_raw_header(message.as_bytes(policy=policy.SMTP), b"List-Unsubscribe"))
+
+
 def test_message_id_can_be_given_for_stable_retries() -> None:
     assert render(small_events(), chart=False, message_id="<cacwatch.abc@cacwatch.example>")["Message-ID"] == "<cacwatch.abc@cacwatch.example>"
 
@@ -341,3 +376,18 @@ def test_subject_for_thousands() -> None:
 def test_digest_rows_without_subscriber() -> None:
     rows = digest_rows(news_events())
     assert len(rows) == 1390 and rows[0]["list"] == "第十七批境内深度合成服务算法备案清单"
+
+
+def test_odd_links_take_the_ordinary_header_path() -> None:
+    from bot.delivery.email.headers import LinkHeader, set_link_header
+
+    message = EmailMessage()
+    set_link_header(message, "List-Unsubscribe", ["<mailto:a@b.example>", "<https://x.example/u?t=1>"])
+    assert isinstance(message["List-Unsubscribe"], LinkHeader)
+    # a space (or non-ASCII) cannot be written as is: the ordinary path encodes it
+    set_link_header(message, "List-Unsubscribe", ["<https://x.example/u v>"])
+    assert not isinstance(message["List-Unsubscribe"], LinkHeader)
+    assert len(message.get_all("List-Unsubscribe") or []) == 1
+    # and a CR/LF is refused there outright: no header injection
+    with pytest.raises(ValueError):
+        set_link_header(message, "List-Unsubscribe", ["<https://x.example/u\r\nBcc: victim@example.com>"])

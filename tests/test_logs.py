@@ -98,3 +98,82 @@ def test_text_format_keeps_extras_and_masks() -> None:
     line = stream.getvalue().strip()
     assert line.endswith(f"WARNING bot.test: token {MASK} source=cac")
     assert TOKEN not in line
+
+
+# --- one masking function for every URL shown (bot.app.redact) ------------------------------
+
+SLACK = "https://hooks.slack.com/services/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"
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        (SLACK, "https://hooks.slack.com/services/***/***/***"),
+        ("https://discord.com/api/webhooks/123456789012345678/abcDEF-ghi_JKL", "https://discord.com/api/webhooks/***/***"),
+        ("https://oapi.dingtalk.com/robot/send?access_token=9f8e7d6c5b4a", "https://oapi.dingtalk.com/robot/send?access_token=***"),
+        ("https://user:pw@hooks.example:8443/v1/hook#frag", "https://***@hooks.example:8443/v1/hook#***"),
+        ("postgresql+psycopg://db.example/cacwatch?password=hunter2&sslmode=require",
+         "postgresql+psycopg://db.example/cacwatch?password=***&sslmode=***"),
+        ("postgresql://cacwatch:hunter2@[::1]:5432/cacwatch", "postgresql://***@[::1]:5432/cacwatch"),
+        ("sqlite:///data/Cacwatch-2026.db", "sqlite:///data/Cacwatch-2026.db"),
+        ("http://host:notaport/x", "***"),
+        ("not a url", "***"),
+    ],
+)
+def test_mask_url(url: str, shown: str) -> None:
+    from bot.app.redact import mask_url, url_secrets
+
+    assert mask_url(url) == shown
+    for part in url_secrets(url):  # what the log filter hides is what mask_url hides
+        assert len(part) < 4 or part not in shown
+
+
+def test_webhook_path_tokens_never_reach_a_log_line() -> None:
+    settings = settings_from_mapping(
+        {"database": {"url": "postgresql://db.example/cacwatch?password=hunter2"}, "service": {"log_format": "json"},
+         "notify": {"webhooks": [{"url": SLACK, "secret": WEBHOOK_SECRET}]}},
+        env={},
+    )
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging(settings, stream=stream)
+    try:
+        log = logging.getLogger("bot.test")
+        log.warning("POST %s failed", SLACK)
+        log.warning("token alone: %s", "bHmkJ2ZqPJTh4mV6PzUd1AeE")
+        log.warning("connecting to %s", "postgresql://db.example/cacwatch?password=hunter2")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    output = stream.getvalue()
+    assert "bHmkJ2ZqPJTh4mV6PzUd1AeE" not in output and "T0AB12CD3" not in output and "hunter2" not in output
+    messages = [json.loads(line)["message"] for line in output.splitlines()]
+    assert messages[0] == "POST https://hooks.slack.com/services/***/***/*** failed"  # the host stays readable
+    assert messages[1] == f"token alone: {MASK}"
+
+
+def test_webhook_destinations_hold_no_token() -> None:
+    from bot.app.config import WebhookSettings
+    from bot.delivery.notifiers.base import notifiers_by_key
+    from bot.delivery.notifiers.webhook import WebhookNotifier
+
+    notifier = WebhookNotifier(WebhookSettings(url=SLACK, secret=WEBHOOK_SECRET))
+    other = WebhookNotifier(WebhookSettings(url=SLACK[:-1] + "F", secret=WEBHOOK_SECRET))
+    assert notifier.destination.startswith("webhook:https://hooks.slack.com/services/***/***/***#")
+    assert "bHmkJ2Zq" not in notifier.destination and "bHmkJ2Zq" not in repr(notifier)
+    assert notifier.destination != other.destination  # URLs that mask alike stay apart
+    # deliveries queued under the whole-URL key by an older version are still delivered
+    assert notifiers_by_key([notifier])[f"webhook:{SLACK}"] is notifier
+
+
+def test_public_page_urls_are_left_readable() -> None:
+    from bot.app.logs import secret_urls
+
+    settings = settings_from_mapping(
+        {"sources": {"cac": {"base_url": "https://mirror.example/cac/Mirror2"}},
+         "notify": {"webhooks": [{"url": SLACK, "secret": WEBHOOK_SECRET}]}},
+        env={},
+    )
+    assert "Mirror2" not in secret_values(settings) and "https://mirror.example/cac/Mirror2" not in secret_urls(settings)
+    assert SLACK in secret_urls(settings) and "bHmkJ2ZqPJTh4mV6PzUd1AeE" in secret_values(settings)

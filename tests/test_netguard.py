@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -10,8 +11,10 @@ import pytest
 from bot.delivery.netguard import (
     UnresolvableHost,
     UnsafeURL,
+    avalidate_host,
     avalidate_outbound_url,
     check,
+    check_host,
     guarded_transport,
     validate_outbound_url,
 )
@@ -148,3 +151,19 @@ async def test_guarded_transport_refuses_at_connect(receiver: Receiver) -> None:
     assert receiver.received == []
     async with httpx.AsyncClient(trust_env=False) as client:  # sanity: the receiver does answer
         assert (await client.post(f"{receiver.base_url}/x", content=b"{}")).status_code == 200
+
+
+async def test_bare_hosts_get_the_same_policy() -> None:
+    # For clients given a host rather than an http(s) URL (Apprise's ntfy://, rsyslog:// …).
+    for url, why in REFUSED:
+        bare = urlsplit(url).hostname or ""
+        assert why in (check_host(bare, 80, resolve=False) or ""), bare
+        with pytest.raises(UnsafeURL, match=why):
+            await avalidate_host(bare, 80)
+        assert check_host(bare, 80, allow_private=True) is None
+    assert "loopback" in (check_host("localhost", 80) or "")
+    assert check_host("localhost", 80, resolve=False) is None  # a name needs DNS
+    assert "loopback" in (check_host("2130706433", 80) or "")  # decimal spelling, resolved
+    for odd in ("[::ffff:127.0.0.1]:8080", "a/b", "user@127.0.0.1", "evil\t.example", "", "host:80"):
+        assert check_host(odd, 80, resolve=False) == "malformed host"
+    assert check_host("93.184.216.34", 80) is None

@@ -27,6 +27,7 @@ from bot.changes.companies import english_name
 from bot.app.config import TelegramSettings
 from storage import telegram_repo
 from bot.delivery.telegram.bot import run_bot
+from bot.delivery.telegram.throttle import STILL_WORKING, TOO_MANY
 from storage.db import Database
 from storage.models_telegram import TelegramSubscription, TelegramWatch
 
@@ -261,28 +262,36 @@ async def test_start_re_enables_a_user_who_had_blocked_the_bot(fake: FakeTelegra
         assert session.get(DisabledDestination, f"telegram:user:{USER}") is None
 
 
+WEBHOOK_SECRET = "tg-webhook-0123456789abcdef"
+
+
 async def test_webhook_mode(fake: FakeTelegram, db: Database, unused_tcp_port: int) -> None:
-    pytest.importorskip("tornado")
     import httpx
 
     settings = {"mode": "webhook", "webhook_url": "https://bot.example/tg/hook", "webhook_listen": "127.0.0.1",
-                "webhook_port": unused_tcp_port, "webhook_secret": "s3cret"}
+                "webhook_port": unused_tcp_port, "webhook_secret": WEBHOOK_SECRET}
     async with _webhook_bot(fake, db, settings):
         update = {"update_id": 1, "message": {
             "message_id": 1, "date": int(time.time()), "chat": _chat(USER), "from": _user(USER), "text": "/help",
             "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        # A forged update "from" an admin asking for /status: no header, or a wrong one, gets 403.
+        forged = {"update_id": 2, "message": {
+            "message_id": 2, "date": int(time.time()), "chat": _chat(USER), "from": _user(ADMIN), "text": "/status",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}}
         async with httpx.AsyncClient() as client:
-            wrong = await client.post(f"http://127.0.0.1:{unused_tcp_port}/tg/hook", json=update,
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
-            assert wrong.status_code == 403
-            right = await client.post(f"http://127.0.0.1:{unused_tcp_port}/tg/hook", json=update,
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
+            url = f"http://127.0.0.1:{unused_tcp_port}/tg/hook"
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "nope"},
+                            {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET[:-1]}):
+                assert (await client.post(url, json=forged, headers=headers)).status_code == 403
+            right = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
             assert right.status_code == 200
         answer = await until(lambda: fake.messages(USER))
         assert "/watch" in text_of(answer[-1])
+        await asyncio.sleep(0.2)
+        assert len(fake.messages(USER)) == 1  # only /help was answered, never the forged /status
     (registered,) = fake.calls_of("setWebhook")
     assert registered.params["url"] == "https://bot.example/tg/hook"
-    assert registered.params["secret_token"] == "s3cret"
+    assert registered.params["secret_token"] == WEBHOOK_SECRET
 
 
 @asynccontextmanager
@@ -298,3 +307,48 @@ async def _webhook_bot(fake: FakeTelegram, db: Database, settings: dict[str, Any
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+# --- many users at once, each within limits (bot.delivery.telegram.throttle) -----------------
+
+
+async def test_one_slow_request_does_not_block_other_users(fake: FakeTelegram, db: Database) -> None:
+    slow_user = 4242
+    fake.slow_chats[str(slow_user)] = 3.0  # the answer to this user takes 3 s to be accepted
+    async with running_bot(fake, db):
+        fake.push_update({"message": {
+            "message_id": next(_message_ids), "date": int(time.time()), "chat": _chat(slow_user),
+            "from": _user(slow_user), "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}})
+        await until(lambda: fake.messages(slow_user) or [c for c in fake.calls if c.chat_id == str(slow_user)])
+        answer = await send(fake, "/help")  # another user, while the slow reply is in flight
+        assert "/watch" in text_of(answer)
+        assert fake.messages(slow_user) == []  # answered first: updates are not served one at a time
+        await until(lambda: fake.messages(slow_user), timeout=10)
+
+
+async def test_a_flooding_user_is_told_once_and_others_are_served(fake: FakeTelegram, db: Database) -> None:
+    flooder = 5151
+    async with running_bot(fake, db, user_requests_per_minute=5):
+        for _ in range(12):
+            fake.push_update({"message": {
+                "message_id": next(_message_ids), "date": int(time.time()), "chat": _chat(flooder),
+                "from": _user(flooder), "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}})
+        def polite(text: str) -> bool:
+            return text in (TOO_MANY, STILL_WORKING)
+
+        await until(lambda: any(polite(m.text or "") for m in fake.messages(flooder)))
+        answer = await send(fake, "/help")  # everyone else is unaffected
+        assert "/watch" in text_of(answer)
+        await until(lambda: sum("/watch" in (m.text or "") for m in fake.messages(flooder)) >= 2)
+        texts = [m.text or "" for m in fake.messages(flooder)]
+        assert sum(polite(t) for t in texts) == 1  # one polite answer a minute, not one per message
+        assert sum("/watch" in t for t in texts) <= 5  # at most the allowed five were served
+        assert len(texts) <= 6
+
+
+async def test_the_rate_limit_is_per_user(fake: FakeTelegram, db: Database) -> None:
+    async with running_bot(fake, db, user_requests_per_minute=3):
+        for _ in range(3):  # one at a time: only the rate applies
+            assert "/watch" in text_of(await send(fake, "/help"))
+        assert text_of(await send(fake, "/help")) == TOO_MANY
+        assert "/watch" in text_of(await send(fake, "/help", chat_id=7777))  # another user: own allowance

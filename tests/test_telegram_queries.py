@@ -18,7 +18,7 @@ def seeded(database: Any) -> Any:
         seed_list(session, "deep_synthesis", "2026-01", 400)
         records = [filing_record(i, entity="北京百度网讯科技有限公司") for i in range(3)]
         special = filing_record(10, name="Kimi 智能助手", entity="北京月之暗面科技有限公司")
-        special["products"] = ["风行视频（APP、网站、小程序）", "100%_Pure"]
+        special["products"] = ["风行视频（APP、网站、小程序）", "100%_Pure", 'A "quoted" C:\\path']
         special["status"] = "cancelled"
         records.append(special)
         seed_filings(session, ds, records)
@@ -39,6 +39,11 @@ def test_search_matches_every_field_on_both_backends(seeded: Any) -> None:
         assert total("网信算备1101080000001") >= 1
         assert total("网信算备 11010800 00001") >= 1  # spaces in a typed number are ignored
         assert total("nothing at all") == 0
+        # Products are matched as values, not as JSON text: its quotes, backslashes, commas and
+        # \uXXXX escapes (风 → \u98ce) match nothing.
+        for syntax in ('","', "[", "u98ce", "\\u98ce", '", "', '"]'):
+            assert total(syntax) == 0, syntax
+        assert total('"') == 1 and total("\\") == 1 and total('"quoted"') == 1  # … but a product's own are found
         page = queries.search_filings(session, "百度", page=5, page_size=2)
         assert page.page == 1 and page.pages == 2 and len(page.records) == 1  # clamped to the last page
         assert len(queries.search_filings(session, "百度", page_size=0).records) == 3

@@ -143,19 +143,24 @@ async def test_hanging_endpoints_do_not_hold_up_healthy_ones(
     receiver: Receiver, make_notifier: Callable[..., WebhookNotifier]
 ) -> None:
     receiver.answers["/hang"] = Answer(hang=True)
-    healthy = [make_notifier(f"{receiver.base_url}/ok{i}", timeout=3.0) for i in range(40)]
-    hanging = [make_notifier(f"{receiver.base_url}/hang?n={i}", timeout=3.0) for i in range(10)]
-    started = time.monotonic()
-    done_at: list[float] = []
+    healthy = [make_notifier(f"{receiver.base_url}/ok{i}", timeout=6.0) for i in range(40)]
+    hanging = [make_notifier(f"{receiver.base_url}/hang?n={i}", timeout=6.0) for i in range(10)]
+    healthy_done: list[float] = []
+    hanging_gave_up: list[float] = []
 
-    async def send(notifier: WebhookNotifier) -> None:
-        await notifier.deliver(published_event(1), delivery_id="m")
-        done_at.append(time.monotonic() - started)
+    async def send(notifier: WebhookNotifier, finished: list[float]) -> None:
+        try:
+            await notifier.deliver(published_event(1), delivery_id="m")
+        finally:
+            finished.append(time.monotonic())
 
-    results = await asyncio.gather(*(send(n) for n in hanging + healthy), return_exceptions=True)
+    results = await asyncio.gather(
+        *(send(n, hanging_gave_up) for n in hanging), *(send(n, healthy_done) for n in healthy), return_exceptions=True
+    )
     assert sum(isinstance(r, DeliveryError) for r in results) == 10
-    # Well before the hanging ones time out (3 s), with room for a loaded CI machine.
-    assert len(done_at) == 40 and max(done_at) < 1.5
+    # An ordering, not a stopwatch: every healthy endpoint was served before the first
+    # hanging one timed out, so the hanging ones held nothing up (speed: benchmarks/webhook_fanout.py).
+    assert len(healthy_done) == 40 and max(healthy_done) < min(hanging_gave_up)
 
 
 async def test_connection_refused_is_retryable(make_notifier: Callable[..., WebhookNotifier]) -> None:
@@ -204,7 +209,7 @@ def test_filters() -> None:
     assert by_type.accepts(revised_event()) and not by_type.accepts(deep) and not by_type.accepts(baseline_event())
     watch = notifier(watchlist_only=True)
     assert watch.accepts(hit) and not watch.accepts(deep) and not watch.accepts(baseline_event())
-    assert notifier().destination == "webhook:https://hooks.example/x"
+    assert notifier().destination.startswith("webhook:https://hooks.example/x#")  # masked URL + hash
 
 
 def test_split_event_sizes_and_parts() -> None:

@@ -7,6 +7,10 @@ Two kinds of incidents, each with a key (``storage.models_service.Incident``):
   its format). Opened at the first such poll: re-reading the same bytes will not help.
   Closed when a poll reaches the lists and that one no longer fails.
 
+- ``held:<kind>:<month>:<list id>`` — a re-issue lost a large share of its rows and is held
+  as suspect (``storage.holds``): stored, no removal announced. Closed when the hold ends
+  (confirmed by the operator or by a day of the same bytes, or the full list is back).
+
 One message when an incident opens and one when it closes, to the admin Telegram chat
 (``notify.telegram.admin_chat``) and/or admin email (``service.alert_email``). A message
 that could not be sent is tried again after the next poll; a recovery is announced only
@@ -18,14 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
 from bot.app.config import Settings
 from bot.ingest.pipeline import SOURCE_NAME, PollReport
-from storage.db import Database
+from storage.db import Database, Session
+from storage.holds import held_lists
 from storage.service_repo import ServiceRepository
 
 __all__ = ["Alerter", "Alert", "SOURCE_KEY", "list_key"]
@@ -33,6 +38,7 @@ __all__ = ["Alerter", "Alert", "SOURCE_KEY", "list_key"]
 log = logging.getLogger(__name__)
 
 SOURCE_KEY = f"source:{SOURCE_NAME}"
+HELD = "held:"
 UNPARSEABLE = "unparseable list"
 
 
@@ -119,6 +125,26 @@ class Alerter:
                 for key in open_by_key:
                     if key.startswith("list:") and key not in failing:
                         repo.close_incident(key, at=now)
+            self._evaluate_holds(session, open_by_key, now)
+
+    @staticmethod
+    def _evaluate_holds(session: Session, open_by_key: Mapping[str, object], now: datetime) -> None:
+        """One incident per held list, from the database (a CLI confirm ends one too)."""
+        repo = ServiceRepository(session)
+        held = {f"{HELD}{h.key}": h for h in held_lists(session)}
+        for key, h in held.items():
+            message = (
+                f"cacwatch: a list was re-issued with many rows missing and is held as suspect: {h.describe()}\n"
+                f"{h.page_url}\n"
+                "The new version is stored but not used: no filing is announced as removed. It is confirmed "
+                "automatically if the same file is still served a day after it first appeared, or now with "
+                f"`cacwatch lists confirm {h.kind} {h.list_month}`; if the site serves the full list again, "
+                "the hold ends by itself."
+            )
+            repo.open_incident(key, message, 1, at=now)
+        for key in open_by_key:
+            if key.startswith(HELD) and key not in held:
+                repo.close_incident(key, at=now)
 
     def _due(self) -> list[tuple[int, str, Alert]]:
         """(incident id, "open" | "recovery", message) not yet sent."""
@@ -129,8 +155,9 @@ class Alerter:
                     due.append((row.id, "open", Alert(self._subject(row.key, recovered=False), row.last_message)))
                 else:
                     opened = row.opened_at.replace(tzinfo=row.opened_at.tzinfo or timezone.utc)
+                    works = "is no longer held (confirmed, or the full list is back)" if row.key.startswith(HELD) else "works again"
                     text = (
-                        f"cacwatch: recovered: {self._what(row.key)} works again "
+                        f"cacwatch: recovered: {self._what(row.key)} {works} "
                         f"(incident opened {opened:%Y-%m-%d %H:%M} UTC).\nLast problem: {row.last_message}"
                     )
                     due.append((row.id, "recovery", Alert(self._subject(row.key, recovered=True), text)))
@@ -144,6 +171,9 @@ class Alerter:
     def _what(key: str) -> str:
         if key.startswith("source:"):
             return f"source {key.split(':', 1)[1]}"
+        if key.startswith(HELD):
+            kind, month, _ = key[len(HELD) :].split(":", 2)
+            return f"held list {kind} {month}"
         return f"list {key.split(':', 1)[1]}"
 
     def _subject(self, key: str, *, recovered: bool) -> str:
@@ -152,6 +182,8 @@ class Alerter:
             return f"[cacwatch] recovered: {what}"[:200]
         if key.startswith("source:"):
             return f"[cacwatch] {what} is failing"[:200]
+        if key.startswith(HELD):
+            return f"[cacwatch] list held as suspect (rows missing): {what.removeprefix('held list ')}"[:200]
         return f"[cacwatch] unreadable list: {key.split(':', 1)[1]}"[:200]
 
     # --- after each poll -----------------------------------------------------------------

@@ -141,6 +141,15 @@ def _register_email_commands() -> None:
 
 _register_email_commands()
 
+
+def _register_list_commands() -> None:
+    from bot.app.cli_lists import lists_app
+
+    app.add_typer(lists_app, name="lists", help="Stored lists: re-issues held as suspect (held, confirm).")
+
+
+_register_list_commands()
+
 deliveries_app = typer.Typer(help="The notification outbox: what is queued, failed or dead.", no_args_is_help=False)
 app.add_typer(deliveries_app, name="deliveries")
 
@@ -152,6 +161,7 @@ def deliveries_list(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
+    from bot.app.redact import mask_destination, mask_urls_in
     from storage.outbox_repo import OutboxRepository
 
     settings = _settings()
@@ -165,11 +175,13 @@ def deliveries_list(ctx: typer.Context) -> None:
         for state in ("pending", "sending", "delivered", "dead", "disabled"):
             table.add_column(state, justify="right")
         for destination, by_state in sorted(counts.items()):
-            table.add_row(destination, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
+            shown = mask_destination(destination)  # keys stored by older versions held whole URLs
+            table.add_row(shown, *(str(by_state.get(s, 0)) for s in ("pending", "sending", "delivered", "dead", "disabled")))
         console = Console()
         console.print(table)
         for pk, destination, last_error in dead:
-            console.print(f"dead #{pk} {destination}: {last_error}", markup=False, highlight=False)
+            error = mask_urls_in(last_error or "")
+            console.print(f"dead #{pk} {mask_destination(destination)}: {error}", markup=False, highlight=False)
     db.dispose()
 
 

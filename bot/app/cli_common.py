@@ -47,11 +47,19 @@ def database(settings: Settings) -> "Database":
     # Imported here: commands that need no database (``--help``, ``config``) skip SQLAlchemy.
     from storage.db import Database
 
-    db = Database(settings.database.url)
+    from bot.app.redact import mask_url, mask_urls_in
+
+    url = settings.database.url
+    try:
+        db = Database(url)
+    except Exception as err:  # noqa: BLE001 - a malformed URL (SQLAlchemy's ArgumentError …): one line
+        raise fail(f"database {mask_url(url)}: not a usable database URL ({err.__class__.__name__})", 2) from None
     try:
         db.migrate()
     except Exception as err:  # noqa: BLE001 - any driver error is reported the same way
-        raise fail(f"database {settings.database.url.split('@')[-1]}: {err.__class__.__name__}: {err}") from None
+        # Driver messages may quote the URL or its parameters: masked like every URL shown.
+        detail = " ".join(mask_urls_in(str(err)).split())[:300]
+        raise fail(f"database {mask_url(url)}: {err.__class__.__name__}: {detail}") from None
     return db
 
 

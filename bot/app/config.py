@@ -187,7 +187,7 @@ class AppriseSettings(_DestinationFilters):
     urls: list[str] = Field(min_length=1)
     title_prefix: str = "cacwatch"
     language: Literal["both", "zh", "en"] = "both"
-    # Lets json:// form:// xml:// targets be on loopback / private networks.
+    # Lets targets be on loopback / private networks, and schemes whose host cannot be checked.
     allow_private: bool = False
     timeout: Duration = 30.0
 
@@ -224,6 +224,11 @@ class TelegramSettings(NotifierSettings):
     # channel. The rate limiter keeps every sliding window (as Telegram sees it) within these.
     max_per_second: int = Field(default=30, ge=1)
     max_per_minute_per_chat: int = Field(default=20, ge=1)
+    # The interactive bot: updates served at once, and what one user may ask for (a minute,
+    # at once) before a polite "wait a moment" (bot.delivery.telegram.throttle).
+    concurrent_updates: int = Field(default=8, ge=1, le=256)
+    user_requests_per_minute: int = Field(default=20, ge=1)
+    user_requests_in_flight: int = Field(default=2, ge=1)
     timeout: Duration = 30.0
 
     @field_validator("token")
@@ -259,12 +264,20 @@ class TelegramSettings(NotifierSettings):
         # Telegram accepts 1-256 characters A-Z a-z 0-9 _ - as secret_token.
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if secret is not None and len(secret) < 16:  # guessable; the message never echoes it
+            raise ValueError("is too short to be a secret (use 16 or more characters, e.g. from `openssl rand -hex 16`)")
         return secret
 
     @model_validator(mode="after")
     def _webhook_complete(self) -> "TelegramSettings":
         if self.mode == "webhook" and not (self.webhook_url and self.webhook_url.startswith("https://")):
             raise ValueError("webhook_url: mode webhook needs an https:// webhook_url")
+        if self.mode == "webhook" and not self.webhook_secret:
+            # Without it anyone who finds the URL can post updates "from" an admin.
+            raise ValueError(
+                "webhook_secret: mode webhook needs a secret token; set it from the environment, "
+                "e.g. webhook_secret: ${TELEGRAM_WEBHOOK_SECRET} (16+ characters of A-Z a-z 0-9 _ -)"
+            )
         return self
 
 
@@ -481,6 +494,15 @@ def settings_from_mapping(raw: Any, env: dict[str, str] | None = None) -> Settin
         raise ConfigError(_format_validation_error(err)) from None
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """Where and what, from PyYAML's structured error (no snippet of the file)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or "cannot be parsed"
+    if mark is None:
+        return str(problem)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
 def load_settings(path: Path | None, env: dict[str, str] | None = None) -> Settings:
     """Read and validate a config file. ``path=None`` means built-in defaults."""
     if path is None:
@@ -494,5 +516,6 @@ def load_settings(path: Path | None, env: dict[str, str] | None = None) -> Setti
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+        # Never str(err): it quotes the offending line, which may hold a secret.
+        raise ConfigError(f"config file {path} is not valid YAML: {_yaml_problem(err)}") from None
     return settings_from_mapping(raw, env)

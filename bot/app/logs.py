@@ -17,15 +17,14 @@ import sys
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
 from bot.app.config import Settings
+from bot.app.redact import MASK, mask_url, url_secrets
 
-__all__ = ["SecretFilter", "JsonFormatter", "secret_values", "configure_logging", "MASK"]
+__all__ = ["SecretFilter", "JsonFormatter", "secret_values", "secret_urls", "configure_logging", "MASK"]
 
-MASK = "***"
 # Settings keys whose values are secrets wherever they appear in the tree.
 _SECRET_KEY = re.compile(r"token|secret|password|passwd|api_key|apikey", re.IGNORECASE)
 # Values shorter than this are not masked: masking "1" or "on" would garble every line.
@@ -59,29 +58,49 @@ def secret_values(settings: Settings) -> set[str]:
         if _SECRET_KEY.search(key):
             found.add(text)
         elif isinstance(value, str) and "://" in text:
-            # user:password@host in database and SMTP URLs, tokens in query strings.
-            parts = urlsplit(text)
-            if parts.password:
-                found.add(parts.password)
-            if parts.query:
-                found.update(v for pair in parts.query.split("&") if (v := pair.partition("=")[2]))
+            # user:password@host in database and SMTP URLs, tokens in query strings and in
+            # webhook paths: what mask_url hides (bot.app.redact), the same rule everywhere.
+            found.update(url_secrets(text, paths=False))
+    # Webhook URLs carry tokens in their path too (/services/T0/B0/XXXX).
+    for webhook in settings.notify.webhooks:
+        found.update(url_secrets(webhook.url))
     # Apprise URLs carry their credentials in the path (dingtalk://token/…): the whole URL is secret.
     for target in settings.notify.apprise:
         found.update(target.urls)
     return {value for value in found if len(value) >= _MIN_SECRET}
 
 
-class SecretFilter(logging.Filter):
-    """Replaces known secret values in the message, its arguments, extras and traceback."""
+def secret_urls(settings: Settings) -> set[str]:
+    """Every URL in the settings that ``mask_url`` would change: shown masked as a whole."""
+    # Apprise URLs are secret whole (the "host" of dingtalk://token/ is the token): not here.
+    apprise = {url for target in settings.notify.apprise for url in target.urls}
+    webhooks = {webhook.url for webhook in settings.notify.webhooks}
+    return {
+        text
+        for _, value in _walk(settings)
+        if isinstance(value, str) and "://" in (text := value) and text not in apprise
+        and url_secrets(text, paths=text in webhooks)  # something to hide (a public page URL stays as is)
+    }
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+
+class SecretFilter(logging.Filter):
+    """Replaces known secret values in the message, its arguments, extras and traceback.
+
+    ``urls`` are replaced whole by their ``mask_url`` form (the host stays readable);
+    other secrets by ``***``.
+    """
+
+    def __init__(self, secrets: Iterable[str], urls: Iterable[str] = ()) -> None:
         super().__init__()
+        self._replacement = {url: mask_url(url) for url in urls if url}
         # Longest first, so a secret that contains another is masked whole.
-        ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+        ordered = sorted({s for s in secrets if s} | set(self._replacement), key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None
 
     def mask(self, text: str) -> str:
-        return self._pattern.sub(MASK, text) if self._pattern else text
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda match: self._replacement.get(match.group(0), MASK), text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self._pattern is None:
@@ -147,7 +166,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     """Install the service's handler on the root logger (replacing one installed before)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.service.log_format == "json" else _TextFormatter())
-    handler.addFilter(SecretFilter(secret_values(settings)))
+    handler.addFilter(SecretFilter(secret_values(settings), secret_urls(settings)))
     setattr(handler, _INSTALLED, True)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _INSTALLED, False)]:

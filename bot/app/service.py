@@ -136,10 +136,12 @@ class Service:
             from bot.delivery.notifiers.factory import build_notifiers
 
             self._notifiers = build_notifiers(self.settings, self.db)
+        from bot.delivery.notifiers.base import notifiers_by_key
+
         for notifier in self._notifiers:
             for problem in getattr(notifier, "problems", lambda: [])():
                 log.warning("notifier: %s", problem)
-        self._by_key = {notifier.destination: notifier for notifier in self._notifiers}
+        self._by_key = notifiers_by_key(self._notifiers)
         service = self.settings.service
         if service.readiness_max_age < self.settings.sources.cac.interval:
             log.warning("service.readiness_max_age is shorter than sources.cac.interval: /readyz will flap")
@@ -153,7 +155,7 @@ class Service:
                 log.info("health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
             log.info(
                 "cacwatch run started",
-                extra={"instance": self.state.instance, "leadership": election.describe(), "notifiers": len(self._by_key)},
+                extra={"instance": self.state.instance, "leadership": election.describe(), "notifiers": len(self._notifiers)},
             )
             tasks.append(self._vital(self._delivery_loop(), "delivery worker"))
             tasks.append(self._vital(election.run(self._stop), "leader election"))

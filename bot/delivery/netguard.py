@@ -39,6 +39,8 @@ __all__ = [
     "validate_outbound_url",
     "avalidate_outbound_url",
     "check",
+    "check_host",
+    "avalidate_host",
     "guarded_transport",
 ]
 
@@ -209,6 +211,41 @@ def check(url: str, *, allow_private: bool = False, resolve: bool = True) -> str
             literal = _literal(host)
             if literal is not None and not allow_private:
                 _check_addresses(host, [str(literal)], resolved=False)
+    except UnsafeURL as err:
+        return str(err)
+    return None
+
+
+def _bare_host(host: str) -> str:
+    """A host as a non-URL client names it (Apprise, SMTP): refuse what no resolver should see."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # "[::1]" as in a URL
+    malformed = not bare or _BAD_CHARS.search(bare) or any(c in bare for c in "/@[]")
+    # A colon belongs to an IPv6 literal only; "[::1]:8080" misread as a host is refused,
+    # since what the client would make of it cannot be checked.
+    if malformed or (":" in bare and _literal(bare) is None):
+        raise UnsafeURL("malformed host")
+    return bare
+
+
+async def avalidate_host(host: str, port: int, *, allow_private: bool = False) -> None:
+    """The address check of ``avalidate_outbound_url`` for a client that is given a host,
+    not an http(s) URL (Apprise's ntfy://, gotify://, rsyslog:// …). Raises UnsafeURL."""
+    if not allow_private:  # the operator vouched for this endpoint
+        await _acheck_host(_bare_host(host), port)
+
+
+def check_host(host: str, port: int, *, allow_private: bool = False, resolve: bool = True) -> str | None:
+    """``check`` for a bare host: the problem as text, or None. ``resolve=False`` judges
+    literal addresses only (no DNS, for config load)."""
+    if allow_private:
+        return None
+    try:
+        bare = _bare_host(host)
+        literal = _literal(bare)
+        if literal is not None:
+            _check_addresses(bare, [str(literal)], resolved=False)
+        elif resolve:
+            _check_addresses(bare, _resolve(bare, port), resolved=True)
     except UnsafeURL as err:
         return str(err)
     return None

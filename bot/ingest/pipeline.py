@@ -12,7 +12,7 @@ validator that would hide unparsed content behind a 304.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -26,6 +26,7 @@ from scrapers.sources.cac import CacSource
 from scrapers.workers import ParserPool
 from storage.db import Database
 from storage.models import Poll
+from storage.holds import HeldVersion, confirm_due
 from storage.repo import IngestOutcome, Repository
 
 __all__ = [
@@ -100,14 +101,20 @@ class PollReport:
     def revised_lists(self) -> list[ListResult]:
         return [r for r in self.results if not r.outcome.is_new_list and r.outcome.rows_changed]
 
+    @property
+    def held_lists(self) -> list[ListResult]:
+        """Re-issues held as suspect by this poll (storage.holds): stored, nothing announced."""
+        return [r for r in self.results if r.outcome.hold is not None and r.outcome.hold.new]
+
     def summary_line(self) -> str:
         if self.failures:
             first = self.failures[0]
             more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
             return f"source {self.source}: {first.cause}: {first.where}: {first.reason}{more}"
+        held = f", {len(self.held_lists)} held as suspect" if self.held_lists else ""
         return (
             f"source {self.source}: {self.lists_checked} lists checked, {len(self.new_lists)} new, "
-            f"{len(self.revised_lists)} revised, {self.lists_unchanged} unchanged"
+            f"{len(self.revised_lists)} revised, {self.lists_unchanged} unchanged{held}"
         )
 
 
@@ -200,10 +207,17 @@ def _store_list(
     report: PollReport,
     hooks: PollHooks,
     validators: _PollValidators,
+    held: Mapping[str, HeldVersion] | None = None,
 ) -> None:
     """One list, one transaction: its rows, derived filings, validators and events."""
     ref, fetched, parsed, error = fetched_list
-    if error is None and parsed is None:
+    held_here = (held or {}).get(key)
+    # A 304 for held bytes first seen a day ago: the site still serves them, which confirms them.
+    confirm = (
+        error is None and parsed is None and fetched is not None and held_here is not None
+        and fetched.sha256 == held_here.sha256 and confirm_due(held_here.since)
+    )  # fmt: skip
+    if error is None and parsed is None and not confirm:
         report.lists_unchanged += 1
         report.unchanged_keys.append(key)  # marked checked together at the end: idle polls stay cheap
         return
@@ -213,12 +227,14 @@ def _store_list(
             report.failures.append(error)
             repo.record_list_error(ref, key, f"{error.cause}: {error.reason}")
             return
-        assert parsed is not None
-        outcome = repo.ingest(parsed, key)
-        if fetched is not None and (v := _validators_of(fetched)):
+        if parsed is None:
+            outcome = repo.confirm_held(repo.checked(key))
+        else:
+            outcome = repo.ingest(parsed, key)
+        if fetched is not None and parsed is not None and (v := _validators_of(fetched)):
             repo.put_validators(fetched.url, v)
             validators.pending.pop(fetched.url, None)
-        if not outcome.rows_changed:
+        if outcome.hold is None and not outcome.rows_changed:
             report.lists_unchanged += 1
         report.results.append(ListResult(ref, outcome))
         hooks.on_list(repo, ref, outcome, first_run=report.first_run)
@@ -299,6 +315,7 @@ async def poll_source(
         # download it again.
         unsettled = frozenset(row.attachment_key for row in stored_rows if row.current_version_id is None)
         del stored_rows
+        held = repo.held_versions()
         validators = _PollValidators(repo.all_validators())
     # The first poll reads everything anyway; it counts as a revalidation.
     revalidate = tier == REVALIDATE or report.first_run
@@ -329,7 +346,7 @@ async def poll_source(
             # in a thread so that fetching and parsing of later lists go on meanwhile.
             for done, ((key, _ref), task) in enumerate(zip(ordered, tasks), start=1):
                 fetched_list = await task
-                await asyncio.to_thread(_store_list, db, key, fetched_list, report, hooks, validators)
+                await asyncio.to_thread(_store_list, db, key, fetched_list, report, hooks, validators, held)
                 if progress:
                     progress("lists", done, len(tasks))
         finally:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.app.config import Settings
 from bot.changes.event_schema import Event
 from bot.changes.events import OutboxHooks
-from bot.delivery.notifiers.base import Notifier
+from bot.delivery.notifiers.base import Notifier, notifiers_by_key
 from bot.delivery.outbox import DeliveryRun, deliver_until_idle
 from bot.ingest.pipeline import REVALIDATE, PollReport, check_once
 from bot.app.progress import ProgressCallback
@@ -40,6 +40,6 @@ async def poll_and_deliver(
     report = await check_once(settings, db, hooks=hooks, progress=progress, tier=tier)
     deliveries = DeliveryRun()
     if notifiers and deliver_wait > 0:
-        by_key = {notifier.destination: notifier for notifier in notifiers}
+        by_key = notifiers_by_key(notifiers)
         deliveries = await deliver_until_idle(db, by_key, max_wait=deliver_wait)
     return PollOutcome(report=report, events=hooks.events_written, deliveries=deliveries)

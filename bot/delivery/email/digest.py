@@ -41,6 +41,7 @@ from bot.changes.event_schema import Event
 from bot.changes.vocabulary import CHANGE_LABELS
 from bot.changes.watchlist import PatternMatcher
 from bot.delivery.email.attachments import ROW_COLUMNS, digest_rows, rows_csv, rows_xlsx
+from bot.delivery.email.headers import set_link_header
 from bot.delivery.email.sections import (
     Section,
     cancellations_and_renames,
@@ -252,7 +253,7 @@ def render_digest(
     message["Date"] = format_datetime(now.astimezone(timezone.utc))
     message["Message-ID"] = message_id or make_msgid(domain=domain_of(sender))
     links = [f"<{mailto}>"] + ([f"<{one_click}>"] if one_click else [])
-    message["List-Unsubscribe"] = ", ".join(links)
+    set_link_header(message, "List-Unsubscribe", links)  # plain <https://…> on the wire, never encoded words
     if one_click:
         # RFC 8058: only with an https URI; the receiver POSTs List-Unsubscribe=One-Click to it.
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 from bot.changes.event_schema import Event
 from storage.db import Database, Session
 
-__all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS", "DestinationFilters", "passes_filters"]
+__all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS", "DestinationFilters", "passes_filters", "notifiers_by_key"]
 
 NOTIFIER_KINDS: dict[str, type["Notifier"]] = {}
 
@@ -88,6 +88,11 @@ class Notifier(ABC):
     def destination(self) -> str:
         """A stable key for this destination (one delivery per event and destination)."""
 
+    @property
+    def aliases(self) -> list[str]:
+        """Older keys of this notifier whose queued deliveries it still delivers (default: none)."""
+        return []
+
     def accepts(self, event: Event) -> bool:
         """Per-destination filters (kinds, event types, watchlist only…)."""
         return True
@@ -127,3 +132,13 @@ class Notifier(ABC):
 
     async def aclose(self) -> None:
         """Release clients and connections."""
+
+
+def notifiers_by_key(notifiers: Sequence[Notifier]) -> dict[str, Notifier]:
+    """Each notifier under its destination key and its aliases (for the delivery worker)."""
+    by_key: dict[str, Notifier] = {}
+    for notifier in notifiers:
+        for key in notifier.aliases:
+            by_key.setdefault(key, notifier)
+    by_key.update({notifier.destination: notifier for notifier in notifiers})
+    return by_key

@@ -20,6 +20,7 @@ non-2xx; the outbox caps the attempts); a refused (unsafe) URL is not retried.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import functools
 import json
 import math
@@ -37,6 +38,7 @@ from standardwebhooks.webhooks import Webhook
 
 from bot.app.config import WebhookSettings
 from bot.changes.event_schema import Event, split_event
+from bot.app.redact import mask_url
 from bot.delivery.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
 from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
 from storage.db import Database
@@ -193,12 +195,20 @@ class WebhookNotifier(Notifier):
         self._client = client  # injected clients belong to the caller
         self._shared = False
 
-    def __repr__(self) -> str:  # never show the secret
-        return f"WebhookNotifier({self.settings.url!r})"
+    def __repr__(self) -> str:  # never show the secret, nor the tokens in the URL
+        return f"WebhookNotifier({self.destination!r})"
 
     @property
     def destination(self) -> str:
-        return f"webhook:{self.settings.url}"
+        """``webhook:<masked URL>#<hash>``: stored in the outbox and shown by ``cacwatch
+        deliveries``, so never the URL's tokens; the hash keeps two URLs that mask alike apart."""
+        digest = hashlib.sha256(self.settings.url.encode("utf-8")).hexdigest()[:12]
+        return f"webhook:{mask_url(self.settings.url)}#{digest}"
+
+    @property
+    def aliases(self) -> list[str]:
+        # Deliveries queued by versions that keyed webhooks by their whole URL still go out.
+        return [f"webhook:{self.settings.url}"]
 
     def accepts(self, event: Event) -> bool:
         return passes_filters(self.settings, event)

@@ -46,6 +46,7 @@ from bot.delivery.telegram.format import (
 from bot.changes.watchlist import PatternMatcher
 from bot.delivery.telegram.notifier import USER_PREFIX, make_rate_limiter
 from bot.delivery.telegram.search import clip, render_search_page, search_keyboard
+from bot.delivery.telegram.throttle import FairUpdateProcessor
 from storage.db import Database, Session
 
 __all__ = [
@@ -474,7 +475,15 @@ def build_application(settings: TelegramSettings, db: Database) -> Application: 
         .base_url(settings.api_base_url)
         # Interactive replies may wait out a short 429 themselves (the notifier hands its to the outbox).
         .rate_limiter(make_rate_limiter(settings, max_retries=2))
-        .connection_pool_size(32)
+        .connection_pool_size(max(32, settings.concurrent_updates + 8))
+        # Many users at once, each within limits: one slow request no longer blocks the rest.
+        .concurrent_updates(
+            FairUpdateProcessor(
+                settings.concurrent_updates,
+                per_minute=settings.user_requests_per_minute,
+                in_flight=settings.user_requests_in_flight,
+            )
+        )
         .read_timeout(settings.timeout)
         .write_timeout(settings.timeout)
         .build()
@@ -511,7 +520,9 @@ async def run_bot(settings: TelegramSettings, db: Database, stop_event: asyncio.
             log.warning("setMyCommands failed: %s", err)
         assert app.updater is not None
         if settings.mode == "webhook":
-            assert settings.webhook_url is not None
+            # Config requires both; a forged POST without the secret header then gets 403.
+            if settings.webhook_url is None or not settings.webhook_secret:
+                raise ValueError("telegram webhook mode needs webhook_url and webhook_secret")
             await app.updater.start_webhook(
                 listen=settings.webhook_listen,
                 port=settings.webhook_port,
