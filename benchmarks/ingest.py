@@ -1,16 +1,24 @@
-"""Ingest benchmark: full first ingest vs a bare sequential fetch-and-parse, idle poll, peak memory.
+"""Ingest benchmark: first ingest vs a bare sequential fetch-and-parse, idle polls, memory, start-up,
+and the service (idle footprint around a batch, freshness of the polling tiers).
 
-    python benchmarks/ingest.py [--copies 6] [--latency 0.03] [--write docs/benchmarks.md]
+    python benchmarks/ingest.py [--scale 4] [--extra-lists 21] [--latency 0.03] [--rounds 3]
+                                [--service-seconds 60] [--write docs/benchmarks.md]
 
-The bundled replica (9 real attachments) is scaled up: each attachment is published ``copies``
-more times under new download links on the two in-place pages, so the site has 9 × (copies + 1)
-lists. The replica answers every request after ``latency`` seconds (a stand-in for the real
-site's round trip). Each phase runs in its own process so peak RSS is that phase's own:
+The site is tests/large_replica.py's generated replica made larger (``--scale`` multiplies the rows,
+``--extra-lists`` adds Word batches and PDF GenAI lists): 34 lists, ~6.9k filings, three channel
+pages by default. The replica answers every request after ``--latency`` seconds. Every phase runs
+in its own process; the process tree's RSS (and PSS) is summed every 50 ms.
 
-- bare: GET every attachment one after another (Referer set) and parse it — the floor a naive
-  scraper pays, no discovery, no storage;
-- full: ``check_once`` on an empty SQLite database (discovery, conditional fetch, parse, store);
-- idle: ``check_once`` again: nothing changed.
+- bare: GET every attachment one after another and read its tables with python-docx, pdfplumber
+  or openpyxl — the floor a naive scraper pays: no discovery, no mapping, no storage;
+- full: ``cacwatch check --once`` (the real CLI) on an empty SQLite database; its export is then
+  compared field by field with the replica's expected export;
+- idle: ``check --once`` again (the revalidation tier: every attachment re-checked, 304s);
+- front: one front-door poll (what the service does every ``interval`` when nothing changes);
+- service: ``cacwatch run`` with the default tiers scaled down 60× (5 min → 5 s, 12 h → 12 min; one scaled hour is a minute), a
+  webhook receiver, three deep-synthesis batches withheld; after the first poll, one scaled hour
+  idle (requests to the site, RSS), then the batches are published one by one at random moments:
+  the time until each list.published webhook arrives, and the RSS after each.
 """
 
 from __future__ import annotations
@@ -19,139 +27,48 @@ import argparse
 import json
 import os
 import platform
-import resource
+import random
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from report import replace_section  # noqa: E402
-from scrapers.replica.server import DEFAULT_ROUTES, DEFAULT_SITE_DIR, ReplicaServer  # noqa: E402
 
-IN_PLACE = {"algorithm_recommendation": "2022-08/12/c_1661927474338504.htm", "genai_service": "2024-04/02/c_1713729983803145.htm"}
-
-
-def build_scaled_site(target: Path, copies: int) -> tuple[Path, Path, list[str]]:
-    """Copy the replica and add ``copies`` re-publications of every attachment."""
-    site = target / "site"
-    shutil.copytree(DEFAULT_SITE_DIR, site)
-    routes = json.loads(DEFAULT_ROUTES.read_text(encoding="utf-8"))
-    attachments = [(key, value) for key, value in routes.items() if "downloadfile.jsp" in key]
-    links: list[str] = []
-    for copy in range(copies):
-        for index, (_key, value) in enumerate(attachments):
-            name = value["disposition"].split("''", 1)[1]
-            from urllib.parse import unquote
-
-            original = unquote(name)
-            month = 1 + (copy * len(attachments) + index) % 12
-            year = 2030 + (copy * len(attachments) + index) // 12
-            renamed = original.rsplit("（", 1)[0] + f"（{year}年{month}月）"
-            token = f"bench{copy}x{index}"
-            new_key = f"/cms/pub/interact/downloadfile.jsp?filepath={token}"
-            routes[new_key] = {**value, "disposition": "attachment; filename*=UTF-8''" + quote(renamed)}
-            page = IN_PLACE["genai_service" if "生成式" in original else "algorithm_recommendation"]
-            links.append((page, f'<p>附件：<a href="{new_key}&fText={quote(renamed)}">{renamed}</a></p>'))
-    for page in IN_PLACE.values():
-        path = site / page
-        extra = "".join(link for target_page, link in links if target_page == page)
-        html = path.read_text(encoding="utf-8").replace('<div class="TRS_Editor">', '<div class="TRS_Editor">' + extra, 1)
-        path.write_text(html, encoding="utf-8")
-    routes_path = target / "routes.json"
-    routes_path.write_text(json.dumps(routes, ensure_ascii=False), encoding="utf-8")
-    urls = [key for key in routes if "downloadfile.jsp" in key]
-    return site, routes_path, urls
+SCALE_DOWN = 60  # service phase: 1 s stands for 1 min
+CHANNEL_1 = "/wxzw/wxfb/A093702index_1.htm"
 
 
-def _settings(base_url: str, db_url: str, data_dir: str):  # type: ignore[no-untyped-def]
-    from bot.app.config import settings_from_mapping
-
-    return settings_from_mapping(
-        {
-            "database": {"url": db_url},
-            "data_dir": data_dir,
-            # Same politeness for every phase: two connections, no pause (the latency is the server's).
-            "sources": {"cac": {"base_url": base_url, "beian_url": base_url, "concurrency": 2, "min_delay": 0}},
-            "parse_workers": int(os.environ.get("BENCH_PARSE_WORKERS", "1")),
-        },
-        env={},
-    )
-
-
-def phase_bare(base_url: str, urls: list[str]) -> dict:
-    import httpx
-
-    from scrapers.normalize import list_month_from_name
-    from scrapers.parse import parse_attachment
-    from scrapers.records import Kind, ListRef
-
-    started = time.perf_counter()
-    rows = 0
-    with httpx.Client(headers={"Referer": base_url + "/", "User-Agent": "Mozilla/5.0"}) as client:
-        for url in urls:
-            response = client.get(base_url + url)
-            name = response.headers.get("content-disposition", "")
-            ref = ListRef(Kind.DEEP_SYNTHESIS, list_month_from_name(name) or "2030-01", name, "", base_url, base_url + url)
-            kind = Kind.GENAI_SERVICE if "%E7%94%9F%E6%88%90%E5%BC%8F" in name else (
-                Kind.DEEP_SYNTHESIS if "%E6%B7%B1%E5%BA%A6" in name else Kind.ALGORITHM_RECOMMENDATION
-            )
-            ref = ListRef(kind, ref.list_month, name, "", base_url, base_url + url)
-            rows += len(parse_attachment(response.content, ref).rows)
-    return {"seconds": time.perf_counter() - started, "rows": rows}
-
-
-def phase_poll(base_url: str, db_url: str, data_dir: str) -> dict:
-    import asyncio
-
-    from bot.ingest.pipeline import check_once
-    from storage.db import Database
-
-    db = Database(db_url)
-    db.migrate()
-    started = time.perf_counter()
-    report = asyncio.run(check_once(_settings(base_url, db_url, data_dir), db))
-    elapsed = time.perf_counter() - started
-    return {
-        "seconds": elapsed,
-        "ok": report.ok,
-        "lists": report.lists_checked,
-        "changed": len(report.new_lists) + len(report.revised_lists),
-        "requests": report.requests,
-        "bytes": report.bytes_downloaded,
-        "failures": [f"{f.where}: {f.reason}" for f in report.failures][:3],
-    }
-
-
-def child(args: argparse.Namespace) -> None:
-    if args.phase == "bare":
-        result = phase_bare(args.base_url, json.loads(args.urls))
-    else:
-        result = phase_poll(args.base_url, args.db, args.data)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result))
+# --- process-tree memory -------------------------------------------------------------------------
 
 
 def _pss_bytes(pid: int) -> int:
-    """Proportional set size: shared pages (forked parser workers) counted once across the tree."""
-    with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as rollup:
-        for line in rollup:
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return 0
 
 
-def _tree_rss_mb(root: int, proportional: bool = False) -> float:
-    """Resident memory of a process and all its descendants (parser workers included), from /proc."""
+def tree_memory_mb(root: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process and all its descendants, summed, from /proc."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -159,7 +76,7 @@ def _tree_rss_mb(root: int, proportional: bool = False) -> float:
             with open(f"/proc/{entry}/stat", encoding="utf-8") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
             parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = _pss_bytes(int(entry)) if proportional else int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            rss[int(entry)] = int(fields[21]) * page
         except (OSError, IndexError, ValueError):
             continue
     tree, frontier = {root}, [root]
@@ -169,81 +86,376 @@ def _tree_rss_mb(root: int, proportional: bool = False) -> float:
             if parent == pid and child not in tree:
                 tree.add(child)
                 frontier.append(child)
-    return sum(rss.get(pid, 0) for pid in tree) / 2**20
+    return sum(rss.get(p, 0) for p in tree) / 2**20, sum(_pss_bytes(p) for p in tree if p in rss) / 2**20
 
 
-def run_child(*extra: str) -> dict:
-    """Run one phase in its own process, sampling the whole process tree's RSS every 20 ms."""
-    process = subprocess.Popen([sys.executable, __file__, "--child", *extra], stdout=subprocess.PIPE, text=True)
-    peak = peak_pss = 0.0
-    while process.poll() is None:
-        peak = max(peak, _tree_rss_mb(process.pid))
-        peak_pss = max(peak_pss, _tree_rss_mb(process.pid, proportional=True))
-        time.sleep(0.02)
-    output = process.stdout.read() if process.stdout else ""
-    if process.returncode:
-        raise SystemExit(f"phase failed: {extra}")
-    result = json.loads(output.strip().splitlines()[-1])
-    result["peak_tree_rss_mb"] = peak
-    result["peak_tree_pss_mb"] = peak_pss
+class Sampler:
+    """Samples a process tree every 50 ms in a thread; peak and per-window means."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid = pid
+        self.samples: list[tuple[float, float, float]] = []  # (monotonic, rss, pss)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss, pss = tree_memory_mb(self.pid)
+            if rss:
+                self.samples.append((time.monotonic(), rss, pss))
+            self._stop.wait(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self) -> tuple[float, float]:
+        return max((s[1] for s in self.samples), default=0.0), max((s[2] for s in self.samples), default=0.0)
+
+    def window(self, start: float, end: float) -> tuple[float, float]:
+        """Median RSS and its maximum between two monotonic times."""
+        values = sorted(s[1] for s in self.samples if start <= s[0] <= end)
+        return (values[len(values) // 2], values[-1]) if values else (0.0, 0.0)
+
+
+# --- the site and the config ---------------------------------------------------------------------
+
+
+def build_site(target: Path, scale: int, extra_lists: int) -> Any:
+    from large_replica import build_large_replica
+
+    return build_large_replica(target, scale=scale, extra_lists=extra_lists)
+
+
+def write_config(path: Path, base_url: str, db_url: str, data_dir: Path, **extra: Any) -> Path:
+    import yaml
+
+    cac = {"base_url": base_url, "beian_url": base_url, "concurrency": 2, "min_delay": 0, **extra.pop("cac", {})}
+    config = {
+        "database": {"url": db_url},
+        "data_dir": str(data_dir),
+        "sources": {"cac": cac},
+        "parse_workers": int(os.environ.get("BENCH_PARSE_WORKERS", "0")) or None,
+        **extra,
+    }
+    if config["parse_workers"] is None:
+        del config["parse_workers"]  # the default
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def cli(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "bot.cli", "--config", str(config), *args]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+# --- phases ----------------------------------------------------------------------------------------
+
+
+def bare_child(base_url: str, urls: list[str]) -> None:
+    """In its own process: fetch and read every attachment's tables, naively, one by one."""
+    import io
+
+    import httpx
+
+    started = time.perf_counter()
+    rows = 0
+    with httpx.Client(headers={"Referer": base_url + "/", "User-Agent": "Mozilla/5.0"}) as client:
+        for url in urls:
+            data = client.get(base_url + url).content
+            if data.startswith(b"%PDF"):
+                import pdfplumber
+
+                with pdfplumber.open(io.BytesIO(data)) as pdf:
+                    rows += sum(len(t) for page in pdf.pages for t in page.extract_tables())
+            elif b"word/" in data[:2000] or b"word/document.xml" in data:
+                import docx
+
+                document = docx.Document(io.BytesIO(data))
+                rows += sum(len([[c.text for c in r.cells] for r in t.rows]) for t in document.tables)
+            else:
+                import openpyxl
+
+                book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+                rows += sum(1 for sheet in book.worksheets for _ in sheet.iter_rows(values_only=True))
+    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+
+
+def front_child(config: Path) -> None:
+    """In its own process: one front-door poll, as the service runs it every interval."""
+    import asyncio
+
+    from bot.app.config import load_settings
+    from bot.ingest.pipeline import FRONT_DOOR, check_once
+    from storage.db import Database
+
+    settings = load_settings(config)
+    db = Database(settings.database.url)
+    started = time.perf_counter()
+    report = asyncio.run(check_once(settings, db, tier=FRONT_DOOR))
+    print(json.dumps({"seconds": time.perf_counter() - started, "requests": report.requests,
+                      "bytes": report.bytes_downloaded, "ok": report.ok, "tier": report.tier}))
+
+
+def run_measured(command: list[str], server: Any = None) -> dict[str, Any]:
+    """Run a command, sampling its tree; seconds from spawn, and from spawn to the first request."""
+    if server is not None:
+        server.reset_log()
+    spawned = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    sampler = Sampler(process.pid)
+    out, err = process.communicate()
+    ended = time.monotonic()
+    sampler.stop()
+    if process.returncode not in (0,):
+        raise SystemExit(f"{command[3:]} failed ({process.returncode}): {err[-2000:]}")
+    result: dict[str, Any] = {"wall": ended - spawned, "stdout": out}
+    result["peak_rss_mb"], result["peak_pss_mb"] = sampler.peak()
+    if server is not None:
+        requests = list(server.requests)
+        result["requests"] = len(requests)
+        result["attachment_bodies"] = sum(1 for r in requests if "downloadfile" in r.path and r.status == 200)
+        result["bytes_sent"] = sum(r.bytes_sent for r in requests)
+        if requests:
+            result["to_first_request"] = min(r.started for r in requests) - spawned
     return result
+
+
+def check_export(db_url: str, expected: dict) -> list[str]:
+    from storage.db import Database
+    from storage.repo import Repository, filing_record
+    from test_pipeline import _field_mismatches
+
+    db = Database(db_url)
+    with db.session() as session:
+        got = {(f.kind, f.filing_number): filing_record(f) for f in Repository(session).filings()}
+    db.dispose()
+    return _field_mismatches(expected, got)
+
+
+def ingest_rounds(server: Any, urls: list[str], tmp: Path, rounds: int, expected: dict) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "full": [], "idle": [], "front": []}
+    for round_ in range(rounds):  # alternating: a busy neighbour skews one run, not all
+        bare = run_measured([sys.executable, __file__, "--child", "bare", "--base-url", server.base_url, "--urls", json.dumps(urls)], server)
+        bare["seconds"] = json.loads(bare["stdout"].strip().splitlines()[-1])["seconds"]
+        runs["bare"].append(bare)
+        db_url = f"sqlite:///{tmp}/bench{round_}.db"
+        config = write_config(tmp / f"config{round_}.yaml", server.base_url, db_url, tmp / f"data{round_}")
+        full = run_measured(cli(config, "check", "--once"), server)
+        problems = check_export(db_url, expected)
+        if problems:
+            raise SystemExit(f"the full ingest is wrong in {len(problems)} fields: {problems[:5]}")
+        full["seconds"] = full["wall"]
+        runs["full"].append(full)
+        idle = run_measured(cli(config, "check", "--once"), server)
+        idle["seconds"] = idle["wall"]
+        runs["idle"].append(idle)
+        front = run_measured([sys.executable, __file__, "--child", "front", "--config", str(config)], server)
+        front.update({"poll_seconds": json.loads(front["stdout"].strip().splitlines()[-1])["seconds"], "seconds": front["wall"]})
+        runs["front"].append(front)
+        print(f"round {round_ + 1}: bare {bare['seconds']:.2f}s full {full['seconds']:.2f}s "
+              f"({full['peak_rss_mb']:.0f} MB) idle {idle['seconds']:.2f}s front {front['seconds']:.2f}s", file=sys.stderr)
+    return {name: sorted(values, key=lambda r: r["seconds"])[len(values) // 2] for name, values in runs.items()}
+
+
+def import_profile() -> dict[str, Any]:
+    """``python -X importtime -m bot.cli --help``: total, and the heaviest top-level imports."""
+    process = subprocess.run([sys.executable, "-X", "importtime", "-m", "bot.cli", "--help"], capture_output=True,
+                             text=True, env=_env(), cwd=ROOT)
+    top: list[tuple[int, str]] = []
+    for line in process.stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+        if match and len(match.group(2)) <= 1:  # a top-level import (indent of one space)
+            top.append((int(match.group(1)), match.group(3)))
+    top.sort(reverse=True)
+    return {"total_ms": sum(us for us, _ in top) / 1000, "top": [(name, us / 1000) for us, name in top[:6]]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--copies", type=int, default=6)
+    parser.add_argument("--scale", type=int, default=4)
+    parser.add_argument("--extra-lists", type=int, default=21)
     parser.add_argument("--latency", type=float, default=0.03)
-    parser.add_argument("--write", type=Path)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--child", action="store_true")
-    parser.add_argument("--phase")
+    parser.add_argument("--service-seconds", type=float, default=60.0)
+    parser.add_argument("--skip-service", action="store_true")
+    parser.add_argument("--only-service", action="store_true")
+    parser.add_argument("--write", type=Path)
+    parser.add_argument("--child")
     parser.add_argument("--base-url")
     parser.add_argument("--urls")
-    parser.add_argument("--db")
-    parser.add_argument("--data")
+    parser.add_argument("--config", type=Path)
     args = parser.parse_args()
-    if args.child:
-        child(args)
+    if args.child == "bare":
+        bare_child(args.base_url, json.loads(args.urls))
+        return
+    if args.child == "front":
+        front_child(args.config)
         return
 
-    with tempfile.TemporaryDirectory() as tmp:
-        site, routes, urls = build_scaled_site(Path(tmp), args.copies)
-        with ReplicaServer(site, routes) as server:
+    from scrapers.replica.server import ReplicaServer
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        site = build_site(tmp / "replica", args.scale, args.extra_lists)
+        routes = json.loads(site.routes.read_text(encoding="utf-8"))
+        urls = [key for key in routes if "downloadfile.jsp" in key]
+        pdf_lists = sum(1 for key in urls if (site.site / routes[key]["file"]).read_bytes()[:4] == b"%PDF")
+        with ReplicaServer(site.site, site.routes) as server:
             server.delay = args.latency
-            runs: dict[str, list[dict]] = {"bare": [], "full": [], "idle": []}
-            # Alternating rounds, median of each: a busy neighbour on the machine skews one run, not all.
-            for round_ in range(args.rounds):
-                db = f"sqlite:///{tmp}/bench{round_}.db"
-                runs["bare"].append(run_child("--phase", "bare", "--base-url", server.base_url, "--urls", json.dumps(urls)))
-                runs["full"].append(run_child("--phase", "poll", "--base-url", server.base_url, "--db", db, "--data", f"{tmp}/data{round_}"))
-                runs["idle"].append(run_child("--phase", "poll", "--base-url", server.base_url, "--db", db, "--data", f"{tmp}/data{round_}"))
-    median = {name: sorted(values, key=lambda r: r["seconds"])[len(values) // 2] for name, values in runs.items()}
-    results = {"lists": len(urls), "latency": args.latency, "rounds": args.rounds, "parse_workers": os.environ.get("BENCH_PARSE_WORKERS", "1"), **median}
-    print(json.dumps(results, indent=2))
+            median = {} if args.only_service else ingest_rounds(server, urls, tmp, args.rounds, site.expected)
+        if args.only_service:
+            print(json.dumps(run_service_phase(site, tmp, args.latency, args.service_seconds), indent=2))
+            return
+        service = {} if args.skip_service else run_service_phase(site, tmp, args.latency, args.service_seconds)
+    results = {
+        "lists": len(urls),
+        "filings": len(site.expected),
+        "pdf_lists": pdf_lists,
+        "latency": args.latency,
+        "rounds": args.rounds,
+        "parse_workers": os.environ.get("BENCH_PARSE_WORKERS", "1"),
+        "imports": import_profile(),
+        **{name: {k: v for k, v in value.items() if k != "stdout"} for name, value in median.items()},
+        "service": service,
+    }
+    print(json.dumps(results, indent=2, ensure_ascii=False))
     if args.write:
         write_markdown(args.write, results)
 
 
-def write_markdown(path: Path, r: dict) -> None:
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+# --- the service: footprint and freshness ----------------------------------------------------------
+
+
+def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float) -> dict[str, Any]:
+    from scrapers.replica.server import ReplicaServer
+    from webhook_receiver import running_receiver
+
+    work = tmp / "service"
+    work.mkdir()
+    routes = json.loads(site.routes.read_text(encoding="utf-8"))
+    channel = (site.site / routes[CHANNEL_1]["file"]).read_text(encoding="utf-8")
+    batch_pages = re.findall(r'href="(/\d{4}-\d{2}/20/c_9\d{3}\.htm)"', channel)[:3]  # the newest batches
+    with ReplicaServer(site.site, site.routes) as server, running_receiver() as receiver:
+        server.delay = latency
+        publishers = [server.withhold(page) for page in batch_pages]  # withheld newest first …
+        config = write_config(
+            work / "config.yaml", server.base_url, f"sqlite:///{work}/service.db", work / "data",
+            cac={"interval": f"{300 / SCALE_DOWN}s", "revalidate_interval": f"{43200 / SCALE_DOWN}s"},
+            notify={"webhooks": [{"url": receiver.base_url + "/hook", "allow_private": True,
+                                  "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]},
+            service={"health_port": None},
+        )
+        process = subprocess.Popen(cli(config, "run"), stdout=subprocess.DEVNULL, stderr=open(work / "service.log", "w"),
+                                   env=_env(), cwd=ROOT)
+        sampler = Sampler(process.pid)
+        try:
+            started = time.monotonic()
+            while not receiver.on("/hook"):  # the baseline: the first poll is done
+                if process.poll() is not None or time.monotonic() - started > 600:
+                    raise SystemExit("the service did not deliver its baseline: " + (work / "service.log").read_text()[-2000:])
+                time.sleep(0.1)
+            baseline_s = time.monotonic() - started
+            time.sleep(5)  # let the first poll's leftovers settle
+            server.reset_log()
+            idle_from = time.monotonic()
+            time.sleep(idle_seconds)  # one scaled hour with nothing new
+            idle_to = time.monotonic()
+            idle_requests = [r for r in server.requests if idle_from <= r.started <= idle_to]
+            idle_rss, idle_rss_max = sampler.window(idle_from, idle_to)
+            delays, after = [], []
+            rng = random.Random(13)
+            for publish in reversed(publishers):  # … published oldest first
+                time.sleep(rng.uniform(0, 300 / SCALE_DOWN))  # a random moment within a front-door period
+                before = len(receiver.on("/hook"))
+                published = time.monotonic()
+                publish()
+                while len(receiver.on("/hook")) == before:
+                    if time.monotonic() - published > 120:
+                        raise SystemExit("a published batch was not announced within 120 s")
+                    time.sleep(0.02)
+                delays.append(time.monotonic() - published)
+                time.sleep(10)
+                now = time.monotonic()
+                after.append(sampler.window(now - 5, now)[0])
+            events = [json.loads(r.body)["type"] for r in receiver.on("/hook")]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            sampler.stop()
+    polls = len([r for r in idle_requests if r.path.startswith(CHANNEL_1)])
+    return {
+        "baseline_s": baseline_s,
+        "idle_seconds": idle_seconds,
+        "idle_requests": len(idle_requests),
+        "idle_attachment_requests": sum(1 for r in idle_requests if "downloadfile" in r.path),
+        "idle_attachment_bodies": sum(1 for r in idle_requests if "downloadfile" in r.path and r.status == 200),
+        "idle_front_door_polls": polls,
+        "requests_per_hour": len(idle_requests) * 60 / idle_seconds,  # idle_seconds stand for minutes
+        "idle_rss_mb": idle_rss,
+        "idle_rss_max_mb": idle_rss_max,
+        "after_batch_rss_mb": after,
+        "peak_rss_mb": sampler.peak()[0],
+        "delays_s": delays,
+        "events": events,
+    }
+
+
+def write_markdown(path: Path, r: dict[str, Any]) -> None:
+    machine = (f"{platform.machine()}, {os.cpu_count()} CPUs (nproc), "
+               f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, "
+               f"Python {platform.python_version()}, {platform.system()}")
+    bare, full, idle, front = r["bare"], r["full"], r["idle"], r["front"]
+    s = r["service"]
+    imports = ", ".join(f"{name} {ms:.0f} ms" for name, ms in r["imports"]["top"])
     section = f"""## Ingest (benchmarks/ingest.py)
 
-Measured {date.today().isoformat()} on {machine}; SQLite; {r['lists']} lists
-(the bundled replica's 9 real attachments, each re-published {r['lists'] // 9 - 1} more times),
-replica latency {r['latency'] * 1000:.0f} ms per request; the pipeline with `concurrency: 2`, `min_delay: 0`,
-`parse_workers: {r['parse_workers']}`; median of {r['rounds']} alternating rounds. Memory is sampled every 20 ms over
-the whole process tree (the parser worker and its forkserver included): RSS counts pages shared
-between them once per process, PSS shares them out.
+Measured {date.today().isoformat()} on {machine}; SQLite. The site: tests/large_replica.py's replica
+made larger (`--scale 4 --extra-lists 21`): {r['lists']} lists ({r['pdf_lists']} PDF, the rest Word and one
+workbook), {r['filings']} filings, three channel pages; {r['latency'] * 1000:.0f} ms latency per request. Every
+phase is its own process; `concurrency: 2`, `min_delay: 0`, `parse_workers: {r['parse_workers']}`; median of
+{r['rounds']} alternating rounds. Memory: RSS of the whole process tree (parser workers included)
+summed every 50 ms (PSS beside it). The full ingest's export is checked field by field against the
+replica's expected export in every round.
 
-| phase | time | requests | downloaded | peak RSS | peak PSS |
+| phase | time | requests | attachment bodies | peak RSS (tree) | peak PSS |
 |---|---|---|---|---|---|
-| bare sequential fetch + parse (floor) | {r['bare']['seconds']:.2f} s | {r['lists']} | — | {r['bare']['peak_tree_rss_mb']:.0f} MB | {r['bare']['peak_tree_pss_mb']:.0f} MB |
-| first full ingest (`check --once`) | {r['full']['seconds']:.2f} s | {r['full']['requests']} | {r['full']['bytes'] / 1024:.0f} KiB | {r['full']['peak_tree_rss_mb']:.0f} MB | {r['full']['peak_tree_pss_mb']:.0f} MB |
-| idle poll | {r['idle']['seconds']:.2f} s | {r['idle']['requests']} | {r['idle']['bytes'] / 1024:.0f} KiB | {r['idle']['peak_tree_rss_mb']:.0f} MB | {r['idle']['peak_tree_pss_mb']:.0f} MB |
+| bare sequential fetch + parse (python-docx, pdfplumber, openpyxl; no storage) | {bare['seconds']:.2f} s | {bare['requests']} | {bare['attachment_bodies']} | {bare['peak_rss_mb']:.0f} MB | {bare['peak_pss_mb']:.0f} MB |
+| first `cacwatch check --once` (process start to exit) | {full['seconds']:.2f} s | {full['requests']} | {full['attachment_bodies']} | {full['peak_rss_mb']:.0f} MB | {full['peak_pss_mb']:.0f} MB |
+| idle `check --once` (revalidation: every attachment re-checked) | {idle['seconds']:.2f} s | {idle['requests']} | {idle['attachment_bodies']} | {idle['peak_rss_mb']:.0f} MB | {idle['peak_pss_mb']:.0f} MB |
+| idle front-door poll (the service's poll every `interval`) | {front['seconds']:.2f} s | {front['requests']} | {front['attachment_bodies']} | {front['peak_rss_mb']:.0f} MB | {front['peak_pss_mb']:.0f} MB |
 
-Full ingest / bare: {r['full']['seconds'] / r['bare']['seconds']:.2f} (target ≤ 1, aim 0.5).
-Idle / full: {r['idle']['seconds'] / r['full']['seconds']:.2f} (target ≤ 0.25); attachments downloaded again by the idle poll:
-{'none' if r['idle']['bytes'] < 64 * 1024 and r['idle']['changed'] == 0 else 'SOME'}.
+- First ingest / bare: **{full['seconds'] / bare['seconds']:.2f}** (goal ≤ 1.0, aim 0.5).
+- Idle `check --once` / first ingest: **{idle['seconds'] / full['seconds']:.2f}**; front-door poll / first ingest:
+  **{front['seconds'] / full['seconds']:.2f}** (goal ≤ 0.10, aim 0.05); attachment bodies downloaded by either: {idle['attachment_bodies'] + front['attachment_bodies']}.
+- Start-up: `check --once` sends its first request {full['to_first_request']:.2f} s after the process starts;
+  `python -X importtime -m bot.cli --help` imports for {r['imports']['total_ms']:.0f} ms (heaviest: {imports}).
+"""
+    if s:
+        delays = s["delays_s"]
+        section += f"""
+### The service (`cacwatch run`), default tiers scaled down {SCALE_DOWN}×
+
+Front door every {300 / SCALE_DOWN:.0f} s (5 min), revalidation every {43200 / SCALE_DOWN:.0f} s (12 h); three deep-synthesis
+batches withheld, then published one by one at a random moment of a front-door period, a webhook
+receiver listening. The first poll (baseline) took {s['baseline_s']:.1f} s.
+
+| measure | value |
+|---|---|
+| requests to the site in one scaled idle hour ({s['idle_seconds']:.0f} s) | {s['idle_requests']} ({s['idle_front_door_polls']} polls; {s['idle_attachment_requests']} attachment re-checks, {s['idle_attachment_bodies']} bodies) → **{s['requests_per_hour']:.0f} requests per hour** at the real periods |
+| publication → list.published webhook | {', '.join(f'{d:.1f} s' for d in delays)} (≤ one front-door period + the poll; real time: ≤ 5 min + the poll) |
+| service RSS (tree) idle, median over the idle hour | **{s['idle_rss_mb']:.0f} MB** (max {s['idle_rss_max_mb']:.0f} MB) |
+| service RSS after each published batch | {', '.join(f'{v:.0f} MB' for v in s['after_batch_rss_mb'])} |
+| service peak RSS (first poll included) | {s['peak_rss_mb']:.0f} MB |
 """
     replace_section(path, "## Ingest (benchmarks/ingest.py)", section)
 

@@ -56,6 +56,10 @@ class Source(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Polling tiers (0008): the last successful front-door poll (new lists only) and the
+    # last successful revalidation of every known attachment (which is also a front door).
+    last_front_door_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_revalidated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Poll(Base):

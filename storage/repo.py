@@ -98,7 +98,10 @@ class Repository:
         source = self.source(source_name)
         return source.last_success_at is not None
 
-    def record_poll(self, source_name: str, poll: Poll, *, ok: bool, error: str | None) -> None:
+    def record_poll(
+        self, source_name: str, poll: Poll, *, ok: bool, error: str | None, revalidated: bool = True
+    ) -> None:
+        """``revalidated``: the poll re-checked every known list (else a front-door poll)."""
         source = self.source(source_name)
         now = utcnow()
         poll.source_id = source.id
@@ -108,6 +111,9 @@ class Repository:
         self.session.add(poll)
         if ok:
             source.last_success_at = now
+            source.last_front_door_at = now  # a revalidation walks the front door too
+            if revalidated:
+                source.last_revalidated_at = now
             source.last_error = None
             source.consecutive_failures = 0
         else:
@@ -335,24 +341,25 @@ class Repository:
             kinds = [Kind.DEEP_SYNTHESIS.value, Kind.ALGORITHM_RECOMMENDATION.value, Kind.GENAI_SERVICE.value]
         created: list[str] = []
         updates: list[FilingUpdate] = []
+        history: list[dict[str, Any]] = []  # FilingChange rows, inserted in one executemany
         for kind in kinds:
             holdings = self._holdings(kind, numbers)
             existing = self._filings(kind, numbers)
-            new_filings: list[Filing] = []
+            new_filings: list[dict[str, Any]] = []
             for number in numbers:
                 derived = _derive(holdings.get(number, []))
                 filing = existing.get(number)
                 if filing is None:
                     if derived is None:
                         continue  # only named by a 注销 notice, never listed: not invented
-                    new_filings.append(Filing(kind=kind, filing_number=number, **derived))
+                    new_filings.append({"kind": kind, "filing_number": number, **derived})
                     created.append(number)
                     continue
                 if derived is None:
                     if filing.present:
                         filing.present = False
                         filing.updated_at = utcnow()
-                        self._history(filing.id, version_id, "removed", {})
+                        history.append(_change(filing.id, version_id, "removed", {}))
                         updates.append(FilingUpdate(kind, number, "removed", {}))
                     continue
                 before = {name: getattr(filing, name) for name in COMPARED_FIELDS}
@@ -365,17 +372,19 @@ class Repository:
                 if changes:
                     filing.updated_at = utcnow()
                     kind_of_change = change_type(changes)
-                    self._history(filing.id, version_id, kind_of_change, changes)
+                    history.append(_change(filing.id, version_id, kind_of_change, changes))
                     updates.append(FilingUpdate(kind, number, kind_of_change, changes))
             if new_filings:
-                self.session.add_all(new_filings)
-                self.session.flush()  # one batched INSERT … RETURNING for the ids
-                for filing in new_filings:
-                    self._history(filing.id, version_id, "created", {})
+                # Bulk INSERT … RETURNING (batched executemany), not one ORM object per filing: a
+                # first ingest creates thousands, and building and flushing ORM objects was
+                # most of its storage time. The ids come back in the order of the rows.
+                ids = self.session.scalars(
+                    insert(Filing).returning(Filing.id, sort_by_parameter_order=True), new_filings
+                ).all()
+                history.extend(_change(filing_id, version_id, "created", {}) for filing_id in ids)
+        if history:
+            self.session.execute(insert(FilingChange), history)
         return created, updates
-
-    def _history(self, filing_id: int, version_id: int, change: str, changes: FieldChanges) -> None:
-        self.session.add(FilingChange(filing_id=filing_id, version_id=version_id, change_type=change, changes=changes))
 
     def _filings(self, kind: str, numbers: Sequence[str]) -> dict[str, Filing]:
         found: dict[str, Filing] = {}
@@ -459,6 +468,11 @@ class Repository:
         for kind, status, count in self.session.execute(query):
             counts[kind][status] = count
         return dict(counts)
+
+
+def _change(filing_id: int, version_id: int, change: str, changes: FieldChanges) -> dict[str, Any]:
+    """One FilingChange row (history), for a bulk insert."""
+    return {"filing_id": filing_id, "version_id": version_id, "change_type": change, "changes": changes, "at": utcnow()}
 
 
 def _row_fields(row: FilingRow) -> dict[str, Any]:

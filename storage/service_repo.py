@@ -66,6 +66,11 @@ class ServiceRepository:
         source = self.session.scalar(select(Source).where(Source.name == source_name))
         return source.consecutive_failures if source is not None else 0
 
+    def last_revalidated_at(self, source_name: str) -> datetime | None:
+        """When the long polling tier (every known attachment re-checked) last succeeded."""
+        value = self.session.scalar(select(Source.last_revalidated_at).where(Source.name == source_name))
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
     # --- incidents -------------------------------------------------------------------
 
     def open_incidents(self) -> dict[str, IncidentState]:

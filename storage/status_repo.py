@@ -36,6 +36,8 @@ class SourceStatus:
     consecutive_failures: int
     polls_ok: int
     polls_failed: int
+    last_front_door_at: datetime | None = None  # polling tiers: new lists only …
+    last_revalidated_at: datetime | None = None  # … and every known attachment re-checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class StatusRepository:
                 consecutive_failures=row.consecutive_failures or 0,
                 polls_ok=polls.get((row.id, True), 0),
                 polls_failed=polls.get((row.id, False), 0),
+                last_front_door_at=_aware(row.last_front_door_at),
+                last_revalidated_at=_aware(row.last_revalidated_at),
             )
             for row in self.session.scalars(select(Source).order_by(Source.name))
         ]

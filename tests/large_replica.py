@@ -6,6 +6,10 @@ lacks batch 1, in-place pages with docx, PDF and xlsx lists, a 9-cell merged hea
 in another order, a list split over two tables, empty 序号, 、 inside brackets, a 22-digit
 number, a number repeated in a later batch, a GenAI summary repeating earlier entries,
 cancellations and renames in remarks.
+
+``scale`` multiplies every list's rows and ``extra_lists`` adds further lists (two deep-synthesis
+batches in Word for every GenAI list in PDF on the in-place page), for benchmarks/ingest.py:
+``build_large_replica(root, scale=4, extra_lists=21)`` is 34 lists and ~6.9k filings.
 """
 
 from __future__ import annotations
@@ -84,9 +88,12 @@ def _channel(items: list[tuple[str, str, str]], page: int, pages: int) -> str:
 class _Filings:
     """Generates realistic rows and remembers what the export must say."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, *, unique: bool = False) -> None:
         self.rng = rng
         self.sequence = 100
+        # Past 500 numbers per filer the 3-digit sequence wraps: a larger replica moves on to
+        # another filer id instead of repeating numbers (the default one keeps its numbers).
+        self.unique = unique
         self.entities = [
             (code, f"{city}{name}科技有限公司")
             for code, city, name in [
@@ -99,6 +106,8 @@ class _Filings:
 
     def number(self, region: str, entity_id: int, type_code: str, year: str) -> str:
         self.sequence += 2
+        if self.unique:
+            entity_id += 10 * (self.sequence // 1000)
         return f"网信算备{region}{entity_id:07d}{type_code}{year}{self.sequence % 1000:03d}{self.rng.choice('13579')}号"
 
     def remember(self, kind: str, month: str, record: dict) -> None:
@@ -176,15 +185,32 @@ def _month_name(month: str) -> str:
     return f"{year}年{int(mon)}月"
 
 
-def build_large_replica(root: Path, seed: int = 7) -> LargeReplica:
+def _cn_number(n: int) -> str:
+    """1-99 in Chinese numerals, as batch titles write them (第十一批, 第二十批)."""
+    if n <= 10:
+        return CN_NUMBERS[n]
+    tens, ones = divmod(n, 10)
+    return (CN_NUMBERS[tens] if tens > 1 else "") + "十" + (CN_NUMBERS[ones] if ones else "")
+
+
+def _month_after(month: str, steps: int) -> str:
+    year, mon = (int(part) for part in month.split("-"))
+    index = year * 12 + mon - 1 + steps
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def build_large_replica(root: Path, seed: int = 7, *, scale: int = 1, extra_lists: int = 0) -> LargeReplica:
     rng = random.Random(seed)
     site = _Site(root / "site")
-    filings = _Filings(rng)
+    filings = _Filings(rng, unique=scale > 1 or extra_lists > 0)
     channel_items: list[tuple[str, str, str]] = []
     notices = []
 
     # Deep synthesis: six batches, each its own announcement on the channel.
     batches = [("2023-06", 41), ("2023-08", 30), ("2024-01", 45), ("2024-04", 38), ("2024-06", 25), ("2024-08", 33)]
+    batches = [(month, count * scale) for month, count in batches]
+    extra_deep = [_month_after("2025-07", i) for i in range(extra_lists - extra_lists // 3)]
+    batches += [(month, 68 * scale) for month in extra_deep]
     repeated_row: list[str] | None = None
     for n, (month, count) in enumerate(batches, start=1):
         rows = filings.deep(month, count)
@@ -223,7 +249,7 @@ def build_large_replica(root: Path, seed: int = 7) -> LargeReplica:
             kwargs["split_at"] = 10
         href = site.attachment(name, make_docx(header, rows, title=name, **kwargs))
         title = "国家互联网信息办公室关于发布深度合成服务算法备案信息的公告" if n == 1 else (
-            f"国家互联网信息办公室关于发布第{CN_NUMBERS[n]}批深度合成服务算法备案信息的公告"
+            f"国家互联网信息办公室关于发布第{_cn_number(n)}批深度合成服务算法备案信息的公告"
         )
         date = f"{month}-20"
         path = f"/{month}/20/c_9{n:03d}.htm"
@@ -245,7 +271,7 @@ def build_large_replica(root: Path, seed: int = 7) -> LargeReplica:
 
     # Recommendation: one page updated in place, three lists.
     rec_links = []
-    for month, count in [("2022-08", 30), ("2022-10", 25), ("2023-01", 40)]:
+    for month, count in [("2022-08", 30 * scale), ("2022-10", 25 * scale), ("2023-01", 40 * scale)]:
         name = f"境内互联网信息服务算法备案清单（{_month_name(month)}）"
         rec_links.append((name, site.attachment(name, make_docx(REC_HEADER, filings.recommendation(month, count), title=name))))
     rec_title = "国家互联网信息办公室关于发布互联网信息服务算法备案信息的公告"
@@ -254,16 +280,22 @@ def build_large_replica(root: Path, seed: int = 7) -> LargeReplica:
 
     # GenAI: one page updated in place with docx, PDF (later header variant) and xlsx lists.
     genai_links = []
-    docx_rows = filings.genai("2024-04", 20, dt.date(2024, 1, 5))
+    docx_rows = filings.genai("2024-04", 20 * scale, dt.date(2024, 1, 5))
     name = f"生成式人工智能服务已备案信息（{_month_name('2024-04')}）"
     genai_links.append((name, site.attachment(name, make_docx(GENAI_HEADER, [[*r[:5], f"{r[5]:%Y/%-m/%-d}"] for r in docx_rows], title=name))))
-    pdf_rows = filings.genai("2024-08", 60, dt.date(2024, 5, 1))
+    pdf_rows = filings.genai("2024-08", 60 * scale, dt.date(2024, 5, 1))
     later_header = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
     name = f"生成式人工智能服务已备案信息（{_month_name('2024-08')}）"
     genai_links.append((name, site.attachment(name, make_pdf(later_header, [[*r[:5], f"{r[5]:%Y/%-m/%-d}"] for r in pdf_rows], title=name))))
-    xlsx_rows = filings.genai("2025-01", 25, dt.date(2024, 9, 1))
+    xlsx_rows = filings.genai("2025-01", 25 * scale, dt.date(2024, 9, 1))
     name = f"生成式人工智能服务已备案信息（{_month_name('2025-01')}）"
     genai_links.append((name, site.attachment(name, make_xlsx(later_header, xlsx_rows, title=name))))
+    for i in range(extra_lists // 3):  # later GenAI lists in PDF, added to the same in-place page
+        month = _month_after("2025-07", i)
+        rows = filings.genai(month, 50 * scale, dt.date(2025, 1, 1) + dt.timedelta(days=30 * i))
+        name = f"生成式人工智能服务已备案信息（{_month_name(month)}）"
+        pdf = make_pdf(later_header, [[*r[:5], f"{r[5]:%Y/%-m/%-d}"] for r in rows], title=name)
+        genai_links.append((name, site.attachment(name, pdf)))
     genai_title = "生成式人工智能服务已备案信息"
     site.page("/2024-04/02/c_1713729983803145.htm", _article(genai_title, "2024-04-02", list(reversed(genai_links))))
     channel_items.append((genai_title, "/2024-04/02/c_1713729983803145.htm", "2024-04-02"))
@@ -273,7 +305,7 @@ def build_large_replica(root: Path, seed: int = 7) -> LargeReplica:
     for row in repeated:
         key = ("genai_service", row[4])
         filings.remember("genai_service", "2025-06", dict(filings.records[key][-1][1]))
-    fresh = filings.genai("2025-06", 5, dt.date(2025, 3, 1))
+    fresh = filings.genai("2025-06", 5 * scale, dt.date(2025, 3, 1))
     summary_rows = [[str(i + 1), *r[1:5], f"{r[5]:%Y-%m-%d}"] for i, r in enumerate(repeated + fresh)]
     name = f"生成式人工智能服务已备案信息（{_month_name('2025-06')}）"
     href = site.attachment(name, make_docx(GENAI_HEADER, summary_rows, title=name))
@@ -283,7 +315,7 @@ def build_large_replica(root: Path, seed: int = 7) -> LargeReplica:
 
     # The channel: newest first, three pages.
     channel_items.sort(key=lambda item: item[2], reverse=True)
-    per_page = 6
+    per_page = max(6, -(-len(channel_items) // 3))  # three channel pages, larger replicas too
     pages = [channel_items[i : i + per_page] for i in range(0, len(channel_items), per_page)]
     for number, items in enumerate(pages, start=1):
         site.page(f"/wxzw/wxfb/A093702index_{number}.htm", _channel(items, number, len(pages)))

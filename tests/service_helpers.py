@@ -107,7 +107,10 @@ def service_settings(
                     **(cac or {}),
                 }
             },
-            "service": {"health_port": None, "delivery_interval": "0.2s", "leader_retry": "0.5s", **(service or {})},
+            # Polls in this process: the timing tests count sub-second gaps (test_poll_process.py
+            # covers polls in a child process, the default).
+            "service": {"health_port": None, "delivery_interval": "0.2s", "leader_retry": "0.5s",
+                        "poll_process": False, **(service or {})},
             "notify": notify or {},
         },
         env={},

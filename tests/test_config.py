@@ -20,7 +20,8 @@ def test_defaults_are_usable() -> None:
 def test_repository_config_yaml_is_valid() -> None:
     settings = load_settings(Path(__file__).parents[1] / "config.yaml", env={})
     assert settings.sources.cac.base_url == "https://www.cac.gov.cn"
-    assert settings.sources.cac.interval == 3600
+    assert settings.sources.cac.interval == 300
+    assert settings.sources.cac.revalidate_interval == 12 * 3600
 
 
 def test_env_interpolation_and_defaults() -> None:

@@ -405,6 +405,9 @@ class ServiceSettings(_Strict):
     delivery_interval: Duration = 2.0  # how often idle delivery workers look for due deliveries
     leader_retry: Duration = 3.0  # PostgreSQL: how often a follower tries to take the scheduler
     shutdown_grace: Duration = 8.0  # SIGTERM: longest wait for in-flight deliveries (docker stop waits 10 s)
+    # Each poll in a short-lived child process: what a poll imports and allocates (parsers,
+    # pypinyin, rows) is returned to the system when it ends, so the service idles small.
+    poll_process: bool = True
 
     @field_validator("delivery_interval", "leader_retry", "readiness_max_age")
     @classmethod

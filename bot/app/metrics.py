@@ -268,13 +268,17 @@ def print_status(
         f"ready: {'yes' if ready else 'no'} (last successful poll {_ago(last, now)})", markup=False, highlight=False
     )
     sources = Table(title="Sources", title_justify="left")
-    for column in ("source", "last success", "last failure", "failing for", "polls ok", "polls failed", "last error"):
+    columns = ("source", "last success", "front door", "revalidated", "last failure", "failing for", "polls ok",
+               "polls failed", "last error")
+    for column in columns:
         sources.add_column(column, overflow="fold", justify="right" if column.startswith(("polls", "failing")) else "left")
     for source in snapshot.sources:
         failing = f"{source.consecutive_failures} polls" if source.consecutive_failures else "-"
         sources.add_row(
             source.name,
             _ago(source.last_success_at, now),
+            _ago(source.last_front_door_at, now),
+            _ago(source.last_revalidated_at, now),
             _ago(source.last_failure_at, now),
             failing,
             str(source.polls_ok),

@@ -30,6 +30,8 @@ class PollSchedule:
       (a glitch should not delay news), then each further one doubles the gap, capped at
       ``service.backoff_max`` (or the interval, if longer): a site that blocks us is not
       hammered, and we are back to normal with the first success;
+    - a poll is a front-door poll (new lists only) unless ``revalidate_interval`` has passed
+      since the last revalidation (``revalidation_due``): then every known list is re-checked;
     - jitter only ever shortens the gap (by up to 10 %, at most 5 min), so "a list reaches
       you within one interval" holds while instances and restarts still spread out.
     """
@@ -65,8 +67,18 @@ class PollSchedule:
 
     def interval(self, now: datetime) -> float:
         if self.cac.busy_hours is not None and self.busy(now):
-            return self.cac.busy_hours.interval
+            return min(self.cac.busy_hours.interval, self.cac.interval)  # busy hours never poll slower
         return self.cac.interval
+
+    def revalidation_due(self, now: datetime, last_revalidated: datetime | None) -> bool:
+        """Whether this poll should re-check every known attachment (the long tier) rather
+        than only the front door. Jittered like the gap (only ever earlier), so instances
+        and restarts spread out; never more often than the front door itself."""
+        if last_revalidated is None:
+            return True
+        period = max(self.cac.revalidate_interval, self.cac.interval)
+        due = period - min(period * JITTER, MAX_JITTER) * self._random()
+        return (now - last_revalidated).total_seconds() >= due
 
     def longest(self) -> float:
         return max(self.cac.interval, self.service.backoff_max)

@@ -98,6 +98,9 @@ class Service:
         self.schedule = schedule or PollSchedule(settings.sources.cac, settings.service)
         self.alerter = alerter or Alerter(settings, db)
         self._notifiers = notifiers
+        # Polls run in a child process (service.poll_process) when the child can build the same
+        # notifiers from the settings, i.e. none were handed in (tests hand in their own).
+        self._isolated_polls = settings.service.poll_process and notifiers is None
         self._by_key: dict[str, Notifier] = {}
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()  # kicks the delivery worker (new events, or stopping)
@@ -286,6 +289,10 @@ class Service:
         with self.db.session() as session:
             return ServiceRepository(session).consecutive_failures(SOURCE_NAME)
 
+    def _read_last_revalidated(self) -> datetime | None:
+        with self.db.session() as session:
+            return ServiceRepository(session).last_revalidated_at(SOURCE_NAME)
+
     async def _poll_job(self) -> None:
         """The scheduled job: one poll, interruptible by stop or loss of leadership."""
         self._poll_task = asyncio.current_task()
@@ -301,30 +308,43 @@ class Service:
 
     async def _poll_once(self) -> None:
         """One poll; then alerts, metrics, and the time of the next one."""
-        from bot.ingest.poll import poll_and_deliver
+        from bot.ingest.pipeline import FRONT_DOOR, REVALIDATE
 
         started, clock = _utcnow(), time.monotonic()
         ok: bool | None = None
         try:
+            last_revalidated = await asyncio.to_thread(self._read_last_revalidated)
+            tier = REVALIDATE if self.schedule.revalidation_due(started, last_revalidated) else FRONT_DOOR
             # Delivery is the workers' job (deliver_wait=0): the poll only queues events.
-            outcome = await poll_and_deliver(self.settings, self.db, self._notifiers or [], deliver_wait=0)
+            if self._isolated_polls:
+                from bot.ingest.isolated import poll_in_child
+
+                isolated = await poll_in_child(self.settings, tier)
+                report, events = isolated.report, isolated.events
+            else:
+                from bot.ingest.poll import poll_and_deliver
+
+                outcome = await poll_and_deliver(
+                    self.settings, self.db, self._notifiers or [], deliver_wait=0, tier=tier
+                )
+                report, events = outcome.report, len(outcome.events)
         except Exception as err:  # noqa: BLE001 - a bug or a database outage: logged, retried with backoff
             self._crashes += 1
             self.metrics.record_crash(time.monotonic() - clock)
             log.exception("poll failed with an internal error: %s", err.__class__.__name__)
         else:
             self._crashes = 0
-            report = outcome.report
             ok = report.ok
             duration = time.monotonic() - clock
             self.metrics.record_poll(report, duration)
             self.state.last_poll_ok = report.ok
             extra = {
                 "ok": report.ok,
+                "tier": report.tier,
                 "lists_checked": report.lists_checked,
                 "new_lists": len(report.new_lists),
                 "revised_lists": len(report.revised_lists),
-                "events": len(outcome.events),
+                "events": events,
                 "duration_s": round(duration, 3),
             }
             if report.ok:
@@ -336,7 +356,7 @@ class Service:
                     log.warning("  %s: %s: %s", failure.cause, failure.where, failure.reason)
             for warning in report.warnings[:10]:
                 log.warning("poll warning: %s", warning)
-            if outcome.events:
+            if events:
                 self._wake.set()  # deliver now, not at the worker's next idle tick
             if all(f.cause == UNPARSEABLE for f in report.failures):
                 # Success, or only lists that do not parse: re-reading the same bytes less often

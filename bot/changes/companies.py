@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
-from pypinyin import Style, lazy_pinyin
-
 from bot.changes.vocabulary import kind_names
 from bot.changes.companies_data import (
     BIG_TECH_SPECS,
@@ -195,6 +193,9 @@ def _strip_accents(text: str) -> str:
 
 def _pinyin_words(han: str) -> list[str]:
     """A run of Han characters as capitalised pinyin words of two syllables (智谱华章 → Zhipu Huazhang)."""
+    # Imported here: pypinyin's dictionaries cost ~55 MB and 0.2 s, and most polls name no filer.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = [_strip_accents(s) for s in lazy_pinyin(han, style=Style.NORMAL, v_to_u=True)]
     syllables = [s for s in syllables if s]
     if not syllables:

@@ -38,7 +38,16 @@ __all__ = [
     "configured_sources",
     "SOURCE_NAME",
     "PollHooks",
+    "FRONT_DOOR",
+    "REVALIDATE",
 ]
+
+# The two polling tiers (README "Polling tiers"). A front-door poll reads what announces new
+# lists (channel page 1 onwards to known ground, the in-place pages, the notice API) and
+# fetches only lists it has not stored yet; a revalidation also re-checks every known
+# attachment with a conditional GET (CAC re-issues attachments in place).
+FRONT_DOOR = "front_door"
+REVALIDATE = "revalidate"
 
 # The source whose health the service and operator alerts follow.
 SOURCE_NAME = CacSource.kind
@@ -78,6 +87,7 @@ class PollReport:
     unchanged_keys: list[str] = field(default_factory=list)
     requests: int = 0
     bytes_downloaded: int = 0
+    tier: str = REVALIDATE  # FRONT_DOOR or REVALIDATE (several sources: REVALIDATE if any was)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +122,11 @@ def merge_reports(reports: list[PollReport]) -> PollReport:
     """One report over several sources' polls (one report: itself)."""
     if len(reports) == 1:
         return reports[0]
-    merged = PollReport(source=", ".join(r.source for r in reports), first_run=any(r.first_run for r in reports))
+    merged = PollReport(
+        source=", ".join(r.source for r in reports),
+        first_run=any(r.first_run for r in reports),
+        tier=REVALIDATE if any(r.tier == REVALIDATE for r in reports) else FRONT_DOOR,
+    )
     for report in reports:
         merged.lists_checked += report.lists_checked
         merged.lists_unchanged += report.lists_unchanged
@@ -231,14 +245,25 @@ def _site_down(error: FetchError) -> bool:
 
 
 def _lists_to_check(
-    source: Source, stored: dict[str, ListRef], discovered: list[ListRef]
+    source: Source,
+    stored: dict[str, ListRef],
+    discovered: list[ListRef],
+    *,
+    revalidate: bool = True,
+    unsettled: frozenset[str] = frozenset(),
 ) -> list[tuple[str, ListRef]]:
-    """Every stored list is re-checked (a conditional GET: CAC re-issues old attachments in
-    place); newly discovered ones are added, and fresher descriptions win. Oldest first, so
-    a filing repeated by a later summary list is "new" in the earliest one."""
-    refs: dict[str, ListRef] = dict(stored)
+    """Revalidation: every stored list is re-checked (a conditional GET: CAC re-issues old
+    attachments in place); newly discovered ones are added, and fresher descriptions win.
+    Front door: only what is new — a discovered list not stored yet, stored under another
+    URL, or ``unsettled`` (known but never stored whole: a new list whose first fetch failed
+    must not wait for the next revalidation). Oldest first, so a filing
+    repeated by a later summary list is "new" in the earliest one."""
+    refs: dict[str, ListRef] = dict(stored) if revalidate else {k: stored[k] for k in unsettled if k in stored}
     for ref in discovered:
-        refs[source.list_key(ref)] = ref
+        key = source.list_key(ref)
+        known = stored.get(key)
+        if revalidate or known is None or key in unsettled or known.attachment_url != ref.attachment_url:
+            refs[key] = ref
     return sorted(refs.items(), key=lambda item: (item[1].kind.value, item[1].list_month, item[0]))
 
 
@@ -249,10 +274,12 @@ async def check_once(
     hooks: PollHooks | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,  # for tests only
+    tier: str = REVALIDATE,
 ) -> PollReport:
-    """Run one full poll of every configured source and store everything they find."""
+    """Run one poll of every configured source (``tier``: FRONT_DOOR or REVALIDATE, the
+    default) and store everything it finds."""
     reports = [
-        await poll_source(source, settings, db, hooks=hooks, progress=progress, transport=transport)
+        await poll_source(source, settings, db, hooks=hooks, progress=progress, transport=transport, tier=tier)
         for source in configured_sources(settings)
     ]
     return merge_reports(reports)
@@ -266,8 +293,11 @@ async def poll_source(
     hooks: PollHooks | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    tier: str = REVALIDATE,
 ) -> PollReport:
     """One poll of one source: discover, fetch and parse what changed, store it list by list."""
+    if tier not in (FRONT_DOOR, REVALIDATE):
+        raise ValueError(f"unknown polling tier {tier!r}")
     hooks = hooks or PollHooks()
     blobs = BlobStore(settings.data_dir / "blobs")
     report = PollReport(source=source.name)
@@ -277,9 +307,19 @@ async def poll_source(
         repo = Repository(session)
         report.first_run = not repo.has_successful_poll(source.name)
         known_pages = repo.known_page_urls()
-        stored_refs = {row.attachment_key: repo.list_ref(row) for row in repo.stored_lists()}
+        stored_rows = repo.stored_lists()
+        stored_refs = {row.attachment_key: repo.list_ref(row) for row in stored_rows}
+        # Lists never stored whole (their first fetch or parse failed): the front door retries
+        # them, a new list must not wait for the next revalidation. A stored list that failed
+        # later (a broken re-issue) waits for the revalidation, or every front door would
+        # download it again.
+        unsettled = frozenset(row.attachment_key for row in stored_rows if row.current_version_id is None)
+        del stored_rows
         held = repo.held_versions()
         validators = _PollValidators(repo.all_validators())
+    # The first poll reads everything anyway; it counts as a revalidation.
+    revalidate = tier == REVALIDATE or report.first_run
+    report.tier = REVALIDATE if revalidate else FRONT_DOOR
 
     async with source.fetcher(validators, transport=transport) as fetcher:
         discovery = await source.discover(fetcher, known_pages=known_pages)
@@ -292,7 +332,9 @@ async def poll_source(
             # The site is refusing us or failing: fetching every attachment would only hammer it.
             ordered_refs: list[tuple[str, ListRef]] = []
         else:
-            ordered_refs = _lists_to_check(source, stored_refs, discovery.lists)
+            ordered_refs = _lists_to_check(
+                source, stored_refs, discovery.lists, revalidate=revalidate, unsettled=unsettled
+            )
 
         ordered = ordered_refs
         report.lists_checked = len(ordered)
@@ -330,6 +372,8 @@ async def poll_source(
         poll.lists_changed = len(report.new_lists) + len(report.revised_lists)
         poll.requests = report.requests
         poll.bytes_downloaded = report.bytes_downloaded
-        repo.record_poll(source.name, poll, ok=report.ok, error=report.summary_line() if not report.ok else None)
+        repo.record_poll(
+            source.name, poll, ok=report.ok, error=report.summary_line() if not report.ok else None, revalidated=revalidate
+        )
         hooks.on_poll_done(repo, report)
     return report

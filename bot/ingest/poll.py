@@ -10,7 +10,7 @@ from bot.changes.event_schema import Event
 from bot.changes.events import OutboxHooks
 from bot.delivery.notifiers.base import Notifier, notifiers_by_key
 from bot.delivery.outbox import DeliveryRun, deliver_until_idle
-from bot.ingest.pipeline import PollReport, check_once
+from bot.ingest.pipeline import REVALIDATE, PollReport, check_once
 from bot.app.progress import ProgressCallback
 from bot.changes.watchlist import Watchlist
 from storage.db import Database
@@ -32,11 +32,12 @@ async def poll_and_deliver(
     *,
     progress: ProgressCallback | None = None,
     deliver_wait: float = 30.0,
+    tier: str = REVALIDATE,
 ) -> PollOutcome:
     """One poll, then up to ``deliver_wait`` seconds of delivery; the rest stays queued."""
     watchlist = Watchlist(settings.notify.watchlist) if settings.notify.watchlist else None
     hooks = OutboxHooks(notifiers, first_run=settings.notify.first_run, watchlist=watchlist)
-    report = await check_once(settings, db, hooks=hooks, progress=progress)
+    report = await check_once(settings, db, hooks=hooks, progress=progress, tier=tier)
     deliveries = DeliveryRun()
     if notifiers and deliver_wait > 0:
         by_key = notifiers_by_key(notifiers)

@@ -51,7 +51,12 @@ class CacSourceSettings(SourceSettings):
 
     base_url: str = "https://www.cac.gov.cn"
     beian_url: str = "https://beian.cac.gov.cn"
-    interval: Duration = 3600.0
+    # Two tiers (README "Polling tiers"): every ``interval`` the cheap front door (channel
+    # page 1, the in-place pages, the notice API; new lists only); every
+    # ``revalidate_interval`` every known attachment is re-checked too (in-place re-issues).
+    # 5 min + 12 h: a new list is seen within ~5 min at ~50 requests an hour to CAC when idle.
+    interval: Duration = 300.0
+    revalidate_interval: Duration = 43200.0
     concurrency: int = Field(default=1, ge=1, le=8)
     min_delay: Duration = 0.5
     timeout: Duration = 30.0

@@ -1,0 +1,42 @@
+"""Start-up without Alembic: a database already at every head revision is not migrated again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+import storage.db
+from storage.db import Database, _head_revisions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_heads_read_from_the_files_are_alembics_heads() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(storage.db._MIGRATIONS))
+    assert _head_revisions() == set(ScriptDirectory.from_config(config).get_heads())
+
+
+def test_a_database_at_heads_is_opened_without_importing_alembic(database_url: str) -> None:
+    db = Database(database_url)
+    assert not db._at_heads()  # a fresh schema: nothing applied yet
+    db.migrate()
+    assert db._at_heads()
+    code = (
+        "import sys; from storage.db import Database; db = Database(sys.argv[1]); db.migrate(); "
+        "print('alembic' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    answer = subprocess.run([sys.executable, "-c", code, database_url], capture_output=True, text=True, env=env, check=True)
+    assert answer.stdout.strip() == "False", answer.stderr
+    # One head missing from alembic_version: not at heads, so migrate() would run Alembic.
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM alembic_version WHERE version_num = '0008_poll_tiers'"))
+    assert not db._at_heads()
+    db.dispose()
