@@ -123,6 +123,7 @@ def test_status_shows_both_tiers(settings: Any, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
     runner = CliRunner()
+    assert runner.invoke(app, ["--config", str(config), "migrate"]).exit_code == 0  # status never makes a store
     before = runner.invoke(app, ["--config", str(config), "status"], env={"COLUMNS": "250"})
     assert "front door" in before.output and "revalidated" in before.output
     assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0
