@@ -146,26 +146,3 @@ async def test_run_serves_the_web_app_and_keeps_its_index_current(replica: Repli
         assert (await client.get(f"{base}/feeds/lists.atom")).status_code == 200
         assert (await client.get(f"{base}/healthz")).text.startswith("ok ")
         assert (await client.post(f"{base}/api/v1/filings")).status_code == 405
-
-
-def test_run_on_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        config = tmp_path / "config.yaml"
-        config.write_text(
-            f"database:\n  url: sqlite:///{tmp_path / 'x.db'}\ndata_dir: {tmp_path / 'data'}\n"
-            f"service:\n  health_host: 127.0.0.1\n  health_port: {port}\n",
-            encoding="utf-8",
-        )
-        root = Path(__file__).resolve().parent.parent
-        result = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "run"], cwd=root,
-                                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert result.returncode == 2
-    lines = (result.stdout + result.stderr).strip().splitlines()
-    assert len(lines) == 1, lines
-    assert f"http://127.0.0.1:{port}" in lines[0] and "service.health_port" in lines[0]

@@ -392,7 +392,7 @@ def _counts_line(event_type: str, counts: dict[str, Any], lang: str) -> str:
             parts.append(f"移出 <b>{removed}</b> 项")
         # Cancellations and renames are facts of their own (changes, or new filings listed
         # already cancelled), never a breakdown of the last number: not "移出 1 项（其中注销 1 项）".
-        extra = [f"注销 {cancelled} 项" for _ in [0] if cancelled] + [f"主体更名 {renamed} 项" for _ in [0] if renamed]
+        extra = ([f"注销 {cancelled} 项"] if cancelled else []) + ([f"主体更名 {renamed} 项"] if renamed else [])
         line = "，".join(parts) + (f"；{'，'.join(extra)}" if extra else "")
         return line + (f"；清单现有 {rows} 行。" if rows is not None else "。")
     parts = [f"<b>{new}</b> new filing{'s' if new != 1 else ''}"]
@@ -400,7 +400,7 @@ def _counts_line(event_type: str, counts: dict[str, Any], lang: str) -> str:
         parts.append(f"<b>{changed}</b> changed")
     if removed:
         parts.append(f"<b>{removed}</b> removed")
-    extra = [f"{cancelled} cancelled" for _ in [0] if cancelled] + [f"{renamed} renamed" for _ in [0] if renamed]
+    extra = ([f"{cancelled} cancelled"] if cancelled else []) + ([f"{renamed} renamed"] if renamed else [])
     line = ", ".join(parts) + (f"; {', '.join(extra)}" if extra else "")
     return line + (f"; {rows} rows in the list now." if rows is not None else ".")
 
