@@ -3,8 +3,9 @@
 pdfplumber's table finder finds the ruled tables (one per page; GenAI lists repeat
 no header on later pages — ``scrapers.tables`` carries the header over) on pages
 read by PDFium (``scrapers.parsers.pdfium_page``: 3.5–4× faster than pdfminer, rows
-identical on every PDF we have; see docs/benchmarks.md). Only a PDF without any
-ruled table goes through pdfplumber/pdfminer, for its text-alignment strategy. Cell text is rebuilt
+identical on every PDF we have; see docs/benchmarks.md). A PDF with text PDFium cannot
+read back (a lone CJK character in a non-embedded font) is read by pdfminer instead, and
+a PDF without any ruled table goes through pdfplumber/pdfminer for its text-alignment strategy. Cell text is rebuilt
 from the characters rather than taken from ``Table.extract()`` because joining
 wrapped lines needs their geometry:
 
@@ -219,7 +220,30 @@ def _check_page(page: Any, number: int, limits: ParseLimits, used: list[int]) ->
 _PDFIUM = threading.Lock()  # PDFium is not thread-safe; in-process parses may run in threads
 
 
+class _UnreadText(Exception):
+    """PDFium could not read back some text of the document: read it with pdfminer instead."""
+
+
+def _page_tables(page: Any, number: int, limits: ParseLimits, used: list[int]) -> list[Table]:
+    """The ruled tables of one page (PDFium- or pdfminer-read), top to bottom, left to right."""
+    _check_page(page, number, limits, used)
+    found = page.find_tables(_closing_lines(page))
+    if not found:
+        return []
+    chars = _dedupe(page.chars)
+    tables = (_table_rows(table, chars) for table in sorted(found, key=lambda t: (t.bbox[1], t.bbox[0])))
+    return [rows for rows in tables if rows]
+
+
 def _ruled_tables(data: bytes, limits: ParseLimits) -> list[Table]:
+    """Ruled tables from pages read by PDFium; by pdfminer when PDFium left some text unread."""
+    try:
+        return _ruled_tables_pdfium(data, limits)
+    except _UnreadText:
+        return _ruled_tables_pdfminer(data, limits)
+
+
+def _ruled_tables_pdfium(data: bytes, limits: ParseLimits) -> list[Table]:
     tables: list[Table] = []
     with _PDFIUM:
         try:
@@ -238,28 +262,36 @@ def _ruled_tables(data: bytes, limits: ParseLimits) -> list[Table]:
                     page = PdfiumPage(pdfium_page)
                 finally:
                     pdfium_page.close()
-                _check_page(page, number, limits, used)
-                found = page.find_tables(_closing_lines(page))
-                if not found:
-                    continue
-                chars = _dedupe(page.chars)
-                for table in sorted(found, key=lambda t: (t.bbox[1], t.bbox[0])):
-                    rows = _table_rows(table, chars)
-                    if rows:
-                        tables.append(rows)
+                if page.unread_text:
+                    raise _UnreadText(f"page {number}: {page.unread_text} text objects")
+                tables += _page_tables(page, number, limits, used)
         finally:
             document.close()
+    return tables
+
+
+def _open_pdfminer(data: bytes) -> Any:
+    try:
+        return pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many unrelated types
+        raise ParseError(f"corrupt pdf: {type(exc).__name__}: {exc}") from exc
+
+
+def _ruled_tables_pdfminer(data: bytes, limits: ParseLimits) -> list[Table]:
+    tables: list[Table] = []
+    with _open_pdfminer(data) as pdf:
+        check("page count", len(pdf.pages), limits.max_pages)
+        used = [0, 0]
+        for number, page in enumerate(pdf.pages, start=1):
+            tables += _page_tables(page, number, limits, used)
+            page.close()
     return tables
 
 
 def _text_aligned_tables(data: bytes, limits: ParseLimits) -> list[Table]:
     """No ruled table anywhere: try aligned text columns (pdfplumber's text strategy)."""
     tables: list[Table] = []
-    try:
-        pdf = pdfplumber.open(io.BytesIO(data))
-    except Exception as exc:  # noqa: BLE001 - pdfminer raises many unrelated types
-        raise ParseError(f"corrupt pdf: {type(exc).__name__}: {exc}") from exc
-    with pdf:
+    with _open_pdfminer(data) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
             chars = page.chars
             check(f"page {number}: characters", len(chars), limits.max_chars_per_page)

@@ -46,45 +46,51 @@ class PdfiumPage:
         left, bottom, right, top = page.get_mediabox()
         self._left, self._top = left, top
         self.bbox = (0.0, 0.0, right - left, top - bottom)
-        self.chars = self._read_chars(page)
         self.edges: list[dict[str, Any]] = []
-        self._read_paths(page.raw, _IDENTITY, form=None)
+        # Text objects PDFium drew but could not read back: it gives no character at all for a
+        # string of one CJK character in a non-embedded CID font (``序`` / ``号`` wrapped in a
+        # narrow cell, a last ``司`` on its own line), so such a page must be read otherwise.
+        self.unread_text = 0
+        textpage = page.get_textpage()
+        try:
+            self.chars = self._read_chars(textpage.raw)
+            self._read_objects(page.raw, textpage.raw, _IDENTITY, form=None)
+        finally:
+            textpage.close()
 
     # --- text -------------------------------------------------------------------------
 
-    def _read_chars(self, page: pdfium.PdfPage) -> list[dict[str, Any]]:
-        textpage = page.get_textpage()
-        raw = textpage.raw
+    def _read_chars(self, raw: Any) -> list[dict[str, Any]]:
         chars: list[dict[str, Any]] = []
         rect = pdfium_c.FS_RECTF()
-        try:
-            for i in range(pdfium_c.FPDFText_CountChars(raw)):
-                if pdfium_c.FPDFText_IsGenerated(raw, i):
-                    continue  # spaces and line ends PDFium inferred, not drawn
-                code = pdfium_c.FPDFText_GetUnicode(raw, i)
-                if code in (0, 0xFFFE, 0xFFFF) or not pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect)):
-                    continue
-                x0, x1 = rect.left - self._left, rect.right - self._left
-                top, bottom = self._top - rect.top, self._top - rect.bottom
-                chars.append({
-                    "text": chr(code), "x0": x0, "x1": x1, "top": top, "bottom": bottom,
-                    "size": pdfium_c.FPDFText_GetFontSize(raw, i),
-                })  # fmt: skip
-        finally:
-            textpage.close()
+        for i in range(pdfium_c.FPDFText_CountChars(raw)):
+            if pdfium_c.FPDFText_IsGenerated(raw, i):
+                continue  # spaces and line ends PDFium inferred, not drawn
+            code = pdfium_c.FPDFText_GetUnicode(raw, i)
+            if code in (0, 0xFFFE, 0xFFFF) or not pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect)):
+                continue
+            x0, x1 = rect.left - self._left, rect.right - self._left
+            top, bottom = self._top - rect.top, self._top - rect.bottom
+            chars.append({
+                "text": chr(code), "x0": x0, "x1": x1, "top": top, "bottom": bottom,
+                "size": pdfium_c.FPDFText_GetFontSize(raw, i),
+            })  # fmt: skip
         return chars
 
     # --- rules --------------------------------------------------------------------------
 
-    def _read_paths(self, container: Any, parent: Matrix, form: Any) -> None:
+    def _read_objects(self, container: Any, textpage: Any, parent: Matrix, form: Any) -> None:
+        """Rules from every painted path; unreadable text objects counted (``unread_text``)."""
         count = pdfium_c.FPDFFormObj_CountObjects(form) if form is not None else pdfium_c.FPDFPage_CountObjects(container)
         for index in range(count):
             obj = pdfium_c.FPDFFormObj_GetObject(form, index) if form is not None else pdfium_c.FPDFPage_GetObject(container, index)
             kind = pdfium_c.FPDFPageObj_GetType(obj)
             if kind == pdfium_c.FPDF_PAGEOBJ_FORM:
-                self._read_paths(container, _compose(_matrix(obj), parent), form=obj)
+                self._read_objects(container, textpage, _compose(_matrix(obj), parent), form=obj)
             elif kind == pdfium_c.FPDF_PAGEOBJ_PATH:
                 self._path_edges(obj, _compose(_matrix(obj), parent))
+            elif kind == pdfium_c.FPDF_PAGEOBJ_TEXT and pdfium_c.FPDFTextObj_GetText(obj, textpage, None, 0) <= 2:
+                self.unread_text += 1  # the length in bytes of UTF-16 text with its terminator
 
     def _point(self, x: float, y: float, m: Matrix) -> tuple[float, float]:
         a, b, c, d, e, f = m
