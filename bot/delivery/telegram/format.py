@@ -599,10 +599,8 @@ def render_watch_alert(
     return pack(blocks)
 
 
-def caption_for(event: Event, language: Language | str = "both") -> str:
+def caption_for(event: ListEvent, language: Language | str = "both") -> str:
     """The chart's caption: which list, its month and its new filings; ≤ 1024 UTF-16 units."""
-    if event["type"] == "baseline.established":
-        return ""  # charts are drawn for list events only
     data = event["data"]
     zh_label, en_label = list_label(data["kind"], data["batch"], data["list_month"])
     zh_month, en_month = month_label(data["list_month"])
