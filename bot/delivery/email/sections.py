@@ -12,15 +12,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 from bot.changes.companies import batch_label, english_name, province_en
-from bot.changes.event_schema import (
-    BaselineData,
-    BaselineEvent,
-    ChangedFiling,
-    Event,
-    FieldChanges,
-    FilingRecord,
-    ListEvent,
-)
+from bot.changes.event_schema import BaselineData, BaselineEvent, ChangedFiling, Event, FieldChanges
+from bot.changes.event_schema import FilingRecord, ListEvent
 from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
 from bot.changes.watchlist import FilingHit, Watchlist, filing_hits
 from bot.delivery.email.subscribers import clean_name
