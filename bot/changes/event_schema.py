@@ -1,7 +1,10 @@
 """The shape of events (webhook bodies, outbox payloads) and of notable findings.
 
 Every notifier consumes exactly these JSON-able dicts, so webhooks, Telegram and email
-tell the same story. interfaces.md is the contract; fields here only extend it.
+tell the same story. interfaces.md is the contract; fields here only extend it, and their
+keys are docs/webhook-events.schema.json's (tests/test_event_schema.py holds them together).
+Readers narrow ``Event`` by its ``type`` and a ``Finding`` by its ``type``; JSON read back
+from the outbox becomes an ``Event`` only through ``event_from_json``.
 
 Event::
 
