@@ -56,7 +56,17 @@ class Batcher(Recorder):
 
 
 def _event() -> Event:
-    return {"id": new_event_id(), "type": "list.published", "timestamp": "2026-05-06T08:01:02Z", "data": {"kind": "deep_synthesis"}}
+    # A whole (empty) list event: the outbox reads stored payloads back through event_from_json.
+    return {
+        "id": new_event_id(),
+        "type": "list.published",
+        "timestamp": "2026-05-06T08:01:02Z",
+        "data": {
+            "kind": "deep_synthesis", "list_month": "2026-05", "title": "", "name": "", "batch": None,
+            "page_url": "", "attachment_url": "", "counts": {"new": 0, "changed": 0, "removed": 0},
+            "new": [], "changed": [], "removed": [], "notable": [],
+        },
+    }
 
 
 def _states(db: Database) -> Counter[str]:

@@ -201,7 +201,9 @@ def test_email_watchlist_filter_uses_the_resolver(store: Store) -> None:
     douyin = [r for r in store.records if r["entity"] == "北京抖音信息服务有限公司"][:3]
     others = [r for r in store.records if company_of(r["entity"]) is None][:3]
     event = {"id": "evt_1", "type": "list.published", "timestamp": "2026-01-01T00:00:00Z",
-             "data": {"kind": "deep_synthesis", "counts": {"new": 6}, "new": douyin + others, "changed": [], "removed": []}}
+             "data": {"kind": "deep_synthesis", "list_month": "2026-01", "title": "", "name": "清单", "batch": None,
+                      "page_url": "", "attachment_url": "", "counts": {"new": 6, "changed": 0, "removed": 0},
+                      "new": douyin + others, "changed": [], "removed": [], "notable": []}}
     assert narrow_event(event, Subscriber(address="a@example.com", watchlist=("字节跳动",))) is not None
     assert narrow_event(event, Subscriber(address="a@example.com", watchlist=("ByteDance",))) is not None
     assert narrow_event(event, Subscriber(address="a@example.com", watchlist=("腾讯",))) is None

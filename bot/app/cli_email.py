@@ -188,6 +188,7 @@ def digest_preview(
 ) -> None:
     """Write the digest that would really go out next for a subscriber (what is queued for it) to
     an .eml and an .html file; --sample renders the newest stored lists instead."""
+    from bot.changes.event_schema import event_from_json
     from bot.changes.events import preview_events
     from bot.delivery.email.digest import render_digest, standalone_html
     from bot.delivery.email.subscribers import Subscriber, ensure_token, load_subscribers, normalize_address
@@ -216,11 +217,11 @@ def digest_preview(
             if chosen.address != "preview@example.com":
                 chosen = ensure_token(session, chosen)
             if sample:
-                events = preview_events(session, watchlist=list(settings.notify.watchlist))
+                events: list[Event] = list(preview_events(session, watchlist=list(settings.notify.watchlist)))
             else:
                 # Exactly what the outbox holds for this address: its next digest.
                 queued = OutboxRepository(session).queued_for(chosen.destination)
-                events = [cast("Event", event) for event, _ in sorted(queued, key=lambda q: str(q[0].get("timestamp")))]
+                events = [event_from_json(event) for event, _ in sorted(queued, key=lambda q: str(q[0].get("timestamp")))]
                 due = min((when for _, when in queued), default=None)
     finally:
         db.dispose()

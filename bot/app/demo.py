@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from bot.app.config import Settings, settings_from_mapping
-from bot.changes.event_schema import Event
+from bot.changes.event_schema import ListEvent
 from bot.changes.export import export_to_path, with_english
 from bot.ingest.poll import PollOutcome, poll_and_deliver
 from bot.changes.summary import print_stats
@@ -64,7 +64,7 @@ def _poll(settings: Settings, db: Database, console: Console, label: str) -> Pol
     return outcome
 
 
-def _show_audiences(event: Event, root: Path, console: Console) -> None:
+def _show_audiences(event: ListEvent, root: Path, console: Console) -> None:
     """The same event as a webhook receiver, a Telegram reader and a law firm see it."""
     from bot.delivery.email.digest import render_digest
     from bot.delivery.email.subscribers import Subscriber

@@ -1,7 +1,10 @@
 """The shape of events (webhook bodies, outbox payloads) and of notable findings.
 
 Every notifier consumes exactly these JSON-able dicts, so webhooks, Telegram and email
-tell the same story. interfaces.md is the contract; fields here only extend it.
+tell the same story. interfaces.md is the contract; fields here only extend it, and their
+keys are docs/webhook-events.schema.json's (tests/test_event_schema.py holds them together).
+Readers narrow ``Event`` by its ``type`` and a ``Finding`` by its ``type``; JSON read back
+from the outbox becomes an ``Event`` only through ``event_from_json``.
 
 Event::
 
@@ -12,28 +15,76 @@ A list with more filings than fit one body is split into several events with
 ``data.part = {"index": i, "total": n}``; counts always describe the whole list.
 """
 
-from __future__ import annotations
-
-from typing import Any, Literal, NotRequired, TypedDict
+# No ``from __future__ import annotations`` here: TypedDict reads NotRequired[...] from the
+# evaluated annotations (on Python 3.11 string annotations would make every key required, and
+# ``__required_keys__`` is what ``event_from_json`` and the schema test check).
+from collections.abc import Mapping
+from typing import Literal, NotRequired, TypedDict, TypeGuard, cast, get_args
 
 __all__ = [
     "EventType",
+    "ListEventType",
+    "FieldValue",
+    "FieldChanges",
     "FilingRecord",
     "ChangedFiling",
     "Counts",
+    "FindingType",
     "Finding",
+    "RankFinding",
+    "SizeChangeFinding",
+    "TopFilersFinding",
+    "BigTechFinding",
+    "ForeignFinding",
+    "WatchlistFinding",
+    "CancellationsFinding",
+    "RenamesFinding",
+    "ProvincesFinding",
+    "TotalsFinding",
+    "RankData",
+    "SizeChangeData",
+    "FilerCount",
+    "TopFilersData",
+    "BigTechGroup",
+    "BigTechData",
+    "ForeignFiler",
+    "ForeignData",
+    "WatchHit",
+    "WatchlistData",
+    "CancelledFiling",
+    "CancellationsData",
+    "Rename",
+    "RenamesData",
+    "ProvinceCount",
+    "ProvincesData",
+    "TotalsData",
     "ListEventData",
+    "BaselineCounts",
     "BaselineData",
     "KindTotals",
     "Part",
+    "ListEvent",
+    "BaselineEvent",
     "Event",
     "EVENT_TYPES",
+    "LIST_EVENT_TYPES",
     "FINDING_TYPES",
+    "EventPayloadError",
+    "is_list_event",
+    "event_kind",
+    "event_from_json",
+    "findings_from_json",
     "split_event",
 ]
 
+ListEventType = Literal["list.published", "list.revised"]
 EventType = Literal["list.published", "list.revised", "baseline.established"]
-EVENT_TYPES: tuple[str, ...] = ("list.published", "list.revised", "baseline.established")
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+LIST_EVENT_TYPES: tuple[ListEventType, ...] = get_args(ListEventType)
+
+# A field's value in a filing record: text, a product list, or null (role, category, …).
+FieldValue = str | int | list[str] | None
+FieldChanges = dict[str, list[FieldValue]]  # {"field": [before, after]}
 
 
 class FilingRecord(TypedDict):
@@ -57,7 +108,7 @@ class FilingRecord(TypedDict):
 class ChangedFiling(TypedDict):
     kind: str
     filing_number: str
-    changes: dict[str, list[Any]]  # {"field": [before, after]}
+    changes: FieldChanges
     name: NotRequired[str]  # current name and entity, for readable notifications
     entity: NotRequired[str]
 
@@ -73,36 +124,178 @@ class Counts(TypedDict):
     renamed: NotRequired[int]  # changed filings whose filer name changed
 
 
-# Finding types and their ``data``:
-# - "rank":          {"size": 487, "rank": 2, "of": 7, "kind": "deep_synthesis"}
-# - "size_change":   {"previous": 410, "delta": 77, "previous_list_month": "2026-03"}
-# - "top_filers":    {"filers": [{"entity": str, "count": int}]}
-# - "big_tech":      {"groups": [{"group": "Alibaba", "group_zh": "阿里巴巴", "count": int, "entities": [str]}]}
-# - "foreign":       {"filers": [{"entity": str, "name_en": str, "count": int}]}
-# - "watchlist":     {"hits": [{"pattern": str, "entity": str, "filing_number": str, "name": str, "score": float}]}
-# - "cancellations": {"filings": [{"filing_number": str, "name": str, "entity": str}]}
-# - "renames":       {"renames": [{"filing_number": str, "before": str, "after": str}]}
-# - "provinces":     {"provinces": [{"province": str, "count": int}]}
-# - "totals":        {"by_kind": {kind: {"lists", "filings", "cancelled"}}}  (baseline only)
-FINDING_TYPES: tuple[str, ...] = (
-    "rank",
-    "size_change",
-    "top_filers",
-    "big_tech",
-    "foreign",
-    "watchlist",
-    "cancellations",
-    "renames",
-    "provinces",
-    "totals",
-)
+# --- findings: {"type", "zh", "en", "data"}, the data's shape fixed by the type ---------------
 
 
-class Finding(TypedDict):
-    type: str  # one of FINDING_TYPES
+class RankData(TypedDict):
+    size: int
+    rank: int
+    of: int
+    kind: str
+
+
+class SizeChangeData(TypedDict):
+    previous: int
+    delta: int
+    previous_list_month: str
+
+
+class FilerCount(TypedDict):
+    entity: str
+    count: int
+
+
+class TopFilersData(TypedDict):
+    filers: list[FilerCount]
+
+
+class BigTechGroup(TypedDict):
+    group: str
+    group_zh: str
+    count: int
+    entities: list[str]
+
+
+class BigTechData(TypedDict):
+    groups: list[BigTechGroup]
+
+
+class ForeignFiler(TypedDict):
+    entity: str
+    name_en: str
+    count: int
+
+
+class ForeignData(TypedDict):
+    filers: list[ForeignFiler]
+
+
+class WatchHit(TypedDict):
+    pattern: str
+    entity: str  # the name that matched
+    filing_number: str
+    name: str
+    score: float
+
+
+class WatchlistData(TypedDict):
+    hits: list[WatchHit]
+
+
+class CancelledFiling(TypedDict):
+    filing_number: str
+    name: str
+    entity: str
+
+
+class CancellationsData(TypedDict):
+    filings: list[CancelledFiling]
+
+
+class Rename(TypedDict):
+    filing_number: str
+    before: str
+    after: str
+
+
+class RenamesData(TypedDict):
+    renames: list[Rename]
+
+
+class ProvinceCount(TypedDict):
+    province: str
+    count: int
+
+
+class ProvincesData(TypedDict):
+    provinces: list[ProvinceCount]
+
+
+class KindTotals(TypedDict):
+    lists: int
+    filings: int
+    cancelled: int
+
+
+class TotalsData(TypedDict):  # baseline only
+    by_kind: dict[str, KindTotals]
+
+
+class _FindingText(TypedDict):
     zh: str  # one sentence in Chinese
     en: str  # the same in English
-    data: dict[str, Any]
+
+
+class RankFinding(_FindingText):
+    type: Literal["rank"]
+    data: RankData
+
+
+class SizeChangeFinding(_FindingText):
+    type: Literal["size_change"]
+    data: SizeChangeData
+
+
+class TopFilersFinding(_FindingText):
+    type: Literal["top_filers"]
+    data: TopFilersData
+
+
+class BigTechFinding(_FindingText):
+    type: Literal["big_tech"]
+    data: BigTechData
+
+
+class ForeignFinding(_FindingText):
+    type: Literal["foreign"]
+    data: ForeignData
+
+
+class WatchlistFinding(_FindingText):
+    type: Literal["watchlist"]
+    data: WatchlistData
+
+
+class CancellationsFinding(_FindingText):
+    type: Literal["cancellations"]
+    data: CancellationsData
+
+
+class RenamesFinding(_FindingText):
+    type: Literal["renames"]
+    data: RenamesData
+
+
+class ProvincesFinding(_FindingText):
+    type: Literal["provinces"]
+    data: ProvincesData
+
+
+class TotalsFinding(_FindingText):
+    type: Literal["totals"]
+    data: TotalsData
+
+
+# Narrowed by ``finding["type"] == "rank"`` etc.
+Finding = (
+    RankFinding
+    | SizeChangeFinding
+    | TopFilersFinding
+    | BigTechFinding
+    | ForeignFinding
+    | WatchlistFinding
+    | CancellationsFinding
+    | RenamesFinding
+    | ProvincesFinding
+    | TotalsFinding
+)
+FindingType = Literal[
+    "rank", "size_change", "top_filers", "big_tech", "foreign", "watchlist", "cancellations", "renames", "provinces", "totals"
+]
+FINDING_TYPES: tuple[FindingType, ...] = get_args(FindingType)
+
+
+# --- events -------------------------------------------------------------------------------------
 
 
 class Part(TypedDict):
@@ -125,27 +318,107 @@ class ListEventData(TypedDict):
     notable: list[Finding]
     sizes: NotRequired[list[list[str | int]]]  # [[list_month, rows]] of the kind's lists, oldest first
     part: NotRequired[Part]
+    # Never sent nor stored: set on one e-mail subscriber's copy whose rows a province filter
+    # narrowed (bot.delivery.email.subscribers.narrow_event); counts still tell the whole list.
+    narrowed: NotRequired[bool]
 
 
-class KindTotals(TypedDict):
+class BaselineCounts(TypedDict):
     lists: int
     filings: int
-    cancelled: int
 
 
 class BaselineData(TypedDict):
-    counts: dict[str, int]  # {"lists": n, "filings": n}
+    counts: BaselineCounts
     by_kind: dict[str, KindTotals]
     notable: list[Finding]
 
 
-class Event(TypedDict):
+class ListEvent(TypedDict):
     id: str
-    type: str  # EventType
+    type: ListEventType
     timestamp: str  # ISO 8601, UTC, "Z"
-    # ListEventData or BaselineData: built as those (bot.changes.events), read as JSON by
-    # the notifiers (and stored as JSON in the outbox).
-    data: dict[str, Any]
+    data: ListEventData
+
+
+class BaselineEvent(TypedDict):
+    id: str
+    type: Literal["baseline.established"]
+    timestamp: str
+    data: BaselineData
+
+
+# Narrowed by ``event["type"] == "baseline.established"`` (or ``is_list_event``).
+Event = ListEvent | BaselineEvent
+
+
+def is_list_event(event: Event) -> TypeGuard[ListEvent]:
+    return event["type"] != "baseline.established"
+
+
+def event_kind(event: Event) -> str | None:
+    """The kind a list event is about; None for a baseline (it spans every kind)."""
+    return event["data"]["kind"] if is_list_event(event) else None
+
+
+class EventPayloadError(ValueError):
+    """Stored JSON that is not an event this version can read."""
+
+
+_DATA_KEYS: dict[str, frozenset[str]] = {
+    "list.published": ListEventData.__required_keys__,
+    "list.revised": ListEventData.__required_keys__,
+    "baseline.established": BaselineData.__required_keys__,
+}
+_FINDING_KEYS: frozenset[str] = frozenset(("type", "zh", "en", "data"))
+
+
+def _check_findings(findings: object, where: str) -> None:
+    if not isinstance(findings, list):
+        raise EventPayloadError(f"{where}: notable is not a list")
+    for finding in findings:
+        if not isinstance(finding, dict) or not _FINDING_KEYS <= finding.keys():
+            raise EventPayloadError(f"{where}: a finding lacks type, zh, en or data")
+        if finding["type"] not in FINDING_TYPES or not isinstance(finding["data"], dict):
+            raise EventPayloadError(f"{where}: unknown finding {finding['type']!r}")
+
+
+def event_from_json(payload: Mapping[str, object]) -> Event:
+    """The one door from stored JSON (the outbox's payloads) to a typed event.
+
+    Checks what the readers rely on without copying or reordering anything (the webhook body is
+    re-encoded from this very dict, byte for byte as it was stored): the type tag, the envelope,
+    the required keys of that type's ``data``, lists where lists are read, and each finding's
+    type. Filing records are not checked field by field: ``enqueue`` wrote them from typed
+    records in this same codebase.
+    """
+    event_type = payload.get("type")
+    event_id = payload.get("id")
+    if event_type not in _DATA_KEYS:
+        raise EventPayloadError(f"unknown event type {event_type!r}")
+    if not isinstance(event_id, str) or not isinstance(payload.get("timestamp"), str):
+        raise EventPayloadError(f"{event_type}: id and timestamp must be strings")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise EventPayloadError(f"{event_id}: data is not an object")
+    missing = _DATA_KEYS[str(event_type)] - data.keys()
+    if missing:
+        raise EventPayloadError(f"{event_id}: data lacks {', '.join(sorted(missing))}")
+    if not isinstance(data["counts"], dict):
+        raise EventPayloadError(f"{event_id}: counts is not an object")
+    if event_type == "baseline.established":
+        if not isinstance(data["by_kind"], dict):
+            raise EventPayloadError(f"{event_id}: by_kind is not an object")
+    elif not all(isinstance(data[name], list) for name in ("new", "changed", "removed")):
+        raise EventPayloadError(f"{event_id}: new, changed and removed must be lists")
+    _check_findings(data["notable"], str(event_id))
+    return cast(Event, payload)
+
+
+def findings_from_json(findings: object) -> list[Finding]:
+    """Stored findings (an event's ``notable``, e.g. as the web feed reads them) as typed findings."""
+    _check_findings(findings, "stored findings")
+    return cast(list[Finding], findings)
 
 
 def split_event(event: Event, *, max_filings: int = 500) -> list[Event]:
@@ -159,21 +432,26 @@ def split_event(event: Event, *, max_filings: int = 500) -> list[Event]:
     """
     if max_filings < 1:
         raise ValueError("max_filings must be at least 1")
+    if event["type"] == "baseline.established":
+        return [event]  # counts only
     data = event["data"]
-    sections = ("new", "changed", "removed")
-    if not all(isinstance(data.get(name), list) for name in sections):
-        return [event]  # baseline: counts only
-    entries = [(name, item) for name in sections for item in data[name]]
-    if len(entries) <= max_filings:
+    new, changed, removed = data["new"], data["changed"], data["removed"]
+    total = len(new) + len(changed) + len(removed)
+    if total <= max_filings:
         return [event]
-    chunks = [entries[start : start + max_filings] for start in range(0, len(entries), max_filings)]
+    # Part i holds filings [start, end) of new + changed + removed taken as one sequence.
+    changed_from, removed_from = len(new), len(new) + len(changed)
+    starts = range(0, total, max_filings)
     parts: list[Event] = []
-    for index, chunk in enumerate(chunks, start=1):
-        part_data: dict[str, Any] = dict(data)
-        for name in sections:
-            part_data[name] = [item for section, item in chunk if section == name]
-        part_data["part"] = {"index": index, "total": len(chunks)}
-        parts.append(
-            {"id": f"{event['id']}-p{index}", "type": event["type"], "timestamp": event["timestamp"], "data": part_data}
-        )
+    for index, start in enumerate(starts, start=1):
+        end = start + max_filings
+        # ``{**data, …}`` keeps every key where it was (the body's byte order); "part" goes last.
+        part_data: ListEventData = {
+            **data,
+            "new": new[start:end],
+            "changed": changed[max(0, start - changed_from) : max(0, end - changed_from)],
+            "removed": removed[max(0, start - removed_from) : max(0, end - removed_from)],
+            "part": {"index": index, "total": len(starts)},
+        }
+        parts.append({"id": f"{event['id']}-p{index}", "type": event["type"], "timestamp": event["timestamp"], "data": part_data})
     return parts

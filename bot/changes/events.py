@@ -12,11 +12,15 @@ from typing import Any, Protocol, cast
 
 from bot.changes.event_schema import (
     BaselineData,
+    BaselineEvent,
     ChangedFiling,
     Event,
+    FieldChanges,
     FilingRecord,
     KindTotals,
+    ListEvent,
     ListEventData,
+    ListEventType,
     split_event,
 )
 from bot.changes.findings import cancelled_filings, findings_for_baseline, findings_for_list, renamed_filings
@@ -62,14 +66,14 @@ class ListAbout(Protocol):
 
 def build_list_event(
     event_id: str,
-    event_type: str,
+    event_type: ListEventType,
     kind: str,
     about: ListAbout,
     rows: Sequence[Mapping[str, Any]],
     filings: tuple[list[FilingRecord], list[ChangedFiling], list[FilingRecord]],
     sizes: Sequence[tuple[str, int]],
     watchlist: Watchlist | None,
-) -> Event:
+) -> ListEvent:
     """The one place a list event's payload is put together (polls and digest previews).
 
     ``filings``: the (new, changed, removed) filings of the event.
@@ -104,17 +108,18 @@ def build_list_event(
         "notable": notable,
         "sizes": [[month, count] for month, count in sizes],
     }
-    return {"id": event_id, "type": event_type, "timestamp": _timestamp(), "data": dict(data)}
+    return {"id": event_id, "type": event_type, "timestamp": _timestamp(), "data": data}
 
 
 def list_event(
     repo: Repository, ref: ListRef, outcome: IngestOutcome, watchlist: Watchlist | None
-) -> Event | None:
+) -> ListEvent | None:
     """list.published for a list never seen, list.revised for a known one whose rows changed."""
     session = repo.session
     kind = ref.kind.value
     # (kind, number, changes): a 注销 notice changes filings of whichever series they are in.
-    changed_items: list[tuple[str, str, dict[str, Any]]]
+    changed_items: list[tuple[str, str, FieldChanges]]
+    event_type: ListEventType
     if outcome.is_new_list:
         event_type = "list.published"
         new_numbers = list(outcome.created)
@@ -149,7 +154,7 @@ def list_event(
     return build_list_event(new_event_id(), event_type, kind, ref, rows, (new, changed, removed), sizes, watchlist)
 
 
-def baseline_event(session: Session) -> Event:
+def baseline_event(session: Session) -> BaselineEvent:
     """One event for the first successful poll: totals only, never the whole history."""
     totals = ChangesRepository(session).baseline_totals()
     by_kind: dict[str, KindTotals] = {
@@ -164,10 +169,10 @@ def baseline_event(session: Session) -> Event:
         "by_kind": by_kind,
         "notable": findings_for_baseline(totals.by_kind, totals.entities),
     }
-    return {"id": new_event_id(), "type": "baseline.established", "timestamp": _timestamp(), "data": dict(data)}
+    return {"id": new_event_id(), "type": "baseline.established", "timestamp": _timestamp(), "data": data}
 
 
-def preview_events(session: Session, *, watchlist: list[str] | None = None) -> list[Event]:
+def preview_events(session: Session, *, watchlist: list[str] | None = None) -> list[ListEvent]:
     """The newest stored list of each kind as a ``list.published`` event, as if just published.
 
     Its ``new`` filings are those that first appeared in it (all its rows when none did,
@@ -176,7 +181,7 @@ def preview_events(session: Session, *, watchlist: list[str] | None = None) -> l
     repo = Repository(session)
     changes = ChangesRepository(session)
     matcher = Watchlist(watchlist) if watchlist else None
-    events: list[Event] = []
+    events: list[ListEvent] = []
     for newest in changes.newest_lists():
         kind = newest.kind
         rows = repo.current_rows(repo.list_by_id(newest.id))

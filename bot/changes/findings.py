@@ -25,7 +25,26 @@ from bot.changes.companies import (
     ordinal_en,
     province_en,
 )
-from bot.changes.event_schema import Finding
+from bot.changes.event_schema import (
+    BigTechFinding,
+    BigTechGroup,
+    CancellationsFinding,
+    CancelledFiling,
+    ChangedFiling,
+    FilingRecord,
+    Finding,
+    ForeignFiler,
+    ForeignFinding,
+    ProvincesFinding,
+    RankFinding,
+    Rename,
+    RenamesFinding,
+    SizeChangeFinding,
+    TopFilersFinding,
+    TotalsFinding,
+    WatchHit,
+    WatchlistFinding,
+)
 from bot.changes.watchlist import FilingHit, Watchlist, hits_in
 
 __all__ = [
@@ -128,10 +147,6 @@ def _rank_zh(rank: int, *, tied: bool, smallest: bool) -> str:
     return f"规模{joint}第{chinese_number(rank)}"
 
 
-def _finding(kind: str, zh: str, en: str, data: dict[str, Any]) -> Finding:
-    return {"type": kind, "zh": zh, "en": en, "data": data}
-
-
 # --- the list's size --------------------------------------------------------------------------
 
 
@@ -147,7 +162,7 @@ def _others(list_month: str, size: int, sizes: Sequence[tuple[str, int]]) -> lis
     return others
 
 
-def _rank(kind: str, size: int, others: Sequence[tuple[str, int]]) -> Finding | None:
+def _rank(kind: str, size: int, others: Sequence[tuple[str, int]]) -> RankFinding | None:
     of = len(others) + 1
     if of < 2:
         return None  # the first list of its kind: nothing to rank against
@@ -155,15 +170,15 @@ def _rank(kind: str, size: int, others: Sequence[tuple[str, int]]) -> Finding | 
     tied = any(count == size for _, count in others)
     smallest = of > 2 and rank > 1 and not any(count < size for _, count in others)
     this, measure, zh_noun, en_noun = _kind_words(kind)
-    return _finding(
-        "rank",
-        f"{this} {size:,} 条，在 {of} {measure}{zh_noun}中{_rank_zh(rank, tied=tied, smallest=smallest)}",
-        f"{_plural(size, 'filing')} — {ordinal_largest(rank, of, tied=tied, smallest=smallest)} of {of} {en_noun}",
-        {"size": size, "rank": rank, "of": of, "kind": kind},
-    )
+    return {
+        "type": "rank",
+        "zh": f"{this} {size:,} 条，在 {of} {measure}{zh_noun}中{_rank_zh(rank, tied=tied, smallest=smallest)}",
+        "en": f"{_plural(size, 'filing')} — {ordinal_largest(rank, of, tied=tied, smallest=smallest)} of {of} {en_noun}",
+        "data": {"size": size, "rank": rank, "of": of, "kind": kind},
+    }
 
 
-def _size_change(kind: str, list_month: str, size: int, others: Sequence[tuple[str, int]]) -> Finding | None:
+def _size_change(kind: str, list_month: str, size: int, others: Sequence[tuple[str, int]]) -> SizeChangeFinding | None:
     earlier = [(month, count) for month, count in others if month < list_month]
     if not earlier:
         return None
@@ -181,7 +196,12 @@ def _size_change(kind: str, list_month: str, size: int, others: Sequence[tuple[s
         zh = f"较{before}（{zh_month}，{previous:,} 条）{more} {abs(delta):,} 条" + (f"（{percent}）" if percent else "")
         en = (f"{'+' if delta > 0 else '-'}{_plural(abs(delta), 'filing')}" + (f" ({percent})" if percent else "")
               + f" against the previous list ({en_month}: {previous:,})")
-    return _finding("size_change", zh, en, {"previous": previous, "delta": delta, "previous_list_month": latest})
+    return {
+        "type": "size_change",
+        "zh": zh,
+        "en": en,
+        "data": {"previous": previous, "delta": delta, "previous_list_month": latest},
+    }
 
 
 # --- who filed --------------------------------------------------------------------------------
@@ -196,7 +216,7 @@ def _top(counts: Counter[str], n: int = TOP_N, minimum: int = 2) -> list[tuple[s
     return [(key, count) for key, count in ranked[:n] if count >= minimum]
 
 
-def _top_filers(entities: Sequence[str], scope: str) -> Finding | None:
+def _top_filers(entities: Sequence[str], scope: str) -> TopFilersFinding | None:
     top = _top(Counter(entities))
     if not top:
         return None
@@ -205,16 +225,16 @@ def _top_filers(entities: Sequence[str], scope: str) -> Finding | None:
         "list": ("本清单备案最多的主体", "Most filings in this list"),
         "all": ("备案最多的主体", "Most filings overall"),
     }[scope]
-    return _finding(
-        "top_filers",
-        f"{zh_scope}：" + "、".join(f"{_clip(e)}（{c} 项）" for e, c in top),
-        f"{en_scope}: " + "; ".join(f"{_en(e)} ({c})" for e, c in top),
-        {"filers": [{"entity": e, "count": c} for e, c in top]},
-    )
+    return {
+        "type": "top_filers",
+        "zh": f"{zh_scope}：" + "、".join(f"{_clip(e)}（{c} 项）" for e, c in top),
+        "en": f"{en_scope}: " + "; ".join(f"{_en(e)} ({c})" for e, c in top),
+        "data": {"filers": [{"entity": e, "count": c} for e, c in top]},
+    }
 
 
-def _big_tech(entities: Sequence[str], scope: str) -> Finding | None:
-    groups: dict[str, dict[str, Any]] = {}
+def _big_tech(entities: Sequence[str], scope: str) -> BigTechFinding | None:
+    groups: dict[str, BigTechGroup] = {}
     for entity in entities:
         group = big_tech_group(entity)
         if group is None:
@@ -232,21 +252,21 @@ def _big_tech(entities: Sequence[str], scope: str) -> Finding | None:
         "all": ("大型科技集团备案", "Big tech filings"),
     }[scope]
     shown, rest = ordered[: 2 * TOP_N], len(ordered) - 2 * TOP_N
-    return _finding(
-        "big_tech",
-        f"{zh_scope}：" + "、".join(f"{g['group_zh']} {g['count']} 项" for g in shown)
+    return {
+        "type": "big_tech",
+        "zh": f"{zh_scope}：" + "、".join(f"{g['group_zh']} {g['count']} 项" for g in shown)
         + (f"等 {len(ordered)} 家" if rest > 0 else ""),
-        f"{en_scope}: " + ", ".join(f"{g['group']} {g['count']}" for g in shown) + _more_en(rest),
-        {"groups": ordered},
-    )
+        "en": f"{en_scope}: " + ", ".join(f"{g['group']} {g['count']}" for g in shown) + _more_en(rest),
+        "data": {"groups": ordered},
+    }
 
 
-def _foreign(entities: Sequence[str], scope: str) -> Finding | None:
+def _foreign(entities: Sequence[str], scope: str) -> ForeignFinding | None:
     counts: Counter[str] = Counter(e for e in entities if foreign_filer(e) is not None)
     if not counts:
         return None
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    filers = [{"entity": e, "name_en": english_name(e) or e, "count": c} for e, c in ordered]
+    filers: list[ForeignFiler] = [{"entity": e, "name_en": english_name(e) or e, "count": c} for e, c in ordered]
     shown, rest = ordered[:TOP_N], len(ordered) - TOP_N
     zh_scope, en_scope = {
         "new": ("新增备案中的外国及外商投资企业", "Foreign and foreign-invested filers among the new filings"),
@@ -260,12 +280,12 @@ def _foreign(entities: Sequence[str], scope: str) -> Finding | None:
         country_zh = _COUNTRY_ZH.get(filer.country, filer.country)
         zh_parts.append(f"{_clip(entity)}（{filer.zh}，{country_zh}）{count} 项")
         en_parts.append(f"{_en(entity)} ({filer.en}, {filer.country}): {count}")
-    return _finding(
-        "foreign",
-        f"{zh_scope}：" + "、".join(zh_parts) + (f"等 {len(ordered)} 家" if rest > 0 else ""),
-        f"{en_scope}: " + "; ".join(en_parts) + _more_en(rest),
-        {"filers": filers},
-    )
+    return {
+        "type": "foreign",
+        "zh": f"{zh_scope}：" + "、".join(zh_parts) + (f"等 {len(ordered)} 家" if rest > 0 else ""),
+        "en": f"{en_scope}: " + "; ".join(en_parts) + _more_en(rest),
+        "data": {"filers": filers},
+    }
 
 
 # --- what changed -----------------------------------------------------------------------------
@@ -293,8 +313,8 @@ def _changed_name(change: Mapping[str, Any]) -> str:
 
 
 def _watchlist(
-    new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]], watchlist: Watchlist | None
-) -> Finding | None:
+    new: Sequence[FilingRecord], changed: Sequence[ChangedFiling], watchlist: Watchlist | None
+) -> WatchlistFinding | None:
     if not watchlist:
         return None
     # One hit per filing: its best pattern (the first given on a tie), under the name that matched.
@@ -303,7 +323,7 @@ def _watchlist(
         number = hit.filing_number
         if number not in best or hit.score > best[number].score:
             best[number] = hit
-    hits: list[dict[str, Any]] = [
+    hits: list[WatchHit] = [
         {"pattern": h.pattern, "entity": h.matched, "filing_number": n,
          "name": h.name or (_changed_name(h.record) if h.change == "changed" else ""), "score": float(h.score)}
         for n, h in best.items()
@@ -320,19 +340,19 @@ def _watchlist(
                         + ("等" if len(distinct) > 2 else "") + "）")
         en_parts.append(f"“{_clip(pattern, 40)}” {len(entities)} ({', '.join(_en(e) for e in distinct[:2])}"
                         + (", …" if len(distinct) > 2 else "") + ")")
-    return _finding(
-        "watchlist",
-        f"关注名单命中 {len(hits)} 项备案：" + "；".join(zh_parts),
-        f"Watchlist: {_plural(len(hits), 'filing')} matched — " + "; ".join(en_parts),
-        {"hits": hits},
-    )
+    return {
+        "type": "watchlist",
+        "zh": f"关注名单命中 {len(hits)} 项备案：" + "；".join(zh_parts),
+        "en": f"Watchlist: {_plural(len(hits), 'filing')} matched — " + "; ".join(en_parts),
+        "data": {"hits": hits},
+    }
 
 
-def cancelled_filings(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+def cancelled_filings(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]]) -> list[CancelledFiling]:
     """The filings a list event reports cancelled: changed to ``cancelled``, or new and already
     cancelled (已注销 in a list seen for the first time). One entry per filing number; the
     payload's ``counts.cancelled`` and the 注销 N 项 finding both count these."""
-    filings: list[dict[str, str]] = []
+    filings: list[CancelledFiling] = []
     seen: set[str] = set()
     for change in changed:
         before, after = _pair((change.get("changes") or {}).get("status"))
@@ -349,9 +369,9 @@ def cancelled_filings(new: Sequence[Mapping[str, Any]], changed: Sequence[Mappin
     return filings
 
 
-def renamed_filings(changed: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+def renamed_filings(changed: Sequence[Mapping[str, Any]]) -> list[Rename]:
     """The changed filings whose filer name changed (``counts.renamed`` and the renames finding)."""
-    renames: list[dict[str, str]] = []
+    renames: list[Rename] = []
     for change in changed:
         before, after = _pair((change.get("changes") or {}).get("entity"))
         if before is None and after is None:
@@ -361,40 +381,40 @@ def renamed_filings(changed: Sequence[Mapping[str, Any]]) -> list[dict[str, str]
     return renames
 
 
-def _cancellations(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]]) -> Finding | None:
+def _cancellations(new: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]]) -> CancellationsFinding | None:
     filings = cancelled_filings(new, changed)
     if not filings:
         return None
     shown, rest = filings[:_LISTED], len(filings) - _LISTED
 
-    def zh(f: dict[str, str]) -> str:
+    def zh(f: CancelledFiling) -> str:
         return _clip(f["name"] or f["filing_number"]) + (f"（{_clip(f['entity'])}）" if f["entity"] else "")
 
-    def en(f: dict[str, str]) -> str:
+    def en(f: CancelledFiling) -> str:
         return _clip(f["name"] or f["filing_number"]) + (f" ({_en(f['entity'])})" if f["entity"] else "")
 
-    return _finding(
-        "cancellations",
-        f"注销 {len(filings)} 项：" + "、".join(zh(f) for f in shown) + _more_zh(rest),
-        f"{_plural(len(filings), 'filing')} cancelled: " + "; ".join(en(f) for f in shown) + _more_en(rest),
-        {"filings": filings},
-    )
+    return {
+        "type": "cancellations",
+        "zh": f"注销 {len(filings)} 项：" + "、".join(zh(f) for f in shown) + _more_zh(rest),
+        "en": f"{_plural(len(filings), 'filing')} cancelled: " + "; ".join(en(f) for f in shown) + _more_en(rest),
+        "data": {"filings": filings},
+    }
 
 
-def _renames(changed: Sequence[Mapping[str, Any]]) -> Finding | None:
+def _renames(changed: Sequence[Mapping[str, Any]]) -> RenamesFinding | None:
     renames = renamed_filings(changed)
     if not renames:
         return None
     pairs = list(dict.fromkeys((r["before"], r["after"]) for r in renames))
     shown, rest = pairs[:_LISTED], len(pairs) - _LISTED
-    return _finding(
-        "renames",
-        f"{len(renames)} 项备案主体更名：" + "；".join(f"{_clip(b)} → {_clip(a)}" for b, a in shown)
+    return {
+        "type": "renames",
+        "zh": f"{len(renames)} 项备案主体更名：" + "；".join(f"{_clip(b)} → {_clip(a)}" for b, a in shown)
         + (f"等 {len(pairs)} 家" if rest > 0 else ""),
-        f"{_plural(len(renames), 'filing')} with a renamed filer: "
+        "en": f"{_plural(len(renames), 'filing')} with a renamed filer: "
         + "; ".join(f"{_en(b)} → {_en(a)}" for b, a in shown) + _more_en(rest),
-        {"renames": renames},
-    )
+        "data": {"renames": renames},
+    }
 
 
 def _province(record: Mapping[str, Any]) -> str:
@@ -408,20 +428,20 @@ def _province(record: Mapping[str, Any]) -> str:
     return str(province or "")
 
 
-def _provinces(new: Sequence[Mapping[str, Any]]) -> Finding | None:
+def _provinces(new: Sequence[Mapping[str, Any]]) -> ProvincesFinding | None:
     counts = Counter(p for p in (_province(r) for r in new) if p)
     if not counts:
         return None
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     shown, rest = ordered[:TOP_N], len(ordered) - TOP_N
-    return _finding(
-        "provinces",
-        "新增备案属地：" + "、".join(f"{_clip(p)} {c} 项" for p, c in shown)
+    return {
+        "type": "provinces",
+        "zh": "新增备案属地：" + "、".join(f"{_clip(p)} {c} 项" for p, c in shown)
         + (f"等 {len(ordered)} 个省份" if rest > 0 else ""),
-        "New filings by province: " + ", ".join(f"{_clip(province_en(p) or p)} {c}" for p, c in shown)
+        "en": "New filings by province: " + ", ".join(f"{_clip(province_en(p) or p)} {c}" for p, c in shown)
         + (f", and {rest} more" if rest > 0 else ""),
-        {"provinces": [{"province": p, "count": c} for p, c in ordered]},
-    )
+        "data": {"provinces": [{"province": p, "count": c} for p, c in ordered]},
+    }
 
 
 # --- entry points -----------------------------------------------------------------------------
@@ -432,8 +452,8 @@ def findings_for_list(
     kind: str,
     list_month: str,
     rows: Sequence[Mapping[str, Any]],
-    new: Sequence[Mapping[str, Any]],
-    changed: Sequence[Mapping[str, Any]],
+    new: Sequence[FilingRecord],
+    changed: Sequence[ChangedFiling],
     sizes: Sequence[tuple[str, int]],
     watchlist: Watchlist | None = None,
 ) -> list[Finding]:
@@ -494,15 +514,22 @@ def findings_for_baseline(
             zh_parts.append(f"{zh_kind} {lists} {measure} {filings:,} 项" + (f"（已注销 {cancelled:,}）" if cancelled else ""))
             en_parts.append(f"{en_kind}: {_plural(filings, 'filing')} in {_plural(lists, 'list')}"
                             + (f" ({cancelled:,} cancelled)" if cancelled else ""))
-        findings.append(
-            _finding(
-                "totals",
-                "已记录：" + "；".join(zh_parts),
-                "On record: " + "; ".join(en_parts),
-                {"by_kind": {k: {key: int(v.get(key) or 0) for key in ("lists", "filings", "cancelled")}
-                             for k, v in by_kind.items()}},
-            )
-        )
+        totals_finding: TotalsFinding = {
+            "type": "totals",
+            "zh": "已记录：" + "；".join(zh_parts),
+            "en": "On record: " + "; ".join(en_parts),
+            "data": {
+                "by_kind": {
+                    k: {
+                        "lists": int(v.get("lists") or 0),
+                        "filings": int(v.get("filings") or 0),
+                        "cancelled": int(v.get("cancelled") or 0),
+                    }
+                    for k, v in by_kind.items()
+                }
+            },
+        }
+        findings.append(totals_finding)
     names = _baseline_entities(entities)
     for finding in (_top_filers(names, "all"), _big_tech(names, "all"), _foreign(names, "all")):
         if finding is not None:

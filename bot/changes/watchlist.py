@@ -44,6 +44,7 @@ from rapidfuzz import fuzz
 
 from bot.changes.companies import english_name, normalize_name
 from bot.changes.companies_data import INDUSTRY_WORDS, PLACES
+from bot.changes.event_schema import ChangedFiling, Event, FilingRecord, is_list_event
 from bot.changes.resolver import Company, company_of, resolve
 
 __all__ = [
@@ -307,8 +308,6 @@ class Watchlist:
 
 # --- which patterns, which filings ------------------------------------------------------------
 
-_LIST_EVENTS: Final = ("list.published", "list.revised")
-
 
 @dataclass(frozen=True, slots=True)
 class FilingHit:
@@ -316,7 +315,7 @@ class FilingHit:
 
     pattern: str
     change: str  # new | changed | removed
-    record: dict[str, Any]  # the event's record of the filing (export record, or a change)
+    record: FilingRecord | ChangedFiling  # the event's record of the filing (export record, or a change)
     matched: str = ""  # the filer name that matched: the current one or, for a rename, a former one
     kind: str = ""
     list_name: str = ""
@@ -348,9 +347,9 @@ def _entities(change: str, record: Mapping[str, Any]) -> list[str]:
 def hits_in(
     watchlist: Watchlist | None,
     *,
-    new: Iterable[Mapping[str, Any]] = (),
-    changed: Iterable[Mapping[str, Any]] = (),
-    removed: Iterable[Mapping[str, Any]] = (),
+    new: Iterable[FilingRecord] = (),
+    changed: Iterable[ChangedFiling] = (),
+    removed: Iterable[FilingRecord] = (),
     kind: str = "",
     list_name: str = "",
 ) -> list[FilingHit]:
@@ -360,7 +359,10 @@ def hits_in(
         return []
     order = {pattern: index for index, pattern in enumerate(watchlist.patterns)}
     hits: list[FilingHit] = []
-    for change, records in (("new", new), ("changed", changed), ("removed", removed)):
+    groups: tuple[tuple[str, Iterable[FilingRecord | ChangedFiling]], ...] = (
+        ("new", new), ("changed", changed), ("removed", removed)
+    )
+    for change, records in groups:
         for record in records:
             seen: dict[str, str] = {}
             for entity in _entities(change, record):
@@ -373,7 +375,7 @@ def hits_in(
                         pattern=pattern,
                         change=change,
                         # The event's own dict: an alert lists a filing once however many patterns hit it.
-                        record=record if isinstance(record, dict) else dict(record),
+                        record=record,
                         matched=entity,
                         kind=kind,
                         list_name=list_name,
@@ -384,16 +386,16 @@ def hits_in(
     return hits
 
 
-def filing_hits(event: Mapping[str, Any], watchlist: Watchlist | None) -> list[FilingHit]:
+def filing_hits(event: Event, watchlist: Watchlist | None) -> list[FilingHit]:
     """Every (pattern, filing) pair among a list event's new, changed and removed filings."""
-    if not watchlist or event.get("type") not in _LIST_EVENTS:
+    if not watchlist or not is_list_event(event):
         return []
     data = event["data"]
     return hits_in(
         watchlist,
-        new=data.get("new") or [],
-        changed=data.get("changed") or [],
-        removed=data.get("removed") or [],
-        kind=str(data.get("kind") or ""),
-        list_name=str(data.get("name") or ""),
+        new=data["new"],
+        changed=data["changed"],
+        removed=data["removed"],
+        kind=data["kind"],
+        list_name=data["name"],
     )

@@ -21,9 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from typing import cast
 
-from bot.changes.event_schema import Event
+from bot.changes.event_schema import Event, EventPayloadError, event_from_json
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
 from storage.outbox_repo import ClaimedDelivery, OutboxRepository
@@ -102,7 +101,7 @@ class _Claimed:
     notifier: str
     destination: str
     attempts: int
-    event: Event
+    payload: Mapping[str, object]  # the stored event as JSON, read into an Event when sent
     delivery_id: str
 
 
@@ -118,8 +117,7 @@ def _claimed(row: ClaimedDelivery) -> _Claimed:
         notifier=row.notifier,
         destination=row.destination,
         attempts=row.attempts,
-        # Written by ``enqueue`` from an Event: the stored JSON has exactly that shape.
-        event=cast(Event, row.payload),
+        payload=row.payload,
         delivery_id=delivery_id_of(row.event_id, row.pk),
     )
 
@@ -204,12 +202,17 @@ class _OutcomeWriter:
 async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> DeliveryError | None:
     try:
         if notifier.batches:
-            await notifier.deliver_batch([(c.event, c.delivery_id) for c in batch], destination=batch[0].destination)
+            events = [(event_from_json(c.payload), c.delivery_id) for c in batch]
+            await notifier.deliver_batch(events, destination=batch[0].destination)
         else:
             (item,) = batch
-            await notifier.deliver_to(item.event, delivery_id=item.delivery_id, destination=item.destination)
+            event = event_from_json(item.payload)
+            await notifier.deliver_to(event, delivery_id=item.delivery_id, destination=item.destination)
     except DeliveryError as err:
         return err
+    except EventPayloadError as err:
+        # Stored by a version whose events this one cannot read: retrying will not help.
+        return DeliveryError(f"unreadable event: {err}", retryable=False)
     except Exception as err:  # noqa: BLE001 - a notifier bug must not lose the delivery
         log.exception("notifier %s failed", notifier.destination)
         return DeliveryError(f"{err.__class__.__name__}: {err}")
@@ -294,10 +297,16 @@ def replay(db: Database, notifier: Notifier, *, since: datetime) -> Replay:
         done = repo.events_sent_or_queued(notifier.destination)
         now = utcnow()
         for pk, payload in repo.events_since(since):
-            event = cast(Event, payload)
             if pk in done:
                 skipped += 1
-            elif not notifier.accepts(event):
+                continue
+            try:
+                event = event_from_json(payload)
+            except EventPayloadError:
+                log.warning("outbox event %s is not an event this version reads; not replayed", pk)
+                filtered += 1
+                continue
+            if not notifier.accepts(event):
                 filtered += 1
             else:
                 repo.add_delivery(pk, notifier.destination, notifier.destination, not_before=now)

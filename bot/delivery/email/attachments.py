@@ -10,8 +10,15 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.changes.event_schema import Event
-from bot.delivery.email.sections import PRODUCTS_SEPARATOR, change_of, changes_text, english_for, group_sections
+from bot.changes.event_schema import ChangedFiling, Event, FieldChanges, FilingRecord
+from bot.delivery.email.sections import (
+    PRODUCTS_SEPARATOR,
+    Section,
+    change_of,
+    changes_text,
+    english_for,
+    group_sections,
+)
 from bot.changes.export import CHANGE_COLUMNS, write_export
 from scrapers.records import EXPORT_FIELDS
 
@@ -28,23 +35,31 @@ def digest_rows(events: Sequence[Event], *, language: str = "en") -> list[dict[s
     sections, _ = group_sections(events)
     rows: list[dict[str, Any]] = []
     for section in sections:
-        for change, records in (("new", section.new), ("changed", section.changed), ("removed", section.removed)):
-            for record in records:
-                row: dict[str, Any] = {name: "" for name in ROW_COLUMNS}
-                for name in EXPORT_FIELDS:
-                    value = record.get(name)
-                    if name == "kind" and not value:
-                        value = section.kind
-                    if isinstance(value, list):
-                        value = PRODUCTS_SEPARATOR.join(str(v) for v in value)
-                    row[name] = "" if value is None else str(value)
-                row["change"] = change_of(record) if change == "changed" else change
-                row["list"] = section.name
-                row["entity_en"] = english_for(str(record.get("entity") or "")) if record.get("entity") else ""
-                row["changes"] = changes_text(record.get("changes") or {}) if change == "changed" else ""
-                row["removed"] = change == "removed"
-                rows.append(row)
+        rows += [_row(section, "new", record) for record in section.new]
+        rows += [_row(section, change_of(change), change, change["changes"]) for change in section.changed]
+        rows += [_row(section, "removed", record) for record in section.removed]
     return rows
+
+
+def _row(
+    section: Section, change: str, record: FilingRecord | ChangedFiling, changes: FieldChanges | None = None
+) -> dict[str, Any]:
+    """One row: the record's export fields (a change carries only some), then what happened to it."""
+    row: dict[str, Any] = {name: "" for name in ROW_COLUMNS}
+    for name in EXPORT_FIELDS:
+        value = record.get(name)
+        if name == "kind" and not value:
+            value = section.kind
+        if isinstance(value, list):
+            value = PRODUCTS_SEPARATOR.join(str(v) for v in value)
+        row[name] = "" if value is None else str(value)
+    entity = record.get("entity")
+    row["change"] = change
+    row["list"] = section.name
+    row["entity_en"] = english_for(entity) if entity else ""
+    row["changes"] = changes_text(changes) if changes is not None else ""
+    row["removed"] = change == "removed"
+    return row
 
 
 def rows_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:

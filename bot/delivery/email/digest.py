@@ -88,7 +88,7 @@ ChartSizes = Mapping[str, Sequence[tuple[str, int]]]
 
 
 def _draw_chart(section: Section, chart_sizes: ChartSizes | None) -> bytes | None:
-    sizes: Any = None
+    sizes: Sequence[Sequence[str | int]] | None = None
     for event in section.events:
         sizes = event["data"].get("sizes") or sizes
     if not sizes and chart_sizes:
@@ -197,17 +197,11 @@ def render_digest(
     mailto = f"mailto:{sender}?subject=unsubscribe-{token}" if token else f"mailto:{sender}?subject=unsubscribe"
     baseline_kinds = []
     if baseline is not None:
-        for kind, totals_of in (baseline.get("by_kind") or {}).items():
+        for kind, totals_of in baseline["by_kind"].items():
             kind_zh, kind_en = KIND_NAMES.get(kind, (kind, kind))
-            if isinstance(totals_of, Mapping):
-                baseline_kinds.append(
-                    {"zh": kind_zh, "en": kind_en, **{k: int(totals_of.get(k, 0) or 0) for k in ("lists", "filings", "cancelled")}}
-                )
-    baseline_findings = [
-        pick_language(language, str(f.get("zh") or ""), str(f.get("en") or ""))
-        for f in ((baseline or {}).get("notable") or [])
-        if isinstance(f, Mapping)
-    ]
+            baseline_kinds.append({"zh": kind_zh, "en": kind_en, "lists": totals_of["lists"],
+                                   "filings": totals_of["filings"], "cancelled": totals_of["cancelled"]})
+    baseline_findings = [pick_language(language, f["zh"], f["en"]) for f in (baseline["notable"] if baseline else [])]
 
     def t(zh: str, en: str) -> str:
         """A short label in the subscriber's language ("中文 / English" for both)."""

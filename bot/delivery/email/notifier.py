@@ -40,7 +40,6 @@ from bot.delivery.email.subscribers import (
     normalize_address,
     record_sent,
 )
-from bot.delivery.email.validation import LIST_EVENTS
 from bot.changes.event_schema import Event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
@@ -125,7 +124,7 @@ def _delivery_pk(delivery_id: str) -> int | None:
 
 
 def _event_time(event: Event) -> str:
-    return str(event.get("timestamp") or "")
+    return event["timestamp"]
 
 
 class EmailNotifier(Notifier):
@@ -159,7 +158,7 @@ class EmailNotifier(Notifier):
         return True
 
     def accepts(self, event: Event) -> bool:
-        return event.get("type") in (*LIST_EVENTS, "baseline.established")
+        return True  # every event type: list events go into digests, the baseline starts them
 
     def subscribers(self, session: Session | None = None) -> list[Subscriber]:
         """Every subscriber (config and database), unsubscribed ones included."""
@@ -322,11 +321,7 @@ class EmailNotifier(Notifier):
     def _render(
         self, events: list[Event], subscriber: Subscriber, now: datetime, message_id: str | None
     ) -> EmailMessage:
-        kinds = {
-            str(e["data"].get("kind"))
-            for e in events
-            if e.get("type") == "list.published" and not e["data"].get("sizes")
-        }
+        kinds = {e["data"]["kind"] for e in events if e["type"] == "list.published" and not e["data"].get("sizes")}
         return render_digest(
             events,
             subscriber,

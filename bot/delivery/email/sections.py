@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bot.changes.companies import batch_label, english_name, province_en
-from bot.changes.event_schema import Event
+from bot.changes.event_schema import BaselineData, BaselineEvent, ChangedFiling, Event, FieldChanges
+from bot.changes.event_schema import FilingRecord, ListEvent
 from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
 from bot.changes.watchlist import FilingHit, Watchlist, filing_hits
 from bot.delivery.email.subscribers import clean_name
@@ -51,12 +51,12 @@ _FINDINGS_ELSEWHERE = ("watchlist", "cancellations", "renames")
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def clean_line(value: Any, limit: int = 500) -> str:
+def clean_line(value: object, limit: int = 500) -> str:
     """One line of display text: control characters and line breaks become spaces."""
     return clean_name(None if value is None else str(value), limit=limit)
 
 
-def _safe_url(value: Any) -> str | None:
+def _safe_url(value: str | None) -> str | None:
     """An http(s) URL, or None: event data must never put javascript: or data: into an href."""
     text = str(value or "").strip()
     if not text or re.search(r"[\x00-\x20\x7f<>\"'`]", text):
@@ -127,24 +127,26 @@ def count_noun(count: int, noun: str, plural: str | None = None) -> str:
 
 
 @dataclass(slots=True)
-class _Filing:
+class _FilingRow:
+    """What every row about a filing shows: its number, name and filer (and the filer in English)."""
+
     number: str
     name: str
     entity: str
     entity_en: str
+
+
+@dataclass(slots=True)
+class _Filing(_FilingRow):
     province: str
     province_en: str
     url: str = ""  # its page in the web app (web.public_url set), else ""
 
 
 @dataclass(slots=True)
-class _Item:
+class _Item(_FilingRow):
     """A row in the watched / cancellations / renames / removals tables."""
 
-    number: str
-    name: str
-    entity: str
-    entity_en: str
     change: str  # key of CHANGE_LABELS
     list_name: str
     detail: str = ""  # "before → after", the matched pattern …
@@ -168,43 +170,43 @@ class Section:
     counts: dict[str, int]  # of the whole list
     shown: dict[str, int]  # of what this subscriber gets (differs with a province filter)
     narrowed: bool
-    rank: dict[str, Any] | None
+    rank: dict[str, int] | None  # {"rank", "of", "size"} of the list's rank finding
     findings: list[list[str]] = field(default_factory=list)
     preview: list[_Filing] = field(default_factory=list)
     more: int = 0
     chart_cid: str | None = None
     batch_zh: str = ""  # 第十七批
     batch_en: str = ""  # 17th batch
-    events: list[Event] = field(default_factory=list)
+    events: list[ListEvent] = field(default_factory=list)
     web_url: str = ""  # the list's page in the web app (web.public_url set), else ""
 
     @property
-    def new(self) -> list[dict[str, Any]]:
-        return [r for e in self.events for r in e["data"].get("new") or []]
+    def new(self) -> list[FilingRecord]:
+        return [r for e in self.events for r in e["data"]["new"]]
 
     @property
-    def changed(self) -> list[dict[str, Any]]:
-        return [r for e in self.events for r in e["data"].get("changed") or []]
+    def changed(self) -> list[ChangedFiling]:
+        return [r for e in self.events for r in e["data"]["changed"]]
 
     @property
-    def removed(self) -> list[dict[str, Any]]:
-        return [r for e in self.events for r in e["data"].get("removed") or []]
+    def removed(self) -> list[FilingRecord]:
+        return [r for e in self.events for r in e["data"]["removed"]]
 
 
-def change_of(record: dict[str, Any]) -> str:
-    changes = record.get("changes") or {}
+def change_of(record: ChangedFiling) -> str:
+    changes = record["changes"]
     status = changes.get("status")
-    if isinstance(status, (list, tuple)) and len(status) == 2 and status[1] == "cancelled":
+    if status is not None and len(status) == 2 and status[1] == "cancelled":
         return "cancelled"
     if "entity" in changes or "name" in changes:
         return "renamed"
     return "changed"
 
 
-def changes_text(changes: Mapping[str, Any]) -> str:
+def changes_text(changes: FieldChanges) -> str:
     parts = []
-    for key, value in (changes or {}).items():
-        if isinstance(value, (list, tuple)) and len(value) == 2:
+    for key, value in changes.items():
+        if len(value) == 2:
             before, after = (
                 PRODUCTS_SEPARATOR.join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v))
                 for v in value
@@ -215,41 +217,39 @@ def changes_text(changes: Mapping[str, Any]) -> str:
     return clean_line("; ".join(parts), 2000)
 
 
-def group_sections(events: Sequence[Event]) -> tuple[list[Section], list[Event]]:
+def group_sections(events: Sequence[Event]) -> tuple[list[Section], list[BaselineEvent]]:
     """List events merged per base id (parts of one list become one section), in order; baselines apart."""
     sections: dict[str, Section] = {}
-    baselines: list[Event] = []
+    baselines: list[BaselineEvent] = []
     for event in events:
-        if event.get("type") == "baseline.established":
+        if event["type"] == "baseline.established":
             baselines.append(event)
             continue
-        if event.get("type") not in ("list.published", "list.revised"):
-            continue
-        key = _base_id(str(event.get("id") or ""))
-        data = event.get("data") or {}
+        key = _base_id(event["id"])
+        data = event["data"]
         section = sections.get(key)
         if section is None:
-            kind = str(data.get("kind") or "")
+            kind = data["kind"]
             kind_zh, kind_en = KIND_NAMES.get(kind, (kind, kind))
-            counts = {k: int(v) for k, v in (data.get("counts") or {}).items() if isinstance(v, (int, float))}
+            counts = {k: int(v) for k, v in data["counts"].items() if isinstance(v, (int, float))}
             section = sections[key] = Section(
-                event_type=str(event["type"]),
+                event_type=event["type"],
                 kind=kind,
                 kind_zh=kind_zh,
                 kind_en=kind_en,
-                list_month=clean_line(data.get("list_month"), 20),
-                title=clean_line(data.get("title")),
-                name=clean_line(data.get("name")),
-                batch=data.get("batch") if isinstance(data.get("batch"), int) else None,
-                page_url=_safe_url(data.get("page_url")),
-                attachment_url=_safe_url(data.get("attachment_url")),
+                list_month=clean_line(data["list_month"], 20),
+                title=clean_line(data["title"]),
+                name=clean_line(data["name"]),
+                batch=data["batch"],
+                page_url=_safe_url(data["page_url"]),
+                attachment_url=_safe_url(data["attachment_url"]),
                 counts=counts,
                 shown={},
                 narrowed=False,
                 rank=None,
             )
         section.events.append(event)
-        section.narrowed = section.narrowed or bool(data.get("narrowed"))
+        section.narrowed = section.narrowed or data.get("narrowed", False)
         if section.batch and not section.batch_zh:
             try:
                 section.batch_zh, section.batch_en = batch_label(section.batch)
@@ -261,10 +261,10 @@ def group_sections(events: Sequence[Event]) -> tuple[list[Section], list[Event]]
 def finish_section(section: Section, language: str) -> None:
     new, changed, removed = section.new, section.changed, section.removed
     cancelled = sum(1 for c in changed if change_of(c) == "cancelled")
-    renamed = sum(1 for c in changed if "entity" in (c.get("changes") or {}))
+    renamed = sum(1 for c in changed if "entity" in c["changes"])
     # Changes that are neither a cancellation nor a rename. Not changed - cancelled - renamed:
     # counts.cancelled also counts new filings listed already cancelled, and a change can be both.
-    other = sum(1 for c in changed if change_of(c) != "cancelled" and "entity" not in (c.get("changes") or {}))
+    other = sum(1 for c in changed if change_of(c) != "cancelled" and "entity" not in c["changes"])
     counts = section.counts
     counts.setdefault("new", len(new))
     counts.setdefault("changed", len(changed))
@@ -278,25 +278,22 @@ def finish_section(section: Section, language: str) -> None:
         section.shown = dict(counts)
     section.shown["other_changed"] = other
     for event in section.events:
-        for finding in event["data"].get("notable") or []:
-            if not isinstance(finding, Mapping):
+        for finding in event["data"]["notable"]:
+            if finding["type"] == "rank" and section.rank is None:
+                rank = finding["data"]
+                section.rank = {"rank": rank["rank"], "of": rank["of"], "size": rank["size"]}
+            if finding["type"] in _FINDINGS_ELSEWHERE:
                 continue
-            if finding.get("type") == "rank" and section.rank is None:
-                data = finding.get("data") or {}
-                if all(isinstance(data.get(k), int) for k in ("rank", "of")):
-                    section.rank = {"rank": data["rank"], "of": data["of"], "size": data.get("size")}
-            if finding.get("type") in _FINDINGS_ELSEWHERE:
-                continue
-            texts = pick_language(language, str(finding.get("zh") or ""), str(finding.get("en") or ""))
+            texts = pick_language(language, finding["zh"], finding["en"])
             if texts and texts not in section.findings:
                 section.findings.append(texts)
     for record in new[:_PREVIEW_ROWS]:
-        entity = clean_line(record.get("entity"))
-        province = clean_line(record.get("province"), 40)
+        entity = clean_line(record["entity"])
+        province = clean_line(record["province"], 40)
         section.preview.append(
             _Filing(
-                number=clean_line(record.get("filing_number"), 200),
-                name=clean_line(record.get("name")),
+                number=clean_line(record["filing_number"], 200),
+                name=clean_line(record["name"]),
                 entity=entity,
                 entity_en=english_for(entity) if language != "zh" else "",
                 province=province,
@@ -306,13 +303,28 @@ def finish_section(section: Section, language: str) -> None:
     section.more = max(0, len(new) - len(section.preview))
 
 
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A filing as the tables name it, from whichever record told of it (a filing, a change,
+    a watchlist hit, a cancellation or rename finding)."""
+
+    filing_number: str
+    name: str | None = None
+    entity: str | None = None
+
+
+def _named(record: FilingRecord | ChangedFiling) -> _Named:
+    # A changed filing may lack its current name and entity (not found when the event was made).
+    return _Named(record["filing_number"], record.get("name"), record.get("entity"))
+
+
 def _item(
-    record: Mapping[str, Any], change: str, list_name: str, language: str, detail: str = "", *, kind: str = ""
+    record: _Named, change: str, list_name: str, language: str, detail: str = "", *, kind: str = ""
 ) -> _Item:
-    entity = clean_line(record.get("entity"))
+    entity = clean_line(record.entity)
     return _Item(
-        number=clean_line(record.get("filing_number"), 200),
-        name=clean_line(record.get("name")),
+        number=clean_line(record.filing_number, 200),
+        name=clean_line(record.name),
         entity=entity,
         entity_en=english_for(entity) if language != "zh" and entity else "",
         change=change,
@@ -331,19 +343,18 @@ def watched_items(
         for event in section.events:
             hits: list[FilingHit] = filing_hits(event, matcher) if matcher else []
             for hit in hits:
-                record = {"filing_number": hit.filing_number, "name": hit.name, "entity": hit.entity}
+                record = _Named(hit.filing_number, hit.name, hit.entity)
                 item = _item(record, hit.change, section.name, language, kind=section.kind)
                 item.pattern = clean_line(hit.pattern, 200)
                 items.setdefault((item.number, item.change), item)
             # Hits of the service-wide watchlist (notify.watchlist) arrive as findings.
-            for finding in event["data"].get("notable") or []:
-                if not isinstance(finding, Mapping) or finding.get("type") != "watchlist":
+            for finding in event["data"]["notable"]:
+                if finding["type"] != "watchlist":
                     continue
-                for hit in (finding.get("data") or {}).get("hits") or []:
-                    if not isinstance(hit, Mapping):
-                        continue
-                    item = _item(hit, "new", section.name, language, kind=section.kind)
-                    item.pattern = clean_line(hit.get("pattern"), 200)
+                for watch_hit in finding["data"]["hits"]:
+                    named = _Named(watch_hit["filing_number"], watch_hit["name"], watch_hit["entity"])
+                    item = _item(named, "new", section.name, language, kind=section.kind)
+                    item.pattern = clean_line(watch_hit["pattern"], 200)
                     items.setdefault((item.number, item.change), item)
     return list(items.values())
 
@@ -355,38 +366,35 @@ def cancellations_and_renames(
     renamed: dict[str, _Item] = {}
     removed: dict[str, _Item] = {}
     for section in sections:
-        for record in section.changed:
-            changes = record.get("changes") or {}
-            kind = change_of(record)
-            if kind == "cancelled":
+        for change in section.changed:
+            changes = change["changes"]
+            number = change["filing_number"]
+            if change_of(change) == "cancelled":
                 remark = changes.get("remark")
-                detail = str(remark[1]) if isinstance(remark, (list, tuple)) and len(remark) == 2 else ""
-                cancelled.setdefault(str(record.get("filing_number")), _item(record, "cancelled", section.name, language, detail, kind=section.kind))
+                detail = str(remark[1]) if remark is not None and len(remark) == 2 else ""
+                cancelled.setdefault(number, _item(_named(change), "cancelled", section.name, language, detail, kind=section.kind))
             for key in ("entity", "name"):
                 value = changes.get(key)
-                if isinstance(value, (list, tuple)) and len(value) == 2:
+                if value is not None and len(value) == 2:
                     label = FIELD_LABELS[key][0 if language == "zh" else 1]
                     detail = f"{label}: {value[0]} → {value[1]}"
-                    renamed.setdefault(f"{record.get('filing_number')}|{key}", _item(record, "renamed", section.name, language, detail, kind=section.kind))
+                    renamed.setdefault(f"{number}|{key}", _item(_named(change), "renamed", section.name, language, detail, kind=section.kind))
         for record in section.removed:
-            removed.setdefault(str(record.get("filing_number")), _item(record, "removed", section.name, language, kind=section.kind))
+            removed.setdefault(record["filing_number"], _item(_named(record), "removed", section.name, language, kind=section.kind))
         # Findings may name cancellations and renames the rows above do not carry (a 注销 notice).
         for event in section.events:
-            for finding in event["data"].get("notable") or []:
-                if not isinstance(finding, Mapping):
-                    continue
-                data = finding.get("data") or {}
-                if finding.get("type") == "cancellations":
-                    for entry in data.get("filings") or []:
-                        if isinstance(entry, Mapping) and entry.get("filing_number"):
-                            cancelled.setdefault(str(entry["filing_number"]), _item(entry, "cancelled", section.name, language, kind=section.kind))
-                elif finding.get("type") == "renames":
-                    for entry in data.get("renames") or []:
-                        if isinstance(entry, Mapping) and entry.get("filing_number"):
-                            key = f"{entry['filing_number']}|entity"
-                            detail = f"{entry.get('before', '')} → {entry.get('after', '')}"
-                            record = {"filing_number": entry["filing_number"], "entity": entry.get("after", "")}
-                            renamed.setdefault(key, _item(record, "renamed", section.name, language, detail, kind=section.kind))
+            for finding in event["data"]["notable"]:
+                if finding["type"] == "cancellations":
+                    for entry in finding["data"]["filings"]:
+                        if entry["filing_number"]:
+                            named = _Named(entry["filing_number"], entry["name"], entry["entity"])
+                            cancelled.setdefault(entry["filing_number"], _item(named, "cancelled", section.name, language, kind=section.kind))
+                elif finding["type"] == "renames":
+                    for rename in finding["data"]["renames"]:
+                        if rename["filing_number"]:
+                            detail = f"{rename['before']} → {rename['after']}"
+                            named = _Named(rename["filing_number"], entity=rename["after"])
+                            renamed.setdefault(f"{rename['filing_number']}|entity", _item(named, "renamed", section.name, language, detail, kind=section.kind))
     return list(cancelled.values()), list(renamed.values()), list(removed.values())
 
 
@@ -459,7 +467,7 @@ def _subject_parts(totals: _Totals) -> tuple[list[str], list[str]]:
 
 
 def subject_variants(
-    day: str, totals: _Totals | None, baseline: Mapping[str, Any] | None
+    day: str, totals: _Totals | None, baseline: BaselineData | None
 ) -> tuple[str, str, str]:
     """(zh, en, both) subjects."""
     if totals is not None and (totals.new_lists or totals.revised_lists):
@@ -468,8 +476,7 @@ def subject_variants(
         zh = f"网信办：{'，'.join(zh_parts)} — {day}"
         return zh, en, f"{en} · {'，'.join(zh_parts)}"
     if baseline is not None:
-        counts = baseline.get("counts") or {}
-        lists, filings = int(counts.get("lists", 0) or 0), int(counts.get("filings", 0) or 0)
+        lists, filings = baseline["counts"]["lists"], baseline["counts"]["filings"]
         en = f"CAC watch started: {count_noun(lists, 'list')}, {count_noun(filings, 'filing')} on record — {day}"
         zh = f"网信办备案监测已开始：已记录名单{lists:,}份、备案{filings:,}项 — {day}"
         return zh, en, f"{en} · 监测已开始"
@@ -479,7 +486,7 @@ def subject_variants(
 
 
 def subject_for(
-    language: str, day: str, *, totals: _Totals | None = None, baseline: Mapping[str, Any] | None = None
+    language: str, day: str, *, totals: _Totals | None = None, baseline: BaselineData | None = None
 ) -> str:
     """``CAC: 2 new lists, 1,387 new filings, 3 cancellations — 2026-05-06`` (the Chinese variant
     for zh; English then the Chinese counts for both). No list and no baseline: the heartbeat."""

@@ -17,15 +17,14 @@ reaches the subscriber only when it touches a watched company.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.changes.event_schema import Event
+from bot.changes.event_schema import ChangedFiling, Event, FieldChanges, FilingRecord, ListEvent, ListEventData
 from bot.changes.watchlist import Watchlist, check_pattern, filing_hits, fold
 from bot.delivery.email import validation
 # Validation is a module of its own (configuration loading imports it without the database);
@@ -173,18 +172,18 @@ def company_matcher(patterns: Iterable[str]) -> Watchlist:
     return Watchlist(clean_name(p, limit=200) for p in patterns)
 
 
-def _province_of(record: dict[str, Any]) -> str | None:
+def _province_of(record: FilingRecord | ChangedFiling, changes: FieldChanges | None = None) -> str | None:
+    """``changes``: a changed filing's changes (its province, when that changed)."""
     province = record.get("province")
-    if not province:
-        changes = record.get("changes") or {}
+    if not province and changes:
         before_after = changes.get("province")
-        if isinstance(before_after, (list, tuple)) and before_after:
+        if before_after:
             province = before_after[-1]
     if not province:
         # Changed entries carry no province: the number's region code tells it.
         from scrapers.normalize import province_from_number, province_from_pinyin
 
-        number = str(record.get("filing_number") or "")
+        number = record["filing_number"]
         province = province_from_number(number) or province_from_pinyin(number)
     return str(province) if province else None
 
@@ -221,25 +220,20 @@ def narrow_event(event: Event, subscriber: Subscriber, matcher: Watchlist | None
     """
     if subscriber.unsubscribed:
         return None
-    if event.get("type") == "baseline.established":
+    if event["type"] == "baseline.established":
         return event
-    if event.get("type") not in LIST_EVENTS:
-        return None
-    data = event.get("data") or {}
-    if subscriber.kinds and data.get("kind") not in subscriber.kinds:
+    data = event["data"]
+    if subscriber.kinds and data["kind"] not in subscriber.kinds:
         return None
     if subscriber.provinces:
-        narrowed = copy.copy(event)
-        narrowed_data = dict(data)
-        total = 0
-        for change in ("new", "changed", "removed"):
-            kept = [r for r in data.get(change) or [] if _province_matches(_province_of(r), subscriber.provinces)]
-            narrowed_data[change] = kept
-            total += len(kept)
-        if not total:
+        wanted = subscriber.provinces
+        new = [r for r in data["new"] if _province_matches(_province_of(r), wanted)]
+        changed = [c for c in data["changed"] if _province_matches(_province_of(c, c["changes"]), wanted)]
+        removed = [r for r in data["removed"] if _province_matches(_province_of(r), wanted)]
+        if not (new or changed or removed):
             return None
-        narrowed_data["narrowed"] = True
-        narrowed["data"] = narrowed_data
+        narrowed_data: ListEventData = {**data, "new": new, "changed": changed, "removed": removed, "narrowed": True}
+        narrowed: ListEvent = {**event, "data": narrowed_data}
         event = narrowed
     if subscriber.watchlist and subscriber.watch_only:
         if matcher is None:

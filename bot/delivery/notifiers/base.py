@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from bot.changes.event_schema import Event
+from bot.changes.event_schema import Event, event_kind
 from storage.db import Database, Session
 
 __all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS", "DestinationFilters", "passes_filters", "notifiers_by_key"]
@@ -35,12 +35,12 @@ def passes_filters(filters: DestinationFilters, event: Event) -> bool:
     """Whether a destination with these filters gets the event."""
     if filters.events is not None and event["type"] not in filters.events:
         return False
-    kind = event["data"].get("kind")
+    kind = event_kind(event)
     # Baseline events span every kind, so a kinds filter lets them through.
     if filters.kinds is not None and kind is not None and kind not in filters.kinds:
         return False
     if filters.watchlist_only:
-        return any(finding.get("type") == "watchlist" for finding in event["data"].get("notable") or [])
+        return any(finding["type"] == "watchlist" for finding in event["data"]["notable"])
     return True
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Literal
 
-from bot.changes.event_schema import Event
+from bot.changes.event_schema import BaselineData, Event, Finding, ListEvent
 from bot.changes.vocabulary import kind_names
 
 __all__ = ["plain_summary", "summary_title", "KIND_NAMES", "Language"]
@@ -28,10 +28,10 @@ _HEADINGS: dict[str, tuple[str, str]] = {
 }
 
 
-def _one_line(value: Any) -> str:
+def _one_line(value: str | None) -> str:
     # Data comes from a government site: keep a stray newline in a title from
     # breaking the layout (content itself is passed through unchanged otherwise).
-    return re.sub(r"\s+", " ", str(value if value is not None else "")).strip()
+    return re.sub(r"\s+", " ", value or "").strip()
 
 
 def _kind(kind: str) -> tuple[str, str]:
@@ -52,12 +52,12 @@ def _pick(language: str, zh: str, en: str) -> list[str]:
 
 def summary_title(event: Event, language: Language = "both") -> str:
     """One line: what happened (``新名单 · New list: Deep synthesis algorithms 2026-05``)."""
-    zh_head, en_head = _HEADINGS.get(event["type"], (event["type"], event["type"]))
-    data = event["data"]
+    zh_head, en_head = _HEADINGS[event["type"]]
     if event["type"] == "baseline.established":
         return " · ".join(_pick(language, zh_head, en_head))
-    kind_zh, kind_en = _kind(str(data.get("kind", "")))
-    month = _one_line(data.get("list_month"))
+    data = event["data"]
+    kind_zh, kind_en = _kind(data["kind"])
+    month = _one_line(data["list_month"])
     zh = f"{zh_head}：{kind_zh} {month}".strip()
     en = f"{en_head}: {kind_en} {month}".strip()
     part = data.get("part")
@@ -67,10 +67,10 @@ def summary_title(event: Event, language: Language = "both") -> str:
     return " · ".join(_pick(language, zh, en))
 
 
-def _findings(notable: Iterable[dict[str, Any]], language: str) -> list[str]:
+def _findings(notable: Iterable[Finding], language: str) -> list[str]:
     lines: list[str] = []
     for finding in notable:
-        texts = _pick(language, _one_line(finding.get("zh")), _one_line(finding.get("en")))
+        texts = _pick(language, _one_line(finding["zh"]), _one_line(finding["en"]))
         texts = [t for t in texts if t]
         if texts:
             lines.append(f"• {texts[0]}")
@@ -78,15 +78,14 @@ def _findings(notable: Iterable[dict[str, Any]], language: str) -> list[str]:
     return lines
 
 
-def _list_body(event: Event, language: str) -> list[str]:
+def _list_body(event: ListEvent, language: str) -> list[str]:
     data = event["data"]
     lines: list[str] = []
-    for key in ("title", "name"):
-        text = _one_line(data.get(key))
+    for text in (_one_line(data["title"]), _one_line(data["name"])):
         if text and text not in lines:
             lines.append(text)
-    counts = data.get("counts") or {}
-    new, changed, removed = (int(counts.get(k, 0)) for k in ("new", "changed", "removed"))
+    counts = data["counts"]
+    new, changed, removed = counts["new"], counts["changed"], counts["removed"]
     lines += _pick(
         language,
         f"新增 {new} · 变更 {changed} · 移除 {removed}",
@@ -95,18 +94,16 @@ def _list_body(event: Event, language: str) -> list[str]:
     return lines
 
 
-def _baseline_body(event: Event, language: str) -> list[str]:
-    data = event["data"]
-    counts = data.get("counts") or {}
-    lists, filings = int(counts.get("lists", 0)), int(counts.get("filings", 0))
+def _baseline_body(data: BaselineData, language: str) -> list[str]:
+    lists, filings = data["counts"]["lists"], data["counts"]["filings"]
     lines = _pick(
         language,
         f"已记录 {lists} 份名单、{filings} 项备案。",
         f"{_n(lists, 'list')} and {_n(filings, 'filing')} on record.",
     )
-    for kind, totals in (data.get("by_kind") or {}).items():
+    for kind, totals in data["by_kind"].items():
         kind_zh, kind_en = _kind(kind)
-        n_lists, n_filings, cancelled = (int(totals.get(k, 0)) for k in ("lists", "filings", "cancelled"))
+        n_lists, n_filings, cancelled = totals["lists"], totals["filings"], totals["cancelled"]
         zh = f"{kind_zh}：{n_lists} 份名单，{n_filings} 项备案"
         en = f"{kind_en}: {_n(n_lists, 'list')}, {_n(n_filings, 'filing')}"
         if cancelled:
@@ -120,18 +117,18 @@ def plain_summary(event: Event, language: Language = "both") -> str:
     """The event as a few lines of plain text (no markup), in one or both languages."""
     if language not in ("both", "zh", "en"):
         raise ValueError(f"language must be both, zh or en, not {language!r}")
-    data = event["data"]
     lines = [summary_title(event, language)]
+    links: list[str] = []
     if event["type"] == "baseline.established":
-        lines += _baseline_body(event, language)
+        lines += _baseline_body(event["data"], language)
     else:
         lines += _list_body(event, language)
-    findings = _findings(data.get("notable") or [], language)
+        links = [_one_line(event["data"]["page_url"]), _one_line(event["data"]["attachment_url"])]
+        links = [link for link in links if link]
+    findings = _findings(event["data"]["notable"], language)
     if findings:
         lines.append("")
         lines += findings
-    links = [_one_line(data.get(key)) for key in ("page_url", "attachment_url")]
-    links = [link for link in links if link]
     if links:
         lines.append("")
         lines += links

@@ -16,10 +16,20 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal, Protocol, TypeGuard, TypeVar
 
 from bot.changes.companies import batch_label, english_name, translate_term
-from bot.changes.event_schema import Event
+from bot.changes.event_schema import (
+    BaselineEvent,
+    ChangedFiling,
+    Counts,
+    Event,
+    FieldValue,
+    FilingRecord,
+    Finding,
+    ListEvent,
+    ListEventData,
+)
 from bot.changes.vocabulary import FIELD_LABELS, kind_names
 from bot.changes.watchlist import FilingHit
 from bot.web.paths import filing_path, list_path, page_url
@@ -70,12 +80,12 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def esc(value: Any) -> str:
+def esc(value: object) -> str:
     """Escape site-controlled text for an HTML text node (``<``, ``>``, ``&``)."""
     return html.escape("" if value is None else str(value), quote=False)
 
 
-def attr(value: Any) -> str:
+def attr(value: object) -> str:
     """Escape for a double-quoted attribute value (also ``"`` and ``'``)."""
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -109,9 +119,9 @@ def list_label(kind: str, batch: int | None, list_month: str | None = None) -> t
     return (zh_kind, en_kind[:1].upper() + en_kind[1:])
 
 
-def _link(url: Any, label: str) -> str | None:
+def _link(url: str | None, label: str) -> str | None:
     # Telegram refuses an <a> whose href is not a URL; a strange value is left out, not sent.
-    if not isinstance(url, str) or not re.match(r"^https?://[^\s<>\"]+$", url):
+    if url is None or not re.match(r"^https?://[^\s<>\"]+$", url):
         return None
     return f'<a href="{attr(url)}">{esc(label)}</a>'
 
@@ -241,13 +251,13 @@ def en_name(entity: str) -> str:
         return entity
 
 
-def _value(field: str, value: Any, lang: str) -> str:
+def _value(field: str, value: FieldValue, lang: str) -> str:
     index = 0 if lang == "zh" else 1
     if value is None or value == "" or value == []:
         return "—"
-    if field == "status" and value in _STATUS:
+    if field == "status" and isinstance(value, str) and value in _STATUS:
         return _STATUS[value][index]
-    if field == "role" and value in _ROLE:
+    if field == "role" and isinstance(value, str) and value in _ROLE:
         return _ROLE[value][index]
     if isinstance(value, list):
         return _clip("、".join(str(v) for v in value))
@@ -271,8 +281,8 @@ class WebLinks:
     def filing(self, number: str) -> str | None:
         return page_url(self.public_url, filing_path(self.kind, number)) if self.kind and number else None
 
-    def list(self, list_month: Any) -> str | None:
-        if not self.kind or not isinstance(list_month, str) or not list_month:
+    def list(self, list_month: str) -> str | None:
+        if not self.kind or not list_month:
             return None
         return page_url(self.public_url, list_path(self.kind, list_month))
 
@@ -280,11 +290,14 @@ class WebLinks:
 _NO_LINKS = WebLinks()
 
 
-def _filing_line(record: dict[str, Any], lang: str, prefix: str = "• ", links: WebLinks = _NO_LINKS) -> str:
-    name = esc(_clip(str(record.get("name") or ""), 200))
-    entity_raw = str(record.get("entity") or "")
+def _filing_line(
+    record: FilingRecord | ChangedFiling, lang: str, prefix: str = "• ", links: WebLinks = _NO_LINKS
+) -> str:
+    # A changed filing may lack its current name and entity (not found when the event was made).
+    name = esc(_clip(record.get("name") or "", 200))
+    entity_raw = record.get("entity") or ""
     entity = esc(_clip(entity_raw if lang == "zh" else en_name(entity_raw), 200))
-    raw_number = str(record.get("filing_number") or "")
+    raw_number = record["filing_number"]
     number = f"<code>{esc(raw_number)}</code>"
     url = links.filing(raw_number)
     if url:
@@ -296,11 +309,11 @@ def _filing_line(record: dict[str, Any], lang: str, prefix: str = "• ", links:
     return f"{prefix}{name}{who} {number}"
 
 
-def _change_line(change: dict[str, Any], lang: str, links: WebLinks = _NO_LINKS) -> str:
+def _change_line(change: ChangedFiling, lang: str, links: WebLinks = _NO_LINKS) -> str:
     index = 0 if lang == "zh" else 1
     parts = []
-    for field, pair in (change.get("changes") or {}).items():
-        before, after = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+    for field, pair in change["changes"].items():
+        before, after = (list(pair) + [None, None])[:2]
         label = FIELD_LABELS.get(field, (field, field))[index]
         parts.append(f"{esc(label)} {esc(_value(field, before, lang))} → {esc(_value(field, after, lang))}")
     joined = "；".join(parts) if lang == "zh" else "; ".join(parts)
@@ -308,11 +321,21 @@ def _change_line(change: dict[str, Any], lang: str, links: WebLinks = _NO_LINKS)
     return _filing_line(change, lang, links=links) + (colon + joined if joined else "")
 
 
+_Record = TypeVar("_Record", bound=FilingRecord | ChangedFiling)
+_Record_contra = TypeVar("_Record_contra", contravariant=True)
+
+
+class _Line(Protocol[_Record_contra]):
+    """One record as a line of a post (``_filing_line``, ``_change_line``)."""
+
+    def __call__(self, record: _Record_contra, lang: str, /, *, links: WebLinks) -> str: ...
+
+
 def _items(
     title: tuple[str, str],
-    records: Sequence[dict[str, Any]],
+    records: Sequence[_Record],
     lang: str,
-    line: Any,
+    line: _Line[_Record],
     limit: int = MAX_LISTED,
     *,
     total: int | None = None,
@@ -335,134 +358,147 @@ def _items(
     return blocks
 
 
-def _rank_fallback(data: dict[str, Any]) -> dict[str, str] | None:
-    """Rank among lists of the kind from ``data.sizes`` when the findings carry none."""
+def _rank_fallback(data: ListEventData) -> tuple[str, str] | None:
+    """(zh, en): rank among lists of the kind from ``data.sizes`` when the findings carry none."""
     sizes = data.get("sizes") or []
-    rows = (data.get("counts") or {}).get("rows")
+    rows = data["counts"].get("rows")
     if not sizes or rows is None or len(sizes) < 2:
         return None
     ordered = sorted((int(size) for _, size in sizes), reverse=True)
-    rank = ordered.index(int(rows)) + 1 if int(rows) in ordered else sum(1 for s in ordered if s > int(rows)) + 1
-    return {
-        "zh": f"本清单共 {rows} 行，在 {len(ordered)} 份同类清单中规模排第 {rank}。",
-        "en": f"{rows} rows: #{rank} by size of {len(ordered)} lists of its kind.",
-    }
+    rank = ordered.index(rows) + 1 if rows in ordered else sum(1 for s in ordered if s > rows) + 1
+    return (
+        f"本清单共 {rows} 行，在 {len(ordered)} 份同类清单中规模排第 {rank}。",
+        f"{rows} rows: #{rank} by size of {len(ordered)} lists of its kind.",
+    )
 
 
-def _top_filers_fallback(data: dict[str, Any]) -> dict[str, str] | None:
-    counts = Counter(str(r.get("entity") or "") for r in data.get("new") or [] if r.get("entity"))
+def _top_filers_fallback(data: ListEventData) -> tuple[str, str] | None:
+    """(zh, en): the top filers among the new filings when the findings name none."""
+    counts = Counter(r["entity"] for r in data["new"] if r["entity"])
     top = [(entity, count) for entity, count in counts.most_common(5) if count > 1]
     if not top:
         return None
-    return {
-        "zh": "主要备案主体：" + "、".join(f"{entity}（{count}项）" for entity, count in top),
-        "en": "Top filers: " + ", ".join(f"{en_name(entity)} ({count})" for entity, count in top),
-    }
+    return (
+        "主要备案主体：" + "、".join(f"{entity}（{count}项）" for entity, count in top),
+        "Top filers: " + ", ".join(f"{en_name(entity)} ({count})" for entity, count in top),
+    )
 
 
-def _findings(data: dict[str, Any], lang: str) -> list[Block]:
-    found: dict[str, list[dict[str, Any]]] = {}
-    for finding in data.get("notable") or []:
-        if isinstance(finding, dict):
-            found.setdefault(str(finding.get("type")), []).append(finding)
-    if "rank" not in found and (fallback := _rank_fallback(data)):
+def _findings(notable: Sequence[Finding], lang: str, list_data: ListEventData | None = None) -> list[Block]:
+    """The findings in reading order, in ``lang`` (else the other language); a list event's
+    rank and top filers are worked out from ``list_data`` when its findings carry none."""
+    found: dict[str, list[tuple[str, str]]] = {}  # type → [(zh, en)]
+    for finding in notable:
+        found.setdefault(finding["type"], []).append((finding["zh"], finding["en"]))
+    if list_data is not None and "rank" not in found and (fallback := _rank_fallback(list_data)):
         found["rank"] = [fallback]
-    if "top_filers" not in found and (fallback := _top_filers_fallback(data)):
+    if list_data is not None and "top_filers" not in found and (fallback := _top_filers_fallback(list_data)):
         found["top_filers"] = [fallback]
     ordered = [t for t in _FINDING_ORDER if t in found] + [t for t in found if t not in _FINDING_ORDER]
-    lines = [
-        Block("• " + esc(finding.get(lang) or finding.get("en") or finding.get("zh") or ""), "\n")
-        for kind in ordered
-        for finding in found[kind]
-        if finding.get(lang) or finding.get("en") or finding.get("zh")
-    ]
+    texts = [(zh if lang == "zh" else en) or en or zh for kind in ordered for zh, en in found[kind]]
+    lines = [Block("• " + esc(text), "\n") for text in texts if text]
     if not lines:
         return []
     return [Block("<b>要点</b>" if lang == "zh" else "<b>Highlights</b>")] + lines
 
 
-def _counts_line(event_type: str, counts: dict[str, Any], lang: str) -> str:
-    new, changed, removed = (int(counts.get(k) or 0) for k in ("new", "changed", "removed"))
-    rows, cancelled, renamed = counts.get("rows"), int(counts.get("cancelled") or 0), int(counts.get("renamed") or 0)
-    if lang == "zh":
-        parts = [f"新增备案 <b>{new}</b> 项"]
-        if changed or event_type == "list.revised":
-            parts.append(f"变更 <b>{changed}</b> 项")
-        if removed:
-            parts.append(f"移出 <b>{removed}</b> 项")
-        # Cancellations and renames are facts of their own (changes, or new filings listed
-        # already cancelled), never a breakdown of the last number: not "移出 1 项（其中注销 1 项）".
-        extra = ([f"注销 {cancelled} 项"] if cancelled else []) + ([f"主体更名 {renamed} 项"] if renamed else [])
-        line = "，".join(parts) + (f"；{'，'.join(extra)}" if extra else "")
-        return line + (f"；清单现有 {rows} 行。" if rows is not None else "。")
-    parts = [f"<b>{new}</b> new filing{'s' if new != 1 else ''}"]
+@dataclass(frozen=True, slots=True)
+class _CountWords:
+    """The counts line in one language: templates of ``n`` (and ``s``, an English plural)."""
+
+    new: str
+    changed: str
+    removed: str
+    cancelled: str
+    renamed: str
+    comma: str
+    semicolon: str
+    rows: str
+    end: str
+
+
+_COUNT_WORDS = {
+    "zh": _CountWords("新增备案 <b>{n}</b> 项", "变更 <b>{n}</b> 项", "移出 <b>{n}</b> 项", "注销 {n} 项", "主体更名 {n} 项",
+                      "，", "；", "清单现有 {n} 行。", "。"),
+    "en": _CountWords("<b>{n}</b> new filing{s}", "<b>{n}</b> changed", "<b>{n}</b> removed", "{n} cancelled",
+                      "{n} renamed", ", ", "; ", "{n} rows in the list now.", "."),
+}
+
+
+def _counts_line(event_type: str, counts: Counts, lang: str) -> str:
+    words = _COUNT_WORDS["zh" if lang == "zh" else "en"]
+    new, changed, removed = counts["new"], counts["changed"], counts["removed"]
+    rows, cancelled, renamed = counts.get("rows"), counts.get("cancelled") or 0, counts.get("renamed") or 0
+    parts = [words.new.format(n=new, s="s" if new != 1 else "")]
     if changed or event_type == "list.revised":
-        parts.append(f"<b>{changed}</b> changed")
+        parts.append(words.changed.format(n=changed))
     if removed:
-        parts.append(f"<b>{removed}</b> removed")
-    extra = ([f"{cancelled} cancelled"] if cancelled else []) + ([f"{renamed} renamed"] if renamed else [])
-    line = ", ".join(parts) + (f"; {', '.join(extra)}" if extra else "")
-    return line + (f"; {rows} rows in the list now." if rows is not None else ".")
+        parts.append(words.removed.format(n=removed))
+    # Cancellations and renames are facts of their own (changes, or new filings listed
+    # already cancelled), never a breakdown of the last number: not "移出 1 项（其中注销 1 项）".
+    extra = ([words.cancelled.format(n=cancelled)] if cancelled else []) + (
+        [words.renamed.format(n=renamed)] if renamed else []
+    )
+    line = words.comma.join(parts) + (words.semicolon + words.comma.join(extra) if extra else "")
+    return line + (words.semicolon + words.rows.format(n=rows) if rows is not None else words.end)
 
 
-def _headline(event: Event, lang: str) -> str:
+def _headline(event: ListEvent, lang: str) -> str:
     data = event["data"]
-    zh_label, en_label = list_label(str(data.get("kind") or ""), data.get("batch"), data.get("list_month"))
+    zh_label, en_label = list_label(data["kind"], data["batch"], data["list_month"])
     # No "part i of n": a webhook body split (data.part) is not a Telegram thread. The channel
     # tells a list once, from its first part, with the whole list's counts and findings.
     if event["type"] == "list.revised":
         text = f"✏️ <b>清单更新：{esc(zh_label)}</b>" if lang == "zh" else f"✏️ <b>List revised: {esc(en_label)}</b>"
     else:
         text = f"🆕 <b>{esc(zh_label)}</b>" if lang == "zh" else f"🆕 <b>{esc(en_label)}</b>"
-    zh_month, en_month = month_label(data.get("list_month"))
+    zh_month, en_month = month_label(data["list_month"])
     if lang == "zh":
-        lines = [text, f"清单：{esc(data.get('name') or data.get('title') or '')}", f"清单月份：{esc(zh_month)}"]
+        lines = [text, f"清单：{esc(data['name'] or data['title'])}", f"清单月份：{esc(zh_month)}"]
     else:
         lines = [text, f"List month: {esc(en_month)}"]
     return "\n".join(line for line in lines if not line.endswith("：") and not line.endswith(": "))
 
 
-def _links(data: dict[str, Any], lang: str, web: WebLinks = _NO_LINKS) -> list[Block]:
+def _links(data: ListEventData, lang: str, web: WebLinks = _NO_LINKS) -> list[Block]:
     labels = (("公告原文", "清单附件", "清单页面") if lang == "zh" else ("Announcement", "List file", "List page"))
     links = [
         link
         for link in (
-            _link(data.get("page_url"), labels[0]),
-            _link(data.get("attachment_url"), labels[1]),
-            _link(web.list(data.get("list_month")), labels[2]),
+            _link(data["page_url"], labels[0]),
+            _link(data["attachment_url"], labels[1]),
+            _link(web.list(data["list_month"]), labels[2]),
         )
         if link
     ]
     return [Block("🔗 " + " · ".join(links))] if links else []
 
 
-def _web_links(data: dict[str, Any], public_url: str | None) -> WebLinks:
-    return WebLinks(public_url, str(data.get("kind") or "")) if public_url else _NO_LINKS
+def _web_links(data: ListEventData, public_url: str | None) -> WebLinks:
+    return WebLinks(public_url, data["kind"]) if public_url else _NO_LINKS
 
 
-def _list_blocks(event: Event, lang: str, public_url: str | None = None) -> list[Block]:
+def _list_blocks(event: ListEvent, lang: str, public_url: str | None = None) -> list[Block]:
     data = event["data"]
+    counts = data["counts"]
     web = _web_links(data, public_url)
-    blocks = [Block(_headline(event, lang)), Block(_counts_line(event["type"], data.get("counts") or {}, lang))]
-    blocks += _findings(data, lang)
-    counts = data.get("counts") or {}
-    new = data.get("new") or []
-    if new and max(len(new), int(counts.get("new") or 0)) <= MAX_LISTED:
+    blocks = [Block(_headline(event, lang)), Block(_counts_line(event["type"], counts, lang))]
+    blocks += _findings(data["notable"], lang, data)
+    new = data["new"]
+    if new and max(len(new), counts["new"]) <= MAX_LISTED:
         blocks += _items(("新增备案", "New filings"), new, lang, _filing_line, links=web)
     # A split event's first part may hold only some of the changes: "more" counts the whole list.
-    blocks += _items(("变更", "Changes"), data.get("changed") or [], lang, _change_line,
-                     total=int(counts.get("changed") or 0), links=web)
-    blocks += _items(("移出清单", "Removed from the list"), data.get("removed") or [], lang, _filing_line,
-                     total=int(counts.get("removed") or 0), links=web)
+    blocks += _items(("变更", "Changes"), data["changed"], lang, _change_line, total=counts["changed"], links=web)
+    blocks += _items(("移出清单", "Removed from the list"), data["removed"], lang, _filing_line,
+                     total=counts["removed"], links=web)
     blocks += _links(data, lang, web)
     return blocks
 
 
-def _baseline_blocks(event: Event, lang: str) -> tuple[list[Block], list[Block]]:
+def _baseline_blocks(event: BaselineEvent, lang: str) -> tuple[list[Block], list[Block]]:
     """(fixed, optional): the optional findings are dropped if the one post would overflow."""
     data = event["data"]
-    counts = data.get("counts") or {}
-    lists, filings = counts.get("lists", 0), counts.get("filings", 0)
+    lists, filings = data["counts"]["lists"], data["counts"]["filings"]
     if lang == "zh":
         head = (f"📊 <b>cacwatch 开始监测网信办算法备案</b>\n已记录 <b>{esc(lists)}</b> 份清单、"
                 f"<b>{esc(filings)}</b> 项备案：")
@@ -470,20 +506,19 @@ def _baseline_blocks(event: Event, lang: str) -> tuple[list[Block], list[Block]]
         head = (f"📊 <b>cacwatch is now watching CAC algorithm filings</b>\n"
                 f"<b>{esc(lists)}</b> lists and <b>{esc(filings)}</b> filings on record:")
     fixed = [Block(head)]
-    for kind, totals in (data.get("by_kind") or {}).items():
-        label = kind_label(str(kind))[0 if lang == "zh" else 1]
-        t = totals or {}
+    for kind, t in data["by_kind"].items():
+        label = kind_label(kind)[0 if lang == "zh" else 1]
         if lang == "zh":
-            line = f"• {esc(label)}：{esc(t.get('lists', 0))} 份清单，{esc(t.get('filings', 0))} 项"
-            line += f"（已注销 {esc(t['cancelled'])}）" if t.get("cancelled") else ""
+            line = f"• {esc(label)}：{esc(t['lists'])} 份清单，{esc(t['filings'])} 项"
+            line += f"（已注销 {esc(t['cancelled'])}）" if t["cancelled"] else ""
         else:
-            n_lists, n_filings = int(t.get("lists") or 0), int(t.get("filings") or 0)
+            n_lists, n_filings = t["lists"], t["filings"]
             line = (f"• {esc(label[:1].upper() + label[1:])}: {n_lists} list{'s' if n_lists != 1 else ''}, "
                     f"{n_filings} filing{'s' if n_filings != 1 else ''}")
-            line += f" ({esc(t['cancelled'])} cancelled)" if t.get("cancelled") else ""
+            line += f" ({esc(t['cancelled'])} cancelled)" if t["cancelled"] else ""
         fixed.append(Block(line, "\n"))
     tail = Block("此后只推送新清单与变更。" if lang == "zh" else "From now on: new lists and changes only.")
-    optional = _findings(data, lang)
+    optional = _findings(data["notable"], lang)
     return fixed + [tail], optional
 
 
@@ -523,14 +558,31 @@ def render_event(event: Event, language: Language | str = "both", public_url: st
     return pack(blocks)
 
 
+def _hit_records(
+    hits: Sequence[FilingHit],
+) -> tuple[list[FilingRecord | ChangedFiling], list[ChangedFiling], list[FilingRecord | ChangedFiling]]:
+    """(new, changed, removed) records the hits name, each once however many patterns hit it."""
+    new = list({id(h.record): h.record for h in hits if h.change == "new"}.values())
+    changed = list({id(h.record): h.record for h in hits if h.change == "changed"}.values())
+    removed = list({id(h.record): h.record for h in hits if h.change == "removed"}.values())
+    return new, [c for c in changed if _is_change(c)], removed
+
+
+def _is_change(record: FilingRecord | ChangedFiling) -> TypeGuard[ChangedFiling]:
+    # A "changed" hit's record is the event's ChangedFiling (the one with "changes").
+    return "changes" in record
+
+
 def render_watch_alert(
     event: Event, hits: Iterable[FilingHit], language: Language | str = "both", public_url: str | None = None
 ) -> list[str]:
     """A private alert: which watched companies got a new filing, a change or a cancellation."""
     hits = list(hits)
+    if event["type"] == "baseline.established":
+        return []  # a baseline names no filing
     data = event["data"]
     web = _web_links(data, public_url)
-    zh_label, en_label = list_label(str(data.get("kind") or ""), data.get("batch"), data.get("list_month"))
+    zh_label, en_label = list_label(data["kind"], data["batch"], data["list_month"])
     patterns = list(dict.fromkeys(hit.pattern for hit in hits))
     blocks: list[Block] = []
     for lang in _languages(language):
@@ -539,24 +591,20 @@ def render_watch_alert(
             blocks.append(Block(f"🔔 <b>关注提醒：{watched}</b>\n{esc(zh_label)}"))
         else:
             blocks.append(Block(f"🔔 <b>Watch alert: {watched}</b>\n{esc(en_label)}"))
-        groups = (
-            ("new", ("新增备案", "New filings"), _filing_line),
-            ("changed", ("变更", "Changes"), _change_line),
-            ("removed", ("移出清单", "Removed from the list"), _filing_line),
-        )
-        for change, title, line in groups:
-            records = list({id(h.record): h.record for h in hits if h.change == change}.values())
-            blocks += _items(title, records, lang, line, limit=50, links=web)
+        new, changed, removed = _hit_records(hits)
+        blocks += _items(("新增备案", "New filings"), new, lang, _filing_line, limit=50, links=web)
+        blocks += _items(("变更", "Changes"), changed, lang, _change_line, limit=50, links=web)
+        blocks += _items(("移出清单", "Removed from the list"), removed, lang, _filing_line, limit=50, links=web)
         blocks += _links(data, lang, web)
     return pack(blocks)
 
 
-def caption_for(event: Event, language: Language | str = "both") -> str:
+def caption_for(event: ListEvent, language: Language | str = "both") -> str:
     """The chart's caption: which list, its month and its new filings; ≤ 1024 UTF-16 units."""
     data = event["data"]
-    zh_label, en_label = list_label(str(data.get("kind") or ""), data.get("batch"), data.get("list_month"))
-    zh_month, en_month = month_label(data.get("list_month"))
-    new = int((data.get("counts") or {}).get("new") or 0)
+    zh_label, en_label = list_label(data["kind"], data["batch"], data["list_month"])
+    zh_month, en_month = month_label(data["list_month"])
+    new = data["counts"]["new"]
     lines = []
     for lang in _languages(language):
         if lang == "zh":

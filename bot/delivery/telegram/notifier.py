@@ -42,7 +42,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.app.config import TelegramSettings
-from bot.changes.event_schema import Event
+from bot.changes.event_schema import Event, ListEvent, is_list_event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage import telegram_repo
 from bot.delivery.telegram.chart import batch_chart
@@ -67,7 +67,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "telegram:channel:"
 USER_PREFIX = "telegram:user:"
-_LIST_EVENTS = ("list.published", "list.revised")
 PARTS_KEPT = timedelta(days=7)  # posted-part records outlive every retry of their delivery
 
 
@@ -226,8 +225,9 @@ def retry_after_seconds(error: RetryAfter) -> float:
 
 
 def _part_index(event: Event) -> int:
-    part = (event.get("data") or {}).get("part") or {}
-    return int(part.get("index") or 1)
+    """1 for a baseline or a whole list event; i for part i of a split one."""
+    part = event["data"].get("part") if is_list_event(event) else None
+    return part["index"] if part else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,20 +264,18 @@ class TelegramNotifier(Notifier):
         """The channel: list events of the configured kinds (first part only), and the baseline."""
         if event["type"] == "baseline.established":
             return True
-        if event["type"] not in _LIST_EVENTS:
-            return False
-        if self.settings.kinds and event["data"].get("kind") not in self.settings.kinds:
+        if self.settings.kinds and event["data"]["kind"] not in self.settings.kinds:
             return False
         # An event split into parts repeats the counts and findings: the channel tells them once.
         return _part_index(event) == 1
 
     def fan_out(self, event: Event, session: Session) -> list[str]:
         destinations = [self.destination] if self.accepts(event) else []
-        if event["type"] not in _LIST_EVENTS:
+        if event["type"] == "baseline.established":
             return destinations  # the baseline is one channel post, nobody else
         chats: set[int] = set()
         if _part_index(event) == 1:
-            chats.update(telegram_repo.subscribers(session, str(event["data"].get("kind"))))
+            chats.update(telegram_repo.subscribers(session, event["data"]["kind"]))
         watches = telegram_repo.all_watches(session)
         if watches:
             for hit in filing_hits(event, Watchlist(watches)):
@@ -328,7 +326,7 @@ class TelegramNotifier(Notifier):
                 posts.insert(0, _Post(caption_for(event, self.settings.language), photo))
         return posts
 
-    async def _chart(self, event: Event) -> bytes | None:
+    async def _chart(self, event: ListEvent) -> bytes | None:
         # A retried delivery (429, network) reuses the picture instead of drawing it again.
         cached = self._charts.get(event["id"])
         if cached is not None:
@@ -340,10 +338,10 @@ class TelegramNotifier(Notifier):
                 self._charts.pop(next(iter(self._charts)))
         return photo
 
-    async def _draw_chart(self, event: Event) -> bytes | None:
+    async def _draw_chart(self, event: ListEvent) -> bytes | None:
         data = event["data"]
-        kind, month = str(data.get("kind") or ""), str(data.get("list_month") or "")
-        sizes: Sequence[Any] | None = data.get("sizes")
+        kind, month = data["kind"], data["list_month"]
+        sizes: Sequence[Sequence[str | int]] | None = data.get("sizes")
         try:
             if not sizes and self.db is not None:
                 sizes = await asyncio.to_thread(self._read_sizes, kind)
@@ -361,9 +359,9 @@ class TelegramNotifier(Notifier):
             return telegram_repo.list_sizes(session, kind)
 
     async def _user_posts(self, event: Event, chat_id: int, delivery_id: str) -> tuple[list[_Post], dict[int, int]]:
-        if event["type"] not in _LIST_EVENTS or self.db is None:
+        if event["type"] == "baseline.established" or self.db is None:
             return [], {}
-        kind = str(event["data"].get("kind"))
+        kind = event["data"]["kind"]
         subscribed, patterns, done = await asyncio.to_thread(self._user_state, chat_id, kind, delivery_id)
         texts: list[str] = []
         if subscribed and _part_index(event) == 1:
