@@ -1,7 +1,5 @@
 """telegram: watches, subscriptions, posted thread parts
 
-Revision ID: 0003_telegram
-Revises: 0002
 Create Date: 2026-11-25
 """
 from alembic import op
@@ -10,8 +8,6 @@ import sqlalchemy as sa
 
 revision = "0003_telegram"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
