@@ -12,6 +12,9 @@ import html
 import io
 import zipfile
 from collections.abc import Sequence
+from typing import BinaryIO, Protocol
+
+from scrapers.records import Kind, ListRef
 
 __all__ = [
     "DEEP_HEADER",
@@ -25,6 +28,7 @@ __all__ = [
     "make_xls",
     "make_html_table",
     "make_zip",
+    "ref_for",
 ]
 
 DEEP_HEADER = ["序号", "算法名称", "角色", "主体名称", "应用产品", "主要用途", "备案编号", "备注"]
@@ -35,6 +39,32 @@ CANCEL_HEADER = ["序号", "算法名称", "主体名称", "备案编号", "注�
 
 Cell = object
 Rows = Sequence[Sequence[Cell]]
+
+
+class _Saves(Protocol):
+    """A document of python-docx, openpyxl or xlwt: each writes itself to a binary stream."""
+
+    def save(self, stream: BinaryIO) -> object: ...
+
+
+def _saved(document: _Saves) -> bytes:
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def ref_for(kind: Kind = Kind.DEEP_SYNTHESIS, month: str = "2024-04", *, cancellation: bool = False) -> ListRef:
+    """The list reference discovery would hand the parser (the parser reads its kind and
+    ``is_cancellation``; the URLs are CAC-shaped placeholders)."""
+    return ListRef(
+        kind=kind,
+        list_month=month,
+        name=f"list {month}",
+        title="t",
+        page_url="https://www.cac.gov.cn/p.htm",
+        attachment_url="https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath=x",
+        is_cancellation=cancellation,
+    )
 
 
 def _text(value: Cell) -> str:
@@ -104,9 +134,7 @@ def make_docx(
             fill(table.add_row().cells, widen(values_in), merge=merged_rows)
         if n == 0 and len(chunks) > 1:
             document.add_paragraph("")
-    buf = io.BytesIO()
-    document.save(buf)
-    return buf.getvalue()
+    return _saved(document)
 
 
 def make_pdf(
@@ -190,9 +218,7 @@ def make_xlsx(
         other = wb.create_sheet(name)
         for row in extra_rows:
             other.append(list(row))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _saved(wb)
 
 
 def make_xls(header: Sequence[str], rows: Rows, sheet_title: str = "Sheet1") -> bytes:
@@ -210,9 +236,7 @@ def make_xls(header: Sequence[str], rows: Rows, sheet_title: str = "Sheet1") -> 
                 ws.write(r, c, value, date_style)
             else:
                 ws.write(r, c, value)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _saved(wb)
 
 
 def make_html_table(

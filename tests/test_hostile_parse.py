@@ -22,22 +22,12 @@ import pytest
 from scrapers.limits import DEFAULT_LIMITS, ParseLimits
 from scrapers.normalize import clean_text, text_key
 from scrapers.parse import parse_attachment
-from scrapers.records import Kind, ListRef, ParseError
+from scrapers.records import Kind, ParseError
 from scrapers.workers import ParserPool
 
-try:
-    from builders import DEEP_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx
-except ImportError:  # pragma: no cover
-    from tests.builders import DEEP_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx
+from builders import DEEP_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx, ref_for
 
-REF = ListRef(
-    kind=Kind.DEEP_SYNTHESIS,
-    list_month="2024-04",
-    name="list 2024-04",
-    title="t",
-    page_url="https://www.cac.gov.cn/p.htm",
-    attachment_url="https://www.cac.gov.cn/a",
-)
+REF = ref_for(Kind.DEEP_SYNTHESIS)
 ROWS = [
     [i, f"算法{i}", "服务提供者", f"北京某某科技有限公司{i}", f"产品{i}", "文本生成", f"网信算备11010500000000{i:04d}号", ""]
     for i in range(1, 11)
