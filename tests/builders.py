@@ -1,8 +1,9 @@
-"""Builders for attachment fixtures, generated at test time (no binaries in git).
+"""Builders for test fixtures: attachments generated at test time (no binaries in git), the
+list reference the parser is handed, and the CAC source's settings for a local replica.
 
-Shared by the parser tests and by anyone who needs a realistic CAC list in
-another format: every builder takes a header (list of column names) and rows
-(lists of cell values) and returns the file's bytes.
+The attachment builders serve the parser tests and anyone who needs a realistic CAC list in
+another format: each takes a header (list of column names) and rows (lists of cell values) and
+returns the file's bytes.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import html
 import io
 import zipfile
 from collections.abc import Sequence
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from scrapers.records import Kind, ListRef
+
+if TYPE_CHECKING:
+    from scrapers.replica.server import ReplicaServer
 
 __all__ = [
     "DEEP_HEADER",
@@ -29,6 +33,7 @@ __all__ = [
     "make_html_table",
     "make_zip",
     "ref_for",
+    "replica_source",
 ]
 
 DEEP_HEADER = ["序号", "算法名称", "角色", "主体名称", "应用产品", "主要用途", "备案编号", "备注"]
@@ -65,6 +70,11 @@ def ref_for(kind: Kind = Kind.DEEP_SYNTHESIS, month: str = "2024-04", *, cancell
         attachment_url="https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath=x",
         is_cancellation=cancellation,
     )
+
+
+def replica_source(server: ReplicaServer, **overrides: Any) -> dict[str, Any]:
+    """``sources.cac`` for a local replica, without the politeness pause and with short timeouts."""
+    return {"base_url": server.base_url, "beian_url": server.beian_url, "min_delay": 0, "timeout": 5, **overrides}
 
 
 def _text(value: Cell) -> str:
