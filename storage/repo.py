@@ -283,19 +283,7 @@ class Repository:
             # Same rows in new bytes (re-saved file): new provenance, nothing else.
             return IngestOutcome(filing_list.id, version.id, False, bytes_changed=True, rows_changed=False)
 
-        rows_diff = diff_rows(old_rows, new_rows)
-        affected = list(dict.fromkeys([r["filing_number"] for r in new_rows] + list(rows_diff.removed)))
-        created, updates = self._derive_filings(filing_list, affected, version.id)
-        return IngestOutcome(
-            filing_list.id,
-            version.id,
-            is_new_list,
-            bytes_changed=True,
-            rows_changed=True,
-            rows=rows_diff,
-            created=tuple(created),
-            filing_updates=tuple(updates),
-        )
+        return self._rows_changed(filing_list, version.id, old_rows, new_rows, is_new_list=is_new_list)
 
     def still_served(self, filing_list: FilingList, held: ListVersion) -> IngestOutcome:
         """The held bytes were fetched again (or a 304 vouched for them): confirmed once they
@@ -317,13 +305,26 @@ class Repository:
         filing_list.held_version_id = None
         filing_list.current_version_id = held_id
         new_rows = self.current_rows(filing_list)
+        return self._rows_changed(filing_list, held_id, old_rows, new_rows, is_new_list=False)
+
+    def _rows_changed(
+        self,
+        filing_list: FilingList,
+        version_id: int,
+        old_rows: list[dict[str, Any]],
+        new_rows: list[dict[str, Any]],
+        *,
+        is_new_list: bool,
+    ) -> IngestOutcome:
+        """``version_id`` became current with other rows than before: the row diff, and the
+        filings derived again for every number it holds or lost."""
         rows_diff = diff_rows(old_rows, new_rows)
         affected = list(dict.fromkeys([r["filing_number"] for r in new_rows] + list(rows_diff.removed)))
-        created, updates = self._derive_filings(filing_list, affected, held_id)
+        created, updates = self._derive_filings(filing_list, affected, version_id)
         return IngestOutcome(
             filing_list.id,
-            held_id,
-            False,
+            version_id,
+            is_new_list,
             bytes_changed=True,
             rows_changed=True,
             rows=rows_diff,

@@ -1,8 +1,9 @@
-"""Builders for attachment fixtures, generated at test time (no binaries in git).
+"""Builders for test fixtures: attachments generated at test time (no binaries in git), the
+list reference the parser is handed, and the CAC source's settings for a local replica.
 
-Shared by the parser tests and by anyone who needs a realistic CAC list in
-another format: every builder takes a header (list of column names) and rows
-(lists of cell values) and returns the file's bytes.
+The attachment builders serve the parser tests and anyone who needs a realistic CAC list in
+another format: each takes a header (list of column names) and rows (lists of cell values) and
+returns the file's bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ import html
 import io
 import zipfile
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+from scrapers.records import Kind, ListRef
+
+if TYPE_CHECKING:
+    from scrapers.replica.server import ReplicaServer
 
 __all__ = [
     "DEEP_HEADER",
@@ -25,6 +32,8 @@ __all__ = [
     "make_xls",
     "make_html_table",
     "make_zip",
+    "ref_for",
+    "replica_source",
 ]
 
 DEEP_HEADER = ["序号", "算法名称", "角色", "主体名称", "应用产品", "主要用途", "备案编号", "备注"]
@@ -35,6 +44,37 @@ CANCEL_HEADER = ["序号", "算法名称", "主体名称", "备案编号", "注�
 
 Cell = object
 Rows = Sequence[Sequence[Cell]]
+
+
+class _Saves(Protocol):
+    """A document of python-docx, openpyxl or xlwt: each writes itself to a binary stream."""
+
+    def save(self, stream: BinaryIO) -> object: ...
+
+
+def _saved(document: _Saves) -> bytes:
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def ref_for(kind: Kind = Kind.DEEP_SYNTHESIS, month: str = "2024-04", *, cancellation: bool = False) -> ListRef:
+    """The list reference discovery would hand the parser (the parser reads its kind and
+    ``is_cancellation``; the URLs are CAC-shaped placeholders)."""
+    return ListRef(
+        kind=kind,
+        list_month=month,
+        name=f"list {month}",
+        title="t",
+        page_url="https://www.cac.gov.cn/p.htm",
+        attachment_url="https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath=x",
+        is_cancellation=cancellation,
+    )
+
+
+def replica_source(server: ReplicaServer, **overrides: Any) -> dict[str, Any]:
+    """``sources.cac`` for a local replica, without the politeness pause and with short timeouts."""
+    return {"base_url": server.base_url, "beian_url": server.beian_url, "min_delay": 0, "timeout": 5, **overrides}
 
 
 def _text(value: Cell) -> str:
@@ -104,9 +144,7 @@ def make_docx(
             fill(table.add_row().cells, widen(values_in), merge=merged_rows)
         if n == 0 and len(chunks) > 1:
             document.add_paragraph("")
-    buf = io.BytesIO()
-    document.save(buf)
-    return buf.getvalue()
+    return _saved(document)
 
 
 def make_pdf(
@@ -190,9 +228,7 @@ def make_xlsx(
         other = wb.create_sheet(name)
         for row in extra_rows:
             other.append(list(row))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _saved(wb)
 
 
 def make_xls(header: Sequence[str], rows: Rows, sheet_title: str = "Sheet1") -> bytes:
@@ -210,9 +246,7 @@ def make_xls(header: Sequence[str], rows: Rows, sheet_title: str = "Sheet1") -> 
                 ws.write(r, c, value, date_style)
             else:
                 ws.write(r, c, value)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _saved(wb)
 
 
 def make_html_table(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bot.app.config import CacSourceSettings
+from builders import replica_source
 from scrapers.replica.server import ReplicaServer
 
 if TYPE_CHECKING:
@@ -39,15 +40,7 @@ def cac_settings_for() -> Callable[..., CacSourceSettings]:
     """Settings pointing at a replica, fast defaults (no politeness pause)."""
 
     def make(server: ReplicaServer, **overrides: Any) -> CacSourceSettings:
-        values: dict[str, Any] = {
-            "base_url": server.base_url,
-            "beian_url": server.beian_url,
-            "min_delay": 0,
-            "timeout": 5,
-            "retries": 2,
-        }
-        values.update(overrides)
-        return CacSourceSettings(**values)
+        return CacSourceSettings(**replica_source(server, **{"retries": 2, **overrides}))
 
     return make
 
@@ -124,16 +117,7 @@ def make_settings(tmp_path: Path) -> Callable[..., "Settings"]:
             {
                 "database": {"url": database_url},
                 "data_dir": str(tmp_path / "data"),
-                "sources": {
-                    "cac": {
-                        "base_url": server.base_url,
-                        "beian_url": server.beian_url,
-                        "min_delay": 0,
-                        "timeout": 5,
-                        "retries": 1,
-                        "concurrency": 2,
-                    }
-                },
+                "sources": {"cac": replica_source(server, retries=1, concurrency=2)},
                 "notify": notify,
             },
             env={},

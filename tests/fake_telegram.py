@@ -34,6 +34,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.app.config import TelegramSettings
+from sample_events import baseline_event
+
 __all__ = [
     "FakeTelegram",
     "Call",
@@ -624,20 +627,22 @@ def list_event(
 
 
 def baseline(notable: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {
-        "id": "evt_baseline",
-        "type": "baseline.established",
-        "timestamp": "2026-05-06T08:00:00Z",
-        "data": {
-            "counts": {"lists": 24, "filings": 3210},
-            "by_kind": {
-                "deep_synthesis": {"lists": 16, "filings": 2900, "cancelled": 12},
-                "algorithm_recommendation": {"lists": 1, "filings": 130, "cancelled": 0},
-                "genai_service": {"lists": 7, "filings": 180, "cancelled": 1},
-            },
-            "notable": notable or [],
-        },
+    """sample_events' baseline event, with these notable lines."""
+    event: dict[str, Any] = dict(baseline_event())
+    event["data"]["notable"] = notable or []
+    return event
+
+
+def telegram_settings(fake: FakeTelegram, **overrides: Any) -> TelegramSettings:
+    """Settings for the fake Bot API, its rate limits opened wide (the tests measure behaviour, not pacing)."""
+    values: dict[str, Any] = {
+        "token": fake.token,
+        "api_base_url": fake.base_url,
+        "max_per_second": 1000,
+        "max_per_minute_per_chat": 60000,
+        "timeout": 5,
     }
+    return TelegramSettings(**{**values, **overrides})
 
 
 def seed_list(session: Any, kind: str, list_month: str, rows: int, *, name: str | None = None) -> int:

@@ -20,6 +20,7 @@ import yaml
 
 from bot.app.config import Settings, settings_from_mapping
 from bot.app.service import Service
+from builders import replica_source
 from scrapers.replica.server import ReplicaServer
 from storage.db import Database
 
@@ -57,26 +58,29 @@ def http_get(url: str, method: str = "GET", timeout: float = 5.0) -> tuple[int, 
         return 0, ""
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
+def _tries(predicate: Callable[[], Any], timeout: float) -> Iterator[tuple[Any, bool]]:
+    """The predicate's value at each try, and whether it is the last one (a true value, or the
+    deadline passed): the same loop for the blocking and the asynchronous wait."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
+        yield value, bool(value) or time.monotonic() > deadline
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
+    for value, last in _tries(predicate, timeout):
+        if last:
             return value
         time.sleep(interval)
+    raise AssertionError("unreachable: _tries never ends by itself")
 
 
 async def async_wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
+    for value, last in _tries(predicate, timeout):
+        if last:
             return value
         await asyncio.sleep(interval)
+    raise AssertionError("unreachable: _tries never ends by itself")
 
 
 def service_settings(
@@ -95,18 +99,7 @@ def service_settings(
             "database": {"url": database_url},
             "data_dir": str(data_dir),
             "parse_workers": 0,  # no process pool to start in every test
-            "sources": {
-                "cac": {
-                    "base_url": server.base_url,
-                    "beian_url": server.beian_url,
-                    "min_delay": 0,
-                    "timeout": 5,
-                    "retries": 0,
-                    "concurrency": 2,
-                    "interval": interval,
-                    **(cac or {}),
-                }
-            },
+            "sources": {"cac": replica_source(server, **{"retries": 0, "concurrency": 2, "interval": interval, **(cac or {})})},
             # Polls in this process: the timing tests count sub-second gaps (test_poll_process.py
             # covers polls in a child process, the default).
             "service": {"health_port": None, "delivery_interval": "0.2s", "leader_retry": "0.5s",

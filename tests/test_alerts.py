@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from fake_telegram import FakeTelegram
 from scrapers.replica.server import ReplicaServer
 from service_helpers import async_wait_until, running_service, service_settings
+from smtp_sink import Sink, smtp_server
 from storage.models_service import Incident
 from test_pipeline import DS_2023_08
 
 ADMIN_CHAT = "-1009876543210"
-
-
-@dataclass
-class Sink:
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
-        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -49,12 +28,8 @@ def telegram() -> Iterator[FakeTelegram]:
 @pytest.fixture
 def smtp() -> Iterator[tuple[Sink, int]]:
     sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield sink, controller.port
-    finally:
-        controller.stop()
+    with smtp_server(sink) as port:
+        yield sink, port
 
 
 def _telegram(fake: FakeTelegram) -> dict[str, Any]:

@@ -10,19 +10,15 @@ import csv
 import datetime as dt
 import io
 import ipaddress
-import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select, update
 
 from bot.app.config import EmailSettings, settings_from_mapping
@@ -31,6 +27,8 @@ from bot.delivery.email.subscribers import Subscriber, add_subscriber, unsubscri
 from bot.delivery.notifiers.base import DeliveryError
 from bot.delivery.outbox import deliver_until_idle, enqueue
 from sample_events import baseline_event, published_event
+from service_helpers import free_port
+from smtp_sink import Sink, smtp_server
 from storage.db import Database
 from storage.models_email import EmailSubscriber
 from storage.models_outbox import Delivery
@@ -41,32 +39,6 @@ ADDRESS = "legal@lawfirm.example"
 # --- a real SMTP server ---------------------------------------------------------------------------
 
 
-@dataclass
-class Sink:
-    """aiosmtpd handler: keeps every message; refuses recipients listed in ``refuse``."""
-
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)  # address → reply, e.g. "550 5.1.1 no such user"
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def sink() -> Sink:
     return Sink()
@@ -74,12 +46,8 @@ def sink() -> Sink:
 
 @pytest.fixture
 def smtp(sink: Sink) -> Iterator[int]:
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        controller.stop()
+    with smtp_server(sink) as port:
+        yield port
 
 
 def email_settings(port: int, **overrides: Any) -> EmailSettings:
@@ -144,8 +112,8 @@ async def test_immediate_digest_arrives_complete(database: Database, smtp: int, 
     queue(database, notifier, with_sizes(published_event(12), "evt_a"))
     run = await deliver(database, notifier)
     assert run.delivered == 1 and not run.errors
-    assert len(sink.messages) == 1
-    rcpt, message = sink.messages[0]
+    assert len(sink.received) == 1
+    rcpt, message = sink.received[0]
     assert rcpt == [ADDRESS]
     assert message["Subject"].startswith("CAC: 1 new list, 12 new filings —")
     types = [p.get_content_type() for p in message.walk()]
@@ -163,7 +131,7 @@ async def test_immediate_digest_arrives_complete(database: Database, smtp: int, 
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # an idle poll afterwards sends nothing
     assert (await deliver(database, notifier)).delivered == 0
-    assert len(sink.messages) == 1
+    assert len(sink.received) == 1
 
 
 async def test_daily_digest_waits_and_batches_into_one_mail(sqlite_db: Database, smtp: int, sink: Sink) -> None:
@@ -178,11 +146,11 @@ async def test_daily_digest_waits_and_batches_into_one_mail(sqlite_db: Database,
     local = times[f"email:{ADDRESS}"].astimezone(dt.timezone(timedelta(hours=8)))
     assert (local.hour, local.minute) == (8, 0)
     assert (await deliver(sqlite_db, notifier)).delivered == 0  # not yet 08:00
-    assert sink.messages == []
+    assert sink.received == []
     make_due_now(sqlite_db)
     run = await deliver(sqlite_db, notifier)
-    assert run.delivered == 2 and len(sink.messages) == 1  # two events, ONE mail
-    assert sink.messages[0][1]["Subject"].startswith("CAC: 2 new lists, 7 new filings —")
+    assert run.delivered == 2 and len(sink.received) == 1  # two events, ONE mail
+    assert sink.received[0][1]["Subject"].startswith("CAC: 2 new lists, 7 new filings —")
 
 
 async def test_per_subscriber_cadence_and_filters(sqlite_db: Database, smtp: int, sink: Sink) -> None:
@@ -206,8 +174,8 @@ async def test_per_subscriber_cadence_and_filters(sqlite_db: Database, smtp: int
     assert weekly.astimezone(dt.timezone.utc).weekday() == 4 and weekly.minute == 0
     assert weekly > datetime.now(timezone.utc)
     await deliver(sqlite_db, notifier)
-    assert sorted(r[0] for r, _ in sink.messages) == [ADDRESS, "watcher@firm.example"]
-    watcher = next(m for r, m in sink.messages if r == ["watcher@firm.example"])
+    assert sorted(r[0] for r, _ in sink.received) == [ADDRESS, "watcher@firm.example"]
+    watcher = next(m for r, m in sink.received if r == ["watcher@firm.example"])
     assert "WATCHED COMPANIES" in watcher.get_body(("plain",)).get_content().upper()
 
 
@@ -216,11 +184,11 @@ async def test_baseline_is_at_most_one_mail_each(sqlite_db: Database, smtp: int,
     notifier = EmailNotifier(settings, sqlite_db)
     queue(sqlite_db, notifier, baseline_event())
     await deliver(sqlite_db, notifier)
-    assert sorted(r[0] for r, _ in sink.messages) == [ADDRESS, "second@firm.example"]
-    assert all(m["Subject"].startswith("CAC watch started") for _, m in sink.messages)
-    assert all(not list(m.iter_attachments()) for _, m in sink.messages)
+    assert sorted(r[0] for r, _ in sink.received) == [ADDRESS, "second@firm.example"]
+    assert all(m["Subject"].startswith("CAC watch started") for _, m in sink.received)
+    assert all(not list(m.iter_attachments()) for _, m in sink.received)
     await deliver(sqlite_db, notifier)
-    assert len(sink.messages) == 2
+    assert len(sink.received) == 2
 
 
 async def test_unsubscribe_is_honoured(sqlite_db: Database, smtp: int, sink: Sink) -> None:
@@ -240,14 +208,14 @@ async def test_unsubscribe_is_honoured(sqlite_db: Database, smtp: int, sink: Sin
     assert len(due_times(sqlite_db)) == 1  # no delivery for the event after unsubscribing
     make_due_now(sqlite_db)
     run = await deliver(sqlite_db, notifier)
-    assert run.delivered == 1 and sink.messages == []  # the queued one is dropped, not sent
+    assert run.delivered == 1 and sink.received == []  # the queued one is dropped, not sent
 
 
 async def test_heartbeat_after_a_quiet_week(sqlite_db: Database, smtp: int, sink: Sink) -> None:
     now = datetime(2026, 5, 11, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
     notifier = EmailNotifier(email_settings(smtp, heartbeat=True, digest_weekday="monday"), sqlite_db)
     assert await notifier.send_heartbeats(now) == 1
-    assert sink.messages[0][1]["Subject"].startswith("CAC: no new filings this week — 2026-05-11")
+    assert sink.received[0][1]["Subject"].startswith("CAC: no new filings this week — 2026-05-11")
     assert await notifier.send_heartbeats(now + timedelta(hours=1)) == 0  # once per week
     assert await notifier.send_heartbeats(now + timedelta(days=7)) == 1
     off = EmailNotifier(email_settings(smtp, heartbeat=False), sqlite_db)
@@ -258,7 +226,7 @@ async def test_without_database_one_recipient(smtp: int, sink: Sink) -> None:
     notifier = EmailNotifier(email_settings(smtp))
     await notifier.deliver_batch([(published_event(2), "msg_0123_1")])
     await notifier.deliver_to(published_event(1), delivery_id="msg_0123_2", destination=f"email:{ADDRESS}")
-    assert len(sink.messages) == 2
+    assert len(sink.received) == 2
     with pytest.raises(DeliveryError) as err:
         await notifier.deliver_to(published_event(1), delivery_id="x", destination="email:not an address")
     assert not err.value.retryable
@@ -361,22 +329,16 @@ def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth
 
 @pytest.fixture
 def starttls_smtp(sink: Sink, certs: Certs) -> Iterator[int]:
-    controller = Controller(
-        sink, hostname="127.0.0.1", port=free_port(), tls_context=certs.server, require_starttls=True,
-        authenticator=authenticator, auth_required=True,
-    )
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        controller.stop()
+    options = {"tls_context": certs.server, "require_starttls": True, "authenticator": authenticator, "auth_required": True}
+    with smtp_server(sink, **options) as port:
+        yield port
 
 
 async def test_starttls_with_authentication(starttls_smtp: int, sink: Sink, certs: Certs) -> None:
     settings = email_settings(starttls_smtp, security="starttls", username="cacwatch", password="s3cret",
                               ca_file=certs.ca_file)
     await EmailNotifier(settings).deliver_to(published_event(2), delivery_id="msg_x_1", destination=f"email:{ADDRESS}")
-    assert len(sink.messages) == 1
+    assert len(sink.received) == 1
     # a wrong password stays queued (fixing the configuration lets the digest go out)
     wrong = email_settings(starttls_smtp, security="starttls", username="cacwatch", password="nope", ca_file=certs.ca_file)
     with pytest.raises(DeliveryError) as err:
@@ -386,25 +348,21 @@ async def test_starttls_with_authentication(starttls_smtp: int, sink: Sink, cert
     untrusted = email_settings(starttls_smtp, security="starttls", username="cacwatch", password="s3cret")
     with pytest.raises(DeliveryError):
         await EmailNotifier(untrusted).deliver_to(published_event(2), delivery_id="msg_x_3", destination=f"email:{ADDRESS}")
-    assert len(sink.messages) == 1
+    assert len(sink.received) == 1
 
 
 async def test_plain_connection_to_a_starttls_only_server_is_refused(starttls_smtp: int, sink: Sink) -> None:
     settings = email_settings(starttls_smtp, security="none", username="cacwatch", password="s3cret")
     with pytest.raises(DeliveryError):
         await EmailNotifier(settings).deliver_to(published_event(1), delivery_id="msg_x_1", destination=f"email:{ADDRESS}")
-    assert sink.messages == []
+    assert sink.received == []
 
 
 async def test_implicit_tls(sink: Sink, certs: Certs) -> None:
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), ssl_context=certs.server)
-    controller.start()
-    try:
-        settings = email_settings(controller.port, security="ssl", ca_file=certs.ca_file)
+    with smtp_server(sink, ssl_context=certs.server) as port:
+        settings = email_settings(port, security="ssl", ca_file=certs.ca_file)
         await EmailNotifier(settings).deliver_to(published_event(1), delivery_id="msg_x_1", destination=f"email:{ADDRESS}")
-    finally:
-        controller.stop()
-    assert len(sink.messages) == 1
+    assert len(sink.received) == 1
 
 
 # --- the whole service: `cacwatch check --once` on the replica ---------------------------------------
@@ -458,13 +416,13 @@ def test_check_once_mails_one_baseline_then_the_new_list_then_nothing(
 
     restore = hide_announcement(replica, DS_2023_08_PAGE)  # the 2023-08 batch is not out yet
     check()
-    assert len(sink.messages) == 1  # the first poll: at most one mail, the short baseline
-    assert sink.messages[0][1]["Subject"].startswith("CAC watch started: 8 lists")
+    assert len(sink.received) == 1  # the first poll: at most one mail, the short baseline
+    assert sink.received[0][1]["Subject"].startswith("CAC watch started: 8 lists")
 
     restore()  # … now it is published
     check()
-    assert len(sink.messages) == 2
-    rcpt, message = sink.messages[1]
+    assert len(sink.received) == 2
+    rcpt, message = sink.received[1]
     assert rcpt == [ADDRESS]
     # One of the 110 is listed already cancelled: the subject counts it as the findings do (注销 1 项).
     assert message["Subject"].startswith("CAC: 1 new list, 110 new filings, 1 cancellation —")
@@ -476,4 +434,4 @@ def test_check_once_mails_one_baseline_then_the_new_list_then_nothing(
     assert "image/png" in [p.get_content_type() for p in message.walk()]  # sizes from the event
 
     check()  # idle poll
-    assert len(sink.messages) == 2
+    assert len(sink.received) == 2

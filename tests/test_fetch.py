@@ -240,24 +240,27 @@ async def test_connection_refused_is_network_error(cac_settings_for: SettingsFor
     assert f.stats.requests == 2
 
 
-async def test_concurrency_one_never_overlaps(replica: ReplicaServer, cac_settings_for: SettingsFor) -> None:
-    replica.delay = 0.05
-    settings = cac_settings_for(replica, concurrency=1)
-    async with fetcher_for(settings) as f:
-        await asyncio.gather(*(f.get_page(replica.url(PAGE), conditional=False) for _ in range(5)))
+async def _request_spans(
+    replica: ReplicaServer, cac_settings_for: SettingsFor, *, concurrency: int, delay: float, requests: int
+) -> list[tuple[float, float]]:
+    """Ask for the same page ``requests`` times at once: each request's (start, end) at the replica, in order."""
+    replica.delay = delay
+    async with fetcher_for(cac_settings_for(replica, concurrency=concurrency)) as f:
+        await asyncio.gather(*(f.get_page(replica.url(PAGE), conditional=False) for _ in range(requests)))
     spans = sorted((r.started, r.finished) for r in replica.requests)
-    assert len(spans) == 5
+    assert len(spans) == requests
+    return spans
+
+
+async def test_concurrency_one_never_overlaps(replica: ReplicaServer, cac_settings_for: SettingsFor) -> None:
+    spans = await _request_spans(replica, cac_settings_for, concurrency=1, delay=0.05, requests=5)
     for (_, end), (start, _) in zip(spans, spans[1:]):
         assert start >= end
 
 
 async def test_concurrency_two_does_overlap(replica: ReplicaServer, cac_settings_for: SettingsFor) -> None:
     # Proves the measurement above can see overlap at all.
-    replica.delay = 0.1
-    settings = cac_settings_for(replica, concurrency=2)
-    async with fetcher_for(settings) as f:
-        await asyncio.gather(*(f.get_page(replica.url(PAGE), conditional=False) for _ in range(4)))
-    spans = sorted((r.started, r.finished) for r in replica.requests)
+    spans = await _request_spans(replica, cac_settings_for, concurrency=2, delay=0.1, requests=4)
     assert any(start < end for (_, end), (start, _) in zip(spans, spans[1:]))
 
 

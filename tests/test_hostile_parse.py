@@ -16,28 +16,19 @@ import io
 import random
 import tracemalloc
 import zipfile
+from collections.abc import Callable
 
 import pytest
 
 from scrapers.limits import DEFAULT_LIMITS, ParseLimits
 from scrapers.normalize import clean_text, text_key
 from scrapers.parse import parse_attachment
-from scrapers.records import Kind, ListRef, ParseError
+from scrapers.records import Kind, ParseError
 from scrapers.workers import ParserPool
 
-try:
-    from builders import DEEP_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx
-except ImportError:  # pragma: no cover
-    from tests.builders import DEEP_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx
+from builders import DEEP_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx, ref_for
 
-REF = ListRef(
-    kind=Kind.DEEP_SYNTHESIS,
-    list_month="2024-04",
-    name="list 2024-04",
-    title="t",
-    page_url="https://www.cac.gov.cn/p.htm",
-    attachment_url="https://www.cac.gov.cn/a",
-)
+REF = ref_for(Kind.DEEP_SYNTHESIS)
 ROWS = [
     [i, f"算法{i}", "服务提供者", f"北京某某科技有限公司{i}", f"产品{i}", "文本生成", f"网信算备11010500000000{i:04d}号", ""]
     for i in range(1, 11)
@@ -248,23 +239,39 @@ def _in_small_worker(data: bytes) -> ParseError:
 # --- the issue's table at the real default limits ---------------------------------------------
 
 
-def test_far_cell_xlsx_refused_before_calamine_allocates() -> None:
-    data = far_cell_xlsx()
-    assert len(data) < 8_000
-    err = _in_small_worker(data)
-    assert "sheet xl/worksheets/sheet1.xml: row count exceeds the limit (1048576 > 200000)" in str(err)
+@pytest.mark.parametrize(
+    ("make", "largest", "message"),
+    [
+        pytest.param(
+            far_cell_xlsx,
+            8_000,
+            "sheet xl/worksheets/sheet1.xml: row count exceeds the limit (1048576 > 200000)",
+            id="far-cell-xlsx",
+        ),
+        pytest.param(
+            shared_string_bomb,
+            300_000,
+            "cell text after shared strings are expanded exceeds the limit",
+            id="shared-string-bomb",
+        ),
+        pytest.param(
+            far_cell_xls,
+            20_000,
+            "cell grid (65536 × 256) exceeds the limit (16777216 > 1000000)",
+            id="far-cell-xls",
+        ),
+    ],
+)
+def test_small_file_refused_before_calamine_allocates(make: Callable[[], bytes], largest: int, message: str) -> None:
+    # A few kilobytes on disk that would expand to gigabytes: refused inside a worker capped at 300 MB.
+    data = make()
+    assert len(data) < largest
+    assert message in str(_in_small_worker(data))
 
 
 def test_far_dimension_alone_is_refused() -> None:
     err = _in_small_worker(hostile_xlsx(list_sheet(), dimension="A1:XFD1048576"))
     assert "exceeds the limit" in str(err)
-
-
-def test_shared_string_bomb_refused() -> None:
-    data = shared_string_bomb()
-    assert len(data) < 300_000
-    err = _in_small_worker(data)
-    assert "cell text after shared strings are expanded exceeds the limit" in str(err)
 
 
 def test_merge_bomb_refused() -> None:
@@ -316,13 +323,6 @@ def test_html_span_area_refused() -> None:
     _in_process_with_small_peak(data, r"grid cells of the page's tables \(colspan × rowspan\) " + LIMIT)
 
 
-def test_far_cell_xls_refused_before_calamine_allocates() -> None:
-    data = far_cell_xls()
-    assert len(data) < 20_000
-    err = _in_small_worker(data)
-    assert "cell grid (65536 × 256) exceeds the limit (16777216 > 1000000)" in str(err)
-
-
 def test_docx_big_part_inside_ratio_limit_refused() -> None:
     data = big_part_docx(DEFAULT_LIMITS.max_xml_part + 1_000_000)
     _in_process_with_small_peak(data, r"uncompressed size of part 'word/document.xml' " + LIMIT, 100)
@@ -363,39 +363,45 @@ def test_scaled_limit_is_exact(make, field: str, fits: int, what: str) -> None: 
         parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, **{field: fits - 1}))
 
 
-def test_scaled_shared_string_expansion() -> None:
-    data = shared_string_bomb(length=100, uses=50)
-    limits = dataclasses.replace(DEFAULT_LIMITS, max_text=4_000)
-    with pytest.raises(ParseError, match=r"cell text after shared strings are expanded exceeds the limit \(4\d\d\d > 4000\)"):
-        parse_attachment(data, limits=limits, ref=REF)
+@pytest.mark.parametrize(
+    ("make", "limits", "match"),
+    [
+        (
+            lambda: shared_string_bomb(length=100, uses=50),
+            {"max_text": 4_000},
+            r"cell text after shared strings are expanded exceeds the limit \(4\d\d\d > 4000\)",
+        ),
+        (
+            lambda: merge_bomb(10),
+            {"max_merges": 5, "max_columns": 20_000, "max_cells": 10**9},
+            r"merged range count exceeds the limit \(6 > 5\)",
+        ),
+        (lambda: make_pdf(DEEP_HEADER, ROWS), {"max_rulings_per_page": 10}, r"page 1: ruling edges exceeds the limit"),
+        (lambda: make_pdf(DEEP_HEADER, ROWS), {"max_rulings_total": 10}, r"ruling edges of the document exceeds the limit"),
+        (
+            lambda: make_pdf(DEEP_HEADER, ROWS),
+            {"max_grid_total": 50},
+            r"ruling grids of the document \(summed over pages\) exceeds the limit",
+        ),
+        (lambda: make_pdf(DEEP_HEADER, ROWS), {"max_chars_per_page": 100}, r"page 1: characters exceeds the limit"),
+        (
+            lambda: make_docx(DEEP_HEADER, ROWS),
+            {"max_xml_part": 10_000},
+            r"uncompressed size of part '[^']+' exceeds the limit",
+        ),
+    ],
+)
+def test_scaled_limit_refuses(make: Callable[[], bytes], limits: dict[str, int], match: str) -> None:
+    with pytest.raises(ParseError, match=match):
+        parse_attachment(make(), REF, dataclasses.replace(DEFAULT_LIMITS, **limits))
 
 
-def test_scaled_merge_count_and_area() -> None:
-    with pytest.raises(ParseError, match=r"merged range count exceeds the limit \(6 > 5\)"):
-        parse_attachment(merge_bomb(10), REF, dataclasses.replace(DEFAULT_LIMITS, max_merges=5, max_columns=20_000, max_cells=10**9))
+def test_scaled_merge_area() -> None:
     # Overlapping ranges inside the list's own grid: their area, not the grid, is too big.
     overlapping = hostile_xlsx(list_sheet(), merges='<mergeCell ref="A2:H11"/>' * 3)
     assert _parses(overlapping, dataclasses.replace(DEFAULT_LIMITS, max_cells=240)) == 10
     with pytest.raises(ParseError, match=r"merged area exceeds the limit \(240 > 239\)"):
         parse_attachment(overlapping, REF, dataclasses.replace(DEFAULT_LIMITS, max_cells=239))
-
-
-def test_scaled_pdf_rulings() -> None:
-    data = make_pdf(DEEP_HEADER, ROWS)
-    with pytest.raises(ParseError, match=r"page 1: ruling edges exceeds the limit"):
-        parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_rulings_per_page=10))
-    with pytest.raises(ParseError, match=r"ruling edges of the document exceeds the limit"):
-        parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_rulings_total=10))
-    with pytest.raises(ParseError, match=r"ruling grids of the document \(summed over pages\) exceeds the limit"):
-        parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_grid_total=50))
-    with pytest.raises(ParseError, match=r"page 1: characters exceeds the limit"):
-        parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_chars_per_page=100))
-
-
-def test_scaled_part_size() -> None:
-    data = make_docx(DEEP_HEADER, ROWS)
-    with pytest.raises(ParseError, match=r"uncompressed size of part '[^']+' exceeds the limit"):
-        parse_attachment(data, REF, dataclasses.replace(DEFAULT_LIMITS, max_xml_part=10_000))
 
 
 def test_limits_far_above_real_lists() -> None:

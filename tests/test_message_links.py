@@ -8,24 +8,19 @@ from __future__ import annotations
 import copy
 import html
 import re
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 from fake_telegram import FakeTelegram, filing_record, list_event, validate_html
 
 from bot.app.config import Settings, settings_from_mapping
 from bot.delivery.notifiers.factory import build_notifiers
 from bot.delivery.outbox import deliver_until_idle, enqueue
 from sample_events import published_event, revised_event
+from smtp_sink import Sink, smtp_server
 from storage.db import Database
 
 PUBLIC = "https://cac.example.org"
@@ -96,29 +91,11 @@ async def test_telegram_posts_link_lists_and_filings(fake: FakeTelegram) -> None
 # --- email ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Sink:
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, Sink]]:
     sink = Sink()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(sink) as port:
         yield port, sink
-    finally:
-        controller.stop()
 
 
 async def _digest(tmp_path: Path, port: int, sink: Sink, public_url: str | None) -> tuple[str, str]:
@@ -140,7 +117,7 @@ async def _digest(tmp_path: Path, port: int, sink: Sink, public_url: str | None)
     finally:
         await notifier.aclose()
         db.dispose()
-    message = sink.messages.pop()
+    _, message = sink.received.pop()
     html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
     assert html_part is not None and text_part is not None
     return str(html_part.get_content()), str(text_part.get_content())

@@ -14,32 +14,19 @@ from scrapers.normalize import list_month_from_name
 from scrapers.parse import parse_attachment
 from scrapers.records import FilingRow, Kind, ListRef, ParsedList, ParseError, Status
 
-try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
-    from builders import (
-        CANCEL_HEADER,
-        DEEP_HEADER,
-        GENAI_HEADER,
-        GENAI_HEADER_V2,
-        REC_HEADER,
-        make_docx,
-        make_html_table,
-        make_pdf,
-        make_xls,
-        make_xlsx,
-    )
-except ImportError:  # pragma: no cover
-    from tests.builders import (
-        CANCEL_HEADER,
-        DEEP_HEADER,
-        GENAI_HEADER,
-        GENAI_HEADER_V2,
-        REC_HEADER,
-        make_docx,
-        make_html_table,
-        make_pdf,
-        make_xls,
-        make_xlsx,
-    )
+from builders import (
+    CANCEL_HEADER,
+    DEEP_HEADER,
+    GENAI_HEADER,
+    GENAI_HEADER_V2,
+    REC_HEADER,
+    make_docx,
+    make_html_table,
+    make_pdf,
+    make_xls,
+    make_xlsx,
+    ref_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLICA = ROOT / "scrapers" / "replica"
@@ -76,18 +63,6 @@ def sample_attachments() -> list[tuple[ListRef, Path]]:
         )
         out.append((ref, REPLICA / "site" / route["file"]))
     return sorted(out, key=lambda item: (item[0].kind, item[0].list_month))
-
-
-def ref_for(kind: Kind, month: str = "2024-04", *, cancellation: bool = False) -> ListRef:
-    return ListRef(
-        kind=kind,
-        list_month=month,
-        name=f"list {month}",
-        title="t",
-        page_url="https://www.cac.gov.cn/p.htm",
-        attachment_url="https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath=x",
-        is_cancellation=cancellation,
-    )
 
 
 def by_number(parsed: ParsedList) -> dict[str, FilingRow]:

@@ -11,21 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scrapers.parse import parse_attachment
-from scrapers.records import Kind, ListRef, ParseError
+from scrapers.records import Kind, ParseError
 from scrapers.sniff import MAX_ZIP_ENTRIES, check_zip_safety, detect_format
-try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
-    from builders import DEEP_HEADER, GENAI_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx, make_zip
-except ImportError:  # pragma: no cover - if tests/ becomes a package
-    from tests.builders import DEEP_HEADER, GENAI_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx, make_zip
 
-REF = ListRef(
-    kind=Kind.DEEP_SYNTHESIS,
-    list_month="2024-04",
-    name="境内深度合成服务算法备案清单（2024年4月）",
-    title="t",
-    page_url="https://www.cac.gov.cn/x.htm",
-    attachment_url="https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath=x",
-)
+from builders import DEEP_HEADER, GENAI_HEADER, make_docx, make_html_table, make_pdf, make_xls, make_xlsx, make_zip, ref_for
+
+REF = ref_for(Kind.DEEP_SYNTHESIS)
 ROW = ["1", "算法", "服务提供者", "某公司", "某(APP)", "用途", "网信算备110101128387701230011号", ""]
 
 

@@ -19,6 +19,7 @@ from fake_telegram import (
     filing_record,
     seed_filings,
     seed_list,
+    telegram_settings,
     validate_html,
 )
 from sqlalchemy import select
@@ -70,17 +71,7 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 def make_settings(fake: FakeTelegram, **overrides: Any) -> TelegramSettings:
-    values: dict[str, Any] = {
-        "token": fake.token,
-        "api_base_url": fake.base_url,
-        "channel": "@cac_test",
-        "admin_ids": [ADMIN],
-        "max_per_second": 1000,
-        "max_per_minute_per_chat": 60000,
-        "timeout": 5,
-    }
-    values.update(overrides)
-    return TelegramSettings(**values)
+    return telegram_settings(fake, **{"channel": "@cac_test", "admin_ids": [ADMIN], **overrides})
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:

@@ -15,6 +15,7 @@ from fake_telegram import (
     filing_record,
     list_event,
     seed_list,
+    telegram_settings,
     validate_html,
 )
 from sqlalchemy import select, update
@@ -38,16 +39,7 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 def make_settings(fake: FakeTelegram, **overrides: Any) -> TelegramSettings:
-    values: dict[str, Any] = {
-        "token": fake.token,
-        "api_base_url": fake.base_url,
-        "channel": CHANNEL,
-        "max_per_second": 1000,  # tests measure behaviour, not pacing
-        "max_per_minute_per_chat": 60000,
-        "timeout": 5,
-    }
-    values.update(overrides)
-    return TelegramSettings(**values)
+    return telegram_settings(fake, **{"channel": CHANNEL, **overrides})
 
 
 def long_revision(n: int = 14) -> dict[str, Any]:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import socket
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -20,34 +17,17 @@ from urllib.parse import urljoin
 
 import httpx
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 
 from bot.app.config import WebAuthSettings, WebSettings
 from bot.delivery.email.subscribers import load_subscribers
 from bot.web.http import CSP
 from scrapers.replica.server import ReplicaServer
-from service_helpers import async_wait_until, running_service, service_settings
+from service_helpers import async_wait_until, free_port, running_service, service_settings
+from smtp_sink import Sink
 from storage.db import Database
 
 ADDRESS = "partner@firm.example"
 PUBLIC = "https://cacwatch.example"  # behind a TLS proxy; the test plays the proxy's part
-
-
-@dataclass
-class Sink:
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _unsubscribed(settings: Any, db: Database) -> bool:
@@ -64,9 +44,9 @@ def _body(message: EmailMessage, subtype: str) -> str:
 
 async def test_digest_link_confirms_on_get_and_unsubscribes_on_post(replica: ReplicaServer, tmp_path: Path) -> None:
     sink = Sink()
-    smtp = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     notify = {"email": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "security": "none", "timeout": 5,
                         "sender": "watch@cacwatch.example", "recipients": [ADDRESS], "public_base_url": PUBLIC}}

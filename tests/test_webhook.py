@@ -90,41 +90,38 @@ async def test_hostile_content_passes_through_json_intact(receiver: Receiver, ma
     assert "深度合成".encode() in got.body  # UTF-8, not \\u escapes
 
 
-async def test_500_is_retryable(receiver: Receiver, make_notifier: Callable[..., WebhookNotifier]) -> None:
-    receiver.answers["/err"] = Answer(500, body=b"boom\r\nInjected: header")
+async def _refusal(receiver: Receiver, make_notifier: Callable[..., WebhookNotifier], path: str, answer: Answer) -> DeliveryError:
+    """The DeliveryError of one delivery to ``path``, where the receiver gives ``answer``."""
+    receiver.answers[path] = answer
     with pytest.raises(DeliveryError) as caught:
-        await make_notifier(f"{receiver.base_url}/err").deliver(published_event(1), delivery_id="m")
-    err = caught.value
+        await make_notifier(f"{receiver.base_url}{path}").deliver(published_event(1), delivery_id="m")
+    return caught.value
+
+
+async def test_500_is_retryable(receiver: Receiver, make_notifier: Callable[..., WebhookNotifier]) -> None:
+    err = await _refusal(receiver, make_notifier, "/err", Answer(500, body=b"boom\r\nInjected: header"))
     assert err.retryable and not err.disable
     assert "HTTP 500" in err.reason and "\n" not in err.reason
 
 
 async def test_410_disables(receiver: Receiver, make_notifier: Callable[..., WebhookNotifier]) -> None:
-    receiver.answers["/gone"] = Answer(410)
-    with pytest.raises(DeliveryError) as caught:
-        await make_notifier(f"{receiver.base_url}/gone").deliver(published_event(1), delivery_id="m")
-    assert caught.value.disable and not caught.value.retryable
+    err = await _refusal(receiver, make_notifier, "/gone", Answer(410))
+    assert err.disable and not err.retryable
 
 
 async def test_429_honours_retry_after(receiver: Receiver, make_notifier: Callable[..., WebhookNotifier]) -> None:
-    receiver.answers["/slow-down"] = Answer(429, headers={"Retry-After": "7"})
-    with pytest.raises(DeliveryError) as caught:
-        await make_notifier(f"{receiver.base_url}/slow-down").deliver(published_event(1), delivery_id="m")
-    assert caught.value.retryable and caught.value.retry_after == 7.0
+    err = await _refusal(receiver, make_notifier, "/slow-down", Answer(429, headers={"Retry-After": "7"}))
+    assert err.retryable and err.retry_after == 7.0
 
 
 async def test_other_4xx_is_retried(receiver: Receiver, make_notifier: Callable[..., WebhookNotifier]) -> None:
-    receiver.answers["/denied"] = Answer(403)
-    with pytest.raises(DeliveryError) as caught:
-        await make_notifier(f"{receiver.base_url}/denied").deliver(published_event(1), delivery_id="m")
-    assert caught.value.retryable and not caught.value.disable
+    err = await _refusal(receiver, make_notifier, "/denied", Answer(403))
+    assert err.retryable and not err.disable
 
 
 async def test_redirect_is_not_followed(receiver: Receiver, make_notifier: Callable[..., WebhookNotifier]) -> None:
-    receiver.answers["/moved"] = Answer(302, headers={"Location": f"{receiver.base_url}/elsewhere"})
-    with pytest.raises(DeliveryError) as caught:
-        await make_notifier(f"{receiver.base_url}/moved").deliver(published_event(1), delivery_id="m")
-    assert not caught.value.retryable and "redirect not followed" in caught.value.reason
+    err = await _refusal(receiver, make_notifier, "/moved", Answer(302, headers={"Location": f"{receiver.base_url}/elsewhere"}))
+    assert not err.retryable and "redirect not followed" in err.reason
     assert receiver.on("/elsewhere") == []
 
 

@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,13 +150,19 @@ def test_workers_are_recycled_after_max_tasks() -> None:
     assert not _alive(seen[0]) and not _alive(seen[1])
 
 
+async def _slow_parse_started() -> tuple[ParserPool, asyncio.Future[Any], int]:
+    """A one-worker pool busy with a slow parse (60 s wall limit): the pool, the parse, the worker's pid."""
+    pool = ParserPool(1, dataclasses.replace(NO_PRECHECK, wall_seconds=60))
+    slow = asyncio.ensure_future(pool.parse(grid_pdf(200), REF))
+    while not pool.pids():
+        await asyncio.sleep(0.05)
+    [pid] = pool.pids()
+    return pool, slow, pid
+
+
 def test_close_during_a_parse_fails_it_promptly() -> None:
     async def go() -> None:
-        pool = ParserPool(1, dataclasses.replace(NO_PRECHECK, wall_seconds=60))
-        slow = asyncio.ensure_future(pool.parse(grid_pdf(200), REF))
-        while not pool.pids():
-            await asyncio.sleep(0.05)
-        [pid] = pool.pids()
+        pool, slow, pid = await _slow_parse_started()
         await asyncio.sleep(0.3)
         started = time.monotonic()
         pool.close()
@@ -169,11 +176,7 @@ def test_close_during_a_parse_fails_it_promptly() -> None:
 
 def test_a_cancelled_parse_ends_its_worker() -> None:
     async def go() -> int:
-        pool = ParserPool(1, dataclasses.replace(NO_PRECHECK, wall_seconds=60))
-        slow = asyncio.ensure_future(pool.parse(grid_pdf(200), REF))
-        while not pool.pids():
-            await asyncio.sleep(0.05)
-        [pid] = pool.pids()
+        pool, slow, pid = await _slow_parse_started()
         slow.cancel()
         with pytest.raises(asyncio.CancelledError):
             await slow

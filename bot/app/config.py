@@ -12,10 +12,11 @@ import base64
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -110,23 +111,33 @@ def _known_events(events: list[str] | None) -> list[str] | None:
     return events
 
 
+def _http_url(problem: str) -> AfterValidator:
+    """The check that a URL is http(s) with a host; ``problem`` is the config error's wording."""
+
+    def check(url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(problem)
+        return url
+
+    return AfterValidator(check)
+
+
+def _without_trailing_slash(url: str) -> str:
+    return url.rstrip("/")
+
+
+# Filters that refuse unknown names where they are declared.
+_KnownKinds = Annotated[list[str] | None, AfterValidator(_known_kinds)]
+_KnownEvents = Annotated[list[str] | None, AfterValidator(_known_events)]
+
+
 class _DestinationFilters(NotifierSettings):
     """What every outbound destination shares: which events it wants, how long an attempt may take."""
 
-    kinds: list[str] | None = None
-    events: list[str] | None = None
+    kinds: _KnownKinds = None
+    events: _KnownEvents = None
     watchlist_only: bool = False
     timeout: Duration = 10.0
-
-    @field_validator("kinds")
-    @classmethod
-    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
-        return _known_kinds(kinds)
-
-    @field_validator("events")
-    @classmethod
-    def _events(cls, events: list[str] | None) -> list[str] | None:
-        return _known_events(events)
 
     @field_validator("timeout")
     @classmethod
@@ -139,18 +150,11 @@ class _DestinationFilters(NotifierSettings):
 class WebhookSettings(_DestinationFilters):
     kind: ClassVar[str] = "webhook"
     module: ClassVar[str] = "bot.delivery.notifiers.webhook"
-    url: str
+    url: Annotated[str, _http_url("must be an http(s) URL")]
     # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str
     allow_private: bool = False
     timeout: Duration = 10.0  # whole attempt: connect + send + response
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError("must be an http(s) URL")
-        return url
 
     @field_validator("secret")
     @classmethod
@@ -208,12 +212,14 @@ class TelegramSettings(NotifierSettings):
 
     token: str
     # python-telegram-bot appends the token and the method: "<api_base_url><token>/sendMessage".
-    api_base_url: str = "https://api.telegram.org/bot"
+    api_base_url: Annotated[str, _http_url("must be an http(s) URL such as https://api.telegram.org/bot")] = (
+        "https://api.telegram.org/bot"
+    )
     channel: str  # "@name" or a numeric chat id ("-100…")
     language: Literal["both", "zh", "en"] = "both"
     admin_ids: list[int] = Field(default_factory=list)
     admin_chat: str | None = None  # operator alerts (source blocked, list unreadable): chat id or @name
-    kinds: list[str] | None = None  # channel posts only for these kinds (users choose their own)
+    kinds: _KnownKinds = None  # channel posts only for these kinds (users choose their own)
     chart: bool = True  # list-size chart ahead of each list.published post
     interactive: bool = True  # run the command bot inside `cacwatch run`
     mode: Literal["polling", "webhook"] = "polling"
@@ -239,13 +245,6 @@ class TelegramSettings(NotifierSettings):
             raise ValueError("is empty (set it from the environment, e.g. ${TELEGRAM_BOT_TOKEN})")
         return token.strip()
 
-    @field_validator("api_base_url")
-    @classmethod
-    def _api_url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError("must be an http(s) URL such as https://api.telegram.org/bot")
-        return url
-
     @field_validator("channel")
     @classmethod
     def _channel(cls, channel: str) -> str:
@@ -253,11 +252,6 @@ class TelegramSettings(NotifierSettings):
         if not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+", channel):
             raise ValueError("must be @channelname or a numeric chat id")
         return channel
-
-    @field_validator("kinds")
-    @classmethod
-    def _kinds(cls, kinds: list[str] | None) -> list[str] | None:
-        return _known_kinds(kinds)
 
     @field_validator("webhook_secret")
     @classmethod
@@ -294,6 +288,9 @@ def _check_patterns(patterns: list[str]) -> list[str]:
     return patterns
 
 
+_WatchPatterns = Annotated[list[str], AfterValidator(_check_patterns)]
+
+
 class EmailSubscriberSettings(_Strict):
     """One entry of ``notify.email.subscribers``: a recipient with its own cadence and filters.
 
@@ -309,7 +306,7 @@ class EmailSubscriberSettings(_Strict):
     timezone: str | None = None  # IANA name, e.g. Asia/Shanghai
     kinds: list[str] | None = None
     provinces: list[str] | None = None  # 北京市 / 北京 / Beijing
-    watchlist: list[str] = Field(default_factory=list)  # company names, fuzzy-matched
+    watchlist: _WatchPatterns = Field(default_factory=list)  # company names, fuzzy-matched
     watch_only: bool = True  # with a watchlist: only lists that touch a watched company
 
     @model_validator(mode="after")
@@ -321,10 +318,6 @@ class EmailSubscriberSettings(_Strict):
         _known_kinds(self.kinds)
         return self
 
-    @field_validator("watchlist")
-    @classmethod
-    def _patterns(cls, value: list[str]) -> list[str]:
-        return _check_patterns(value)
 
 
 class EmailSettings(NotifierSettings):
@@ -383,12 +376,7 @@ class NotifySettings(_Strict):
     apprise: list[AppriseSettings] = Field(default_factory=list)
     telegram: TelegramSettings | None = None
     email: EmailSettings | None = None
-    watchlist: list[str] = Field(default_factory=list)
-
-    @field_validator("watchlist")
-    @classmethod
-    def _patterns(cls, value: list[str]) -> list[str]:
-        return _check_patterns(value)
+    watchlist: _WatchPatterns = Field(default_factory=list)
 
 
 class ServiceSettings(_Strict):
@@ -442,18 +430,15 @@ class WebAuthSettings(_Strict):
         return self
 
 
+# The site's address as links give it: http(s), without a trailing slash.
+_PublicUrl = Annotated[str, _http_url("must be an http:// or https:// URL"), AfterValidator(_without_trailing_slash)]
+
+
 class WebSettings(_Strict):
     """``web:``: the read side (``cacwatch serve``): public address for links, optional access control."""
 
-    public_url: str | None = None  # e.g. https://cac.example.org — links in feeds (and messages) use it
+    public_url: _PublicUrl | None = None  # e.g. https://cac.example.org — links in feeds (and messages) use it
     auth: WebAuthSettings | None = None
-
-    @field_validator("public_url")
-    @classmethod
-    def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError("must be an http:// or https:// URL")
-        return url.rstrip("/") if url else url
 
 
 class Settings(_Strict):

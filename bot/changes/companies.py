@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
@@ -124,20 +124,19 @@ _FOREIGN: Final[tuple[tuple[ForeignFiler, _Matcher], ...]] = tuple(
 )
 
 
+def _first_match(table: Sequence[tuple[object, _Matcher]], norm: str) -> int:
+    """The index of the first entry whose patterns match the normalized name, or -1."""
+    return next((index for index, (_, matcher) in enumerate(table) if matcher.regex.search(norm)), -1)
+
+
 @lru_cache(maxsize=65536)
 def _group_index(norm: str) -> int:
-    for index, (_, matcher) in enumerate(_GROUPS):
-        if matcher.regex.search(norm):
-            return index
-    return -1
+    return _first_match(_GROUPS, norm)
 
 
 @lru_cache(maxsize=65536)
 def _foreign_index(norm: str) -> int:
-    for index, (_, matcher) in enumerate(_FOREIGN):
-        if matcher.regex.search(norm):
-            return index
-    return -1
+    return _first_match(_FOREIGN, norm)
 
 
 def big_tech_group(entity: str) -> BigTechGroup | None:

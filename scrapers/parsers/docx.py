@@ -73,29 +73,18 @@ def _cell_text(tc: etree._Element) -> str:
     return "\n".join(t for t in paras if t.strip())
 
 
-def _row_cells(tr: etree._Element) -> list[etree._Element]:
-    """Cells of a row, including those wrapped in content controls / custom XML."""
-    cells: list[etree._Element] = []
-    for child in tr:
-        if child.tag == W_TC:
-            cells.append(child)
+def _children(parent: etree._Element, tag: str) -> list[etree._Element]:
+    """``parent``'s children with ``tag`` (a table's rows, a row's cells), including those
+    wrapped in content controls / custom XML."""
+    found: list[etree._Element] = []
+    for child in parent:
+        if child.tag == tag:
+            found.append(child)
         elif child.tag in (W_SDT, W_CUSTOMXML):
             content = child.find(W_SDTCONTENT) if child.tag == W_SDT else child
             if content is not None:
-                cells.extend(_row_cells(content))
-    return cells
-
-
-def _rows(tbl: etree._Element) -> list[etree._Element]:
-    rows: list[etree._Element] = []
-    for child in tbl:
-        if child.tag == W_TR:
-            rows.append(child)
-        elif child.tag in (W_SDT, W_CUSTOMXML):
-            content = child.find(W_SDTCONTENT) if child.tag == W_SDT else child
-            if content is not None:
-                rows.extend(_rows(content))
-    return rows
+                found.extend(_children(content, tag))
+    return found
 
 
 def _row_values(tr: etree._Element, above: dict[int, str], limits: ParseLimits, used: list[int]) -> list[str]:
@@ -104,7 +93,7 @@ def _row_values(tr: etree._Element, above: dict[int, str], limits: ParseLimits, 
     trpr = tr.find(W_TRPR)
     before = _int_val(trpr.find(W_GRIDBEFORE), 0) if trpr is not None else 0
     after = _int_val(trpr.find(W_GRIDAFTER), 0) if trpr is not None else 0
-    cells = _row_cells(tr)
+    cells = _children(tr, W_TC)
     spans = [_int_val(tc.find(f"{W_TCPR}/{W_GRIDSPAN}"), 1) for tc in cells]
     # Sized before anything is repeated: a 31 KB file can claim spans of millions.
     width = before + sum(spans) + after
@@ -129,7 +118,7 @@ def _row_values(tr: etree._Element, above: dict[int, str], limits: ParseLimits, 
 
 
 def _table_rows(tbl: etree._Element, limits: ParseLimits, used: list[int]) -> Table:
-    rows = _rows(tbl)
+    rows = _children(tbl, W_TR)
     check("table row count", len(rows), limits.max_rows)
     above: dict[int, str] = {}  # grid column → text of the cell a vMerge continues
     return [_row_values(tr, above, limits, used) for tr in rows]

@@ -1,7 +1,5 @@
 """telegram: watches, subscriptions, posted thread parts
 
-Revision ID: 0003_telegram
-Revises: 0002
 Create Date: 2026-11-25
 """
 from alembic import op
@@ -10,34 +8,26 @@ import sqlalchemy as sa
 
 revision = "0003_telegram"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
+
+
+def _per_chat_table(name: str, column: str, column_type: sa.types.TypeEngine[str]) -> None:
+    """A table of one ``column`` value per chat (unique together), looked up by chat."""
+    op.create_table(
+        name,
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column(column, column_type, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("chat_id", column, name=f"uq_{name}_chat_{column}"),
+    )
+    with op.batch_alter_table(name, schema=None) as batch_op:
+        batch_op.create_index(batch_op.f(f"ix_{name}_chat_id"), ["chat_id"], unique=False)
 
 
 def upgrade() -> None:
-    op.create_table(
-        "telegram_watches",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("chat_id", sa.BigInteger(), nullable=False),
-        sa.Column("pattern", sa.String(length=200), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("chat_id", "pattern", name="uq_telegram_watches_chat_pattern"),
-    )
-    with op.batch_alter_table("telegram_watches", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_telegram_watches_chat_id"), ["chat_id"], unique=False)
-
-    op.create_table(
-        "telegram_subscriptions",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("chat_id", sa.BigInteger(), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("chat_id", "kind", name="uq_telegram_subscriptions_chat_kind"),
-    )
-    with op.batch_alter_table("telegram_subscriptions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_telegram_subscriptions_chat_id"), ["chat_id"], unique=False)
+    _per_chat_table("telegram_watches", "pattern", sa.String(length=200))
+    _per_chat_table("telegram_subscriptions", "kind", sa.String(length=32))
 
     op.create_table(
         "telegram_posted_parts",
@@ -56,9 +46,7 @@ def downgrade() -> None:
     with op.batch_alter_table("telegram_posted_parts", schema=None) as batch_op:
         batch_op.drop_index("ix_telegram_posted_parts_posted_at")
     op.drop_table("telegram_posted_parts")
-    with op.batch_alter_table("telegram_subscriptions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_telegram_subscriptions_chat_id"))
-    op.drop_table("telegram_subscriptions")
-    with op.batch_alter_table("telegram_watches", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_telegram_watches_chat_id"))
-    op.drop_table("telegram_watches")
+    for name in ("telegram_subscriptions", "telegram_watches"):
+        with op.batch_alter_table(name, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f"ix_{name}_chat_id"))
+        op.drop_table(name)

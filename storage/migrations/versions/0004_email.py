@@ -1,7 +1,5 @@
 """email: digest subscribers
 
-Revision ID: 0004_email
-Revises: 0002
 Create Date: 2026-11-25
 """
 from alembic import op
@@ -10,8 +8,6 @@ import sqlalchemy as sa
 
 revision = "0004_email"
 down_revision = "0002"  # a sibling of 0003_telegram: the database migrates to "heads"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,7 +1,5 @@
 """service: operator-alert incidents
 
-Revision ID: 0005_service
-Revises: 0002
 Create Date: 2026-11-26
 """
 from alembic import op
@@ -10,8 +8,6 @@ import sqlalchemy as sa
 
 revision = "0005_service"
 down_revision = "0002"  # a sibling of 0003_telegram and 0004_email: the database migrates to "heads"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

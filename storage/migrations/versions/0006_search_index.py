@@ -6,8 +6,6 @@ PostgreSQL: ``filing_search`` with a GIN pg_trgm index over its text. The extens
 in ``public`` (never in a per-test or per-tenant schema) and the operator class is
 qualified with the extension's schema, so a search_path without it still works.
 
-Revision ID: 0006_search_index
-Revises: 0005_service
 Create Date: 2026-11-29
 """
 import logging
@@ -18,8 +16,6 @@ import sqlalchemy as sa
 
 revision = "0006_search_index"
 down_revision = "0005_service"
-branch_labels = None
-depends_on = None
 
 log = logging.getLogger("alembic.runtime.migration")
 

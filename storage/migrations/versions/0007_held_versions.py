@@ -3,8 +3,6 @@
 ``filing_lists.held_version_id``: the stored version held back (not current) until it is
 confirmed (the same bytes still served a day later, or ``cacwatch lists confirm``).
 
-Revision ID: 0007_held_versions
-Revises: 0006_search_index
 Create Date: 2026-11-29
 """
 from alembic import op
@@ -13,8 +11,6 @@ import sqlalchemy as sa
 
 revision = "0007_held_versions"
 down_revision = "0006_search_index"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

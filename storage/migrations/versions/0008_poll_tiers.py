@@ -1,7 +1,5 @@
 """sources: when each polling tier last completed (front door, revalidation)
 
-Revision ID: 0008_poll_tiers
-Revises: 0007_held_versions
 Create Date: 2026-11-29
 """
 from alembic import op
@@ -10,8 +8,6 @@ import sqlalchemy as sa
 
 revision = "0008_poll_tiers"
 down_revision = "0007_held_versions"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
