@@ -165,7 +165,7 @@ def _workload(records: list[dict[str, Any]], rng: random.Random) -> list[tuple[s
     return mix
 
 
-async def _client(base: str, mix: list[tuple[str, str]], requests: int, timings: dict[str, list[float]], errors: list[str]) -> None:
+async def _client_httpx(base: str, mix: list[tuple[str, str]], requests: int, timings: dict[str, list[float]], errors: list[str]) -> None:
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
@@ -178,12 +178,48 @@ async def _client(base: str, mix: list[tuple[str, str]], requests: int, timings:
                 errors.append(f"{response.status_code} {path}")
 
 
+async def _client_raw(base: str, mix: list[tuple[str, str]], requests: int, timings: dict[str, list[float]], errors: list[str]) -> None:
+    """One keep-alive HTTP/1.1 connection, requests written and answers read by hand.
+
+    A load generator should not compete with the server it measures: httpx spends ~1 ms of CPU
+    per request on its own (the clients share the server's two cores), this a fraction of that.
+    Timed the same way: from writing the request to having read the whole body.
+    """
+    host, _, port = base.removeprefix("http://").partition(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        for index in range(requests):
+            kind, path = mix[index % len(mix)]
+            started = time.perf_counter()
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: identity\r\n\r\n".encode("ascii"))
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            timings[kind].append(time.perf_counter() - started)
+            if status != 200:
+                errors.append(f"{status} {path}")
+    finally:
+        writer.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (/proc/PID/stat, clock ticks)."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
-def run_load(db_url: str, label: str, requests: int, tmp: Path) -> dict[str, Any]:
+def run_load(db_url: str, label: str, requests: int, tmp: Path, client: str = "raw") -> dict[str, Any]:
     import httpx
     from bot.app.config import settings_from_mapping
     from web_helpers import export_records, serve_process, write_config
@@ -201,12 +237,16 @@ def run_load(db_url: str, label: str, requests: int, tmp: Path) -> dict[str, Any
         mixes = [_workload(records, random.Random(rng.random())) for _ in range(CLIENTS)]
         began = time.perf_counter()
 
+        run_client = _client_raw if client == "raw" else _client_httpx
+
         async def main() -> None:
-            await asyncio.gather(*(_client(base, mix, requests, timings, errors) for mix in mixes))
+            await asyncio.gather(*(run_client(base, mix, requests, timings, errors) for mix in mixes))
 
         load_before = os.getloadavg()[0]
+        server_cpu, client_cpu = _cpu_seconds(pid), time.process_time()
         asyncio.run(main())
         wall = time.perf_counter() - began
+        server_cpu, client_cpu = _cpu_seconds(pid) - server_cpu, time.process_time() - client_cpu
         load_after = os.getloadavg()[0]
         rss, peak = _rss_mb(pid)
     everything = [t for values in timings.values() for t in values]
@@ -223,6 +263,9 @@ def run_load(db_url: str, label: str, requests: int, tmp: Path) -> dict[str, Any
         "p99": _percentile(everything, 99),
         "by_kind": {k: {"n": len(v), "p50": _percentile(v, 50), "p95": _percentile(v, 95), "mean": statistics.mean(v) * 1000} for k, v in sorted(timings.items())},
         "load": (load_before, load_after),
+        "client": client,
+        "server_cpu_ms": server_cpu * 1000 / max(1, sum(len(v) for v in timings.values())),
+        "client_cpu_ms": client_cpu * 1000 / max(1, sum(len(v) for v in timings.values())),
         "rss_mb": rss,
         "peak_rss_mb": peak,
     }

@@ -9,6 +9,7 @@ index and filtered, ranked paging) and ``storage.corpus_lists`` (everything else
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -48,11 +49,12 @@ from storage.corpus_search import (
     search_filings,
 )
 from storage.db import Database
-from storage.models import ListVersion
+from storage.models import FilingList, ListVersion
 from storage.repo import list_sizes
 
 __all__ = [
     "Corpus",
+    "DataStamp",
     "Describer",
     "EntitySummary",
     "Facets",
@@ -73,6 +75,27 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class DataStamp:
+    """A cheap fingerprint of the stored data (two aggregates over small tables).
+
+    ``version`` grows with every stored list version; ``content`` changes when a list's
+    current or held version changes without one (a hold confirmed, a list set back): together
+    they say when the filings, and so the search index, may have changed. ``checked`` changes
+    when a list is only re-checked (``last_checked_at``) or starts/stops failing: shown on the
+    list pages, but no filing changes.
+    """
+
+    version: int
+    content: str
+    checked: str
+
+    @property
+    def filings(self) -> tuple[int, str]:
+        """The part that says whether filings (and the search index) may have changed."""
+        return self.version, self.content
+
+
 class Corpus:
     """The read queries over one database, each in its own short transaction (for bot.web)."""
 
@@ -85,8 +108,22 @@ class Corpus:
 
     def data_version(self) -> int:
         """Grows with every stored list version: every ingest that can change a filing makes one."""
+        return self.data_stamp().version
+
+    def data_stamp(self) -> DataStamp:
+        """What every answer of the read side is computed from, in one short transaction."""
         with self.db.session() as session:
-            return int(session.scalar(select(func.max(ListVersion.id))) or 0)
+            version = int(session.scalar(select(func.max(ListVersion.id))) or 0)
+            lists, current, held, checked, failing = session.execute(
+                select(
+                    func.count(FilingList.id),
+                    func.sum(func.coalesce(FilingList.current_version_id, 0)),
+                    func.sum(func.coalesce(FilingList.held_version_id, 0)),
+                    func.max(FilingList.last_checked_at),
+                    func.count(FilingList.last_error),
+                )
+            ).one()
+        return DataStamp(version, f"{lists}/{current}/{held}", f"{checked}/{failing}")
 
     def refresh_search_text(self, describe: Describer, version: str) -> int:
         with self.db.session() as session:

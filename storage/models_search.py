@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, Filing
@@ -37,10 +38,14 @@ class FilingSearch(Base):
     # Staleness: the filing's updated_at and the describer version the text was built from.
     filing_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     describer: Mapped[str] = mapped_column(String(64))
+    # PostgreSQL: the distinct 2-character substrings of ``text`` (GIN-indexed, migration 0009),
+    # for the 2-character queries pg_trgm cannot serve. SQLite: empty (FTS5 serves them).
+    bigrams: Mapped[list[str] | None] = mapped_column(JSON().with_variant(postgresql.ARRAY(Text()), "postgresql"))
 
 
-# The read side's filters on filings (kind and status ride on uq_filings_kind_number's prefix).
-# Declared here, beside the migration that creates them (0006), not in storage.models.
+# The read side's filters on filings (kind and status ride on uq_filings_kind_number's prefix),
+# each ending with the id so that a filtered page is read in id order (migrations 0006, 0009).
+# Declared here, beside the migrations that create them, not in storage.models.
 FILTER_INDEXES = tuple(
-    Index(f"ix_filings_{column.key}", column) for column in (Filing.province, Filing.list_month, Filing.entity)
+    Index(f"ix_filings_{column.key}", column, Filing.id) for column in (Filing.province, Filing.list_month, Filing.entity)
 )

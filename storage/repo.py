@@ -73,6 +73,16 @@ def filing_record(filing: Filing) -> dict[str, Any]:
     return {name: getattr(filing, name) for name in EXPORT_FIELDS}
 
 
+# The export record's columns, for reads that need only the record: selecting them (no ORM
+# object, no identity map) costs a fraction of loading whole filings, which matters on pages.
+EXPORT_COLUMNS = tuple(getattr(Filing, name) for name in EXPORT_FIELDS)
+
+
+def record_of_row(row: Sequence[Any]) -> dict[str, Any]:
+    """The export record from a row of ``EXPORT_COLUMNS`` (in that order)."""
+    return dict(zip(EXPORT_FIELDS, row))
+
+
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

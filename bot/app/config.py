@@ -439,6 +439,8 @@ class WebSettings(_Strict):
 
     public_url: _PublicUrl | None = None  # e.g. https://cac.example.org — links in feeds (and messages) use it
     auth: WebAuthSettings | None = None
+    # Whole answers kept per state of the data, so repeated requests cost no query (0: off).
+    cache_mb: int = Field(default=8, ge=0, le=1024)
 
 
 class Settings(_Strict):

@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.app.config import Settings, WebSettings
 from bot.web import api, feeds, pages
+from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
 from bot.web.http import BasicOrBearerAuth, HeadAsGet, SecurityHeaders, error_response, etag_response, json_body
 from bot.web.params import ParamError
@@ -160,7 +161,7 @@ def create_app(
         app.router.routes.append(route)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
-    asgi: Any = SecurityHeaders(app)
+    asgi: Any = SecurityHeaders(AnswerCache(app, lambda: state, max_bytes=web.cache_mb * 1024 * 1024))
     if web.auth is not None:
         asgi = BasicOrBearerAuth(asgi, web.auth, open_paths)
     return HeadAsGet(asgi)

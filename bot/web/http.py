@@ -27,6 +27,7 @@ from bot.app.config import WebAuthSettings
 __all__ = [
     "CSP",
     "etag_response",
+    "if_none_match_matches",
     "json_body",
     "error_response",
     "wants_json",
@@ -45,7 +46,8 @@ def json_body(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
+def if_none_match_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag`` (weak or strong, or ``*``)."""
     for candidate in if_none_match.split(","):
         candidate = candidate.strip()
         if candidate == "*" or candidate.removeprefix("W/") == etag:
@@ -59,7 +61,7 @@ def etag_response(
     """The body with its ETag, or 304 when the client already holds it."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     extra = {"ETag": etag, "Cache-Control": "no-cache", **(headers or {})}
-    if _matches(request.headers.get("if-none-match", ""), etag):
+    if if_none_match_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
     return Response(body, media_type=media_type, headers=extra)
 

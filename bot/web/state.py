@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from bot.app.config import WebSettings
-from storage.corpus import Corpus, FilingQuery
+from storage.corpus import Corpus, DataStamp, FilingQuery
 
 T = TypeVar("T")
 _COUNTS_KEPT = 4096
@@ -30,11 +30,14 @@ class WebState:
     refresh: Callable[[], object]
     # The data version the search index was last brought up to (see ensure_index).
     indexed_version: int = -1
+    # What the answers are computed from (Corpus.data_stamp); None until the first look.
+    stamp: DataStamp | None = None
+    _indexed_filings: tuple[int, str] | None = None
     _checked_at: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    # Answers that only change when the data does (an ingest), kept for the current version.
-    _cache: dict[str, tuple[int, Any]] = field(default_factory=dict)
-    _counts: "OrderedDict[tuple[int, FilingQuery], int]" = field(default_factory=OrderedDict)
+    # Answers that only change when the data does (an ingest), kept for the current stamp.
+    _cache: dict[str, tuple[DataStamp | None, Any]] = field(default_factory=dict)
+    _counts: "OrderedDict[tuple[tuple[int, str] | None, FilingQuery], int]" = field(default_factory=OrderedDict)
 
     def base_url(self, request: Request) -> str:
         """Where links point: web.public_url when set (behind a proxy), else this request's origin."""
@@ -48,33 +51,35 @@ class WebState:
         One indexed primary-key lookup per search while nothing changed; after an ingest the
         first search brings the index up to date, so a search never misses stored filings.
         """
-        version = self.corpus.data_version()
+        stamp = self.corpus.data_stamp()
         self._checked_at = time.monotonic()
-        if version == self.indexed_version:
-            return
-        with self._lock:
-            if version != self.indexed_version:
-                self.refresh()
-                self.indexed_version = version
+        if stamp.filings != self._indexed_filings:
+            with self._lock:
+                if stamp.filings != self._indexed_filings:
+                    self.refresh()
+                    self._indexed_filings = stamp.filings
+                    self.indexed_version = stamp.version
+        # Set after the refresh: an answer is never kept under a stamp whose index was not ready.
+        self.stamp = stamp
 
 
     def due(self) -> bool:
         return time.monotonic() - self._checked_at >= _CHECK_EVERY
 
     def cached(self, name: str, compute: Callable[[], T]) -> T:
-        """``compute()`` once per data version (lists, totals, facets: a few queries over it all)."""
-        version = self.indexed_version
+        """``compute()`` once per data stamp (lists, totals, facets: a few queries over it all)."""
+        stamp = self.stamp
         hit = self._cache.get(name)
-        if hit is not None and hit[0] == version:
+        if hit is not None and hit[0] == stamp and stamp is not None:
             value: T = hit[1]
             return value
         value = compute()
-        self._cache[name] = (version, value)
+        self._cache[name] = (stamp, value)
         return value
 
     def count(self, query: FilingQuery) -> int:
-        """How many filings match: exact for the current data version, remembered per query."""
-        key = (self.indexed_version, query)
+        """How many filings match: exact for the current data, remembered per query."""
+        key = (self._indexed_filings, query)
         found = self._counts.get(key)
         if found is None:
             found = self.corpus.count_filings(query)

@@ -1,0 +1,108 @@
+"""Answers kept per data stamp (bot.web.answers): repeated GETs cost no query, and a kept answer
+is never served once the data it came from changed, nor to another Host. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from scrapers.replica.server import ReplicaServer
+
+try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
+    from service_helpers import wait_until
+    from web_helpers import ingest, running_server, write_config
+except ImportError:  # pragma: no cover
+    from tests.service_helpers import wait_until
+    from tests.web_helpers import ingest, running_server, write_config
+
+# The newest deep-synthesis batch of the replica: withheld, then published.
+NEW_BATCH_PAGE = "/2024-01/05/c_1706119043746644.htm"
+
+
+def test_kept_answers_follow_every_change_of_the_data(tmp_path: Path, database_url: str, make_settings: Any) -> None:
+    with ReplicaServer() as replica:
+        config = write_config(tmp_path / "config.yaml", make_settings(replica, database_url))
+        publish = replica.withhold(NEW_BATCH_PAGE)
+        ingest(config)
+        with running_server(config) as base, httpx.Client(base_url=base, timeout=30) as client:
+            paths = ["/api/v1/lists", "/api/v1/filings?limit=5", "/feeds/lists.atom", "/", "/search?q=%E7%AE%97%E6%B3%95"]
+            first = {path: client.get(path) for path in paths}
+            for path, answer in first.items():
+                again = client.get(path)
+                assert again.status_code == 200 and again.content == answer.content
+                assert again.headers["etag"] == answer.headers["etag"]
+                # Kept answers carry the same security headers as fresh ones.
+                assert again.headers["content-security-policy"] == answer.headers["content-security-policy"]
+                not_modified = client.get(path, headers={"If-None-Match": answer.headers["etag"]})
+                assert not_modified.status_code == 304 and not_modified.content == b""
+
+            # A new list: every kept answer that shows it is replaced.
+            lists_before = first["/api/v1/lists"].json()["items"]
+            total_before = first["/api/v1/filings?limit=5"].json()["total"]
+            publish()
+            ingest(config)
+            lists_after = wait_until(lambda: (ls := client.get("/api/v1/lists").json()["items"]) != lists_before and ls, timeout=20)
+            assert len(lists_after) == len(lists_before) + 1
+            assert client.get("/api/v1/filings?limit=5").json()["total"] > total_before
+            assert client.get("/feeds/lists.atom").content != first["/feeds/lists.atom"].content
+            stale = client.get("/api/v1/lists", headers={"If-None-Match": first["/api/v1/lists"].headers["etag"]})
+            assert stale.status_code == 200
+
+            # Only re-checked (no new version): the list's last check is shown as it is now.
+            kind, month = lists_after[0]["kind"], lists_after[0]["list_month"]
+            checked = client.get(f"/api/v1/lists/{kind}/{month}").json()["list"]["last_checked_at"]
+            ingest(config)
+            assert wait_until(
+                lambda: client.get(f"/api/v1/lists/{kind}/{month}").json()["list"]["last_checked_at"] != checked, timeout=20
+            )
+
+
+def test_kept_answers_are_per_host(tmp_path: Path, database_url: str, make_settings: Any, replica_readonly: ReplicaServer) -> None:
+    """Without web.public_url, links are absolute on the Host asked: one kept answer per Host."""
+    config = write_config(tmp_path / "config.yaml", make_settings(replica_readonly, database_url))
+    ingest(config)
+    with running_server(config) as base, httpx.Client(base_url=base, timeout=30) as client:
+        for _ in range(2):
+            for host in ("a.example", "b.example"):
+                feed = client.get("/feeds/lists.atom", headers={"Host": host}).text
+                links = set(re.findall(r'href="(https?://[^/"]+)', feed))
+                assert links == {f"http://{host}"}
+
+
+@pytest.mark.parametrize("cache_mb", [0, 1])
+def test_hits_misses_and_what_is_never_kept(database: Any, cache_mb: int) -> None:
+    """In-process: counts of the ASGI layer itself (the cases above cannot see a hit)."""
+    from bot.app.config import WebSettings
+    from bot.web.answers import AnswerCache
+    from bot.web.app import create_app
+
+    app = create_app(database, web=WebSettings(cache_mb=cache_mb), refresh_in_child=False)
+    layer: Any = app
+    while not isinstance(layer, AnswerCache):
+        layer = layer.app
+    cache: AnswerCache = layer
+
+    async def requests() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answers = []
+            for path in ["/api/v1/lists", "/api/v1/lists", "/api/v1/filings/genai_service/" + quote("无此号"),
+                         "/api/v1/filings/genai_service/" + quote("无此号"), "/api/v1/filings?limit=0", "/healthz-none"]:
+                answers.append(await client.get(path))
+            return answers
+
+    answers = asyncio.run(requests())
+    assert [a.status_code for a in answers] == [200, 200, 404, 404, 400, 404]
+    assert answers[0].content == answers[1].content
+    if cache_mb == 0:
+        assert (cache.hits, cache.misses) == (0, 0)
+    else:
+        # The second /api/v1/lists is a hit; errors are answered afresh every time; the unknown
+        # path is not one of the read side's routes and never passes through.
+        assert (cache.hits, cache.misses) == (1, 4)
