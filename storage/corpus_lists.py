@@ -18,6 +18,8 @@ from storage.models_search import FilingSearch
 from storage.repo import filing_record
 
 __all__ = [
+    "ListIdentity",
+    "list_identity",
     "HistoryEntry",
     "Holding",
     "FilingDetail",
@@ -41,6 +43,23 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
+class ListIdentity:
+    """Which published list: kind, month, names, and where CAC has it (page, attachment)."""
+
+    kind: str
+    list_month: str
+    name: str
+    title: str
+    page_url: str
+    attachment_url: str
+
+
+def list_identity(flist: FilingList) -> dict[str, str]:
+    """The ``ListIdentity`` fields of a stored list, as keyword arguments."""
+    return {name: getattr(flist, name) for name in ("kind", "list_month", "name", "title", "page_url", "attachment_url")}
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     change_type: str  # created | changed | cancelled | renamed | removed
     changes: dict[str, list[Any]]
@@ -53,15 +72,9 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Holding:
+class Holding(ListIdentity):
     """One row of one list version holding the filing (provenance)."""
 
-    list_kind: str
-    list_month: str
-    list_name: str
-    title: str
-    page_url: str
-    attachment_url: str
     is_cancellation: bool
     version_id: int
     sha256: str
@@ -125,18 +138,13 @@ def filing_detail(session: Session, kind: str, filing_number: str) -> FilingDeta
     ).all()
     holdings = [
         Holding(
-            flist.kind,
-            flist.list_month,
-            flist.name,
-            flist.title,
-            flist.page_url,
-            flist.attachment_url,
-            flist.is_cancellation,
-            version.id,
-            version.sha256,
-            version.fetched_at,
-            row_index,
-            flist.current_version_id == version.id,
+            **list_identity(flist),
+            is_cancellation=flist.is_cancellation,
+            version_id=version.id,
+            sha256=version.sha256,
+            fetched_at=version.fetched_at,
+            row_index=row_index,
+            current=flist.current_version_id == version.id,
         )
         for row_index, version, flist in holding_rows
     ]
@@ -159,14 +167,8 @@ class VersionInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class ListSummary:
+class ListSummary(ListIdentity):
     id: int
-    kind: str
-    list_month: str
-    name: str
-    title: str
-    page_url: str
-    attachment_url: str
     published_on: str | None
     is_cancellation: bool
     rows: int
@@ -201,22 +203,17 @@ def list_summaries(session: Session, kind: str | None = None) -> list[ListSummar
         peers = batches[flist.kind]
         out.append(
             ListSummary(
-                flist.id,
-                flist.kind,
-                flist.list_month,
-                flist.name,
-                flist.title,
-                flist.page_url,
-                flist.attachment_url,
-                flist.published_on,
-                flist.is_cancellation,
-                sizes[flist.id],
-                1 + sum(1 for size in peers if size > sizes[flist.id]) if ranked else None,
-                len(peers),
-                flist.first_seen_at,
-                flist.last_checked_at,
-                flist.last_error,
-                [
+                **list_identity(flist),
+                id=flist.id,
+                published_on=flist.published_on,
+                is_cancellation=flist.is_cancellation,
+                rows=sizes[flist.id],
+                rank=1 + sum(1 for size in peers if size > sizes[flist.id]) if ranked else None,
+                of=len(peers),
+                first_seen_at=flist.first_seen_at,
+                last_checked_at=flist.last_checked_at,
+                last_error=flist.last_error,
+                versions=[
                     VersionInfo(v.id, v.sha256, v.format, v.row_count, v.fetched_at, v.id == flist.current_version_id)
                     for v in versions[flist.id]
                 ],

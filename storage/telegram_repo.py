@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from scrapers.records import Kind
 from storage.models import Filing, FilingList, ListVersion, Poll, Source
 from storage.models_telegram import TelegramPostedPart, TelegramSubscription, TelegramWatch
+from storage.corpus_lists import ListIdentity, list_identity
 from storage.export_repo import stored_record
 from storage.repo import list_sizes
 
@@ -147,13 +148,7 @@ def search_filings(
 
 
 @dataclass(frozen=True, slots=True)
-class ListSummary:
-    kind: str
-    list_month: str
-    name: str
-    title: str
-    page_url: str
-    attachment_url: str
+class ListSummary(ListIdentity):
     rows: int
     rank: int  # by size among lists of its kind, 1 = largest
     of: int
@@ -176,9 +171,8 @@ def latest_lists(session: Session, kind: str | None = None) -> list[ListSummary]
         sizes = sorted((int(c) for _, c in rows), reverse=True)
         summaries.append(
             ListSummary(
-                kind=each, list_month=newest.list_month, name=newest.name, title=newest.title,
-                page_url=newest.page_url, attachment_url=newest.attachment_url, rows=int(count),
-                rank=sizes.index(int(count)) + 1, of=len(sizes), first_seen_at=newest.first_seen_at,
+                **list_identity(newest), rows=int(count), rank=sizes.index(int(count)) + 1, of=len(sizes),
+                first_seen_at=newest.first_seen_at,
             )
         )
     return summaries

@@ -7,6 +7,7 @@ the pages and the feeds reject the same input the same way.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -29,7 +30,7 @@ from bot.web.params import FILTER_PARAMS, MAX_TEXT, check_known, filing_query
 from bot.web.state import indexed, web_state
 from storage import corpus
 
-__all__ = ["router", "iso", "list_model", "TEXT_PATTERN", "MONTH_PATTERN", "KindParam"]
+__all__ = ["router", "iso", "list_model", "filter_params", "TEXT_PATTERN", "MONTH_PATTERN", "KindParam"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(indexed)])
 
@@ -57,24 +58,14 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def list_model(summary: corpus.ListSummary) -> ListModel:
-    return ListModel(
-        kind=summary.kind,
-        list_month=summary.list_month,
-        name=summary.name,
-        title=summary.title,
-        page_url=summary.page_url,
-        attachment_url=summary.attachment_url,
-        published_on=summary.published_on,
-        is_cancellation=summary.is_cancellation,
-        rows=summary.rows,
-        rank=summary.rank,
-        of=summary.of,
-        first_seen_at=iso(summary.first_seen_at) or "",
-        last_checked_at=iso(summary.last_checked_at),
-        versions=[
-            {"id": v.id, "sha256": v.sha256, "format": v.format, "rows": v.row_count, "fetched_at": iso(v.fetched_at), "current": v.current}
-            for v in summary.versions
-        ],
+    # The store's own id and the last fetch error stay internal.
+    shown = {name: value for name, value in asdict(summary).items() if name not in ("id", "last_error")}
+    versions = [
+        {"id": v.id, "sha256": v.sha256, "format": v.format, "rows": v.row_count, "fetched_at": iso(v.fetched_at), "current": v.current}
+        for v in summary.versions
+    ]
+    return ListModel.model_validate(
+        {**shown, "first_seen_at": iso(summary.first_seen_at) or "", "last_checked_at": iso(summary.last_checked_at), "versions": versions}
     )
 
 
@@ -82,9 +73,7 @@ def _json(request: Request, model: Any) -> Response:
     return etag_response(request, model.model_dump_json().encode("utf-8"), "application/json")
 
 
-@router.get("/filings", response_model=None, responses={200: {"model": FilingsPageModel}, **_ERRORS})
-def list_filings(
-    request: Request,
+def filter_params(
     q: Annotated[str | None, _Text] = None,
     kind: KindParam | None = None,
     entity: Annotated[str | None, _Text] = None,
@@ -93,6 +82,16 @@ def list_filings(
     list_month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
     role: Literal["provider", "technical_supporter"] | None = None,
     category: Annotated[str | None, _Text] = None,
+) -> None:
+    """The filters of /api/v1/filings and the saved-search feed, declared once: FastAPI checks
+    them and /openapi.json describes them; the handlers read them with ``filing_query``."""
+
+
+@router.get(
+    "/filings", response_model=None, responses={200: {"model": FilingsPageModel}, **_ERRORS}, dependencies=[Depends(filter_params)]
+)
+def list_filings(
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=400, pattern=TEXT_PATTERN)] = None,
 ) -> Response:
@@ -147,33 +146,11 @@ def get_filing(
 
 
 def _history(entry: corpus.HistoryEntry) -> dict[str, Any]:
-    return {
-        "change_type": entry.change_type,
-        "changes": entry.changes,
-        "at": iso(entry.at),
-        "list_kind": entry.list_kind,
-        "list_month": entry.list_month,
-        "list_name": entry.list_name,
-        "version_id": entry.version_id,
-        "sha256": entry.sha256,
-    }
+    return {**asdict(entry), "at": iso(entry.at)}
 
 
 def _holding(holding: corpus.Holding) -> dict[str, Any]:
-    return {
-        "kind": holding.list_kind,
-        "list_month": holding.list_month,
-        "name": holding.list_name,
-        "title": holding.title,
-        "page_url": holding.page_url,
-        "attachment_url": holding.attachment_url,
-        "is_cancellation": holding.is_cancellation,
-        "version_id": holding.version_id,
-        "sha256": holding.sha256,
-        "fetched_at": iso(holding.fetched_at),
-        "row_index": holding.row_index,
-        "current": holding.current,
-    }
+    return {**asdict(holding), "fetched_at": iso(holding.fetched_at)}
 
 
 @router.get("/lists", response_model=None, responses={200: {"model": ListsModel}, **_ERRORS})
@@ -201,21 +178,11 @@ def get_list(
             "list": list_model(detail.summary),
             "filings": detail.filings,
             "rows": [{"row_index": r.row_index, "filing_number": r.filing_number, "fields": r.fields} for r in detail.rows],
-            "changes": [_change(c) for c in detail.changes],
+            "changes": [asdict(c) for c in detail.changes],
             "others": [list_model(o) for o in detail.others],
         }
     )
     return _json(request, model)
-
-
-def _change(change: corpus.ListChange) -> dict[str, Any]:
-    return {
-        "version_id": change.version_id,
-        "kind": change.kind,
-        "filing_number": change.filing_number,
-        "change_type": change.change_type,
-        "changes": change.changes,
-    }
 
 
 @router.get("/entities", response_model=None, responses={200: {"model": EntitiesModel}, **_ERRORS})

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Any
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from bot.web.api import MONTH_PATTERN, KindParam, _Text, iso
+from bot.web.api import KindParam, filter_params, iso
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, check_known, filing_query
 from bot.web.paths import filing_path, list_path
@@ -92,6 +92,14 @@ _FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _list_feed(request: Request, kind: str | None) -> tuple[str, list[FeedEntry], tuple[str, str]]:
+    """(base URL, entries, (zh, en) title) of a list feed, after checking its parameters."""
+    check_known(request.query_params.keys(), ("kind",))
+    state = web_state(request)
+    entries = state.cached(f"feed:{kind}", lambda: state.corpus.list_feed(kind, limit=_FEED_LIMIT))
+    return state.base_url(request), entries, _kind_label(kind) if kind else ("算法备案清单", "CAC filing lists")
+
+
 @router.get(
     "/lists.atom",
     response_class=Response,
@@ -99,11 +107,7 @@ _FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 def lists_atom(request: Request, kind: KindParam | None = None) -> Response:
     """Published and revised lists, newest first (Atom 1.0); `kind` narrows to one series."""
-    check_known(request.query_params.keys(), ("kind",))
-    state = web_state(request)
-    base = state.base_url(request)
-    entries = state.cached(f"feed:{kind}", lambda: state.corpus.list_feed(kind, limit=_FEED_LIMIT))
-    zh, en = _kind_label(kind) if kind else ("算法备案清单", "CAC filing lists")
+    base, entries, (zh, en) = _list_feed(request, kind)
     items = [
         {
             "title": _title(e),
@@ -126,11 +130,7 @@ def lists_atom(request: Request, kind: KindParam | None = None) -> Response:
 )
 def lists_json(request: Request, kind: KindParam | None = None) -> Response:
     """Published and revised lists, newest first (JSON Feed 1.1); `kind` narrows to one series."""
-    check_known(request.query_params.keys(), ("kind",))
-    state = web_state(request)
-    base = state.base_url(request)
-    entries = state.cached(f"feed:{kind}", lambda: state.corpus.list_feed(kind, limit=_FEED_LIMIT))
-    zh, en = _kind_label(kind) if kind else ("算法备案清单", "CAC filing lists")
+    base, entries, (zh, en) = _list_feed(request, kind)
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": f"cacwatch: {zh} / {en}",
@@ -158,18 +158,9 @@ def lists_json(request: Request, kind: KindParam | None = None) -> Response:
     "/filings.atom",
     response_class=Response,
     responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom 1.0"}, **_FEED_RESPONSES},
+    dependencies=[Depends(filter_params)],
 )
-def filings_atom(
-    request: Request,
-    q: Annotated[str | None, _Text] = None,
-    kind: KindParam | None = None,
-    entity: Annotated[str | None, _Text] = None,
-    province: Annotated[str | None, _Text] = None,
-    status: Literal["active", "cancelled"] | None = None,
-    list_month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
-    role: Literal["provider", "technical_supporter"] | None = None,
-    category: Annotated[str | None, _Text] = None,
-) -> Response:
+def filings_atom(request: Request) -> Response:
     """New filings matching a saved search (the filters of /api/v1/filings), newest first."""
     check_known(request.query_params.keys(), FILTER_PARAMS)
     query = filing_query(request.query_params)

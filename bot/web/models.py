@@ -71,13 +71,18 @@ class HistoryModel(_Model):
     sha256: str | None
 
 
-class HoldingModel(_Model):
+class _ListIdentityModel(_Model):
+    """Which published list: kind, month, names, and where CAC has it (page, attachment)."""
+
     kind: str
     list_month: str
     name: str
     title: str
     page_url: str
     attachment_url: str
+
+
+class HoldingModel(_ListIdentityModel):
     is_cancellation: bool
     version_id: int
     sha256: str
@@ -106,13 +111,7 @@ class VersionModel(_Model):
     current: bool
 
 
-class ListModel(_Model):
-    kind: str
-    list_month: str
-    name: str
-    title: str
-    page_url: str
-    attachment_url: str
+class ListModel(_ListIdentityModel):
     published_on: str | None
     is_cancellation: bool
     rows: int

@@ -14,25 +14,18 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bot.changes.vocabulary import FIELD_LABELS
 from bot.web.labels import KIND_ORDER, kind_label, province_english
 
 __all__ = ["render", "render_error", "chart_svg", "KIND_ORDER"]
 
 _COLORS = {"deep_synthesis": "#1f6feb", "algorithm_recommendation": "#2da44e", "genai_service": "#bf3989"}
+# The one vocabulary's field labels, with the record's identifying fields in front.
 _FIELD_LABELS = {
     "kind": ("类别", "kind"),
     "list_month": ("首次列入", "first list"),
     "filing_number": ("备案编号", "filing number"),
-    "name": ("名称", "name"),
-    "entity": ("主体", "filer"),
-    "role": ("角色", "role"),
-    "category": ("算法类别", "category"),
-    "products": ("应用产品", "products"),
-    "purpose": ("主要用途", "purpose"),
-    "province": ("属地", "province"),
-    "remark": ("备注", "remark"),
-    "status": ("状态", "status"),
-    "filed_on": ("备案时间", "filed on"),
+    **FIELD_LABELS,
 }
 
 
