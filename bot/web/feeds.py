@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from bot.changes.event_schema import EventPayloadError, findings_from_json
 from bot.web.api import KindParam, filter_params, iso
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, check_known, filing_query
@@ -48,9 +49,11 @@ def entry_text(entry: FeedEntry) -> str:
     lines = [f"{entry.summary.title}", "; ".join(parts)]
     if entry.summary.rank is not None:
         lines.append(f"第{entry.summary.rank}大（共{entry.summary.of}份） / rank {entry.summary.rank} of {entry.summary.of} lists by size")
-    for finding in entry.notable:
-        zh, en = str(finding.get("zh", "")), str(finding.get("en", ""))
-        lines.append(f"• {zh} / {en}".strip())
+    try:
+        notable = findings_from_json(entry.notable)
+    except EventPayloadError:
+        notable = []  # a stored event this version cannot read: its counts still tell the story
+    lines += [f"• {finding['zh']} / {finding['en']}".strip() for finding in notable]
     return "\n".join(line for line in lines if line)
 
 

@@ -10,8 +10,6 @@ The filter indexes of 0006 (province, list_month, entity) become (column, id): a
 filter is read in primary-key order, and PostgreSQL, unlike SQLite (whose indexes end with the
 rowid), otherwise walks the whole primary key filtering, or sorts every match, for 50 rows.
 
-Revision ID: 0009_search_bigrams
-Revises: 0008_poll_tiers
 Create Date: 2026-11-30
 """
 from alembic import op
@@ -21,8 +19,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0009_search_bigrams"
 down_revision = "0008_poll_tiers"
-branch_labels = None
-depends_on = None
 
 
 _FILTERS = ("province", "list_month", "entity")
