@@ -1,6 +1,7 @@
 """Web load benchmark: 16 concurrent clients against `cacwatch serve`, latency percentiles and memory.
 
-    python benchmarks/web_load.py [--stores replica,8000,100000] [--postgres] [--requests 150] [--write docs/benchmarks.md]
+    python benchmarks/web_load.py [--stores replica,8000,100000] [--postgres] [--requests 150] [--cache-mb 8,0]
+                                  [--write docs/benchmarks.md [--notes notes.md]] [--from-json results.json]
 
 Stores:
 - ``replica``: the bundled replica ingested with `cacwatch check --once` (805 real filings);
@@ -219,12 +220,12 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
-def run_load(db_url: str, label: str, requests: int, tmp: Path, client: str = "raw") -> dict[str, Any]:
+def run_load(db_url: str, label: str, requests: int, tmp: Path, client: str = "raw", cache_mb: int = 8) -> dict[str, Any]:
     import httpx
     from bot.app.config import settings_from_mapping
     from web_helpers import export_records, serve_process, write_config
 
-    config = write_config(tmp / f"serve-{label}.yaml", settings_from_mapping({"database": {"url": db_url}}, env={}))
+    config = write_config(tmp / f"serve-{label}.yaml", settings_from_mapping({"database": {"url": db_url}, "web": {"cache_mb": cache_mb}}, env={}))
     records = export_records(config)
     started = time.perf_counter()
     with serve_process(config, startup=600) as (base, process):
@@ -252,6 +253,7 @@ def run_load(db_url: str, label: str, requests: int, tmp: Path, client: str = "r
     everything = [t for values in timings.values() for t in values]
     return {
         "label": label,
+        "cache_mb": cache_mb,
         "filings": len(records),
         "requests": len(everything),
         "errors": errors[:5],
@@ -276,11 +278,15 @@ def main() -> None:
     parser.add_argument("--stores", default="replica,8000,100000")
     parser.add_argument("--postgres", action="store_true", help="also each synthetic store on PostgreSQL")
     parser.add_argument("--requests", type=int, default=150, help="requests per client")
+    parser.add_argument("--cache-mb", default="8,0", help="web.cache_mb of each run per store (8: the default; 0: every answer computed)")
+    parser.add_argument("--notes", type=Path, help="a file whose text follows the tables (how to read them)")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="the load generator's HTTP client")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--from-json", type=Path, help="only write the report of an earlier run's output")
     args = parser.parse_args()
     if args.from_json:
-        write_markdown(args.write or ROOT / "docs" / "benchmarks.md", json.loads(args.from_json.read_text(encoding="utf-8")), args.requests)
+        notes = "\n" + args.notes.read_text(encoding="utf-8") if args.notes else ""
+        write_markdown(args.write or ROOT / "docs" / "benchmarks.md", json.loads(args.from_json.read_text(encoding="utf-8")), args.requests, notes)
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -307,30 +313,35 @@ def main() -> None:
                 else:
                     build_synthetic(url, int(store))
                 print(f"{store} on {backend}: built in {time.perf_counter() - built:.1f}s", file=sys.stderr)
-                result = run_load(url, f"{store}-{backend}", args.requests, tmp)
-                result["backend"] = backend
-                results.append(result)
-                print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
+                for cache_mb in (int(value) for value in args.cache_mb.split(",")):
+                    result = run_load(url, f"{store}-{backend}", args.requests, tmp, args.client, cache_mb)
+                    result["backend"] = backend
+                    results.append(result)
+                    print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
                 if schema:
                     with admin.connect() as conn:
                         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
                     admin.dispose()
     print(json.dumps(results, indent=2, ensure_ascii=False))
     if args.write:
-        write_markdown(args.write, results, args.requests)
+        write_markdown(args.write, results, args.requests, "\n" + args.notes.read_text(encoding="utf-8") if args.notes else "")
 
 
-def write_markdown(path: Path, results: list[dict[str, Any]], requests: int) -> None:
+def _cache(r: dict[str, Any]) -> str:
+    return f"{r['cache_mb']} MB" if r.get("cache_mb", 8) else "off"
+
+
+def write_markdown(path: Path, results: list[dict[str, Any]], requests: int, notes: str = "") -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    client = results[0].get("client", "httpx") if results else "raw"
     rows = "\n".join(
-        f"| {r['label'].rsplit('-', 1)[0]} | {r['backend']} | {r['filings']:,} | {r['requests']} | {r['error_count']} | {r['throughput']:.0f}/s | "
-        f"{r['p50']:.0f} ms | **{r['p95']:.0f} ms** | {r['p99']:.0f} ms | {r['peak_rss_mb']:.0f} MB | {r['startup_index_s']:.1f} s | "
-        + ("{:.1f} → {:.1f}".format(*r["load"]) if "load" in r else "—")
-        + " |"
+        f"| {r['label'].rsplit('-', 1)[0]} | {r['backend']} | {_cache(r)} | {r['filings']:,} | {r['requests']} | {r['error_count']} | {r['throughput']:.0f}/s | "
+        f"{r['p50']:.0f} ms | **{r['p95']:.0f} ms** | {r['p99']:.0f} ms | {r.get('server_cpu_ms', float('nan')):.2f} ms | {r['peak_rss_mb']:.0f} MB | "
+        f"{r['startup_index_s']:.1f} s | " + ("{:.1f} → {:.1f}".format(*r["load"]) if "load" in r else "—") + " |"
         for r in results
     )
     kinds = "\n".join(
-        f"| {r['label']} | " + " | ".join(f"{r['by_kind'][k]['p95']:.0f}" if k in r["by_kind"] else "—" for k in ("search", "filter", "filing", "feed", "page")) + " |"
+        f"| {r['label']} | {_cache(r)} | " + " | ".join(f"{r['by_kind'][k]['p95']:.0f}" if k in r["by_kind"] else "—" for k in ("search", "filter", "filing", "feed", "page")) + " |"
         for r in results
     )
     section = f"""## Web app under load (benchmarks/web_load.py)
@@ -339,24 +350,29 @@ Measured {date.today().isoformat()} on {machine}: `cacwatch serve` (one uvicorn 
 concurrent clients, {requests} requests each, on the same machine as the clients (they share its cores).
 Each client loops over a shuffled mix: search (Chinese substrings, English group and filer names,
 filing numbers with spaces and full-width digits), filters (kind + province + status, list month),
-one filing (JSON and its page), the list feed, a saved-search feed and the search page.
+one filing (JSON and its page), the list feed, a saved-search feed and the search page; each path of
+a client's mix comes back about four times. The clients ({client}) keep one HTTP/1.1 connection each
+and time a request from writing it to having read the whole body ("raw": written and read by hand,
+~0.05 ms of CPU a request, so that the load generator does not take the server's CPU; httpx took ~0.8 ms).
 `replica` is the bundled replica ingested by `check --once`; the numbers are synthetic stores written
-through the ingest path from the replica's real rows. "index" is the time from start to the first
-answer, which includes building the search index of a store never indexed before.
+through the ingest path from the replica's real rows. "cache" is `web.cache_mb` (8 MB is the default;
+off: every answer computed, as for a stream of requests never seen before). "CPU/req" is the serve
+process's CPU time divided by the requests. "index" is the time from start to the first answer,
+which includes building the search index of a store never indexed before.
 Targets: p95 ≤ 100 ms (~8k filings), ≤ 300 ms (100k), serve ≤ 150 MB. "load avg" is the machine's
 1-minute load average before → after the run: above 2 (its core count) other processes were
 competing for the CPU, and latency under 16 clients is then mostly queueing.
 
-| store | database | filings | requests | errors | throughput | p50 | p95 | p99 | serve peak RSS | index | load avg |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| store | database | cache | filings | requests | errors | throughput | p50 | p95 | p99 | CPU/req | serve peak RSS | index | load avg |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
 
 p95 per kind of request (ms):
 
-| store | search | filter | filing | feed | page |
-|---|---|---|---|---|---|
+| store | cache | search | filter | filing | feed | page |
+|---|---|---|---|---|---|---|
 {kinds}
-"""
+{notes}"""
     replace_section(path, "## Web app under load (benchmarks/web_load.py)", section)
 
 
