@@ -92,6 +92,10 @@ _ROW_FORMAT = "s2"
 # estimates of a freshly filled index are far off (a bitmap scan of 50k matches sorted for a
 # page of 50, where walking the primary key stops after a few hundred rows).
 _ANALYZE_AFTER = 1000
+_CLEAN_GIN_PENDING = (
+    "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+    "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = 'filing_search'::regclass AND a.amname = 'gin'"
+)
 
 
 def _bigrams(text: str) -> list[str]:
@@ -157,9 +161,13 @@ def refresh_search_text(session: Session, describe: Describer, version: str, *, 
         session.execute(delete(FilingSearch).where(FilingSearch.filing_id.in_(chunk)))
         session.execute(insert(FilingSearch), rows)
         session.expunge_all()
-    if postgres and len(ids) >= _ANALYZE_AFTER:
-        session.execute(text("ANALYZE filings"))
-        session.execute(text("ANALYZE filing_search"))
+    if postgres and ids:
+        # GIN indexes take inserts into a pending list that every search then scans (and the
+        # planner prices, choosing a sequential scan instead): merge it into the index now.
+        session.execute(text(_CLEAN_GIN_PENDING))
+        if len(ids) >= _ANALYZE_AFTER:
+            session.execute(text("ANALYZE filings"))
+            session.execute(text("ANALYZE filing_search"))
     return len(ids)
 
 
