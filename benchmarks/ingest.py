@@ -66,6 +66,12 @@ def _pss_bytes(pid: int) -> int:
 
 def tree_memory_mb(root: int) -> tuple[float, float]:
     """(RSS, PSS) of a process and all its descendants, summed, from /proc."""
+    rss, pss, _ = tree_memory(root)
+    return rss, pss
+
+
+def tree_memory(root: int) -> tuple[float, float, set[int]]:
+    """(RSS, PSS, pids) of a process and all its descendants, summed, from /proc."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -86,7 +92,7 @@ def tree_memory_mb(root: int) -> tuple[float, float]:
             if parent == pid and child not in tree:
                 tree.add(child)
                 frontier.append(child)
-    return sum(rss.get(p, 0) for p in tree) / 2**20, sum(_pss_bytes(p) for p in tree if p in rss) / 2**20
+    return sum(rss.get(p, 0) for p in tree) / 2**20, sum(_pss_bytes(p) for p in tree if p in rss) / 2**20, tree
 
 
 class Sampler:
@@ -97,15 +103,19 @@ class Sampler:
 
         self.pid = pid
         self.samples: list[tuple[float, float, float]] = []  # (monotonic, rss, pss)
+        self.first_seen: dict[int, float] = {}  # pid in the tree → monotonic time first sampled
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss, pss = tree_memory_mb(self.pid)
+            rss, pss, pids = tree_memory(self.pid)
+            now = time.monotonic()
             if rss:
-                self.samples.append((time.monotonic(), rss, pss))
+                self.samples.append((now, rss, pss))
+            for pid in pids:
+                self.first_seen.setdefault(pid, now)
             self._stop.wait(0.05)
 
     def stop(self) -> None:
@@ -187,20 +197,45 @@ def bare_child(base_url: str, urls: list[str]) -> None:
     print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
 
 
-def front_child(config: Path) -> None:
-    """In its own process: one front-door poll, as the service runs it every interval."""
+def front_child(config: Path, polls: int) -> None:
+    """In its own process: front-door polls as the service runs them (``Service._poll_once``,
+    ``service.poll_process`` on: looked at in the process, a child only when there is something
+    to fetch), the first one cold (the service's first poll is its baseline, which warms the
+    same code). Each poll's time runs from when it was due to its report (``since_due_s``, as
+    the service logs it); the process's own RSS after each poll."""
     import asyncio
+    import logging
 
     from bot.app.config import load_settings
-    from bot.ingest.pipeline import FRONT_DOOR, check_once
+    from bot.app.service import Service
     from storage.db import Database
 
     settings = load_settings(config)
     db = Database(settings.database.url)
-    started = time.perf_counter()
-    report = asyncio.run(check_once(settings, db, tier=FRONT_DOOR))
-    print(json.dumps({"seconds": time.perf_counter() - started, "requests": report.requests,
-                      "bytes": report.bytes_downloaded, "ok": report.ok, "tier": report.tier}))
+    logged: list[dict[str, Any]] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if hasattr(record, "since_due_s"):
+                logged.append({"since_due_s": record.since_due_s, "tier": record.tier, "ok": record.ok})
+
+    service_log = logging.getLogger("bot.service")
+    service_log.addHandler(Capture())
+    service_log.setLevel(logging.INFO)
+    service = Service(settings, db)
+    rss: list[float] = []
+
+    async def run() -> None:
+        for _ in range(polls):
+            await service._poll_once()
+            rss.append(tree_memory_mb(os.getpid())[0])
+
+    asyncio.run(run())
+    if not all(p["ok"] and p["tier"] == "front_door" for p in logged) or len(logged) != polls:
+        raise SystemExit(f"expected {polls} successful front-door polls: {logged}")
+    times = sorted(p["since_due_s"] for p in logged[1:]) or [logged[0]["since_due_s"]]
+    print(json.dumps({"seconds": times[len(times) // 2], "cold": logged[0]["since_due_s"], "max": times[-1],
+                      "polls": polls, "rss_mb": rss}))
 
 
 def run_measured(command: list[str], server: Any = None) -> dict[str, Any]:
@@ -239,7 +274,9 @@ def check_export(db_url: str, expected: dict) -> list[str]:
     return _field_mismatches(expected, got)
 
 
-def ingest_rounds(server: Any, urls: list[str], tmp: Path, rounds: int, expected: dict) -> dict[str, Any]:
+def ingest_rounds(
+    server: Any, urls: list[str], tmp: Path, rounds: int, expected: dict, soak_polls: int
+) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {"bare": [], "full": [], "idle": [], "front": []}
     for round_ in range(rounds):  # alternating: a busy neighbour skews one run, not all
         bare = run_measured([sys.executable, __file__, "--child", "bare", "--base-url", server.base_url, "--urls", json.dumps(urls)], server)
@@ -256,12 +293,18 @@ def ingest_rounds(server: Any, urls: list[str], tmp: Path, rounds: int, expected
         idle = run_measured(cli(config, "check", "--once"), server)
         idle["seconds"] = idle["wall"]
         runs["idle"].append(idle)
-        front = run_measured([sys.executable, __file__, "--child", "front", "--config", str(config)], server)
-        front.update({"poll_seconds": json.loads(front["stdout"].strip().splitlines()[-1])["seconds"], "seconds": front["wall"]})
+        front = run_measured([sys.executable, __file__, "--child", "front", "--config", str(config), "--polls", "6"], server)
+        front.update(json.loads(front["stdout"].strip().splitlines()[-1]))
+        front["process_wall"] = front["wall"]
         runs["front"].append(front)
         print(f"round {round_ + 1}: bare {bare['seconds']:.2f}s full {full['seconds']:.2f}s "
               f"({full['peak_rss_mb']:.0f} MB) idle {idle['seconds']:.2f}s front {front['seconds']:.2f}s", file=sys.stderr)
-    return {name: sorted(values, key=lambda r: r["seconds"])[len(values) // 2] for name, values in runs.items()}
+    median = {name: sorted(values, key=lambda r: r["seconds"])[len(values) // 2] for name, values in runs.items()}
+    # Memory across many polls: one long run of the service's front-door poll.
+    soak = run_measured([sys.executable, __file__, "--child", "front", "--config", str(config), "--polls", str(soak_polls)], server)
+    soak.update(json.loads(soak["stdout"].strip().splitlines()[-1]))
+    median["soak"] = soak
+    return median
 
 
 def import_profile() -> dict[str, Any]:
@@ -291,12 +334,14 @@ def main() -> None:
     parser.add_argument("--base-url")
     parser.add_argument("--urls")
     parser.add_argument("--config", type=Path)
+    parser.add_argument("--polls", type=int, default=6)
+    parser.add_argument("--soak-polls", type=int, default=300)
     args = parser.parse_args()
     if args.child == "bare":
         bare_child(args.base_url, json.loads(args.urls))
         return
     if args.child == "front":
-        front_child(args.config)
+        front_child(args.config, args.polls)
         return
 
     from scrapers.replica.server import ReplicaServer
@@ -309,7 +354,7 @@ def main() -> None:
         pdf_lists = sum(1 for key in urls if (site.site / routes[key]["file"]).read_bytes()[:4] == b"%PDF")
         with ReplicaServer(site.site, site.routes) as server:
             server.delay = args.latency
-            median = {} if args.only_service else ingest_rounds(server, urls, tmp, args.rounds, site.expected)
+            median = {} if args.only_service else ingest_rounds(server, urls, tmp, args.rounds, site.expected, args.soak_polls)
         if args.only_service:
             print(json.dumps(run_service_phase(site, tmp, args.latency, args.service_seconds), indent=2))
             return
@@ -350,7 +395,7 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
             cac={"interval": f"{300 / SCALE_DOWN}s", "revalidate_interval": f"{43200 / SCALE_DOWN}s"},
             notify={"webhooks": [{"url": receiver.base_url + "/hook", "allow_private": True,
                                   "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]},
-            service={"health_port": None},
+            service={"health_port": None, "log_format": "json"},
         )
         process = subprocess.Popen(cli(config, "run"), stdout=subprocess.DEVNULL, stderr=open(work / "service.log", "w"),
                                    env=_env(), cwd=ROOT)
@@ -393,6 +438,14 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
                 process.kill()
             sampler.stop()
     polls = len([r for r in idle_requests if r.path.startswith(CHANNEL_1)])
+    # The service's own account of each front-door poll that found nothing: from when it was due
+    # to its report (since_due_s), read from its JSON log.
+    idle_polls = []
+    for line in (work / "service.log").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line) if line.startswith("{") else {}
+        if "since_due_s" in record and record.get("tier") == "front_door" and record.get("lists_checked") == 0:
+            idle_polls.append(record["since_due_s"])
+    children = [pid for pid, seen in sampler.first_seen.items() if pid != process.pid and idle_from <= seen <= idle_to]
     return {
         "baseline_s": baseline_s,
         "idle_seconds": idle_seconds,
@@ -400,6 +453,8 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
         "idle_attachment_requests": sum(1 for r in idle_requests if "downloadfile" in r.path),
         "idle_attachment_bodies": sum(1 for r in idle_requests if "downloadfile" in r.path and r.status == 200),
         "idle_front_door_polls": polls,
+        "idle_poll_children": len(children),
+        "idle_poll_since_due_s": sorted(idle_polls),
         "requests_per_hour": len(idle_requests) * 60 / idle_seconds,  # idle_seconds stand for minutes
         "idle_rss_mb": idle_rss,
         "idle_rss_max_mb": idle_rss_max,
