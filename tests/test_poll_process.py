@@ -93,7 +93,7 @@ async def test_a_cancelled_poll_kills_its_child_and_leaves_whole_lists(
 
 
 async def test_the_service_announces_a_new_list_through_child_polls(
-    replica: ReplicaServer, tmp_path: Path, receiver: Receiver
+    replica: ReplicaServer, tmp_path: Path, receiver: Receiver, children: list[Any]
 ) -> None:
     publish = hide_batch(replica)
     database_url = f"sqlite:///{tmp_path / 'cacwatch.db'}"
@@ -104,9 +104,13 @@ async def test_the_service_announces_a_new_list_through_child_polls(
     assert settings.service.poll_process and settings_from_mapping({}, env={}).service.poll_process
     async with running_service(settings) as service:
         assert await async_wait_until(lambda: len(_events(receiver)) == 1, timeout=60), "baseline not delivered"
+        polls = service.state.polls
+        assert await async_wait_until(lambda: service.state.polls >= polls + 2, timeout=60)
+        assert children == [(REVALIDATE, ["cac"])]  # the baseline only: idle polls start no child
         publish()
         assert await async_wait_until(lambda: len(_events(receiver)) >= 2, timeout=60)
         assert service.state.last_poll_ok
+        assert children[-1] == (FRONT_DOOR, ["cac"]) and len(children) == 2
     events = _events(receiver)
     assert [e["type"] for e in events] == ["baseline.established", "list.published"]
     assert events[1]["data"]["list_month"] == "2023-08"
