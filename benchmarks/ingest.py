@@ -328,6 +328,48 @@ def import_profile(root: Path, *args: str) -> dict[str, Any]:
     return {"total_ms": sum(us for us, _ in top) / 1000, "top": [(name, us / 1000) for us, name in top[:6]]}
 
 
+# `cacwatch ARGS…` with a line on stderr when its first HTTP request leaves: with -X importtime,
+# the imports reported above that line are the ones made before the first request.
+FIRST_REQUEST_MARK = "-- first request --"
+_FIRST_REQUEST_PROBE = f"""
+import sys
+import httpx
+
+send = httpx.AsyncClient.send
+sent = []
+
+async def first(self, *args, **kwargs):
+    if not sent:
+        sent.append(True)
+        print({FIRST_REQUEST_MARK!r}, file=sys.stderr, flush=True)
+    return await send(self, *args, **kwargs)
+
+httpx.AsyncClient.send = first
+sys.argv = ["cacwatch", *sys.argv[1:]]
+from bot.app.cli import main
+main()
+"""
+
+
+def imports_to_first_request(root: Path, config: Path) -> dict[str, Any]:
+    """``-X importtime`` of ``check --once`` up to its first request: total and heaviest."""
+    process = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _FIRST_REQUEST_PROBE, "--config", str(config), "check", "--once"],
+        capture_output=True, text=True, env=_env(root), cwd=root,
+    )  # fmt: skip
+    lines = process.stderr.splitlines()
+    if FIRST_REQUEST_MARK not in lines:
+        raise SystemExit(f"check --once of {root} sent no request: {process.stderr[-2000:]}")
+    top: list[tuple[int, str]] = []
+    for line in lines[: lines.index(FIRST_REQUEST_MARK)]:
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+        if match and len(match.group(2)) <= 1:
+            top.append((int(match.group(1)), match.group(3)))
+    top.sort(reverse=True)
+    return {"total_ms": sum(us for us, _ in top) / 1000, "top": [(name, us / 1000) for us, name in top[:6]],
+            "modules": sum(1 for line in lines[: lines.index(FIRST_REQUEST_MARK)] if line.startswith("import time:")) - 1}
+
+
 def startup_rounds(server: Any, config: Path, roots: dict[str, Path], rounds: int) -> dict[str, Any]:
     """Start-up of idle ``check --once`` runs of each checkout, alternating: median seconds from
     spawn to the first request and to exit; and -X importtime of ``--help`` and of the run."""
@@ -343,7 +385,7 @@ def startup_rounds(server: Any, config: Path, roots: dict[str, Path], rounds: in
             "to_first_request": firsts[len(firsts) // 2],
             "wall": walls[len(walls) // 2],
             "help_imports": import_profile(root, "--help"),
-            "check_imports": import_profile(root, "--config", str(config), "check", "--once"),
+            "check_imports": imports_to_first_request(root, config),
         }
     return result
 
@@ -533,6 +575,10 @@ def write_markdown(path: Path, r: dict[str, Any]) -> None:
     this = r["startup"]["this"]
     before = r["startup"].get("before")
     front_ratio = front["seconds"] / full["seconds"]
+    heaviest_before = (
+        f" Before: `--help`: {_heaviest(before['help_imports'])}; `check --once`: {_heaviest(before['check_imports'])}."
+        if before else ""
+    )  # fmt: skip
     soak_rss = soak["rss_mb"]
     section = f"""## Ingest (benchmarks/ingest.py)
 
@@ -573,10 +619,11 @@ median of {r['startup_rounds']} runs each; imports from `python -X importtime`.
 | process start → first request | {f"{before['to_first_request']:.2f} s | " if before else ''}**{this['to_first_request']:.2f} s** |
 | process start → exit | {f"{before['wall']:.2f} s | " if before else ''}{this['wall']:.2f} s |
 | `-X importtime -m bot.cli --help`, top-level imports summed | {f"{before['help_imports']['total_ms']:.0f} ms | " if before else ''}{this['help_imports']['total_ms']:.0f} ms |
-| `-X importtime -m bot.cli check --once` (the whole run) | {f"{before['check_imports']['total_ms']:.0f} ms | " if before else ''}{this['check_imports']['total_ms']:.0f} ms |
+| `-X importtime` of `check --once` up to its first request: top-level imports summed (modules) | {f"{before['check_imports']['total_ms']:.0f} ms ({before['check_imports']['modules']}) | " if before else ''}{this['check_imports']['total_ms']:.0f} ms ({this['check_imports']['modules']}) |
 
-Heaviest imports now: `--help`: {_heaviest(this['help_imports'])}; `check --once`: {_heaviest(this['check_imports'])}.
-{f"Before: `--help`: {_heaviest(before['help_imports'])}; `check --once`: {_heaviest(before['check_imports'])}." if before else ''}
+Heaviest top-level imports now: `--help`: {_heaviest(this['help_imports'])}; `check --once` before its first
+request: {_heaviest(this['check_imports'])}.{heaviest_before} (-X importtime inflates import times;
+the rows above without it are the wall-clock measure.)
 """
     if s:
         delays = s["delays_s"]
@@ -650,6 +697,7 @@ its own command line, rich, pygments and click, in its `__init__` —, bs4 with 
 soupsieve, typer) and an SSL context per fetcher (~20 ms, made even for an http:// site).
 A poll that finds a new list still starts a child (~0.8 s before its first attachment request):
 the announcement waits for it, which is well inside the front-door period.
+
 """
     replace_section(path, "## Ingest (benchmarks/ingest.py)", section)
 
