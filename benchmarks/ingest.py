@@ -554,7 +554,7 @@ ISSUE_13 = {"date": "2026-11-29", "full_over_bare": "1.47 (27.3 s / 18.6 s)", "p
 POLL_CHILD = {"date": "2026-11-29", "full": 6.67, "full_over_bare": "0.69", "peak_rss": "175 MB", "idle_check": "0.29 (1.95 s)",
               "front": "1.11 s = **0.17** (a child per poll: 0.32 s of poll, the rest start-up), 4 requests",
               "service_rss": "97 MB (max 182 MB: a poll's child), 98–99 MB", "announced": "4.1–4.9 s of a 5 s period",
-              "first_request": "0.84 s", "help_imports": "500 ms"}
+              "first_request": "0.84 s (sources compiled at each start)", "help_imports": "500 ms (idem)"}
 
 
 def _ms(seconds: float) -> str:
