@@ -311,9 +311,10 @@ class Service:
         from bot.ingest.pipeline import FRONT_DOOR, REVALIDATE
 
         started, clock = _utcnow(), time.monotonic()
-        # When this poll was due: the scheduler fires on time, give or take its own lag,
-        # which counts (since_due_s below runs from here to the poll's record).
-        due = self.state.next_poll_at if self.state.next_poll_at is not None and self.state.next_poll_at <= started else started
+        # When this poll was due (the time it was scheduled for; the first poll: now). The
+        # scheduler's own lag counts: since_due_s runs from here to the poll's report.
+        scheduled = self.state.next_poll_at
+        due = scheduled if scheduled is not None and scheduled <= started else started
         ok: bool | None = None
         try:
             last_revalidated = await asyncio.to_thread(self._read_last_revalidated)
