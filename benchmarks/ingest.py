@@ -407,7 +407,7 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=6)
     parser.add_argument("--soak-polls", type=int, default=300)
     parser.add_argument("--before-root", type=Path,
-                        help="another checkout (e.g. main, exported) whose start-up is measured beside this one")
+                        help="another checkout (e.g. the code before a change, exported) whose start-up is measured beside this one")
     parser.add_argument("--startup-rounds", type=int, default=7)
     args = parser.parse_args()
     if args.child == "bare":
@@ -611,17 +611,18 @@ full ingest's export is checked field by field against the replica's expected ex
 
 ### Start-up of `check --once`
 
-Idle `check --once` runs on the ingested store, {'this branch and `main` (exported, byte-compiled) alternating' if before else 'this branch'},
+Idle `check --once` runs on the ingested store, {'this code and the code before this change (`--before-root`: the branch point, exported and byte-compiled) alternating' if before else 'this code'},
 median of {r['startup_rounds']} runs each; imports from `python -X importtime`.
 
-| measure | {'before (`main`) | ' if before else ''}after |
+| measure | {'before | ' if before else ''}after |
 |---|{'---|' if before else ''}---|
 | process start → first request | {f"{before['to_first_request']:.2f} s | " if before else ''}**{this['to_first_request']:.2f} s** |
 | process start → exit | {f"{before['wall']:.2f} s | " if before else ''}{this['wall']:.2f} s |
 | `-X importtime -m bot.cli --help`, top-level imports summed | {f"{before['help_imports']['total_ms']:.0f} ms | " if before else ''}{this['help_imports']['total_ms']:.0f} ms |
 | `-X importtime` of `check --once` up to its first request: top-level imports summed (modules) | {f"{before['check_imports']['total_ms']:.0f} ms ({before['check_imports']['modules']}) | " if before else ''}{this['check_imports']['total_ms']:.0f} ms ({this['check_imports']['modules']}) |
 
-Heaviest top-level imports now: `--help`: {_heaviest(this['help_imports'])}; `check --once` before its first
+The run as a whole imports the same modules as before, some later (after its first request), so
+its time to exit is unchanged within noise. Heaviest top-level imports now: `--help`: {_heaviest(this['help_imports'])}; `check --once` before its first
 request: {_heaviest(this['check_imports'])}.{heaviest_before} (-X importtime inflates import times;
 the rows above without it are the wall-clock measure.)
 """
@@ -665,7 +666,7 @@ poll child and the parser worker.
 | peak RSS of the first ingest (tree) | {ISSUE_13['peak_rss']} | {POLL_CHILD['peak_rss']} | **{full['peak_rss_mb']:.0f} MB** |
 | idle `check --once` / first ingest | {ISSUE_13['idle_check']} | {POLL_CHILD['idle_check']} | {idle['seconds'] / full['seconds']:.2f} ({idle['seconds']:.2f} s) |
 | the service's idle poll / first ingest | {ISSUE_13['service_idle']} | {POLL_CHILD['front']} | **{front_ratio:.3f}** ({front['seconds']:.2f} s from due to recorded, no process started), {front['requests'] / front['polls']:.0f} requests |
-| `check --once`: process start → first request | – | {POLL_CHILD['first_request']} | **{this['to_first_request']:.2f} s**{f" (`main` in the same run: {before['to_first_request']:.2f} s)" if before else ''} |
+| `check --once`: process start → first request | – | {POLL_CHILD['first_request']} | **{this['to_first_request']:.2f} s**{f" (before, in the same run: {before['to_first_request']:.2f} s)" if before else ''} |
 | `-X importtime -m bot.cli --help` | – | {POLL_CHILD['help_imports']} | {this['help_imports']['total_ms']:.0f} ms |
 """
     if s:
