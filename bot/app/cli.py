@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from enum import Enum
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from bot.app.cli_common import console as _console
@@ -19,12 +17,18 @@ from bot.app.cli_common import fail as _fail
 from bot.app.cli_common import read_database as _read_database
 from bot.app.cli_common import settings as _settings
 from bot.app.cli_common import state as _state
-from bot.app.config import DEFAULT_CONFIG_PATH
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from rich.console import Console
+
     from bot.ingest.poll import PollOutcome
+
+# Start-up (docs/benchmarks.md, "Ingest"): this module imports typer and the command modules
+# only. Everything a command needs — the configuration (pydantic, the sources), the store
+# (SQLAlchemy), the poll, rich — is imported inside it, so `--help` stays light and
+# `check --once` imports, before its first request, only what that request needs.
 
 __all__ = ["app", "main"]
 
@@ -65,7 +69,12 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Watch the Cyberspace Administration of China for new algorithm-filing lists.",
 )
-err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _err_console() -> "Console":
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
 
 
 def _version() -> str:
@@ -104,6 +113,8 @@ def _global(
     elif os.environ.get("CACWATCH_CONFIG"):
         _state.config_path, _state.explicit = Path(os.environ["CACWATCH_CONFIG"]), True
     else:
+        from bot.app.config import DEFAULT_CONFIG_PATH
+
         _state.config_path, _state.explicit = DEFAULT_CONFIG_PATH, False
 
 
@@ -112,7 +123,6 @@ def check(
     once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
 ) -> None:
     """Discover, fetch, parse and store every list; exit non-zero if a source could not be read."""
-    from bot.app.alerts import Alerter
     from bot.app.progress import progress_reporter
     from bot.delivery.notifiers.factory import build_notifiers
     from bot.ingest.poll import poll_and_deliver
@@ -122,6 +132,7 @@ def check(
     settings = _settings()
     db = _database(settings)
     notifiers = build_notifiers(settings, db)
+    err_console = _err_console()
 
     async def main() -> "PollOutcome":
         try:
@@ -130,6 +141,8 @@ def check(
             # Incidents and operator alerts as `run` has them: cron running `check --once`
             # is told when the source has been blocked service.alert_after polls in a row.
             try:
+                from bot.app.alerts import Alerter  # after the poll: not on the way to its first request
+
                 await Alerter(settings, db).after_poll(outcome.report)
             except Exception as err:  # noqa: BLE001 - the poll's own result still stands
                 err_console.print(f"cacwatch: operator alerts failed: {err.__class__.__name__}", markup=False, highlight=False)
@@ -137,6 +150,8 @@ def check(
         finally:
             for notifier in notifiers:
                 await notifier.aclose()
+
+    import asyncio
 
     outcome = asyncio.run(main())
     db.dispose()
@@ -215,7 +230,7 @@ def export(
             sys.stdout.flush()
         else:
             count = export_to_path(records, fmt.value, output, columns=columns)
-            err_console.print(f"{count} {what} written to {output}", markup=False, highlight=False)
+            _err_console().print(f"{count} {what} written to {output}", markup=False, highlight=False)
     db.dispose()
 
 
@@ -337,6 +352,8 @@ def deliveries_replay(
 
     try:
         result = replay(db, chosen, since=start)
+        import asyncio
+
         delivered, failed, dead = asyncio.run(send())
     finally:
         db.dispose()
@@ -373,6 +390,8 @@ def demo(
 ) -> None:
     """Offline: serve a bundled replica of the CAC site on localhost, ingest it, show the result."""
     from bot.app.demo import run_demo
+
+    from rich.console import Console
 
     if serve:
         from bot.web.command import demo_and_serve
@@ -460,7 +479,9 @@ def run() -> None:
     settings = _settings()
     db = _database(settings)
     try:
-        asyncio.run(run_service(settings, db, err_console))
+        import asyncio
+
+        asyncio.run(run_service(settings, db, _err_console()))
     finally:
         db.dispose()
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-
-from bot.app.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bot.app.config import Settings
     from storage.db import Database
 
 __all__ = ["state", "fail", "settings", "database", "read_database", "console"]
@@ -44,16 +44,22 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def console() -> Console:
+def console() -> "Console":
     """stdout for tables: a terminal's width on a terminal; otherwise (a pipe, ``docker exec``
     without ``-t``, cron) a wide plain layout, so columns are never folded to one letter."""
+    from rich.console import Console
+
     if sys.stdout.isatty():
         return Console()
     return Console(width=_PLAIN_WIDTH, color_system=None, soft_wrap=True)
 
 
-def settings(*, for_reading: bool = False) -> Settings:
+def settings(*, for_reading: bool = False) -> "Settings":
     """The settings of ``--config``; ``for_reading`` lets notifier secrets be unset."""
+    # Imported here: pydantic and every source's settings (bs4, httpx …) are for commands
+    # that read a configuration, not for ``--help``.
+    from bot.app.config import ConfigError, load_settings
+
     path = state.config_path
     if path is not None and not state.explicit and not path.exists():
         path = None  # no ./config.yaml: built-in defaults
@@ -84,7 +90,7 @@ def _driver_failure(db: "Database", err: Exception) -> typer.Exit:
     return fail(f"database {db.location}: {err.__class__.__name__}: {detail}")
 
 
-def database(settings: Settings) -> "Database":
+def database(settings: "Settings") -> "Database":
     """The store for a command that writes: created if missing, migrated to the newest schema."""
     db = _open(settings.database.url, create=True)
     try:
@@ -94,7 +100,7 @@ def database(settings: Settings) -> "Database":
     return db
 
 
-def read_database(settings: Settings) -> "Database":
+def read_database(settings: "Settings") -> "Database":
     """The store for a command that only reads: never created, never migrated."""
     db = _open(settings.database.url, create=False)
     try:

@@ -9,7 +9,6 @@ through the outbox like a poll; the deliveries go out with the next ``check`` or
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Annotated
 
@@ -76,6 +75,8 @@ def confirm(
     async def close() -> None:
         for notifier in notifiers:
             await notifier.aclose()
+
+    import asyncio
 
     asyncio.run(close())
     db.dispose()

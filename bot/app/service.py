@@ -311,15 +311,20 @@ class Service:
         from bot.ingest.pipeline import FRONT_DOOR, REVALIDATE
 
         started, clock = _utcnow(), time.monotonic()
+        # When this poll was due (the time it was scheduled for; the first poll: now). The
+        # scheduler's own lag counts: since_due_s runs from here to the poll's report.
+        scheduled = self.state.next_poll_at
+        due = scheduled if scheduled is not None and scheduled <= started else started
         ok: bool | None = None
         try:
             last_revalidated = await asyncio.to_thread(self._read_last_revalidated)
             tier = REVALIDATE if self.schedule.revalidation_due(started, last_revalidated) else FRONT_DOOR
             # Delivery is the workers' job (deliver_wait=0): the poll only queues events.
             if self._isolated_polls:
-                from bot.ingest.isolated import poll_in_child
+                # Looked at here; fetched, parsed and stored in a child when there is anything to.
+                from bot.ingest.isolated import poll_looking_first
 
-                isolated = await poll_in_child(self.settings, tier)
+                isolated = await poll_looking_first(self.settings, self.db, tier)
                 report, events = isolated.report, isolated.events
             else:
                 from bot.ingest.poll import poll_and_deliver
@@ -336,6 +341,7 @@ class Service:
             self._crashes = 0
             ok = report.ok
             duration = time.monotonic() - clock
+            since_due = (_utcnow() - due).total_seconds()
             self.metrics.record_poll(report, duration)
             self.state.last_poll_ok = report.ok
             extra = {
@@ -346,6 +352,7 @@ class Service:
                 "revised_lists": len(report.revised_lists),
                 "events": events,
                 "duration_s": round(duration, 3),
+                "since_due_s": round(since_due, 3),  # from when it was due to its report
             }
             if report.ok:
                 log.info("poll: %s", report.summary_line(), extra=extra)
@@ -371,6 +378,10 @@ class Service:
                 await self.alerter.after_poll(report)
             except Exception:  # noqa: BLE001 - alerts are best effort; the poll itself succeeded
                 log.exception("operator alerts failed")
+        if self._isolated_polls:
+            from bot.ingest.isolated import release_memory
+
+            release_memory()  # what the look allocated: the service must not creep poll by poll
         now = _utcnow()
         self.state.history.append((started, now, ok))
         self.state.polls += 1

@@ -12,6 +12,7 @@ validator that would hide unparsed content behind a 304.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ import httpx
 from bot.app.config import Settings
 from scrapers.blobstore import BlobStore
 from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, TooLarge
+from scrapers.records import Announcement as AnnouncementRecord
 from scrapers.records import ListRef, ParsedList, ParseError, Validators
 from scrapers.sources.base import Source, source_for
 from scrapers.sources.cac import CacSource
@@ -35,6 +37,8 @@ __all__ = [
     "ListResult",
     "check_once",
     "poll_source",
+    "look_first",
+    "Look",
     "configured_sources",
     "SOURCE_NAME",
     "PollHooks",
@@ -267,6 +271,120 @@ def _lists_to_check(
     return sorted(refs.items(), key=lambda item: (item[1].kind.value, item[1].list_month, item[0]))
 
 
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What one source's discovery found: the first half of a poll, picklable, so that the
+    service can look in its own process and hand the rest (fetch, parse, store) to a child
+    (``bot.ingest.isolated``) only when there is something to fetch."""
+
+    source: str  # the source's name
+    lists: list[ListRef]
+    announcements: list[AnnouncementRecord]
+    failures: list[ListFailure]  # pages that could not be read: the poll fails
+    warnings: list[str]
+    site_down: bool  # blocked or failing: no attachment is requested
+    # The pages' validators: stored with the poll's record, and only if the poll succeeds.
+    page_validators: dict[str, Validators]
+    requests: int
+    bytes_downloaded: int
+    # ``time.monotonic()`` (system-wide on Linux) before which the site gets no further
+    # request: ``min_delay`` holds across the hand-off, counted from the end of the look.
+    not_before: float
+
+
+@dataclass(slots=True)
+class _PollState:
+    """What a poll reads from the database before it asks the site anything."""
+
+    first_run: bool
+    known_pages: set[str]
+    stored_refs: dict[str, ListRef]
+    unsettled: frozenset[str]
+    held: dict[str, HeldVersion]
+    validators: _PollValidators
+
+
+def _read_state(db: Database, source: Source) -> _PollState:
+    with db.session() as session:
+        repo = Repository(session)
+        stored_rows = repo.stored_lists()
+        return _PollState(
+            first_run=not repo.has_successful_poll(source.name),
+            known_pages=repo.known_page_urls(),
+            stored_refs={row.attachment_key: repo.list_ref(row) for row in stored_rows},
+            # Lists never stored whole (their first fetch or parse failed): the front door retries
+            # them, a new list must not wait for the next revalidation. A stored list that failed
+            # later (a broken re-issue) waits for the revalidation, or every front door would
+            # download it again.
+            unsettled=frozenset(row.attachment_key for row in stored_rows if row.current_version_id is None),
+            held=repo.held_versions(),
+            validators=_PollValidators(repo.all_validators()),
+        )
+
+
+async def _look(source: Source, fetcher: Fetcher, state: _PollState) -> Look:
+    discovery = await source.discover(fetcher, known_pages=state.known_pages)
+    # The pages' validators go to ``pending`` now (stored at the end, only if the poll
+    # succeeded): attachments read only ``_stored``, so this changes no request.
+    discovery.commit(fetcher)
+    return Look(
+        source=source.name,
+        lists=list(discovery.lists),
+        announcements=list(discovery.announcements),
+        failures=[ListFailure(error.url, error.reason, cause_of(error)) for error in discovery.fatal_errors],
+        # The notice API is a second signal only: its failure is a warning, not a failed poll.
+        warnings=[f"{e.url}: {e.reason}" for e in discovery.signal_errors] + list(discovery.warnings),
+        site_down=any(_site_down(error) for error in discovery.fatal_errors),
+        page_validators=dict(state.validators.pending),
+        requests=fetcher.stats.requests,
+        bytes_downloaded=fetcher.stats.bytes_downloaded,
+        not_before=time.monotonic() + fetcher.settings.min_delay,
+    )
+
+
+def _to_check(source: Source, state: _PollState, look: Look, *, revalidate: bool) -> list[tuple[str, ListRef]]:
+    if look.site_down:
+        return []  # the site is refusing us or failing: fetching every attachment would only hammer it
+    return _lists_to_check(source, state.stored_refs, look.lists, revalidate=revalidate, unsettled=state.unsettled)
+
+
+def _record(
+    db: Database,
+    source: Source,
+    report: PollReport,
+    look: Look,
+    validators: _PollValidators,
+    hooks: PollHooks,
+    *,
+    revalidated: bool,
+) -> None:
+    """The poll's last transaction: lists found unchanged, announcements, the pages'
+    validators (only if every list behind them was stored), the poll's record, the hooks."""
+    with db.session() as session:
+        repo = Repository(session)
+        repo.mark_checked(report.unchanged_keys)
+        for announcement in look.announcements:
+            repo.upsert_announcement(announcement, source.classify(announcement.title))
+        if report.ok:
+            for url, pending in validators.pending.items():
+                repo.put_validators(url, pending)
+        poll = Poll(
+            lists_seen=report.lists_checked,
+            lists_changed=len(report.new_lists) + len(report.revised_lists),
+            requests=report.requests,
+            bytes_downloaded=report.bytes_downloaded,
+        )
+        repo.record_poll(
+            source.name, poll, ok=report.ok, error=report.summary_line() if not report.ok else None, revalidated=revalidated
+        )
+        hooks.on_poll_done(repo, report)
+
+
+def _check_tier(tier: str) -> None:
+    if tier not in (FRONT_DOOR, REVALIDATE):
+        raise ValueError(f"unknown polling tier {tier!r}")
+
+
 async def check_once(
     settings: Settings,
     db: Database,
@@ -275,14 +393,50 @@ async def check_once(
     progress: Callable[[str, int, int], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,  # for tests only
     tier: str = REVALIDATE,
+    looks: Mapping[str, Look] | None = None,
 ) -> PollReport:
     """Run one poll of every configured source (``tier``: FRONT_DOOR or REVALIDATE, the
-    default) and store everything it finds."""
+    default) and store everything it finds. ``looks``: the rest of polls looked at already
+    (``look_first``), by source name; only those sources are polled."""
     reports = [
-        await poll_source(source, settings, db, hooks=hooks, progress=progress, transport=transport, tier=tier)
+        await poll_source(
+            source, settings, db, hooks=hooks, progress=progress, transport=transport, tier=tier,
+            look=None if looks is None else looks[source.name],
+        )
         for source in configured_sources(settings)
+        if looks is None or source.name in looks
     ]
     return merge_reports(reports)
+
+
+async def look_first(
+    source: Source,
+    settings: Settings,
+    db: Database,
+    *,
+    tier: str = FRONT_DOOR,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> PollReport | Look:
+    """The first half of a poll, in this process: the database's state, then discovery.
+
+    A front-door poll that finds nothing to fetch ends here: recorded, its report returned.
+    Such a poll stores no list, so it makes no event (events come from stored lists, and
+    ``baseline.established`` from a first poll, which is a revalidation), and it needs no
+    parser, no hooks and nothing of the event machinery. Otherwise (something to fetch, a
+    revalidation, a first poll) the Look is returned, for ``poll_source(look=…)`` to finish,
+    typically in a child process."""
+    _check_tier(tier)
+    state = await asyncio.to_thread(_read_state, db, source)
+    async with source.fetcher(state.validators, transport=transport) as fetcher:
+        look = await _look(source, fetcher, state)
+    if tier == REVALIDATE or state.first_run or _to_check(source, state, look, revalidate=False):
+        return look
+    report = PollReport(source=source.name, tier=FRONT_DOOR)
+    report.failures.extend(look.failures)
+    report.warnings.extend(look.warnings)
+    report.requests, report.bytes_downloaded = look.requests, look.bytes_downloaded
+    await asyncio.to_thread(_record, db, source, report, look, state.validators, PollHooks(), revalidated=False)
+    return report
 
 
 async def poll_source(
@@ -294,49 +448,30 @@ async def poll_source(
     progress: Callable[[str, int, int], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     tier: str = REVALIDATE,
+    look: Look | None = None,
 ) -> PollReport:
-    """One poll of one source: discover, fetch and parse what changed, store it list by list."""
-    if tier not in (FRONT_DOOR, REVALIDATE):
-        raise ValueError(f"unknown polling tier {tier!r}")
+    """One poll of one source: discover (unless ``look`` holds what ``look_first`` found),
+    fetch and parse what changed, store it list by list."""
+    _check_tier(tier)
     hooks = hooks or PollHooks()
     blobs = BlobStore(settings.data_dir / "blobs")
-    report = PollReport(source=source.name)
-    poll = Poll()
-
-    with db.session() as session:
-        repo = Repository(session)
-        report.first_run = not repo.has_successful_poll(source.name)
-        known_pages = repo.known_page_urls()
-        stored_rows = repo.stored_lists()
-        stored_refs = {row.attachment_key: repo.list_ref(row) for row in stored_rows}
-        # Lists never stored whole (their first fetch or parse failed): the front door retries
-        # them, a new list must not wait for the next revalidation. A stored list that failed
-        # later (a broken re-issue) waits for the revalidation, or every front door would
-        # download it again.
-        unsettled = frozenset(row.attachment_key for row in stored_rows if row.current_version_id is None)
-        del stored_rows
-        held = repo.held_versions()
-        validators = _PollValidators(repo.all_validators())
+    state = _read_state(db, source)
     # The first poll reads everything anyway; it counts as a revalidation.
-    revalidate = tier == REVALIDATE or report.first_run
-    report.tier = REVALIDATE if revalidate else FRONT_DOOR
+    revalidate = tier == REVALIDATE or state.first_run
+    report = PollReport(source=source.name, first_run=state.first_run, tier=REVALIDATE if revalidate else FRONT_DOOR)
 
-    async with source.fetcher(validators, transport=transport) as fetcher:
-        discovery = await source.discover(fetcher, known_pages=known_pages)
-        for error in discovery.fatal_errors:
-            report.failures.append(ListFailure(error.url, error.reason, cause_of(error)))
-        # The notice API is a second signal only: its failure is a warning, not a failed poll.
-        report.warnings.extend(f"{e.url}: {e.reason}" for e in discovery.signal_errors)
-        report.warnings.extend(discovery.warnings)
-        if any(_site_down(error) for error in discovery.fatal_errors):
-            # The site is refusing us or failing: fetching every attachment would only hammer it.
-            ordered_refs: list[tuple[str, ListRef]] = []
+    async with source.fetcher(state.validators, transport=transport) as fetcher:
+        if look is None:
+            look = await _look(source, fetcher, state)
+            looked_elsewhere = False  # the look's requests are this fetcher's
         else:
-            ordered_refs = _lists_to_check(
-                source, stored_refs, discovery.lists, revalidate=revalidate, unsettled=unsettled
-            )
-
-        ordered = ordered_refs
+            looked_elsewhere = True
+            state.validators.pending.update(look.page_validators)
+            # This fetcher has no memory of the look's requests: min_delay is kept here.
+            await asyncio.sleep(max(0.0, look.not_before - time.monotonic()))
+        report.failures.extend(look.failures)
+        report.warnings.extend(look.warnings)
+        ordered = _to_check(source, state, look, revalidate=revalidate)
         report.lists_checked = len(ordered)
 
         parser = ParserPool(settings.parse_workers)
@@ -346,7 +481,9 @@ async def poll_source(
             # in a thread so that fetching and parsing of later lists go on meanwhile.
             for done, ((key, _ref), task) in enumerate(zip(ordered, tasks), start=1):
                 fetched_list = await task
-                await asyncio.to_thread(_store_list, db, key, fetched_list, report, hooks, validators, held)
+                await asyncio.to_thread(
+                    _store_list, db, key, fetched_list, report, hooks, state.validators, state.held
+                )
                 if progress:
                     progress("lists", done, len(tasks))
         finally:
@@ -354,26 +491,8 @@ async def poll_source(
                 task.cancel()
             parser.close()
 
-        # Hands the pages' validators to ``validators.pending``; stored below only if the poll succeeded.
-        discovery.commit(fetcher)
-        report.requests = fetcher.stats.requests
-        report.bytes_downloaded = fetcher.stats.bytes_downloaded
+        report.requests = fetcher.stats.requests + (look.requests if looked_elsewhere else 0)
+        report.bytes_downloaded = fetcher.stats.bytes_downloaded + (look.bytes_downloaded if looked_elsewhere else 0)
 
-    with db.session() as session:
-        repo = Repository(session)
-        repo.mark_checked(report.unchanged_keys)
-        for announcement in discovery.announcements:
-            repo.upsert_announcement(announcement, source.classify(announcement.title))
-        if report.ok:
-            # Pages are vouched for only when every list behind them was stored.
-            for url, pending in validators.pending.items():
-                repo.put_validators(url, pending)
-        poll.lists_seen = report.lists_checked
-        poll.lists_changed = len(report.new_lists) + len(report.revised_lists)
-        poll.requests = report.requests
-        poll.bytes_downloaded = report.bytes_downloaded
-        repo.record_poll(
-            source.name, poll, ok=report.ok, error=report.summary_line() if not report.ok else None, revalidated=revalidate
-        )
-        hooks.on_poll_done(repo, report)
+    _record(db, source, report, look, state.validators, hooks, revalidated=revalidate)
     return report

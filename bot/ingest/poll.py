@@ -1,19 +1,29 @@
-"""A poll as users see it: ingest, write events to the outbox, deliver what is due."""
+"""A poll as users see it: ingest, write events to the outbox, deliver what is due.
+
+The event machinery (``bot.changes``: findings, the company resolver, the watchlist) and the
+outbox are imported when the poll first needs them — when it stores a list or records its
+end — not before its first request: ``check --once`` reaches the site sooner, and a poll
+that stores nothing never waits for them before asking the site anything.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.app.config import Settings
-from bot.changes.event_schema import Event
-from bot.changes.events import OutboxHooks
-from bot.delivery.notifiers.base import Notifier, notifiers_by_key
-from bot.delivery.outbox import DeliveryRun, deliver_until_idle
-from bot.ingest.pipeline import REVALIDATE, PollReport, check_once
-from bot.app.progress import ProgressCallback
-from bot.changes.watchlist import Watchlist
+from bot.ingest.pipeline import REVALIDATE, Look, PollHooks, PollReport, check_once
+from scrapers.records import ListRef
 from storage.db import Database
+from storage.repo import IngestOutcome, Repository
+
+if TYPE_CHECKING:
+    from bot.app.progress import ProgressCallback
+    from bot.changes.event_schema import Event
+    from bot.changes.events import OutboxHooks
+    from bot.delivery.notifiers.base import Notifier
+    from bot.delivery.outbox import DeliveryRun
 
 __all__ = ["PollOutcome", "poll_and_deliver"]
 
@@ -21,25 +31,59 @@ __all__ = ["PollOutcome", "poll_and_deliver"]
 @dataclass(slots=True)
 class PollOutcome:
     report: PollReport
-    events: list[Event]
-    deliveries: DeliveryRun
+    events: list["Event"]
+    deliveries: "DeliveryRun"
+
+
+class _OutboxHooksOnFirstUse(PollHooks):
+    """``bot.changes.events.OutboxHooks``, built (and imported) the first time a hook runs."""
+
+    def __init__(self, settings: Settings, notifiers: Sequence["Notifier"]) -> None:
+        self._settings = settings
+        self._notifiers = notifiers
+        self._hooks: OutboxHooks | None = None
+
+    def _outbox_hooks(self) -> "OutboxHooks":
+        if self._hooks is None:
+            from bot.changes.events import OutboxHooks
+            from bot.changes.watchlist import Watchlist
+
+            notify = self._settings.notify
+            watchlist = Watchlist(notify.watchlist) if notify.watchlist else None
+            self._hooks = OutboxHooks(self._notifiers, first_run=notify.first_run, watchlist=watchlist)
+        return self._hooks
+
+    @property
+    def events_written(self) -> list["Event"]:
+        return [] if self._hooks is None else self._hooks.events_written
+
+    def on_list(self, repo: Repository, ref: ListRef, outcome: IngestOutcome, *, first_run: bool) -> None:
+        self._outbox_hooks().on_list(repo, ref, outcome, first_run=first_run)
+
+    def on_poll_done(self, repo: Repository, report: PollReport) -> None:
+        self._outbox_hooks().on_poll_done(repo, report)
 
 
 async def poll_and_deliver(
     settings: Settings,
     db: Database,
-    notifiers: Sequence[Notifier],
+    notifiers: Sequence["Notifier"],
     *,
-    progress: ProgressCallback | None = None,
+    progress: "ProgressCallback | None" = None,
     deliver_wait: float = 30.0,
     tier: str = REVALIDATE,
+    looks: Mapping[str, Look] | None = None,
 ) -> PollOutcome:
-    """One poll, then up to ``deliver_wait`` seconds of delivery; the rest stays queued."""
-    watchlist = Watchlist(settings.notify.watchlist) if settings.notify.watchlist else None
-    hooks = OutboxHooks(notifiers, first_run=settings.notify.first_run, watchlist=watchlist)
-    report = await check_once(settings, db, hooks=hooks, progress=progress, tier=tier)
+    """One poll, then up to ``deliver_wait`` seconds of delivery; the rest stays queued.
+    ``looks``: the sources already looked at (``pipeline.look_first``), the only ones polled."""
+    hooks = _OutboxHooksOnFirstUse(settings, notifiers)
+    report = await check_once(settings, db, hooks=hooks, progress=progress, tier=tier, looks=looks)
+    from bot.delivery.outbox import DeliveryRun, deliver_until_idle
+
     deliveries = DeliveryRun()
     if notifiers and deliver_wait > 0:
+        from bot.delivery.notifiers.base import notifiers_by_key
+
         by_key = notifiers_by_key(notifiers)
         deliveries = await deliver_until_idle(db, by_key, max_wait=deliver_wait)
     return PollOutcome(report=report, events=hooks.events_written, deliveries=deliveries)

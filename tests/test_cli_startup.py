@@ -1,0 +1,91 @@
+"""What the CLI imports before it does its job (issue 13: start-up of `check --once`).
+
+Each case runs the real `cacwatch` in a fresh interpreter and looks at ``sys.modules`` at the
+moment that matters: when `--help` has printed, and when `check --once` sends its first request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from scrapers.replica.server import ReplicaServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs `cacwatch ARGS…` and prints, as JSON, the modules loaded when the first HTTP request
+# leaves (or, if none does, at exit).
+_PROBE = """
+import atexit, json, sys
+import httpx
+
+seen = []
+send = httpx.AsyncClient.send
+
+async def first(self, *args, **kwargs):
+    if not seen:
+        seen.append(sorted(sys.modules))
+    return await send(self, *args, **kwargs)
+
+httpx.AsyncClient.send = first
+before_cli = set(sys.modules)
+
+def report():
+    loaded = seen[0] if seen else sorted(sys.modules)
+    print(json.dumps({"requested": bool(seen), "modules": loaded, "before_cli": sorted(before_cli)}), file=sys.stderr)
+
+atexit.register(report)
+sys.argv = ["cacwatch", *sys.argv[1:]]
+from bot.app.cli import main
+main()
+"""
+
+
+def _modules_at(*args: str, cwd: Path) -> tuple[bool, set[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        capture_output=True, text=True, cwd=cwd, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "CACWATCH_CONFIG": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    probe = json.loads(done.stderr.strip().splitlines()[-1])
+    # The probe itself imports httpx (and what httpx imports): only what the CLI added counts.
+    return probe["requested"], set(probe["modules"]) - set(probe["before_cli"])
+
+
+def _packages(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def test_help_imports_no_configuration_store_or_source(tmp_path: Path) -> None:
+    requested, loaded = _modules_at("--help", cwd=tmp_path)
+    assert not requested
+    assert not {"pydantic", "sqlalchemy", "bs4", "yaml", "storage", "scrapers"} & _packages(loaded)
+    assert "bot.app.config" not in loaded and "asyncio" not in loaded
+
+
+def test_check_once_reaches_the_site_before_importing_events_alerts_or_parsers(
+    tmp_path: Path, replica: ReplicaServer, database_url: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    cac = {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "retries": 0}
+    config.write_text(
+        yaml.safe_dump({"database": {"url": database_url}, "data_dir": str(tmp_path / "data"), "sources": {"cac": cac}}),
+        encoding="utf-8",
+    )
+    requested, loaded = _modules_at("--config", str(config), "check", "--once", cwd=tmp_path)
+    assert requested
+    # Needed for the first request: the configuration, the store, the source's discovery.
+    assert {"bot.app.config", "storage.db", "scrapers.sources.cac.discovery"} <= loaded
+    # Not needed before it: events and findings (the company resolver, the watchlist), the
+    # outbox, operator alerts, and the parsers (they run in a worker, on fetched bytes).
+    later = {
+        "bot.changes.events", "bot.changes.findings", "bot.changes.watchlist", "bot.delivery.outbox",
+        "bot.app.alerts", "storage.service_repo", "scrapers.parse", "docx", "pdfplumber", "pypdfium2", "openpyxl",
+    }  # fmt: skip
+    assert not later & loaded, sorted(later & loaded)
