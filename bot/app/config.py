@@ -393,8 +393,10 @@ class ServiceSettings(_Strict):
     delivery_interval: Duration = 2.0  # how often idle delivery workers look for due deliveries
     leader_retry: Duration = 3.0  # PostgreSQL: how often a follower tries to take the scheduler
     shutdown_grace: Duration = 8.0  # SIGTERM: longest wait for in-flight deliveries (docker stop waits 10 s)
-    # Each poll in a short-lived child process: what a poll imports and allocates (parsers,
-    # pypinyin, rows) is returned to the system when it ends, so the service idles small.
+    # A poll's work (fetching and parsing lists, storing, events) in a short-lived child process:
+    # what it imports and allocates (parsers, pypinyin, rows) is returned to the system when it
+    # ends, so the service idles small. The look at the front door runs in the service; a poll
+    # with nothing to fetch ends there, without a child (bot/ingest/pipeline.py, look_first).
     poll_process: bool = True
 
     @field_validator("delivery_interval", "leader_retry", "readiness_max_age")
