@@ -66,10 +66,7 @@ class AnswerCache:
             await self.app(scope, receive, send)
             return
         state = self._state()
-        if state.due() or state.stamp is None:
-            import anyio.to_thread
-
-            await anyio.to_thread.run_sync(state.ensure_index)
+        await state.look_if_due()
         stamp = state.stamp
         headers = Headers(scope=scope)
         key = (scope.get("scheme", "http"), headers.get("host", ""), scope["path"], scope.get("query_string", b""))
@@ -89,22 +86,25 @@ class AnswerCache:
     async def _answer_and_keep(
         self, scope: Scope, receive: Receive, send: Send, key: tuple[str, str, str, bytes], stamp: DataStamp | None
     ) -> None:
-        start: Message | None = None
+        if stamp is None:  # the data could not be looked at: answer, keep nothing
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] | None = None  # of a 200 answer still worth keeping
         chunks: list[bytes] = []
-        keep = stamp is not None
+        size = 0
 
         async def capture(message: Message) -> None:
-            nonlocal start, keep
-            if message["type"] == "http.response.start":
-                start = message
-                keep = keep and message["status"] == 200
-            elif message["type"] == "http.response.body" and keep:
+            nonlocal headers, size
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body" and headers is not None:
                 chunks.append(message.get("body", b""))
-                if sum(map(len, chunks)) > self.max_bytes // _LARGEST_SHARE:
-                    keep = False
+                size += len(chunks[-1])
+                if size > self.max_bytes // _LARGEST_SHARE:
+                    headers = None
                     chunks.clear()
-                if not message.get("more_body", False) and keep and start is not None and stamp is not None:
-                    self._put(key, stamp, list(start.get("headers", [])), b"".join(chunks))
+                elif not message.get("more_body", False):
+                    self._put(key, stamp, headers, b"".join(chunks))
             await send(message)
 
         await self.app(scope, receive, capture)

@@ -28,10 +28,9 @@ class WebState:
     web: WebSettings
     # Brings the search index up to date (in a child process for `cacwatch serve`).
     refresh: Callable[[], object]
-    # The data version the search index was last brought up to (see ensure_index).
-    indexed_version: int = -1
     # What the answers are computed from (Corpus.data_stamp); None until the first look.
     stamp: DataStamp | None = None
+    # The filing part of the stamp the search index was last brought up to (see ensure_index).
     _indexed_filings: tuple[int, str] | None = None
     _checked_at: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -58,13 +57,24 @@ class WebState:
                 if stamp.filings != self._indexed_filings:
                     self.refresh()
                     self._indexed_filings = stamp.filings
-                    self.indexed_version = stamp.version
         # Set after the refresh: an answer is never kept under a stamp whose index was not ready.
         self.stamp = stamp
 
 
+    @property
+    def indexed_version(self) -> int:
+        """The data version the search index was last brought up to (-1: not yet)."""
+        return self._indexed_filings[0] if self._indexed_filings is not None else -1
+
     def due(self) -> bool:
         return time.monotonic() - self._checked_at >= _CHECK_EVERY
+
+    async def look_if_due(self) -> None:
+        """``ensure_index`` at most every _CHECK_EVERY seconds, in a worker thread (a query)."""
+        if self.due():
+            import anyio.to_thread
+
+            await anyio.to_thread.run_sync(self.ensure_index)
 
     def cached(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per data stamp (lists, totals, facets: a few queries over it all)."""
@@ -100,8 +110,4 @@ async def indexed(request: Request) -> None:
 
     Looks at most every _CHECK_EVERY seconds (in a worker thread: it is a database query).
     """
-    state = web_state(request)
-    if state.due():
-        import anyio.to_thread
-
-        await anyio.to_thread.run_sync(state.ensure_index)
+    await web_state(request).look_if_due()
