@@ -4,7 +4,8 @@ A filing matches a query when the query, normalised like the text (NFKC, casefol
 whitespace removed), is a substring of the filing's search text (``storage.models_search``).
 SQLite answers through its FTS5 trigram index (3+ characters; 2 through the index's own
 vocabulary) and falls back to a LIKE over the same column for 1; PostgreSQL uses LIKE, which
-its pg_trgm GIN indexes serve. Either way the answer is the same set: the index only makes it fast.
+its pg_trgm GIN indexes serve (3+ characters), and for 2 characters the GIN-indexed array of
+each text's bigrams. Either way the answer is the same set: the index only makes it fast.
 """
 
 from __future__ import annotations
@@ -262,12 +263,13 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
     pattern = like_pattern(needle)
     dialect = session.get_bind().dialect.name
     match = _sqlite_match(session, needle) if dialect == "sqlite" else None
+    filer_like = FilingSearch.filer.like(pattern, escape="\\")
     every: ColumnElement[bool]
     filer: ColumnElement[bool]
     if dialect == "postgresql" and len(needle) == 2:
         # Every occurrence of a 2-character needle is one of the text's bigrams (migration 0009).
         every = type_coerce(FilingSearch.bigrams, postgresql.ARRAY(Text())).contains([needle])
-        filer = and_(every, FilingSearch.filer.like(pattern, escape="\\"))
+        filer = and_(every, filer_like)
     elif match == "":
         every = filer = false()
     elif match is not None:
@@ -278,7 +280,7 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
         filer = Filing.id.in_(select(fts.c.rowid).where(matches(f"{{filer}} : ({match})")))
     else:
         every = FilingSearch.text.like(pattern, escape="\\")
-        filer = FilingSearch.filer.like(pattern, escape="\\")
+        filer = filer_like
     number = FilingSearch.number == needle
     return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every)
 
