@@ -95,6 +95,10 @@ class FilingRow:
     filed_on: str | None
     row_index: int
     flags: tuple[str, ...] = ()
+    # GenAI only: ``filed`` (备案, a model filed nationally) or ``registered`` (登记, an app
+    # registered by a provincial office); ``scenario`` is 适用场景 of an on-device service.
+    registration: str | None = None
+    scenario: str | None = None
 
     def fields(self) -> dict[str, object]:
         """The export-record fields this row determines (everything but list_month)."""
@@ -111,6 +115,8 @@ class FilingRow:
             "remark": self.remark,
             "status": self.status.value,
             "filed_on": self.filed_on,
+            "registration": self.registration,
+            "scenario": self.scenario,
         }
 
 
@@ -144,6 +150,8 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "remark",
     "status",
     "filed_on",
+    "registration",
+    "scenario",
 )
 
 

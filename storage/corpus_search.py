@@ -203,6 +203,7 @@ class FilingQuery:
     list_month: str | None = None
     role: str | None = None
     category: str | None = None
+    registration: str | None = None  # GenAI: filed | registered
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +253,7 @@ class _Matching:
 
 def _matching(session: Session, query: FilingQuery) -> _Matching:
     base: Select[Any] = select(Filing).where(Filing.present.is_(True))
-    for name in ("kind", "entity", "province", "status", "list_month", "role", "category"):
+    for name in ("kind", "entity", "province", "status", "list_month", "role", "category", "registration"):
         value = getattr(query, name)
         if value is not None:
             base = base.where(getattr(Filing, name) == value)

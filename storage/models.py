@@ -174,6 +174,8 @@ class Filing(Base):
     remark: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="active")
     filed_on: Mapped[str | None] = mapped_column(String(10))
+    registration: Mapped[str | None] = mapped_column(String(16))  # GenAI: filed | registered
+    scenario: Mapped[str | None] = mapped_column(Text)  # GenAI on-device: 适用场景
     flags: Mapped[list[Any]] = mapped_column(default=list)
     # False once the filing has left every list it was in (kept, never deleted).
     present: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -47,5 +47,5 @@ class FilingSearch(Base):
 # each ending with the id so that a filtered page is read in id order (migrations 0006, 0009).
 # Declared here, beside the migrations that create them, not in storage.models.
 FILTER_INDEXES = tuple(
-    Index(f"ix_filings_{column.key}", column, Filing.id) for column in (Filing.province, Filing.list_month, Filing.entity)
+    Index(f"ix_filings_{column.key}", column, Filing.id) for column in (Filing.province, Filing.list_month, Filing.entity, Filing.registration)
 )

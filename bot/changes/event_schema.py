@@ -103,6 +103,8 @@ class FilingRecord(TypedDict):
     remark: str
     status: str
     filed_on: str | None
+    registration: NotRequired[str | None]  # GenAI: filed | registered; null for the other kinds
+    scenario: NotRequired[str | None]  # GenAI on-device: 适用场景
 
 
 class ChangedFiling(TypedDict):

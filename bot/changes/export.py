@@ -71,7 +71,7 @@ _HEADERS: dict[str, tuple[str, str]] = {
 _WIDTHS: dict[str, int] = {
     "kind": 22, "list_month": 10, "filing_number": 34, "name": 30, "entity": 30, "entity_en": 30,
     "role": 12, "category": 14, "products": 30, "purpose": 40, "province": 10, "remark": 20,
-    "status": 14, "filed_on": 12, "first_seen": 20, "updated_at": 20, "removed": 10,
+    "status": 14, "filed_on": 12, "registration": 12, "scenario": 14, "first_seen": 20, "updated_at": 20, "removed": 10,
     "change": 14, "list": 30, "changes": 40,
 }
 

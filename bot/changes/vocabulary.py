@@ -71,6 +71,8 @@ FIELD_LABELS: Final[dict[str, tuple[str, str]]] = {
     "remark": ("备注", "remark"),
     "status": ("状态", "status"),
     "filed_on": ("备案时间", "filed on"),
+    "registration": ("备案/登记", "filed / registered"),
+    "scenario": ("适用场景", "scenario"),
 }
 
 # (zh, en) of what happened to a filing.

@@ -82,6 +82,7 @@ def filter_params(
     list_month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
     role: Literal["provider", "technical_supporter"] | None = None,
     category: Annotated[str | None, _Text] = None,
+    registration: Literal["filed", "registered"] | None = None,
 ) -> None:
     """The filters of /api/v1/filings and the saved-search feed, declared once: FastAPI checks
     them and /openapi.json describes them; the handlers read them with ``filing_query``."""

@@ -52,6 +52,8 @@ class FilingRecordModel(_Model):
     remark: str
     status: Literal["active", "cancelled"]
     filed_on: str | None
+    registration: Literal["filed", "registered"] | None = None
+    scenario: str | None = None
 
 
 class FilingsPageModel(_Model):

@@ -30,9 +30,10 @@ __all__ = [
 KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
 STATUSES = ("active", "cancelled")
 ROLES = ("provider", "technical_supporter")
+REGISTRATIONS = ("filed", "registered")
 MAX_TEXT = 200  # longer than any CAC name or purpose a person would paste
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-FILTER_PARAMS = ("q", "kind", "entity", "province", "status", "list_month", "role", "category")
+FILTER_PARAMS = ("q", "kind", "entity", "province", "status", "list_month", "role", "category", "registration")
 
 
 class ParamError(ValueError):
@@ -91,6 +92,7 @@ def filing_query(params: Mapping[str, str], *, blank_is_none: bool = False) -> F
         list_month=month,
         role=_choice("role", params.get("role"), ROLES),
         category=text("category"),
+        registration=_choice("registration", params.get("registration"), REGISTRATIONS),
     )
 
 
