@@ -29,6 +29,9 @@ __all__ = [
     "FilingRecord",
     "ChangedFiling",
     "Counts",
+    "GenaiCounts",
+    "GenaiTotals",
+    "RegistrationTotals",
     "FindingType",
     "Finding",
     "RankFinding",
@@ -41,6 +44,8 @@ __all__ = [
     "RenamesFinding",
     "ProvincesFinding",
     "TotalsFinding",
+    "TotalsMismatchFinding",
+    "TotalsMismatchData",
     "RankData",
     "SizeChangeData",
     "FilerCount",
@@ -115,6 +120,14 @@ class ChangedFiling(TypedDict):
     entity: NotRequired[str]
 
 
+class GenaiCounts(TypedDict):
+    """A GenAI list's new filings split by what they are (interfaces.md ``counts.genai``)."""
+
+    filed: int  # 备案: models and services filed with the national office (on-device included)
+    registered: int  # 登记: apps and functions registered by provincial offices
+    on_device: int  # 端侧: filed services with a 适用场景 (a subset of ``filed``)
+
+
 class Counts(TypedDict):
     new: int  # filings never seen before in this kind
     changed: int
@@ -124,6 +137,7 @@ class Counts(TypedDict):
     # (the "cancellations" finding's 注销 N 项). A change, not a removal.
     cancelled: NotRequired[int]
     renamed: NotRequired[int]  # changed filings whose filer name changed
+    genai: NotRequired[GenaiCounts]  # GenAI lists only
 
 
 # --- findings: {"type", "zh", "en", "data"}, the data's shape fixed by the type ---------------
@@ -223,6 +237,28 @@ class TotalsData(TypedDict):  # baseline only
     by_kind: dict[str, KindTotals]
 
 
+class RegistrationTotals(TypedDict):
+    filed: int
+    registered: int
+
+
+class GenaiTotals(TypedDict):
+    """CAC's stated cumulative GenAI totals against what cacwatch holds (``data.totals``).
+
+    ``stated``: 截至 ``as_of``，共有N款…完成备案，M款…完成登记 (an announcement's text);
+    ``held``: active GenAI filings cacwatch holds after this list, by registration.
+    """
+
+    as_of: str  # YYYY-MM-DD
+    stated: RegistrationTotals
+    held: RegistrationTotals
+    source_url: NotRequired[str]  # the announcement that stated them
+
+
+class TotalsMismatchData(TypedDict):
+    totals: GenaiTotals
+
+
 class _FindingText(TypedDict):
     zh: str  # one sentence in Chinese
     en: str  # the same in English
@@ -278,6 +314,11 @@ class TotalsFinding(_FindingText):
     data: TotalsData
 
 
+class TotalsMismatchFinding(_FindingText):
+    type: Literal["totals_mismatch"]
+    data: TotalsMismatchData
+
+
 # Narrowed by ``finding["type"] == "rank"`` etc.
 Finding = (
     RankFinding
@@ -290,9 +331,20 @@ Finding = (
     | RenamesFinding
     | ProvincesFinding
     | TotalsFinding
+    | TotalsMismatchFinding
 )
 FindingType = Literal[
-    "rank", "size_change", "top_filers", "big_tech", "foreign", "watchlist", "cancellations", "renames", "provinces", "totals"
+    "rank",
+    "size_change",
+    "top_filers",
+    "big_tech",
+    "foreign",
+    "watchlist",
+    "cancellations",
+    "renames",
+    "provinces",
+    "totals",
+    "totals_mismatch",
 ]
 FINDING_TYPES: tuple[FindingType, ...] = get_args(FindingType)
 
@@ -319,6 +371,7 @@ class ListEventData(TypedDict):
     removed: list[FilingRecord]
     notable: list[Finding]
     sizes: NotRequired[list[list[str | int]]]  # [[list_month, rows]] of the kind's lists, oldest first
+    totals: NotRequired[GenaiTotals]  # GenAI lists whose announcement states cumulative totals
     part: NotRequired[Part]
     # Never sent nor stored: set on one e-mail subscriber's copy whose rows a province filter
     # narrowed (bot.delivery.email.subscribers.narrow_event); counts still tell the whole list.
