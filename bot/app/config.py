@@ -221,6 +221,9 @@ class TelegramSettings(NotifierSettings):
     admin_chat: str | None = None  # operator alerts (source blocked, list unreadable): chat id or @name
     kinds: _KnownKinds = None  # channel posts only for these kinds (users choose their own)
     chart: bool = True  # list-size chart ahead of each list.published post
+    # The operator's watchlist is often a law firm's client list: its hits stay out of the
+    # public channel post unless this says otherwise (users' own /watch alerts are private).
+    show_watchlist: bool = False
     interactive: bool = True  # run the command bot inside `cacwatch run`
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None  # public https URL Telegram posts updates to

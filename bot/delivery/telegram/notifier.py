@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import telegram
 from storage.db import Session
@@ -236,6 +236,14 @@ class _Post:
     photo: bytes | None = None  # a photo post carries its text as caption
 
 
+def without_watchlist(event: Event) -> Event:
+    """The event without its ``watchlist`` finding: what a public channel may show."""
+    if event["type"] == "baseline.established" or not any(f["type"] == "watchlist" for f in event["data"]["notable"]):
+        return event
+    data = {**event["data"], "notable": [f for f in event["data"]["notable"] if f["type"] != "watchlist"]}
+    return cast(Event, {**event, "data": data})
+
+
 class TelegramNotifier(Notifier):
     kind: ClassVar[str] = "telegram"
 
@@ -319,6 +327,8 @@ class TelegramNotifier(Notifier):
     # --- content -----------------------------------------------------------------------------
 
     async def _channel_posts(self, event: Event) -> list[_Post]:
+        if not self.settings.show_watchlist:
+            event = without_watchlist(event)
         posts = [_Post(text) for text in render_event(event, self.settings.language, self.public_url)]
         if event["type"] == "list.published" and self.settings.chart:
             photo = await self._chart(event)
