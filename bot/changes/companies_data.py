@@ -406,7 +406,8 @@ FOREIGN_SPECS: Final[tuple[ForeignSpec, ...]] = (
     ForeignSpec("intel", "英特尔", "Intel", "United States", ("英特尔",)),
     ForeignSpec("amd", "超威半导体", "AMD", "United States", ("超威半导体",), ("advanced micro devices",), (("超威半导体", "AMD"),)),
     ForeignSpec("micron", "美光", "Micron", "United States", (_entity("美光", "半导体|科技|技术|存储|贸易|研发|投资|管理|服务"),)),
-    ForeignSpec("ti", "德州仪器", "Texas Instruments", "United States", ("德州仪器",)),
+    # 德州 is also Dezhou (Shandong): a 德州仪器仪表厂 is not Texas Instruments.
+    ForeignSpec("ti", "德州仪器", "Texas Instruments", "United States", (_entity("德州仪器", "半导体|技术|贸易|投资|管理|服务|研发|制造|中国|国际"),)),
     ForeignSpec("ibm", "IBM", "IBM", "United States", ("(?i)(?<![a-z])ibm(?![a-z])", "国际商业机器"), ("international business machines",)),
     ForeignSpec("amazon", "亚马逊", "Amazon", "United States", ("^亚马逊", "亚马逊(通技术|网络服务|云)", "亚马逊" + _CN, "^北京世纪卓越信息技术"), ("aws", "amazon web services")),
     ForeignSpec("google", "谷歌", "Google", "United States", ("^谷歌", "谷歌信息技术", "谷歌" + _CN, "(?i)google"), ("alphabet",)),
@@ -522,8 +523,9 @@ FOREIGN_SPECS: Final[tuple[ForeignSpec, ...]] = (
     ForeignSpec("inditex", "飒拉", "Inditex (Zara)", "Spain", ("^飒拉",), ("zara",)),
     ForeignSpec("uniqlo", "优衣库", "Uniqlo (Fast Retailing)", "Japan", ("优衣库", "迅销(\\(|商贸)")),
     ForeignSpec("lvmh", "路威酩轩", "LVMH", "France", ("路威酩轩",)),
-    ForeignSpec("chanel", "香奈儿", "Chanel", "France", ("香奈儿",)),
-    ForeignSpec("hermes", "爱马仕", "Hermes", "France", ("爱马仕",), ("hermès",)),
+    # Anchored: beauty salons and furniture shops borrow these names.
+    ForeignSpec("chanel", "香奈儿", "Chanel", "France", ("^香奈儿",)),
+    ForeignSpec("hermes", "爱马仕", "Hermes", "France", ("^爱马仕",), ("hermès",)),
     ForeignSpec("loreal", "欧莱雅", "L'Oreal", "France", ("欧莱雅",), ("loreal", "l oreal", "l'oréal")),
     ForeignSpec("esteelauder", "雅诗兰黛", "Estee Lauder", "United States", ("雅诗兰黛",), ("estée lauder",)),
     ForeignSpec("shiseido", "资生堂", "Shiseido", "Japan", ("资生堂",)),
