@@ -69,6 +69,7 @@ _MONTHS_EN: Final = ("January", "February", "March", "April", "May", "June", "Ju
 _COUNTRY_ZH: Final = {
     "United States": "美国", "Japan": "日本", "South Korea": "韩国", "Germany": "德国", "France": "法国",
     "United Kingdom": "英国", "Netherlands": "荷兰", "Switzerland": "瑞士", "Sweden": "瑞典", "Ireland": "爱尔兰",
+    "Denmark": "丹麦", "Finland": "芬兰", "Spain": "西班牙",
 }
 
 
