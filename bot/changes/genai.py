@@ -329,11 +329,21 @@ def _company_parts(company: CompanyCount, lang: str) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def _english_name(entity: str) -> str:
+    from bot.changes.companies import english_name
+
+    try:
+        return english_name(entity) or entity
+    except Exception:  # noqa: BLE001 - a naming bug must never cost a message
+        return entity
+
+
 def company_sentences(
-    groups: Sequence[CompanyCount], foreign: Sequence[CompanyCount], english: Callable[[str], str] = lambda e: e
+    groups: Sequence[CompanyCount], foreign: Sequence[CompanyCount], english: Callable[[str], str] | None = None
 ) -> list[tuple[str, str]]:
     """(zh, en) per kind of company: every big-tech group, every foreign company, none cut.
-    ``english``: a filer's English name (the naming machinery's, passed by the channel)."""
+    ``english``: a filer's English name (default: the naming machinery's)."""
+    english = english or _english_name
     sentences: list[tuple[str, str]] = []
     if groups:
         sentences.append((
