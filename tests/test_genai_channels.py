@@ -373,6 +373,27 @@ def test_web_search_filters_by_registration_and_pages_show_the_fields(genai_stor
     assert bad.status_code == 400 and "registration" in bad.text
 
 
+def test_exports_carry_both_columns_with_labels_in_both_languages(genai_store: Any) -> None:
+    """The web downloads (and so `cacwatch export`, the same writer): CSV with the machine names,
+    XLSX with Chinese and English headers and the registration in words."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    csv_answer, xlsx_answer = _get(genai_store, "/search.csv?registration=filed&kind=genai_service",
+                                   "/search.xlsx?registration=filed&kind=genai_service")
+    rows = list(csv.DictReader(io.StringIO(csv_answer.content.decode("utf-8-sig"))))
+    assert len(rows) == 131 and {r["registration"] for r in rows} == {"filed"}
+    assert sorted(r["scenario"] for r in rows if r["scenario"]) == sorted(SCENARIOS)
+    sheet = list(load_workbook(io.BytesIO(xlsx_answer.content), read_only=True)["filings"].iter_rows(values_only=True))
+    header = list(sheet[0])
+    assert "备案/登记\nFiled / registered" in header and "适用场景\nScenario" in header
+    registration, scenario = header.index("备案/登记\nFiled / registered"), header.index("适用场景\nScenario")
+    assert {row[registration] for row in sheet[1:]} == {"备案 filed"}
+    assert {row[scenario] for row in sheet[1:] if row[scenario]} == set(SCENARIOS)
+
+
 def test_web_pages_hide_the_genai_fields_elsewhere_and_escape_them(database: Any) -> None:
     from storage.repo import Repository
 
