@@ -427,3 +427,24 @@ def test_feeds_tell_the_split_and_the_totals(genai_store: Any) -> None:
     item = feed_json.json()["items"][0]
     assert item["_cacwatch"]["totals"] == TOTALS_OFF
     assert "端侧 7" in item["content_text"]
+
+
+def test_the_on_device_notice_post_lists_every_phone_maker() -> None:
+    """The 2026-07-15 notice of 7 on-device services (a table in the page, no attachment)."""
+    records = [genai_filing(2000 + i, registration="filed", entity=entity, scenario=scenario, list_month="2026-07")
+               for i, (entity, scenario) in enumerate(GENAI_ON_DEVICE)]
+    event = copy.deepcopy(genai_event())
+    data: Any = event["data"]
+    data.update(list_month="2026-07", title="关于发布7款提供手机端侧生成式人工智能服务已备案信息的公告", name="", new=records,
+                notable=[], counts={"new": 7, "changed": 0, "removed": 0, "rows": 7,
+                                    "genai": {"filed": 7, "registered": 0, "on_device": 7}})
+    text = _telegram_text(render_event(event))
+    assert "生成式人工智能服务 2026年7月：新增 7 项 — 端侧 7（苹果手机、三星手机" in text
+    assert "GenAI services, July 2026: 7 new — 7 on-device (iPhone, Samsung phones" in text
+    assert "备案 0" not in text and "登记 0" not in text
+    for entity, scenario in GENAI_ON_DEVICE:
+        assert f"（{entity}）" in text  # every maker's filer, by name, with the scenario
+        assert f"· {scenario}" in text
+    assert "Samsung (Samsung (China) Investment Co., Ltd.) 1 (1 on-device)" in text
+    assert "华为 1 项（端侧 1）" in text
+    assert "新增 7 项（端侧 7）" in validate_html(caption_for(event))  # type: ignore[arg-type]

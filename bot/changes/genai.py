@@ -43,6 +43,7 @@ __all__ = [
     "event_totals",
     "totals_gap",
     "split_sentences",
+    "split_brief",
     "provinces_sentences",
     "totals_sentences",
     "company_sentences",
@@ -227,10 +228,12 @@ def companies_among(records: Iterable[Mapping[str, Any]]) -> tuple[list[CompanyC
         if not entity:
             continue
         found: list[tuple[dict[str, dict[str, Any]], str, str, str, str]] = []
-        group = big_tech_group(entity)
+        try:
+            group, filer = big_tech_group(entity), foreign_filer(entity)
+        except Exception:  # noqa: BLE001 - a naming bug must never cost a message; that filer goes unnamed
+            continue
         if group is not None:
             found.append((groups, group.key, group.zh, group.en, ""))
-        filer = foreign_filer(entity)
         if filer is not None:
             found.append((foreign, filer.key, filer.zh, filer.en, filer.country))
         for table, key, zh, en, country in found:
@@ -295,17 +298,28 @@ def split_sentences(list_month: str, split: GenaiSplit, new: int | None = None) 
     """(zh, en): ``生成式人工智能服务 2026年8月：新增 264 项 — 备案 124 · 登记 133 · 端侧 7（苹果手机、三星手机）``."""
     zh_month, en_month = _month(list_month)
     total = split.total if new is None else new
-    zh_parts = [f"备案 {split.models:,}", f"登记 {split.registered:,}"]
-    en_parts = [_plural(split.models, "model filed", "models filed"),
-                _plural(split.registered, "app registered", "apps registered")]
-    if split.on_device or split.scenarios:
+    # Parts that are none are left out: the 2026-07-15 notice is "新增 7 项 — 端侧 7（…）".
+    zh_parts = [f"备案 {split.models:,}"] if split.models else []
+    en_parts = [_plural(split.models, "model filed", "models filed")] if split.models else []
+    if split.registered:
+        zh_parts.append(f"登记 {split.registered:,}")
+        en_parts.append(_plural(split.registered, "app registered", "apps registered"))
+    if split.on_device:
         zh_scenes = f"（{'、'.join(split.scenarios)}）" if split.scenarios else ""
         en_scenes = f" ({', '.join(scenario_en(s) for s in split.scenarios)})" if split.scenarios else ""
         zh_parts.append(f"端侧 {split.on_device:,}{zh_scenes}")
         en_parts.append(f"{split.on_device:,} on-device{en_scenes}")
-    zh = f"生成式人工智能服务 {zh_month}：新增 {total:,} 项 — " + " · ".join(zh_parts)
-    en = f"GenAI services, {en_month}: {total:,} new — " + ", ".join(en_parts)
+    zh = f"生成式人工智能服务 {zh_month}：新增 {total:,} 项" + (" — " + " · ".join(zh_parts) if zh_parts else "")
+    en = f"GenAI services, {en_month}: {total:,} new" + (" — " + ", ".join(en_parts) if en_parts else "")
     return zh, en
+
+
+def split_brief(split: GenaiSplit) -> tuple[str, str]:
+    """(zh, en) in a few words, for a chart caption: ``备案 124 · 登记 133 · 端侧 7``."""
+    zh = [f"{word} {n:,}" for word, n in (("备案", split.models), ("登记", split.registered), ("端侧", split.on_device)) if n]
+    en = [f"{n:,} {word}" for word, n in (("filed", split.models), ("registered", split.registered),
+                                          ("on-device", split.on_device)) if n]
+    return " · ".join(zh), ", ".join(en)
 
 
 def provinces_sentences(provinces: Sequence[tuple[str, int]]) -> tuple[str, str] | None:

@@ -27,6 +27,7 @@ from bot.changes.genai import (
     provinces_sentences,
     records_cover,
     scenario_en,
+    split_brief,
     split_sentences,
     top_registration_provinces,
     totals_sentences,
@@ -82,8 +83,9 @@ _ROLE = {"provider": ("服务提供者", "service provider"), "technical_support
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
               "November", "December")
 # Findings in the order a reader wants them: size first, names last.
-_FINDING_ORDER = ("totals_mismatch", "rank", "size_change", "top_filers", "big_tech", "foreign", "watchlist", "cancellations", "renames",
-                  "provinces")
+# A totals_mismatch (CAC's stated totals differ from what cacwatch holds) comes first: it is a warning.
+_FINDING_ORDER = ("totals_mismatch", "rank", "size_change", "top_filers", "big_tech", "foreign", "watchlist",
+                  "cancellations", "renames", "provinces")
 _VALUE_CAP = 300  # characters of one changed value shown
 
 
@@ -662,14 +664,14 @@ def caption_for(event: ListEvent, language: Language | str = "both") -> str:
     zh_month, en_month = month_label(data["list_month"])
     new = data["counts"]["new"]
     split = event_split(data)
+    zh_brief, en_brief = split_brief(split) if split is not None else ("", "")
     lines = []
     for lang in _languages(language):
         if lang == "zh":
-            detail = f"（备案 {split.models} · 登记 {split.registered} · 端侧 {split.on_device}）" if split else ""
+            detail = f"（{zh_brief}）" if zh_brief else ""
             lines.append(f"<b>{esc(zh_label)}</b>\n{esc(zh_month)} · 新增 {new} 项{detail}")
         else:
-            detail = (f" ({split.models} filed, {split.registered} registered, {split.on_device} on-device)"
-                      if split else "")
+            detail = f" ({en_brief})" if en_brief else ""
             lines.append(f"<b>{esc(en_label)}</b>\n{esc(en_month)} · {new} new{detail}")
     caption = "\n".join(lines)
     return split_html(caption, CAPTION_LIMIT)[0]
