@@ -8,7 +8,8 @@ Which statement applies to which list (README "Totals that reconcile"):
 2. **Otherwise by dates.** A channel announcement that links only the in-place page applies
    to the newest GenAI list of its own (no summary, no 注销 notice) named for a month from
    the month of its 截至 date to the month it was published (one month on, when its date is
-   unknown): ``截至2024年12月31日`` published in 2025-01 → the list ``（2025年1月）``.
+   unknown) and not published after the statement: ``截至2024年12月31日`` published in
+   2025-01 → the list ``（2025年1月）``.
 
 A statement is never compared with a list named for a month before its 截至 date (a total
 stated for a date after the list), nor with a list published after it. One statement
@@ -148,7 +149,11 @@ class TotalsRepository:
         if direct:
             return direct[0]
         upper = statement.published_on[:7] if statement.published_on else _next_month(as_of_month)
-        window = [fl for fl in lists if not fl.is_summary and as_of_month <= fl.list_month <= upper]
+        window = [
+            fl for fl in lists
+            if not fl.is_summary and as_of_month <= fl.list_month <= upper
+            and (fl.published_on is None or statement.published_on is None or fl.published_on <= statement.published_on)
+        ]  # fmt: skip
         return window[-1] if window else None
 
     def held(self, kind: str, up_to_month: str) -> tuple[int, int]:
