@@ -77,20 +77,21 @@ def article_body(html: str | bytes) -> tuple[str, bool]:
     """The text of an article's body (``.TRS_Editor``) and whether it holds a table with a
     filing-list header (a layout table does not make a page a list).
 
-    Text of table cells is left out: a list's rows are not a statement.
+    Text of list tables is left out: a list's rows are not a statement.
     """
     soup = html_tree(html)
     body = soup.select_one(".TRS_Editor") or soup.select_one("#BodyLabel") or soup.body or soup
-    has_list = False
+    lists = []
     for table in body.find_all("table"):
         head = [
             [cell.get_text(" ", strip=True) for cell in tr.find_all(["td", "th"])]
             for tr in table.find_all("tr", limit=_HEAD_ROWS)
         ]
-        has_list = has_list or find_header(head) is not None
-    for table in body.find_all("table"):
-        table.decompose()
-    return body.get_text("\n"), has_list
+        if find_header(head) is not None:
+            lists.append(table)
+    for table in lists:
+        table.decompose()  # a layout table's text stays: it may be the statement itself
+    return body.get_text("\n"), bool(lists)
 
 
 def body_has_table(html: str | bytes) -> bool:
