@@ -533,11 +533,12 @@ def _derive(holdings: list[tuple[Any, ...]]) -> dict[str, Any] | None:
 
 
 def list_sizes(session: Session, kind: str) -> list[tuple[str, int]]:
-    """(list_month, rows) of every parsed list of a kind, oldest first (cancellation notices excluded)."""
+    """(list_month, rows) of every parsed list of a kind, oldest first (cancellation notices and
+    summaries excluded: a summary's repeats are no batch to rank or compare)."""
     query = (
         select(FilingList.list_month, ListVersion.row_count)
         .join(ListVersion, ListVersion.id == FilingList.current_version_id)
-        .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+        .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False), FilingList.is_summary.is_(False))
         .order_by(FilingList.list_month, FilingList.id)
     )
     return [(month, int(rows)) for month, rows in session.execute(query)]
