@@ -438,3 +438,27 @@ def test_rank_is_between_one_and_of(sizes: list[int], data: st.DataObject) -> No
     assert 1 <= rank["rank"] <= rank["of"] == len(sizes)
     assert rank["rank"] == 1 + sum(1 for s in sizes if s > sizes[index])
     assert_valid(findings)
+
+
+def test_totals_mismatch_only_when_what_is_stated_differs() -> None:
+    from bot.changes.findings import totals_mismatch
+
+    agree = {"as_of": "2026-06-30", "stated": {"filed": 988, "registered": 598}, "held": {"filed": 988, "registered": 598}}
+    assert totals_mismatch(agree) is None  # type: ignore[arg-type]
+    lost = {"as_of": "2026-06-30", "stated": {"filed": 988, "registered": 598}, "held": {"filed": 987, "registered": 600}}
+    finding = totals_mismatch(lost)  # type: ignore[arg-type]
+    assert finding is not None and finding["type"] == "totals_mismatch" and finding["data"] == {"totals": lost}
+    assert finding["zh"] == (
+        "总数核对不符：网信办公告截至2026年6月30日共有988款完成备案、598款完成登记，"
+        "cacwatch 掌握987款备案、600款登记（备案少1款，登记多2款）。"
+    )
+    assert finding["en"] == (
+        "Totals do not reconcile: CAC states 988 filed and 598 registered as of 2026-06-30; "
+        "cacwatch holds 987 filed and 600 registered (1 filed fewer, 2 registered more)."
+    )
+    # Only 备案 stated: the registered count held is not compared.
+    filed_only = {"as_of": "2025-03-31", "stated": {"filed": 346, "registered": None}, "held": {"filed": 346, "registered": 120}}
+    assert totals_mismatch(filed_only) is None  # type: ignore[arg-type]
+    filed_only["held"] = {"filed": 345, "registered": 120}
+    finding = totals_mismatch(filed_only)  # type: ignore[arg-type]
+    assert finding is not None and "346 filed as of 2025-03-31; cacwatch holds 345 filed (1 filed fewer)" in finding["en"]

@@ -487,18 +487,28 @@ def serve(
 
 @app.command()
 def status() -> None:
-    """The service as the database sees it: scheduler, sources, lists, deliveries, open incidents."""
+    """The service as the database sees it: scheduler, sources, lists, deliveries, open incidents,
+    and CAC's stated GenAI totals against what cacwatch holds."""
     from bot.app.leader import current_leader
     from bot.app.metrics import print_status, read_snapshot
+
+    from bot.app.alerts import totals_lines
+    from storage.totals_repo import TotalsRepository
 
     settings = _settings(for_reading=True)
     db = _read_database(settings)
     try:
         snapshot = read_snapshot(db)
         leader = current_leader(db)
+        with db.session() as session:
+            reconciliations = TotalsRepository(session).reconciliations()
     finally:
         db.dispose()
-    print_status(_console(), snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+    console = _console()
+    print_status(console, snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+    # The proof that nothing was missed: CAC's stated GenAI totals against what is held.
+    for line in totals_lines(reconciliations):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
