@@ -117,6 +117,17 @@ def test_totals_and_their_mismatch() -> None:
     assert event_totals({"totals": {"as_of": "x", "stated": {"filed": "many"}, "held": {}}}) is None
 
 
+def test_totals_stated_for_filed_services_only() -> None:
+    """截至2025年3月31日，共有346款…完成备案 (no 登记 stated): compared on what was stated."""
+    only_filed = {"as_of": "2025-03-31", "stated": {"filed": 346, "registered": None}, "held": {"filed": 345, "registered": 120}}
+    assert event_totals({"totals": only_filed}) == only_filed
+    assert totals_gap(only_filed) == {"filed": -1}
+    zh, en, mismatch = totals_sentences(only_filed)
+    assert mismatch and "registrations not stated" in en and "1 filed missing" in en and "未公布登记数" in zh
+    reconciled = {**only_filed, "held": {"filed": 346, "registered": 120}}
+    assert totals_sentences(reconciled)[2] is False
+
+
 # --- Telegram -------------------------------------------------------------------------------------
 
 

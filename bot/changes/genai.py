@@ -268,15 +268,19 @@ def event_totals(data: Mapping[str, Any]) -> dict[str, Any] | None:
         if not isinstance(totals, Mapping):
             continue
         stated, held = totals.get("stated"), totals.get("held")
+        # An announcement may state 备案 only (截至2025年3月31日，共有346款…): stated.registered null.
         if (isinstance(stated, Mapping) and isinstance(held, Mapping)
-                and all(isinstance(side.get(k), int) for side in (stated, held) for k in ("filed", "registered"))):
+                and all(isinstance(held.get(k), int) for k in ("filed", "registered"))
+                and isinstance(stated.get("filed"), int)
+                and (stated.get("registered") is None or isinstance(stated.get("registered"), int))):
             return dict(totals)
     return None
 
 
 def totals_gap(totals: Mapping[str, Any]) -> dict[str, int]:
     """held − stated per registration, only where they differ (empty: they reconcile)."""
-    gap = {k: int(totals["held"][k]) - int(totals["stated"][k]) for k in ("filed", "registered")}
+    stated = totals["stated"]
+    gap = {k: int(totals["held"][k]) - int(stated[k]) for k in ("filed", "registered") if stated.get(k) is not None}
     return {k: v for k, v in gap.items() if v}
 
 
@@ -378,10 +382,14 @@ def company_sentences(
 def totals_sentences(totals: Mapping[str, Any]) -> tuple[str, str, bool]:
     """(zh, en, mismatch): CAC's stated cumulative totals against what cacwatch holds."""
     stated, held, as_of = totals["stated"], totals["held"], str(totals.get("as_of") or "")
-    zh = (f"网信办公布：截至 {as_of} 共 {stated['filed']:,} 款完成备案、{stated['registered']:,} 款完成登记；"
-          f"cacwatch 现有备案 {held['filed']:,} 项、登记 {held['registered']:,} 项")
-    en = (f"CAC states {stated['filed']:,} filed + {stated['registered']:,} registered as of {as_of}; "
-          f"cacwatch holds {held['filed']:,} + {held['registered']:,}")
+    if stated.get("registered") is None:  # only 备案 stated: compare that alone
+        zh = f"网信办公布：截至 {as_of} 共 {stated['filed']:,} 款完成备案（未公布登记数）；cacwatch 现有备案 {held['filed']:,} 项"
+        en = f"CAC states {stated['filed']:,} filed as of {as_of} (registrations not stated); cacwatch holds {held['filed']:,} filed"
+    else:
+        zh = (f"网信办公布：截至 {as_of} 共 {stated['filed']:,} 款完成备案、{stated['registered']:,} 款完成登记；"
+              f"cacwatch 现有备案 {held['filed']:,} 项、登记 {held['registered']:,} 项")
+        en = (f"CAC states {stated['filed']:,} filed + {stated['registered']:,} registered as of {as_of}; "
+              f"cacwatch holds {held['filed']:,} + {held['registered']:,}")
     gap = totals_gap(totals)
     if not gap:
         return zh + "，一致。", en + " — they reconcile.", False
