@@ -140,11 +140,34 @@ def test_number_wrapped_over_page_break_is_merged() -> None:
     assert rows[0].flags == ()
 
 
-def test_full_row_without_number_is_skipped_with_warning() -> None:
+def test_full_row_without_number_is_a_parse_error() -> None:
+    # A filing without its number would be lost (or stored under no key): the list is refused.
     table = [DEEP, deep_row("1", N1), deep_row("2", ""), deep_row("3", N2)]
+    with pytest.raises(ParseError, match=r"^row 2: no filing number: the 备案编号 cell is empty \(2 \| 算法"):
+        rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
+
+
+def test_number_without_digits_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="row 1: no filing number: the 备案编号 cell reads '待定'"):
+        rows_to_filings([DEEP, deep_row("1", "待定")], Kind.DEEP_SYNTHESIS, False)
+
+
+def test_row_whose_number_went_to_the_next_page_is_completed() -> None:
+    # A page break cut the row before its number cell: the tail on the next page carries it.
+    genai = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
+    table = [
+        genai,
+        ["1", "浙江省", "DeepSeek", "杭州深度求索", "", "2024/12/18"],
+        ["", "", "", "", "Zhejiang-DeepSeek-202412180001", ""],
+    ]
+    (r,), warnings = rows_to_filings(table, Kind.GENAI_SERVICE, False)
+    assert (r.filing_number, r.entity, r.flags, warnings) == ("Zhejiang-DeepSeek-202412180001", "杭州深度求索", (), [])
+
+
+def test_one_cell_note_row_is_skipped_with_warning() -> None:
+    table = [DEEP, deep_row("1", N1), ["注：排名不分先后", "", "", "", "", "", "", ""]]
     rows, warnings = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
-    assert [r.filing_number for r in rows] == [N1, N2]
-    assert len(warnings) == 1 and "no filing number" in warnings[0]
+    assert len(rows) == 1 and len(warnings) == 1 and "a note, not a filing" in warnings[0]
 
 
 def test_note_row_after_table_is_ignored() -> None:
