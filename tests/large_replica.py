@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from builders import DEEP_HEADER, GENAI_HEADER, GENAI_REGISTERED_HEADER, REC_HEADER, make_docx, make_genai_pdf, make_xlsx
+from builders import DEEP_HEADER, GENAI_HEADER, GENAI_REGISTERED_HEADER, REC_HEADER, make_docx, make_genai_docx, make_genai_pdf, make_xlsx
 
 __all__ = ["LargeReplica", "build_large_replica"]
 
 PROVINCES = {"11": "北京市", "31": "上海市", "44": "广东省", "33": "浙江省", "42": "湖北省", "51": "四川省"}
-GENAI_PROVINCE_PINYIN = {"北京市": "Beijing", "上海市": "Shanghai", "广东省": "Guangdong", "浙江省": "Zhejiang"}
+# 属地 as GenAI lists write it (国资委: central SOEs, numbers ZhongYangQiYe-…) → the number's pinyin.
+GENAI_PROVINCE_PINYIN = {"北京市": "Beijing", "上海市": "Shanghai", "广东省": "Guangdong", "浙江省": "ZheJiang", "国资委": "ZhongYangQiYe"}
+ON_DEVICE_HEADER = ["序号", "属地", "模型名称", "备案单位", "备案编号", "适用场景", "备案时间"]
+SCENARIOS = ["苹果手机", "华为手机", "小米手机", "OPPO手机", "vivo手机", "荣耀手机", "三星手机"]
 CN_NUMBERS = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 CATEGORIES = ["个性化推送类", "排序精选类", "检索过滤类", "调度决策类", "内容过滤类", "生成合成类"]
 
@@ -153,29 +156,35 @@ class _Filings:
             rows.append([str(i + 1), record["name"], category, entity, f"应用{i}（APP）", record["purpose"], number, ""])
         return rows
 
-    def genai(self, month: str, count: int, *, registered: bool = False, sequence: bool = True) -> list[list]:
+    def genai(
+        self, month: str, count: int, *, registered: bool = False, sequence: bool = True, on_device: bool = False
+    ) -> list[list]:
         """GenAI rows of the list of ``month`` as CAC lists them: filed (备案) services with
-        ``…-YYYYMMDD`` (the first lists) or ``…-YYYYMMDDNNNN`` numbers, or apps registered (登记)
-        with ``…-YYYYMMDDSNNNN``; never dated after the list's own month."""
+        ``…-YYYYMMDD`` (the first lists) or ``…-YYYYMMDDNNNN`` numbers, apps registered (登记)
+        with ``…-YYYYMMDDSNNNN`` (every seventh one late: 登记时间 ``…（补登）``), or on-device
+        services with their 适用场景; never dated after the list's own month. A row is
+        ``[序号, 属地, name, filer, number, date, late, scenario]``."""
         year, mon = (int(part) for part in month.split("-"))
         end = dt.date(year + mon // 12, mon % 12 + 1, 1) - dt.timedelta(days=1)
         rows = []
         for i in range(count):
-            province = list(GENAI_PROVINCE_PINYIN)[i % 4]
+            province = list(GENAI_PROVINCE_PINYIN)[i % len(GENAI_PROVINCE_PINYIN)]
             day = end - dt.timedelta(days=(i * 3) % 110)
             self.genai_sequence += 1
             tail = f"S{self.genai_sequence:04d}" if registered else f"{self.genai_sequence:04d}" if sequence else ""
             name = f"{'应用' if registered else '大模型'}{month}-{i}"
             number = f"{GENAI_PROVINCE_PINYIN[province]}-{'App' if registered else 'Model'}{month.replace('-', '')}N{i}-{day:%Y%m%d}{tail}"
             entity = self.entities[i % len(self.entities)][1]
+            late = registered and i % 7 == 3
+            scenario = SCENARIOS[i % len(SCENARIOS)] if on_device else None
             record = {
                 "kind": "genai_service", "filing_number": number, "name": name, "entity": entity,
-                "role": None, "category": None, "products": [], "purpose": "", "province": province, "remark": "",
-                "status": "active", "filed_on": day.isoformat(), "registration": "registered" if registered else "filed",
-                "scenario": None,
+                "role": None, "category": None, "products": [], "purpose": "", "province": province,
+                "remark": "补登" if late else "", "status": "active", "filed_on": day.isoformat(),
+                "registration": "registered" if registered else "filed", "scenario": scenario,
             }  # fmt: skip
             self.remember("genai_service", month, record)
-            rows.append([str(i + 1), province, record["name"], entity, number, day])
+            rows.append([str(i + 1), province, record["name"], entity, number, day, late, scenario])
         return rows
 
     def expected(self) -> dict[tuple[str, str], dict]:
@@ -293,8 +302,9 @@ def build_large_replica(root: Path, seed: int = 7, *, scale: int = 1, extra_list
     # 登记 table: in PDF as a header row in the same flow, in xlsx as a header row in the sheet.
     genai_links = []
 
-    def dated(rows: list[list]) -> list[list]:
-        return [[*r[:5], f"{r[5]:%Y/%-m/%-d}"] for r in rows]
+    def dated(rows: list[list], scenario: bool = False) -> list[list]:
+        """Rows as printed: the date as CAC writes it (with （补登） for a late registration)."""
+        return [[*r[:5], *([r[7]] if scenario else []), f"{r[5]:%Y/%-m/%-d}" + ("（补登）" if r[6] else "")] for r in rows]
 
     docx_rows = filings.genai("2024-04", 20 * scale, sequence=False)
     name = f"生成式人工智能服务已备案信息（{_month_name('2024-04')}）"
@@ -307,7 +317,8 @@ def build_large_replica(root: Path, seed: int = 7, *, scale: int = 1, extra_list
     genai_links.append((name, site.attachment(name, make_genai_pdf(sections, title=name))))
     xlsx_filed, xlsx_registered = filings.genai("2025-01", 15 * scale), filings.genai("2025-01", 10 * scale, registered=True)
     name = f"{both}（{_month_name('2025-01')}）"
-    sheet = [*xlsx_filed, GENAI_REGISTERED_HEADER, *xlsx_registered]
+    # Date cells as real dates, a late registration's as the text CAC writes.
+    sheet = [r[:6] for r in xlsx_filed] + [GENAI_REGISTERED_HEADER] + [r[:6] if not r[6] else dated([r])[0] for r in xlsx_registered]
     genai_links.append((name, site.attachment(name, make_xlsx(later_header, sheet, title=name))))
     for i in range(extra_lists // 3):  # later GenAI lists in PDF, added to the same in-place page
         month = _month_after("2025-07", i)
@@ -315,6 +326,15 @@ def build_large_replica(root: Path, seed: int = 7, *, scale: int = 1, extra_list
         name = f"{both}（{_month_name(month)}）"
         pdf = make_genai_pdf([(later_header, dated(filed)), (GENAI_REGISTERED_HEADER, dated(registered))], title=name)
         genai_links.append((name, site.attachment(name, pdf)))
+    # From 2026-08 a third table of on-device services (适用场景), in Word: three tables.
+    month = "2026-08"
+    tables = [
+        (later_header, dated(filings.genai(month, 12 * scale))),
+        (GENAI_REGISTERED_HEADER, dated(filings.genai(month, 10 * scale, registered=True))),
+        (ON_DEVICE_HEADER, dated(filings.genai(month, 7, on_device=True), scenario=True)),
+    ]
+    name = f"{both}（{_month_name(month)}）"
+    genai_links.append((name, site.attachment(name, make_genai_docx(tables, title=name))))
     genai_title = "生成式人工智能服务已备案信息"
     site.page("/2024-04/02/c_1713729983803145.htm", _article(genai_title, "2024-04-02", list(reversed(genai_links))))
     channel_items.append((genai_title, "/2024-04/02/c_1713729983803145.htm", "2024-04-02"))
@@ -325,7 +345,7 @@ def build_large_replica(root: Path, seed: int = 7, *, scale: int = 1, extra_list
         key = ("genai_service", row[4])
         filings.remember("genai_service", "2025-06", dict(filings.records[key][-1][1]))
     fresh = filings.genai("2025-06", 5 * scale)
-    summary_rows = [[str(i + 1), *r[1:5], f"{r[5]:%Y-%m-%d}"] for i, r in enumerate(repeated + fresh)]
+    summary_rows = [[str(i + 1), *r[1:5], f"{r[5]:%Y-%m-%d}"] for i, r in enumerate(repeated + fresh)]  # filed rows only
     name = f"生成式人工智能服务已备案信息（{_month_name('2025-06')}）"
     href = site.attachment(name, make_docx(GENAI_HEADER, summary_rows, title=name))
     summary_title = "国家互联网信息办公室关于发布生成式人工智能服务已备案信息的公告"
