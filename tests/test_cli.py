@@ -63,7 +63,7 @@ def test_demo_runs_offline_as_installed_command(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "805 filings exported" in result.stdout
+    assert "815 filings exported" in result.stdout
     assert (tmp_path / "filings.jsonl").exists()
 
 
