@@ -455,3 +455,31 @@ def test_cancellation_notices_only_need_the_number() -> None:
         [["序号", "备案编号", "注销时间"], ["1", "Beijing-WenXinYiYan-20230821", "2026/1/5"]], Kind.GENAI_SERVICE, True
     )
     assert rows[0].status is Status.CANCELLED and rows[0].filing_number == "Beijing-WenXinYiYan-20230821"
+
+
+# --- the bundled replica (what `cacwatch demo` and `cacwatch replica` serve) ----------------------
+
+
+def test_bundled_replica_serves_real_genai_rows() -> None:
+    """The sample's real GenAI lists: every row with its filer, the number form of its table,
+    never dated after its own list month; no made-up rows such as ``Beijing-34-20241111``."""
+    import re
+
+    from test_parse import sample_attachments
+
+    seen = {}
+    for ref, path in sample_attachments():
+        if ref.kind is not Kind.GENAI_SERVICE:
+            continue
+        parsed = parse_attachment(path.read_bytes(), ref)
+        end = _month_end(ref.list_month).isoformat()
+        for r in parsed.rows:
+            assert r.entity and r.name and r.flags == () and r.filed_on is not None and r.filed_on <= end, r
+            assert not re.fullmatch(r"[A-Za-z]+-\d+-\d{8}", r.filing_number), r.filing_number
+            assert (r.registration == "registered") == bool(re.search(r"\d{8}S\d{4}$", r.filing_number)), r
+        seen[ref.list_month] = [r.registration for r in parsed.rows]
+    assert {month: (regs.count("filed"), regs.count("registered")) for month, regs in seen.items()} == {
+        "2024-04": (117, 0),
+        "2024-08": (71, 26),
+        "2025-01": (50, 48),
+    }
