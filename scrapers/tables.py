@@ -406,7 +406,9 @@ def rows_to_filings(
             # header broken over two rows): never a filing.
             warnings.append(f"row {pos}: header words, not a filing, skipped: {_shown(row)}")
             continue
-        if not number and _filled_core(raw) < 2:
+        if not number and _filled_core(raw) < 2 and not clean_text(raw.get("seq", "")).isdigit():
+            # One stray cell (注：排名不分先后, a section title in its first cell); a row with
+            # its own 序号 is a filing, and without a number it fails below.
             warnings.append(f"row {pos}: a note, not a filing, skipped: {_shown(row)}")
             continue
         # A data row without a number is kept for now: the tail of its row on the next

@@ -175,6 +175,10 @@ def test_one_cell_note_row_is_skipped_with_warning() -> None:
     table = [DEEP, deep_row("1", N1), ["注：排名不分先后", "", "", "", "", "", "", ""]]
     rows, warnings = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
     assert len(rows) == 1 and len(warnings) == 1 and "a note, not a filing" in warnings[0]
+    # With its own 序号 such a row is a filing that lost its cells: the list is refused.
+    table[-1] = ["2", "某算法", "", "", "", "", "", ""]
+    with pytest.raises(ParseError, match="^row 2: no filing number: the 备案编号 cell is empty"):
+        rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
 
 
 def test_note_row_after_table_is_ignored() -> None:
