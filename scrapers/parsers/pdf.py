@@ -120,7 +120,8 @@ _HYPHEN_MARKS = frozenset("\x02\u00ad")
 
 def _is_mark(text: str) -> bool:
     """A control or format character (Cc/Cf) standing for a drawn glyph."""
-    return len(text) == 1 and not text.isspace() and unicodedata.category(text) in ("Cc", "Cf")
+    # isprintable() is False for every Cc/Cf character: most characters stop at this C-speed test.
+    return len(text) == 1 and not text.isprintable() and not text.isspace() and unicodedata.category(text) in ("Cc", "Cf")
 
 
 def _printed(lines: list[list[Char]]) -> list[list[Char]]:
