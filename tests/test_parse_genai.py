@@ -483,3 +483,14 @@ def test_bundled_replica_serves_real_genai_rows() -> None:
         "2024-08": (71, 26),
         "2025-01": (50, 48),
     }
+
+
+def test_filed_and_registered_tables_as_two_html_tables() -> None:
+    filed = filed_rows("2025-01", 6, 989)
+    registered = registered_rows("2025-01", 6)
+    first = make_html_table(GENAI_HEADER_V2, _cells(GENAI_HEADER_V2, filed)).decode()
+    second = make_html_table(GENAI_REGISTERED_HEADER, _cells(GENAI_REGISTERED_HEADER, registered)).decode()
+    table = second[second.index("<table>") : second.index("</table>") + len("</table>")]
+    page = first.replace("</table>", "</table><p>二、已登记的生成式人工智能应用或功能</p>" + table, 1)
+    parsed = parse_attachment(page.encode(), REF)
+    check_exact(parsed, filed + registered)
