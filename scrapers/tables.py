@@ -34,9 +34,9 @@ from typing import Final
 from scrapers.normalize import (
     PLACEHOLDERS,
     clean_text,
-    is_valid_cac_number,
     date_note,
     is_registered_genai_number,
+    is_valid_cac_number,
     is_valid_genai_number,
     normalize_filing_number,
     parse_filed_on,
