@@ -51,7 +51,7 @@ def test_first_poll_is_one_baseline_then_idle_sends_nothing(config: Path, receiv
     events = _events(receiver)
     assert [e["type"] for e in events] == ["baseline.established"]
     data = events[0]["data"]
-    assert data["counts"] == {"lists": 9, "filings": 805}
+    assert data["counts"] == {"lists": 9, "filings": 815}
     assert data["by_kind"]["deep_synthesis"] == {"lists": 3, "filings": 280, "cancelled": 6}
     assert "new" not in data  # never the whole history
 
