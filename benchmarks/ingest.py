@@ -524,6 +524,7 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float,
             for publish in reversed(publishers):  # … published oldest first
                 time.sleep(rng.uniform(0, 300 / SCALE_DOWN))  # a random moment within a front-door period
                 before = len(receiver.on("/hook"))
+                mails_before = len(sink.messages) if sink is not None else 0
                 published = time.monotonic()
                 publish()
                 while len(receiver.on("/hook")) == before:
@@ -531,6 +532,12 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float,
                         raise SystemExit("a published batch was not announced within 120 s")
                     time.sleep(0.02)
                 delays.append(time.monotonic() - published)
+                if notifiers == "all":  # the batch's mail and channel post (with its chart) have gone out too
+                    deadline = time.monotonic() + 120
+                    while time.monotonic() < deadline and (
+                        len(sink.messages) <= mails_before or len(telegram.messages("@bench", "sendPhoto")) < len(delays)
+                    ):
+                        time.sleep(0.05)
                 time.sleep(10)
                 now = time.monotonic()
                 after.append(sampler.window(now - 5, now)[0])
