@@ -399,6 +399,8 @@ def main() -> None:
     parser.add_argument("--service-seconds", type=float, default=60.0)
     parser.add_argument("--skip-service", action="store_true")
     parser.add_argument("--only-service", action="store_true")
+    parser.add_argument("--notifiers", choices=("webhook", "all"), default="webhook",
+                        help="service phase: a webhook only, or webhook + Telegram (charts) + email (attachments)")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--child")
     parser.add_argument("--base-url")
@@ -436,7 +438,7 @@ def main() -> None:
             if not args.only_service:  # on the last round's store, ingested and idle
                 startup = startup_rounds(server, tmp / f"config{args.rounds - 1}.yaml", roots, args.startup_rounds)
         if args.only_service:
-            print(json.dumps(run_service_phase(site, tmp, args.latency, args.service_seconds), indent=2))
+            print(json.dumps(run_service_phase(site, tmp, args.latency, args.service_seconds, args.notifiers), indent=2))
             return
         service = {} if args.skip_service else run_service_phase(site, tmp, args.latency, args.service_seconds)
     results = {
@@ -460,23 +462,44 @@ def main() -> None:
 # --- the service: footprint and freshness ----------------------------------------------------------
 
 
-def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float) -> dict[str, Any]:
+def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float, notifiers: str = "webhook") -> dict[str, Any]:
+    """``notifiers``: ``webhook`` (a receiver only) or ``all`` — the webhook, Telegram (a local
+    fake Bot API, channel posts with charts) and email (a local SMTP server, immediate digests
+    with their CSV/XLSX attachments and inline chart), as a user with every notifier runs it."""
+    from contextlib import ExitStack
+
     from scrapers.replica.server import ReplicaServer
     from webhook_receiver import running_receiver
 
-    work = tmp / "service"
+    work = tmp / f"service-{notifiers}"
     work.mkdir()
     routes = json.loads(site.routes.read_text(encoding="utf-8"))
     channel = (site.site / routes[CHANNEL_1]["file"]).read_text(encoding="utf-8")
     batch_pages = re.findall(r'href="(/\d{4}-\d{2}/20/c_9\d{3}\.htm)"', channel)[:3]  # the newest batches
-    with ReplicaServer(site.site, site.routes) as server, running_receiver() as receiver:
+    with ExitStack() as stack:
+        server = stack.enter_context(ReplicaServer(site.site, site.routes))
+        receiver = stack.enter_context(running_receiver())
         server.delay = latency
         publishers = [server.withhold(page) for page in batch_pages]  # withheld newest first …
+        notify: dict[str, Any] = {"webhooks": [{"url": receiver.base_url + "/hook", "allow_private": True,
+                                                "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]}
+        sink = telegram = None
+        if notifiers == "all":
+            from fake_telegram import FakeTelegram
+            from smtp_sink import Sink, smtp_server
+
+            telegram = stack.enter_context(FakeTelegram())
+            sink = Sink()
+            smtp_port = stack.enter_context(smtp_server(sink))
+            notify["telegram"] = {"token": telegram.token, "api_base_url": telegram.base_url, "channel": "@bench",
+                                  "chart": True, "interactive": False, "max_per_minute_per_chat": 6000}
+            notify["email"] = {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "security": "none",
+                               "sender": "watch@bench.example", "recipients": ["legal@bench.example"],
+                               "digest": "immediate", "chart": True}
         config = write_config(
             work / "config.yaml", server.base_url, f"sqlite:///{work}/service.db", work / "data",
             cac={"interval": f"{300 / SCALE_DOWN}s", "revalidate_interval": f"{43200 / SCALE_DOWN}s"},
-            notify={"webhooks": [{"url": receiver.base_url + "/hook", "allow_private": True,
-                                  "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]},
+            notify=notify,
             service={"health_port": None, "log_format": "json"},
         )
         process = subprocess.Popen(cli(config, "run"), stdout=subprocess.DEVNULL, stderr=open(work / "service.log", "w"),
@@ -501,6 +524,7 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
             for publish in reversed(publishers):  # … published oldest first
                 time.sleep(rng.uniform(0, 300 / SCALE_DOWN))  # a random moment within a front-door period
                 before = len(receiver.on("/hook"))
+                mails_before = len(sink.messages) if sink is not None else 0
                 published = time.monotonic()
                 publish()
                 while len(receiver.on("/hook")) == before:
@@ -508,10 +532,21 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
                         raise SystemExit("a published batch was not announced within 120 s")
                     time.sleep(0.02)
                 delays.append(time.monotonic() - published)
+                if notifiers == "all":  # the batch's mail and channel post (with its chart) have gone out too
+                    deadline = time.monotonic() + 120
+                    while time.monotonic() < deadline and (
+                        len(sink.messages) <= mails_before or len(telegram.messages("@bench", "sendPhoto")) < len(delays)
+                    ):
+                        time.sleep(0.05)
                 time.sleep(10)
                 now = time.monotonic()
                 after.append(sampler.window(now - 5, now)[0])
             events = [json.loads(r.body)["type"] for r in receiver.on("/hook")]
+            if notifiers == "all":  # every notifier has had its say on the last batch
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and (len(sink.messages) < len(events) or len(telegram.messages("@bench")) < len(events)):
+                    time.sleep(0.1)
+                mails, posts = len(sink.messages), len(telegram.messages("@bench"))
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -544,6 +579,8 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
         "peak_rss_mb": sampler.peak()[0],
         "delays_s": delays,
         "events": events,
+        "notifiers": notifiers,
+        **({"emails": mails, "telegram_posts": posts} if notifiers == "all" else {}),
     }
 
 

@@ -401,6 +401,10 @@ class ServiceSettings(_Strict):
     # ends, so the service idles small. The look at the front door runs in the service; a poll
     # with nothing to fetch ends there, without a child (bot/ingest/pipeline.py, look_first).
     poll_process: bool = True
+    # Notifiers' heavy rendering (Telegram charts, email digests with chart and CSV/XLSX
+    # attachments) in a child kept while deliveries are made and stopped when they are done,
+    # so matplotlib and openpyxl never stay in the service (bot/delivery/render.py).
+    render_process: bool = True
 
     @field_validator("delivery_interval", "leader_retry", "readiness_max_age")
     @classmethod

@@ -45,6 +45,7 @@ from bot.app.config import TelegramSettings
 from bot.changes.event_schema import Event, ListEvent, is_list_event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage import telegram_repo
+from bot.delivery.render import renderer
 from bot.delivery.telegram.chart import batch_chart
 from bot.changes.watchlist import Watchlist, filing_hits
 from bot.delivery.telegram.format import caption_for, render_event, render_watch_alert
@@ -358,7 +359,7 @@ class TelegramNotifier(Notifier):
             if not sizes:
                 return None
             pairs = [(str(m), int(n)) for m, n in sizes]
-            return await asyncio.to_thread(batch_chart, pairs, month, kind)
+            return await renderer.run(batch_chart, pairs, month, kind)  # matplotlib: off the service (bot.delivery.render)
         except Exception:  # noqa: BLE001 - the text matters more than the picture
             log.exception("chart for %s %s failed; posting text only", kind, month)
             return None
