@@ -37,6 +37,8 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -283,7 +285,7 @@ def check_export(db_url: str, expected: dict) -> list[str]:
 
 
 def ingest_rounds(
-    server: Any, urls: list[str], tmp: Path, rounds: int, expected: dict, soak_polls: int
+    server: Any, urls: list[str], tmp: Path, rounds: int, expected: dict, soak_polls: int, notify: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {"bare": [], "full": [], "idle": [], "front": []}
     for round_ in range(rounds):  # alternating: a busy neighbour skews one run, not all
@@ -291,7 +293,8 @@ def ingest_rounds(
         bare["seconds"] = json.loads(bare["stdout"].strip().splitlines()[-1])["seconds"]
         runs["bare"].append(bare)
         db_url = f"sqlite:///{tmp}/bench{round_}.db"
-        config = write_config(tmp / f"config{round_}.yaml", server.base_url, db_url, tmp / f"data{round_}")
+        config = write_config(tmp / f"config{round_}.yaml", server.base_url, db_url, tmp / f"data{round_}",
+                              **({"notify": notify} if notify else {}))
         full = run_measured(cli(config, "check", "--once"), server)
         problems = check_export(db_url, expected)
         if problems:
@@ -432,15 +435,15 @@ def main() -> None:
         routes = json.loads(site.routes.read_text(encoding="utf-8"))
         urls = [key for key in routes if "downloadfile.jsp" in key]
         pdf_lists = sum(1 for key in urls if (site.site / routes[key]["file"]).read_bytes()[:4] == b"%PDF")
-        with ReplicaServer(site.site, site.routes) as server:
+        with ReplicaServer(site.site, site.routes) as server, notifier_servers(args.notifiers) as notify:
             server.delay = args.latency
-            median = {} if args.only_service else ingest_rounds(server, urls, tmp, args.rounds, site.expected, args.soak_polls)
+            median = {} if args.only_service else ingest_rounds(server, urls, tmp, args.rounds, site.expected, args.soak_polls, notify)
             if not args.only_service:  # on the last round's store, ingested and idle
                 startup = startup_rounds(server, tmp / f"config{args.rounds - 1}.yaml", roots, args.startup_rounds)
         if args.only_service:
             print(json.dumps(run_service_phase(site, tmp, args.latency, args.service_seconds, args.notifiers), indent=2))
             return
-        service = {} if args.skip_service else run_service_phase(site, tmp, args.latency, args.service_seconds)
+        service = {} if args.skip_service else run_service_phase(site, tmp, args.latency, args.service_seconds, args.notifiers)
     results = {
         "lists": len(urls),
         "filings": len(site.expected),
@@ -448,6 +451,7 @@ def main() -> None:
         "latency": args.latency,
         "rounds": args.rounds,
         "parse_workers": os.environ.get("BENCH_PARSE_WORKERS", "1"),
+        "notifiers": args.notifiers,
         "startup": startup,
         "startup_rounds": args.startup_rounds,
         **{name: {k: v for k, v in value.items() if k != "stdout"} for name, value in median.items()},
@@ -460,6 +464,27 @@ def main() -> None:
 
 
 # --- the service: footprint and freshness ----------------------------------------------------------
+
+
+@contextmanager
+def notifier_servers(notifiers: str) -> Iterator[dict[str, Any] | None]:
+    """``all``: a webhook receiver, a fake Telegram Bot API and an SMTP server on loopback, and
+    the ``notify`` section that sends to all three (charts and attachments on); else None."""
+    if notifiers != "all":
+        yield None
+        return
+    from fake_telegram import FakeTelegram
+    from smtp_sink import Sink, smtp_server
+    from webhook_receiver import running_receiver
+
+    with running_receiver() as receiver, FakeTelegram() as telegram, smtp_server(Sink()) as smtp_port:
+        yield {
+            "webhooks": [{"url": receiver.base_url + "/hook", "allow_private": True, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}],
+            "telegram": {"token": telegram.token, "api_base_url": telegram.base_url, "channel": "@bench", "chart": True,
+                         "interactive": False, "max_per_minute_per_chat": 6000},
+            "email": {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "security": "none", "sender": "watch@bench.example",
+                      "recipients": ["legal@bench.example"], "digest": "immediate", "chart": True},
+        }
 
 
 def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float, notifiers: str = "webhook") -> dict[str, Any]:
@@ -602,6 +627,14 @@ def _heaviest(profile: dict[str, Any]) -> str:
     return ", ".join(f"{name} {ms:.0f} ms" for name, ms in profile["top"][:4])
 
 
+NOTIFIERS_TEXT = {
+    "webhook": "Notifiers: one webhook receiver.",
+    "all": ("Notifiers: every one configured, as a user with all of them runs it — a webhook receiver, Telegram "
+            "(a local fake Bot API; channel posts with the list-size chart) and email (a local SMTP server; "
+            "immediate digests with their chart and CSV/XLSX attachments)."),
+}
+
+
 def write_markdown(path: Path, r: dict[str, Any]) -> None:
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs (nproc), "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, "
@@ -628,6 +661,7 @@ own process; `concurrency: 2`, `min_delay: 0`, `parse_workers: {r['parse_workers
 rounds; the packages byte-compiled first, as `pip install` leaves them. Memory: RSS of the whole
 process tree (parser workers, poll children included) summed every 50 ms (PSS beside it). The
 full ingest's export is checked field by field against the replica's expected export in every round.
+{NOTIFIERS_TEXT[r.get('notifiers', 'webhook')]}
 
 | phase | time | requests | attachment bodies | peak RSS (tree) | peak PSS |
 |---|---|---|---|---|---|
@@ -670,8 +704,8 @@ the rows above without it are the wall-clock measure.)
 ### The service (`cacwatch run`), default tiers scaled down {SCALE_DOWN}×
 
 Front door every {300 / SCALE_DOWN:.0f} s (5 min), revalidation every {43200 / SCALE_DOWN:.0f} s (12 h); three deep-synthesis
-batches withheld, then published one by one at a random moment of a front-door period, a webhook
-receiver listening; `health_port` off (the web app's memory is not part of this measure). The first
+batches withheld, then published one by one at a random moment of a front-door period,
+{NOTIFIERS_TEXT[r.get('notifiers', 'webhook')].lower().rstrip('.')}; `health_port` off (the web app's memory is not part of this measure). The first
 poll (baseline) took {s['baseline_s']:.1f} s.
 
 | measure | value |
@@ -692,7 +726,12 @@ heap back, so RSS stays flat from poll to poll. Only a poll with something to fe
 one whose first fetch failed) and every revalidation go to a short-lived child, which gets the
 look (the pages are not asked for twice, `min_delay` holds across the hand-off) and takes what
 parsing and storing allocate with it when it exits. The peak is the first poll: the service, its
-poll child and the parser worker.
+poll child and the parser worker. What the notifiers draw — Telegram's chart, a digest's chart and
+its CSV/XLSX attachments — is drawn in a rendering child (`bot/delivery/render.py`) kept while
+deliveries are made and stopped when none is due, so matplotlib and openpyxl never stay in the
+service; with every notifier configured and rendering in the service itself instead
+(`service.render_process: false`), the service grew from 127 MB to 230 MB with the first batch it
+announced and stayed there.
 """
     section += f"""
 ### Before and after (same benchmark, same machine)
