@@ -322,7 +322,7 @@ class EmailNotifier(Notifier):
         self, events: list[Event], subscriber: Subscriber, now: datetime, message_id: str | None
     ) -> EmailMessage:
         kinds = {e["data"]["kind"] for e in events if e["type"] == "list.published" and not e["data"].get("sizes")}
-        return render_digest(
+        message = render_digest(
             events,
             subscriber,
             now=now,
@@ -334,6 +334,11 @@ class EmailNotifier(Notifier):
             chart_sizes=self._chart_sizes(kinds),
             message_id=message_id,
         )
+        if subscriber.attach_brief and self.db is not None:
+            from bot.delivery.email.briefs import attach_briefs
+
+            attach_briefs(message, events, subscriber.language, self.db)
+        return message
 
     def _record_sent(self, address: str, when: datetime, heartbeat: bool = False) -> None:
         if self.db is None:

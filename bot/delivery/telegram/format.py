@@ -32,7 +32,7 @@ from bot.changes.event_schema import (
 )
 from bot.changes.vocabulary import FIELD_LABELS, kind_names
 from bot.changes.watchlist import FilingHit
-from bot.web.paths import filing_path, list_path, page_url
+from bot.web.paths import brief_path, filing_path, list_path, page_url
 
 __all__ = [
     "Language",
@@ -286,6 +286,12 @@ class WebLinks:
             return None
         return page_url(self.public_url, list_path(self.kind, list_month))
 
+    def brief(self, list_month: str, lang: str) -> str | None:
+        """The list's PDF brief, in the post's language."""
+        if not self.kind or not list_month:
+            return None
+        return page_url(self.public_url, brief_path(self.kind, list_month, "pdf", lang))
+
 
 _NO_LINKS = WebLinks()
 
@@ -461,13 +467,15 @@ def _headline(event: ListEvent, lang: str) -> str:
 
 
 def _links(data: ListEventData, lang: str, web: WebLinks = _NO_LINKS) -> list[Block]:
-    labels = (("公告原文", "清单附件", "清单页面") if lang == "zh" else ("Announcement", "List file", "List page"))
+    labels = (("公告原文", "清单附件", "清单页面", "简报 PDF") if lang == "zh"
+              else ("Announcement", "List file", "List page", "Brief (PDF)"))
     links = [
         link
         for link in (
             _link(data["page_url"], labels[0]),
             _link(data["attachment_url"], labels[1]),
             _link(web.list(data["list_month"]), labels[2]),
+            _link(web.brief(data["list_month"], "zh" if lang == "zh" else "en" if lang == "en" else "both"), labels[3]),
         )
         if link
     ]
