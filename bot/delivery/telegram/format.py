@@ -486,12 +486,33 @@ def _web_links(data: ListEventData, public_url: str | None) -> WebLinks:
     return WebLinks(public_url, data["kind"]) if public_url else _NO_LINKS
 
 
+_EARLIER_SHOWN = 12  # earlier lists named by size; older ones are summarised by the rank line
+
+
+def _earlier_sizes(data: ListEventData, lang: str) -> list[Block]:
+    """The sizes of the lists before this one, oldest first ("Earlier lists: June 2023 41 · …"),
+    so a reader sees what "the second-largest" is measured against."""
+    month = data["list_month"]
+    earlier = [(str(m), int(n)) for m, n in (data.get("sizes") or []) if str(m) < month]
+    if not earlier:
+        return []
+    earlier.sort()
+    shown = earlier[-_EARLIER_SHOWN:]
+    index = 0 if lang == "zh" else 1
+    parts = [f"{esc(month_label(m)[index])} {n:,}" for m, n in shown]
+    more = len(earlier) - len(shown)
+    if lang == "zh":
+        return [Block("此前各清单规模：" + ("……" if more else "") + "、".join(parts), "\n")]
+    return [Block("Earlier lists: " + ("… " if more else "") + " · ".join(parts), "\n")]
+
+
 def _list_blocks(event: ListEvent, lang: str, public_url: str | None = None) -> list[Block]:
     data = event["data"]
     counts = data["counts"]
     web = _web_links(data, public_url)
     blocks = [Block(_headline(event, lang)), Block(_counts_line(event["type"], counts, lang))]
     blocks += _findings(data["notable"], lang, data)
+    blocks += _earlier_sizes(data, lang)
     new = data["new"]
     if new and max(len(new), counts["new"]) <= MAX_LISTED:
         blocks += _items(("新增备案", "New filings"), new, lang, _filing_line, links=web)
