@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from bot.briefs.chart import sizes_png
 from bot.briefs.facts import BriefFacts
@@ -22,6 +23,18 @@ from bot.changes.vocabulary import KIND_CHART_TITLES
 __all__ = ["render", "texts_for"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Characters XML 1.0 forbids (control characters a PDF list's text can carry): DOCX and
+# reportlab's paragraph markup are XML, so they are dropped there.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _x(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def escape(text: str) -> str:
+    """Text for reportlab's paragraph markup: XML-escaped, without characters XML forbids."""
+    return _escape(_x(text))
 
 
 def texts_for(facts: BriefFacts, lang: str, today: str | None = None) -> list[BriefText]:
@@ -59,17 +72,17 @@ def _docx(facts: BriefFacts, texts: Sequence[BriefText]) -> bytes:
     for index, text in enumerate(texts):
         if index:
             document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-        heading = document.add_heading(text.title, level=1)
+        heading = document.add_heading(_x(text.title), level=1)
         for run in heading.runs:
             run.font.color.rgb = RGBColor(0x1F, 0x3A, 0x5F)
-        document.add_paragraph(text.dateline).runs[0].font.color.rgb = RGBColor(0x57, 0x60, 0x6A)
-        document.add_paragraph().add_run(text.lead).bold = True
+        document.add_paragraph(_x(text.dateline)).runs[0].font.color.rgb = RGBColor(0x57, 0x60, 0x6A)
+        document.add_paragraph().add_run(_x(text.lead)).bold = True
         document.add_picture(io.BytesIO(chart), width=Cm(16))
         document.add_paragraph(text.chart_caption).runs[0].italic = True
         for section in text.sections:
-            document.add_heading(section.heading, level=2)
+            document.add_heading(_x(section.heading), level=2)
             for sentence in section.sentences:
-                document.add_paragraph(sentence)
+                document.add_paragraph(_x(sentence))
         if text.table:
             document.add_heading(text.table_title, level=2)
             table = document.add_table(rows=1, cols=5)
@@ -80,14 +93,14 @@ def _docx(facts: BriefFacts, texts: Sequence[BriefText]) -> bytes:
             for row in text.table:
                 cells = table.add_row().cells
                 for cell, value in zip(cells, (row.group, row.filer, row.product, row.purpose, row.filing_number)):
-                    cell.text = value
+                    cell.text = _x(value)
                     for run in cell.paragraphs[0].runs:
                         run.font.size = Pt(9)
         document.add_heading(text.sources_title, level=2)
         for label, url in text.sources:
             paragraph = document.add_paragraph(style="List Bullet")
-            paragraph.add_run(f"{label}: ")
-            paragraph.add_run(url).font.color.rgb = RGBColor(0x05, 0x50, 0xAE)
+            paragraph.add_run(_x(f"{label}: "))
+            paragraph.add_run(_x(url)).font.color.rgb = RGBColor(0x05, 0x50, 0xAE)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -137,7 +150,7 @@ def _pdf(facts: BriefFacts, texts: Sequence[BriefText], font: Path | str | None)
             story.append(table)
         story.append(Paragraph(escape(text.sources_title), h2))
         for label, url in text.sources:
-            story.append(Paragraph(f'{escape(label)}: <link href="{escape(url, {chr(34): "&quot;"})}" color="#0550ae">'
+            story.append(Paragraph(f'{escape(label)}: <link href="{_escape(_x(url), {chr(34): "&quot;"})}" color="#0550ae">'
                                    f"{escape(url)}</link>", small))
         story.append(Spacer(1, 0.4 * cm))
     out = io.BytesIO()
