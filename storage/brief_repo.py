@@ -97,7 +97,7 @@ class BriefRepository:
                 page_url=flist.page_url, attachment_url=flist.attachment_url, published_on=flist.published_on,
                 rows=version.row_count, version_id=version.id, version_sha256=version.sha256,
             )
-            for flist, version in self.session.execute(stmt).tuples()
+            for flist, version in self.session.execute(stmt)
         ]
 
     def list_filings(self, list_id: int, version_id: int, kind: str) -> list[dict[str, Any]]:
@@ -137,7 +137,7 @@ class BriefRepository:
                 .where(FilingChange.change_type != "created")
                 .order_by(FilingChange.id)
             )
-            for number, changes in self.session.execute(stmt).tuples():
+            for number, changes in self.session.execute(stmt):
                 pair = (changes or {}).get("entity")
                 if isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]:
                     out.append(HistoryRename(str(number), str(pair[0] or ""), str(pair[1] or "")))
@@ -154,7 +154,7 @@ class BriefRepository:
         )
         filings = active = cancelled = 0
         by_registration: dict[str, int] = {}
-        for status, registration, number, count in self.session.execute(stmt).tuples():
+        for status, registration, number, count in self.session.execute(stmt):
             filings += count
             if status == "cancelled":
                 cancelled += count

@@ -167,6 +167,22 @@ def test_every_replica_list_has_a_brief_in_each_format_and_language(site: Site) 
             assert again.status_code == 304
 
 
+def test_briefs_render_a_few_at_a_time_and_are_kept(site: Site) -> None:
+    """Several PDFs asked at once all arrive (the renderer is bounded, not refused), and each is
+    kept on disk under data_dir/briefs: asking again is answered from there."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lists = _lists(site)
+    paths = [f"/lists/{item['kind']}/{item['list_month']}/brief.pdf" for item in lists]
+    with ThreadPoolExecutor(len(paths)) as pool:
+        answers = list(pool.map(lambda path: site.get(path, lang="zh"), paths))
+    assert [a.status_code for a in answers] == [200] * len(paths)
+    kept = site.config.parent / "data" / "briefs"
+    assert len(list(kept.glob("*_zh.pdf"))) == len(paths)
+    for path, first in zip(paths, answers):
+        assert site.get(path, lang="zh").content == first.content
+
+
 def gather_examples(site: Site, kind: str, month: str) -> bool:
     """Whether the brief has a table of notable filings: a big-tech or foreign filer in the list."""
     from bot.changes.companies import big_tech_group, foreign_filer
@@ -267,14 +283,14 @@ def _list(index: int, month: str, rows: list[FilingRow]) -> ParsedList:
     return ParsedList(ref, hashlib.sha256(month.encode()).hexdigest(), "docx", tuple(rows))
 
 
-def test_a_replayed_history_tells_the_second_largest_list_with_every_leading_group(database: Database) -> None:
-    events = []
+def _replay(database: Database) -> tuple[Any, Any]:
+    """Ingest the deep-synthesis lists in order, as polls would; the August event and brief facts."""
     with database.session() as session:
         repo = Repository(session)
         for index, (month, size) in enumerate(_SIZES, 1):
             rows = [_row(index, i, f"北京示例{index}科技有限公司", "示例(APP)", "应用于示例场景。") for i in range(size)]
             outcome = repo.ingest(_list(index, month, rows), f"key-{month}")
-            events.append(list_event(repo, _list(index, month, rows).ref, outcome, None))
+            assert list_event(repo, _list(index, month, rows).ref, outcome, None) is not None
         august: list[FilingRow] = []
         for entity, count, product, purpose in _AUGUST:
             for _ in range(count):
@@ -286,7 +302,11 @@ def test_a_replayed_history_tells_the_second_largest_list_with_every_leading_gro
         event = list_event(repo, parsed.ref, outcome, None)
         assert event is not None
         facts = gather(session, "deep_synthesis", "2024-08")
+    return event, facts
 
+
+def test_a_replayed_history_tells_the_second_largest_list_with_every_leading_group(database: Database) -> None:
+    event, facts = _replay(database)
     en = "\n".join(render_event(event, "en", public_url="https://cac.example.org"))
     zh = "\n".join(render_event(event, "zh"))
     assert "the second-largest of 6 deep-synthesis lists" in en and "在 6 批深度合成备案中规模第二" in zh
@@ -320,3 +340,37 @@ def test_a_replayed_history_tells_the_second_largest_list_with_every_leading_gro
     pdf = _flat(_pdf_text(render(facts, "pdf", "zh")))
     assert _flat("在截至本清单已发布的 6 批中规模第二（此前最大为2024年6月的 160 项）") in pdf
     assert "腾讯" in pdf and "微信(APP)" in pdf and "惠普" in pdf
+
+
+async def test_a_subscriber_who_asks_gets_the_brief_attached(tmp_path: Path) -> None:
+    from bot.app.config import settings_from_mapping
+    from bot.delivery.email.notifier import EmailNotifier
+    from bot.delivery.outbox import deliver_until_idle, enqueue
+    from smtp_sink import Sink, smtp_server
+
+    database = Database(f"sqlite:///{tmp_path / 'mail.db'}")
+    database.migrate()
+    event, _ = _replay(database)
+    sink = Sink()
+    with smtp_server(sink) as port:
+        settings = settings_from_mapping({"notify": {"email": {
+            "smtp_host": "127.0.0.1", "smtp_port": port, "security": "none", "sender": "watch@cacwatch.example",
+            "recipients": ["plain@lawfirm.example"], "timeout": 5,
+            "subscribers": [{"address": "partner@lawfirm.example", "language": "en", "attach_brief": True}],
+        }}}, env={}).notify.email
+        assert settings is not None
+        notifier = EmailNotifier(settings, database)
+        with database.session() as session:
+            enqueue(session, event, [notifier])
+        run = await deliver_until_idle(database, {notifier.destination: notifier}, max_wait=30)
+        assert not run.errors
+    database.dispose()
+    by_address = {rcpt[0]: message for rcpt, message in sink.received}
+    assert set(by_address) == {"plain@lawfirm.example", "partner@lawfirm.example"}
+    assert not [p for p in by_address["plain@lawfirm.example"].iter_attachments() if p.get_content_type() == "application/pdf"]
+    pdfs = [p for p in by_address["partner@lawfirm.example"].iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert [p.get_filename() for p in pdfs] == ["cacwatch-brief-deep_synthesis-2024-08-en.pdf"]
+    text = _flat(_pdf_text(pdfs[0].get_payload(decode=True)))
+    assert _flat("the second-largest of 6 lists so far") in text
+    # The digest's own attachments are still there.
+    assert any(p.get_filename().endswith(".csv") for p in by_address["partner@lawfirm.example"].iter_attachments())

@@ -81,18 +81,19 @@ def create_app(
     refresh_in_child: bool = True,
     worker_threads: int = 8,
     briefs: BriefsSettings | None = None,
+    brief_dir: Path | None = None,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
     ``refresh_in_child``: build the search index in a spawned process (keeps pypinyin out of
     this one); False refreshes inline, for a process that loads ``bot.changes.companies`` anyway.
     """
-    brief_cache: Path | None = None
+    brief_cache = brief_dir
     if isinstance(source, Settings):
         db = Database(source.database.url)
         web = web or source.web
         briefs = briefs or source.briefs
-        brief_cache = source.data_dir / "briefs"
+        brief_cache = brief_cache or source.data_dir / "briefs"
     else:
         db = source
     web = web or WebSettings()
