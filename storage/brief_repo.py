@@ -100,6 +100,17 @@ class BriefRepository:
             for flist, version in self.session.execute(stmt)
         ]
 
+    def has_list(self, kind: str, first_month: str, last_month: str) -> bool:
+        """Whether a parsed list of ``kind`` is named for a month in [first_month, last_month]."""
+        stmt = (
+            select(FilingList.id)
+            .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+            .where(FilingList.current_version_id.is_not(None))
+            .where(FilingList.list_month >= first_month, FilingList.list_month <= last_month)
+            .limit(1)
+        )
+        return self.session.scalar(stmt) is not None
+
     def list_filings(self, list_id: int, version_id: int, kind: str) -> list[dict[str, Any]]:
         """The export records of the filings in a list version's rows, in row order (one per number)."""
         numbers = list(dict.fromkeys(self.session.scalars(

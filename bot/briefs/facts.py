@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
-from bot.briefs.formats import BriefError
+from bot.briefs.formats import KINDS, PERIODS, BriefError, period_months
 from bot.changes.companies import big_tech_group, english_name, foreign_filer, province_en, translate_term
 from storage.brief_repo import BriefRepository, SeriesList, SeriesTotals, StatedTotals
 from storage.db import Session
@@ -43,8 +43,6 @@ __all__ = [
 ]
 
 Period = Literal["list", "month", "quarter", "year"]
-PERIODS: Final[tuple[str, ...]] = ("list", "month", "quarter", "year")
-KINDS: Final[tuple[str, ...]] = ("deep_synthesis", "algorithm_recommendation", "genai_service")
 
 # How many example products a brief names per group: the groups readers follow get three.
 _EXAMPLES_LEADING: Final = 3
@@ -155,22 +153,6 @@ class BriefFacts:
         """A stable hash of every fact: the version a rendered brief is cached under."""
         blob = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def period_months(period: str, month: str) -> tuple[str, str]:
-    """The first and last month of the period holding ``month`` (YYYY-MM)."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise BriefError(f"month: expected YYYY-MM, got {month[:20]!r}")
-    year, mon = match.group(1), int(match.group(2))
-    if period in ("list", "month"):
-        return month, month
-    if period == "quarter":
-        first = (mon - 1) // 3 * 3 + 1
-        return f"{year}-{first:02d}", f"{year}-{first + 2:02d}"
-    if period == "year":
-        return f"{year}-01", f"{year}-12"
-    raise BriefError(f"period: expected one of {', '.join(PERIODS)}, got {period[:20]!r}")
 
 
 def rank_among(size: int, sizes: Iterable[int]) -> int:

@@ -5,13 +5,34 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from typing import Final
 
-__all__ = ["FORMATS", "LANGS", "MEDIA_TYPES", "CSS", "CSS_HASH", "BriefError"]
+__all__ = ["FORMATS", "LANGS", "PERIODS", "KINDS", "MEDIA_TYPES", "CSS", "CSS_HASH", "BriefError", "period_months"]
+
+
+PERIODS: Final[tuple[str, ...]] = ("list", "month", "quarter", "year")
+KINDS: Final[tuple[str, ...]] = ("deep_synthesis", "algorithm_recommendation", "genai_service")
 
 
 class BriefError(ValueError):
     """A brief that cannot be made (unknown kind, bad month, no such list); one line."""
+
+
+def period_months(period: str, month: str) -> tuple[str, str]:
+    """The first and last month of the period holding ``month`` (YYYY-MM)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise BriefError(f"month: expected YYYY-MM, got {month[:20]!r}")
+    year, mon = match.group(1), int(match.group(2))
+    if period in ("list", "month"):
+        return month, month
+    if period == "quarter":
+        first = (mon - 1) // 3 * 3 + 1
+        return f"{year}-{first:02d}", f"{year}-{first + 2:02d}"
+    if period == "year":
+        return f"{year}-01", f"{year}-12"
+    raise BriefError(f"period: expected one of {', '.join(PERIODS)}, got {period[:20]!r}")
 
 
 FORMATS: Final = ("pdf", "docx", "html")

@@ -1,29 +1,30 @@
-"""Briefs on demand: facts from the store, documents rendered at most a few at a time and kept.
+"""Briefs on demand for the web app: rendered in a short-lived child, a few at a time, and kept.
 
-Rendering a PDF costs seconds of CPU and tens of MB; gathering the facts is a few queries. So
-the facts are read every time and the rendered document is kept under the facts' digest (with
-kind, period, month, language and format): a brief is rendered again only when a fact in it
-changed (a new list, a re-issue, a cancellation). Kept on disk under ``data_dir/briefs`` when
-a directory is given (shared by the processes of one host, bounded by ``cache_mb``), and in a
-small in-memory LRU in any case.
+Making a brief loads what the web process otherwise never holds: the naming machinery
+(pypinyin's dictionaries, for English filer names), matplotlib for the chart and the CJK font
+(~150 MB together, measured in docs/benchmarks.md). So, as the search index is rebuilt
+(``bot.web.reindex``), a brief is gathered and rendered in a spawned child that exits when
+done: what it allocated leaves with it. The caller bounds how many run at once.
+
+A rendered brief is kept under its key — kind, period, month, the data's version (the
+``DataStamp`` filing part: it changes with every stored list version), language and format —
+on disk under ``data_dir/briefs`` (shared by the processes of one host, bounded by
+``briefs.cache_mb``) and in a small in-memory LRU: it is rendered again only after an ingest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
 import os
 import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from storage.db import Database
-
-if TYPE_CHECKING:  # the facts and renderers load the naming machinery: only when a brief is asked for
-    from bot.briefs.facts import BriefFacts
-
-__all__ = ["BriefService", "BriefKey"]
+__all__ = ["BriefService", "BriefKey", "BriefFailed", "render_brief", "render_in_child"]
 
 _MEMORY_ENTRIES: Final = 16
 
@@ -33,7 +34,7 @@ class BriefKey:
     kind: str
     period: str
     month: str
-    version: str  # BriefFacts.digest()
+    version: str  # the data's version the brief was made from
     lang: str
     fmt: str
 
@@ -41,27 +42,67 @@ class BriefKey:
         return f"{self.kind}_{self.period}_{self.month}_{self.version}_{self.lang}.{self.fmt}"
 
 
-class BriefService:
-    """Facts and rendered briefs over one database (thread-safe)."""
+class BriefFailed(Exception):
+    """A brief the child could not make: ``reason`` is ``missing`` (no such list), ``bad``
+    (bad parameter) or ``font`` (no CJK font); the message is one line."""
 
-    def __init__(
-        self, db: Database, *, font: Path | str | None = None, cache_dir: Path | None = None, cache_mb: int = 64
-    ) -> None:
-        self.db = db
-        self.font = font
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def render_brief(
+    url: str, kind: str, month: str, period: str, fmt: str, lang: str, font: str | None
+) -> tuple[str, bytes | str]:
+    """Gather and render one brief over the database at ``url``: ("ok", bytes) or (reason, message)."""
+    from bot.briefs.facts import gather
+    from bot.briefs.fonts import FontMissing
+    from bot.briefs.formats import BriefError
+    from bot.briefs.render import render
+    from storage.db import Database
+
+    db = Database(url)
+    try:
+        with db.session() as session:
+            facts = gather(session, kind, month, period)
+        return "ok", render(facts, fmt, lang, font=font)
+    except BriefError as err:
+        return ("missing" if str(err).startswith("no ") else "bad"), str(err)
+    except FontMissing as err:
+        return "font", str(err)
+    finally:
+        db.dispose()
+
+
+def render_in_child(
+    url: str, kind: str, month: str, period: str, fmt: str, lang: str, font: str | None
+) -> bytes:
+    """``render_brief`` in a spawned process (arguments travel by pipe, not on a command line)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        status, result = pool.apply(render_brief, (url, kind, month, period, fmt, lang, font))
+    if status != "ok":
+        raise BriefFailed(status, str(result))
+    assert isinstance(result, bytes)
+    return result
+
+
+class BriefService:
+    """Rendered briefs kept over one database (thread-safe)."""
+
+    def __init__(self, url: str, *, font: Path | str | None = None, cache_dir: Path | None = None,
+                 cache_mb: int = 64) -> None:
+        self.url = url
+        self.font = str(font) if font else None
         self.cache_dir = cache_dir
         self.cache_bytes = cache_mb * 1024 * 1024
         self._memory: OrderedDict[BriefKey, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def facts(self, kind: str, month: str, period: str = "list") -> "BriefFacts":
-        from bot.briefs.facts import gather
-
-        with self.db.session() as session:
-            return gather(session, kind, month, period)
-
-    def key(self, facts: "BriefFacts", fmt: str, lang: str) -> BriefKey:
-        return BriefKey(facts.kind, facts.period, facts.month, facts.digest(), lang, fmt)
+    @staticmethod
+    def key(kind: str, period: str, month: str, data_version: object, lang: str, fmt: str) -> BriefKey:
+        version = hashlib.sha256(repr(data_version).encode()).hexdigest()[:16]
+        return BriefKey(kind, period, month, version, lang, fmt)
 
     def cached(self, key: BriefKey) -> bytes | None:
         with self._lock:
@@ -77,19 +118,13 @@ class BriefService:
             return data
         return None
 
-    def render(self, facts: "BriefFacts", fmt: str, lang: str) -> bytes:
-        """Render (no cache lookup) and keep the result."""
-        from bot.briefs.render import render
-
-        data = render(facts, fmt, lang, font=self.font)
-        key = self.key(facts, fmt, lang)
+    def render(self, key: BriefKey) -> bytes:
+        """Render in a child (no cache lookup) and keep the result."""
+        data = render_in_child(self.url, key.kind, key.month, key.period, key.fmt, key.lang, self.font)
         self._remember(key, data)
         if self.cache_dir is not None:
             self._store(key, data)
         return data
-
-    def document(self, facts: "BriefFacts", fmt: str, lang: str) -> bytes:
-        return self.cached(self.key(facts, fmt, lang)) or self.render(facts, fmt, lang)
 
     def _remember(self, key: BriefKey, data: bytes) -> None:
         with self._lock:

@@ -167,7 +167,7 @@ def create_app(
     briefs = briefs or BriefsSettings()
     install_briefs(
         app,
-        BriefService(db, font=briefs.font, cache_dir=brief_cache if briefs.cache_mb else None, cache_mb=briefs.cache_mb),
+        BriefService(db.url, font=briefs.font, cache_dir=brief_cache if briefs.cache_mb else None, cache_mb=briefs.cache_mb),
         briefs.renders,
     )
     for route in extra_routes:

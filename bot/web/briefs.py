@@ -1,10 +1,10 @@
 """``GET /lists/{kind}/{list_month}/brief.{pdf,docx,html}?lang=zh|en|both[&period=…]``: a list's brief.
 
-The facts are read for every request (a few queries); the document is rendered only when no
-copy of the same facts, language and format is kept (``bot.briefs.service``), in a worker
-thread, at most ``briefs.renders`` at a time — the others wait their turn instead of piling
-up CPU and memory. The HTML brief is a standalone document: its only style is allowed by hash
-and its chart is a ``data:`` PNG; no script.
+A brief is rendered in a short-lived child process (``bot.briefs.service``), at most
+``briefs.renders`` at a time — further requests wait their turn instead of piling up CPU and
+memory — and kept until the data changes, so a brief costs one render per ingest. The HTML
+brief is a standalone document: its only style is allowed by hash and its chart is a
+``data:`` PNG; no script.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from bot.briefs.fonts import FontMissing
-from bot.briefs.formats import CSS_HASH, FORMATS, LANGS, MEDIA_TYPES, BriefError
-from bot.briefs.service import BriefService
+from bot.briefs.formats import CSS_HASH, FORMATS, LANGS, MEDIA_TYPES, PERIODS, BriefError, period_months
+from bot.briefs.service import BriefFailed, BriefService
 from bot.web.http import error_response, etag_response
 from bot.web.params import ParamError, check_known, clean_text, parse_kind
+from bot.web.state import web_state
+from storage.brief_repo import BriefRepository
 
-__all__ = ["router", "install"]
+__all__ = ["router", "install", "BRIEF_CSP"]
 
 router = APIRouter()
 
@@ -51,20 +52,32 @@ async def list_brief(request: Request, kind: str, list_month: str, fmt: str) -> 
     period = request.query_params.get("period") or "list"
     if lang not in LANGS:
         raise ParamError("lang: expected zh, en or both")
-    service: BriefService = request.app.state.briefs
+    if period not in PERIODS:
+        raise ParamError(f"period: expected one of {', '.join(PERIODS)}")
     try:
-        facts = await anyio.to_thread.run_sync(service.facts, kind, list_month, period)
+        first, last = period_months(period, list_month)
     except BriefError as err:
-        if str(err).startswith("no "):
-            raise LookupError(str(err)) from None
         raise ParamError(str(err)) from None
-    key = service.key(facts, fmt, lang)
+    corpus = web_state(request).corpus
+
+    def look() -> tuple[bool, object]:
+        with corpus.db.session() as session:
+            exists = BriefRepository(session).has_list(kind, first, last)
+        return exists, corpus.data_stamp().filings
+
+    exists, version = await anyio.to_thread.run_sync(look)
+    if not exists:
+        raise LookupError(f"no {kind} list named for {list_month}" if period == "list"
+                          else f"no {kind} list named for a month from {first} to {last}")
+    service: BriefService = request.app.state.briefs
+    key = service.key(kind, period, list_month, version, lang, fmt)
     data = await anyio.to_thread.run_sync(service.cached, key)
     if data is None:
         try:
-            data = await anyio.to_thread.run_sync(service.render, facts, fmt, lang, limiter=request.app.state.brief_limiter)
-        except FontMissing as err:
-            return error_response(request.url.path, 503, str(err))
+            data = await anyio.to_thread.run_sync(service.render, key, limiter=request.app.state.brief_limiter)
+        except BriefFailed as err:
+            status = {"missing": 404, "bad": 400}.get(err.reason, 503)
+            return error_response(request.url.path, status, str(err))
     filename = f"cacwatch-brief-{kind}-{list_month}" + (f"-{period}" if period != "list" else "") + f"-{lang}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
     headers = {"Content-Disposition": f'{disposition}; filename="{filename}"'}
