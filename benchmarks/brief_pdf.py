@@ -126,6 +126,29 @@ def main() -> None:
           + ", ".join(f"{t:.2f}" for t in timings[1:]) + " s")
     print(f"in process: RSS {before:.0f} MB before, {after:.0f} MB after, peak {peak:.0f} MB")
 
+    # The web app: the brief is rendered in a spawned child; the server's own RSS should not move.
+    sys.path.insert(0, str(ROOT / "tests"))
+    import httpx
+    from web_helpers import serve_process
+
+    def server_rss(pid: int) -> float:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+
+    with serve_process(config) as (base, process):
+        with httpx.Client(base_url=base, timeout=600) as client:
+            client.get("/lists/deep_synthesis/" + largest)  # warm the page machinery first
+            idle = server_rss(process.pid)
+            started = time.perf_counter()
+            cold = client.get(f"/lists/deep_synthesis/{largest}/brief.pdf", params={"lang": "both"})
+            cold_s = time.perf_counter() - started
+            started = time.perf_counter()
+            warm = client.get(f"/lists/deep_synthesis/{largest}/brief.pdf", params={"lang": "both"})
+            warm_s = time.perf_counter() - started
+            assert cold.status_code == warm.status_code == 200
+            print(f"web: first request {cold_s:.2f} s (child render), again {warm_s * 1000:.0f} ms (kept); "
+                  f"server RSS {idle:.0f} MB before, {server_rss(process.pid):.0f} MB after")
+
 
 if __name__ == "__main__":
     main()
