@@ -375,3 +375,38 @@ async def test_a_subscriber_who_asks_gets_the_brief_attached(tmp_path: Path) -> 
     assert _flat("the second-largest of 6 lists so far") in text
     # The digest's own attachments are still there.
     assert any(p.get_filename().endswith(".csv") for p in by_address["partner@lawfirm.example"].iter_attachments())
+
+
+def test_a_person_downloads_the_brief_from_the_list_page(site: Site, tmp_path: Path) -> None:
+    """Chromium: the list page's PDF and DOCX links download the documents; the HTML brief shows
+    its chart and style with no CSP violation, no script and no failed request."""
+    from playwright.sync_api import sync_playwright
+
+    from test_web_browser import ARGS, CHROMIUM, Watched
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(accept_downloads=True, locale="zh-CN")
+            watched = Watched(context.new_page())
+            page = watched.page
+            page.goto(site.url + "/lists/deep_synthesis/2023-08")
+            links = page.locator("p.briefs a")
+            assert links.count() == 7
+            for label, magic in (("PDF", b"%PDF"), ("DOCX", b"PK")):
+                with page.expect_download(timeout=300_000) as info:
+                    page.locator("p.briefs a", has_text=label).first.click()
+                path = tmp_path / info.value.suggested_filename
+                info.value.save_as(path)
+                assert path.name == f"cacwatch-brief-deep_synthesis-2023-08-both.{label.lower()}"
+                assert path.read_bytes().startswith(magic)
+            page.locator("p.briefs a", has_text="HTML").click(timeout=300_000)
+            page.wait_for_load_state()
+            assert "深度合成服务算法备案清单简报" in page.locator("h1").first.inner_text()
+            assert page.evaluate("document.querySelector('figure img').naturalWidth") > 0
+            # The hashed style applied: headings take the brief's colour.
+            assert page.evaluate("getComputedStyle(document.querySelector('h1')).color") == "rgb(31, 58, 95)"
+            assert page.locator("script").count() == 0
+            assert watched.unexpected() == []
+        finally:
+            browser.close()
