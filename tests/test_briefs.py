@@ -259,7 +259,8 @@ _AUGUST = [
     ("北京金山办公软件股份有限公司", 6, "WPS(APP)", "应用于文档写作场景，生成文本。"),
     ("上海宽娱数码科技有限公司", 5, "哔哩哔哩(APP)", "应用于视频字幕场景，生成字幕。"),
     ("北京智谱华章科技有限公司", 5, "智谱清言(APP)", "应用于对话场景，生成文本。"),
-    ("北京月之暗面科技有限公司", 4, "Kimi智能助手(APP)", "应用于长文本对话场景，生成文本。"),
+    # Site text is text: markup in a product name must reach no document as markup.
+    ("北京月之暗面科技有限公司", 4, "Kimi<img src=x onerror=alert(1)>&amp;(APP)", "应用于长文本对话场景，生成<b>文本</b>。"),
     ("阿里巴巴（中国）有限公司", 3, "通义(APP)", "应用于对话问答场景，根据用户输入生成文本、图片。"),
     ("北京百度网讯科技有限公司", 2, "文心一言(APP)", "应用于对话场景，根据用户提问生成文本回答。"),
     ("深圳市腾讯计算机系统有限公司", 1, "微信(APP)", "应用于微信搜索场景，根据用户的搜索生成总结性回答。"),
@@ -338,6 +339,14 @@ def test_a_replayed_history_tells_the_second_largest_list_with_every_leading_gro
     # Two or three example products with what they are used for, in the table of notable filings.
     assert "微信(APP)" in text and "应用于微信搜索场景，根据用户的搜索生成总结性回答。" in text
     assert "通义(APP)" in text and "HP AI Companion(软件)" in text
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;&amp;amp;(APP)" in html
+    assert "<b>文本</b>" not in html and "Kimi<img src=x onerror=alert(1)>&amp;(APP)" in text
+    document = docx.Document(io.BytesIO(render(facts, "docx", "en")))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    assert "Kimi<img src=x onerror=alert(1)>&amp;(APP)" in cells and "微信(APP)" in cells
+    # In the PDF table the product wraps inside its cell: its pieces come back as written.
+    pdf_en = _flat(_pdf_text(render(facts, "pdf", "en")))
+    assert "Kimi<img" in pdf_en and "onerror=alert(1)>" in pdf_en and "<b>文本" in pdf_en
     pdf = _flat(_pdf_text(render(facts, "pdf", "zh")))
     assert _flat("在截至本清单已发布的 6 批中规模第二（此前最大为2024年6月的 160 项）") in pdf
     assert "腾讯" in pdf and "微信(APP)" in pdf and "惠普" in pdf
