@@ -37,6 +37,8 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -283,7 +285,7 @@ def check_export(db_url: str, expected: dict) -> list[str]:
 
 
 def ingest_rounds(
-    server: Any, urls: list[str], tmp: Path, rounds: int, expected: dict, soak_polls: int
+    server: Any, urls: list[str], tmp: Path, rounds: int, expected: dict, soak_polls: int, notify: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {"bare": [], "full": [], "idle": [], "front": []}
     for round_ in range(rounds):  # alternating: a busy neighbour skews one run, not all
@@ -291,7 +293,8 @@ def ingest_rounds(
         bare["seconds"] = json.loads(bare["stdout"].strip().splitlines()[-1])["seconds"]
         runs["bare"].append(bare)
         db_url = f"sqlite:///{tmp}/bench{round_}.db"
-        config = write_config(tmp / f"config{round_}.yaml", server.base_url, db_url, tmp / f"data{round_}")
+        config = write_config(tmp / f"config{round_}.yaml", server.base_url, db_url, tmp / f"data{round_}",
+                              **({"notify": notify} if notify else {}))
         full = run_measured(cli(config, "check", "--once"), server)
         problems = check_export(db_url, expected)
         if problems:
@@ -399,6 +402,8 @@ def main() -> None:
     parser.add_argument("--service-seconds", type=float, default=60.0)
     parser.add_argument("--skip-service", action="store_true")
     parser.add_argument("--only-service", action="store_true")
+    parser.add_argument("--notifiers", choices=("webhook", "all"), default="webhook",
+                        help="service phase: a webhook only, or webhook + Telegram (charts) + email (attachments)")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--child")
     parser.add_argument("--base-url")
@@ -430,15 +435,15 @@ def main() -> None:
         routes = json.loads(site.routes.read_text(encoding="utf-8"))
         urls = [key for key in routes if "downloadfile.jsp" in key]
         pdf_lists = sum(1 for key in urls if (site.site / routes[key]["file"]).read_bytes()[:4] == b"%PDF")
-        with ReplicaServer(site.site, site.routes) as server:
+        with ReplicaServer(site.site, site.routes) as server, notifier_servers(args.notifiers) as notify:
             server.delay = args.latency
-            median = {} if args.only_service else ingest_rounds(server, urls, tmp, args.rounds, site.expected, args.soak_polls)
+            median = {} if args.only_service else ingest_rounds(server, urls, tmp, args.rounds, site.expected, args.soak_polls, notify)
             if not args.only_service:  # on the last round's store, ingested and idle
                 startup = startup_rounds(server, tmp / f"config{args.rounds - 1}.yaml", roots, args.startup_rounds)
         if args.only_service:
-            print(json.dumps(run_service_phase(site, tmp, args.latency, args.service_seconds), indent=2))
+            print(json.dumps(run_service_phase(site, tmp, args.latency, args.service_seconds, args.notifiers), indent=2))
             return
-        service = {} if args.skip_service else run_service_phase(site, tmp, args.latency, args.service_seconds)
+        service = {} if args.skip_service else run_service_phase(site, tmp, args.latency, args.service_seconds, args.notifiers)
     results = {
         "lists": len(urls),
         "filings": len(site.expected),
@@ -446,6 +451,7 @@ def main() -> None:
         "latency": args.latency,
         "rounds": args.rounds,
         "parse_workers": os.environ.get("BENCH_PARSE_WORKERS", "1"),
+        "notifiers": args.notifiers,
         "startup": startup,
         "startup_rounds": args.startup_rounds,
         **{name: {k: v for k, v in value.items() if k != "stdout"} for name, value in median.items()},
@@ -460,23 +466,65 @@ def main() -> None:
 # --- the service: footprint and freshness ----------------------------------------------------------
 
 
-def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float) -> dict[str, Any]:
+@contextmanager
+def notifier_servers(notifiers: str) -> Iterator[dict[str, Any] | None]:
+    """``all``: a webhook receiver, a fake Telegram Bot API and an SMTP server on loopback, and
+    the ``notify`` section that sends to all three (charts and attachments on); else None."""
+    if notifiers != "all":
+        yield None
+        return
+    from fake_telegram import FakeTelegram
+    from smtp_sink import Sink, smtp_server
+    from webhook_receiver import running_receiver
+
+    with running_receiver() as receiver, FakeTelegram() as telegram, smtp_server(Sink()) as smtp_port:
+        yield {
+            "webhooks": [{"url": receiver.base_url + "/hook", "allow_private": True, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}],
+            "telegram": {"token": telegram.token, "api_base_url": telegram.base_url, "channel": "@bench", "chart": True,
+                         "interactive": False, "max_per_minute_per_chat": 6000},
+            "email": {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "security": "none", "sender": "watch@bench.example",
+                      "recipients": ["legal@bench.example"], "digest": "immediate", "chart": True},
+        }
+
+
+def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float, notifiers: str = "webhook") -> dict[str, Any]:
+    """``notifiers``: ``webhook`` (a receiver only) or ``all`` — the webhook, Telegram (a local
+    fake Bot API, channel posts with charts) and email (a local SMTP server, immediate digests
+    with their CSV/XLSX attachments and inline chart), as a user with every notifier runs it."""
+    from contextlib import ExitStack
+
     from scrapers.replica.server import ReplicaServer
     from webhook_receiver import running_receiver
 
-    work = tmp / "service"
+    work = tmp / f"service-{notifiers}"
     work.mkdir()
     routes = json.loads(site.routes.read_text(encoding="utf-8"))
     channel = (site.site / routes[CHANNEL_1]["file"]).read_text(encoding="utf-8")
     batch_pages = re.findall(r'href="(/\d{4}-\d{2}/20/c_9\d{3}\.htm)"', channel)[:3]  # the newest batches
-    with ReplicaServer(site.site, site.routes) as server, running_receiver() as receiver:
+    with ExitStack() as stack:
+        server = stack.enter_context(ReplicaServer(site.site, site.routes))
+        receiver = stack.enter_context(running_receiver())
         server.delay = latency
         publishers = [server.withhold(page) for page in batch_pages]  # withheld newest first …
+        notify: dict[str, Any] = {"webhooks": [{"url": receiver.base_url + "/hook", "allow_private": True,
+                                                "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]}
+        sink = telegram = None
+        if notifiers == "all":
+            from fake_telegram import FakeTelegram
+            from smtp_sink import Sink, smtp_server
+
+            telegram = stack.enter_context(FakeTelegram())
+            sink = Sink()
+            smtp_port = stack.enter_context(smtp_server(sink))
+            notify["telegram"] = {"token": telegram.token, "api_base_url": telegram.base_url, "channel": "@bench",
+                                  "chart": True, "interactive": False, "max_per_minute_per_chat": 6000}
+            notify["email"] = {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "security": "none",
+                               "sender": "watch@bench.example", "recipients": ["legal@bench.example"],
+                               "digest": "immediate", "chart": True}
         config = write_config(
             work / "config.yaml", server.base_url, f"sqlite:///{work}/service.db", work / "data",
             cac={"interval": f"{300 / SCALE_DOWN}s", "revalidate_interval": f"{43200 / SCALE_DOWN}s"},
-            notify={"webhooks": [{"url": receiver.base_url + "/hook", "allow_private": True,
-                                  "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]},
+            notify=notify,
             service={"health_port": None, "log_format": "json"},
         )
         process = subprocess.Popen(cli(config, "run"), stdout=subprocess.DEVNULL, stderr=open(work / "service.log", "w"),
@@ -501,6 +549,7 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
             for publish in reversed(publishers):  # … published oldest first
                 time.sleep(rng.uniform(0, 300 / SCALE_DOWN))  # a random moment within a front-door period
                 before = len(receiver.on("/hook"))
+                mails_before = len(sink.messages) if sink is not None else 0
                 published = time.monotonic()
                 publish()
                 while len(receiver.on("/hook")) == before:
@@ -508,10 +557,21 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
                         raise SystemExit("a published batch was not announced within 120 s")
                     time.sleep(0.02)
                 delays.append(time.monotonic() - published)
+                if notifiers == "all":  # the batch's mail and channel post (with its chart) have gone out too
+                    deadline = time.monotonic() + 120
+                    while time.monotonic() < deadline and (
+                        len(sink.messages) <= mails_before or len(telegram.messages("@bench", "sendPhoto")) < len(delays)
+                    ):
+                        time.sleep(0.05)
                 time.sleep(10)
                 now = time.monotonic()
                 after.append(sampler.window(now - 5, now)[0])
             events = [json.loads(r.body)["type"] for r in receiver.on("/hook")]
+            if notifiers == "all":  # every notifier has had its say on the last batch
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and (len(sink.messages) < len(events) or len(telegram.messages("@bench")) < len(events)):
+                    time.sleep(0.1)
+                mails, posts = len(sink.messages), len(telegram.messages("@bench"))
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -544,6 +604,8 @@ def run_service_phase(site: Any, tmp: Path, latency: float, idle_seconds: float)
         "peak_rss_mb": sampler.peak()[0],
         "delays_s": delays,
         "events": events,
+        "notifiers": notifiers,
+        **({"emails": mails, "telegram_posts": posts} if notifiers == "all" else {}),
     }
 
 
@@ -563,6 +625,14 @@ def _ms(seconds: float) -> str:
 
 def _heaviest(profile: dict[str, Any]) -> str:
     return ", ".join(f"{name} {ms:.0f} ms" for name, ms in profile["top"][:4])
+
+
+NOTIFIERS_TEXT = {
+    "webhook": "Notifiers: one webhook receiver.",
+    "all": ("Notifiers: every one configured, as a user with all of them runs it — a webhook receiver, Telegram "
+            "(a local fake Bot API; channel posts with the list-size chart) and email (a local SMTP server; "
+            "immediate digests with their chart and CSV/XLSX attachments)."),
+}
 
 
 def write_markdown(path: Path, r: dict[str, Any]) -> None:
@@ -591,6 +661,7 @@ own process; `concurrency: 2`, `min_delay: 0`, `parse_workers: {r['parse_workers
 rounds; the packages byte-compiled first, as `pip install` leaves them. Memory: RSS of the whole
 process tree (parser workers, poll children included) summed every 50 ms (PSS beside it). The
 full ingest's export is checked field by field against the replica's expected export in every round.
+{NOTIFIERS_TEXT[r.get('notifiers', 'webhook')]}
 
 | phase | time | requests | attachment bodies | peak RSS (tree) | peak PSS |
 |---|---|---|---|---|---|
@@ -633,8 +704,8 @@ the rows above without it are the wall-clock measure.)
 ### The service (`cacwatch run`), default tiers scaled down {SCALE_DOWN}×
 
 Front door every {300 / SCALE_DOWN:.0f} s (5 min), revalidation every {43200 / SCALE_DOWN:.0f} s (12 h); three deep-synthesis
-batches withheld, then published one by one at a random moment of a front-door period, a webhook
-receiver listening; `health_port` off (the web app's memory is not part of this measure). The first
+batches withheld, then published one by one at a random moment of a front-door period,
+{NOTIFIERS_TEXT[r.get('notifiers', 'webhook')].lower().rstrip('.')}; `health_port` off (the web app's memory is not part of this measure). The first
 poll (baseline) took {s['baseline_s']:.1f} s.
 
 | measure | value |
@@ -655,7 +726,12 @@ heap back, so RSS stays flat from poll to poll. Only a poll with something to fe
 one whose first fetch failed) and every revalidation go to a short-lived child, which gets the
 look (the pages are not asked for twice, `min_delay` holds across the hand-off) and takes what
 parsing and storing allocate with it when it exits. The peak is the first poll: the service, its
-poll child and the parser worker.
+poll child and the parser worker. What the notifiers draw — Telegram's chart, a digest's chart and
+its CSV/XLSX attachments — is drawn in a rendering child (`bot/delivery/render.py`) kept while
+deliveries are made and stopped when none is due, so matplotlib and openpyxl never stay in the
+service; with every notifier configured and rendering in the service itself instead
+(`service.render_process: false`), the service grew from 127 MB to 230 MB with the first batch it
+announced and stayed there.
 """
     section += f"""
 ### Before and after (same benchmark, same machine)

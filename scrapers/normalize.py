@@ -37,6 +37,8 @@ __all__ = [
     "normalize_filing_number",
     "is_valid_cac_number",
     "is_valid_genai_number",
+    "is_registered_genai_number",
+    "date_note",
     "split_products",
     "province_from_number",
     "province_from_pinyin",
@@ -137,6 +139,17 @@ _INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\u
 _BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 _INVISIBLE.update(dict.fromkeys(map(ord, _BIDI_CONTROLS), None))
 _INVISIBLE.update(dict.fromkeys(range(0xD800, 0xE000), None))
+# Every other control (Cc) and format (Cf) character: PDF extraction reports marks such as
+# PDFium's ``\x02`` (a hyphen at a line wrap) and they would reach a name, a message or a
+# workbook (openpyxl refuses C0 controls: a digest once crashed on one). The PDF reader
+# restores the hyphens it knows were printed (scrapers.parsers.pdf); whatever is left is
+# not text. Whitespace controls (``\t \n \r \x0b \x0c \x1c-\x1f \x85``) are layout
+# and are collapsed with the other whitespace. Cf lies below U+20000 and in the tag block.
+_INVISIBLE.update(
+    (cp, None)
+    for cp in (*range(0x20000), *range(0xE0000, 0xE0080))
+    if unicodedata.category(chr(cp)) in ("Cc", "Cf") and not chr(cp).isspace()
+)
 _WS_RUN = re.compile(r"\s+")
 
 
@@ -210,8 +223,15 @@ def _drop_ws_near_wide(match: re.Match[str]) -> str:
 
 _CAC_NUMBER = re.compile(r"网信算备\d{21}号")
 _CAC_LOOSE = re.compile(r"网信算备(\d+)号?")
-# Beijing-WenXinYiYan-20230821, Shanghai-AISHANGHAI-20260828S0212 (provincial 登记).
-_GENAI_NUMBER = re.compile(r"[A-Za-z]+-[A-Za-z0-9][A-Za-z0-9_.\-]*-\d{8}(?:[Ss]\d{4})?")
+# GenAI numbers: province pinyin (any casing: ``ZheJiang``; ``ZhongYangQiYe`` for central
+# SOEs), the service's name (letters, digits, dots: ``Dr.GDCDC``), then the date, alone
+# (``Beijing-WenXinYiYan-20230821``, the first lists), with a 4-digit sequence (filed since
+# 2024-08: ``Jiangsu-ZhiBiaoBao-202512030061``) or with ``S`` + 4 digits (an app registered
+# by a provincial office: ``Guangdong-Dr.GDCDC-20260706S0054``).
+_GENAI_NUMBER = re.compile(r"[A-Za-z]+-[A-Za-z0-9][A-Za-z0-9_.\-]*-(\d{4})(\d{2})(\d{2})(?:\d{4}|([Ss])\d{4})?")
+# Dashes a number may be printed or extracted with; the number's own character is ``-``
+# (NFKC already folds the full-width and small hyphen-minus).
+_DASHES: dict[int, str] = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2212"), "-")
 
 
 def normalize_filing_number(s: object) -> tuple[str, tuple[str, ...]]:
@@ -220,17 +240,17 @@ def normalize_filing_number(s: object) -> tuple[str, tuple[str, ...]]:
     Returns ``(number, flags)``; ``flags`` holds ``"malformed_number"`` for e.g. the
     real 22-digit CAC number, which is kept as published. Idempotent.
     """
-    number = "".join(clean_text(s, nfkc=True).split())
+    number = "".join(clean_text(s, nfkc=True).split()).translate(_DASHES)
     for _ in range(3):
         # Removing whitespace can let NFKC compose anew (``R`` + `` ¸``) and NFKC
         # can emit a space (``¨``): repeat until stable so the result is idempotent.
-        again = "".join(_nfkc(number).split())
+        again = "".join(_nfkc(number).split()).translate(_DASHES)
         if again == number:
             break
         number = again
     if not number:
         return "", ("missing_number",)
-    if _CAC_NUMBER.fullmatch(number) or _GENAI_NUMBER.fullmatch(number):
+    if _CAC_NUMBER.fullmatch(number) or is_valid_genai_number(number):
         return number, ()
     return number, ("malformed_number",)
 
@@ -241,8 +261,16 @@ def is_valid_cac_number(number: str) -> bool:
 
 
 def is_valid_genai_number(number: str) -> bool:
-    """``Province-Name-YYYYMMDD`` with an optional ``S`` + 4 digits suffix."""
-    return _GENAI_NUMBER.fullmatch(number) is not None
+    """``Province-Name-YYYYMMDD`` + optionally 4 digits (filed) or ``S`` + 4 digits
+    (registered); the date must be a real day of the 2020s-2090s."""
+    m = _GENAI_NUMBER.fullmatch(number)
+    return m is not None and 2020 <= int(m.group(1)) <= 2099 and _iso(int(m.group(1)), int(m.group(2)), int(m.group(3))) is not None
+
+
+def is_registered_genai_number(number: str) -> bool:
+    """A valid GenAI number of the registered (登记, 上线编号) form ``…-YYYYMMDDSnnnn``."""
+    m = _GENAI_NUMBER.fullmatch(number)
+    return m is not None and m.group(4) is not None and is_valid_genai_number(number)
 
 
 _OPEN = "([{（【〔《〈「『"
@@ -400,6 +428,18 @@ def parse_filed_on(s: object) -> str | None:
     if re.fullmatch(r"\d{5}(?:\.0+)?", text):
         return parse_filed_on(float(text))
     return None
+
+
+_BRACKETED = re.compile(r"\(([^()]*)\)")
+
+
+def date_note(s: object) -> str:
+    """The bracketed note of a date cell (``2025/6/30（补登）`` → ``补登``, a late
+    registration), ``""`` when there is none; notes are joined with ``；``."""
+    if s is None or isinstance(s, (int, float, _dt.date)):
+        return ""
+    notes = (clean_text(m.group(1)) for m in _BRACKETED.finditer(clean_text(s, nfkc=True)))
+    return "；".join(n for n in notes if n)
 
 
 _MONTH_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")

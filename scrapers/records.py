@@ -15,6 +15,7 @@ __all__ = [
     "Status",
     "SourceSignal",
     "Announcement",
+    "StatedTotals",
     "ListRef",
     "FilingRow",
     "ParsedList",
@@ -45,13 +46,29 @@ class SourceSignal(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class StatedTotals:
+    """Cumulative totals an announcement states: 截至 ``as_of``，共有 ``filed`` 款…完成备案，
+    ``registered`` 款…完成登记 (GenAI). ``registered`` is None when only 备案 is stated."""
+
+    as_of: str  # YYYY-MM-DD
+    filed: int
+    registered: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Announcement:
-    """One announcement page on the CAC site."""
+    """One announcement page on the CAC site.
+
+    ``totals``: the cumulative totals its text states (GenAI announcements); ``links``: the
+    attachment keys it links, so a statement can be matched with the list it announced.
+    """
 
     url: str
     title: str
     published_on: str | None  # YYYY-MM-DD from the page or the channel list
     signal: SourceSignal
+    totals: tuple[StatedTotals, ...] = ()
+    links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +78,8 @@ class ListRef:
     ``list_month`` comes from the attachment's name (``…（2024年4月）``), never from
     the page date: CAC publishes a list weeks after the month it names.
     ``is_cancellation`` marks 注销 notices, whose rows only cancel filings.
+    ``is_summary`` marks a summary (e.g. ``2024年生成式人工智能服务已备案信息``) that repeats
+    entries published in earlier lists: its rows are never new filings of their own.
     """
 
     kind: Kind
@@ -71,6 +90,7 @@ class ListRef:
     attachment_url: str
     published_on: str | None = None
     is_cancellation: bool = False
+    is_summary: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ store (and to the export, which reads the same rows).
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Filing, FilingChange, FilingList, ListRow, ListVersion
 from storage.repo import EXPORT_COLUMNS, record_of_row
+from storage.totals_repo import TotalsRepository
 
 __all__ = ["BriefRepository", "SeriesList", "HistoryRename", "StatedTotals", "SeriesTotals"]
 
@@ -84,11 +84,12 @@ class BriefRepository:
         self.session = session
 
     def series(self, kind: str) -> list[SeriesList]:
-        """Every parsed list of ``kind`` (no 注销 notice), oldest list month first."""
+        """Every parsed list of ``kind`` (no 注销 notice, no annual summary repeating earlier
+        entries), oldest list month first."""
         stmt = (
             select(FilingList, ListVersion)
             .join(ListVersion, ListVersion.id == FilingList.current_version_id)
-            .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+            .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False), FilingList.is_summary.is_(False))
             .order_by(FilingList.list_month, FilingList.id)
         )
         return [
@@ -104,7 +105,7 @@ class BriefRepository:
         """Whether a parsed list of ``kind`` is named for a month in [first_month, last_month]."""
         stmt = (
             select(FilingList.id)
-            .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+            .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False), FilingList.is_summary.is_(False))
             .where(FilingList.current_version_id.is_not(None))
             .where(FilingList.list_month >= first_month, FilingList.list_month <= last_month)
             .limit(1)
@@ -179,20 +180,12 @@ class BriefRepository:
         return SeriesTotals(filings, active, cancelled, by_registration)
 
     def stated_totals(self, list_id: int) -> StatedTotals | None:
-        """CAC's stated cumulative totals that apply to this list, reconciled with the store.
-
-        Hook: the statements are kept by ``storage.totals_repo`` (the GenAI totals work, merged
-        separately); until that module is present nothing is stated and briefs say so."""
-        try:
-            module: Any = importlib.import_module("storage.totals_repo")
-        except ImportError:
-            return None
-        found = module.TotalsRepository(self.session).for_list(list_id)
+        """CAC's stated cumulative totals that apply to this list, reconciled with the store
+        (``storage.totals_repo``: which statement applies to which list, what is held)."""
+        found = TotalsRepository(self.session).for_list(list_id)
         if found is None:
             return None
         return StatedTotals(
-            as_of=str(found.as_of), stated_filed=int(found.stated_filed),
-            stated_registered=None if found.stated_registered is None else int(found.stated_registered),
-            held_filed=int(found.held_filed), held_registered=int(found.held_registered),
-            source_url=str(found.source_url),
+            as_of=found.as_of, stated_filed=found.stated_filed, stated_registered=found.stated_registered,
+            held_filed=found.held_filed, held_registered=found.held_registered, source_url=found.source_url,
         )

@@ -82,14 +82,15 @@ class ChangesRepository:
         return BaselineTotals(by_kind, entities)
 
     def newest_lists(self) -> list[StoredList]:
-        """The newest parsed list of each kind (cancellation notices excluded), kinds in name order."""
+        """The newest parsed list of each kind (cancellation notices and summaries excluded: neither
+        is a batch to show as just published), kinds in name order."""
         newest: list[StoredList] = []
         kinds = list(self.session.scalars(select(FilingList.kind).distinct().order_by(FilingList.kind)))
         for kind in kinds:
             row = self.session.scalars(
                 select(FilingList)
                 .join(ListVersion, ListVersion.id == FilingList.current_version_id)
-                .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+                .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False), FilingList.is_summary.is_(False))
                 .order_by(FilingList.list_month.desc(), FilingList.id.desc())
                 .limit(1)
             ).first()

@@ -377,6 +377,12 @@ class FeedEntry:
     counts: dict[str, int]
     notable: list[dict[str, Any]]  # findings ({"type", "zh", "en", "data"}) of the stored event
     changes: int  # filings this version changed (re-issues)
+    # GenAI lists, from the stored event: its ``counts.genai`` split, its ``data.totals`` (CAC's
+    # stated totals against what was held) and its new filings (the first part's), from which
+    # the split of an event stored before ``counts.genai`` existed is worked out.
+    genai: dict[str, int] | None = None
+    totals: dict[str, Any] | None = None
+    new: list[dict[str, Any]] = field(default_factory=list)
 
 
 def list_feed(session: Session, kind: str | None = None, *, limit: int = 50) -> list[FeedEntry]:
@@ -439,6 +445,9 @@ def list_feed(session: Session, kind: str | None = None, *, limit: int = 50) -> 
                     {k: int(v) for k, v in counts.items() if isinstance(v, int)},
                     list(data.get("notable") or []),
                     change_counts.get(version.id, 0) if index else 0,
+                    genai if isinstance(genai := (data.get("counts") or {}).get("genai"), dict) else None,
+                    totals if isinstance(totals := data.get("totals"), dict) else None,
+                    list(data.get("new") or []),
                 )
             )
     entries.sort(key=lambda e: (e.at, e.version_id), reverse=True)

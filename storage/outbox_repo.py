@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
 
-__all__ = ["ClaimedDelivery", "DestinationReport", "OutboxRepository", "DELIVERY_LABELS", "delivery_label"]
+__all__ = ["ClaimedDelivery", "DestinationReport", "OutboxRepository", "DELIVERY_LABELS", "DeliveryState", "delivery_label"]
 
 # The states an operator sees (``cacwatch status`` per kind, ``cacwatch deliveries`` per
 # destination): ``failed`` is a pending delivery that has been tried and waits for its retry.
@@ -166,6 +166,47 @@ class OutboxRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    def disabled_reason(self, destination: str) -> str | None:
+        """Why ``destination`` is disabled (its 410 answer), or None when it is not."""
+        row = self.session.get(DisabledDestination, destination)
+        return None if row is None else (row.reason or "disabled")
+
+    def enable(self, destination: str, *, now: datetime) -> tuple[bool, int]:
+        """Lift a destination's 410 mark and queue again the deliveries it stopped.
+
+        Returns (whether it was disabled, deliveries queued again). The requeued deliveries keep
+        their rows, so their ``webhook-id`` is the one the receiver may already have seen."""
+        row = self.session.get(DisabledDestination, destination)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+        result = self.session.execute(
+            update(Delivery)
+            .where(Delivery.destination == destination, Delivery.state == DeliveryState.DISABLED)
+            .values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=now, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return row is not None, int(getattr(result, "rowcount", 0) or 0)
+
+    def delivery_states(self, destination: str, event_pks: Sequence[int]) -> dict[int, str]:
+        """{event pk: state} of the deliveries of these events to ``destination`` (at most one each)."""
+        states: dict[int, str] = {}
+        for start in range(0, len(event_pks), 500):
+            chunk = list(event_pks[start : start + 500])
+            query = select(Delivery.event_pk, Delivery.state).where(Delivery.destination == destination, Delivery.event_pk.in_(chunk))
+            states.update({pk: state for pk, state in self.session.execute(query)})
+        return states
+
+    def requeue(self, event_pk: int, destination: str, *, now: datetime) -> None:
+        """Queue an existing delivery again (dead, disabled, or delivered and asked to resend):
+        the same row, so the same ``webhook-id``; attempts start over."""
+        self.session.execute(
+            update(Delivery)
+            .where(Delivery.event_pk == event_pk, Delivery.destination == destination)
+            .values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=now, last_error=None, delivered_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
     def waiting_destinations(self, notifier: str) -> set[str]:
         """Destinations of ``notifier`` with a delivery pending or being sent."""
         return set(
@@ -246,14 +287,6 @@ class OutboxRepository:
         """(pk, event) of every stored event made at or after ``since``, oldest first."""
         query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.created_at >= since).order_by(OutboxEvent.id)
         return [(pk, dict(payload)) for pk, payload in self.session.execute(query)]
-
-    def events_sent_or_queued(self, destination: str) -> set[int]:
-        """Events with a delivery to ``destination`` that is delivered, queued or in flight."""
-        query = select(Delivery.event_pk).where(
-            Delivery.destination == destination,
-            Delivery.state.in_((DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DELIVERED)),
-        )
-        return set(self.session.scalars(query))
 
     def delivery_counts(self) -> dict[str, dict[str, int]]:
         """{destination: {state: count}} for status pages."""

@@ -4,6 +4,10 @@ A filing's fields are derived from every list that currently holds it:
 - ``list_month`` and ``first_list_id`` from the earliest list (by list month),
 - the other fields from the newest list (CAC's latest statement about it),
 - ``status`` cancelled when any list marks it 已注销 or a 注销 notice names it.
+A summary list (``2024年生成式人工智能服务已备案信息``) repeats entries of earlier lists: it is
+the first list of a filing only when no other list holds it, and a filing it alone holds is
+not "new" (``IngestOutcome.created``) — it becomes new in the first list of its own that
+holds it, whichever order the two arrive in.
 Deriving rather than patching makes re-issues, summary lists and ingest order harmless.
 """
 
@@ -38,7 +42,9 @@ __all__ = ["Repository", "IngestOutcome", "FilingUpdate", "filing_record", "list
 
 _CHUNK = 500
 # What a stored list and a ListRef both say about a list (besides its kind).
-_REF_FIELDS = ("list_month", "name", "title", "page_url", "attachment_url", "published_on", "is_cancellation")
+_REF_FIELDS = (
+    "list_month", "name", "title", "page_url", "attachment_url", "published_on", "is_cancellation", "is_summary",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +246,7 @@ class Repository:
         filing_list.name = parsed.ref.name or filing_list.name
         filing_list.title = parsed.ref.title or filing_list.title
         filing_list.attachment_url = parsed.ref.attachment_url
+        filing_list.is_summary = parsed.ref.is_summary
 
         previous = (
             self.session.get(ListVersion, filing_list.current_version_id) if not is_new_list else None
@@ -353,6 +360,8 @@ class Repository:
         created: list[str] = []
         updates: list[FilingUpdate] = []
         history: list[dict[str, Any]] = []  # FilingChange rows, inserted in one executemany
+        summaries = set(self.session.scalars(select(FilingList.id).where(FilingList.is_summary.is_(True))))
+        own_list = not filing_list.is_summary and not filing_list.is_cancellation
         for kind in kinds:
             holdings = self._holdings(kind, numbers)
             existing = self._filings(kind, numbers)
@@ -364,8 +373,15 @@ class Repository:
                     if derived is None:
                         continue  # only named by a 注销 notice, never listed: not invented
                     new_filings.append({"kind": kind, "filing_number": number, **derived})
-                    created.append(number)
+                    if not filing_list.is_summary:
+                        created.append(number)
                     continue
+                if (
+                    own_list and derived is not None and filing.first_list_id in summaries
+                    and derived["first_list_id"] == filing_list.id
+                ):
+                    # Held so far by a summary only: this is the first list of its own.
+                    created.append(number)
                 if derived is None:
                     if filing.present:
                         filing.present = False
@@ -407,8 +423,8 @@ class Repository:
         return found
 
     def _holdings(self, kind: str, numbers: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
-        """For each number: (list_month, published_on, list_id, row_index, is_cancellation, fields, flags)
-        of every row in the current version of every list that holds it."""
+        """For each number: (list_month, published_on, list_id, row_index, is_cancellation, fields, flags,
+        is_summary) of every row in the current version of every list that holds it."""
         holdings: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for chunk in _chunks(numbers):
             query = (
@@ -421,6 +437,7 @@ class Repository:
                     FilingList.is_cancellation,
                     ListRow.fields,
                     ListRow.flags,
+                    FilingList.is_summary,
                 )
                 .join(ListVersion, ListRow.version_id == ListVersion.id)
                 .join(FilingList, FilingList.current_version_id == ListVersion.id)
@@ -499,7 +516,10 @@ def _derive(holdings: list[tuple[Any, ...]]) -> dict[str, Any] | None:
     if not listed:
         return None
     listed.sort(key=lambda h: (h[0], h[1] or "", h[2], h[3]))
-    first, newest = listed[0], listed[-1]
+    # A summary repeats what other lists published: it is the first list only of what no
+    # other list holds (it still counts as the newest statement about a filing).
+    own = [h for h in listed if not h[7]]
+    first, newest = (own or listed)[0], listed[-1]
     fields = dict(newest[5])
     cancelled = any(h[4] for h in holdings) or any(h[5].get("status") == "cancelled" for h in listed)
     fields["status"] = "cancelled" if cancelled else "active"
@@ -513,11 +533,12 @@ def _derive(holdings: list[tuple[Any, ...]]) -> dict[str, Any] | None:
 
 
 def list_sizes(session: Session, kind: str) -> list[tuple[str, int]]:
-    """(list_month, rows) of every parsed list of a kind, oldest first (cancellation notices excluded)."""
+    """(list_month, rows) of every parsed list of a kind, oldest first (cancellation notices and
+    summaries excluded: a summary's repeats are no batch to rank or compare)."""
     query = (
         select(FilingList.list_month, ListVersion.row_count)
         .join(ListVersion, ListVersion.id == FilingList.current_version_id)
-        .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False))
+        .where(FilingList.kind == kind, FilingList.is_cancellation.is_(False), FilingList.is_summary.is_(False))
         .order_by(FilingList.list_month, FilingList.id)
     )
     return [(month, int(rows)) for month, rows in session.execute(query)]

@@ -25,7 +25,11 @@ __all__ = [
     "REC_HEADER",
     "GENAI_HEADER",
     "GENAI_HEADER_V2",
+    "GENAI_REGISTERED_HEADER",
+    "GENAI_ON_DEVICE_HEADER",
     "CANCEL_HEADER",
+    "make_genai_docx",
+    "make_genai_pdf",
     "make_docx",
     "make_pdf",
     "make_xlsx",
@@ -40,6 +44,10 @@ DEEP_HEADER = ["序号", "算法名称", "角色", "主体名称", "应用产品
 REC_HEADER = ["序号", "算法名称", "算法类别", "主体名称", "应用产品", "主要用途", "备案编号", "备注"]
 GENAI_HEADER = ["序号", "属地", "模型名称", "备案单位", "备案号", "备案时间"]
 GENAI_HEADER_V2 = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
+# From 2024-08 the GenAI lists add a table of apps registered (登记) by provincial offices…
+GENAI_REGISTERED_HEADER = ["序号", "属地", "应用/功能名称", "登记单位", "上线编号", "登记时间"]
+# …and from 2026-08 one of on-device (端侧) services, whose header adds 适用场景.
+GENAI_ON_DEVICE_HEADER = ["序号", "属地", "模型名称", "备案单位", "备案编号", "适用场景", "备案时间"]
 CANCEL_HEADER = ["序号", "算法名称", "主体名称", "备案编号", "注销时间"]
 
 Cell = object
@@ -195,6 +203,82 @@ def make_pdf(
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20, rightMargin=20, topMargin=40, bottomMargin=40, title=title)
     doc.build([Paragraph(html.escape(title), title_style), table])
+    return buf.getvalue()
+
+
+Section = tuple[Sequence[str], Rows]
+
+
+def make_genai_docx(sections: Sequence[Section], title: str = "生成式人工智能服务已备案和已登记信息（2026年8月）") -> bytes:
+    """A GenAI list as CAC's Word files lay it out: 附件, the list name, then one table per
+    section (备案, then 登记, then 端侧), each under its own header, a paragraph between."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("附件")
+    document.add_paragraph(title)
+    for n, (header, rows) in enumerate(sections):
+        if n:
+            document.add_paragraph("")
+        table = document.add_table(rows=0, cols=len(header))
+        table.style = "Table Grid"
+        for values in [list(header), *rows]:
+            for cell, value in zip(table.add_row().cells, values):
+                lines = _text(value).split("\n")
+                cell.text = lines[0]
+                for extra in lines[1:]:
+                    cell.add_paragraph(extra)
+    return _saved(document)
+
+
+def make_genai_pdf(
+    sections: Sequence[Section],
+    title: str = "生成式人工智能服务已备案和已登记信息（2025年1月）",
+    col_widths: Sequence[Sequence[float]] | None = None,
+    font_size: float = 9,
+) -> bytes:
+    """A GenAI list as CAC's PDFs lay it out: sections of the same width share ONE ruled table,
+    the next section's header being just a row in its flow; the table runs on over pages with
+    no header repeated; a section of another width starts a table of its own. Cells wrap
+    anywhere (``wordWrap='CJK'``), numbers included — often right after a ``-``.
+    ``col_widths`` gives each section's column widths (default: the page width shared out)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = "STSong-Light"
+    if font not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    cell_style = ParagraphStyle("cell", fontName=font, fontSize=font_size, leading=font_size * 1.25, wordWrap="CJK")
+    title_style = ParagraphStyle("title", fontName=font, fontSize=14, leading=18)
+
+    def para(value: Cell) -> Paragraph:
+        return Paragraph(html.escape(_text(value)).replace("\n", "<br/>"), cell_style)
+
+    width = A4[0] - 40
+    story: list[Any] = [Paragraph(html.escape(title), title_style)]
+    flow: list[list[Paragraph]] = []
+    flow_widths: list[float] = []
+
+    def close() -> None:
+        if flow:
+            table = Table(list(flow), colWidths=list(flow_widths), repeatRows=0)
+            table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("GRID", (0, 0), (-1, -1), 0.5, (0, 0, 0))]))
+            story.extend([table, Spacer(1, 12)])
+            flow.clear()
+
+    for n, (header, rows) in enumerate(sections):
+        widths = list(col_widths[n]) if col_widths else [width / len(header)] * len(header)
+        if flow and (len(header) != len(flow_widths) or widths != flow_widths):
+            close()
+        flow_widths = widths
+        flow.extend([[para(h) for h in header], *([para(v) for v in row] for row in rows)])
+    close()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20, rightMargin=20, topMargin=40, bottomMargin=40, title=title)
+    doc.build(story)
     return buf.getvalue()
 
 

@@ -4,7 +4,8 @@ It mixes what cac-site.md describes beyond the 9 sample files: six deep-synthesi
 three channel pages (batch 1 without 第N批), look-alike announcements, a notice API that
 lacks batch 1, in-place pages with docx, PDF and xlsx lists, a 9-cell merged header, columns
 in another order, a list split over two tables, empty 序号, 、 inside brackets, a 22-digit
-number, a number repeated in a later batch, a GenAI summary repeating earlier entries,
+number, a number repeated in a later batch, GenAI lists with their 备案 and 登记 tables (docx, a PDF
+flow with the 登记 header as a row, xlsx), a GenAI summary repeating earlier entries,
 cancellations and renames in remarks.
 
 ``scale`` multiplies every list's rows and ``extra_lists`` adds further lists (two deep-synthesis
@@ -21,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from builders import DEEP_HEADER, GENAI_HEADER, REC_HEADER, make_docx, make_pdf, make_xlsx
+from builders import DEEP_HEADER, GENAI_HEADER, GENAI_REGISTERED_HEADER, REC_HEADER, make_docx, make_genai_docx, make_genai_pdf, make_xlsx
 
 __all__ = ["LargeReplica", "build_large_replica"]
 
 PROVINCES = {"11": "北京市", "31": "上海市", "44": "广东省", "33": "浙江省", "42": "湖北省", "51": "四川省"}
-GENAI_PROVINCE_PINYIN = {"北京市": "Beijing", "上海市": "Shanghai", "广东省": "Guangdong", "浙江省": "Zhejiang"}
+# 属地 as GenAI lists write it (国资委: central SOEs, numbers ZhongYangQiYe-…) → the number's pinyin.
+GENAI_PROVINCE_PINYIN = {"北京市": "Beijing", "上海市": "Shanghai", "广东省": "Guangdong", "浙江省": "ZheJiang", "国资委": "ZhongYangQiYe"}
+ON_DEVICE_HEADER = ["序号", "属地", "模型名称", "备案单位", "备案编号", "适用场景", "备案时间"]
+SCENARIOS = ["苹果手机", "华为手机", "小米手机", "OPPO手机", "vivo手机", "荣耀手机", "三星手机"]
 CN_NUMBERS = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 CATEGORIES = ["个性化推送类", "排序精选类", "检索过滤类", "调度决策类", "内容过滤类", "生成合成类"]
 
@@ -103,6 +107,7 @@ class _Filings:
             ]
         ]
         self.records: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+        self.genai_sequence = 0  # GenAI numbers' 4-digit sequence runs on over the lists
 
     def number(self, region: str, entity_id: int, type_code: str, year: str) -> str:
         self.sequence += 2
@@ -151,20 +156,35 @@ class _Filings:
             rows.append([str(i + 1), record["name"], category, entity, f"应用{i}（APP）", record["purpose"], number, ""])
         return rows
 
-    def genai(self, month: str, count: int, start: dt.date) -> list[list]:
+    def genai(
+        self, month: str, count: int, *, registered: bool = False, sequence: bool = True, on_device: bool = False
+    ) -> list[list]:
+        """GenAI rows of the list of ``month`` as CAC lists them: filed (备案) services with
+        ``…-YYYYMMDD`` (the first lists) or ``…-YYYYMMDDNNNN`` numbers, apps registered (登记)
+        with ``…-YYYYMMDDSNNNN`` (every seventh one late: 登记时间 ``…（补登）``), or on-device
+        services with their 适用场景; never dated after the list's own month. A row is
+        ``[序号, 属地, name, filer, number, date, late, scenario]``."""
+        year, mon = (int(part) for part in month.split("-"))
+        end = dt.date(year + mon // 12, mon % 12 + 1, 1) - dt.timedelta(days=1)
         rows = []
         for i in range(count):
-            province = list(GENAI_PROVINCE_PINYIN)[i % 4]
-            day = start + dt.timedelta(days=i)
-            number = f"{GENAI_PROVINCE_PINYIN[province]}-Model{month.replace('-', '')}{i}-{day:%Y%m%d}" + ("S0123" if i % 5 == 4 else "")
+            province = list(GENAI_PROVINCE_PINYIN)[i % len(GENAI_PROVINCE_PINYIN)]
+            day = end - dt.timedelta(days=(i * 3) % 110)
+            self.genai_sequence += 1
+            tail = f"S{self.genai_sequence:04d}" if registered else f"{self.genai_sequence:04d}" if sequence else ""
+            name = f"{'应用' if registered else '大模型'}{month}-{i}"
+            number = f"{GENAI_PROVINCE_PINYIN[province]}-{'App' if registered else 'Model'}{month.replace('-', '')}N{i}-{day:%Y%m%d}{tail}"
             entity = self.entities[i % len(self.entities)][1]
+            late = registered and i % 7 == 3
+            scenario = SCENARIOS[i % len(SCENARIOS)] if on_device else None
             record = {
-                "kind": "genai_service", "filing_number": number, "name": f"大模型{month}-{i}", "entity": entity,
-                "role": None, "category": None, "products": [], "purpose": "", "province": province, "remark": "",
-                "status": "active", "filed_on": day.isoformat(),
-            }
+                "kind": "genai_service", "filing_number": number, "name": name, "entity": entity,
+                "role": None, "category": None, "products": [], "purpose": "", "province": province,
+                "remark": "补登" if late else "", "status": "active", "filed_on": day.isoformat(),
+                "registration": "registered" if registered else "filed", "scenario": scenario,
+            }  # fmt: skip
             self.remember("genai_service", month, record)
-            rows.append([str(i + 1), province, record["name"], entity, number, day])
+            rows.append([str(i + 1), province, record["name"], entity, number, day, late, scenario])
         return rows
 
     def expected(self) -> dict[tuple[str, str], dict]:
@@ -278,24 +298,43 @@ def build_large_replica(root: Path, seed: int = 7, *, scale: int = 1, extra_list
     site.page("/2022-08/12/c_1661927474338504.htm", _article(rec_title, "2022-08-12", list(reversed(rec_links))))
     channel_items.append((rec_title, "/2022-08/12/c_1661927474338504.htm", "2022-08-12"))
 
-    # GenAI: one page updated in place with docx, PDF (later header variant) and xlsx lists.
+    # GenAI: one page updated in place. The first list is one 备案 table (docx); later ones add the
+    # 登记 table: in PDF as a header row in the same flow, in xlsx as a header row in the sheet.
     genai_links = []
-    docx_rows = filings.genai("2024-04", 20 * scale, dt.date(2024, 1, 5))
+
+    def dated(rows: list[list], scenario: bool = False) -> list[list]:
+        """Rows as printed: the date as CAC writes it (with （补登） for a late registration)."""
+        return [[*r[:5], *([r[7]] if scenario else []), f"{r[5]:%Y/%-m/%-d}" + ("（补登）" if r[6] else "")] for r in rows]
+
+    docx_rows = filings.genai("2024-04", 20 * scale, sequence=False)
     name = f"生成式人工智能服务已备案信息（{_month_name('2024-04')}）"
-    genai_links.append((name, site.attachment(name, make_docx(GENAI_HEADER, [[*r[:5], f"{r[5]:%Y/%-m/%-d}"] for r in docx_rows], title=name))))
-    pdf_rows = filings.genai("2024-08", 60 * scale, dt.date(2024, 5, 1))
+    genai_links.append((name, site.attachment(name, make_docx(GENAI_HEADER, dated(docx_rows), title=name))))
     later_header = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
-    name = f"生成式人工智能服务已备案信息（{_month_name('2024-08')}）"
-    genai_links.append((name, site.attachment(name, make_pdf(later_header, [[*r[:5], f"{r[5]:%Y/%-m/%-d}"] for r in pdf_rows], title=name))))
-    xlsx_rows = filings.genai("2025-01", 25 * scale, dt.date(2024, 9, 1))
-    name = f"生成式人工智能服务已备案信息（{_month_name('2025-01')}）"
-    genai_links.append((name, site.attachment(name, make_xlsx(later_header, xlsx_rows, title=name))))
+    both = "生成式人工智能服务已备案和已登记信息"
+    pdf_filed, pdf_registered = filings.genai("2024-08", 45 * scale), filings.genai("2024-08", 15 * scale, registered=True)
+    name = f"{both}（{_month_name('2024-08')}）"
+    sections = [(later_header, dated(pdf_filed)), (GENAI_REGISTERED_HEADER, dated(pdf_registered))]
+    genai_links.append((name, site.attachment(name, make_genai_pdf(sections, title=name))))
+    xlsx_filed, xlsx_registered = filings.genai("2025-01", 15 * scale), filings.genai("2025-01", 10 * scale, registered=True)
+    name = f"{both}（{_month_name('2025-01')}）"
+    # Date cells as real dates, a late registration's as the text CAC writes.
+    sheet = [r[:6] for r in xlsx_filed] + [GENAI_REGISTERED_HEADER] + [r[:6] if not r[6] else dated([r])[0] for r in xlsx_registered]
+    genai_links.append((name, site.attachment(name, make_xlsx(later_header, sheet, title=name))))
     for i in range(extra_lists // 3):  # later GenAI lists in PDF, added to the same in-place page
         month = _month_after("2025-07", i)
-        rows = filings.genai(month, 50 * scale, dt.date(2025, 1, 1) + dt.timedelta(days=30 * i))
-        name = f"生成式人工智能服务已备案信息（{_month_name(month)}）"
-        pdf = make_pdf(later_header, [[*r[:5], f"{r[5]:%Y/%-m/%-d}"] for r in rows], title=name)
+        filed, registered = filings.genai(month, 35 * scale), filings.genai(month, 15 * scale, registered=True)
+        name = f"{both}（{_month_name(month)}）"
+        pdf = make_genai_pdf([(later_header, dated(filed)), (GENAI_REGISTERED_HEADER, dated(registered))], title=name)
         genai_links.append((name, site.attachment(name, pdf)))
+    # From 2026-08 a third table of on-device services (适用场景), in Word: three tables.
+    month = "2026-08"
+    tables = [
+        (later_header, dated(filings.genai(month, 12 * scale))),
+        (GENAI_REGISTERED_HEADER, dated(filings.genai(month, 10 * scale, registered=True))),
+        (ON_DEVICE_HEADER, dated(filings.genai(month, 7, on_device=True), scenario=True)),
+    ]
+    name = f"{both}（{_month_name(month)}）"
+    genai_links.append((name, site.attachment(name, make_genai_docx(tables, title=name))))
     genai_title = "生成式人工智能服务已备案信息"
     site.page("/2024-04/02/c_1713729983803145.htm", _article(genai_title, "2024-04-02", list(reversed(genai_links))))
     channel_items.append((genai_title, "/2024-04/02/c_1713729983803145.htm", "2024-04-02"))
@@ -305,8 +344,8 @@ def build_large_replica(root: Path, seed: int = 7, *, scale: int = 1, extra_list
     for row in repeated:
         key = ("genai_service", row[4])
         filings.remember("genai_service", "2025-06", dict(filings.records[key][-1][1]))
-    fresh = filings.genai("2025-06", 5 * scale, dt.date(2025, 3, 1))
-    summary_rows = [[str(i + 1), *r[1:5], f"{r[5]:%Y-%m-%d}"] for i, r in enumerate(repeated + fresh)]
+    fresh = filings.genai("2025-06", 5 * scale)
+    summary_rows = [[str(i + 1), *r[1:5], f"{r[5]:%Y-%m-%d}"] for i, r in enumerate(repeated + fresh)]  # filed rows only
     name = f"生成式人工智能服务已备案信息（{_month_name('2025-06')}）"
     href = site.attachment(name, make_docx(GENAI_HEADER, summary_rows, title=name))
     summary_title = "国家互联网信息办公室关于发布生成式人工智能服务已备案信息的公告"

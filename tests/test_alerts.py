@@ -222,3 +222,24 @@ def test_check_once_from_cron_opens_an_incident_and_alerts(
     assert runner.invoke(app, ["check", "--once", "--config", str(config)]).exit_code == 0
     assert "recovered" in _admin_texts(telegram)[-1]
     assert "open incidents: none" in runner.invoke(app, ["status", "--config", str(config)]).stdout
+
+
+def test_totals_lines_of_status() -> None:
+    from bot.app.alerts import totals_lines
+    from storage.totals_repo import Reconciliation
+
+    def r(as_of: str, stated: tuple[int, int | None], held: tuple[int, int], list_id: int | None = 1) -> Reconciliation:
+        return Reconciliation("genai_service", as_of, stated[0], stated[1], held[0], held[1], "https://x/a.htm", "t",
+                              list_id, "2026-06" if list_id else None, "n" if list_id else None)
+
+    assert totals_lines([]) == ["GenAI totals: no total stated by CAC read yet"]
+    assert totals_lines([r("2026-08-31", (1, 1), (0, 0), None)]) == [
+        "GenAI totals: CAC states totals as of 2026-08-31, but no stored list they apply to yet"
+    ]
+    assert totals_lines([r("2025-03-31", (346, None), (346, 120))]) == [
+        "GenAI totals: CAC states 346 filed as of 2025-03-31; cacwatch holds 346 ✓"
+    ]
+    assert totals_lines([r("2024-12-31", (302, 105), (301, 105)), r("2026-06-30", (988, 598), (988, 598))]) == [
+        "GenAI totals: CAC states 988 filed + 598 registered as of 2026-06-30; cacwatch holds 988 + 598 ✓",
+        "  also differs: CAC states 302 filed + 105 registered as of 2024-12-31; cacwatch holds 301 + 105 ✗ (after the list 2026-06)",
+    ]

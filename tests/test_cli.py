@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -63,8 +64,14 @@ def test_demo_runs_offline_as_installed_command(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "805 filings exported" in result.stdout
+    assert "815 filings exported" in result.stdout
     assert (tmp_path / "filings.jsonl").exists()
+    # The sample webhook body is what an endpoint gets: with the event's id, valid per the schema.
+    from webhook_receiver import schema_problems
+
+    (body,) = tmp_path.rglob("webhook-list.published.json")
+    sample = json.loads(body.read_text(encoding="utf-8"))
+    assert sample["id"].startswith("evt_") and schema_problems(body.read_bytes()) == []
 
 
 def test_digest_preview_sample_writes_the_newest_lists_as_a_digest(tmp_path: Path, replica: ReplicaServer) -> None:

@@ -455,3 +455,76 @@ async def test_cancellation_notice_is_flagged(replica: ReplicaServer, cac_settin
     [ref] = [r for r in result.lists if r.is_cancellation]
     assert (ref.kind, ref.list_month) == (Kind.DEEP_SYNTHESIS, "2024-08")
     assert len(result.lists) == 10
+
+
+# -- GenAI: annual summaries, the on-device notice, stated totals -----------------------------
+
+GENAI_SUMMARY_2024 = "2024年生成式人工智能服务已备案信息"
+
+
+@pytest.mark.parametrize(
+    ("title", "year", "summary"),
+    [
+        (GENAI_SUMMARY_2024, 2024, True),
+        ("国家互联网信息办公室关于发布2024年生成式人工智能服务已备案信息的公告", 2024, True),
+        ("2025年度生成式人工智能服务已备案和已登记信息", 2025, True),
+        ("生成式人工智能服务已备案信息汇总", None, True),
+        ("生成式人工智能服务已备案和已登记信息（2024年8月）", None, False),
+        ("2025年1-3月生成式人工智能服务已备案信息", None, False),  # a period, not a year
+        ("生成式人工智能服务已备案信息", None, False),  # the in-place page
+        ("关于发布7款提供手机端侧生成式人工智能服务已备案信息的公告", None, False),
+        ("2024年深度合成服务算法备案注销信息", None, False),  # a 注销 list is no summary
+        ("2024年区块链信息服务备案编号", None, False),  # not a filing list at all
+    ],
+)
+def test_summary_titles(title: str, year: int | None, summary: bool) -> None:
+    from scrapers.sources.cac.titles import is_summary_title, summary_year
+
+    assert summary_year(title) == year
+    assert is_summary_title(title) is summary
+
+
+async def test_an_annual_summary_is_marked_and_gets_a_month(replica: ReplicaServer, cac_settings: CacSourceSettings) -> None:
+    title = "国家互联网信息办公室关于发布2024年生成式人工智能服务已备案信息的公告"
+    replica.set_page("/2025-01/10/c_s.htm", article_html(title, "2025-01-10", [(GENAI_SUMMARY_2024, "SUMMARY2024")]))
+    items = original_items(replica, CHANNEL_1)
+    items.insert(0, ("/2025-01/10/c_s.htm", title, "2025-01-10"))
+    replica.set_page(CHANNEL_1, channel_html(items, "A093702index_2.htm"))
+    result, _ = await run(cac_settings)
+    [ref] = [r for r in result.lists if r.is_summary]
+    # No month in its name: the month it was published (never before the December of its year).
+    assert (ref.kind, ref.list_month, ref.name) == (Kind.GENAI_SERVICE, "2025-01", GENAI_SUMMARY_2024)
+    assert not any(r.is_summary for r in result.lists if r is not ref)
+
+
+async def test_the_on_device_notice_page_is_a_list_and_statements_are_read(
+    replica: ReplicaServer, cac_settings: CacSourceSettings
+) -> None:
+    notice = "国家互联网信息办公室关于发布7款提供手机端侧生成式人工智能服务已备案信息的公告"
+    head = "".join(f"<td>{h}</td>" for h in ["序号", "属地", "模型名称", "备案单位", "备案编号", "备案时间", "适用场景"])
+    row = "".join(f"<td>{v}</td>" for v in ["1", "上海市", "端侧模型", "苹果技术开发（上海）有限公司",
+                                             "Shanghai-DuanCe-202607010001", "2026/7/1", "苹果手机"])
+    replica.set_page("/2026-07/15/c_n.htm", (
+        f"<html><body><h1 class='title'>{notice}</h1><div class='pages-date'>2026-07-15 10:00:00</div>"
+        f"<div class='TRS_Editor'><p>现将7款服务信息公告如下。</p><table><tr>{head}</tr><tr>{row}</tr></table></div></body></html>"
+    ))
+    stating = "国家互联网信息办公室关于发布生成式人工智能服务已备案信息的公告"
+    replica.set_page("/2026-07/10/c_t.htm", (
+        f"<html><body><h1 class='title'>{stating}</h1><div class='pages-date'>2026-07-10 10:00:00</div>"
+        "<div class='TRS_Editor'><p>　　截至2026年6月30日，共有988款生成式人工智能服务在国家网信办完成备案，"
+        f"598款生成式人工智能应用或功能在地方网信办完成登记。</p><p><a href='{GENAI_PAGE}'>详见</a></p></div></body></html>"
+    ))
+    items = original_items(replica, CHANNEL_1)
+    items[:0] = [("/2026-07/15/c_n.htm", notice, "2026-07-15"), ("/2026-07/10/c_t.htm", stating, "2026-07-10")]
+    replica.set_page(CHANNEL_1, channel_html(items, "A093702index_2.htm"))
+    result, _ = await run(cac_settings)
+    assert result.errors == []
+    [ref] = [r for r in result.lists if r.page_url.endswith("/2026-07/15/c_n.htm")]
+    assert (ref.kind, ref.list_month, ref.attachment_url, ref.name) == (
+        Kind.GENAI_SERVICE, "2026-07", replica.url("/2026-07/15/c_n.htm"), notice
+    )
+    [announcement] = [a for a in result.announcements if a.url.endswith("/2026-07/10/c_t.htm")]
+    assert [(t.as_of, t.filed, t.registered) for t in announcement.totals] == [("2026-06-30", 988, 598)]
+    # A statement without a list is no "relevant page without attachments".
+    assert not [w for w in result.warnings if "c_t.htm" in w]
+    assert not [r for r in result.lists if r.page_url.endswith("/2026-07/10/c_t.htm")]

@@ -198,6 +198,11 @@ def test_list_unsubscribe_is_plain_on_the_wire(smtputf8: bool) -> None:
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # the message's own flattening (previews, .eml files) gives the same plain form
     assert b"=?" not in b"".join(_raw_header(message.as_bytes(policy=policy.SMTP), b"List-Unsubscribe"))
+    # and so does the message as it comes back from `cacwatch run`'s rendering child (by pickle)
+    import pickle
+
+    again = flatten_message(pickle.loads(pickle.dumps(message)), utf8=smtputf8)
+    assert _raw_header(again, b"List-Unsubscribe") == lines
 
 
 def test_message_id_can_be_given_for_stable_retries() -> None:

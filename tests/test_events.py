@@ -51,7 +51,7 @@ def test_first_poll_is_one_baseline_then_idle_sends_nothing(config: Path, receiv
     events = _events(receiver)
     assert [e["type"] for e in events] == ["baseline.established"]
     data = events[0]["data"]
-    assert data["counts"] == {"lists": 9, "filings": 805}
+    assert data["counts"] == {"lists": 9, "filings": 815}
     assert data["by_kind"]["deep_synthesis"] == {"lists": 3, "filings": 280, "cancelled": 6}
     assert "new" not in data  # never the whole history
 
@@ -206,3 +206,18 @@ def test_cancellation_notice_cancels_listed_filings_and_invents_none(
     records = {json.loads(line)["filing_number"]: json.loads(line) for line in result.stdout.splitlines()}
     assert records[cancelled]["status"] == "cancelled"
     assert unknown not in records and len(records) == 280
+
+
+def test_genai_counts_split_new_filings() -> None:
+    from bot.changes.events import genai_counts
+
+    new = [
+        {"filing_number": "Beijing-A-20240101", "registration": "filed", "scenario": None},
+        {"filing_number": "Shanghai-Apple-202607010001", "registration": "filed", "scenario": "苹果手机"},
+        {"filing_number": "Guangdong-Dr.GDCDC-20260706S0054", "registration": "registered", "scenario": None},
+        # Stored before the parser set registration: the 上线编号's form tells.
+        {"filing_number": "Zhejiang-B-20250101S0002"},
+        {"filing_number": "Zhejiang-C-202501010003"},
+    ]
+    assert genai_counts(new) == {"filed": 3, "registered": 2, "on_device": 1}
+    assert genai_counts([]) == {"filed": 0, "registered": 0, "on_device": 0}

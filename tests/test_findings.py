@@ -275,6 +275,37 @@ def test_big_tech_and_foreign() -> None:
     assert_valid(run(rows=new, new=new))
 
 
+def test_genai_list_names_apple_among_foreign_filers() -> None:
+    # The 2026-08 GenAI list's on-device table: Apple's filer as it really files, beside Samsung's
+    # and Chinese phone makers'. The foreign line names Apple in the English Apple uses, never pinyin.
+    def genai(i: int, entity: str, name: str) -> dict[str, Any]:
+        return record(i, entity, kind="genai_service", list_month="2026-08", name=name, role=None, registration="filed",
+                      scenario="苹果手机" if "苹果" in entity else "手机", filing_number=f"Shanghai-X{i}-202607150001")
+
+    new = [
+        genai(1, "苹果技术开发（上海）有限公司", "Apple Intelligence端侧模型"),
+        genai(2, "北京三星通信技术研究有限公司", "三星端侧大模型"),
+        genai(3, "华为终端有限公司", "盘古端侧模型"),
+        genai(4, "美卓软件设计（北京）有限公司", "小米端侧文本"),
+    ]
+    found = by_type(run(kind="genai_service", list_month="2026-08", rows=new, new=new))
+    assert found["foreign"]["data"] == {"filers": [
+        {"entity": "北京三星通信技术研究有限公司", "name_en": "Beijing Samsung Communications Technology Research Co., Ltd.", "count": 1},
+        {"entity": "苹果技术开发（上海）有限公司", "name_en": "Apple Technology Development (Shanghai) Co., Ltd.", "count": 1},
+    ]}
+    assert "Apple Technology Development (Shanghai) Co., Ltd. (Apple, United States): 1" in found["foreign"]["en"]
+    assert "苹果技术开发（上海）有限公司（苹果，美国）1 项" in found["foreign"]["zh"]
+    assert "Pingguo" not in json.dumps(found)
+    assert [g["group"] for g in found["big_tech"]["data"]["groups"]] == ["Huawei", "Xiaomi"]
+
+
+def test_every_foreign_country_has_a_chinese_name() -> None:
+    from bot.changes.companies import FOREIGN
+    from bot.changes.findings import _COUNTRY_ZH
+
+    assert {f.country for f in FOREIGN} <= set(_COUNTRY_ZH)
+
+
 # --- watchlist, cancellations, renames, provinces ----------------------------------------------
 
 
@@ -407,7 +438,8 @@ def test_baseline() -> None:
     assert findings[0]["zh"] == "已记录：深度合成服务算法 3 批 280 项（已注销 2）；互联网信息服务算法 3 份 223 项"
     assert findings[0]["en"] == ("On record: deep-synthesis algorithms: 280 filings in 3 lists (2 cancelled); "
                                  "recommendation algorithms: 223 filings in 3 lists")
-    assert findings[1]["data"]["filers"][0] == {"entity": "深圳市腾讯计算机系统有限公司", "count": 40}
+    # 8 deep-synthesis, 13 recommendation and 1 GenAI filing of the sample (its real GenAI rows since 4d332ef).
+    assert findings[1]["data"]["filers"][0] == {"entity": "深圳市腾讯计算机系统有限公司", "count": 22}
     assert findings[2]["data"]["groups"][0]["group"] == "Alibaba"
     as_mapping = findings_for_baseline(by_kind, {"deep_synthesis": [r for r in RECORDS]})
     assert [f["type"] for f in as_mapping] == ["totals", "top_filers", "big_tech"]
@@ -431,3 +463,27 @@ def test_rank_is_between_one_and_of(sizes: list[int], data: st.DataObject) -> No
     assert 1 <= rank["rank"] <= rank["of"] == len(sizes)
     assert rank["rank"] == 1 + sum(1 for s in sizes if s > sizes[index])
     assert_valid(findings)
+
+
+def test_totals_mismatch_only_when_what_is_stated_differs() -> None:
+    from bot.changes.findings import totals_mismatch
+
+    agree = {"as_of": "2026-06-30", "stated": {"filed": 988, "registered": 598}, "held": {"filed": 988, "registered": 598}}
+    assert totals_mismatch(agree) is None  # type: ignore[arg-type]
+    lost = {"as_of": "2026-06-30", "stated": {"filed": 988, "registered": 598}, "held": {"filed": 987, "registered": 600}}
+    finding = totals_mismatch(lost)  # type: ignore[arg-type]
+    assert finding is not None and finding["type"] == "totals_mismatch" and finding["data"] == {"totals": lost}
+    assert finding["zh"] == (
+        "总数核对不符：网信办公告截至2026年6月30日共有988款完成备案、598款完成登记，"
+        "cacwatch 掌握987款备案、600款登记（备案少1款，登记多2款）。"
+    )
+    assert finding["en"] == (
+        "Totals do not reconcile: CAC states 988 filed and 598 registered as of 2026-06-30; "
+        "cacwatch holds 987 filed and 600 registered (1 filed fewer, 2 registered more)."
+    )
+    # Only 备案 stated: the registered count held is not compared.
+    filed_only = {"as_of": "2025-03-31", "stated": {"filed": 346, "registered": None}, "held": {"filed": 346, "registered": 120}}
+    assert totals_mismatch(filed_only) is None  # type: ignore[arg-type]
+    filed_only["held"] = {"filed": 345, "registered": 120}
+    finding = totals_mismatch(filed_only)  # type: ignore[arg-type]
+    assert finding is not None and "346 filed as of 2025-03-31; cacwatch holds 345 filed (1 filed fewer)" in finding["en"]

@@ -33,7 +33,7 @@ def test_large_replica_exports_exactly_the_expected_filings(large, tmp_path: Pat
         report = asyncio.run(check_once(settings, db))
         assert report.ok, report.summary_line()
         got = _export(db)
-        total_fields = len(large.expected) * 13
+        total_fields = len(large.expected) * 15
         problems = _field_mismatches(large.expected, got)
         assert problems == [], f"{len(problems)} of {total_fields} fields wrong: {problems[:10]}"
 

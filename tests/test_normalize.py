@@ -12,6 +12,9 @@ from scrapers.normalize import (
     PLACEHOLDERS,
     PROVINCES,
     clean_text,
+    date_note,
+    is_registered_genai_number,
+    is_valid_genai_number,
     list_month_from_name,
     normalize_filing_number,
     parse_filed_on,
@@ -93,15 +96,100 @@ def test_normalize_filing_number_22_digits_kept_and_flagged() -> None:
         "Shanghai-AISHANGHAI-20260828S0212",
         "zhejiang-DeepSeek23-20241220S8084",
         "Hubei-AI-20240524",
+        "Jiangsu-ZhiBiaoBao-202512030061",  # date + 4-digit sequence: nearly every filed row since 2024-08
+        "Guangdong-Dr.GDCDC-20260706S0054",  # registered (登记): S + 4 digits, a dot in the name
+        "ZheJiang-DeepSeek-202412180001",  # mixed pinyin case
+        "ZhongYangQiYe-JiuTianDuoMotai-202410210005",  # 属地 国资委: central SOEs
+        "Tianjin-360ZhiNaoDaMoXing-20230831",
+        "Shanghai-Abab6.5-20240402",
     ],
 )
 def test_genai_numbers_valid(number: str) -> None:
     assert normalize_filing_number(f" {number}\n") == (number, ())
+    assert is_valid_genai_number(number)
 
 
-@pytest.mark.parametrize("number", ["Beijing-20230821", "网信算备12345号", "abc"])
+@pytest.mark.parametrize(
+    ("number", "registered"),
+    [
+        ("Guangdong-Dr.GDCDC-20260706S0054", True),
+        ("Shanghai-AISHANGHAI-20260828s0212", True),
+        ("Jiangsu-ZhiBiaoBao-202512030061", False),
+        ("Beijing-WenXinYiYan-20230821", False),
+        ("Beijing-X-20231341S0001", False),  # not a valid number at all
+    ],
+)
+def test_registered_number_form(number: str, registered: bool) -> None:
+    assert is_registered_genai_number(number) is registered
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "Beijing-20230821",
+        "网信算备12345号",
+        "abc",
+        "Beijing-WenXin-20231341",  # no 13th month
+        "Beijing-WenXin-19990821",  # before any GenAI filing
+        "Beijing-WenXin-2023082",  # 7 digits
+        "Beijing-WenXin-20230821001",  # a 3-digit sequence
+        "Beijing-WenXin-20230821S001",
+        "Jiangsu-ZhiBiaoBao\x02202512030061",  # a hyphen lost to an extraction mark: not silently valid
+    ],
+)
 def test_bad_numbers_flagged(number: str) -> None:
     assert "malformed_number" in normalize_filing_number(number)[1]
+
+
+@pytest.mark.parametrize("dash", ["\u2010", "\u2011", "\u2012", "\u2013", "\u2212", "\uff0d", "\ufe63"])
+def test_number_printed_with_another_dash(dash: str) -> None:
+    assert normalize_filing_number(f"Jiangsu{dash}ZhiBiaoBao{dash}202512030061") == ("Jiangsu-ZhiBiaoBao-202512030061", ())
+
+
+# Every control (Cc) and format (Cf) character but layout whitespace.
+_CONTROLS = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)) if not chr(c).isspace()] + [
+    "\u00ad", "\u061c", "\u180e", "\u200b", "\u200e", "\u2060", "\u2064", "\u206f", "\ufeff", "\ufffb", "\U000e0001",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("control", _CONTROLS)
+def test_no_control_character_survives(control: str) -> None:
+    assert clean_text(f"北京{control}某某科技") == "北京某某科技"
+    assert clean_text(f"Kimi{control} 助手", nfkc=True) == "Kimi 助手"
+    assert split_products(f"大麦{control}(APP)、优酷(APP)") == ["大麦(APP)", "优酷(APP)"]
+    assert text_key(f"Deep{control}Seek") == "DeepSeek"
+
+
+@given(st.text())
+def test_clean_text_never_returns_a_control_or_format_character(s: str) -> None:
+    import unicodedata
+
+    for text in (clean_text(s), clean_text(s, nfkc=True), normalize_filing_number(s)[0], *split_products(s)):
+        assert not any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text), repr(text)
+
+
+def test_openpyxl_accepts_whatever_clean_text_returns() -> None:
+    from openpyxl import Workbook
+
+    sheet = Workbook().active
+    assert sheet is not None
+    sheet["A1"] = clean_text("".join(map(chr, range(0x20))) + "Jiangsu-ZhiBiaoBao\x02")  # IllegalCharacterError if any is left
+
+
+@pytest.mark.parametrize(
+    ("cell", "note", "iso"),
+    [
+        ("2025/6/30（补登）", "补登", "2025-06-30"),
+        ("2025/6/30 (补登)", "补登", "2025-06-30"),
+        ("2025年6月30日", "", "2025-06-30"),
+        ("2025/6/30", "", "2025-06-30"),
+        (dt.date(2025, 6, 30), "", "2025-06-30"),
+        (None, "", None),
+    ],
+)
+def test_date_note(cell: object, note: str, iso: str | None) -> None:
+    assert date_note(cell) == note
+    assert parse_filed_on(cell) == iso
 
 
 @given(st.text())

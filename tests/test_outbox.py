@@ -142,7 +142,7 @@ async def test_permanent_failure_dead_letters_and_can_be_retried(database: Datab
     run = await deliver_due(database, {notifier.destination: notifier})
     assert run.dead == 1 and _states(database) == {"dead": 1}
     notifier.fail_with = None
-    assert retry_dead(database) == 1
+    assert retry_dead(database) == (1, [])
     await deliver_due(database, {notifier.destination: notifier})
     assert _states(database) == {"delivered": 1}
 

@@ -203,7 +203,7 @@ def genai_rows(n: int) -> list[list[object]]:
                 "浙江省" if i % 3 == 0 else "北京市",
                 f"DeepSeek写作{i}" if i % 3 == 0 else f"Kimi 智能助手 {i}",
                 long_entity if i % 3 == 0 else "北京月之暗面科技有限公司",
-                f"Zhejiang-DeepSeek{i}-20241218S{i:04d}" if i % 3 == 0 else f"Beijing-Kimi{i}-20240802",
+                f"Zhejiang-DeepSeek{i}-20241218{i:04d}" if i % 3 == 0 else f"Beijing-Kimi{i}-20240802",
                 f"2024/{i % 12 + 1}/{i % 28 + 1}",
             ]
         )
@@ -217,6 +217,7 @@ def check_genai(parsed: ParsedList, rows: list[list[object]]) -> None:
         assert (got.province, got.name, got.entity) == (row[1], row[2], row[3])
         assert got.products == () and got.purpose == "" and got.role is None and got.category is None
         assert got.status is Status.ACTIVE and got.flags == ()
+        assert (got.registration, got.scenario) == ("filed", None)
         if isinstance(row[5], dt.date):
             assert got.filed_on == row[5].isoformat()
         else:

@@ -20,7 +20,7 @@ from scrapers.parse import parse_attachment
 from scrapers.parsers import Table
 from scrapers.parsers.pdfium_page import PdfiumPage
 from scrapers.parsers.pdf import _TEXT_SETTINGS, _closing_lines, _dedupe, _table_rows, extract_tables
-from scrapers.records import Kind
+from scrapers.records import Kind, ParseError
 
 from builders import CANCEL_HEADER, DEEP_HEADER, GENAI_HEADER, GENAI_HEADER_V2, make_pdf
 from test_parse import genai_rows, quirky_deep_rows, ref_for, sample_attachments
@@ -101,4 +101,11 @@ def test_pdf_without_rules_uses_the_text_strategy() -> None:
         for page in pdf.pages:
             expected += [t for t in (_table_rows(x, page.chars) for x in page.find_tables(_TEXT_SETTINGS)) if t]
     assert expected and extract_tables(data) == expected
-    assert parse_attachment(data, ref_for(Kind.GENAI_SERVICE)).rows  # aligned text still yields filings
+    # Aligned text cannot tell a wrapped line from a row: the cells come apart and the list is
+    # refused (a row without its name), never stored as filings without names or filers.
+    with pytest.raises(ParseError, match=r"^pdf: row \d+: no (name|filer|filing number)"):
+        parse_attachment(data, ref_for(Kind.GENAI_SERVICE))
+    # Rows of one line each come through whole.
+    rows = [[str(i), "北京市", f"模型{i}", "北京某科技有限公司", f"Beijing-MoXing{i}-20240802{i:04d}", "2024/8/2"] for i in range(1, 13)]
+    parsed = parse_attachment(make_pdf(GENAI_HEADER, rows, grid=False, col_widths=[30, 45, 60, 140, 200, 70]), ref_for(Kind.GENAI_SERVICE))
+    assert [(r.name, r.entity, r.filing_number) for r in parsed.rows] == [(row[2], row[3], row[4]) for row in rows]

@@ -228,12 +228,12 @@ def test_export_formats(config: Path, tmp_path: Path) -> None:
     assert _cli(config, "export", "--format", "csv", "--kind", "genai_service", "--output", str(csv_path)).exit_code == 0
     raw = csv_path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese correctly
-    assert len(raw.decode("utf-8-sig").strip().splitlines()) == 1 + 302
+    assert len(raw.decode("utf-8-sig").strip().splitlines()) == 1 + 312
     assert _cli(config, "export", "--format", "xlsx", "--output", str(xlsx_path)).exit_code == 0
     from openpyxl import load_workbook
 
     sheet = load_workbook(xlsx_path, read_only=True).active
-    assert sum(1 for _ in sheet.iter_rows()) == 1 + 805
+    assert sum(1 for _ in sheet.iter_rows()) == 1 + 815
 
 
 def test_stats_lists_every_list(config: Path) -> None:
@@ -241,7 +241,7 @@ def test_stats_lists_every_list(config: Path) -> None:
     result = _cli(config, "stats")
     assert result.exit_code == 0
     assert "境内深度合成服务算法备案清单" in result.stdout and "779" not in result.stdout
-    assert "302" in result.stdout  # GenAI rows in all
+    assert "312" in result.stdout  # GenAI rows in all (117 + 97 + 98)
 
 
 def test_provenance_is_kept(config: Path, database_url: str) -> None:
@@ -253,4 +253,4 @@ def test_provenance_is_kept(config: Path, database_url: str) -> None:
         version = session.query(ListVersion).first()
         assert version is not None and len(version.sha256) == 64
     db.dispose()
-    assert sum(item["rows"] for item in stats) == 805
+    assert sum(item["rows"] for item in stats) == 815

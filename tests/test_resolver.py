@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from bot.app.cli import app
 from bot.app.config import settings_from_mapping
 from bot.changes.findings import findings_for_list
-from bot.changes.resolver import company_of, resolve, suggest
+from bot.changes.resolver import company_of, company_words, resolve, suggest
 from bot.changes.watchlist import Watchlist
 from bot.delivery.email.subscribers import Subscriber, narrow_event
 from bot.delivery.telegram import queries
@@ -44,23 +44,18 @@ RENAMED_ROWS = {
     "13": "深圳市普惠金融科技有限公司",  # not HP: 普惠
 }
 
-# Ground truth, labelled by hand from the replica's 245 filers (plus the HP rows above).
+# Ground truth: the hand labels of every filer of the sample (tests/data/company_labels.tsv, see
+# docs/companies.md), not the resolver; plus the HP rows above.
+LABELS_FILE = Path(__file__).parent / "data" / "company_labels.tsv"
+_LABELLED = [
+    line.split("\t") for line in LABELS_FILE.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+]
+SAMPLE_FILERS = {row[0] for row in _LABELLED if row[3] == "sample"}
 GROUPS: dict[str, set[str]] = {
-    "bytedance": {"北京抖音信息服务有限公司"},
-    "tencent": {
-        "深圳市腾讯计算机系统有限公司", "腾讯音乐娱乐（深圳）有限公司", "广州酷狗计算机科技有限公司", "北京酷我科技有限公司",
-        "深圳市懒人在线科技有限公司",
-    },
-    "alibaba": {
-        "阿里巴巴（中国）有限公司", "阿里巴巴达摩院（杭州）科技有限公司", "杭州阿里巴巴广告有限公司", "浙江阿里巴巴闲鱼网络科技有限公司",
-        "浙江淘宝网络有限公司", "浙江天猫网络有限公司", "支付宝（杭州）数字服务技术有限公司", "钉钉科技有限公司",
-        "优酷信息技术（北京）有限公司", "北京高德图强科技有限公司", "上海拉扎斯信息科技有限公司", "广州市动景计算机科技有限公司",
-        "杭州菜鸟物流信息科技有限公司", "上海淘票票影视文化有限公司", "北京大麦文化传媒发展有限公司", "浙江点淘好物网络有限公司",
-        "浙江艾克斯精灵人工智能科技有限公司", "杭州淘美航空服务有限公司", "杭州口口相传网络技术有限公司", "杭州康淘信息技术有限公司",
-    },
-    "baidu": {"北京百度网讯科技有限公司", "上海小度人工智能有限公司", "北京爱奇艺科技有限公司"},
-    "hp": {"惠普贸易（上海）有限公司", "中国惠普有限公司"},
+    group: {row[0] for row in _LABELLED if row[3] == "sample" and row[1] == group}
+    for group in ("bytedance", "tencent", "alibaba", "baidu")
 }
+GROUPS["hp"] = {"惠普贸易（上海）有限公司", "中国惠普有限公司"}
 QUERIES: dict[str, tuple[str, ...]] = {
     "bytedance": ("字节跳动", "ByteDance", "抖音", "Douyin", "今日头条"),
     "tencent": ("腾讯", "Tencent", "微信"),
@@ -148,10 +143,11 @@ def _scores(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[f
     return precision, recall
 
 
-def test_the_labels_are_in_the_replica(store: Store) -> None:
-    entities = {r["entity"] for r in store.records}
+def test_every_filer_of_the_replica_is_labelled(store: Store) -> None:
+    entities = {r["entity"] for r in store.records if r["entity"]}
+    assert entities <= SAMPLE_FILERS | set(RENAMED_ROWS.values()), entities - SAMPLE_FILERS
     for group, names in GROUPS.items():
-        assert names <= entities, (group, names - entities)
+        assert names & entities, group  # each group has filings to score
 
 
 @pytest.mark.parametrize(("group", "query"), TABLE)
@@ -207,6 +203,38 @@ def test_email_watchlist_filter_uses_the_resolver(store: Store) -> None:
     assert narrow_event(event, Subscriber(address="a@example.com", watchlist=("字节跳动",))) is not None
     assert narrow_event(event, Subscriber(address="a@example.com", watchlist=("ByteDance",))) is not None
     assert narrow_event(event, Subscriber(address="a@example.com", watchlist=("腾讯",))) is None
+
+
+@pytest.mark.parametrize(
+    ("words", "entity", "key"),
+    [
+        # The 2026-08 on-device list's seven phone makers, by the names their filers use.
+        (("Apple", "苹果", "apple", "ＡＰＰＬＥ", "苹果公司"), "苹果技术开发（上海）有限公司", "apple"),
+        (("Samsung", "三星"), "北京三星通信技术研究有限公司", "samsung"),
+        (("Huawei", "华为"), "华为终端有限公司", "huawei"),
+        (("Xiaomi", "小米"), "美卓软件设计（北京）有限公司", "xiaomi"),
+        (("Honor", "荣耀"), "荣耀终端股份有限公司", "honor"),
+        (("OPPO", "oppo"), "OPPO广东移动通信有限公司", "oppo"),
+        (("vivo", "维沃"), "维沃移动通信有限公司", "vivo"),
+        (("字节跳动", "ByteDance", "抖音"), "北京字跳网络技术有限公司", "bytedance"),
+        (("IKEA", "宜家"), "宜家电子商务（中国）有限公司", "ikea"),
+        (("Amway", "安利"), "安利（中国）日用品有限公司", "amway"),
+        (("Volkswagen", "大众", "VW"), "一汽-大众汽车有限公司", "volkswagen"),
+        (("KFC", "肯德基", "Yum"), "北京肯德基有限公司", "yum"),
+    ],
+)
+def test_one_resolver_names_the_phone_makers_and_foreign_brands(words: tuple[str, ...], entity: str, key: str) -> None:
+    company = company_of(entity)
+    assert company is not None and company.key == key
+    for word in words:
+        assert [c.key for c in resolve(word)] == [key], word
+    assert company.en in company_words(entity) and company.zh in company_words(entity)
+
+
+def test_look_alikes_have_no_company() -> None:
+    for entity in ("上海苹果树教育科技有限公司", "上海汉涛信息咨询有限公司", "天津三星电子商务有限公司", "高通量测序科技有限公司"):
+        assert getattr(company_of(entity), "key", None) in (None, "meituan"), entity
+    assert company_of("上海汉涛信息咨询有限公司").key == "meituan"  # 大众点评 is Meituan's, not Volkswagen
 
 
 def test_resolve_and_suggest() -> None:

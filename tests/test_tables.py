@@ -42,6 +42,13 @@ def deep_row(seq: str, number: str, name: str = "算法", remark: str = "") -> l
         ("备案日期", "filed_on"),
         ("注销时间", "cancelled_on"),
         ("备案编号（注）", "number"),
+        ("应用/功能名称", "name"),
+        ("应用/功能\n名称", "name"),  # wrapped in a narrow PDF header cell
+        ("登记单位", "entity"),
+        ("上线编号", "number"),
+        ("上线编\n号", "number"),
+        ("登记时间", "filed_on"),
+        ("适用场景", "scenario"),
         ("原主体名称“北京甲公司”变更为“北京乙公司”", None),  # a remark, not a header
         ("网信算备110101128387701230011号", None),
         ("", None),
@@ -140,11 +147,38 @@ def test_number_wrapped_over_page_break_is_merged() -> None:
     assert rows[0].flags == ()
 
 
-def test_full_row_without_number_is_skipped_with_warning() -> None:
+def test_full_row_without_number_is_a_parse_error() -> None:
+    # A filing without its number would be lost (or stored under no key): the list is refused.
     table = [DEEP, deep_row("1", N1), deep_row("2", ""), deep_row("3", N2)]
+    with pytest.raises(ParseError, match=r"^row 2: no filing number: the 备案编号 cell is empty \(2 \| 算法"):
+        rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
+
+
+def test_number_without_digits_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="row 1: no filing number: the 备案编号 cell reads '待定'"):
+        rows_to_filings([DEEP, deep_row("1", "待定")], Kind.DEEP_SYNTHESIS, False)
+
+
+def test_row_whose_number_went_to_the_next_page_is_completed() -> None:
+    # A page break cut the row before its number cell: the tail on the next page carries it.
+    genai = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
+    table = [
+        genai,
+        ["1", "浙江省", "DeepSeek", "杭州深度求索", "", "2024/12/18"],
+        ["", "", "", "", "Zhejiang-DeepSeek-202412180001", ""],
+    ]
+    (r,), warnings = rows_to_filings(table, Kind.GENAI_SERVICE, False)
+    assert (r.filing_number, r.entity, r.flags, warnings) == ("Zhejiang-DeepSeek-202412180001", "杭州深度求索", (), [])
+
+
+def test_one_cell_note_row_is_skipped_with_warning() -> None:
+    table = [DEEP, deep_row("1", N1), ["注：排名不分先后", "", "", "", "", "", "", ""]]
     rows, warnings = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
-    assert [r.filing_number for r in rows] == [N1, N2]
-    assert len(warnings) == 1 and "no filing number" in warnings[0]
+    assert len(rows) == 1 and len(warnings) == 1 and "a note, not a filing" in warnings[0]
+    # With its own 序号 such a row is a filing that lost its cells: the list is refused.
+    table[-1] = ["2", "某算法", "", "", "", "", "", ""]
+    with pytest.raises(ParseError, match="^row 2: no filing number: the 备案编号 cell is empty"):
+        rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
 
 
 def test_note_row_after_table_is_ignored() -> None:
@@ -231,3 +265,58 @@ def test_bare_bianhao_next_to_beian_bianhao_is_seq() -> None:
 def test_minimal_cancellation_notice() -> None:
     rows, _ = rows_to_filings([["备案编号", "注销时间"], [N1, "2024-05-01"]], Kind.DEEP_SYNTHESIS, True)
     assert rows[0].filing_number == N1 and rows[0].status is Status.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("header", "registration"),
+    [
+        (["序号", "属地", "模型名称", "备案单位", "备案号", "备案时间"], "filed"),
+        (["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"], "filed"),
+        (["序号", "属地", "应用/功能名称", "登记单位", "上线编号", "登记时间"], "registered"),
+        (["序号", "属地", "模型名称", "备案单位", "备案编号", "适用场景", "备案时间"], "filed"),
+        (["序号", "属地", "名称", "单位", "编号", "时间"], None),
+    ],
+)
+def test_header_says_which_genai_table(header: list[str], registration: str | None) -> None:
+    mapped = map_header(header)
+    assert mapped is not None and mapped.registration == registration
+    assert {"name", "entity", "number", "filed_on"} <= set(mapped.columns.values())
+
+
+def test_registered_header_in_the_flow_switches_tables() -> None:
+    filed = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
+    registered = ["序号", "属地", "应用/功能名称", "登记单位", "上线编号", "登记时间"]
+    table = [
+        filed,
+        ["989", "国资委", "九天多模态", "中国移动通信有限公司", "ZhongYangQiYe-JiuTianDuoMotai-202410210005", "2024/11/23"],
+        registered,
+        ["1", "广东省", "Dr.GDCDC", "广东省疾病预防控制中心", "Guangdong-Dr.GDCDC-20260706S0054", "2025/6/30（补登）"],
+        ["", "", "", "", "", ""],
+    ]
+    (a, b), warnings = rows_to_filings(table, Kind.GENAI_SERVICE, False)
+    assert warnings == []
+    assert (a.province, a.registration, a.remark, a.flags) == ("国资委", "filed", "", ())
+    assert (b.entity, b.registration, b.filed_on, b.remark, b.flags) == ("广东省疾病预防控制中心", "registered", "2025-06-30", "补登", ())
+
+
+def test_partial_row_after_a_new_header_is_not_merged_into_the_previous_table() -> None:
+    filed = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
+    registered = ["序号", "属地", "应用/功能名称", "登记单位", "上线编号", "登记时间"]
+    table = [
+        filed,
+        ["1", "北京市", "文心一言", "北京百度网讯科技有限公司", "Beijing-WenXinYiYan-20230821", "2023/8/31"],
+        registered,
+        ["", "", "变影", "", "", ""],  # looks like a wrapped tail, but a header stands between
+    ]
+    (r,), warnings = rows_to_filings(table, Kind.GENAI_SERVICE, False)
+    assert r.name == "文心一言" and len(warnings) == 1 and "a note, not a filing" in warnings[0]
+    table[3] = ["", "", "变影", "", "Beijing-BianYing-20240428S0001", ""]  # empty 序号, few cells: its own row
+    with pytest.raises(ParseError, match="^row 3: no filer of Beijing-BianYing-20240428S0001: the 登记单位 cell is empty"):
+        rows_to_filings(table, Kind.GENAI_SERVICE, False)
+
+
+def test_remark_and_date_note_together() -> None:
+    header = ["序号", "属地", "应用/功能名称", "登记单位", "上线编号", "登记时间", "备注"]
+    row = ["1", "北京市", "变影", "北京智学笃行科技有限公司", "Beijing-BianYing-20240428S0001", "2024/4/28（补登）", "已注销"]
+    (r,), _ = rows_to_filings([header, row], Kind.GENAI_SERVICE, False)
+    assert (r.remark, r.status, r.filed_on) == ("已注销；补登", Status.CANCELLED, "2024-04-28")

@@ -357,3 +357,29 @@ def test_notifier_and_command_bot_share_the_flood_windows(fake: FakeTelegram) ->
     assert notifier_limiter._overall is bot_limiter._overall
     assert notifier_limiter._chat_gate("@x") is bot_limiter._chat_gate("@x")
     assert other_bot._overall is not notifier_limiter._overall
+
+
+WATCH_FINDING = {
+    "type": "watchlist",
+    "zh": "关注名单命中 1 项备案：“阿里巴巴” 1 项（杭州阿里巴巴广告有限公司）",
+    "en": "Watchlist: 1 filing matched — “Alibaba” 1 (Hangzhou Alibaba Advertising Co., Ltd.)",
+    "data": {"hits": [{"pattern": "阿里巴巴", "entity": "杭州阿里巴巴广告有限公司", "filing_number": "网信算备330110000000001240011号",
+                       "name": "甲算法", "score": 1.0}]},
+}
+
+
+@pytest.mark.parametrize("show", [False, True])
+async def test_watchlist_hits_stay_out_of_the_channel_unless_asked_for(fake: FakeTelegram, show: bool) -> None:
+    """The operator's watchlist is a law firm's client list: a public post never names it by default."""
+    notifier = TelegramNotifier(make_settings(fake, chart=False, show_watchlist=show))
+    event = list_event(notable=[{"type": "rank", "zh": "本批为 7 批中第二大。", "en": "The second-largest of 7 lists.",
+                                 "data": {"size": 3, "rank": 2, "of": 7, "kind": "deep_synthesis"}}, WATCH_FINDING])
+    try:
+        await notifier.deliver(event, delivery_id="msg_watch")
+    finally:
+        await notifier.aclose()
+    text = "\n".join(validate_html(m.text or "") for m in fake.messages(CHANNEL))
+    assert "第二大" in text
+    assert ("关注名单" in text and "Watchlist" in text) is show
+    assert ("阿里巴巴广告" in text) is show
+    assert [f["type"] for f in event["data"]["notable"]] == ["rank", "watchlist"]  # the stored event is untouched

@@ -171,7 +171,7 @@ def test_demo_serve_leaves_the_app_running_on_the_demo_store(tmp_path: Path) -> 
         assert url, process.stderr.read() if process.poll() is not None else "no URL printed"
         overview = httpx.get(url + "/", timeout=30)
         assert overview.status_code == 200 and "境内深度合成服务算法备案清单（2024年1月）" in overview.text
-        assert httpx.get(url + "/api/v1/filings", params={"limit": 1}, timeout=30).json()["total"] == 805
+        assert httpx.get(url + "/api/v1/filings", params={"limit": 1}, timeout=30).json()["total"] == 815
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -7,6 +7,11 @@ Two kinds of incidents, each with a key (``storage.models_service.Incident``):
   its format). Opened at the first such poll: re-reading the same bytes will not help.
   Closed when a poll reaches the lists and that one no longer fails.
 
+- ``totals:<kind>:<as_of>`` — what cacwatch holds after a GenAI list differs from the
+  cumulative totals CAC states for it (截至…共有N款…完成备案，M款…完成登记;
+  ``storage.totals_repo``): a row lost or invented somewhere. Evaluated from the database
+  after every poll; closed when the two agree again (the missing list parsed, a re-issue).
+
 - ``held:<kind>:<month>:<list id>`` — a re-issue lost a large share of its rows and is held
   as suspect (``storage.holds``): stored, no removal announced. Closed when the hold ends
   (confirmed by the operator or by a day of the same bytes, or the full list is back).
@@ -32,13 +37,15 @@ from bot.ingest.pipeline import SOURCE_NAME, PollReport
 from storage.db import Database, Session
 from storage.holds import held_lists
 from storage.service_repo import ServiceRepository
+from storage.totals_repo import Reconciliation, TotalsRepository
 
-__all__ = ["Alerter", "Alert", "SOURCE_KEY", "list_key"]
+__all__ = ["Alerter", "Alert", "SOURCE_KEY", "list_key", "totals_message", "totals_lines"]
 
 log = logging.getLogger(__name__)
 
 SOURCE_KEY = f"source:{SOURCE_NAME}"
 HELD = "held:"
+TOTALS = "totals:"
 UNPARSEABLE = "unparseable list"
 
 
@@ -48,6 +55,44 @@ def list_key(where: str) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def totals_message(r: Reconciliation) -> str:
+    """The operator's message for a stated total that does not reconcile."""
+    stated = f"{r.stated_filed} filed" + (f" + {r.stated_registered} registered" if r.stated_registered is not None else "")
+    held = f"{r.held_filed} filed" + (f" + {r.held_registered} registered" if r.stated_registered is not None else "")
+    return (
+        f"cacwatch: GenAI totals do not reconcile: CAC states {stated} as of {r.as_of}; "
+        f"cacwatch holds {held} after the list {r.list_name} ({r.list_month}).\n"
+        f"Stated in: {r.source_title} {r.source_url}\n"
+        "A row was lost or invented somewhere: a list not found or not parsed, a parse that dropped "
+        "or split rows, a filing wrongly marked cancelled. `cacwatch lists` shows what is stored."
+    )
+
+
+def totals_lines(reconciliations: Sequence[Reconciliation]) -> list[str]:
+    """``cacwatch status``: the newest stated total against what cacwatch holds (the proof that
+    nothing was missed), then every older statement that does not reconcile."""
+    compared = [r for r in reconciliations if r.compared]
+    if not compared:
+        if reconciliations:
+            newest = reconciliations[-1]
+            return [f"GenAI totals: CAC states totals as of {newest.as_of}, but no stored list they apply to yet"]
+        return ["GenAI totals: no total stated by CAC read yet"]
+
+    def line(r: Reconciliation) -> str:
+        if r.stated_registered is None:
+            stated, held = f"{r.stated_filed} filed", f"{r.held_filed}"
+        else:
+            stated = f"{r.stated_filed} filed + {r.stated_registered} registered"
+            held = f"{r.held_filed} + {r.held_registered}"
+        mark = "✓" if r.ok else f"✗ (after the list {r.list_month})"
+        return f"CAC states {stated} as of {r.as_of}; cacwatch holds {held} {mark}"
+
+    newest = compared[-1]
+    lines = [f"GenAI totals: {line(newest)}"]
+    lines.extend(f"  also differs: {line(r)}" for r in compared[:-1] if not r.ok)
+    return lines
 
 
 class Alert:
@@ -126,6 +171,7 @@ class Alerter:
                     if key.startswith("list:") and key not in failing:
                         repo.close_incident(key, at=now)
             self._evaluate_holds(session, open_by_key, now)
+            self._evaluate_totals(session, open_by_key, now)
 
     @staticmethod
     def _evaluate_holds(session: Session, open_by_key: Mapping[str, object], now: datetime) -> None:
@@ -146,6 +192,19 @@ class Alerter:
             if key.startswith(HELD) and key not in held:
                 repo.close_incident(key, at=now)
 
+    @staticmethod
+    def _evaluate_totals(session: Session, open_by_key: Mapping[str, object], now: datetime) -> None:
+        """One incident per stated total that what cacwatch holds does not match."""
+        repo = ServiceRepository(session)
+        failing = {
+            f"{TOTALS}{r.kind}:{r.as_of}": r for r in TotalsRepository(session).reconciliations() if not r.ok
+        }
+        for key, r in failing.items():
+            repo.open_incident(key, totals_message(r), 1, at=now)
+        for key in open_by_key:
+            if key.startswith(TOTALS) and key not in failing:
+                repo.close_incident(key, at=now)
+
     def _due(self) -> list[tuple[int, str, Alert]]:
         """(incident id, "open" | "recovery", message) not yet sent."""
         due: list[tuple[int, str, Alert]] = []
@@ -155,7 +214,11 @@ class Alerter:
                     due.append((row.id, "open", Alert(self._subject(row.key, recovered=False), row.last_message)))
                 else:
                     opened = row.opened_at.replace(tzinfo=row.opened_at.tzinfo or timezone.utc)
-                    works = "is no longer held (confirmed, or the full list is back)" if row.key.startswith(HELD) else "works again"
+                    works = (
+                        "is no longer held (confirmed, or the full list is back)" if row.key.startswith(HELD)
+                        else "reconcile again" if row.key.startswith(TOTALS)
+                        else "works again"
+                    )  # fmt: skip
                     text = (
                         f"cacwatch: recovered: {self._what(row.key)} {works} "
                         f"(incident opened {opened:%Y-%m-%d %H:%M} UTC).\nLast problem: {row.last_message}"
@@ -174,6 +237,9 @@ class Alerter:
         if key.startswith(HELD):
             kind, month, _ = key[len(HELD) :].split(":", 2)
             return f"held list {kind} {month}"
+        if key.startswith(TOTALS):
+            kind, as_of = key[len(TOTALS) :].split(":", 1)
+            return f"{kind} totals as of {as_of}"
         return f"list {key.split(':', 1)[1]}"
 
     def _subject(self, key: str, *, recovered: bool) -> str:
@@ -184,6 +250,8 @@ class Alerter:
             return f"[cacwatch] {what} is failing"[:200]
         if key.startswith(HELD):
             return f"[cacwatch] list held as suspect (rows missing): {what.removeprefix('held list ')}"[:200]
+        if key.startswith(TOTALS):
+            return f"[cacwatch] {what} do not reconcile with CAC's stated totals"[:200]
         return f"[cacwatch] unreadable list: {key.split(':', 1)[1]}"[:200]
 
     # --- after each poll -----------------------------------------------------------------

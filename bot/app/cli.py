@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from bot.app.config import Settings
+    from bot.delivery.notifiers.base import Notifier
     from bot.ingest.poll import PollOutcome
 
 # Start-up (docs/benchmarks.md, "Ingest"): this module imports typer and the command modules
@@ -327,21 +329,12 @@ def _when(moment: "datetime") -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-@deliveries_app.command("replay")
-def deliveries_replay(
-    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key such as webhook:https://…)")],
-    since: Annotated[str, typer.Option("--since", help="Events made since DATE (YYYY-MM-DD, UTC, or an ISO 8601 time)")],
-) -> None:
-    """Send past events again to one configured destination, e.g. a new webhook endpoint."""
-    from bot.delivery.notifiers.base import notifiers_by_key
+def _chosen_notifier(settings: "Settings", destination: str) -> "Notifier":
+    """The configured notifier sending to ``destination``: its key (masked for webhooks), or the
+    URL or key it was stored under before masking; exit 2 naming what is configured otherwise."""
     from bot.delivery.notifiers.factory import build_notifiers
-    from bot.delivery.outbox import deliver_until_idle, replay
 
-    start = _since(since)
-    assert start is not None
-    settings = _settings()
     notifiers = build_notifiers(settings)
-    # The key (masked for webhooks), or the URL or key it was stored under before masking.
     chosen = next(
         (n for n in notifiers if destination in {n.destination, *n.aliases, *(a.split(":", 1)[-1] for a in n.aliases)}),
         None,
@@ -349,18 +342,38 @@ def deliveries_replay(
     if chosen is None:
         configured = ", ".join(n.destination.split(":", 1)[0] for n in notifiers) or "none"
         raise _fail(f"--destination: no configured notifier sends to {destination!r} (configured kinds: {configured})", 2)
+    return chosen
+
+
+@deliveries_app.command("replay")
+def deliveries_replay(
+    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key such as webhook:https://…)")],
+    since: Annotated[str, typer.Option("--since", help="Events made since DATE (YYYY-MM-DD, UTC, or an ISO 8601 time)")],
+    resend: Annotated[bool, typer.Option("--resend", help="Also events this destination already got (same webhook-id: receivers may drop them)")] = False,
+) -> None:
+    """Send past events again to one configured destination: a new endpoint catches up, a repaired
+    one gets what died (dead letters are queued again)."""
+    from bot.delivery.notifiers.base import notifiers_by_key
+    from bot.delivery.outbox import DestinationDisabled, deliver_until_idle, replay
+
+    start = _since(since)
+    assert start is not None
+    settings = _settings()
+    chosen = _chosen_notifier(settings, destination)
     db = _database(settings)
 
     async def send() -> "tuple[int, int, int]":
         try:
-            run = await deliver_until_idle(db, notifiers_by_key(notifiers))
+            run = await deliver_until_idle(db, notifiers_by_key([chosen]))
         finally:
-            for notifier in notifiers:
-                await notifier.aclose()
+            await chosen.aclose()
         return run.delivered, run.failed, run.dead
 
     try:
-        result = replay(db, chosen, since=start)
+        try:
+            result = replay(db, chosen, since=start, resend=resend)
+        except DestinationDisabled as error:
+            raise _fail(str(error), 1) from None
         import asyncio
 
         delivered, failed, dead = asyncio.run(send())
@@ -368,11 +381,33 @@ def deliveries_replay(
         db.dispose()
     line = f"{result.queued} past events queued for {chosen.destination}"
     if result.skipped or result.filtered:
-        line += f" ({result.skipped} already sent or queued, {result.filtered} outside its filters)"
+        already = "already queued" if resend else "already sent or queued"
+        line += f" ({result.skipped} {already}, {result.filtered} outside its filters)"
     line += f"; {delivered} deliveries sent"
     if failed or dead:
         line += f", {failed} to retry, {dead} dead (see `cacwatch deliveries`)"
     print(line)
+
+
+@deliveries_app.command("enable")
+def deliveries_enable(
+    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key)")],
+) -> None:
+    """Re-enable a destination disabled after it answered 410 Gone; the deliveries the 410
+    stopped are queued again (sent by the next check or by `run`)."""
+    from bot.delivery.outbox import enable_destination
+
+    settings = _settings()
+    chosen = _chosen_notifier(settings, destination)
+    db = _database(settings)
+    try:
+        was_disabled, queued = enable_destination(db, chosen.destination)
+    finally:
+        db.dispose()
+    if not was_disabled and not queued:
+        print(f"{chosen.destination} was not disabled; nothing to do")
+        return
+    print(f"{chosen.destination} enabled; {queued} deliveries queued again")
 
 
 @deliveries_app.command("retry")
@@ -384,9 +419,13 @@ def deliveries_retry(
 
     settings = _settings(for_reading=True)  # queues only: `run` or the next check sends (and needs the secrets)
     db = _database(settings)
-    count = retry_dead(db, destination=destination)
-    db.dispose()
+    try:
+        count, disabled = retry_dead(db, destination=destination)
+    finally:
+        db.dispose()
     print(f"{count} deliveries queued again")
+    for key in disabled:
+        print(f"{key} is disabled (it answered 410 Gone): `cacwatch deliveries enable --destination {key}` queues its deliveries again")
 
 
 @app.command()
@@ -457,18 +496,28 @@ def serve(
 
 @app.command()
 def status() -> None:
-    """The service as the database sees it: scheduler, sources, lists, deliveries, open incidents."""
+    """The service as the database sees it: scheduler, sources, lists, deliveries, open incidents,
+    and CAC's stated GenAI totals against what cacwatch holds."""
     from bot.app.leader import current_leader
     from bot.app.metrics import print_status, read_snapshot
+
+    from bot.app.alerts import totals_lines
+    from storage.totals_repo import TotalsRepository
 
     settings = _settings(for_reading=True)
     db = _read_database(settings)
     try:
         snapshot = read_snapshot(db)
         leader = current_leader(db)
+        with db.session() as session:
+            reconciliations = TotalsRepository(session).reconciliations()
     finally:
         db.dispose()
-    print_status(_console(), snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+    console = _console()
+    print_status(console, snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+    # The proof that nothing was missed: CAC's stated GenAI totals against what is held.
+    for line in totals_lines(reconciliations):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

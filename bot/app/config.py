@@ -221,6 +221,9 @@ class TelegramSettings(NotifierSettings):
     admin_chat: str | None = None  # operator alerts (source blocked, list unreadable): chat id or @name
     kinds: _KnownKinds = None  # channel posts only for these kinds (users choose their own)
     chart: bool = True  # list-size chart ahead of each list.published post
+    # The operator's watchlist is often a law firm's client list: its hits stay out of the
+    # public channel post unless this says otherwise (users' own /watch alerts are private).
+    show_watchlist: bool = False
     interactive: bool = True  # run the command bot inside `cacwatch run`
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None  # public https URL Telegram posts updates to
@@ -400,6 +403,10 @@ class ServiceSettings(_Strict):
     # ends, so the service idles small. The look at the front door runs in the service; a poll
     # with nothing to fetch ends there, without a child (bot/ingest/pipeline.py, look_first).
     poll_process: bool = True
+    # Notifiers' heavy rendering (Telegram charts, email digests with chart and CSV/XLSX
+    # attachments) in a child kept while deliveries are made and stopped when they are done,
+    # so matplotlib and openpyxl never stay in the service (bot/delivery/render.py).
+    render_process: bool = True
 
     @field_validator("delivery_interval", "leader_retry", "readiness_max_age")
     @classmethod

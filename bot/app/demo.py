@@ -69,13 +69,16 @@ def _show_audiences(event: ListEvent, root: Path, console: Console) -> None:
     from bot.delivery.email.digest import render_digest
     from bot.delivery.email.subscribers import Subscriber
     from bot.delivery.notifiers.text import plain_summary
+    from bot.delivery.notifiers.webhook import encode_body
     from bot.delivery.telegram.format import render_event
 
     data = event["data"]
     console.print(Panel(plain_summary(event, "both"), title="Console summary", expand=False))
 
     webhook = root / "webhook-list.published.json"
-    webhook.write_text(json.dumps({k: event[k] for k in ("type", "timestamp", "data")}, ensure_ascii=False, indent=2), encoding="utf-8")
+    # The body exactly as an endpoint gets it (with the event's ``id``), indented for reading.
+    body = json.loads(encode_body(event))
+    webhook.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"Webhook body ({len(data['new'])} new filings, signed per Standard Webhooks when sent): {webhook}", highlight=False)
 
     posts = render_event(event, "both")

@@ -410,6 +410,7 @@ class Service:
 
     async def _delivery_loop(self) -> None:
         from bot.delivery.outbox import deliver_due
+        from bot.delivery.render import renderer
 
         if not self._by_key:
             log.info("no notifiers configured: no delivery worker")
@@ -441,6 +442,8 @@ class Service:
                     log.warning("delivery failed: %s", error)
             if busy:
                 continue  # more may be due right away
+            # Nothing due: the rendering child (charts, digests) goes, and what it loaded with it.
+            await asyncio.to_thread(renderer.release)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(interval * 2**errors, 60.0))
 
@@ -518,6 +521,9 @@ async def run_service(settings: Settings, db: Database, console: Console) -> Non
     """Entry point of ``cacwatch run``: returns after a clean stop (exit 0)."""
     configure_logging(settings)
     service = Service(settings, db)
+    from bot.delivery.render import renderer
+
+    renderer.isolate(settings.service.render_process)
     try:
         await service.run()
     except AlreadyRunning as err:
@@ -532,3 +538,5 @@ async def run_service(settings: Settings, db: Database, console: Console) -> Non
             console.print(f"cacwatch: {err}", markup=False, highlight=False)
             raise SystemExit(1) from None
         raise
+    finally:
+        renderer.isolate(False)  # stops the rendering child, if one is up

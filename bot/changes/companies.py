@@ -236,6 +236,10 @@ def _pinyin_words(han: str) -> list[str]:
 
 def _trade_words(text: str, names: dict[str, str]) -> list[str]:
     """A trade name: known brand fragments in English, other Han text in pinyin, Latin as written."""
+    # A brand written with a hyphen (梅赛德斯-奔驰, 一汽-大众) is one name, not two around a dash.
+    whole = names.get(text)
+    if whole:
+        return [whole]
     words: list[str] = []
     for piece in re.split(f"({_HAN_RUN.pattern})", text):
         if not piece:

@@ -32,6 +32,7 @@ __all__ = [
     "GenaiCounts",
     "GenaiTotals",
     "RegistrationTotals",
+    "StatedRegistrationTotals",
     "FindingType",
     "Finding",
     "RankFinding",
@@ -242,6 +243,11 @@ class RegistrationTotals(TypedDict):
     registered: int
 
 
+class StatedRegistrationTotals(TypedDict):
+    filed: int
+    registered: int | None  # None: the announcement stated only 备案 (截至2025年3月31日，共有346款…)
+
+
 class GenaiTotals(TypedDict):
     """CAC's stated cumulative GenAI totals against what cacwatch holds (``data.totals``).
 
@@ -250,7 +256,7 @@ class GenaiTotals(TypedDict):
     """
 
     as_of: str  # YYYY-MM-DD
-    stated: RegistrationTotals
+    stated: StatedRegistrationTotals
     held: RegistrationTotals
     source_url: NotRequired[str]  # the announcement that stated them
 

@@ -17,24 +17,43 @@ from bot.changes.event_schema import (
     Event,
     FieldChanges,
     FilingRecord,
+    GenaiCounts,
+    GenaiTotals,
     KindTotals,
     ListEvent,
     ListEventData,
     ListEventType,
     split_event,
 )
-from bot.changes.findings import cancelled_filings, findings_for_baseline, findings_for_list, renamed_filings
+from bot.changes.findings import (
+    cancelled_filings,
+    findings_for_baseline,
+    findings_for_list,
+    renamed_filings,
+    totals_mismatch,
+)
 from bot.changes.watchlist import Watchlist
 from bot.delivery.notifiers.base import Notifier
 from bot.delivery.outbox import enqueue, new_event_id
 from bot.ingest.pipeline import PollHooks, PollReport
-from scrapers.records import ListRef
+from scrapers.records import Kind, ListRef
 from scrapers.sources.cac.discovery import batch_number
 from storage.changes_repo import ChangesRepository
 from storage.db import Session
 from storage.repo import IngestOutcome, Repository, list_sizes
+from storage.totals_repo import Reconciliation, TotalsRepository, registration_of
 
-__all__ = ["OutboxHooks", "ListAbout", "list_event", "build_list_event", "baseline_event", "preview_events", "MAX_FILINGS_PER_EVENT"]
+__all__ = [
+    "OutboxHooks",
+    "ListAbout",
+    "list_event",
+    "build_list_event",
+    "baseline_event",
+    "preview_events",
+    "genai_counts",
+    "genai_totals",
+    "MAX_FILINGS_PER_EVENT",
+]
 
 # Large lists are split into several events so no webhook body is unbounded.
 MAX_FILINGS_PER_EVENT = 500
@@ -64,6 +83,33 @@ class ListAbout(Protocol):
     def attachment_url(self) -> str: ...
 
 
+def genai_counts(new: Sequence[Mapping[str, Any]]) -> GenaiCounts:
+    """New GenAI filings split: filed (备案), registered (登记), on-device (filed with a 适用场景).
+
+    A record without ``registration`` (stored before the GenAI parser set it) counts by the
+    form of its number (``…S0054`` is a 上线编号, registered)."""
+    counts: GenaiCounts = {"filed": 0, "registered": 0, "on_device": 0}
+    for record in new:
+        registration = registration_of(record.get("registration"), str(record.get("filing_number") or ""))
+        if registration == "registered":
+            counts["registered"] += 1
+        else:
+            counts["filed"] += 1
+            if record.get("scenario"):
+                counts["on_device"] += 1
+    return counts
+
+
+def genai_totals(reconciliation: Reconciliation) -> GenaiTotals:
+    """``data.totals`` of a list event from a stored reconciliation."""
+    return {
+        "as_of": reconciliation.as_of,
+        "stated": {"filed": reconciliation.stated_filed, "registered": reconciliation.stated_registered},
+        "held": {"filed": reconciliation.held_filed, "registered": reconciliation.held_registered},
+        "source_url": reconciliation.source_url,
+    }
+
+
 def build_list_event(
     event_id: str,
     event_type: ListEventType,
@@ -73,16 +119,21 @@ def build_list_event(
     filings: tuple[list[FilingRecord], list[ChangedFiling], list[FilingRecord]],
     sizes: Sequence[tuple[str, int]],
     watchlist: Watchlist | None,
+    totals: GenaiTotals | None = None,
 ) -> ListEvent:
     """The one place a list event's payload is put together (polls and digest previews).
 
-    ``filings``: the (new, changed, removed) filings of the event.
+    ``filings``: the (new, changed, removed) filings of the event; ``totals``: CAC's stated
+    totals reconciled for this list (GenAI), whose difference is the first finding.
     """
     new, changed, removed = filings
     list_month = about.list_month
     notable = findings_for_list(
         kind=kind, list_month=list_month, rows=rows, new=new, changed=changed, sizes=sizes, watchlist=watchlist
     )
+    mismatch = totals_mismatch(totals) if totals is not None else None
+    if mismatch is not None:
+        notable.insert(0, mismatch)  # the one finding that says the data may be incomplete
     # Counted as the findings count them (注销 N 项 includes new filings already cancelled).
     cancelled = len(cancelled_filings(new, changed))
     renamed = len(renamed_filings(changed))
@@ -108,6 +159,10 @@ def build_list_event(
         "notable": notable,
         "sizes": [[month, count] for month, count in sizes],
     }
+    if kind == Kind.GENAI_SERVICE.value:
+        data["counts"]["genai"] = genai_counts(new)
+    if totals is not None:
+        data["totals"] = totals
     return {"id": event_id, "type": event_type, "timestamp": _timestamp(), "data": data}
 
 
@@ -120,6 +175,11 @@ def list_event(
     # (kind, number, changes): a 注销 notice changes filings of whichever series they are in.
     changed_items: list[tuple[str, str, FieldChanges]]
     event_type: ListEventType
+    if outcome.is_new_list and ref.is_summary:
+        # A summary repeats entries published before: it is no new batch, and its rows are
+        # never new filings (storage.repo). Its stated totals are still reconciled: a
+        # difference is an operator alert and shows in `cacwatch status` (bot.app.alerts).
+        return None
     if outcome.is_new_list:
         event_type = "list.published"
         new_numbers = list(outcome.created)
@@ -151,7 +211,13 @@ def list_event(
     rows = repo.current_rows(repo.list_by_id(outcome.list_id))
     # A 注销 notice is not a batch: no rank or size change for it.
     sizes = [] if ref.is_cancellation else list_sizes(session, kind)
-    return build_list_event(new_event_id(), event_type, kind, ref, rows, (new, changed, removed), sizes, watchlist)
+    totals = None
+    if event_type == "list.published" and kind == Kind.GENAI_SERVICE.value and not ref.is_cancellation:
+        reconciliation = TotalsRepository(session).for_list(outcome.list_id)
+        totals = genai_totals(reconciliation) if reconciliation is not None else None
+    return build_list_event(
+        new_event_id(), event_type, kind, ref, rows, (new, changed, removed), sizes, watchlist, totals
+    )
 
 
 def baseline_event(session: Session) -> BaselineEvent:
@@ -190,7 +256,11 @@ def preview_events(session: Session, *, watchlist: list[str] | None = None) -> l
             numbers = [str(r["filing_number"]) for r in rows]
             new = _records(session, kind, numbers[:5000])
         sizes = list_sizes(session, kind)
-        event = build_list_event(f"evt_preview_{kind}", "list.published", kind, newest, rows, (new, [], []), sizes, matcher)
+        reconciliation = TotalsRepository(session).for_list(newest.id) if kind == Kind.GENAI_SERVICE.value else None
+        totals = genai_totals(reconciliation) if reconciliation is not None else None
+        event = build_list_event(
+            f"evt_preview_{kind}", "list.published", kind, newest, rows, (new, [], []), sizes, matcher, totals
+        )
         events.append(event)
     return events
 

@@ -8,7 +8,8 @@ writer for ``cacwatch export``, the email digest's attachments and Telegram's ``
   ``starts_formula`` is the one rule (a cell starting ``=`` ``+`` ``-`` ``@``, tab or CR);
   CSV cells get Excel's text apostrophe (``safe_cell``), XLSX cells are typed text with the
   quote prefix (the same meaning, without a visible apostrophe).
-- XLSX is for reading: Chinese and English headers, kinds and states in words, column widths,
+- XLSX is for reading: Chinese and English headers, kinds, states and GenAI registration
+  (备案 filed / 已登记 registered) in words, column widths,
   a frozen header row and filters. JSON Lines and CSV keep the machine names.
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from bot.changes.genai import REGISTRATION_LABELS
 from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS, kind_names
 from scrapers.records import EXPORT_FIELDS
 
@@ -152,6 +154,9 @@ def _readable(name: str, value: Any) -> Any:
         return f"{zh} {en}".strip()
     if name == "status" and value:
         return {"cancelled": "已注销 cancelled", "active": "有效 active"}.get(str(value), str(value))
+    if name == "registration" and value:
+        zh, en = REGISTRATION_LABELS.get(str(value), (str(value), ""))
+        return f"{zh} {en}".strip()
     if name == "removed":
         return "是 yes" if value else ""
     if name == "change" and value:

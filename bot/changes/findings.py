@@ -34,6 +34,7 @@ from bot.changes.event_schema import (
     FilingRecord,
     Finding,
     ForeignFiler,
+    GenaiTotals,
     ForeignFinding,
     ProvincesFinding,
     RankFinding,
@@ -42,6 +43,7 @@ from bot.changes.event_schema import (
     SizeChangeFinding,
     TopFilersFinding,
     TotalsFinding,
+    TotalsMismatchFinding,
     WatchHit,
     WatchlistFinding,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "findings_for_baseline",
     "cancelled_filings",
     "renamed_filings",
+    "totals_mismatch",
     "rank_of",
     "ordinal_largest",
     "TOP_N",
@@ -69,6 +72,7 @@ _MONTHS_EN: Final = ("January", "February", "March", "April", "May", "June", "Ju
 _COUNTRY_ZH: Final = {
     "United States": "美国", "Japan": "日本", "South Korea": "韩国", "Germany": "德国", "France": "法国",
     "United Kingdom": "英国", "Netherlands": "荷兰", "Switzerland": "瑞士", "Sweden": "瑞典", "Ireland": "爱尔兰",
+    "Denmark": "丹麦", "Finland": "芬兰", "Spain": "西班牙",
 }
 
 
@@ -453,6 +457,47 @@ def _provinces(new: Sequence[Mapping[str, Any]]) -> ProvincesFinding | None:
 
 
 # --- entry points -----------------------------------------------------------------------------
+
+
+def _differences(totals: GenaiTotals) -> tuple[list[str], list[str]]:
+    """The differences held − stated, as zh and en phrases (only what was stated is compared)."""
+    zh: list[str] = []
+    en: list[str] = []
+    pairs = [("filed", "备案", totals["stated"]["filed"], totals["held"]["filed"])]
+    if totals["stated"]["registered"] is not None:
+        pairs.append(("registered", "登记", totals["stated"]["registered"], totals["held"]["registered"]))
+    for word_en, word_zh, stated, held in pairs:
+        if held == stated:
+            continue
+        delta = held - stated
+        zh.append(f"{word_zh}{'多' if delta > 0 else '少'}{abs(delta)}款")
+        en.append(f"{abs(delta)} {word_en} {'more' if delta > 0 else 'fewer'}")
+    return zh, en
+
+
+def totals_mismatch(totals: GenaiTotals) -> TotalsMismatchFinding | None:
+    """What cacwatch holds differs from the totals CAC states (a lost or invented row)."""
+    diff_zh, diff_en = _differences(totals)
+    if not diff_zh:
+        return None
+    stated, held, as_of = totals["stated"], totals["held"], totals["as_of"]
+    y, m, d = (int(part) for part in as_of.split("-"))
+    if stated["registered"] is None:
+        stated_zh = f"截至{y}年{m}月{d}日共有{stated['filed']}款完成备案"
+        stated_en = f"{stated['filed']} filed as of {as_of}"
+        held_zh = f"cacwatch 掌握{held['filed']}款备案"
+        held_en = f"cacwatch holds {held['filed']} filed"
+    else:
+        stated_zh = f"截至{y}年{m}月{d}日共有{stated['filed']}款完成备案、{stated['registered']}款完成登记"
+        stated_en = f"{stated['filed']} filed and {stated['registered']} registered as of {as_of}"
+        held_zh = f"cacwatch 掌握{held['filed']}款备案、{held['registered']}款登记"
+        held_en = f"cacwatch holds {held['filed']} filed and {held['registered']} registered"
+    return {
+        "type": "totals_mismatch",
+        "zh": f"总数核对不符：网信办公告{stated_zh}，{held_zh}（{'，'.join(diff_zh)}）。",
+        "en": f"Totals do not reconcile: CAC states {stated_en}; {held_en} ({', '.join(diff_en)}).",
+        "data": {"totals": totals},
+    }
 
 
 def findings_for_list(

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from bot.changes.event_schema import Event, EventPayloadError, event_from_json
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
-from storage.outbox_repo import ClaimedDelivery, OutboxRepository
+from storage.outbox_repo import ClaimedDelivery, DeliveryState, OutboxRepository
 
 __all__ = [
     "RETRY_DELAYS",
@@ -37,6 +37,8 @@ __all__ = [
     "retry_dead",
     "replay",
     "Replay",
+    "DestinationDisabled",
+    "enable_destination",
     "delivery_counts",
     "delivery_id_of",
 ]
@@ -287,17 +289,26 @@ class Replay:
     filtered: int  # not for that destination (its kinds / events / watchlist filters)
 
 
-def replay(db: Database, notifier: Notifier, *, since: datetime) -> Replay:
+def replay(db: Database, notifier: Notifier, *, since: datetime, resend: bool = False) -> Replay:
     """Queue every stored event made since ``since`` again for ``notifier``'s own destination
-    (``cacwatch deliveries replay``): a new endpoint catches up on the past. Each gets a new
-    delivery (its own ``webhook-id``); the body's ``id`` is the event's, as everywhere else."""
+    (``cacwatch deliveries replay``): a new endpoint catches up on the past, a repaired one gets
+    what died. An event has one delivery per destination: one never made is added; a dead or
+    disabled one is queued again (same row, same ``webhook-id``); a delivered one only with
+    ``resend``; one queued or in flight is left alone. The body's ``id`` is the event's.
+
+    Raises DestinationDisabled when the destination answered 410: enable it first."""
     queued = skipped = filtered = 0
     with db.session() as session:
         repo = OutboxRepository(session)
-        done = repo.events_sent_or_queued(notifier.destination)
+        reason = repo.disabled_reason(notifier.destination)
+        if reason is not None:
+            raise DestinationDisabled(notifier.destination, reason)
         now = utcnow()
-        for pk, payload in repo.events_since(since):
-            if pk in done:
+        events = repo.events_since(since)
+        states = repo.delivery_states(notifier.destination, [pk for pk, _ in events])
+        for pk, payload in events:
+            state = states.get(pk)
+            if state in (DeliveryState.PENDING, DeliveryState.SENDING) or (state == DeliveryState.DELIVERED and not resend):
                 skipped += 1
                 continue
             try:
@@ -308,16 +319,38 @@ def replay(db: Database, notifier: Notifier, *, since: datetime) -> Replay:
                 continue
             if not notifier.accepts(event):
                 filtered += 1
-            else:
+            elif state is None:
                 repo.add_delivery(pk, notifier.destination, notifier.destination, not_before=now)
+                queued += 1
+            else:
+                repo.requeue(pk, notifier.destination, now=now)
                 queued += 1
     return Replay(queued, skipped, filtered)
 
 
-def retry_dead(db: Database, *, destination: str | None = None) -> int:
-    """Put dead-lettered deliveries back in the queue (``cacwatch deliveries retry``)."""
+class DestinationDisabled(Exception):
+    """A destination that answered 410 Gone: nothing is queued for it until it is enabled."""
+
+    def __init__(self, destination: str, reason: str) -> None:
+        super().__init__(f"{destination} is disabled ({reason}): run `cacwatch deliveries enable --destination …` first")
+        self.destination = destination
+        self.reason = reason
+
+
+def enable_destination(db: Database, destination: str) -> tuple[bool, int]:
+    """Lift a 410 mark (``cacwatch deliveries enable``): (was disabled, deliveries queued again)."""
     with db.session() as session:
-        return OutboxRepository(session).retry_dead(destination=destination, now=utcnow())
+        return OutboxRepository(session).enable(destination, now=utcnow())
+
+
+def retry_dead(db: Database, *, destination: str | None = None) -> tuple[int, list[str]]:
+    """Put dead-lettered deliveries back in the queue (``cacwatch deliveries retry``): how many,
+    and the disabled destinations (410) whose deliveries only ``enable_destination`` frees."""
+    with db.session() as session:
+        repo = OutboxRepository(session)
+        count = repo.retry_dead(destination=destination, now=utcnow())
+        disabled = sorted(d for d in repo.disabled_destinations() if destination in (None, d))
+        return count, disabled
 
 
 def delivery_counts(session: Session) -> dict[str, dict[str, int]]:

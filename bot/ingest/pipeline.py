@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.models import Poll
 from storage.holds import HeldVersion, confirm_due
 from storage.repo import IngestOutcome, Repository
+from storage.totals_repo import TotalsRepository
 
 __all__ = [
     "PollReport",
@@ -363,8 +364,10 @@ def _record(
     with db.session() as session:
         repo = Repository(session)
         repo.mark_checked(report.unchanged_keys)
+        totals = TotalsRepository(session)
         for announcement in look.announcements:
             repo.upsert_announcement(announcement, source.classify(announcement.title))
+            totals.record_announcement(announcement, source.classify(announcement.title))
         if report.ok:
             for url, pending in validators.pending.items():
                 repo.put_validators(url, pending)
@@ -378,6 +381,16 @@ def _record(
             source.name, poll, ok=report.ok, error=report.summary_line() if not report.ok else None, revalidated=revalidated
         )
         hooks.on_poll_done(repo, report)
+
+
+def _record_statements(db: Database, source: Source, look: Look) -> None:
+    stating = [a for a in look.announcements if a.totals]
+    if not stating:
+        return
+    with db.session() as session:
+        totals = TotalsRepository(session)
+        for announcement in stating:
+            totals.record_announcement(announcement, source.classify(announcement.title))
 
 
 def _check_tier(tier: str) -> None:
@@ -471,6 +484,9 @@ async def poll_source(
             await asyncio.sleep(max(0.0, look.not_before - time.monotonic()))
         report.failures.extend(look.failures)
         report.warnings.extend(look.warnings)
+        # Totals stated by the announcements are known before the lists are stored, so the
+        # event of the list they announced can be reconciled with them (bot.changes.events).
+        await asyncio.to_thread(_record_statements, db, source, look)
         ordered = _to_check(source, state, look, revalidate=revalidate)
         report.lists_checked = len(ordered)
 

@@ -16,6 +16,15 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from bot.changes.event_schema import EventPayloadError, findings_from_json
+from bot.changes.genai import (
+    event_split,
+    event_totals,
+    provinces_sentences,
+    records_cover,
+    split_sentences,
+    top_registration_provinces,
+    totals_sentences,
+)
 from bot.web.api import KindParam, filter_params, iso
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, check_known, filing_query
@@ -42,6 +51,29 @@ def _title(entry: FeedEntry) -> str:
     return f"{entry.summary.name} — {verb}"
 
 
+def _genai_lines(entry: FeedEntry) -> tuple[list[str], bool]:
+    """A GenAI list's split (filed / registered / on-device with 适用场景), the provinces with
+    most registrations and CAC's stated totals, "zh / en" per line; and whether the totals were
+    told (the totals_mismatch finding is then not repeated)."""
+    counts: dict[str, Any] = dict(entry.counts)
+    if entry.genai is not None:
+        counts["genai"] = entry.genai
+    data = {"kind": entry.summary.kind, "counts": counts, "new": entry.new, "totals": entry.totals,
+            "notable": entry.notable}
+    pairs: list[tuple[str, str]] = []
+    split = event_split(data)
+    if split is not None and split.total:
+        pairs.append(split_sentences(entry.summary.list_month, split, counts.get("new") or None))
+    if entry.new and records_cover(data):
+        provinces = provinces_sentences(top_registration_provinces(entry.new))
+        pairs += [provinces] if provinces else []
+    totals = event_totals(data)
+    if totals is not None:
+        zh, en, _ = totals_sentences(totals)
+        pairs.append((zh, en))
+    return [f"{zh} / {en}" for zh, en in pairs], totals is not None
+
+
 def entry_text(entry: FeedEntry) -> str:
     """Counts, then each notable finding in Chinese and English (plain text)."""
     counts = entry.counts
@@ -49,11 +81,14 @@ def entry_text(entry: FeedEntry) -> str:
     lines = [f"{entry.summary.title}", "; ".join(parts)]
     if entry.summary.rank is not None:
         lines.append(f"第{entry.summary.rank}大（共{entry.summary.of}份） / rank {entry.summary.rank} of {entry.summary.of} lists by size")
+    genai, totals_told = _genai_lines(entry)
+    lines += genai
     try:
         notable = findings_from_json(entry.notable)
     except EventPayloadError:
         notable = []  # a stored event this version cannot read: its counts still tell the story
-    lines += [f"• {finding['zh']} / {finding['en']}".strip() for finding in notable]
+    lines += [f"• {finding['zh']} / {finding['en']}".strip() for finding in notable
+              if not (totals_told and finding["type"] == "totals_mismatch")]
     return "\n".join(line for line in lines if line)
 
 
@@ -148,7 +183,9 @@ def lists_json(request: Request, kind: KindParam | None = None) -> Response:
                 "content_text": entry_text(e),
                 "date_published": iso(e.at),
                 "tags": [e.summary.kind, e.type],
-                "_cacwatch": {"kind": e.summary.kind, "list_month": e.summary.list_month, "type": e.type, "counts": e.counts},
+                "_cacwatch": {"kind": e.summary.kind, "list_month": e.summary.list_month, "type": e.type,
+                              "counts": {**e.counts, **({"genai": e.genai} if e.genai is not None else {})},
+                              **({"totals": e.totals} if e.totals is not None else {})},
             }
             for e in entries
         ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from bot.changes.companies_data import PROVINCES_EN
+from bot.changes.genai import province_en
 from bot.changes.vocabulary import kind_names
 
 __all__ = ["KIND_LABELS", "KIND_ORDER", "kind_label", "province_english"]
@@ -25,5 +26,5 @@ def kind_label(kind: str | None) -> str:
 
 
 def province_english(province: str | None) -> str:
-    """北京市 → Beijing (the GenAI lists' 属地 may be written otherwise: then nothing)."""
-    return PROVINCES_EN.get(province or "", "")
+    """北京市 → Beijing; the GenAI lists' 属地 as written too (广东 → Guangdong, 国资委); else nothing."""
+    return PROVINCES_EN.get(province or "", "") or province_en(province or "")

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from bot.changes.export import with_english, write_export
+from bot.changes.genai import GENAI_KIND, split_of, top_registration_provinces
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, ROLES, STATUSES, check_known, clean_text, filing_query, parse_kind, parse_limit
@@ -149,7 +150,37 @@ def list_page(request: Request, kind: str, list_month: str) -> Response:
     if detail is None:
         raise LookupError(f"no list of {list_month[:20]}")
     records = {(r["kind"], r["filing_number"]): r for r in detail.filings}
-    return _page(request, "list.html", title=detail.summary.name, detail=detail, records=records)
+    genai = None
+    names: dict[str, tuple[str, str | None]] = {}
+    if kind == GENAI_KIND:
+        names = web_state(request).corpus.filer_names(r["entity"] for r in detail.filings)
+        genai = _genai_summary(detail.filings, names)
+    return _page(request, "list.html", title=detail.summary.name, detail=detail, records=records, genai=genai,
+                 names=names)
+
+
+def _genai_summary(filings: list[dict[str, Any]], names: dict[str, tuple[str, str | None]]) -> dict[str, Any] | None:
+    """A GenAI list's filings split into filed / registered / on-device (with 适用场景), the
+    provinces with most registrations and the companies (big-tech groups, foreign parents, as
+    the search index names them) among its filers, every one of them."""
+    split = split_of(filings)
+    if split is None or not split.total:
+        return None
+    companies: dict[str, dict[str, int]] = {}
+    for record in filings:
+        company = names.get(record["entity"], ("", None))[1]
+        if not company:
+            continue
+        entry = companies.setdefault(company, {"filed": 0, "registered": 0, "on_device": 0})
+        if record.get("registration") == "registered":
+            entry["registered"] += 1
+        elif record.get("scenario"):
+            entry["on_device"] += 1
+        else:
+            entry["filed"] += 1
+    ordered = sorted(companies.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+    provinces = top_registration_provinces(filings)
+    return {"split": split, "provinces": provinces, "companies": ordered}
 
 
 @router.get("/entities/{entity}")

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bot.changes.genai import REGISTRATION_LABELS, registration_label, scenario_en
 from bot.changes.vocabulary import FIELD_LABELS
 from bot.web.labels import KIND_ORDER, kind_label, province_english
 
@@ -70,6 +71,9 @@ _env.globals.update(
     field_labels=_FIELD_LABELS,
     value=_value,
     kinds=KIND_ORDER,
+    registrations=tuple(REGISTRATION_LABELS),
+    registration_label=registration_label,
+    scenario_en=scenario_en,
 )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import threading
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -111,10 +112,46 @@ def _ink_width(line: list[Char]) -> float:
     return (ink[-1]["x1"] - ink[0]["x0"]) if ink else 0.0
 
 
+# Marks PDF text extraction reports in place of a printed hyphen: PDFium turns a hyphen that
+# ends a line before a letter or digit into ``\x02`` (its "hyphen at a line end" code), and a
+# font may map the hyphen glyph to the soft hyphen U+00AD. Both are drawn glyphs: a hyphen.
+_HYPHEN_MARKS = frozenset("\x02\u00ad")
+
+
+def _is_mark(text: str) -> bool:
+    """A control or format character (Cc/Cf) standing for a drawn glyph."""
+    # isprintable() is False for every Cc/Cf character: most characters stop at this C-speed test.
+    return len(text) == 1 and not text.isprintable() and not text.isspace() and unicodedata.category(text) in ("Cc", "Cf")
+
+
+def _printed(lines: list[list[Char]]) -> list[list[Char]]:
+    """Restore what is printed: a hyphen mark is ``-``; another control or format mark is
+    ``-`` where it ends a line that wraps (the place of a hyphen), else nothing (dropped)."""
+    out: list[list[Char]] = []
+    for n, line in enumerate(lines):
+        if not any(_is_mark(c.get("text", "")) for c in line):
+            out.append(line)
+            continue
+        ink = [i for i, c in enumerate(line) if c.get("text", "").strip()]
+        last = ink[-1] if ink else -1
+        kept: list[Char] = []
+        for i, c in enumerate(line):
+            text = c.get("text", "")
+            if not _is_mark(text):
+                kept.append(c)
+            elif text in _HYPHEN_MARKS or (i == last and n < len(lines) - 1):
+                kept.append({**c, "text": "-"})
+        if kept:
+            out.append(kept)
+    return out
+
+
 def _cell_text(chars: list[Char], bbox: BBox) -> str:
     if not chars:
         return ""
-    lines = _lines(chars)
+    lines = _printed(_lines(chars))
+    if not lines:
+        return ""
     if len(lines) == 1:
         return _line_text(lines[0]).strip()
     x0, _, x1, _ = bbox

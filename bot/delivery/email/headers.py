@@ -39,6 +39,11 @@ class LinkHeader(str):
         value.links = links
         return value
 
+    def __getnewargs__(self) -> tuple[str, tuple[str, ...]]:  # type: ignore[override]
+        # Pickled with its message: a digest rendered in `cacwatch run`'s rendering child
+        # (bot.delivery.render) comes back to the service by pickle.
+        return self.name, self.links
+
     def fold(self, *, policy: Policy) -> str:
         """``Name: <a>,⏎ <b>⏎`` with the policy's line separator (CRLF on the wire)."""
         separator = "," + policy.linesep + " "

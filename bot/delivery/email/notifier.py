@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import aiosmtplib
 from bot.app.config import EmailSettings
 from bot.delivery.email.digest import render_digest, stable_message_id
+from bot.delivery.render import renderer
 from bot.delivery.email.subscribers import (
     DESTINATION_PREFIX,
     company_matcher,
@@ -240,7 +241,7 @@ class EmailNotifier(Notifier):
         due = await asyncio.to_thread(self._heartbeats_due, now)
         sent = 0
         for subscriber in due:
-            message = await asyncio.to_thread(self._render, [], subscriber, now, None)
+            message = await self._render([], subscriber, now, None)
             try:
                 await self._smtp(message, subscriber.address)
             except DeliveryError as err:
@@ -318,11 +319,15 @@ class EmailNotifier(Notifier):
                 sizes[kind] = list_sizes(session, kind)
         return sizes
 
-    def _render(
+    async def _render(
         self, events: list[Event], subscriber: Subscriber, now: datetime, message_id: str | None
     ) -> EmailMessage:
+        """The digest message; drawn (chart, CSV/XLSX attachments) through the process's renderer,
+        so in `cacwatch run` matplotlib and openpyxl never load into the service (bot.delivery.render)."""
         kinds = {e["data"]["kind"] for e in events if e["type"] == "list.published" and not e["data"].get("sizes")}
-        message = render_digest(
+        chart_sizes = await asyncio.to_thread(self._chart_sizes, kinds)
+        message = await renderer.run(
+            render_digest,
             events,
             subscriber,
             now=now,
@@ -331,13 +336,13 @@ class EmailNotifier(Notifier):
             public_base_url=self.settings.public_base_url,
             public_url=self.public_url,
             chart=self.settings.chart,
-            chart_sizes=self._chart_sizes(kinds),
+            chart_sizes=chart_sizes,
             message_id=message_id,
         )
         if subscriber.attach_brief and self.db is not None:
             from bot.delivery.email.briefs import attach_briefs
 
-            attach_briefs(message, events, subscriber.language, self.db)
+            await attach_briefs(message, events, subscriber.language, self.db)
         return message
 
     def _record_sent(self, address: str, when: datetime, heartbeat: bool = False) -> None:
@@ -365,7 +370,7 @@ class EmailNotifier(Notifier):
             return
         now = self._clock()
         message_id = stable_message_id(self.settings.sender, [delivery_id for _, delivery_id in items])
-        message = await asyncio.to_thread(self._render, events, subscriber, now, message_id)
+        message = await self._render(events, subscriber, now, message_id)
         await self._smtp(message, address)
         await asyncio.to_thread(self._record_sent, address, now)
 

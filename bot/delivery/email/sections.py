@@ -14,6 +14,20 @@ from urllib.parse import quote, urlsplit
 from bot.changes.companies import batch_label, english_name, province_en
 from bot.changes.event_schema import BaselineData, BaselineEvent, ChangedFiling, Event, FieldChanges
 from bot.changes.event_schema import FilingRecord, ListEvent
+from bot.changes.genai import (
+    GENAI_KIND,
+    companies_among,
+    company_sentences,
+    event_split,
+    event_totals,
+    provinces_sentences,
+    records_cover,
+    scenario_en,
+    split_of,
+    split_sentences,
+    top_registration_provinces,
+    totals_sentences,
+)
 from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
 from bot.changes.watchlist import FilingHit, Watchlist, filing_hits
 from bot.delivery.email.subscribers import clean_name
@@ -141,6 +155,8 @@ class _Filing(_FilingRow):
     province: str
     province_en: str
     url: str = ""  # its page in the web app (web.public_url set), else ""
+    scenario: str = ""  # GenAI on-device: 适用场景 as written
+    scenario_en: str = ""
 
 
 @dataclass(slots=True)
@@ -179,6 +195,10 @@ class Section:
     batch_en: str = ""  # 17th batch
     events: list[ListEvent] = field(default_factory=list)
     web_url: str = ""  # the list's page in the web app (web.public_url set), else ""
+    # GenAI lists: (texts in the subscriber's language, is an alert) per line — the split into
+    # filed / registered / on-device, provinces, companies among them, CAC's totals.
+    genai: list[tuple[list[str], bool]] = field(default_factory=list)
+    on_device: list[_Filing] = field(default_factory=list)  # new on-device services not in the preview
 
     @property
     def new(self) -> list[FilingRecord]:
@@ -277,30 +297,81 @@ def finish_section(section: Section, language: str) -> None:
     else:
         section.shown = dict(counts)
     section.shown["other_changed"] = other
+    told = _genai_lines(section, language)
     for event in section.events:
         for finding in event["data"]["notable"]:
             if finding["type"] == "rank" and section.rank is None:
                 rank = finding["data"]
                 section.rank = {"rank": rank["rank"], "of": rank["of"], "size": rank["size"]}
-            if finding["type"] in _FINDINGS_ELSEWHERE:
+            if finding["type"] in _FINDINGS_ELSEWHERE or finding["type"] in told:
                 continue
             texts = pick_language(language, finding["zh"], finding["en"])
             if texts and texts not in section.findings:
                 section.findings.append(texts)
-    for record in new[:_PREVIEW_ROWS]:
-        entity = clean_line(record["entity"])
-        province = clean_line(record["province"], 40)
-        section.preview.append(
-            _Filing(
-                number=clean_line(record["filing_number"], 200),
-                name=clean_line(record["name"]),
-                entity=entity,
-                entity_en=english_for(entity) if language != "zh" else "",
-                province=province,
-                province_en=_province_en(province) if language != "zh" else "",
-            )
-        )
+    section.preview = [_preview(record, language) for record in new[:_PREVIEW_ROWS]]
+    section.on_device = [
+        _preview(record, language)
+        for record in new[_PREVIEW_ROWS:]
+        if record.get("registration") != "registered" and str(record.get("scenario") or "").strip()
+    ]
     section.more = max(0, len(new) - len(section.preview))
+
+
+def _preview(record: FilingRecord, language: str) -> _Filing:
+    entity = clean_line(record["entity"])
+    province = clean_line(record["province"], 40)
+    scenario = clean_line(record.get("scenario") or "", 100)
+    return _Filing(
+        number=clean_line(record["filing_number"], 200),
+        name=clean_line(record["name"]),
+        entity=entity,
+        entity_en=english_for(entity) if language != "zh" else "",
+        province=province,
+        province_en=_province_en(province) if language != "zh" else "",
+        scenario=scenario,
+        scenario_en=clean_line(scenario_en(scenario), 100) if scenario and language != "zh" else "",
+    )
+
+
+def _pick_whole(language: str, zh: str, en: str) -> list[str]:
+    """``pick_language`` without its 500-character cut: a line naming every company is never cut."""
+    zh, en = clean_line(zh, 20_000), clean_line(en, 20_000)
+    if language == "zh":
+        return [zh] if zh else [en]
+    if language == "en":
+        return [en] if en else [zh]
+    return [t for t in dict.fromkeys([zh, en]) if t]
+
+
+def _genai_lines(section: Section, language: str) -> set[str]:
+    """Fill ``section.genai`` for a GenAI list; returns the finding types those lines tell in
+    full (every big-tech group and foreign company, the totals), not repeated as findings."""
+    if section.kind != GENAI_KIND or not section.events:
+        return set()
+    data = section.events[0]["data"]
+    new = section.new  # every part's new filings (or what a province filter left)
+    # Narrowed to the subscriber's provinces: the split of what they get, as the counts shown.
+    split = (split_of(new) if new else None) if section.narrowed else event_split(data, new)
+    told: set[str] = set()
+    if split is not None and (split.total or section.shown.get("new")):
+        new_count = section.shown.get("new") or None
+        section.genai.append((_pick_whole(language, *split_sentences(section.list_month, split, new_count)), False))
+    # Provinces and names only from every new filing (or every one the subscriber gets): the
+    # parts of a split list not in this digest would make them wrong; the findings tell them then.
+    if new and (section.narrowed or records_cover(data, new)):
+        provinces = provinces_sentences(top_registration_provinces(new))
+        if provinces:
+            section.genai.append((_pick_whole(language, *provinces), False))
+        groups, foreign = companies_among(new)
+        for zh, en in company_sentences(groups, foreign, lambda entity: english_for(entity) or entity):
+            section.genai.append((_pick_whole(language, zh, en), False))
+        told |= ({"big_tech"} if groups else set()) | ({"foreign"} if foreign else set())
+    totals = next((t for t in (event_totals(e["data"]) for e in section.events) if t is not None), None)
+    if totals is not None:
+        zh, en, mismatch = totals_sentences(totals)
+        section.genai.append((_pick_whole(language, zh, en), mismatch))
+        told.add("totals_mismatch")
+    return told
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,7 +476,7 @@ def add_web_links(public_url: str | None, sections: Sequence[Section], *item_lis
     for section in sections:
         if section.kind and section.list_month:
             section.web_url = page_url(public_url, list_path(section.kind, section.list_month)) or ""
-        for filing in section.preview:
+        for filing in [*section.preview, *section.on_device]:
             if section.kind and filing.number:
                 filing.url = page_url(public_url, filing_path(section.kind, filing.number)) or ""
     for items in item_lists:

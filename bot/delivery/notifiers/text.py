@@ -12,6 +12,17 @@ from collections.abc import Iterable
 from typing import Literal
 
 from bot.changes.event_schema import BaselineData, Event, Finding, ListEvent
+from bot.changes.genai import (
+    companies_among,
+    company_sentences,
+    event_split,
+    event_totals,
+    provinces_sentences,
+    records_cover,
+    split_sentences,
+    top_registration_provinces,
+    totals_sentences,
+)
 from bot.changes.vocabulary import kind_names
 
 __all__ = ["plain_summary", "summary_title", "KIND_NAMES", "Language"]
@@ -67,9 +78,12 @@ def summary_title(event: Event, language: Language = "both") -> str:
     return " · ".join(_pick(language, zh, en))
 
 
-def _findings(notable: Iterable[Finding], language: str) -> list[str]:
+def _findings(notable: Iterable[Finding], language: str, told: Iterable[str] = ()) -> list[str]:
     lines: list[str] = []
+    skipped = set(told)
     for finding in notable:
+        if finding["type"] in skipped:
+            continue
         texts = _pick(language, _one_line(finding["zh"]), _one_line(finding["en"]))
         texts = [t for t in texts if t]
         if texts:
@@ -92,6 +106,33 @@ def _list_body(event: ListEvent, language: str) -> list[str]:
         f"New {new:,} · changed {changed:,} · removed {removed:,}",
     )
     return lines
+
+
+def _genai_body(event: ListEvent, language: str) -> tuple[list[str], set[str]]:
+    """A GenAI list's split (filed / registered / on-device with 适用场景), the provinces with
+    most registrations, every big-tech group and foreign company among the new filings, and
+    CAC's stated totals; and the finding types these lines tell in full."""
+    data = event["data"]
+    pairs: list[tuple[str, str]] = []
+    told: set[str] = set()
+    split = event_split(data)
+    if split is not None and (split.total or data["counts"]["new"]):
+        pairs.append(split_sentences(data["list_month"], split, data["counts"]["new"] or None))
+    if data["new"] and records_cover(data):
+        provinces = provinces_sentences(top_registration_provinces(data["new"]))
+        pairs += [provinces] if provinces else []
+        groups, foreign = companies_among(data["new"])
+        pairs += company_sentences(groups, foreign)
+        told |= ({"big_tech"} if groups else set()) | ({"foreign"} if foreign else set())
+    totals = event_totals(data)
+    if totals is not None:
+        zh, en, _ = totals_sentences(totals)
+        pairs.append((zh, en))
+        told.add("totals_mismatch")
+    lines: list[str] = []
+    for zh, en in pairs:
+        lines += _pick(language, _one_line(zh), _one_line(en))
+    return lines, told
 
 
 def _baseline_body(data: BaselineData, language: str) -> list[str]:
@@ -119,13 +160,16 @@ def plain_summary(event: Event, language: Language = "both") -> str:
         raise ValueError(f"language must be both, zh or en, not {language!r}")
     lines = [summary_title(event, language)]
     links: list[str] = []
+    told: set[str] = set()
     if event["type"] == "baseline.established":
         lines += _baseline_body(event["data"], language)
     else:
         lines += _list_body(event, language)
+        genai, told = _genai_body(event, language)
+        lines += genai
         links = [_one_line(event["data"]["page_url"]), _one_line(event["data"]["attachment_url"])]
         links = [link for link in links if link]
-    findings = _findings(event["data"]["notable"], language)
+    findings = _findings(event["data"]["notable"], language, told)
     if findings:
         lines.append("")
         lines += findings

@@ -14,11 +14,24 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeGuard, TypeVar
+from typing import Literal, Protocol, TypeGuard, TypeVar, cast
 
 from bot.changes.companies import batch_label, english_name, translate_term
+from bot.changes.genai import (
+    companies_among,
+    company_sentences,
+    event_split,
+    event_totals,
+    provinces_sentences,
+    records_cover,
+    scenario_en,
+    split_brief,
+    split_sentences,
+    top_registration_provinces,
+    totals_sentences,
+)
 from bot.changes.event_schema import (
     BaselineEvent,
     ChangedFiling,
@@ -70,8 +83,9 @@ _ROLE = {"provider": ("服务提供者", "service provider"), "technical_support
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
               "November", "December")
 # Findings in the order a reader wants them: size first, names last.
-_FINDING_ORDER = ("rank", "size_change", "top_filers", "big_tech", "foreign", "watchlist", "cancellations", "renames",
-                  "provinces")
+# A totals_mismatch (CAC's stated totals differ from what cacwatch holds) comes first: it is a warning.
+_FINDING_ORDER = ("totals_mismatch", "rank", "size_change", "top_filers", "big_tech", "foreign", "watchlist",
+                  "cancellations", "renames", "provinces")
 _VALUE_CAP = 300  # characters of one changed value shown
 
 
@@ -308,11 +322,14 @@ def _filing_line(
     url = links.filing(raw_number)
     if url:
         number = _link(url, raw_number) or number
+    # A GenAI on-device service says where it runs (适用场景).
+    scenario_raw = str(cast(Mapping[str, object], record).get("scenario") or "").strip()
+    scenario = esc(_clip(scenario_raw if lang == "zh" else scenario_en(scenario_raw), 100)) if scenario_raw else ""
     if lang == "zh":
         who = f"（{entity}）" if entity else ""
-        return f"{prefix}{name}{who} {number}"
+        return f"{prefix}{name}{who} {number}" + (f" · {scenario}" if scenario else "")
     who = f" ({entity})" if entity else ""
-    return f"{prefix}{name}{who} {number}"
+    return f"{prefix}{name}{who} {number}" + (f" · {scenario}" if scenario else "")
 
 
 def _change_line(change: ChangedFiling, lang: str, links: WebLinks = _NO_LINKS) -> str:
@@ -390,11 +407,17 @@ def _top_filers_fallback(data: ListEventData) -> tuple[str, str] | None:
     )
 
 
-def _findings(notable: Sequence[Finding], lang: str, list_data: ListEventData | None = None) -> list[Block]:
+def _findings(
+    notable: Sequence[Finding], lang: str, list_data: ListEventData | None = None, told: Iterable[str] = ()
+) -> list[Block]:
     """The findings in reading order, in ``lang`` (else the other language); a list event's
-    rank and top filers are worked out from ``list_data`` when its findings carry none."""
+    rank and top filers are worked out from ``list_data`` when its findings carry none.
+    ``told``: finding types the post already tells in full (the GenAI block), left out here."""
     found: dict[str, list[tuple[str, str]]] = {}  # type → [(zh, en)]
+    skipped = set(told)
     for finding in notable:
+        if finding["type"] in skipped:
+            continue
         found.setdefault(finding["type"], []).append((finding["zh"], finding["en"]))
     if list_data is not None and "rank" not in found and (fallback := _rank_fallback(list_data)):
         found["rank"] = [fallback]
@@ -506,16 +529,51 @@ def _earlier_sizes(data: ListEventData, lang: str) -> list[Block]:
     return [Block("Earlier lists: " + ("… " if more else "") + " · ".join(parts), "\n")]
 
 
+def _genai_blocks(data: ListEventData, lang: str) -> tuple[list[Block], set[str]]:
+    """A GenAI list's news split into filed / registered / on-device (with 适用场景), the
+    big-tech groups and foreign companies among them (every one, by name), the provinces with
+    most registrations, CAC's stated totals against cacwatch's; and the finding types these
+    lines tell in full (not repeated under the highlights)."""
+    index = 0 if lang == "zh" else 1
+    lines: list[str] = []
+    told: set[str] = set()
+    split = event_split(data)
+    if split is not None and (split.total or data["counts"]["new"]):
+        lines.append(split_sentences(data["list_month"], split, data["counts"]["new"] or None)[index])
+    # Names and provinces only from records that are all the new filings (not one part of a
+    # split event); otherwise the big_tech / foreign findings tell them as they are.
+    if data["new"] and records_cover(data):
+        provinces = provinces_sentences(top_registration_provinces(data["new"]))
+        if provinces:
+            lines.append(provinces[index])
+        groups, foreign = companies_among(data["new"])
+        lines += [pair[index] for pair in company_sentences(groups, foreign, en_name)]
+        told |= {"big_tech"} if groups else set()
+        told |= {"foreign"} if foreign else set()
+    totals = event_totals(data)
+    if totals is not None:
+        zh, en, _ = totals_sentences(totals)
+        lines.append(zh if lang == "zh" else en)
+        told.add("totals_mismatch")
+    blocks = [Block(("🤖 " if i == 0 else "") + esc(line), "\n\n" if i == 0 else "\n") for i, line in enumerate(lines)]
+    return blocks, told
+
+
 def _list_blocks(event: ListEvent, lang: str, public_url: str | None = None) -> list[Block]:
     data = event["data"]
     counts = data["counts"]
     web = _web_links(data, public_url)
     blocks = [Block(_headline(event, lang)), Block(_counts_line(event["type"], counts, lang))]
-    blocks += _findings(data["notable"], lang, data)
+    genai, told = _genai_blocks(data, lang)
+    blocks += genai
+    blocks += _findings(data["notable"], lang, data, told)
     blocks += _earlier_sizes(data, lang)
     new = data["new"]
     if new and max(len(new), counts["new"]) <= MAX_LISTED:
         blocks += _items(("新增备案", "New filings"), new, lang, _filing_line, links=web)
+    elif on_device := [r for r in new if r.get("registration") != "registered" and str(r.get("scenario") or "").strip()]:
+        # Too many new filings to list, but the few on-device services are the story (Apple, Samsung …).
+        blocks += _items(("新增端侧服务", "New on-device services"), on_device, lang, _filing_line, links=web)
     # A split event's first part may hold only some of the changes: "more" counts the whole list.
     blocks += _items(("变更", "Changes"), data["changed"], lang, _change_line, total=counts["changed"], links=web)
     blocks += _items(("移出清单", "Removed from the list"), data["removed"], lang, _filing_line,
@@ -634,11 +692,15 @@ def caption_for(event: ListEvent, language: Language | str = "both") -> str:
     zh_label, en_label = list_label(data["kind"], data["batch"], data["list_month"])
     zh_month, en_month = month_label(data["list_month"])
     new = data["counts"]["new"]
+    split = event_split(data)
+    zh_brief, en_brief = split_brief(split) if split is not None else ("", "")
     lines = []
     for lang in _languages(language):
         if lang == "zh":
-            lines.append(f"<b>{esc(zh_label)}</b>\n{esc(zh_month)} · 新增 {new} 项")
+            detail = f"（{zh_brief}）" if zh_brief else ""
+            lines.append(f"<b>{esc(zh_label)}</b>\n{esc(zh_month)} · 新增 {new} 项{detail}")
         else:
-            lines.append(f"<b>{esc(en_label)}</b>\n{esc(en_month)} · {new} new")
+            detail = f" ({en_brief})" if en_brief else ""
+            lines.append(f"<b>{esc(en_label)}</b>\n{esc(en_month)} · {new} new{detail}")
     caption = "\n".join(lines)
     return split_html(caption, CAPTION_LIMIT)[0]

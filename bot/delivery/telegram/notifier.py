@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import telegram
 from storage.db import Session
@@ -45,6 +45,7 @@ from bot.app.config import TelegramSettings
 from bot.changes.event_schema import Event, ListEvent, is_list_event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage import telegram_repo
+from bot.delivery.render import renderer
 from bot.delivery.telegram.chart import batch_chart
 from bot.changes.watchlist import Watchlist, filing_hits
 from bot.delivery.telegram.format import caption_for, render_event, render_watch_alert
@@ -236,6 +237,14 @@ class _Post:
     photo: bytes | None = None  # a photo post carries its text as caption
 
 
+def without_watchlist(event: Event) -> Event:
+    """The event without its ``watchlist`` finding: what a public channel may show."""
+    if event["type"] == "baseline.established" or not any(f["type"] == "watchlist" for f in event["data"]["notable"]):
+        return event
+    data = {**event["data"], "notable": [f for f in event["data"]["notable"] if f["type"] != "watchlist"]}
+    return cast(Event, {**event, "data": data})
+
+
 class TelegramNotifier(Notifier):
     kind: ClassVar[str] = "telegram"
 
@@ -319,6 +328,8 @@ class TelegramNotifier(Notifier):
     # --- content -----------------------------------------------------------------------------
 
     async def _channel_posts(self, event: Event) -> list[_Post]:
+        if not self.settings.show_watchlist:
+            event = without_watchlist(event)
         posts = [_Post(text) for text in render_event(event, self.settings.language, self.public_url)]
         if event["type"] == "list.published" and self.settings.chart:
             photo = await self._chart(event)
@@ -348,7 +359,7 @@ class TelegramNotifier(Notifier):
             if not sizes:
                 return None
             pairs = [(str(m), int(n)) for m, n in sizes]
-            return await asyncio.to_thread(batch_chart, pairs, month, kind)
+            return await renderer.run(batch_chart, pairs, month, kind)  # matplotlib: off the service (bot.delivery.render)
         except Exception:  # noqa: BLE001 - the text matters more than the picture
             log.exception("chart for %s %s failed; posting text only", kind, month)
             return None

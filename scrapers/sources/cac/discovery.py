@@ -31,13 +31,16 @@ from scrapers.normalize import list_month_from_name
 from scrapers.records import Announcement, Kind, ListRef, SourceSignal
 from scrapers.sources.cac.pages import date_in, html_tree, is_attachment_link, parse_article, parse_channel_page, text_of
 from scrapers.sources.cac.settings import CacSourceSettings
+from scrapers.sources.cac.statements import article_body, stated_totals
 from scrapers.sources.cac.titles import (
     attachment_key,
     batch_number,
     classify_title,
     is_cancellation_title,
+    is_summary_title,
     maybe_relevant,
     page_key,
+    summary_year,
 )
 
 __all__ = [
@@ -108,7 +111,15 @@ def _refs_from_article(
     page_cancel = is_cancellation_title(title)
     for name, url in attachments:
         kind = classify_title(name) or page_kind
-        month = list_month_from_name(name) or (published_on[:7] if published_on else None)
+        named_month = list_month_from_name(name)
+        cancellation = page_cancel or is_cancellation_title(name)
+        # A summary names its year and no month (``2024年生成式人工智能服务已备案信息``); the
+        # page title decides for an attachment named only generically.
+        summary = not cancellation and named_month is None and (
+            is_summary_title(name) or (classify_title(name) is None and is_summary_title(title))
+        )
+        month = _summary_month(name, title, published_on) if summary else named_month
+        month = month or (published_on[:7] if published_on else None)
         if month is None:
             warnings.append(f"no list month for attachment {name!r} on {page_url}")
             month = ""
@@ -121,10 +132,53 @@ def _refs_from_article(
                 page_url=page_url,
                 attachment_url=url,
                 published_on=published_on,
-                is_cancellation=page_cancel or is_cancellation_title(name),
+                is_cancellation=cancellation,
+                is_summary=summary,
             )
         )
     return refs
+
+
+def _summary_month(name: str, title: str, published_on: str | None) -> str | None:
+    """A year's summary has no month in its name: it is published after the year ends, so its
+    list month is the month it was published, and never before the December of its year
+    (an in-place page's date is the page's first publication, older than its attachments)."""
+    year = summary_year(name) or summary_year(title)
+    published = published_on[:7] if published_on else None
+    year_end = f"{year:04d}-12" if year is not None else None
+    candidates = [m for m in (published, year_end) if m]
+    return max(candidates) if candidates else None
+
+
+def _notice_ref(title: str, published_on: str | None, url: str, kind: Kind) -> ListRef | None:
+    """A GenAI notice whose table is in the page itself (关于发布7款提供手机端侧生成式人工智能
+    服务已备案信息的公告, 2026-07-15): the page is the list, its rows filings of that month.
+    The page is fetched again as the list and parsed like an HTML attachment (same worker,
+    same limits)."""
+    if kind is not Kind.GENAI_SERVICE or not published_on or is_cancellation_title(title):
+        return None
+    return ListRef(
+        kind=kind,
+        list_month=list_month_from_name(title) or published_on[:7],
+        name=title,
+        title=title,
+        page_url=url,
+        attachment_url=url,
+        published_on=published_on,
+        is_summary=is_summary_title(title),
+    )
+
+
+def _announcement(
+    url: str, title: str, published: str | None, signal: SourceSignal, html: str | bytes,
+    attachments: list[tuple[str, str]],
+) -> tuple[Announcement, bool]:
+    """The announcement with the totals its text states and the lists it links; and whether
+    its body holds a table."""
+    text, has_table = article_body(html)
+    totals = tuple(stated_totals(text)) if classify_title(title) is Kind.GENAI_SERVICE else ()
+    links = tuple(attachment_key(link) for _, link in attachments)
+    return Announcement(url, title, published, signal, totals=totals, links=links), has_table
 
 
 @dataclass
@@ -307,7 +361,8 @@ async def discover(
             result.errors.append(InvalidResponse(url, "in-place page without any 附件 link (layout changed?)"))
             continue
         published = published or (seen.published_on if seen else None)
-        result.announcements.append(Announcement(url, title, published, SourceSignal.IN_PLACE))
+        announcement, _ = _announcement(url, title, published, SourceSignal.IN_PLACE, res.text(), attachments)
+        result.announcements.append(announcement)
         refs.extend(_refs_from_article(title, published, attachments, url, kind, result.warnings))
 
     # (c) the notice API, a second signal.
@@ -338,9 +393,14 @@ async def discover(
             continue  # a truncated channel title that turned out to be a look-alike
         result.fetched.append(answer)
         published = published or ann.published_on
-        result.announcements.append(Announcement(ann.url, title, published, ann.signal))
+        announcement, has_table = _announcement(ann.url, title, published, ann.signal, answer.text(), attachments)
+        result.announcements.append(announcement)
         if not attachments:
-            result.warnings.append(f"relevant page without attachments: {ann.url} ({title})")
+            notice = _notice_ref(title, published, ann.url, kind) if has_table else None
+            if notice is not None:
+                refs.append(notice)
+            elif not announcement.totals:
+                result.warnings.append(f"relevant page without attachments: {ann.url} ({title})")
         refs.extend(_refs_from_article(title, published, attachments, ann.url, kind, result.warnings))
 
     # Deduplicate by attachment identity (first wins: in-place pages come first), and

@@ -16,6 +16,8 @@ from scrapers.records import Kind
 __all__ = [
     "classify_title",
     "is_cancellation_title",
+    "is_summary_title",
+    "summary_year",
     "batch_number",
     "maybe_relevant",
     "attachment_key",
@@ -52,6 +54,38 @@ def is_cancellation_title(title: str) -> bool:
     if not _CANCEL.search(t) or _EXCLUDE.search(t):
         return False
     return "备案" in t or "算法" in t or "生成式人工智能" in t
+
+
+# A year's summary names the year and no month: ``2024年生成式人工智能服务已备案信息``,
+# ``2025年度…``, ``…汇总``; a bimonthly list names its month (``（2024年8月）``) and a
+# period (``2025年1-3月``) is not a year.
+_SUMMARY_YEAR = re.compile(r"(?<!\d)(20\d{2})年(?:度|全年)?(?!\d{1,2}(?:[-—–~至]\d{1,2})?月)")
+_SUMMARY_WORD = re.compile(r"汇总|年度")
+
+
+def summary_year(title: str) -> int | None:
+    """The year a summary list covers (``2024年生成式人工智能服务已备案信息`` → 2024); None for
+    anything that is not a year's summary of filings (a list naming its month, a 注销 notice)."""
+    t = _norm_title(title)
+    if classify_title(t) is None or is_cancellation_title(t) or _BATCH.search(t):
+        return None
+    if re.search(r"\d{1,2}月", t):
+        return None  # a month (or a period of months) is named: a list of its own
+    match = _SUMMARY_YEAR.search(t)
+    if match is not None:
+        return int(match.group(1))
+    return None
+
+
+def is_summary_title(title: str) -> bool:
+    """A summary that repeats the entries of a year (or of everything so far: ``…汇总``)."""
+    t = _norm_title(title)
+    if summary_year(t) is not None:
+        return True
+    return (
+        classify_title(t) is not None and not is_cancellation_title(t)
+        and not re.search(r"\d{1,2}月", t) and bool(_SUMMARY_WORD.search(t))
+    )  # fmt: skip
 
 
 def classify_title(title: str) -> Kind | None:
