@@ -419,3 +419,64 @@ def test_a_person_downloads_the_brief_from_the_list_page(site: Site, tmp_path: P
             assert watched.unexpected() == []
         finally:
             browser.close()
+
+
+def test_a_genai_brief_reconciles_with_the_totals_cac_stated(database: Database) -> None:
+    """filed / registered / on-device from the rows; totals to date against CAC's statement."""
+    from scrapers.records import Announcement, SourceSignal, StatedTotals
+    from scrapers.sources.cac.titles import attachment_key
+    from storage.totals_repo import TotalsRepository
+
+    base = "https://www.cac.gov.cn"
+
+    def genai(number: str, i: int, registration: str, scenario: str | None = None) -> FilingRow:
+        return FilingRow(kind=Kind.GENAI_SERVICE, filing_number=number, name=f"模型{i}", entity=f"北京模型{i}科技有限公司",
+                         role=None, category=None, products=(), purpose="", province="北京市", remark="",
+                         status=Status.ACTIVE, filed_on=None, row_index=i, registration=registration, scenario=scenario)
+
+    def ingest(repo: Repository, month: str, token: str, rows: list[FilingRow]) -> None:
+        url = f"{base}/cms/pub/interact/downloadfile.jsp?filepath={token}"
+        ref = ListRef(kind=Kind.GENAI_SERVICE, list_month=month, name=f"生成式人工智能服务已备案信息（{month}）", title="t",
+                      page_url=f"{base}/2024-04/02/c_1713729983803145.htm", attachment_url=url, published_on=f"{month}-10")
+        repo.ingest(ParsedList(ref, hashlib.sha256(token.encode()).hexdigest(), "docx", tuple(rows)), attachment_key(url))
+
+    def state(totals: TotalsRepository, page: str, as_of: str, filed: int, registered: int, token: str) -> None:
+        links = (attachment_key(f"{base}/cms/pub/interact/downloadfile.jsp?filepath={token}"),)
+        totals.record_announcement(Announcement(page, "关于发布生成式人工智能服务已备案信息的公告", as_of, SourceSignal.CHANNEL,
+                                                totals=(StatedTotals(as_of, filed, registered),), links=links),
+                                   Kind.GENAI_SERVICE)
+
+    with database.session() as session:
+        repo, totals = Repository(session), TotalsRepository(session)
+        ingest(repo, "2024-04", "A", [genai(f"Beijing-A{i}-20240301", i, "filed") for i in range(5)])
+        ingest(repo, "2024-08", "B", [genai(f"Beijing-B{i}-20240701", i, "filed") for i in range(3)]
+               + [genai(f"Beijing-B{i}-20240701S000{i}", 10 + i, "registered") for i in range(2)]
+               + [genai("Beijing-Phone-20240701", 20, "filed", "苹果手机")])
+        state(totals, f"{base}/s1.htm", "2024-08-31", 9, 2, "B")  # 5 + 3 + 1 filed, 2 registered: reconciles
+        state(totals, f"{base}/s0.htm", "2024-04-30", 6, 0, "A")  # one more than held: a difference
+        august = gather(session, "genai_service", "2024-08")
+        april = gather(session, "genai_service", "2024-04")
+    assert [(c.key, c.count) for c in august.breakdown] == [("filed", 4), ("registered", 2), ("on_device", 1)]
+    text = " ".join(_html_text(render(august, "html", "en"))[0])
+    assert "Filed and registered: 4 filed with the national office, 2 registered by a provincial office, 1 of them on-device." in text
+    assert "Active: 9 filed and 2 registered." in text
+    assert "CAC stated 9 filed and 2 registered as of 2024-08-31: they reconcile." in text
+    zh = " ".join(_html_text(render(august, "html", "zh"))[0])
+    assert "国家网信办公布截至2024-08-31共备案 9 款、登记 2 款，与本库一致。" in zh
+    text = " ".join(_html_text(render(april, "html", "en"))[0])
+    assert "CAC stated 6 filed and 0 registered as of 2024-04-30: they differ (held: 5 filed, 0 registered)." in text
+
+
+def test_genai_company_lines_name_the_leading_groups_first() -> None:
+    """The GenAI post's "Big tech among them" line (every group, none cut) leads with the groups
+    readers follow too, however many rows the carriers have."""
+    from bot.changes.genai import companies_among
+
+    records = ([{"entity": "中国电信股份有限公司", "registration": "filed"}] * 6
+               + [{"entity": "中国移动通信有限公司", "registration": "registered"}] * 4
+               + [{"entity": "深圳市腾讯计算机系统有限公司", "registration": "filed"}]
+               + [{"entity": "北京百度网讯科技有限公司", "registration": "registered"}] * 2
+               + [{"entity": "惠普贸易（上海）有限公司", "registration": "filed"}])
+    groups, foreign = companies_among(records)
+    assert [g.en for g in groups] == ["Baidu", "Tencent", "China Telecom", "China Mobile"]
+    assert [c.en for c in foreign] == ["HP"]

@@ -166,7 +166,7 @@ _ROLES: Final = {"provider": ("服务提供者", "service providers"), "technica
 _REGISTRATIONS: Final = {
     "filed": ("备案（国家网信办）", "filed with the national office"),
     "registered": ("登记（地方网信办）", "registered by a provincial office"),
-    "on_device": ("其中端侧服务", "of which on-device services"),
+    "on_device": ("其中端侧服务", "of them on-device"),
 }
 
 
@@ -191,7 +191,8 @@ def _breakdown(kind: str, records: Sequence[dict[str, Any]]) -> tuple[Count, ...
     if kind == "genai_service":
         counts = Counter(registration_of(r) for r in records)
         out = [Count(k, *_REGISTRATIONS[k], counts[k]) for k in ("filed", "registered") if counts.get(k)]
-        on_device = sum(1 for r in records if r.get("scenario"))
+        # On-device (端侧) services: filed services with a 适用场景 (as the GenAI posts count them).
+        on_device = sum(1 for r in records if registration_of(r) == "filed" and str(r.get("scenario") or "").strip())
         if on_device:
             out.append(Count("on_device", *_REGISTRATIONS["on_device"], on_device))
         return tuple(out)

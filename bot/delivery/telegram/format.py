@@ -542,7 +542,9 @@ def _genai_blocks(data: ListEventData, lang: str) -> tuple[list[Block], set[str]
         lines.append(split_sentences(data["list_month"], split, data["counts"]["new"] or None)[index])
     # Names and provinces only from records that are all the new filings (not one part of a
     # split event); otherwise the big_tech / foreign findings tell them as they are.
-    if data["new"] and records_cover(data):
+    # GenAI lists only: the other kinds' big-tech and foreign lines are their findings (the
+    # big-tech finding names the leading groups first and never cuts them).
+    if data["kind"] == "genai_service" and data["new"] and records_cover(data):
         provinces = provinces_sentences(top_registration_provinces(data["new"]))
         if provinces:
             lines.append(provinces[index])
