@@ -24,7 +24,7 @@ _PURPOSE: Final = 140  # characters of a purpose in a table cell
 
 TABLE_HEADERS: Final = {
     "zh": ("集团/公司", "主体", "产品", "主要用途", "备案编号"),
-    "en": ("Group / company", "Filer", "Product", "What it is used for", "Filing number"),
+    "en": ("Group", "Filer", "Product", "What it is used for", "Filing number"),
 }
 
 
