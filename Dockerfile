@@ -12,6 +12,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CACWATCH_DATA_DIR=/data \
     CACWATCH_HEALTH_PORT=8080
 
+# PDF briefs embed a CJK TrueType font: WenQuanYi Zen Hei (Debian's fonts-wqy-zenhei), found
+# at /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc (config briefs.font overrides the path).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-zenhei \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot

@@ -217,6 +217,31 @@ def test_top_filers_from_new_rows_with_at_least_two() -> None:
     assert "top_filers" not in by_type(run(rows=[record(i, f"公司{i}") for i in range(5)]))
 
 
+def test_big_tech_names_the_leading_groups_first_and_never_cuts_them() -> None:
+    """Issue 21: replayed as the press saw it, the big-tech line put China Telecom, China Mobile and
+    NetEase (many rows each) before Alibaba and cut Tencent after ten groups."""
+    many = [("中国电信股份有限公司", 9), ("中国移动通信有限公司", 8), ("网易（杭州）网络有限公司", 7),
+            ("中国联合网络通信有限公司", 6), ("科大讯飞股份有限公司", 5), ("上海商汤智能科技有限公司", 5),
+            ("三六零科技集团有限公司", 4), ("北京金山办公软件股份有限公司", 4), ("哔哩哔哩科技有限公司", 3),
+            ("北京智谱华章科技有限公司", 3), ("北京月之暗面科技有限公司", 3)]
+    few = [("阿里巴巴（中国）有限公司", 2), ("北京百度网讯科技有限公司", 2), ("北京字节跳动科技有限公司", 2),
+           ("深圳市腾讯计算机系统有限公司", 1)]
+    new, i = [], 0
+    for entity, count in many + few:
+        for _ in range(count):
+            i += 1
+            new.append(record(i, entity))
+    finding = by_type(run(rows=new, new=new))["big_tech"]
+    leading = ["Baidu", "Alibaba", "Tencent", "ByteDance"]
+    assert [g["group"] for g in finding["data"]["groups"]][:4] == leading
+    # Every group is in the data; every leading one is in both sentences, ahead of the carriers.
+    assert len(finding["data"]["groups"]) == len(many) + len(few)
+    assert finding["en"].startswith("Big tech among the new filings: Baidu 2, Alibaba 2, Tencent 1, ByteDance 2, China Telecom 9")
+    assert finding["zh"].startswith("新增备案中的大型科技集团：百度 2 项、阿里巴巴 2 项、腾讯 1 项、字节跳动 2 项、中国电信 9 项")
+    assert finding["en"].endswith(", and 5 more")
+    assert_valid(run(rows=new, new=new))
+
+
 def test_top_filers_at_most_five() -> None:
     new = [record(100 * j + i, f"公司{j}有限公司") for j in range(8) for i in range(2 + j)]
     top = by_type(run(rows=new, new=new))["top_filers"]
@@ -415,7 +440,10 @@ def test_baseline() -> None:
                                  "recommendation algorithms: 223 filings in 3 lists")
     # 8 deep-synthesis, 13 recommendation and 1 GenAI filing of the sample (its real GenAI rows since 4d332ef).
     assert findings[1]["data"]["filers"][0] == {"entity": "深圳市腾讯计算机系统有限公司", "count": 22}
-    assert findings[2]["data"]["groups"][0]["group"] == "Alibaba"
+    # The groups readers follow lead in their order of prominence (Baidu, Alibaba, Tencent …), then the rest by count.
+    groups = findings[2]["data"]["groups"]
+    assert [g["group"] for g in groups][:3] == ["Baidu", "Alibaba", "Tencent"]
+    assert max(groups, key=lambda g: g["count"])["group"] == "Alibaba"
     as_mapping = findings_for_baseline(by_kind, {"deep_synthesis": [r for r in RECORDS]})
     assert [f["type"] for f in as_mapping] == ["totals", "top_filers", "big_tech"]
     assert [f["type"] for f in findings_for_baseline({}, [])] == []

@@ -268,6 +268,15 @@ def _register_list_commands() -> None:
 
 _register_list_commands()
 
+
+def _register_brief_command() -> None:
+    from bot.app.cli_briefs import brief
+
+    app.command("brief")(brief)
+
+
+_register_brief_command()
+
 deliveries_app = typer.Typer(help="The notification outbox: what is queued, failed or dead.", no_args_is_help=False)
 app.add_typer(deliveries_app, name="deliveries")
 

@@ -311,6 +311,7 @@ class EmailSubscriberSettings(_Strict):
     provinces: list[str] | None = None  # 北京市 / 北京 / Beijing
     watchlist: _WatchPatterns = Field(default_factory=list)  # company names, fuzzy-matched
     watch_only: bool = True  # with a watchlist: only lists that touch a watched company
+    attach_brief: bool | None = None  # the PDF brief of each new list attached (default: notify.email)
 
     @model_validator(mode="after")
     def _valid(self) -> "EmailSubscriberSettings":
@@ -344,6 +345,7 @@ class EmailSettings(NotifierSettings):
     public_base_url: str | None = None
     heartbeat: bool = False  # a weekly "no news" mail to subscribers who got nothing that week
     chart: bool = True  # list-size chart inline in the digest
+    attach_brief: bool = False  # the PDF brief of each new list attached, in the subscriber's language
     ca_file: str | None = None  # extra CA bundle for a relay with a private certificate
     timeout: Duration = 30.0
 
@@ -452,6 +454,18 @@ class WebSettings(_Strict):
     cache_mb: int = Field(default=8, ge=0, le=1024)
 
 
+class BriefsSettings(_Strict):
+    """``briefs:``: list briefs as PDF / DOCX / HTML (``cacwatch brief``, the list pages)."""
+
+    # A CJK TrueType font (.ttf or .ttc) embedded in PDF briefs; default: Debian's
+    # fonts-wqy-zenhei at /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc.
+    font: Path | None = None
+    # PDFs rendered at once by the web app (each takes seconds of CPU and tens of MB).
+    renders: int = Field(default=1, ge=1, le=4)
+    # Rendered briefs kept under data_dir/briefs (0: in memory only).
+    cache_mb: int = Field(default=64, ge=0, le=4096)
+
+
 class Settings(_Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     # Where raw attachments (content-addressed) are kept.
@@ -463,6 +477,7 @@ class Settings(_Strict):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    briefs: BriefsSettings = Field(default_factory=BriefsSettings)
 
     @model_validator(mode="after")
     def _alert_email_needs_smtp(self) -> "Settings":
@@ -565,6 +580,9 @@ def resolve_relative_paths(settings: Settings, base: Path) -> Settings:
     if email is not None and email.ca_file and not Path(email.ca_file).is_absolute():
         notify_email = email.model_copy(update={"ca_file": str(base / email.ca_file)})
         update["notify"] = settings.notify.model_copy(update={"email": notify_email})
+    font = settings.briefs.font
+    if font is not None and not font.is_absolute():
+        update["briefs"] = settings.briefs.model_copy(update={"font": base / font})
     return settings.model_copy(update=update) if update else settings
 
 

@@ -463,6 +463,8 @@ class Service:
         app = create_app(
             self.db,
             web=self.settings.web,
+            briefs=self.settings.briefs,
+            brief_dir=self.settings.data_dir / "briefs",
             extra_routes=routes,
             # Orchestrators and mail recipients have no web.auth credentials.
             open_paths={*self._routes(), UNSUBSCRIBE},

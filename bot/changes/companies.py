@@ -41,6 +41,7 @@ __all__ = [
     "FOREIGN",
     "GLOSSARY",
     "KIND_NAMES",
+    "LEADING_GROUPS",
     "big_tech_group",
     "foreign_filer",
     "big_tech_groups",
@@ -62,6 +63,11 @@ class BigTechGroup:
     en: str  # Alibaba
     aliases: tuple[str, ...] = field(default=(), compare=False, repr=False)
     patterns: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Order of prominence (0 = first): the order readers expect groups named in, not their row
+    # counts — a state-owned carrier with many rows never pushes Tencent out of a sentence.
+    prominence: int = field(default=1_000, compare=False)
+    # The groups readers follow (Baidu, Alibaba, Tencent, ByteDance …): always named when present.
+    leading: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +117,20 @@ def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(parts))
 
 
+# The groups the press names when it reports a list ("the likes of Baidu, Alibaba and Tencent"),
+# in the order they are named: these lead every big-tech sentence and are never cut from it. The
+# other groups follow by their number of filings (the carriers, NetEase, iFlytek …).
+LEADING_GROUPS: Final[tuple[str, ...]] = (
+    "baidu", "alibaba", "tencent", "bytedance", "huawei", "meituan", "jd", "kuaishou", "xiaomi", "pinduoduo",
+)
+_OTHER_KEYS: Final = tuple(s.key for s in BIG_TECH_SPECS if s.key not in LEADING_GROUPS)
+_PROMINENCE: Final[dict[str, int]] = {key: i for i, key in enumerate(LEADING_GROUPS + _OTHER_KEYS)}
+
 _GROUPS: Final[tuple[tuple[BigTechGroup, _Matcher], ...]] = tuple(
-    (BigTechGroup(s.key, s.zh, s.en, s.aliases, s.patterns), _Matcher(_compile(s.patterns), dict(s.names)))
+    (
+        BigTechGroup(s.key, s.zh, s.en, s.aliases, s.patterns, _PROMINENCE[s.key], s.key in LEADING_GROUPS),
+        _Matcher(_compile(s.patterns), dict(s.names)),
+    )
     for s in BIG_TECH_SPECS
 )
 _FOREIGN: Final[tuple[tuple[ForeignFiler, _Matcher], ...]] = tuple(

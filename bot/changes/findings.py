@@ -239,23 +239,31 @@ def _top_filers(entities: Sequence[str], scope: str) -> TopFilersFinding | None:
 
 def _big_tech(entities: Sequence[str], scope: str) -> BigTechFinding | None:
     groups: dict[str, BigTechGroup] = {}
+    rank: dict[str, tuple[bool, int]] = {}  # group name → (leading, prominence)
     for entity in entities:
         group = big_tech_group(entity)
         if group is None:
             continue
         entry = groups.setdefault(group.key, {"group": group.en, "group_zh": group.zh, "count": 0, "entities": []})
+        rank[group.en] = (group.leading, group.prominence)
         entry["count"] += 1
         if entity not in entry["entities"]:
             entry["entities"].append(entity)
     if not groups:
         return None
-    ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["group"]))
+    # The groups readers follow lead, in their order of prominence, and are never cut; the rest
+    # (state-owned carriers, NetEase …) follow by count and fill what room is left.
+    leading = sorted((g for g in groups.values() if rank[g["group"]][0]), key=lambda g: rank[g["group"]][1])
+    others = sorted((g for g in groups.values() if not rank[g["group"]][0]),
+                    key=lambda g: (-g["count"], rank[g["group"]][1], g["group"]))
+    ordered = leading + others
     zh_scope, en_scope = {
         "new": ("新增备案中的大型科技集团", "Big tech among the new filings"),
         "list": ("本清单中的大型科技集团", "Big tech in this list"),
         "all": ("大型科技集团备案", "Big tech filings"),
     }[scope]
-    shown, rest = ordered[: 2 * TOP_N], len(ordered) - 2 * TOP_N
+    shown = leading + others[: max(0, 2 * TOP_N - len(leading))]
+    rest = len(ordered) - len(shown)
     return {
         "type": "big_tech",
         "zh": f"{zh_scope}：" + "、".join(f"{g['group_zh']} {g['count']} 项" for g in shown)

@@ -217,8 +217,9 @@ class CompanyCount:
 
 
 def companies_among(records: Iterable[Mapping[str, Any]]) -> tuple[list[CompanyCount], list[CompanyCount]]:
-    """(big-tech groups, foreign companies) among ``records``, most filings first, every one of
-    them (a reader following Apple must find it however many others there are)."""
+    """(big-tech groups, foreign companies) among ``records``, every one of them (a reader
+    following Apple must find it however many others there are): the groups readers follow
+    first in their order of prominence (Baidu, Alibaba, Tencent, ByteDance …), then most filings first."""
     from bot.changes.companies import big_tech_group, foreign_filer
 
     groups: dict[str, dict[str, Any]] = {}
@@ -227,18 +228,19 @@ def companies_among(records: Iterable[Mapping[str, Any]]) -> tuple[list[CompanyC
         entity = str(record.get("entity") or "").strip()
         if not entity:
             continue
-        found: list[tuple[dict[str, dict[str, Any]], str, str, str, str]] = []
+        found: list[tuple[dict[str, dict[str, Any]], str, str, str, str, int | None]] = []
         try:
             group, filer = big_tech_group(entity), foreign_filer(entity)
         except Exception:  # noqa: BLE001 - a naming bug must never cost a message; that filer goes unnamed
             continue
         if group is not None:
-            found.append((groups, group.key, group.zh, group.en, ""))
+            # The groups readers follow come first, in their order of prominence (issue 21).
+            found.append((groups, group.key, group.zh, group.en, "", group.prominence if group.leading else None))
         if filer is not None:
-            found.append((foreign, filer.key, filer.zh, filer.en, filer.country))
-        for table, key, zh, en, country in found:
+            found.append((foreign, filer.key, filer.zh, filer.en, filer.country, None))
+        for table, key, zh, en, country, lead in found:
             entry = table.setdefault(key, {"zh": zh, "en": en, "country": country, "filed": 0, "registered": 0,
-                                           "on_device": 0, "filers": []})
+                                           "on_device": 0, "filers": [], "lead": lead})
             if record.get("registration") == "registered":
                 entry["registered"] += 1
             else:
@@ -248,9 +250,10 @@ def companies_among(records: Iterable[Mapping[str, Any]]) -> tuple[list[CompanyC
                 entry["filers"].append(entity)
 
     def ordered(table: dict[str, dict[str, Any]]) -> list[CompanyCount]:
-        items = [CompanyCount(e["zh"], e["en"], e["filed"], e["registered"], e["on_device"], tuple(e["filers"]),
-                              e["country"]) for e in table.values()]
-        return sorted(items, key=lambda c: (-c.count, c.en))
+        entries = sorted(table.values(), key=lambda e: (e["lead"] is None, e["lead"] or 0,
+                                                        -(e["filed"] + e["registered"]), e["en"]))
+        return [CompanyCount(e["zh"], e["en"], e["filed"], e["registered"], e["on_device"], tuple(e["filers"]),
+                             e["country"]) for e in entries]
 
     return ordered(groups), ordered(foreign)
 

@@ -25,7 +25,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
-from bot.app.config import Settings, WebSettings
+from bot.app.config import BriefsSettings, Settings, WebSettings
+from bot.briefs.service import BriefService
+from bot.web.briefs import install as install_briefs
 from bot.web import api, feeds, pages
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
@@ -78,15 +80,20 @@ def create_app(
     refresh_on_start: bool = True,
     refresh_in_child: bool = True,
     worker_threads: int = 8,
+    briefs: BriefsSettings | None = None,
+    brief_dir: Path | None = None,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
     ``refresh_in_child``: build the search index in a spawned process (keeps pypinyin out of
     this one); False refreshes inline, for a process that loads ``bot.changes.companies`` anyway.
     """
+    brief_cache = brief_dir
     if isinstance(source, Settings):
         db = Database(source.database.url)
         web = web or source.web
+        briefs = briefs or source.briefs
+        brief_cache = brief_cache or source.data_dir / "briefs"
     else:
         db = source
     web = web or WebSettings()
@@ -157,6 +164,12 @@ def create_app(
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    briefs = briefs or BriefsSettings()
+    install_briefs(
+        app,
+        BriefService(db.url, font=briefs.font, cache_dir=brief_cache if briefs.cache_mb else None, cache_mb=briefs.cache_mb),
+        briefs.renders,
+    )
     for route in extra_routes:
         app.router.routes.append(route)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-__all__ = ["list_path", "filing_path", "page_url"]
+__all__ = ["list_path", "brief_path", "filing_path", "page_url"]
 
 
 def list_path(kind: str, list_month: str) -> str:
     return f"/lists/{quote(kind, safe='')}/{quote(list_month, safe='')}"
+
+
+def brief_path(kind: str, list_month: str, fmt: str = "pdf", lang: str = "both") -> str:
+    """The brief of a list as a document (bot/web/briefs.py)."""
+    return f"{list_path(kind, list_month)}/brief.{quote(fmt, safe='')}?lang={quote(lang, safe='')}"
 
 
 def filing_path(kind: str, filing_number: str) -> str:

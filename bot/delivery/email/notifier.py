@@ -326,7 +326,7 @@ class EmailNotifier(Notifier):
         so in `cacwatch run` matplotlib and openpyxl never load into the service (bot.delivery.render)."""
         kinds = {e["data"]["kind"] for e in events if e["type"] == "list.published" and not e["data"].get("sizes")}
         chart_sizes = await asyncio.to_thread(self._chart_sizes, kinds)
-        return await renderer.run(
+        message = await renderer.run(
             render_digest,
             events,
             subscriber,
@@ -339,6 +339,11 @@ class EmailNotifier(Notifier):
             chart_sizes=chart_sizes,
             message_id=message_id,
         )
+        if subscriber.attach_brief and self.db is not None:
+            from bot.delivery.email.briefs import attach_briefs
+
+            await attach_briefs(message, events, subscriber.language, self.db)
+        return message
 
     def _record_sent(self, address: str, when: datetime, heartbeat: bool = False) -> None:
         if self.db is None:

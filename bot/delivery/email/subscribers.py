@@ -75,6 +75,7 @@ class Subscriber:
     unsubscribed: bool = False
     token: str = ""
     source: str = "config"  # "config" or "db" (added with the CLI)
+    attach_brief: bool = False  # the PDF brief of each newly published list attached
 
     @property
     def destination(self) -> str:
@@ -255,6 +256,7 @@ def config_subscribers(settings: EmailSettings) -> list[Subscriber]:
         at=settings.digest_at,
         weekday=settings.digest_weekday,
         timezone=settings.timezone,
+        attach_brief=settings.attach_brief,
     )
     found: dict[str, Subscriber] = {}
     for address in settings.recipients:
@@ -274,6 +276,7 @@ def config_subscribers(settings: EmailSettings) -> list[Subscriber]:
             provinces=tuple(entry.provinces or ()),
             watchlist=tuple(entry.watchlist or ()),
             watch_only=entry.watch_only,
+            attach_brief=defaults.attach_brief if entry.attach_brief is None else entry.attach_brief,
         )
     return list(found.values())
 

@@ -45,7 +45,7 @@ from bot.changes.event_schema import (
 )
 from bot.changes.vocabulary import FIELD_LABELS, kind_names
 from bot.changes.watchlist import FilingHit
-from bot.web.paths import filing_path, list_path, page_url
+from bot.web.paths import brief_path, filing_path, list_path, page_url
 
 __all__ = [
     "Language",
@@ -300,6 +300,12 @@ class WebLinks:
             return None
         return page_url(self.public_url, list_path(self.kind, list_month))
 
+    def brief(self, list_month: str, lang: str) -> str | None:
+        """The list's PDF brief, in the post's language."""
+        if not self.kind or not list_month:
+            return None
+        return page_url(self.public_url, brief_path(self.kind, list_month, "pdf", lang))
+
 
 _NO_LINKS = WebLinks()
 
@@ -484,13 +490,15 @@ def _headline(event: ListEvent, lang: str) -> str:
 
 
 def _links(data: ListEventData, lang: str, web: WebLinks = _NO_LINKS) -> list[Block]:
-    labels = (("公告原文", "清单附件", "清单页面") if lang == "zh" else ("Announcement", "List file", "List page"))
+    labels = (("公告原文", "清单附件", "清单页面", "简报 PDF") if lang == "zh"
+              else ("Announcement", "List file", "List page", "Brief (PDF)"))
     links = [
         link
         for link in (
             _link(data["page_url"], labels[0]),
             _link(data["attachment_url"], labels[1]),
             _link(web.list(data["list_month"]), labels[2]),
+            _link(web.brief(data["list_month"], "zh" if lang == "zh" else "en" if lang == "en" else "both"), labels[3]),
         )
         if link
     ]
@@ -499,6 +507,26 @@ def _links(data: ListEventData, lang: str, web: WebLinks = _NO_LINKS) -> list[Bl
 
 def _web_links(data: ListEventData, public_url: str | None) -> WebLinks:
     return WebLinks(public_url, data["kind"]) if public_url else _NO_LINKS
+
+
+_EARLIER_SHOWN = 12  # earlier lists named by size; older ones are summarised by the rank line
+
+
+def _earlier_sizes(data: ListEventData, lang: str) -> list[Block]:
+    """The sizes of the lists before this one, oldest first ("Earlier lists: June 2023 41 · …"),
+    so a reader sees what "the second-largest" is measured against."""
+    month = data["list_month"]
+    earlier = [(str(m), int(n)) for m, n in (data.get("sizes") or []) if str(m) < month]
+    if not earlier:
+        return []
+    earlier.sort()
+    shown = earlier[-_EARLIER_SHOWN:]
+    index = 0 if lang == "zh" else 1
+    parts = [f"{esc(month_label(m)[index])} {n:,}" for m, n in shown]
+    more = len(earlier) - len(shown)
+    if lang == "zh":
+        return [Block("此前各清单规模：" + ("……" if more else "") + "、".join(parts), "\n")]
+    return [Block("Earlier lists: " + ("… " if more else "") + " · ".join(parts), "\n")]
 
 
 def _genai_blocks(data: ListEventData, lang: str) -> tuple[list[Block], set[str]]:
@@ -514,7 +542,9 @@ def _genai_blocks(data: ListEventData, lang: str) -> tuple[list[Block], set[str]
         lines.append(split_sentences(data["list_month"], split, data["counts"]["new"] or None)[index])
     # Names and provinces only from records that are all the new filings (not one part of a
     # split event); otherwise the big_tech / foreign findings tell them as they are.
-    if data["new"] and records_cover(data):
+    # GenAI lists only: the other kinds' big-tech and foreign lines are their findings (the
+    # big-tech finding names the leading groups first and never cuts them).
+    if data["kind"] == "genai_service" and data["new"] and records_cover(data):
         provinces = provinces_sentences(top_registration_provinces(data["new"]))
         if provinces:
             lines.append(provinces[index])
@@ -539,6 +569,7 @@ def _list_blocks(event: ListEvent, lang: str, public_url: str | None = None) -> 
     genai, told = _genai_blocks(data, lang)
     blocks += genai
     blocks += _findings(data["notable"], lang, data, told)
+    blocks += _earlier_sizes(data, lang)
     new = data["new"]
     if new and max(len(new), counts["new"]) <= MAX_LISTED:
         blocks += _items(("新增备案", "New filings"), new, lang, _filing_line, links=web)
