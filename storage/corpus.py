@@ -8,11 +8,13 @@ index and filtered, ranked paging) and ``storage.corpus_lists`` (everything else
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from storage.corpus_lists import (
     EntitySummary,
@@ -50,6 +52,7 @@ from storage.corpus_search import (
 )
 from storage.db import Database
 from storage.models import FilingList, ListVersion
+from storage.models_web import WebSecret
 from storage.repo import list_sizes
 
 __all__ = [
@@ -124,6 +127,21 @@ class Corpus:
                 )
             ).one()
         return DataStamp(version, f"{lists}/{current}/{held}", f"{checked}/{failing}")
+
+    def web_secret(self, name: str) -> bytes:
+        """This installation's secret ``name`` (32 random bytes), made by the first process that
+        asks and read by every other one (a race to make it: the first insert wins)."""
+        for _ in range(2):
+            with self.db.session() as session:
+                stored = session.get(WebSecret, name)
+                if stored is not None:
+                    return bytes.fromhex(stored.secret)
+            try:
+                with self.db.session() as session:
+                    session.add(WebSecret(name=name, secret=secrets.token_hex(32)))
+            except IntegrityError:
+                continue  # another process made it first: read theirs
+        raise RuntimeError(f"web secret {name!r} could neither be read nor stored")
 
     def refresh_search_text(self, describe: Describer, version: str) -> int:
         with self.db.session() as session:

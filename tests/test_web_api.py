@@ -290,6 +290,57 @@ def test_cursor_of_other_filters_is_refused(site: Site) -> None:
     assert site.get("/api/v1/filings", kind="deep_synthesis", limit=5, cursor=tampered).status_code == 400
 
 
+def _installation_key(site: Site) -> bytes:
+    import yaml
+
+    from storage.corpus import Corpus
+    from storage.db import Database
+
+    db = Database(yaml.safe_load(site.config.read_text(encoding="utf-8"))["database"]["url"])
+    try:
+        return Corpus(db).web_secret("cursor")
+    finally:
+        db.dispose()
+
+
+def _signed(key: bytes, payload: bytes) -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    return f"{b64(payload)}.{b64(hmac.new(key, payload, hashlib.sha256).digest()[:12])}"
+
+
+def test_forged_cursors_are_400_never_500(site: Site) -> None:
+    """Cursors signed with this installation's own key but of any shape the API never writes,
+    and well-formed ones signed with the constant key older versions used: all 400."""
+    from bot.web.cursor import _fingerprint
+    from storage.corpus import FilingQuery
+
+    key = _installation_key(site)
+    fp = _fingerprint(FilingQuery(kind="deep_synthesis")).encode()
+    payloads = [
+        b'[2,1e30,"' + fp + b'"]', b'[0,NaN,"' + fp + b'"]', b'[0,Infinity,"' + fp + b'"]', b'{"a":1}',
+        b'[1,2]', b'[1,2,"' + fp + b'",4]', b'[true,1,"' + fp + b'"]', b'[3,1,"' + fp + b'"]',
+        b'[0,-1,"' + fp + b'"]', b'[0,' + str(2**70).encode() + b',"' + fp + b'"]', b'[0,1,5]',
+        b'\xff\xfe[0,1]', b'[' * 5000 + b']' * 5000, b'"x"', b'', b'[0,1.5,"' + fp + b'"]',
+    ]
+    for payload in payloads:
+        cursor = _signed(key, payload)
+        for path in ("/api/v1/filings", "/search"):
+            response = site.get(path, kind="deep_synthesis", limit=5, cursor=cursor)
+            assert response.status_code == 400, (payload[:40], path, response.status_code, response.text[:200])
+    assert site.get("/api/v1/filings", kind="deep_synthesis", cursor="no-dot-here").status_code == 400
+    # The key is the installation's, not the source's: a cursor signed with the old constant is refused.
+    page = site.json("/api/v1/filings", kind="deep_synthesis", limit=5)
+    assert page["next_cursor"] and site.get("/api/v1/filings", kind="deep_synthesis", limit=5, cursor=page["next_cursor"]).status_code == 200
+    old = _signed(b"cacwatch/web/cursor/v1", b'[2,1,"' + fp + b'"]')
+    assert site.get("/api/v1/filings", kind="deep_synthesis", limit=5, cursor=old).status_code == 400
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 @pytest.mark.parametrize("path", ["/api/v1/filings", "/api/v1/lists", "/feeds/lists.atom", "/", "/search"])
 def test_other_methods_are_405(site: Site, method: str, path: str) -> None:

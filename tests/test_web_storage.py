@@ -91,3 +91,28 @@ def test_every_query_length_and_symbol_is_a_literal_substring(database: Any, q: 
     got = sorted(r["filing_number"] for r in corpus.search_filings(FilingQuery(q=q), limit=50).items)
     assert got == expected
     assert corpus.count_filings(FilingQuery(q=q)) == len(expected)
+
+
+def test_web_secret_is_made_once_per_installation_and_shared(database: Any) -> None:
+    """The cursor key: random, stored by the first process that asks, the same for every
+    later one (the table matches its model), even when several make it at once."""
+    import threading
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.all_models import Base
+
+    with database.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if "web_secrets" in repr(d)] == []
+
+    found: list[bytes] = []
+    threads = [threading.Thread(target=lambda: found.append(Corpus(database).web_secret("cursor"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 4 and len(set(found)) == 1 and len(found[0]) == 32
+    assert Corpus(database).web_secret("cursor") == found[0]
+    assert Corpus(database).web_secret("other") not in (found[0], b"")

@@ -104,13 +104,13 @@ def list_filings(
     """
     check_known(request.query_params.keys(), (*FILTER_PARAMS, "limit", "cursor"))
     query = filing_query(request.query_params)
-    after = decode_cursor(cursor, query) if cursor else None
     state = web_state(request)
+    after = decode_cursor(cursor, query, key=state.cursor_key) if cursor else None
     page = state.corpus.search_filings(query, limit=limit, after=after)
     model = FilingsPageModel.model_validate(
         {
             "items": page.items,
-            "next_cursor": encode_cursor(page.next_key, query) if page.next_key else None,
+            "next_cursor": encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
             "total": state.count(query),
         }
     )

@@ -82,7 +82,7 @@ def search(request: Request) -> Response:
     query = filing_query(request.query_params, blank_is_none=True)
     limit = parse_limit(request.query_params.get("limit") or None, default=_PAGE_SIZE, maximum=500)
     cursor = clean_text("cursor", request.query_params.get("cursor")) or None
-    after = decode_cursor(cursor, query) if cursor else None
+    after = decode_cursor(cursor, query, key=state.cursor_key) if cursor else None
     page = state.corpus.search_filings(query, limit=limit, after=after)
     params = _search_params(request)
     return _page(
@@ -92,7 +92,7 @@ def search(request: Request) -> Response:
         params=params,
         page=page,
         total=state.count(query),
-        next_cursor=encode_cursor(page.next_key, query) if page.next_key else None,
+        next_cursor=encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
         first_page=after is None,
         facets=state.cached("facets", state.corpus.facets),
         statuses=STATUSES,

@@ -37,6 +37,14 @@ class WebState:
     # Answers that only change when the data does (an ingest), kept for the current stamp.
     _cache: dict[str, tuple[DataStamp | None, Any]] = field(default_factory=dict)
     _counts: "OrderedDict[tuple[tuple[int, str] | None, FilingQuery], int]" = field(default_factory=OrderedDict)
+    _cursor_key: bytes | None = None
+
+    @property
+    def cursor_key(self) -> bytes:
+        """This installation's key for signing cursors (read, or made, once per process)."""
+        if self._cursor_key is None:
+            self._cursor_key = self.corpus.web_secret("cursor")
+        return self._cursor_key
 
     def base_url(self, request: Request) -> str:
         """Where links point: web.public_url when set (behind a proxy), else this request's origin."""
