@@ -6,11 +6,14 @@ so these tests say: the API shows exactly what cacwatch stored, found the docume
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import feedparser
+import httpx
 import pytest
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
@@ -19,6 +22,7 @@ except ImportError:  # pragma: no cover
     from tests.web_helpers import Site, norm, record_key
 
 BYTEDANCE_FILER = "北京抖音信息服务有限公司"
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -463,3 +467,129 @@ def test_english_names_shown_are_cacwatchs(site: Site) -> None:
     for record in site.records[::50]:
         detail = site.json(f"/api/v1/filings/{record['kind']}/{quote(record['filing_number'])}")
         assert detail["entity_en"] == english_name(record["entity"])
+
+
+# --- in-process: the app over a small store of its own (issue 19) -------------------------------
+
+SLASH_ENTITY = "北京A/B科技有限公司"
+SLASH_NUMBER = "网信算备110108/0001号"
+
+
+def _slash_store(database: Any) -> None:
+    from scrapers.records import FilingRow, Kind, ListRef, ParsedList, Status
+    from storage.repo import Repository
+
+    rows = tuple(
+        FilingRow(
+            kind=Kind.DEEP_SYNTHESIS, filing_number=number, name=f"算法{index}", entity=entity, role="provider",
+            category=None, products=("某应用",), purpose="应用于文本生成场景", province="北京市", remark="",
+            status=Status.ACTIVE, filed_on=None, row_index=index,
+        )
+        for index, (number, entity) in enumerate([(SLASH_NUMBER, SLASH_ENTITY), ("网信算备110108000002号", "北京其他有限公司")])
+    )
+    ref = ListRef(Kind.DEEP_SYNTHESIS, "2024-01", "境内深度合成服务算法备案清单（2024年1月）", "公告", "https://x.example/p", "https://x.example/a")
+    with database.session() as session:
+        Repository(session).ingest(ParsedList(ref, "sha-slash", "docx", rows), "key-slash")
+
+
+def _in_process(app: Any, requests: Callable[[httpx.AsyncClient], Awaitable[T]], client: tuple[str, int] = ("127.0.0.1", 5000)) -> T:
+    """Requests to the ASGI app from ``client`` (no lifespan: ``_app`` built the index)."""
+
+    async def run() -> T:
+        transport = httpx.ASGITransport(app=app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await requests(http)
+
+    return asyncio.run(run())
+
+
+def _app(database: Any, **web: Any) -> Any:
+    from bot.app.config import WebSettings
+    from bot.web.app import create_app, web_state_of
+
+    app = create_app(database, web=WebSettings(**web), refresh_in_child=False)
+    web_state_of(app).ensure_index()
+    return app
+
+
+def test_slash_in_filer_and_filing_number_is_reachable(database: Any) -> None:
+    _slash_store(database)
+    app = _app(database)
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        entity, number = quote(SLASH_ENTITY, safe=""), quote(SLASH_NUMBER, safe="")
+        paths = [f"/entities/{entity}", f"/api/v1/entities/{entity}", f"/filings/deep_synthesis/{number}",
+                 f"/api/v1/filings/deep_synthesis/{number}", "/entities/" + quote("北京A", safe="") + "%2Fnope"]
+        return [await http.get(path) for path in paths]
+
+    page, api_entity, filing_page, api_filing, missing = _in_process(app, requests)
+    assert page.status_code == 200 and "算法0" in page.text
+    assert api_entity.status_code == 200 and api_entity.json()["entity"] == SLASH_ENTITY
+    assert filing_page.status_code == 200 and "算法0" in filing_page.text
+    assert api_filing.status_code == 200 and api_filing.json()["filing"]["entity"] == SLASH_ENTITY
+    assert missing.status_code == 404
+
+
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def _has_security_headers(response: httpx.Response) -> bool:
+    return all(wanted in response.headers.get(name, "") for name, wanted in SECURITY_HEADERS.items())
+
+
+def test_refusals_carry_the_security_headers_and_guessing_is_limited(database: Any) -> None:
+    token = "a-token-of-enough-length"
+    app = _app(database, auth={"token": token, "max_failures": 3, "failure_window": 60})
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        answers = [await http.get("/"), await http.get("/api/v1/lists")]  # no credentials: not a failure
+        answers += [await http.get("/api/v1/lists", headers={"Authorization": f"Bearer wrong{i}"}) for i in range(3)]
+        answers.append(await http.get("/api/v1/lists", headers={"Authorization": f"Bearer {token}"}))  # shut out now
+        return answers
+
+    answers = _in_process(app, requests)
+    assert [a.status_code for a in answers] == [401, 401, 401, 401, 401, 429]
+    assert all(_has_security_headers(a) for a in answers)
+    assert int(answers[-1].headers["retry-after"]) > 0 and "too many" in answers[-1].json()["error"]
+
+    async def other_client(http: httpx.AsyncClient) -> httpx.Response:
+        return await http.get("/api/v1/lists", headers={"Authorization": f"Bearer {token}"})
+
+    # Another client is not shut out by this one's failures.
+    assert _in_process(app, other_client, client=("127.0.0.9", 5000)).status_code == 200
+
+
+def test_auth_secrets_must_be_long() -> None:
+    from bot.app.config import settings_from_mapping
+
+    for key in ("token", "password"):
+        with pytest.raises(Exception) as caught:
+            settings_from_mapping({"web": {"auth": {key: "short-secret"}}}, env={})
+        assert f"web.auth.{key}" in str(caught.value) and "16 characters" in str(caught.value)
+
+
+def test_loopback_only_app_refuses_other_clients_but_not_open_paths(database: Any) -> None:
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bot.app.config import WebSettings
+    from bot.web.app import create_app
+
+    probe = Route("/healthz", lambda request: PlainTextResponse("ok"))
+    app = create_app(database, web=WebSettings(), refresh_in_child=False, extra_routes=[probe], open_paths={"/healthz"}, loopback_only=True)
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await http.get("/api/v1/lists"), await http.get("/healthz")]
+
+    refused, probe_answer = _in_process(app, requests, client=("203.0.113.5", 4000))
+    assert refused.status_code == 403 and "web.auth" in refused.json()["error"] and _has_security_headers(refused)
+    assert probe_answer.status_code == 200
+    local, _ = _in_process(app, requests, client=("127.0.0.1", 4000))
+    assert local.status_code == 200
+    six, _ = _in_process(app, requests, client=("::1", 4000))
+    assert six.status_code == 200

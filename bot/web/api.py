@@ -117,7 +117,7 @@ def list_filings(
     return _json(request, model)
 
 
-@router.get("/filings/{kind}/{filing_number}", response_model=None, responses={200: {"model": FilingDetailModel}, **_NOT_FOUND})
+@router.get("/filings/{kind}/{filing_number:path}", response_model=None, responses={200: {"model": FilingDetailModel}, **_NOT_FOUND})
 def get_filing(
     request: Request,
     kind: KindParam,
@@ -215,7 +215,7 @@ def get_entities(
     return _json(request, model)
 
 
-@router.get("/entities/{entity}", response_model=None, responses={200: {"model": EntityDetailModel}, **_NOT_FOUND})
+@router.get("/entities/{entity:path}", response_model=None, responses={200: {"model": EntityDetailModel}, **_NOT_FOUND})
 def get_entity(
     request: Request,
     entity: Annotated[str, Path(max_length=MAX_TEXT, pattern=TEXT_PATTERN)],

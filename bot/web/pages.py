@@ -120,7 +120,7 @@ def search_download(request: Request, fmt: str) -> Response:
     return etag_response(request, out.getvalue(), _EXPORT_TYPES[fmt], headers={"Content-Disposition": disposition})
 
 
-@router.get("/filings/{kind}/{filing_number}")
+@router.get("/filings/{kind}/{filing_number:path}")
 def filing_page(request: Request, kind: str, filing_number: str) -> Response:
     check_known(request.query_params.keys(), ())
     kind = parse_kind(kind) or ""
@@ -152,7 +152,7 @@ def list_page(request: Request, kind: str, list_month: str) -> Response:
     return _page(request, "list.html", title=detail.summary.name, detail=detail, records=records)
 
 
-@router.get("/entities/{entity}")
+@router.get("/entities/{entity:path}")
 def entity_page(request: Request, entity: str) -> Response:
     check_known(request.query_params.keys(), ())
     clean_text("entity", entity)
