@@ -155,6 +155,12 @@ class Corpus:
         with self.db.session() as session:
             return search_filings(session, query, limit=limit, after=after)
 
+    def download_page(self, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None) -> FilingPage:
+        """A page of the search's matches as the export writes them (``entity_en`` as stored
+        with the search index, ``first_seen``, ``updated_at``, ``removed``)."""
+        with self.db.session() as session:
+            return search_filings(session, query, limit=limit, after=after, download=True)
+
     def new_filings(self, query: FilingQuery, *, limit: int = 50) -> list[NewFiling]:
         with self.db.session() as session:
             return new_filings(session, query, limit=limit)

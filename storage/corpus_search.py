@@ -292,8 +292,31 @@ def count_filings(session: Session, query: FilingQuery) -> int:
     return int(session.scalar(stmt.with_only_columns(func.count(Filing.id)).order_by(None)) or 0)
 
 
+def _iso_seconds(value: datetime | None) -> str | None:
+    # As storage.export_repo writes them for `cacwatch export`.
+    return None if value is None else value.isoformat(timespec="seconds")
+
+
+# What a download adds to the filing record, as `cacwatch export` has it: the English name
+# stored with the search index (no naming machinery at request time), first seen, updated,
+# removed.
+_DOWNLOAD_COLUMNS = (
+    select(FilingSearch.entity_en).where(FilingSearch.filing_id == Filing.id).correlate(Filing).scalar_subquery(),
+    Filing.first_seen_at,
+    Filing.updated_at,
+    Filing.present,
+)
+
+
+def _download_record(row: Any) -> dict[str, Any]:
+    record = record_of_row(row[: len(EXPORT_COLUMNS)])
+    english, first_seen, updated, present = row[len(EXPORT_COLUMNS) :]
+    record.update(entity_en=english or "", first_seen=_iso_seconds(first_seen), updated_at=_iso_seconds(updated), removed=not present)
+    return record
+
+
 def search_filings(
-    session: Session, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None
+    session: Session, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None, download: bool = False
 ) -> FilingPage:
     """One page of matches in (rank, id) order: exact number, then filer, then the rest.
 
@@ -301,12 +324,14 @@ def search_filings(
     is full: no rank is computed for, or sorted over, every match. ``id`` only grows, so a
     filing stored while a client pages through comes after the pages already read (when it
     matches): following ``next_key`` visits every match exactly once. ``total`` is -1: counting
-    is separate (``count_filings``), so callers may cache it.
+    is separate (``count_filings``), so callers may cache it. ``download``: records as the
+    export writes them (with ``entity_en``, ``first_seen``, ``updated_at``, ``removed``).
     """
     matching = _matching(session, query)
     phases = list(enumerate(matching.ranks)) or [(0, true())]
     ranked: list[tuple[int, int, dict[str, Any]]] = []  # (rank, id, record)
-    columns = (Filing.id, *EXPORT_COLUMNS)
+    columns = (Filing.id, *EXPORT_COLUMNS, *(_DOWNLOAD_COLUMNS if download else ()))
+    make = _download_record if download else record_of_row
     for rank, condition in phases:
         stmt = matching.base.where(condition)
         if after is not None:
@@ -316,7 +341,7 @@ def search_filings(
                 stmt = stmt.where(Filing.id > after[1])
         wanted = limit + 1 - len(ranked)
         rows = session.execute(stmt.with_only_columns(*columns).order_by(Filing.id).limit(wanted))
-        ranked += [(rank, row[0], record_of_row(row[1:])) for row in rows]
+        ranked += [(rank, row[0], make(row[1:])) for row in rows]
         if len(ranked) > limit:
             break
     more = len(ranked) > limit

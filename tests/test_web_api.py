@@ -593,3 +593,80 @@ def test_loopback_only_app_refuses_other_clients_but_not_open_paths(database: An
     assert local.status_code == 200
     six, _ = _in_process(app, requests, client=("::1", 4000))
     assert six.status_code == 200
+
+
+# --- downloads of a search (issue 19, items 3 and 9) --------------------------------------------
+
+
+def _cli_export(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
+    """`cacwatch export --format jsonl` of the same store: every column the CLI fills."""
+    import subprocess
+    import sys
+
+    from web_helpers import ROOT, _env
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(site.config), "export", "--format", "jsonl"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=_env(),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {record_key(r): r for r in (json.loads(line) for line in result.stdout.splitlines() if line.strip())}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_downloads_fill_every_export_column_like_the_cli(site: Site, fmt: str) -> None:
+    import csv
+    import io
+
+    from bot.changes.export import FILING_COLUMNS
+
+    response = site.get(f"/search.{fmt}", kind="deep_synthesis")
+    assert response.status_code == 200 and response.headers["content-disposition"].endswith(f'.{fmt}"')
+    expected = site.all_filings(kind="deep_synthesis")
+    assert response.headers["x-cacwatch-rows"] == f"{len(expected)} of {len(expected)}"
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    else:
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO(response.content), read_only=True)["filings"]
+        values = list(sheet.iter_rows(values_only=True))
+        rows = [dict(zip(FILING_COLUMNS, ("" if v is None else str(v) for v in row))) for row in values[1:]]
+    # (XLSX shows kinds in words: one kind here, so the numbers say which filing a row is.)
+    assert [r["filing_number"] for r in rows] == [r["filing_number"] for r in expected]
+    cli = _cli_export(site)
+    for row in rows:
+        want = cli[("deep_synthesis", row["filing_number"])]
+        assert row["first_seen"] == want["first_seen"] and row["first_seen"]
+        assert row["updated_at"] == want["updated_at"] and row["updated_at"]
+        assert row["entity_en"] == want["entity_en"] and row["entity_en"]
+        assert row["removed"] == ("" if not want["removed"] else ("true" if fmt == "csv" else "是 yes"))
+
+
+def test_download_row_cap_and_concurrent_limit(database: Any) -> None:
+    """web.download_rows cuts a download (and says so); beyond web.max_downloads, 503 + Retry-After."""
+    import csv
+    import io
+
+    from bot.web.app import web_state_of
+
+    _slash_store(database)
+    app = _app(database, download_rows=1, max_downloads=1)
+    state = web_state_of(app)
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        # One slot: downloads one after another each get it back when done.
+        cut, again = await http.get("/search.csv"), await http.get("/search.xlsx")
+        release = state.download_slot()  # as a download in progress holds it
+        assert release is not None
+        busy = await http.get("/search.csv")
+        release()
+        return [cut, again, busy, await http.get("/search.xlsx")]
+
+    cut, again, busy, after = _in_process(app, requests)
+    assert cut.status_code == 200 and cut.headers["x-cacwatch-rows"] == "1 of 2"
+    assert len(list(csv.DictReader(io.StringIO(cut.content.decode("utf-8-sig"))))) == 1
+    assert again.status_code == 200 and again.content[:2] == b"PK"
+    assert busy.status_code == 503 and int(busy.headers["retry-after"]) > 0 and _has_security_headers(busy)
+    assert after.status_code == 200 and after.content[:2] == b"PK"
+

@@ -55,7 +55,7 @@ def guarded_protocol(header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Pro
             if self._waiting_for_headers() and not self.transport.is_closing():
                 self.transport.close()
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             self._arm()
 

@@ -232,8 +232,10 @@ async def _read_notice_api(walk: _Walk) -> list[ListRef]:
             targets = [(text_of(a) or title, str(a["href"])) for a in html_tree(content).select("a[href]")]
         for name, href in targets:
             # Relative links are relative to the filing system that served them.
-            url = web_link(settings.beian_url.rstrip("/") + "/", href)  # None: not a usable http(s) link
-            if url is not None and is_attachment_link(url):
+            url = web_link(settings.beian_url.rstrip("/") + "/", href)
+            if url is None:  # not a usable http(s) link: skipped, the rest still read
+                continue
+            if is_attachment_link(url):
                 # A notice linking the list file directly (e.g. a 注销 table as PDF).
                 direct.append(
                     ListRef(
