@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.corpus_search import KINDS, like_pattern, normalize_query, stored_number
+from storage.corpus_search import KINDS, filer_matches, normalize_query, stored_number
 from storage.models import Filing, FilingChange, FilingList, ListRow, ListVersion
 from storage.models_outbox import OutboxEvent
 from storage.models_search import FilingSearch
@@ -300,12 +300,11 @@ class EntitySummary:
 
 def entities(session: Session, q: str, *, limit: int = 100) -> list[EntitySummary]:
     """Filers whose name (or the words the app gave for it: English name, group) contains ``q``."""
-    needle = normalize_query(q)
     stmt = select(Filing.entity, Filing.kind, Filing.status, func.count(Filing.id)).where(Filing.present.is_(True))
-    if needle:
-        stmt = stmt.join(FilingSearch, FilingSearch.filing_id == Filing.id).where(
-            FilingSearch.filer.like(like_pattern(needle), escape="\\")
-        )
+    matches = filer_matches(session, q)
+    if matches is not None:
+        # Through the search indexes (FTS5 / pg_trgm / the character array), as searches are.
+        stmt = stmt.join(FilingSearch, FilingSearch.filing_id == Filing.id).where(matches)
     stmt = stmt.group_by(Filing.entity, Filing.kind, Filing.status)
     grouped: dict[str, dict[str, Any]] = {}
     for entity, kind, status, count in session.execute(stmt):

@@ -42,6 +42,7 @@ __all__ = [
     "search_filings",
     "NewFiling",
     "new_filings",
+    "filer_matches",
 ]
 
 # Zero-width and other invisible format characters survive NFKC and \s.
@@ -87,8 +88,11 @@ Describer = Callable[[str], FilerWords]
 
 
 # Part of every row's staleness key beside the describer's version: a change to how rows are
-# built here (s2: bigrams on PostgreSQL) rebuilds them all once.
-_ROW_FORMAT = "s2"
+# built here rebuilds them all once (s2: bigrams on PostgreSQL; s3: texts end with two
+# separators, so every character starts a trigram, and the array holds single characters too:
+# 1-character queries are served by the indexes).
+_ROW_FORMAT = "s3"
+_END = _SEPARATOR * 2
 # A refresh of at least this many rows on PostgreSQL is followed by ANALYZE: the planner's
 # estimates of a freshly filled index are far off (a bitmap scan of 50k matches sorted for a
 # page of 50, where walking the primary key stops after a few hundred rows).
@@ -100,19 +104,20 @@ _CLEAN_GIN_PENDING = (
 
 
 def _bigrams(text: str) -> list[str]:
-    """The distinct 2-character substrings of a search text that a query can be (no separator)."""
+    """The distinct 1- and 2-character substrings of a search text that a query can be (no
+    separator): what the GIN-indexed array answers for queries pg_trgm cannot serve."""
     pairs = (text[i : i + 2] for i in range(len(text) - 1))
-    return sorted({pair for pair in pairs if _SEPARATOR not in pair})
+    return sorted({pair for pair in pairs if _SEPARATOR not in pair} | (set(text) - {_SEPARATOR}))
 
 
 def _search_row(filing: Filing, filer: FilerWords, *, bigrams: bool) -> dict[str, Any]:
     number = normalize_query(filing.filing_number)
     parts = (filing.entity, filer.english, filer.company or "", *filer.words)
-    # Ends with the separator, like the text (see _sqlite_match).
-    filer_text = _SEPARATOR.join(normalize_query(part) for part in parts if part) + _SEPARATOR
+    # Ends with two separators, like the text (see _sqlite_match).
+    filer_text = _SEPARATOR.join(normalize_query(part) for part in parts if part) + _END
     fields = [filing.name, filing.purpose, *(filing.products or []), filing.category or ""]
-    # Ends with the separator: every 2-character substring then starts a trigram (_sqlite_match).
-    text = _SEPARATOR.join([number, filer_text.rstrip(_SEPARATOR), *(normalize_query(p) for p in fields if p)]) + _SEPARATOR
+    # Ends with two separators: every 1- and 2-character substring then starts a trigram (_sqlite_match).
+    text = _SEPARATOR.join([number, filer_text.rstrip(_SEPARATOR), *(normalize_query(p) for p in fields if p)]) + _END
     return {
         "filing_id": filing.id,
         "text": text,
@@ -221,14 +226,16 @@ _MAX_PREFIX_TERMS = 2000
 def _sqlite_match(session: Session, needle: str) -> str | None:
     """An FTS5 MATCH expression finding ``needle`` as a substring; None when only a scan can.
 
-    3+ characters: the phrase itself (the trigram index finds substrings). 2 characters: the
-    trigram tokenizer cannot match them directly, but every occurrence is the start of some
-    trigram (each text ends with a separator), so OR together the indexed trigrams that begin
-    with it, read from the index's own vocabulary. "" (no such trigram): nothing matches.
+    3+ characters: the phrase itself (the trigram index finds substrings). 1 or 2 characters:
+    the trigram tokenizer cannot match them directly, but every occurrence is the start of some
+    trigram (each text ends with two separators), so OR together the indexed trigrams that
+    begin with it, read from the index's own vocabulary. "" (no such trigram): nothing matches.
+    A character so common that more than _MAX_PREFIX_TERMS trigrams start with it is left to a
+    scan, which finds a page of it at once.
     """
     if len(needle) >= 3:
         return _fts_phrase(needle)
-    if len(needle) == 2:
+    if len(needle) in (1, 2):
         vocab = table("filing_search_vocab", column("term"))
         terms = list(
             session.scalars(
@@ -249,6 +256,7 @@ class _Matching:
     base: Select[Any]
     ranks: tuple[ColumnElement[bool], ...]  # empty without q: every filing alike
     every: ColumnElement[bool] | None  # any match (None without q)
+    filer: ColumnElement[bool] | None = None  # the filer words match (None without q)
 
 
 def _matching(session: Session, query: FilingQuery) -> _Matching:
@@ -267,8 +275,8 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
     filer_like = FilingSearch.filer.like(pattern, escape="\\")
     every: ColumnElement[bool]
     filer: ColumnElement[bool]
-    if dialect == "postgresql" and len(needle) == 2:
-        # Every occurrence of a 2-character needle is one of the text's bigrams (migration 0009).
+    if dialect == "postgresql" and len(needle) <= 2:
+        # Every 1- or 2-character needle found in a text is in its array (migration 0009).
         every = type_coerce(FilingSearch.bigrams, postgresql.ARRAY(Text())).contains([needle])
         filer = and_(every, filer_like)
     elif match == "":
@@ -283,7 +291,7 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
         every = FilingSearch.text.like(pattern, escape="\\")
         filer = filer_like
     number = FilingSearch.number == needle
-    return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every)
+    return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every, filer)
 
 
 def count_filings(session: Session, query: FilingQuery) -> int:
@@ -364,3 +372,9 @@ def new_filings(session: Session, query: FilingQuery, *, limit: int = 50) -> lis
     return [NewFiling(record_of_row(row[1:]), row[0]) for row in rows]
 
 
+
+
+def filer_matches(session: Session, q: str) -> ColumnElement[bool] | None:
+    """The condition "the filer words contain ``q``" (served by the search indexes), on a
+    select of ``Filing`` joined to ``FilingSearch``; None for an empty query."""
+    return _matching(session, FilingQuery(q=q)).filer
