@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -670,3 +671,28 @@ def test_download_row_cap_and_concurrent_limit(database: Any) -> None:
     assert busy.status_code == 503 and int(busy.headers["retry-after"]) > 0 and _has_security_headers(busy)
     assert after.status_code == 200 and after.content[:2] == b"PK"
 
+
+
+def test_only_http_links_of_the_site_become_hrefs(database: Any) -> None:
+    """A list stored from a hostile page (attachment `data:…`, page `vbscript:…`): its list
+    page and its filings' pages never make them links that could run anything."""
+    from scrapers.records import FilingRow, Kind, ListRef, ParsedList, Status
+    from storage.repo import Repository
+
+    row = FilingRow(
+        kind=Kind.DEEP_SYNTHESIS, filing_number="网信算备110108000009号", name="算法9", entity="北京九有限公司", role="provider",
+        category=None, products=(), purpose="文本生成", province="北京市", remark="", status=Status.ACTIVE, filed_on=None, row_index=0,
+    )
+    ref = ListRef(Kind.DEEP_SYNTHESIS, "2024-02", "境内深度合成服务算法备案清单（2024年2月）", "公告", "vbscript:msgbox(1)", "data:text/html,<script>alert(1)</script>/a.docx")
+    with database.session() as session:
+        Repository(session).ingest(ParsedList(ref, "sha-hostile", "docx", (row,)), "key-hostile")
+    app = _app(database)
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await http.get("/lists/deep_synthesis/2024-02"), await http.get("/filings/deep_synthesis/" + quote("网信算备110108000009号"))]
+
+    for page in _in_process(app, requests):
+        assert page.status_code == 200
+        hrefs = re.findall(r'href="([^"]*)"', page.text)
+        assert hrefs and not any(h.lower().startswith(("data:", "vbscript:", "javascript:")) for h in hrefs), hrefs
+        assert "<script>alert" not in page.text

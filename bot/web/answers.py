@@ -171,6 +171,8 @@ class AnswerCache:
             nonlocal headers, size
             if message["type"] == "http.response.start" and message["status"] == 200:
                 headers = list(message.get("headers", []))
+                if not any(name.lower() == b"etag" for name, _ in headers):
+                    headers = None  # not an answer of etag_response (a streamed download): never kept
             elif message["type"] == "http.response.body" and headers is not None:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
