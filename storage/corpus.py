@@ -20,6 +20,7 @@ from storage.corpus_lists import (
     EntitySummary,
     Facets,
     FeedEntry,
+    FilerIndex,
     FilingDetail,
     Holding,
     HistoryEntry,
@@ -31,6 +32,7 @@ from storage.corpus_lists import (
     entities,
     entity_filings,
     facets,
+    filer_index,
     filing_detail,
     kind_totals,
     list_detail,
@@ -62,6 +64,7 @@ __all__ = [
     "EntitySummary",
     "Facets",
     "FeedEntry",
+    "FilerIndex",
     "FilerWords",
     "FilingDetail",
     "FilingPage",
@@ -180,6 +183,10 @@ class Corpus:
     def entities(self, q: str, *, limit: int = 100) -> list[EntitySummary]:
         with self.db.session() as session:
             return entities(session, q, limit=limit)
+
+    def filer_index(self) -> FilerIndex:
+        with self.db.session() as session:
+            return filer_index(session)
 
     def entity_filings(self, entity: str) -> list[tuple[dict[str, Any], bool]]:
         with self.db.session() as session:

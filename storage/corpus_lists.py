@@ -317,6 +317,72 @@ def entities(session: Session, q: str, *, limit: int = 100) -> list[EntitySummar
     return [EntitySummary(name, e["filings"], e["cancelled"], dict(e["by_kind"])) for name, e in ordered]
 
 
+class FilerIndex:
+    """Every listed filer with its counts and its search words, for ``/api/v1/entities?q=``.
+
+    A query that matches most filers (one common character: 有, 公) would otherwise group
+    nearly every filing per request; this is built once per state of the data (one grouped
+    query) and answers any query by substring search over one string of every filer's
+    normalised words: the same matches as the search index, in milliseconds. Compact: one
+    string, the names, and three arrays (~12 MB for 35,000 filers).
+    """
+
+    def __init__(self, rows: list[tuple[str, str, dict[str, int], int]]) -> None:
+        from array import array
+
+        rows.sort(key=lambda row: (-sum(row[2].values()), row[0]))  # the answer's order
+        self._names = [row[0] for row in rows]
+        self._by_kind = [row[2] for row in rows]
+        self._cancelled = array("l", (row[3] for row in rows))
+        starts = array("l")
+        parts, at = [], 0
+        for row in rows:
+            starts.append(at)
+            parts.append(row[1])
+            at += len(row[1]) + 1
+        self._starts = starts
+        self._words = "\x00".join(parts)  # \x00 never occurs in a normalised query
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def search(self, q: str, *, limit: int) -> list[EntitySummary]:
+        from bisect import bisect_right
+
+        needle = normalize_query(q)
+        if not needle:
+            hits: list[int] = list(range(min(limit, len(self._names))))
+        else:
+            found: set[int] = set()
+            at = self._words.find(needle)
+            while at >= 0:
+                filer = bisect_right(self._starts, at) - 1
+                found.add(filer)
+                # On to the next filer's words: a filer counts once.
+                at = self._words.find(needle, self._starts[filer + 1] if filer + 1 < len(self._starts) else len(self._words))
+            hits = sorted(found)[:limit]  # rows are in the answer's order
+        return [
+            EntitySummary(self._names[i], sum(self._by_kind[i].values()), self._cancelled[i], dict(self._by_kind[i])) for i in hits
+        ]
+
+
+def filer_index(session: Session) -> FilerIndex:
+    """Every filer listed now, with its counts and search words (see ``FilerIndex``)."""
+    stmt = (
+        select(Filing.entity, Filing.kind, Filing.status, func.count(Filing.id), func.max(FilingSearch.filer))
+        .join(FilingSearch, FilingSearch.filing_id == Filing.id)
+        .where(Filing.present.is_(True))
+        .group_by(Filing.entity, Filing.kind, Filing.status)
+    )
+    grouped: dict[str, tuple[str, dict[str, int], list[int]]] = {}
+    for entity, kind, status, count, words in session.execute(stmt):
+        entry = grouped.setdefault(entity, (words or "", defaultdict(int), [0]))
+        entry[1][kind] += count
+        if status == "cancelled":
+            entry[2][0] += count
+    return FilerIndex([(entity, words, dict(by_kind), cancelled[0]) for entity, (words, by_kind, cancelled) in grouped.items()])
+
+
 def entity_filings(session: Session, entity: str) -> list[tuple[dict[str, Any], bool]]:
     """Every filing of a filer across the three kinds, with whether it is still listed."""
     stmt = select(Filing).where(Filing.entity == entity).order_by(Filing.kind, Filing.list_month, Filing.id)

@@ -116,3 +116,19 @@ def test_web_secret_is_made_once_per_installation_and_shared(database: Any) -> N
     assert len(found) == 4 and len(set(found)) == 1 and len(found[0]) == 32
     assert Corpus(database).web_secret("cursor") == found[0]
     assert Corpus(database).web_secret("other") not in (found[0], b"")
+
+
+@pytest.mark.parametrize("q", ["", "有", "北京", "科技有限", "Tech", "☄", "xyzzy", "%", "_"])
+def test_filer_index_answers_as_the_grouping_query_does(database: Any, q: str) -> None:
+    """/api/v1/entities reads Corpus.filer_index (built once per data state): the same filers,
+    counts and order as grouping the filings per query (Corpus.entities)."""
+    rows = [_row(f"网信算备1101080000{i:02d}号", entity, f"算法{i}", i) for i, entity in enumerate(
+        ["北京有道科技有限公司", "北京有道科技有限公司", "上海小红书科技有限公司", "Tech_Co 100%", "深圳市腾讯计算机系统有限公司"]
+    )]
+    _ingest(database, rows, "sha-filers")
+    corpus = Corpus(database)
+    corpus.refresh_search_text(lambda entity: FilerWords("Tech Co" if "Tech" in entity else "", None), "v1")
+    index = corpus.filer_index()
+    assert len(index) == 4
+    for limit in (1, 100):
+        assert index.search(q, limit=limit) == corpus.entities(q, limit=limit)

@@ -194,8 +194,11 @@ def get_entities(
 ) -> Response:
     """Filers whose name, English name or company group contains `q`, most filings first."""
     check_known(request.query_params.keys(), ("q", "limit"))
-    corpus = web_state(request).corpus
-    found = corpus.entities(q or "", limit=limit)
+    state = web_state(request)
+    corpus = state.corpus
+    # One index of every filer per state of the data: a query matching most of them (one
+    # common character) costs no grouping of every filing.
+    found = state.cached("filer_index", corpus.filer_index).search(q or "", limit=limit)
     names = corpus.filer_names(e.entity for e in found)
     model = EntitiesModel.model_validate(
         {
