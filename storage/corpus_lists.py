@@ -353,14 +353,14 @@ class FilerIndex:
         if not needle:
             hits: list[int] = list(range(min(limit, len(self._names))))
         else:
-            found: set[int] = set()
+            # The words are in the answer's order: the first `limit` filers found are the answer.
+            hits = []
             at = self._words.find(needle)
-            while at >= 0:
+            while at >= 0 and len(hits) < limit:
                 filer = bisect_right(self._starts, at) - 1
-                found.add(filer)
+                hits.append(filer)
                 # On to the next filer's words: a filer counts once.
                 at = self._words.find(needle, self._starts[filer + 1] if filer + 1 < len(self._starts) else len(self._words))
-            hits = sorted(found)[:limit]  # rows are in the answer's order
         return [
             EntitySummary(self._names[i], sum(self._by_kind[i].values()), self._cancelled[i], dict(self._by_kind[i])) for i in hits
         ]
