@@ -327,13 +327,15 @@ class FilerIndex:
     string, the names, and three arrays (~12 MB for 35,000 filers).
     """
 
-    def __init__(self, rows: list[tuple[str, str, dict[str, int], int]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, dict[str, int], int, str, str | None]]) -> None:
         from array import array
 
         rows.sort(key=lambda row: (-sum(row[2].values()), row[0]))  # the answer's order
         self._names = [row[0] for row in rows]
         self._by_kind = [row[2] for row in rows]
         self._cancelled = array("l", (row[3] for row in rows))
+        self._english = [row[4] for row in rows]
+        self._company = [row[5] for row in rows]
         starts = array("l")
         parts, at = [], 0
         for row in rows:
@@ -347,6 +349,10 @@ class FilerIndex:
         return len(self._names)
 
     def search(self, q: str, *, limit: int) -> list[EntitySummary]:
+        return [summary for summary, _, _ in self.search_named(q, limit=limit)]
+
+    def search_named(self, q: str, *, limit: int) -> list[tuple[EntitySummary, str, str | None]]:
+        """As ``search``, each filer with its English name and company (as ``filer_names``)."""
         from bisect import bisect_right
 
         needle = normalize_query(q)
@@ -362,25 +368,35 @@ class FilerIndex:
                 # On to the next filer's words: a filer counts once.
                 at = self._words.find(needle, self._starts[filer + 1] if filer + 1 < len(self._starts) else len(self._words))
         return [
-            EntitySummary(self._names[i], sum(self._by_kind[i].values()), self._cancelled[i], dict(self._by_kind[i])) for i in hits
+            (
+                EntitySummary(self._names[i], sum(self._by_kind[i].values()), self._cancelled[i], dict(self._by_kind[i])),
+                self._english[i],
+                self._company[i],
+            )
+            for i in hits
         ]
 
 
 def filer_index(session: Session) -> FilerIndex:
     """Every filer listed now, with its counts and search words (see ``FilerIndex``)."""
     stmt = (
-        select(Filing.entity, Filing.kind, Filing.status, func.count(Filing.id), func.max(FilingSearch.filer))
+        select(
+            Filing.entity, Filing.kind, Filing.status, func.count(Filing.id),
+            func.max(FilingSearch.filer), func.max(FilingSearch.entity_en), func.max(FilingSearch.company),
+        )
         .join(FilingSearch, FilingSearch.filing_id == Filing.id)
         .where(Filing.present.is_(True))
         .group_by(Filing.entity, Filing.kind, Filing.status)
     )
-    grouped: dict[str, tuple[str, dict[str, int], list[int]]] = {}
-    for entity, kind, status, count, words in session.execute(stmt):
-        entry = grouped.setdefault(entity, (words or "", defaultdict(int), [0]))
+    grouped: dict[str, tuple[str, dict[str, int], list[int], str, str | None]] = {}
+    for entity, kind, status, count, words, english, company in session.execute(stmt):
+        entry = grouped.setdefault(entity, (words or "", defaultdict(int), [0], english or "", company))
         entry[1][kind] += count
         if status == "cancelled":
             entry[2][0] += count
-    return FilerIndex([(entity, words, dict(by_kind), cancelled[0]) for entity, (words, by_kind, cancelled) in grouped.items()])
+    return FilerIndex(
+        [(entity, words, dict(by_kind), cancelled[0], english, company) for entity, (words, by_kind, cancelled, english, company) in grouped.items()]
+    )
 
 
 def entity_filings(session: Session, entity: str) -> list[tuple[dict[str, Any], bool]]:

@@ -132,3 +132,7 @@ def test_filer_index_answers_as_the_grouping_query_does(database: Any, q: str) -
     assert len(index) == 4
     for limit in (1, 100):
         assert index.search(q, limit=limit) == corpus.entities(q, limit=limit)
+    names = corpus.filer_names(e.entity for e in corpus.entities(q))
+    assert [(english, company) for e, english, company in index.search_named(q, limit=100)] == [
+        names[e.entity] for e in corpus.entities(q)
+    ]

@@ -198,20 +198,19 @@ def get_entities(
     corpus = state.corpus
     # One index of every filer per state of the data: a query matching most of them (one
     # common character) costs no grouping of every filing.
-    found = state.cached("filer_index", corpus.filer_index).search(q or "", limit=limit)
-    names = corpus.filer_names(e.entity for e in found)
+    found = state.cached("filer_index", corpus.filer_index).search_named(q or "", limit=limit)
     model = EntitiesModel.model_validate(
         {
             "items": [
                 {
                     "entity": e.entity,
-                    "entity_en": names.get(e.entity, ("", None))[0],
-                    "company": names.get(e.entity, ("", None))[1],
+                    "entity_en": english,
+                    "company": company,
                     "filings": e.filings,
                     "cancelled": e.cancelled,
                     "by_kind": e.by_kind,
                 }
-                for e in found
+                for e, english, company in found
             ]
         }
     )
