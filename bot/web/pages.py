@@ -7,6 +7,7 @@ paging is a link carrying the keyset cursor, downloads are links with the same f
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -156,9 +157,22 @@ async def search_download(request: Request, fmt: str) -> Response:
 
 
 async def _released(chunks: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
+    """The chunks, paced, then the download's slot given back (also when the client leaves).
+
+    Paced: after each chunk the download waits as long as the chunk took to make, so a
+    download takes at most half of a core and the searches beside it keep theirs.
+    """
+    import anyio
+
     try:
-        async for chunk in chunks:
+        while True:
+            started = time.monotonic()
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
             yield chunk
+            await anyio.sleep(min(1.0, time.monotonic() - started))
     finally:
         release()
 
