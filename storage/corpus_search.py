@@ -249,6 +249,23 @@ def _sqlite_match(session: Session, needle: str) -> str | None:
     return None
 
 
+# A 1- or 2-character needle in at least this many texts is "common" on PostgreSQL.
+_COMMON = 1000
+
+
+def _common_on_postgres(session: Session, needle: str) -> bool:
+    """Whether ``needle`` is in so many texts that a scan beats the array's index.
+
+    The planner reads a common element's frequency from the array's statistics and scans
+    instead of using the GIN index, but testing ``@>`` on every row's array costs ~7 µs (0.7 s
+    for 100k filings) where LIKE on the text costs ~1 µs. So ask first, cheaply either way: a
+    rare needle is looked up in the index, a common one is found in the first rows scanned.
+    """
+    contains = type_coerce(FilingSearch.bigrams, postgresql.ARRAY(Text())).contains([needle])
+    probe = select(FilingSearch.filing_id).where(contains).limit(_COMMON).subquery()
+    return int(session.scalar(select(func.count()).select_from(probe)) or 0) >= _COMMON
+
+
 @dataclass(frozen=True, slots=True)
 class _Matching:
     """A query's filtered filings and its three ranks as disjoint conditions (rank 0, 1, 2)."""
@@ -275,7 +292,7 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
     filer_like = FilingSearch.filer.like(pattern, escape="\\")
     every: ColumnElement[bool]
     filer: ColumnElement[bool]
-    if dialect == "postgresql" and len(needle) <= 2:
+    if dialect == "postgresql" and len(needle) <= 2 and not _common_on_postgres(session, needle):
         # Every 1- or 2-character needle found in a text is in its array (migration 0009).
         every = type_coerce(FilingSearch.bigrams, postgresql.ARRAY(Text())).contains([needle])
         filer = and_(every, filer_like)

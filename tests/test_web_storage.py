@@ -77,9 +77,15 @@ def test_queries_are_compared_without_case_width_or_spacing(query: str, expected
 @pytest.mark.parametrize(
     "q", ["甲", "甲算", "甲算法", "算法", "110000000000001", "%", "_", '"', "\\", "*", "OR", "NEAR(", "法%", "_\\", '"o', "法某", "号北", "00"]
 )
-def test_every_query_length_and_symbol_is_a_literal_substring(database: Any, q: str) -> None:
-    """1 character (a scan), 2 (SQLite: the index's vocabulary; PostgreSQL: the bigram index),
-    3+ (trigram phrases): the same rule; no match spans two fields ("法某", "号北")."""
+@pytest.mark.parametrize("common", [False, True], ids=["indexed", "common"])
+def test_every_query_length_and_symbol_is_a_literal_substring(database: Any, q: str, common: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1 and 2 characters (SQLite: the index's vocabulary; PostgreSQL: the character array, or a
+    scan when the needle is common), 3+ (trigram phrases): the same rule; no match spans two
+    fields ("法某", "号北"). ``common``: every needle counts as common (a scan on PostgreSQL)."""
+    import storage.corpus_search
+
+    if common:
+        monkeypatch.setattr(storage.corpus_search, "_COMMON", 1)
     corpus = Corpus(database)
     rows = [_row(f"网信算备1100000000000{i:02d}240011号", f"北京{c}科技有限公司", f"{c}算法{sym}", i) for i, (c, sym) in enumerate([("甲", ""), ("乙", "%"), ("丙", '"OR"'), ("丁", "_\\*")])]
     _ingest(database, rows, "c" * 64)
