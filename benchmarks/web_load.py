@@ -2,6 +2,7 @@
 
     python benchmarks/web_load.py [--stores replica,8000,100000] [--postgres] [--requests 150] [--cache-mb 8,0]
                                   [--write docs/benchmarks.md [--notes notes.md]] [--from-json results.json]
+    python benchmarks/web_load.py --abuse [--stores 100000 | --url LABEL=DATABASE_URL …] [--requests 100] [--write docs/benchmarks.md]
 
 Stores:
 - ``replica``: the bundled replica ingested with `cacwatch check --once` (805 real filings);
@@ -273,6 +274,139 @@ def run_load(db_url: str, label: str, requests: int, tmp: Path, client: str = "r
     }
 
 
+# Issue 19: what an abusive client costs. Rare terms and single characters (uncached: each
+# is asked with the answer cache off), then API load while full downloads run.
+RARE_QUERIES = [
+    ("entities 1 char", "/api/v1/entities?limit=500&q=%E6%9C%89"),  # 有: in nearly every filer
+    ("entities rare", "/api/v1/entities?limit=500&q=xyzzy"),
+    ("search 1 char rare", "/api/v1/filings?q=%E2%98%84"),  # ☄: in nothing
+    ("search 1 char common", "/api/v1/filings?q=%E6%9C%89"),
+    ("search rare", "/api/v1/filings?q=xyzzy"),
+    ("page 1 char rare", "/search?q=%E2%98%84"),
+    ("page 1 char common", "/search?q=%E7%AE%97"),  # 算
+]
+DOWNLOADERS = 8
+API_CLIENTS = 4
+
+
+async def _downloader(base: str, stop: asyncio.Event, stats: dict[str, list[float]]) -> None:
+    """Full CSV downloads in a loop; a 503 is counted and retried after a second (not the
+    Retry-After it names: an abusive client does not wait)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+        while not stop.is_set():
+            started = time.perf_counter()
+            size = 0
+            async with client.stream("GET", "/search.csv") as response:
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+            if response.status_code == 200:
+                stats["done_s"].append(time.perf_counter() - started)
+                stats["bytes"].append(float(size))
+            else:
+                stats["refused"].append(float(response.status_code))
+                await asyncio.sleep(1)
+
+
+def run_abuse(db_url: str, label: str, tmp: Path, requests: int) -> dict[str, Any]:
+    import httpx
+    from bot.app.config import settings_from_mapping
+    from web_helpers import export_records, serve_process, write_config
+
+    def served(cache_mb: int) -> Any:
+        config = write_config(tmp / f"abuse-{label}-{cache_mb}.yaml", settings_from_mapping({"database": {"url": db_url}, "web": {"cache_mb": cache_mb}}, env={}))
+        return config, serve_process(config, startup=900)
+
+    result: dict[str, Any] = {"label": label, "rare": {}}
+    config, serving = served(0)
+    records = export_records(config)
+    result["filings"] = len(records)
+    with serving as (base, process):
+        with httpx.Client(base_url=base, timeout=600) as client:
+            client.get("/api/v1/filings?q=warmup")
+            for name, path in RARE_QUERIES:
+                client.get(path)  # first: the connection, any lazy import
+                times = []
+                for _ in range(5):
+                    started = time.perf_counter()
+                    assert client.get(path).status_code == 200, path
+                    times.append((time.perf_counter() - started) * 1000)
+                result["rare"][name] = {"median": statistics.median(times), "max": max(times)}
+    config, serving = served(8)
+    with serving as (base, process):
+        httpx.get(base + "/api/v1/filings?q=warmup", timeout=600)
+        pid = process.pid
+        rng = random.Random(7)
+
+        async def phase(with_downloads: bool) -> tuple[dict[str, list[float]], dict[str, list[float]], list[str]]:
+            # Mixes of its own per phase: neither finds the other's answers kept.
+            mixes = [_workload(records, random.Random(rng.random())) for _ in range(API_CLIENTS)]
+            timings: dict[str, list[float]] = defaultdict(list)
+            downloads: dict[str, list[float]] = defaultdict(list)
+            errors: list[str] = []
+            stop = asyncio.Event()
+            loaders = [asyncio.create_task(_downloader(base, stop, downloads)) for _ in range(DOWNLOADERS if with_downloads else 0)]
+            if loaders:
+                await asyncio.sleep(2)  # the downloads under way first
+            await asyncio.gather(*(_client_raw(base, mix, requests, timings, errors) for mix in mixes))
+            stop.set()
+            await asyncio.gather(*loaders)
+            return timings, downloads, errors
+
+        for name, with_downloads in (("downloads", True), ("quiet", False)):
+            load_before = os.getloadavg()[0]
+            timings, downloads, errors = asyncio.run(phase(with_downloads))
+            everything = [t for values in timings.values() for t in values]
+            result[name] = {
+                "requests": len(everything), "errors": len(errors),
+                "p50": _percentile(everything, 50), "p95": _percentile(everything, 95), "p99": _percentile(everything, 99),
+                "downloads": len(downloads["done_s"]), "refused": len(downloads["refused"]),
+                "download_s": statistics.median(downloads["done_s"]) if downloads["done_s"] else 0.0,
+                "download_mb": (statistics.median(downloads["bytes"]) / 1e6) if downloads["bytes"] else 0.0,
+                "load": (load_before, os.getloadavg()[0]),
+            }
+        result["peak_rss_mb"] = _rss_mb(pid)[1]
+    return result
+
+
+def write_abuse_markdown(path: Path, results: list[dict[str, Any]], requests: int) -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    names = [name for name, _ in RARE_QUERIES]
+    rare = "\n".join(
+        f"| {r['label']} | {r['filings']:,} | " + " | ".join(f"{r['rare'][n]['median']:.0f} / {r['rare'][n]['max']:.0f}" for n in names) + " |"
+        for r in results
+    )
+    load = "\n".join(
+        f"| {r['label']} | {phase} | {r[phase]['requests']} | {r[phase]['errors']} | {r[phase]['p50']:.0f} ms | **{r[phase]['p95']:.0f} ms** | "
+        f"{r[phase]['p99']:.0f} ms | {r[phase]['downloads']} | {r[phase]['refused']} | {r[phase]['download_s']:.1f} s | {r[phase]['download_mb']:.1f} MB | "
+        + "{:.1f} → {:.1f}".format(*r[phase]["load"]) + f" | {r['peak_rss_mb']:.0f} MB |"
+        for r in results for phase in ("downloads", "quiet")
+    )
+    section = f"""## Read side under abuse (benchmarks/web_load.py --abuse)
+
+Measured {date.today().isoformat()} on {machine} (issue 19). `cacwatch serve` over a synthetic store
+(written through the ingest path, as above), defaults except where said.
+
+Rare terms and single characters, each asked 5 times with the answer cache off (`web.cache_mb: 0`:
+computed every time), median / max in ms (target ≤ 300 ms on 100k):
+
+| store | filings | {" | ".join(names)} |
+|---|---|{"---|" * len(names)}
+{rare}
+
+API load ({API_CLIENTS} raw clients, {requests} requests each, the mix above, default cache; each phase with
+mixes of its own, so neither finds the other's answers kept) while {DOWNLOADERS} clients download the whole
+store as CSV in a loop ("downloads"; a refused one, 503 with Retry-After beyond `web.max_downloads` = 2, is
+retried after 1 s), then alone ("quiet"). Target: API p95 ≤ 300 ms on 100k.
+
+| store | phase | API requests | errors | p50 | p95 | p99 | downloads done | refused (503) | download time | CSV size | load avg | serve peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
+{load}
+"""
+    replace_section(path, "## Read side under abuse (benchmarks/web_load.py --abuse)", section)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stores", default="replica,8000,100000")
@@ -283,7 +417,25 @@ def main() -> None:
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="the load generator's HTTP client")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--from-json", type=Path, help="only write the report of an earlier run's output")
+    parser.add_argument("--abuse", action="store_true", help="rare-term queries and API load under full downloads (issue 19)")
+    parser.add_argument("--url", action="append", default=[], help="--abuse on an existing store (label=url), instead of building --stores")
     args = parser.parse_args()
+    if args.abuse:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            stores = [tuple(value.split("=", 1)) for value in args.url]
+            if not stores:
+                for store in args.stores.split(","):
+                    url = f"sqlite:///{tmp_name}/{store}.db"
+                    build_synthetic(url, int(store))
+                    stores.append((f"{store}-sqlite", url))
+            results = []
+            for label, url in stores:
+                results.append(run_abuse(url, label, Path(tmp_name), args.requests))
+                print(json.dumps(results[-1], ensure_ascii=False), file=sys.stderr)
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        if args.write:
+            write_abuse_markdown(args.write, results, args.requests)
+        return
     if args.from_json:
         notes = "\n" + args.notes.read_text(encoding="utf-8") if args.notes else ""
         write_markdown(args.write or ROOT / "docs" / "benchmarks.md", json.loads(args.from_json.read_text(encoding="utf-8")), args.requests, notes)

@@ -17,7 +17,7 @@ import json
 import random
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -38,6 +38,7 @@ __all__ = [
     "FetchTimeout",
     "NetworkError",
     "InvalidResponse",
+    "OffSite",
     "Validators",
     "FetchSettings",
     "ValidatorStore",
@@ -88,7 +89,22 @@ class NetworkError(FetchError):
 
 
 class InvalidResponse(FetchError):
-    """An answer that is not what the protocol promises (bad JSON, odd redirect, stray 304)."""
+    """An answer that is not what the protocol promises (bad JSON, odd redirect, stray 304),
+    or a URL that cannot be requested at all (a malformed link or ``Location``)."""
+
+
+class OffSite(FetchError):
+    """An attachment link to a host that is not one of the source's own: never requested
+    (a hostile or intercepted page could otherwise point the poller anywhere)."""
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    """(host, explicit port) of a URL; InvalidResponse when it cannot be read (``http://[zz/``)."""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower(), parts.port
+    except ValueError as err:
+        raise InvalidResponse(url[:300], f"malformed URL ({err})") from None
 
 
 # -- validators -----------------------------------------------------------------------
@@ -217,8 +233,12 @@ class Fetcher:
         backoff_base: float | None = None,
         backoff_max: float = 30.0,
         total_timeout: float | None = None,
+        hosts: Iterable[str] = (),
     ) -> None:
+        """``hosts``: URLs of the source's own sites (``base_url`` is always one); attachments
+        are fetched from their hosts (and ports) only."""
         self.settings = settings
+        self._hosts = frozenset(_host_port(u) for u in (settings.base_url, *hosts))
         self.validators = validators
         self.stats = FetchStats()
         self._backoff_base = settings.min_delay if backoff_base is None else backoff_base
@@ -277,7 +297,10 @@ class Fetcher:
         remember: bool = False,
     ) -> FetchResult:
         """A list file (docx/pdf/xlsx…). An HTML answer is ``Blocked``: the site serves a
-        page instead of the file when it refuses the download."""
+        page instead of the file when it refuses the download. A link off the source's
+        hosts is ``OffSite``, a malformed one ``InvalidResponse``: neither is requested."""
+        if _host_port(url) not in self._hosts:
+            raise OffSite(url, "attachment on a host that is not the source's (not fetched)")
         return await self._get(url, referer, conditional, remember, "attachment")
 
     async def get_json(self, url: str, *, referer: str | None = None) -> Any:
@@ -305,6 +328,7 @@ class Fetcher:
     async def _get(
         self, url: str, referer: str | None, conditional: bool, remember: bool, expect: _Expect
     ) -> FetchResult:
+        _host_port(url)  # a malformed URL (bad IPv6 literal, port) is InvalidResponse before any request
         stored = self.validators.get(url) if self.validators is not None else None
         headers = {"Referer": referer or self.site_root}
         headers["Accept"] = (
@@ -409,8 +433,12 @@ class Fetcher:
             status, resp_headers, body, location = await self._one(url, current, headers)
             if location is None:
                 return status, resp_headers, body
-            target = urljoin(current, location)
-            if urlsplit(target).hostname != origin:
+            try:
+                target = urljoin(current, location)
+                target_host = urlsplit(target).hostname
+            except ValueError:
+                raise InvalidResponse(url, f"malformed redirect Location {location[:200]!r}") from None
+            if target_host != origin:
                 raise InvalidResponse(url, f"redirect to another host ({target})")
             current = target
         raise InvalidResponse(url, f"more than {_MAX_REDIRECTS} redirects")
@@ -437,6 +465,9 @@ class Fetcher:
                     return status, resp_headers, body, None
             except httpx.TimeoutException as err:
                 raise FetchTimeout(url, f"timed out ({err.__class__.__name__})") from None
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
+                # A malformed link or Location (e.g. a scheme or control character httpx refuses).
+                raise InvalidResponse(url, f"cannot request this URL ({err.__class__.__name__}: {str(err)[:200]})") from None
             except httpx.TransportError as err:
                 raise NetworkError(url, f"network error ({err.__class__.__name__}: {err})") from None
 

@@ -8,16 +8,19 @@ index and filtered, ranked paging) and ``storage.corpus_lists`` (everything else
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from storage.corpus_lists import (
     EntitySummary,
     Facets,
     FeedEntry,
+    FilerIndex,
     FilingDetail,
     Holding,
     HistoryEntry,
@@ -29,6 +32,7 @@ from storage.corpus_lists import (
     entities,
     entity_filings,
     facets,
+    filer_index,
     filing_detail,
     kind_totals,
     list_detail,
@@ -50,6 +54,7 @@ from storage.corpus_search import (
 )
 from storage.db import Database
 from storage.models import FilingList, ListVersion
+from storage.models_web import WebSecret
 from storage.repo import list_sizes
 
 __all__ = [
@@ -59,6 +64,7 @@ __all__ = [
     "EntitySummary",
     "Facets",
     "FeedEntry",
+    "FilerIndex",
     "FilerWords",
     "FilingDetail",
     "FilingPage",
@@ -125,6 +131,21 @@ class Corpus:
             ).one()
         return DataStamp(version, f"{lists}/{current}/{held}", f"{checked}/{failing}")
 
+    def web_secret(self, name: str) -> bytes:
+        """This installation's secret ``name`` (32 random bytes), made by the first process that
+        asks and read by every other one (a race to make it: the first insert wins)."""
+        for _ in range(2):
+            with self.db.session() as session:
+                stored = session.get(WebSecret, name)
+                if stored is not None:
+                    return bytes.fromhex(stored.secret)
+            try:
+                with self.db.session() as session:
+                    session.add(WebSecret(name=name, secret=secrets.token_hex(32)))
+            except IntegrityError:
+                continue  # another process made it first: read theirs
+        raise RuntimeError(f"web secret {name!r} could neither be read nor stored")
+
     def refresh_search_text(self, describe: Describer, version: str) -> int:
         with self.db.session() as session:
             return refresh_search_text(session, describe, version)
@@ -136,6 +157,12 @@ class Corpus:
     def search_filings(self, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None) -> FilingPage:
         with self.db.session() as session:
             return search_filings(session, query, limit=limit, after=after)
+
+    def download_page(self, query: FilingQuery, *, limit: int, after: tuple[int, int] | None = None) -> FilingPage:
+        """A page of the search's matches as the export writes them (``entity_en`` as stored
+        with the search index, ``first_seen``, ``updated_at``, ``removed``)."""
+        with self.db.session() as session:
+            return search_filings(session, query, limit=limit, after=after, download=True)
 
     def new_filings(self, query: FilingQuery, *, limit: int = 50) -> list[NewFiling]:
         with self.db.session() as session:
@@ -156,6 +183,10 @@ class Corpus:
     def entities(self, q: str, *, limit: int = 100) -> list[EntitySummary]:
         with self.db.session() as session:
             return entities(session, q, limit=limit)
+
+    def filer_index(self) -> FilerIndex:
+        with self.db.session() as session:
+            return filer_index(session)
 
     def entity_filings(self, entity: str) -> list[tuple[dict[str, Any], bool]]:
         with self.db.session() as session:

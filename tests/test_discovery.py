@@ -528,3 +528,37 @@ async def test_the_on_device_notice_page_is_a_list_and_statements_are_read(
     # A statement without a list is no "relevant page without attachments".
     assert not [w for w in result.warnings if "c_t.htm" in w]
     assert not [r for r in result.lists if r.page_url.endswith("/2026-07/10/c_t.htm")]
+# --- issue 19: a bad href is skipped, never fatal ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("/cms/pub/interact/downloadfile.jsp?filepath=A", "https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath=A"),
+        ("http://[zz/cms/pub/interact/downloadfile.jsp", None),
+        ("java\tscript:alert(1)//downloadfile.jsp", None),
+        ("JavaScript:void(0)", None),
+        ("data:text/html,<b>x</b>.docx", None),
+        ("vbscript:msgbox(1).pdf", None),
+        ("mailto:suanfa@cac.gov.cn", None),
+        ("http://127.0.0.1:99999999/a.docx", None),
+        ("  ", None),
+    ],
+)
+def test_web_link_keeps_only_http_links_that_parse(href: str, expected: str | None) -> None:
+    from scrapers.sources.cac.pages import web_link
+
+    assert web_link("https://www.cac.gov.cn/2024-01/05/c_1.htm", href) == expected
+
+
+def test_a_page_with_bad_links_still_gives_its_good_ones() -> None:
+    from scrapers.sources.cac.pages import parse_article, parse_channel_page
+
+    bad = ['http://[zz/a.docx', 'java&#9;script:alert(1)//a.docx', 'data:text/html,x.pdf']
+    links = "".join(f'<li><h5><a href="{href}">境内深度合成服务算法备案清单</a></h5></li>' for href in bad)
+    channel = f'<div id="loadingInfoPage"><ul>{links}<li><h5><a href="/2024-01/05/c_2.htm">公告</a></h5></li></ul></div><a href="http://[zz/">下一页</a>'
+    items, next_url = parse_channel_page(channel, "https://www.cac.gov.cn/wxzw/index_1.htm")
+    assert [item.url for item in items] == ["https://www.cac.gov.cn/2024-01/05/c_2.htm"] and next_url is None
+    article = "".join(f'<a href="{href}">附件</a>' for href in bad) + '<a href="/cms/pub/interact/downloadfile.jsp?filepath=B">清单</a>'
+    _, _, attachments = parse_article(f'<div class="TRS_Editor">{article}</div>', "https://www.cac.gov.cn/2024-01/05/c_2.htm")
+    assert [url for _, url in attachments] == ["https://www.cac.gov.cn/cms/pub/interact/downloadfile.jsp?filepath=B"]

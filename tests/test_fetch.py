@@ -11,6 +11,7 @@ import pytest
 from bot.app.config import CacSourceSettings
 from scrapers.fetch import (
     Blocked,
+    FetchError,
     Fetcher,
     FetchTimeout,
     HttpStatusError,
@@ -320,3 +321,73 @@ def test_body_sniffing(replica_readonly: ReplicaServer) -> None:
     assert looks_like_waf("<html><title>知道创宇云防御</title></html>".encode())
     big_article = ("<html><title>新闻</title><body>" + "正文" * 20000 + "知道创宇</body></html>").encode()
     assert not looks_like_waf(big_article)
+
+
+# --- issue 19: malformed links and Locations, off-site attachments --------------------------
+
+
+class _Redirector:
+    """A real local server whose every answer is a 302 to ``location`` (sent as raw bytes)."""
+
+    def __init__(self, location: bytes) -> None:
+        import http.server
+        import threading
+
+        outer = self
+        self.hits = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                outer.hits += 1
+                self.close_connection = True
+                self.wfile.write(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("location", [b"http://[zz/downloadfile.jsp", b"java\tscript:alert(1)", b"http://x:99999999/a", b"data:text/html,x"])
+async def test_a_bad_location_is_a_fetch_error(replica: ReplicaServer, cac_settings_for: Callable[..., CacSourceSettings], location: bytes) -> None:
+    redirector = _Redirector(location)
+    try:
+        settings = cac_settings_for(replica, base_url=redirector.url)
+        async with fetcher_for(settings) as f:
+            # InvalidResponse, or NetworkError where httpx itself refuses the header: a FetchError
+            # either way, which fails that one list (bot.ingest.pipeline).
+            with pytest.raises(FetchError) as caught:
+                await f.get_attachment(redirector.url + "/cms/pub/interact/downloadfile.jsp?filepath=A", referer=redirector.url + "/")
+        assert "\n" not in caught.value.reason and redirector.hits >= 1
+    finally:
+        redirector.close()
+
+
+@pytest.mark.parametrize("url", ["http://[zz/cms/pub/interact/downloadfile.jsp", "http://127.0.0.1:99999999/a.docx"])
+async def test_a_malformed_url_is_a_fetch_error_not_a_crash(cac_settings: CacSourceSettings, url: str) -> None:
+    async with fetcher_for(cac_settings) as f:
+        with pytest.raises(InvalidResponse):
+            await f.get_attachment(url, referer=cac_settings.base_url)
+        with pytest.raises(InvalidResponse):
+            await f.get_page(url)
+
+
+async def test_attachments_only_from_the_sources_hosts(replica: ReplicaServer, cac_settings: CacSourceSettings) -> None:
+    """base_url and beian_url hosts (and ports) only: nothing else is even connected to."""
+    from scrapers.fetch import OffSite
+    from scrapers.sources.cac.source import CacSource
+
+    port = int(replica.base_url.rsplit(":", 1)[1])
+    async with CacSource(cac_settings).fetcher(MemoryValidatorStore()) as f:
+        for url in ("http://127.0.0.2:9/downloadfile.jsp?filepath=A", f"http://127.0.0.1:{port + 1}/a.docx", "https://www.cac.gov.cn/a.docx"):
+            with pytest.raises(OffSite):
+                await f.get_attachment(url, referer=replica.base_url + "/")
+        ok = await f.get_attachment(replica.url(ATTACHMENT_LINK), referer=replica.url(PAGE))
+        assert ok.status == 200
+    assert len(replica.requests) == 1

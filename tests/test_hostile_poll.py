@@ -72,3 +72,41 @@ def test_poisoned_attachment_fails_only_its_list(
         assert poll.finished_at is not None and poll.ok is False
         assert poll.error is not None and "2023年8月" in poll.error and reason in poll.error
         assert poll.lists_seen == 9
+
+
+# Issue 19, item 2 and 7: a bad or off-site attachment link fails that list only.
+DS_2023_08_PAGE = "/2023-09/01/c_1695224377544009.htm"
+BAD_LINKS = {
+    # urljoin raises "Invalid IPv6 URL" on it.
+    "ipv6": "http://[zz/cms/pub/interact/downloadfile.jsp?filepath=TzOJ",
+    # The tab (&#9;) hides the scheme from a prefix check; httpx refuses the URL.
+    "tab-scheme": "java&#9;script:alert(1)//cms/pub/interact/downloadfile.jsp?filepath=TzOJ",
+    "data": "data:text/html,x/downloadfile.jsp",
+    "bad-port": "http://127.0.0.1:99999999/cms/pub/interact/downloadfile.jsp?filepath=TzOJ",
+    # Another host (nothing listens there): never to be requested.
+    "off-site": "http://127.0.0.2:9/cms/pub/interact/downloadfile.jsp?filepath=TzOJ",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_LINKS))
+def test_bad_attachment_link_fails_only_its_list(
+    replica: ReplicaServer, database: Database, database_url: str, make_settings: Callable[..., Any], name: str
+) -> None:
+    html = replica.read(DS_2023_08_PAGE).decode("utf-8")
+    start = html.index('<a href="/cms/pub/interact/downloadfile.jsp?filepath=TzOJ')
+    end = html.index('">', start)
+    replica.set_page(DS_2023_08_PAGE, html[:start] + f'<a href="{BAD_LINKS[name]}' + html[end:])
+    settings = make_settings(replica, database_url)
+
+    report = asyncio.run(check_once(settings, database))
+
+    stored = {r.ref.attachment_url for r in report.results}
+    assert len(stored) == 8 and all(r.outcome.rows_changed for r in report.results)
+    assert not any("TzOJ" in url for url in stored)
+    assert not any("127.0.0.2" in r.path or "99999999" in r.path for r in replica.requests)
+    if name == "off-site":
+        [failure] = report.failures
+        assert failure.cause == "off-site link" and "127.0.0.2:9" in failure.where and "\n" not in failure.reason
+    with database.session() as session:
+        [poll] = session.scalars(select(Poll)).all()
+        assert poll.finished_at is not None

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from bot.web.answers import AnswerCache
 from scrapers.replica.server import ReplicaServer
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
@@ -79,7 +80,6 @@ def test_kept_answers_are_per_host(tmp_path: Path, database_url: str, make_setti
 def test_hits_misses_and_what_is_never_kept(database: Any, cache_mb: int) -> None:
     """In-process: counts of the ASGI layer itself (the cases above cannot see a hit)."""
     from bot.app.config import WebSettings
-    from bot.web.answers import AnswerCache
     from bot.web.app import create_app
 
     app = create_app(database, web=WebSettings(cache_mb=cache_mb), refresh_in_child=False)
@@ -106,3 +106,96 @@ def test_hits_misses_and_what_is_never_kept(database: Any, cache_mb: int) -> Non
         # The second /api/v1/lists is a hit; errors are answered afresh every time; the unknown
         # path is not one of the read side's routes and never passes through.
         assert (cache.hits, cache.misses) == (1, 4)
+
+
+def test_the_cache_stays_within_its_budget_under_100k_padded_urls(tmp_path: Path) -> None:
+    """Issue 19 item 1: 100,000 distinct URLs, each padded to ~4 KB of query string, each a
+    200 with an ETag (the worst case: an app that answers anything), through the real layer
+    and a real WebState. What the layer counts stays within web.cache_mb, and what Python
+    actually holds for it (tracemalloc) stays within that plus ENTRY_OVERHEAD per entry."""
+    import tracemalloc
+
+    from starlette.requests import Request
+
+    from bot.app.config import WebSettings
+    from bot.web.answers import ENTRY_OVERHEAD, AnswerCache
+    from bot.web.http import etag_response
+    from bot.web.state import WebState
+    from storage.corpus import Corpus
+    from storage.db import Database
+
+    # Storage plays no part beyond the stamp (one database is enough: this is about memory).
+    database = Database(f"sqlite:///{tmp_path / 'flood.db'}")
+    database.migrate()
+    state = WebState(Corpus(database), WebSettings(cache_mb=1), lambda: 0)
+    state.ensure_index()
+
+    async def anything(scope: Any, receive: Any, send: Any) -> None:
+        await etag_response(Request(scope), b'{"items":[]}' + scope["query_string"][-64:], "application/json")(scope, receive, send)
+
+    budget = 1024 * 1024
+    cache = AnswerCache(anything, lambda: state, max_bytes=budget)
+    pad = "x" * 4000
+
+    async def flood(start: int, count: int) -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            return None
+
+        for i in range(start, start + count):
+            query = f"q={i}&pad={pad}".encode()
+            scope = {"type": "http", "method": "GET", "path": "/api/v1/filings", "query_string": query,
+                     "headers": [(b"host", b"a.example")], "scheme": "http", "client": ("127.0.0.1", 1)}
+            await cache(scope, receive, send)
+
+    asyncio.run(flood(0, 2000))  # warm: the store full, every lazy import done
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        asyncio.run(flood(2000, 100_000))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    database.dispose()
+    assert cache.misses == 102_000 and cache.bytes_kept <= budget
+    assert 0 < len(cache) <= cache.max_entries
+    # Every entry now was made while traced (the 2,000 of the warm-up were all replaced), so
+    # `held` is what the store really takes: no more than it counts (a few KiB of slack for
+    # the allocator's and the dict's own rounding), so no more than the budget.
+    assert held <= cache.bytes_kept + 16 * 1024 <= budget + 16 * 1024, (held, cache.bytes_kept, len(cache))
+    # And what it counts is the content plus at most the stated overhead per entry (and the
+    # sizes of the Python objects holding it).
+    content = sum(len(a.body) + sum(len(k) + len(v) for k, v in a.headers) + len(a.etag) for a in cache._answers.values())
+    assert content <= cache.bytes_kept
+    print(f"\n{len(cache)} entries: counted {cache.bytes_kept} B, traced {held} B, content {content} B, overhead {ENTRY_OVERHEAD} B/entry")
+
+
+def test_repeated_parameters_are_refused_and_parameter_order_is_one_key(database: Any) -> None:
+    from bot.app.config import WebSettings
+    from bot.web.app import create_app
+
+    app = create_app(database, web=WebSettings(public_url="https://cac.example"), refresh_in_child=False)
+    layer: Any = app
+    while not isinstance(layer, AnswerCache):
+        layer = layer.app
+    cache: AnswerCache = layer
+
+    async def requests() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [
+                await client.get("/api/v1/filings?q=z&q=z&q=new"),
+                await client.get("/search?kind=&kind=x"),
+                await client.get("/api/v1/filings?limit=5&kind=deep_synthesis"),
+                await client.get("/api/v1/filings?kind=deep_synthesis&limit=5"),
+                await client.get("/api/v1/filings?kind=deep_%73ynthesis&limit=5", headers={"Host": "other.example"}),
+            ]
+
+    repeated, page_repeated, first, reordered, encoded = asyncio.run(requests())
+    assert repeated.status_code == 400 and "q: given more than once" in repeated.json()["error"]
+    assert page_repeated.status_code == 400 and "text/html" in page_repeated.headers["content-type"]
+    assert first.status_code == reordered.status_code == encoded.status_code == 200
+    # One entry for the three spellings (and, with web.public_url, for every Host).
+    assert (cache.misses, cache.hits) == (1, 2) and len(cache) == 1

@@ -6,11 +6,15 @@ so these tests say: the API shows exactly what cacwatch stored, found the docume
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import feedparser
+import httpx
 import pytest
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
@@ -19,6 +23,7 @@ except ImportError:  # pragma: no cover
     from tests.web_helpers import Site, norm, record_key
 
 BYTEDANCE_FILER = "北京抖音信息服务有限公司"
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -290,6 +295,57 @@ def test_cursor_of_other_filters_is_refused(site: Site) -> None:
     assert site.get("/api/v1/filings", kind="deep_synthesis", limit=5, cursor=tampered).status_code == 400
 
 
+def _installation_key(site: Site) -> bytes:
+    import yaml
+
+    from storage.corpus import Corpus
+    from storage.db import Database
+
+    db = Database(yaml.safe_load(site.config.read_text(encoding="utf-8"))["database"]["url"])
+    try:
+        return Corpus(db).web_secret("cursor")
+    finally:
+        db.dispose()
+
+
+def _signed(key: bytes, payload: bytes) -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    return f"{b64(payload)}.{b64(hmac.new(key, payload, hashlib.sha256).digest()[:12])}"
+
+
+def test_forged_cursors_are_400_never_500(site: Site) -> None:
+    """Cursors signed with this installation's own key but of any shape the API never writes,
+    and well-formed ones signed with the constant key older versions used: all 400."""
+    from bot.web.cursor import _fingerprint
+    from storage.corpus import FilingQuery
+
+    key = _installation_key(site)
+    fp = _fingerprint(FilingQuery(kind="deep_synthesis")).encode()
+    payloads = [
+        b'[2,1e30,"' + fp + b'"]', b'[0,NaN,"' + fp + b'"]', b'[0,Infinity,"' + fp + b'"]', b'{"a":1}',
+        b'[1,2]', b'[1,2,"' + fp + b'",4]', b'[true,1,"' + fp + b'"]', b'[3,1,"' + fp + b'"]',
+        b'[0,-1,"' + fp + b'"]', b'[0,' + str(2**70).encode() + b',"' + fp + b'"]', b'[0,1,5]',
+        b'\xff\xfe[0,1]', b'[' * 5000 + b']' * 5000, b'"x"', b'', b'[0,1.5,"' + fp + b'"]',
+    ]
+    for payload in payloads:
+        cursor = _signed(key, payload)
+        for path in ("/api/v1/filings", "/search"):
+            response = site.get(path, kind="deep_synthesis", limit=5, cursor=cursor)
+            assert response.status_code == 400, (payload[:40], path, response.status_code, response.text[:200])
+    assert site.get("/api/v1/filings", kind="deep_synthesis", cursor="no-dot-here").status_code == 400
+    # The key is the installation's, not the source's: a cursor signed with the old constant is refused.
+    page = site.json("/api/v1/filings", kind="deep_synthesis", limit=5)
+    assert page["next_cursor"] and site.get("/api/v1/filings", kind="deep_synthesis", limit=5, cursor=page["next_cursor"]).status_code == 200
+    old = _signed(b"cacwatch/web/cursor/v1", b'[2,1,"' + fp + b'"]')
+    assert site.get("/api/v1/filings", kind="deep_synthesis", limit=5, cursor=old).status_code == 400
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 @pytest.mark.parametrize("path", ["/api/v1/filings", "/api/v1/lists", "/feeds/lists.atom", "/", "/search"])
 def test_other_methods_are_405(site: Site, method: str, path: str) -> None:
@@ -412,3 +468,231 @@ def test_english_names_shown_are_cacwatchs(site: Site) -> None:
     for record in site.records[::50]:
         detail = site.json(f"/api/v1/filings/{record['kind']}/{quote(record['filing_number'])}")
         assert detail["entity_en"] == english_name(record["entity"])
+
+
+# --- in-process: the app over a small store of its own (issue 19) -------------------------------
+
+SLASH_ENTITY = "北京A/B科技有限公司"
+SLASH_NUMBER = "网信算备110108/0001号"
+
+
+def _slash_store(database: Any) -> None:
+    from scrapers.records import FilingRow, Kind, ListRef, ParsedList, Status
+    from storage.repo import Repository
+
+    rows = tuple(
+        FilingRow(
+            kind=Kind.DEEP_SYNTHESIS, filing_number=number, name=f"算法{index}", entity=entity, role="provider",
+            category=None, products=("某应用",), purpose="应用于文本生成场景", province="北京市", remark="",
+            status=Status.ACTIVE, filed_on=None, row_index=index,
+        )
+        for index, (number, entity) in enumerate([(SLASH_NUMBER, SLASH_ENTITY), ("网信算备110108000002号", "北京其他有限公司")])
+    )
+    ref = ListRef(Kind.DEEP_SYNTHESIS, "2024-01", "境内深度合成服务算法备案清单（2024年1月）", "公告", "https://x.example/p", "https://x.example/a")
+    with database.session() as session:
+        Repository(session).ingest(ParsedList(ref, "sha-slash", "docx", rows), "key-slash")
+
+
+def _in_process(app: Any, requests: Callable[[httpx.AsyncClient], Awaitable[T]], client: tuple[str, int] = ("127.0.0.1", 5000)) -> T:
+    """Requests to the ASGI app from ``client`` (no lifespan: ``_app`` built the index)."""
+
+    async def run() -> T:
+        transport = httpx.ASGITransport(app=app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await requests(http)
+
+    return asyncio.run(run())
+
+
+def _app(database: Any, **web: Any) -> Any:
+    from bot.app.config import WebSettings
+    from bot.web.app import create_app, web_state_of
+
+    app = create_app(database, web=WebSettings(**web), refresh_in_child=False)
+    web_state_of(app).ensure_index()
+    return app
+
+
+def test_slash_in_filer_and_filing_number_is_reachable(database: Any) -> None:
+    _slash_store(database)
+    app = _app(database)
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        entity, number = quote(SLASH_ENTITY, safe=""), quote(SLASH_NUMBER, safe="")
+        paths = [f"/entities/{entity}", f"/api/v1/entities/{entity}", f"/filings/deep_synthesis/{number}",
+                 f"/api/v1/filings/deep_synthesis/{number}", "/entities/" + quote("北京A", safe="") + "%2Fnope"]
+        return [await http.get(path) for path in paths]
+
+    page, api_entity, filing_page, api_filing, missing = _in_process(app, requests)
+    assert page.status_code == 200 and "算法0" in page.text
+    assert api_entity.status_code == 200 and api_entity.json()["entity"] == SLASH_ENTITY
+    assert filing_page.status_code == 200 and "算法0" in filing_page.text
+    assert api_filing.status_code == 200 and api_filing.json()["filing"]["entity"] == SLASH_ENTITY
+    assert missing.status_code == 404
+
+
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def _has_security_headers(response: httpx.Response) -> bool:
+    return all(wanted in response.headers.get(name, "") for name, wanted in SECURITY_HEADERS.items())
+
+
+def test_refusals_carry_the_security_headers_and_guessing_is_limited(database: Any) -> None:
+    token = "a-token-of-enough-length"
+    app = _app(database, auth={"token": token, "max_failures": 3, "failure_window": 60})
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        answers = [await http.get("/"), await http.get("/api/v1/lists")]  # no credentials: not a failure
+        answers += [await http.get("/api/v1/lists", headers={"Authorization": f"Bearer wrong{i}"}) for i in range(3)]
+        answers.append(await http.get("/api/v1/lists", headers={"Authorization": f"Bearer {token}"}))  # shut out now
+        return answers
+
+    answers = _in_process(app, requests)
+    assert [a.status_code for a in answers] == [401, 401, 401, 401, 401, 429]
+    assert all(_has_security_headers(a) for a in answers)
+    assert int(answers[-1].headers["retry-after"]) > 0 and "too many" in answers[-1].json()["error"]
+
+    async def other_client(http: httpx.AsyncClient) -> httpx.Response:
+        return await http.get("/api/v1/lists", headers={"Authorization": f"Bearer {token}"})
+
+    # Another client is not shut out by this one's failures.
+    assert _in_process(app, other_client, client=("127.0.0.9", 5000)).status_code == 200
+
+
+def test_auth_secrets_must_be_long() -> None:
+    from bot.app.config import settings_from_mapping
+
+    for key in ("token", "password"):
+        with pytest.raises(Exception) as caught:
+            settings_from_mapping({"web": {"auth": {key: "short-secret"}}}, env={})
+        assert f"web.auth.{key}" in str(caught.value) and "16 characters" in str(caught.value)
+
+
+def test_loopback_only_app_refuses_other_clients_but_not_open_paths(database: Any) -> None:
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bot.app.config import WebSettings
+    from bot.web.app import create_app
+
+    probe = Route("/healthz", lambda request: PlainTextResponse("ok"))
+    app = create_app(database, web=WebSettings(), refresh_in_child=False, extra_routes=[probe], open_paths={"/healthz"}, loopback_only=True)
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await http.get("/api/v1/lists"), await http.get("/healthz")]
+
+    refused, probe_answer = _in_process(app, requests, client=("203.0.113.5", 4000))
+    assert refused.status_code == 403 and "web.auth" in refused.json()["error"] and _has_security_headers(refused)
+    assert probe_answer.status_code == 200
+    local, _ = _in_process(app, requests, client=("127.0.0.1", 4000))
+    assert local.status_code == 200
+    six, _ = _in_process(app, requests, client=("::1", 4000))
+    assert six.status_code == 200
+
+
+# --- downloads of a search (issue 19, items 3 and 9) --------------------------------------------
+
+
+def _cli_export(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
+    """`cacwatch export --format jsonl` of the same store: every column the CLI fills."""
+    import subprocess
+    import sys
+
+    from web_helpers import ROOT, _env
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(site.config), "export", "--format", "jsonl"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=_env(),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {record_key(r): r for r in (json.loads(line) for line in result.stdout.splitlines() if line.strip())}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_downloads_fill_every_export_column_like_the_cli(site: Site, fmt: str) -> None:
+    import csv
+    import io
+
+    from bot.changes.export import FILING_COLUMNS
+
+    response = site.get(f"/search.{fmt}", kind="deep_synthesis")
+    assert response.status_code == 200 and response.headers["content-disposition"].endswith(f'.{fmt}"')
+    expected = site.all_filings(kind="deep_synthesis")
+    assert response.headers["x-cacwatch-rows"] == f"{len(expected)} of {len(expected)}"
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    else:
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO(response.content), read_only=True)["filings"]
+        values = list(sheet.iter_rows(values_only=True))
+        rows = [dict(zip(FILING_COLUMNS, ("" if v is None else str(v) for v in row))) for row in values[1:]]
+    # (XLSX shows kinds in words: one kind here, so the numbers say which filing a row is.)
+    assert [r["filing_number"] for r in rows] == [r["filing_number"] for r in expected]
+    cli = _cli_export(site)
+    for row in rows:
+        want = cli[("deep_synthesis", row["filing_number"])]
+        assert row["first_seen"] == want["first_seen"] and row["first_seen"]
+        assert row["updated_at"] == want["updated_at"] and row["updated_at"]
+        assert row["entity_en"] == want["entity_en"] and row["entity_en"]
+        assert row["removed"] == ("" if not want["removed"] else ("true" if fmt == "csv" else "是 yes"))
+
+
+def test_download_row_cap_and_concurrent_limit(database: Any) -> None:
+    """web.download_rows cuts a download (and says so); beyond web.max_downloads, 503 + Retry-After."""
+    import csv
+    import io
+
+    from bot.web.app import web_state_of
+
+    _slash_store(database)
+    app = _app(database, download_rows=1, max_downloads=1)
+    state = web_state_of(app)
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        # One slot: downloads one after another each get it back when done.
+        cut, again = await http.get("/search.csv"), await http.get("/search.xlsx")
+        release = state.download_slot()  # as a download in progress holds it
+        assert release is not None
+        busy = await http.get("/search.csv")
+        release()
+        return [cut, again, busy, await http.get("/search.xlsx")]
+
+    cut, again, busy, after = _in_process(app, requests)
+    assert cut.status_code == 200 and cut.headers["x-cacwatch-rows"] == "1 of 2"
+    assert len(list(csv.DictReader(io.StringIO(cut.content.decode("utf-8-sig"))))) == 1
+    assert again.status_code == 200 and again.content[:2] == b"PK"
+    assert busy.status_code == 503 and int(busy.headers["retry-after"]) > 0 and _has_security_headers(busy)
+    assert after.status_code == 200 and after.content[:2] == b"PK"
+
+
+
+def test_only_http_links_of_the_site_become_hrefs(database: Any) -> None:
+    """A list stored from a hostile page (attachment `data:…`, page `vbscript:…`): its list
+    page and its filings' pages never make them links that could run anything."""
+    from scrapers.records import FilingRow, Kind, ListRef, ParsedList, Status
+    from storage.repo import Repository
+
+    row = FilingRow(
+        kind=Kind.DEEP_SYNTHESIS, filing_number="网信算备110108000009号", name="算法9", entity="北京九有限公司", role="provider",
+        category=None, products=(), purpose="文本生成", province="北京市", remark="", status=Status.ACTIVE, filed_on=None, row_index=0,
+    )
+    ref = ListRef(Kind.DEEP_SYNTHESIS, "2024-02", "境内深度合成服务算法备案清单（2024年2月）", "公告", "vbscript:msgbox(1)", "data:text/html,<script>alert(1)</script>/a.docx")
+    with database.session() as session:
+        Repository(session).ingest(ParsedList(ref, "sha-hostile", "docx", (row,)), "key-hostile")
+    app = _app(database)
+
+    async def requests(http: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await http.get("/lists/deep_synthesis/2024-02"), await http.get("/filings/deep_synthesis/" + quote("网信算备110108000009号"))]
+
+    for page in _in_process(app, requests):
+        assert page.status_code == 200
+        hrefs = re.findall(r'href="([^"]*)"', page.text)
+        assert hrefs and not any(h.lower().startswith(("data:", "vbscript:", "javascript:")) for h in hrefs), hrefs
+        assert "<script>alert" not in page.text

@@ -120,14 +120,14 @@ def test_web_auth_token_and_password(tmp_path: Path) -> None:
         settings,
         web={"auth": {"token": "${CACWATCH_WEB_TOKEN}", "password": "${CACWATCH_WEB_PASSWORD}"}},
     )
-    env = {"CACWATCH_WEB_TOKEN": "t0ken-123", "CACWATCH_WEB_PASSWORD": "pässword"}
+    env = {"CACWATCH_WEB_TOKEN": "t0ken-123-long-enough", "CACWATCH_WEB_PASSWORD": "pässword-long-enough"}
     with running_server(config, env=env) as base, httpx.Client(base_url=base, timeout=30) as client:
         for path in ["/", "/api/v1/lists", "/feeds/lists.atom", "/static/style.css"]:
             refused = client.get(path)
             assert refused.status_code == 401 and "Bearer" in refused.headers["www-authenticate"]
             assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
-            assert client.get(path, headers={"Authorization": "Bearer t0ken-123"}).status_code == 200
-            basic = base64.b64encode("cacwatch:pässword".encode()).decode()
+            assert client.get(path, headers={"Authorization": "Bearer t0ken-123-long-enough"}).status_code == 200
+            basic = base64.b64encode("cacwatch:pässword-long-enough".encode()).decode()
             assert client.get(path, headers={"Authorization": f"Basic {basic}"}).status_code == 200
             wrong = base64.b64encode(b"cacwatch:nope").decode()
             assert client.get(path, headers={"Authorization": f"Basic {wrong}"}).status_code == 401

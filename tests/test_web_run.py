@@ -126,3 +126,75 @@ async def test_run_serves_the_web_app_and_keeps_its_index_current(replica: Repli
         assert (await client.get(f"{base}/feeds/lists.atom")).status_code == 200
         assert (await client.get(f"{base}/healthz")).text.startswith("ok ")
         assert (await client.post(f"{base}/api/v1/filings")).status_code == 405
+
+
+async def test_run_on_all_interfaces_without_auth_serves_the_web_app_to_this_machine_only(
+    replica: ReplicaServer, tmp_path: Path, caplog: Any
+) -> None:
+    """The default address (0.0.0.0) and no web.auth: probes for everyone, the web app for
+    loopback clients only, and the start says so (and that feed links follow the Host)."""
+    import logging
+
+    settings = service_settings(replica, f"sqlite:///{tmp_path / 'cacwatch.db'}", tmp_path / "data", interval="1h",
+                                service={"health_port": 0, "health_host": "0.0.0.0"})
+    caplog.set_level(logging.WARNING)
+    async with running_service(settings) as service, httpx.AsyncClient(timeout=10) as client:
+        assert service.health is not None
+        base = f"http://127.0.0.1:{service.health.port}"
+        assert (await client.get(f"{base}/api/v1/lists")).status_code == 200  # this machine
+        outside = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.health.app, client=("203.0.113.7", 4000)), base_url="http://x")
+        async with outside:
+            refused = await outside.get("/api/v1/lists")
+            assert refused.status_code == 403 and "web.auth" in refused.json()["error"]
+            assert refused.headers["content-security-policy"] == CSP
+            assert (await outside.get("/healthz")).status_code == 200
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "answers clients on this machine only" in said and "web.public_url" in said and "Host header" in said
+
+
+async def test_web_open_serves_everyone_and_says_so(replica: ReplicaServer, tmp_path: Path, caplog: Any) -> None:
+    import logging
+
+    settings = service_settings(replica, f"sqlite:///{tmp_path / 'cacwatch.db'}", tmp_path / "data", interval="1h",
+                                service={"health_port": 0, "health_host": "0.0.0.0"})
+    settings = settings.model_copy(update={"web": WebSettings(open=True, public_url="https://cac.example")})
+    caplog.set_level(logging.WARNING)
+    async with running_service(settings) as service:
+        assert service.health is not None
+        outside = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.health.app, client=("203.0.113.7", 4000)), base_url="http://x")
+        async with outside:
+            assert (await outside.get("/api/v1/lists")).status_code == 200
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "without credentials" in said and "Host header" not in said
+
+
+def test_half_sent_headers_are_cut_off(tmp_path: Path) -> None:
+    """Slowloris: a connection that never finishes its headers is closed (bot.web.guard),
+    while a whole request on another connection is answered."""
+    import socket
+    import time
+
+    from bot.app.config import settings_from_mapping
+    from bot.web.guard import HEADER_TIMEOUT
+    from web_helpers import running_server, write_config
+
+    settings = settings_from_mapping({"database": {"url": f"sqlite:///{tmp_path / 'slow.db'}"}}, env={})
+    config = write_config(tmp_path / "config.yaml", settings)
+    with running_server(config) as base:
+        host, port = base.removeprefix("http://").split(":")
+        slow = socket.create_connection((host, int(port)), timeout=HEADER_TIMEOUT + 10)
+        slow.sendall(b"GET /api/v1/lists HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        assert httpx.get(base + "/healthz-none", timeout=10).status_code == 404  # others are served meanwhile
+        for _ in range(int(HEADER_TIMEOUT)):  # trickle a header line a second, as slowloris does
+            try:
+                slow.sendall(b"X-a: b\r\n")
+            except OSError:
+                break
+            time.sleep(1)
+        try:
+            closed = slow.recv(1024) == b""
+        except ConnectionResetError:
+            closed = True
+        slow.close()
+        assert closed and time.monotonic() - started < HEADER_TIMEOUT + 8

@@ -77,9 +77,15 @@ def test_queries_are_compared_without_case_width_or_spacing(query: str, expected
 @pytest.mark.parametrize(
     "q", ["甲", "甲算", "甲算法", "算法", "110000000000001", "%", "_", '"', "\\", "*", "OR", "NEAR(", "法%", "_\\", '"o', "法某", "号北", "00"]
 )
-def test_every_query_length_and_symbol_is_a_literal_substring(database: Any, q: str) -> None:
-    """1 character (a scan), 2 (SQLite: the index's vocabulary; PostgreSQL: the bigram index),
-    3+ (trigram phrases): the same rule; no match spans two fields ("法某", "号北")."""
+@pytest.mark.parametrize("common", [False, True], ids=["indexed", "common"])
+def test_every_query_length_and_symbol_is_a_literal_substring(database: Any, q: str, common: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1 and 2 characters (SQLite: the index's vocabulary; PostgreSQL: the character array, or a
+    scan when the needle is common), 3+ (trigram phrases): the same rule; no match spans two
+    fields ("法某", "号北"). ``common``: every needle counts as common (a scan on PostgreSQL)."""
+    import storage.corpus_search
+
+    if common:
+        monkeypatch.setattr(storage.corpus_search, "_COMMON", 1)
     corpus = Corpus(database)
     rows = [_row(f"网信算备1100000000000{i:02d}240011号", f"北京{c}科技有限公司", f"{c}算法{sym}", i) for i, (c, sym) in enumerate([("甲", ""), ("乙", "%"), ("丙", '"OR"'), ("丁", "_\\*")])]
     _ingest(database, rows, "c" * 64)
@@ -91,3 +97,48 @@ def test_every_query_length_and_symbol_is_a_literal_substring(database: Any, q: 
     got = sorted(r["filing_number"] for r in corpus.search_filings(FilingQuery(q=q), limit=50).items)
     assert got == expected
     assert corpus.count_filings(FilingQuery(q=q)) == len(expected)
+
+
+def test_web_secret_is_made_once_per_installation_and_shared(database: Any) -> None:
+    """The cursor key: random, stored by the first process that asks, the same for every
+    later one (the table matches its model), even when several make it at once."""
+    import threading
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.all_models import Base
+
+    with database.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if "web_secrets" in repr(d)] == []
+
+    found: list[bytes] = []
+    threads = [threading.Thread(target=lambda: found.append(Corpus(database).web_secret("cursor"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 4 and len(set(found)) == 1 and len(found[0]) == 32
+    assert Corpus(database).web_secret("cursor") == found[0]
+    assert Corpus(database).web_secret("other") not in (found[0], b"")
+
+
+@pytest.mark.parametrize("q", ["", "有", "北京", "科技有限", "Tech", "☄", "xyzzy", "%", "_"])
+def test_filer_index_answers_as_the_grouping_query_does(database: Any, q: str) -> None:
+    """/api/v1/entities reads Corpus.filer_index (built once per data state): the same filers,
+    counts and order as grouping the filings per query (Corpus.entities)."""
+    rows = [_row(f"网信算备1101080000{i:02d}号", entity, f"算法{i}", i) for i, entity in enumerate(
+        ["北京有道科技有限公司", "北京有道科技有限公司", "上海小红书科技有限公司", "Tech_Co 100%", "深圳市腾讯计算机系统有限公司"]
+    )]
+    _ingest(database, rows, "sha-filers")
+    corpus = Corpus(database)
+    corpus.refresh_search_text(lambda entity: FilerWords("Tech Co" if "Tech" in entity else "", None), "v1")
+    index = corpus.filer_index()
+    assert len(index) == 4
+    for limit in (1, 100):
+        assert index.search(q, limit=limit) == corpus.entities(q, limit=limit)
+    names = corpus.filer_names(e.entity for e in corpus.entities(q))
+    assert [(english, company) for e, english, company in index.search_named(q, limit=100)] == [
+        names[e.entity] for e in corpus.entities(q)
+    ]

@@ -427,12 +427,27 @@ class ServiceSettings(_Strict):
         return self
 
 
+MIN_WEB_SECRET = 16  # characters of web.auth.password / web.auth.token
+
+
 class WebAuthSettings(_Strict):
     """``web.auth``: HTTP basic (``password``) and/or bearer (``token``), both from the environment."""
 
     username: str = "cacwatch"
     password: str | None = None
     token: str | None = None
+    # Wrong credentials from one client this many times within failure_window: 429 until the
+    # window moves on (a browser's first request, without credentials, does not count).
+    max_failures: int = Field(default=10, ge=1, le=1000)
+    failure_window: Duration = 300.0
+
+    @field_validator("password", "token")
+    @classmethod
+    def _long_enough(cls, secret: str | None) -> str | None:
+        # Guessing is rate-limited, but a short secret still falls to a patient botnet.
+        if secret is not None and len(secret) < MIN_WEB_SECRET:
+            raise ValueError(f"is shorter than {MIN_WEB_SECRET} characters (use a long random one, e.g. `openssl rand -hex 16`)")
+        return secret
 
     @model_validator(mode="after")
     def _one_secret(self) -> "WebAuthSettings":
@@ -452,6 +467,13 @@ class WebSettings(_Strict):
     auth: WebAuthSettings | None = None
     # Whole answers kept per state of the data, so repeated requests cost no query (0: off).
     cache_mb: int = Field(default=8, ge=0, le=1024)
+    # `cacwatch run` on an address off loopback (service.health_host) without auth answers the
+    # web app to clients on this machine only; true serves it to everyone, unauthenticated.
+    open: bool = False
+    # CSV/XLSX downloads of a search: at most this many at once (more get 503 + Retry-After)
+    # and this many rows each (the rest: narrow the search, or `cacwatch export`).
+    max_downloads: int = Field(default=2, ge=1, le=64)
+    download_rows: int = Field(default=100_000, ge=1, le=10_000_000)
 
 
 class BriefsSettings(_Strict):

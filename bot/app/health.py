@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import Response as StarletteResponse
 from starlette.routing import Route
 
+from bot.web.guard import guarded_protocol
+
 __all__ = ["HttpServer", "PortUnavailable", "Probe", "Response", "probe_routes"]
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ class HttpServer:
             access_log=False,
             server_header=False,
             timeout_graceful_shutdown=max(1, round(self._grace)),
+            http=guarded_protocol(),  # a deadline for every request's headers (slowloris)
         )
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http server")

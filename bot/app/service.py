@@ -156,6 +156,10 @@ class Service:
                 keeper = self._guarded(self._keep_index(web_state), "search index refresh")
                 tasks.append(asyncio.create_task(keeper, name="search index"))
                 log.info("web app and health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
+                from bot.web.command import exposure_warnings
+
+                for warning in exposure_warnings(self.settings.web, service.health_host, loopback_only=self._web_loopback_only()):
+                    log.warning("%s", warning)
             log.info(
                 "cacwatch run started",
                 extra={"instance": self.state.instance, "leadership": election.describe(), "notifiers": len(self._notifiers)},
@@ -452,6 +456,12 @@ class Service:
     def _routes(self) -> dict[str, Any]:
         return {"/healthz": self._healthz, "/readyz": self._readyz, "/metrics": self._metrics}
 
+    def _web_loopback_only(self) -> bool:
+        from bot.web.http import is_loopback
+
+        web = self.settings.web
+        return web.auth is None and not web.open and not is_loopback(self.settings.service.health_host)
+
     def _http_server(self) -> tuple[HttpServer, Any]:
         """The web app with the probes and the unsubscribe page, and its state (the search
         index ``_keep_index`` keeps current)."""
@@ -460,6 +470,7 @@ class Service:
         from bot.web.unsubscribe import unsubscribe_route
 
         routes = [*probe_routes(self._routes()), unsubscribe_route(self.db)]
+        service = self.settings.service
         app = create_app(
             self.db,
             web=self.settings.web,
@@ -470,8 +481,10 @@ class Service:
             open_paths={*self._routes(), UNSUBSCRIBE},
             # The index is brought up to date by the keeper below, not before /healthz answers.
             refresh_on_start=False,
+            # The poller and the deliveries live in this process: on a public address without
+            # credentials, the web app answers this machine only (web.open: true to serve all).
+            loopback_only=self._web_loopback_only(),
         )
-        service = self.settings.service
         server = HttpServer(app, service.health_host, service.health_port or 0)
         return server, web_state_of(app)
 

@@ -19,7 +19,7 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -39,6 +39,7 @@ __all__ = [
     "matches_entity",
     "matches_query",
     "write_export",
+    "csv_chunks",
     "export_to_path",
 ]
 
@@ -197,6 +198,21 @@ def write_export(
     return count
 
 
+def csv_chunks(pages: Iterable[Iterable[Mapping[str, Any]]], *, columns: Sequence[str] = FILING_COLUMNS) -> Iterator[bytes]:
+    """The CSV of ``write_export``, one chunk per page of records (for a streamed download):
+    the BOM and the header first, then each page's rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    yield "\ufeff".encode("utf-8") + buffer.getvalue().encode("utf-8")
+    for page in pages:
+        buffer.seek(0)
+        buffer.truncate()
+        for record in page:
+            writer.writerow([safe_cell(record.get(name)) for name in columns])
+        yield buffer.getvalue().encode("utf-8")
+
+
 def _write_xlsx(records: Iterable[Mapping[str, Any]], columns: Sequence[str], out: BinaryIO) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -233,6 +249,9 @@ def _write_xlsx(records: Iterable[Mapping[str, Any]], columns: Sequence[str], ou
         sheet.append(row)
         count += 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+    if out.seekable():  # a file: zipped straight into it, no second copy in memory
+        workbook.save(out)
+        return count
     buffer = io.BytesIO()
     workbook.save(buffer)
     out.write(buffer.getvalue())

@@ -20,7 +20,7 @@ import httpx
 
 from bot.app.config import Settings
 from scrapers.blobstore import BlobStore
-from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, TooLarge
+from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, OffSite, TooLarge
 from scrapers.records import Announcement as AnnouncementRecord
 from scrapers.records import ListRef, ParsedList, ParseError, Validators
 from scrapers.sources.base import Source, source_for
@@ -67,7 +67,7 @@ class ListFailure:
 
 def cause_of(error: FetchError) -> str:
     """A short category for a fetch failure, first thing in the one-line reason."""
-    causes = {Blocked: "blocked", HttpStatusError: "HTTP error", FetchTimeout: "timeout", TooLarge: "too large"}
+    causes = {Blocked: "blocked", HttpStatusError: "HTTP error", FetchTimeout: "timeout", TooLarge: "too large", OffSite: "off-site link"}
     for error_type, cause in causes.items():
         if isinstance(error, error_type):
             return cause
@@ -195,6 +195,8 @@ async def _fetch_and_parse(
         result = await fetcher.get_attachment(ref.attachment_url, referer=ref.page_url)
     except FetchError as err:
         return ref, None, None, ListFailure(where, err.reason, cause_of(err))
+    except ValueError as err:  # a link no URL parser below the fetcher's checks accepts: this list only
+        return ref, None, None, ListFailure(where, f"malformed link ({str(err)[:200]})", "bad link")
     if result.not_modified or result.content is None:
         return ref, result, None, None
     await asyncio.to_thread(blobs.put, result.content)  # raw bytes kept first: a failed list can be re-parsed later

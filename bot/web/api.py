@@ -104,20 +104,20 @@ def list_filings(
     """
     check_known(request.query_params.keys(), (*FILTER_PARAMS, "limit", "cursor"))
     query = filing_query(request.query_params)
-    after = decode_cursor(cursor, query) if cursor else None
     state = web_state(request)
+    after = decode_cursor(cursor, query, key=state.cursor_key) if cursor else None
     page = state.corpus.search_filings(query, limit=limit, after=after)
     model = FilingsPageModel.model_validate(
         {
             "items": page.items,
-            "next_cursor": encode_cursor(page.next_key, query) if page.next_key else None,
+            "next_cursor": encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
             "total": state.count(query),
         }
     )
     return _json(request, model)
 
 
-@router.get("/filings/{kind}/{filing_number}", response_model=None, responses={200: {"model": FilingDetailModel}, **_NOT_FOUND})
+@router.get("/filings/{kind}/{filing_number:path}", response_model=None, responses={200: {"model": FilingDetailModel}, **_NOT_FOUND})
 def get_filing(
     request: Request,
     kind: KindParam,
@@ -194,28 +194,30 @@ def get_entities(
 ) -> Response:
     """Filers whose name, English name or company group contains `q`, most filings first."""
     check_known(request.query_params.keys(), ("q", "limit"))
-    corpus = web_state(request).corpus
-    found = corpus.entities(q or "", limit=limit)
-    names = corpus.filer_names(e.entity for e in found)
+    state = web_state(request)
+    corpus = state.corpus
+    # One index of every filer per state of the data: a query matching most of them (one
+    # common character) costs no grouping of every filing.
+    found = state.cached("filer_index", corpus.filer_index).search_named(q or "", limit=limit)
     model = EntitiesModel.model_validate(
         {
             "items": [
                 {
                     "entity": e.entity,
-                    "entity_en": names.get(e.entity, ("", None))[0],
-                    "company": names.get(e.entity, ("", None))[1],
+                    "entity_en": english,
+                    "company": company,
                     "filings": e.filings,
                     "cancelled": e.cancelled,
                     "by_kind": e.by_kind,
                 }
-                for e in found
+                for e, english, company in found
             ]
         }
     )
     return _json(request, model)
 
 
-@router.get("/entities/{entity}", response_model=None, responses={200: {"model": EntityDetailModel}, **_NOT_FOUND})
+@router.get("/entities/{entity:path}", response_model=None, responses={200: {"model": EntityDetailModel}, **_NOT_FOUND})
 def get_entity(
     request: Request,
     entity: Annotated[str, Path(max_length=MAX_TEXT, pattern=TEXT_PATTERN)],

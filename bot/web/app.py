@@ -31,7 +31,15 @@ from bot.web.briefs import install as install_briefs
 from bot.web import api, feeds, pages
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
-from bot.web.http import BasicOrBearerAuth, HeadAsGet, SecurityHeaders, error_response, etag_response, json_body
+from bot.web.http import (
+    BasicOrBearerAuth,
+    HeadAsGet,
+    LoopbackOnly,
+    SecurityHeaders,
+    error_response,
+    etag_response,
+    json_body,
+)
 from bot.web.params import ParamError
 from bot.web.state import WebState
 from storage.corpus import Corpus
@@ -82,11 +90,14 @@ def create_app(
     worker_threads: int = 8,
     briefs: BriefsSettings | None = None,
     brief_dir: Path | None = None,
+    loopback_only: bool = False,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
     ``refresh_in_child``: build the search index in a spawned process (keeps pypinyin out of
     this one); False refreshes inline, for a process that loads ``bot.changes.companies`` anyway.
+    ``loopback_only``: without ``web.auth``, answer only clients on loopback (``open_paths``
+    excepted): ``cacwatch run`` on a public address without credentials set.
     """
     brief_cache = brief_dir
     if isinstance(source, Settings):
@@ -174,7 +185,12 @@ def create_app(
         app.router.routes.append(route)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
-    asgi: Any = SecurityHeaders(AnswerCache(app, lambda: state, max_bytes=web.cache_mb * 1024 * 1024))
+    # Links follow the Host asked only without web.public_url: only then is the Host part of the key.
+    per_host = web.public_url is None
+    asgi: Any = AnswerCache(app, lambda: state, max_bytes=web.cache_mb * 1024 * 1024, per_host=per_host)
     if web.auth is not None:
         asgi = BasicOrBearerAuth(asgi, web.auth, open_paths)
-    return HeadAsGet(asgi)
+    elif loopback_only:
+        asgi = LoopbackOnly(asgi, open_paths)
+    # Outermost (inside HEAD-as-GET only): refusals (401, 403, 429) carry the headers too.
+    return HeadAsGet(SecurityHeaders(asgi))

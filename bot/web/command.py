@@ -12,10 +12,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.app.config import Settings
+from bot.app.config import Settings, WebSettings
 from storage.db import Database
 
-__all__ = ["serve", "demo_and_serve", "display_url"]
+__all__ = ["serve", "demo_and_serve", "display_url", "exposure_warnings"]
 
 
 def display_url(host: str, port: int) -> str:
@@ -42,6 +42,28 @@ def _limit_malloc_arenas() -> None:
             pass  # not glibc: nothing to tune
 
 
+def exposure_warnings(web: WebSettings, host: str, *, loopback_only: bool = False) -> list[str]:
+    """What an operator must know when the app listens beyond this machine (said at start)."""
+    from bot.web.http import is_loopback
+
+    if is_loopback(host):
+        return []
+    warnings = []
+    if loopback_only:
+        warnings.append(
+            f"the web app on {host} answers clients on this machine only (no web.auth): set web.auth to serve "
+            "others, or web.open: true to serve them without credentials (/healthz /readyz /metrics answer everyone)"
+        )
+    elif web.auth is None:
+        warnings.append(f"the web app on {host} answers everyone without credentials (no web.auth)")
+    if web.public_url is None:
+        warnings.append(
+            f"listening on {host} without web.public_url: links in feeds and pages follow the Host header of each "
+            "request (set web.public_url to the address people use)"
+        )
+    return warnings
+
+
 def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
     """Run the app until interrupted; returns an exit code."""
     import socket
@@ -63,9 +85,15 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
         print(f"cacwatch: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", server_header=False)
+    from bot.web.guard import guarded_protocol
+
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", server_header=False, http=guarded_protocol()
+    )
     server = uvicorn.Server(config)
     print(f"cacwatch: serving {display_url(host, port)} (read-only; Ctrl-C stops)", flush=True)
+    for warning in exposure_warnings(settings.web, host):
+        print(f"cacwatch: {warning}", file=sys.stderr, flush=True)
     server.run(sockets=[sock])
     return 0
 

@@ -1,8 +1,12 @@
-"""Opaque, tamper-evident cursors for keyset pagination of /api/v1/filings.
+"""Opaque, tamper-evident cursors for keyset pagination of /api/v1/filings and /search.
 
 A cursor holds the (rank, id) of the last filing of a page and a fingerprint of the filters it
 was made for; it is base64url JSON with an HMAC tag. The tag is for integrity (a cursor edited
-by hand, truncated or used with other filters is a 400), not secrecy: the key is fixed.
+by hand, truncated or used with other filters is a 400), not secrecy. The key is this
+installation's own (``Corpus.web_secret("cursor")``: random, made once, kept in the database
+so every instance serving the store shares it): nobody can sign a cursor from the source code.
+Whatever the tag, the payload is checked for its shape before use: anything but a cursor
+this code writes is a 400, never a 500.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ import hashlib
 import hmac
 import json
 from dataclasses import astuple
+from typing import Any
 
 from storage.corpus import FilingQuery, normalize_query
 
-__all__ = ["CursorError", "encode_cursor", "decode_cursor"]
+__all__ = ["CursorError", "encode_cursor", "decode_cursor", "MAX_RANK", "MAX_ID"]
 
-_KEY = b"cacwatch/web/cursor/v1"
 _TAG_BYTES = 12
+MAX_RANK = 2  # exact number, filer, the rest (storage.corpus_search)
+MAX_ID = 2**63 - 1  # a database integer key
+_NOT_OURS = "cursor: not a cursor from this API"
 
 
 class CursorError(ValueError):
@@ -40,22 +47,47 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def encode_cursor(key: tuple[int, int], query: FilingQuery) -> str:
-    payload = json.dumps([key[0], key[1], _fingerprint(query)], separators=(",", ":")).encode()
-    tag = hmac.new(_KEY, payload, hashlib.sha256).digest()[:_TAG_BYTES]
-    return f"{_b64(payload)}.{_b64(tag)}"
+def _tag(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()[:_TAG_BYTES]
 
 
-def decode_cursor(cursor: str, query: FilingQuery) -> tuple[int, int]:
+def encode_cursor(position: tuple[int, int], query: FilingQuery, *, key: bytes) -> str:
+    payload = json.dumps([position[0], position[1], _fingerprint(query)], separators=(",", ":")).encode()
+    return f"{_b64(payload)}.{_b64(_tag(key, payload))}"
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(name)  # NaN, Infinity: not JSON this code writes
+
+
+def _position(payload: bytes) -> tuple[int, int, str]:
+    """(rank, id, fingerprint) when the payload has exactly the shape encode_cursor writes."""
     try:
-        payload_text, _, tag_text = cursor.partition(".")
+        value = json.loads(payload.decode("utf-8"), parse_constant=_no_constants, parse_float=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CursorError(_NOT_OURS) from None
+    if not (isinstance(value, list) and len(value) == 3):
+        raise CursorError(_NOT_OURS)
+    rank, filing_id, fingerprint = value
+    # bool is an int to Python; JSON true is not a rank.
+    if not all(type(number) is int for number in (rank, filing_id)) or not isinstance(fingerprint, str):
+        raise CursorError(_NOT_OURS)
+    if not (0 <= rank <= MAX_RANK and 0 <= filing_id <= MAX_ID):
+        raise CursorError(_NOT_OURS)
+    return rank, filing_id, fingerprint
+
+
+def decode_cursor(cursor: str, query: FilingQuery, *, key: bytes) -> tuple[int, int]:
+    try:
+        payload_text, dot, tag_text = cursor.partition(".")
+        if not dot:
+            raise ValueError("no tag")
         payload, tag = _unb64(payload_text), _unb64(tag_text)
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise CursorError("cursor: not a cursor from this API") from None
-    expected = hmac.new(_KEY, payload, hashlib.sha256).digest()[:_TAG_BYTES]
-    if not hmac.compare_digest(tag, expected):
-        raise CursorError("cursor: not a cursor from this API")
-    rank, filing_id, fingerprint = json.loads(payload)
+        raise CursorError(_NOT_OURS) from None
+    if not hmac.compare_digest(tag, _tag(key, payload)):
+        raise CursorError(_NOT_OURS)
+    rank, filing_id, fingerprint = _position(payload)
     if fingerprint != _fingerprint(query):
         raise CursorError("cursor: made for other filters (keep q, kind, … as they were)")
-    return int(rank), int(filing_id)
+    return rank, filing_id

@@ -4,7 +4,8 @@
 - Errors are one-line JSON ``{"error": …}`` under /api and /feeds, a small HTML page elsewhere.
 - Security headers on everything: a strict Content-Security-Policy (no script at all, nothing
   from outside the app), no sniffing, no framing, no referrer.
-- Optional ``web.auth``: HTTP basic and/or bearer token, compared in constant time.
+- Optional ``web.auth``: HTTP basic and/or bearer token, compared in constant time, with a
+  limit on failed attempts per client; without it, ``LoopbackOnly`` for a public address.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
+import threading
+import time
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,6 +39,9 @@ __all__ = [
     "SecurityHeaders",
     "HeadAsGet",
     "BasicOrBearerAuth",
+    "FailedAttempts",
+    "LoopbackOnly",
+    "is_loopback",
 ]
 
 CSP = (
@@ -111,13 +119,78 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _client_of(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address (or a bind host) is this machine only: 127.0.0.0/8, ::1, localhost."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)
+
+
+class FailedAttempts:
+    """Failed credentials per client in a sliding window: ``limit`` of them shut the client
+    out (429 with Retry-After, even with the right credentials) until the oldest leaves the
+    window. At most ``max_clients`` are remembered (the least recent are forgotten), so a
+    flood of addresses costs bounded memory."""
+
+    def __init__(self, limit: int = 10, window: float = 300.0, max_clients: int = 10_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_clients = max_clients
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str, now: float | None = None) -> int | None:
+        """Seconds until ``client`` may try again; None when it may now."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._failures.get(client)
+            if times is None:
+                return None
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if not times:
+                del self._failures[client]
+                return None
+            if len(times) < self.limit:
+                return None
+            return max(1, math.ceil(times[0] + self.window - now))
+
+    def failed(self, client: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._failures.pop(client, None) or deque(maxlen=self.limit)
+            times.append(now)
+            self._failures[client] = times
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
+
+
 class BasicOrBearerAuth:
-    """``web.auth``: every path except ``open_paths`` needs the password or the token."""
+    """``web.auth``: every path except ``open_paths`` needs the password or the token.
+
+    A client whose wrong credentials reach ``auth.max_failures`` within ``auth.failure_window``
+    gets 429 (with Retry-After) instead of an answer until the window has moved on: guessing
+    a secret is then a matter of centuries. A request without credentials (a browser's first
+    try, before it asks for them) is not a failure.
+    """
 
     def __init__(self, app: ASGIApp, auth: WebAuthSettings, open_paths: Iterable[str] = ()) -> None:
         self.app = app
         self.auth = auth
         self.open_paths = frozenset(open_paths)
+        self.attempts = FailedAttempts(auth.max_failures, auth.failure_window)
 
     def _allowed(self, authorization: str) -> bool:
         scheme, _, value = authorization.partition(" ")
@@ -137,9 +210,18 @@ class BasicOrBearerAuth:
         if scope["type"] != "http" or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
             return
-        if self._allowed(Headers(scope=scope).get("authorization", "")):
+        client = _client_of(scope)
+        wait = self.attempts.retry_after(client)
+        if wait is not None:
+            message = "too many failed attempts to authenticate: try again later"
+            await error_response(scope["path"], 429, message, {"Retry-After": str(wait)})(scope, receive, send)
+            return
+        authorization = Headers(scope=scope).get("authorization", "")
+        if self._allowed(authorization):
             await self.app(scope, receive, send)
             return
+        if authorization:
+            self.attempts.failed(client)
         challenges = []
         if self.auth.password:
             challenges.append('Basic realm="cacwatch", charset="UTF-8"')
@@ -147,3 +229,19 @@ class BasicOrBearerAuth:
             challenges.append('Bearer realm="cacwatch"')
         response = error_response(scope["path"], 401, "authentication required", {"WWW-Authenticate": ", ".join(challenges)})
         await response(scope, receive, send)
+
+
+class LoopbackOnly:
+    """Without ``web.auth`` on a public address (``cacwatch run``): the web app answers clients
+    on this machine only; ``open_paths`` (probes, unsubscribe) answer everyone."""
+
+    def __init__(self, app: ASGIApp, open_paths: Iterable[str] = ()) -> None:
+        self.app = app
+        self.open_paths = frozenset(open_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths or is_loopback(_client_of(scope)):
+            await self.app(scope, receive, send)
+            return
+        message = "this web app answers only on this machine: set web.auth (or web.open: true) to serve others"
+        await error_response(scope["path"], 403, message)(scope, receive, send)

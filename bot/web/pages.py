@@ -6,19 +6,21 @@ paging is a link carrying the keyset cursor, downloads are links with the same f
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from starlette.responses import Response
+from starlette.concurrency import iterate_in_threadpool
+from starlette.responses import Response, StreamingResponse
 
-from bot.changes.export import with_english, write_export
+from bot.changes.export import csv_chunks, write_export
 from bot.changes.genai import GENAI_KIND, split_of, top_registration_provinces
 from bot.web.cursor import decode_cursor, encode_cursor
-from bot.web.http import etag_response
+from bot.web.http import error_response, etag_response
 from bot.web.params import FILTER_PARAMS, ROLES, STATUSES, check_known, clean_text, filing_query, parse_kind, parse_limit
 from bot.web.render import KIND_ORDER, chart_svg, render
 from bot.web.state import WebState, indexed, web_state
@@ -30,6 +32,8 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(indexed)])
 
 _HTML = "text/html; charset=utf-8"
 _PAGE_SIZE = 50
+_DOWNLOAD_PAGE = 1000  # rows per query of a download (and per streamed chunk of its CSV)
+_DOWNLOAD_RETRY = 10  # seconds a refused download is told to wait
 _EXPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -66,11 +70,14 @@ def _search_params(request: Request) -> dict[str, str]:
     return {name: request.query_params.get(name, "") for name in FILTER_PARAMS}
 
 
-def _all_matches(state: WebState, query: FilingQuery) -> Iterator[dict[str, Any]]:
-    after = None
-    while True:
-        page = state.corpus.search_filings(query, limit=500, after=after)
-        yield from page.items
+def _download_pages(state: WebState, query: FilingQuery, cap: int) -> Iterator[list[dict[str, Any]]]:
+    """The search's matches as the export writes them, a page (one short query) at a time,
+    at most ``cap`` records in all."""
+    after, left = None, cap
+    while left > 0:
+        page = state.corpus.download_page(query, limit=min(_DOWNLOAD_PAGE, left), after=after)
+        yield page.items
+        left -= len(page.items)
         if page.next_key is None:
             return
         after = page.next_key
@@ -83,7 +90,7 @@ def search(request: Request) -> Response:
     query = filing_query(request.query_params, blank_is_none=True)
     limit = parse_limit(request.query_params.get("limit") or None, default=_PAGE_SIZE, maximum=500)
     cursor = clean_text("cursor", request.query_params.get("cursor")) or None
-    after = decode_cursor(cursor, query) if cursor else None
+    after = decode_cursor(cursor, query, key=state.cursor_key) if cursor else None
     page = state.corpus.search_filings(query, limit=limit, after=after)
     params = _search_params(request)
     return _page(
@@ -93,7 +100,7 @@ def search(request: Request) -> Response:
         params=params,
         page=page,
         total=state.count(query),
-        next_cursor=encode_cursor(page.next_key, query) if page.next_key else None,
+        next_cursor=encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
         first_page=after is None,
         facets=state.cached("facets", state.corpus.facets),
         statuses=STATUSES,
@@ -108,20 +115,86 @@ def _query_string(params: dict[str, str]) -> str:
 
 
 @router.get("/search.{fmt}")
-def search_download(request: Request, fmt: str) -> Response:
-    """Exactly the result of the same search, every page of it, as the export writes it."""
+async def search_download(request: Request, fmt: str) -> Response:
+    """Exactly the result of the same search, as the export writes it, streamed.
+
+    At most ``web.download_rows`` rows (``X-Cacwatch-Rows: <sent> of <matching>`` says when
+    the result was cut), at most ``web.max_downloads`` downloads at once (503 with
+    Retry-After beyond). A CSV holds one of the worker threads the pages and the API share
+    for one page of rows at a time; an XLSX (zipped whole at the end) is built in threads of
+    the downloads' own, so downloads never take the threads searches need.
+    """
     if fmt not in _EXPORT_TYPES:
         raise LookupError(f"no download format {fmt[:20]!r} (csv or xlsx)")
     check_known(request.query_params.keys(), FILTER_PARAMS)
     query = filing_query(request.query_params, blank_is_none=True)
-    out = io.BytesIO()
-    # The export columns of the CLI, the digest and /export (entity_en filled in here).
-    write_export((with_english(dict(r)) for r in _all_matches(web_state(request), query)), fmt, out)  # type: ignore[arg-type]
-    disposition = f'attachment; filename="cacwatch-filings.{fmt}"'
-    return etag_response(request, out.getvalue(), _EXPORT_TYPES[fmt], headers={"Content-Disposition": disposition})
+    state = web_state(request)
+    release = state.download_slot()
+    if release is None:
+        message = f"{state.web.max_downloads} downloads are running: try again in a few seconds"
+        return error_response(request.url.path, 503, message, {"Retry-After": str(_DOWNLOAD_RETRY)})
+    try:
+        import anyio
+        import anyio.to_thread
+
+        cap = state.web.download_rows
+        matching = await anyio.to_thread.run_sync(state.count, query)
+        headers = {
+            "Content-Disposition": f'attachment; filename="cacwatch-filings.{fmt}"',
+            "Cache-Control": "no-store",
+            "X-Cacwatch-Rows": f"{min(matching, cap)} of {matching}",
+        }
+        if fmt == "csv":
+            body: AsyncIterator[bytes] = _released(iterate_in_threadpool(csv_chunks(_download_pages(state, query, cap))), release)
+        else:
+            if state.download_threads is None:
+                state.download_threads = anyio.CapacityLimiter(state.web.max_downloads)
+            spooled = await anyio.to_thread.run_sync(_xlsx_file, state, query, cap, limiter=state.download_threads)
+            body = _released(iterate_in_threadpool(_file_chunks(spooled)), release)
+    except BaseException:
+        release()
+        raise
+    return StreamingResponse(body, media_type=_EXPORT_TYPES[fmt], headers=headers)
 
 
-@router.get("/filings/{kind}/{filing_number}")
+async def _released(chunks: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
+    """The chunks, paced, then the download's slot given back (also when the client leaves).
+
+    Paced: after each chunk the download waits as long as the chunk took to make, so a
+    download takes at most half of a core and the searches beside it keep theirs.
+    """
+    import anyio
+
+    try:
+        while True:
+            started = time.monotonic()
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            yield chunk
+            await anyio.sleep(min(1.0, time.monotonic() - started))
+    finally:
+        release()
+
+
+def _xlsx_file(state: WebState, query: FilingQuery, cap: int) -> IO[bytes]:
+    # openpyxl zips the whole workbook at the end: written to a file that spills to disk
+    # past a few MB, then streamed from there.
+    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115 - closed by _file_chunks
+    records = (record for page in _download_pages(state, query, cap) for record in page)
+    write_export(records, "xlsx", spooled)  # type: ignore[arg-type]
+    spooled.seek(0)
+    return spooled
+
+
+def _file_chunks(file: IO[bytes], size: int = 256 * 1024) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(size):
+            yield chunk
+
+
+@router.get("/filings/{kind}/{filing_number:path}")
 def filing_page(request: Request, kind: str, filing_number: str) -> Response:
     check_known(request.query_params.keys(), ())
     kind = parse_kind(kind) or ""
@@ -183,7 +256,7 @@ def _genai_summary(filings: list[dict[str, Any]], names: dict[str, tuple[str, st
     return {"split": split, "provinces": provinces, "companies": ordered}
 
 
-@router.get("/entities/{entity}")
+@router.get("/entities/{entity:path}")
 def entity_page(request: Request, entity: str) -> Response:
     check_known(request.query_params.keys(), ())
     clean_text("entity", entity)

@@ -42,6 +42,14 @@ def _entity_url(entity: str) -> str:
     return f"/entities/{quote(entity, safe='')}"
 
 
+def _web_href(url: str | None) -> str:
+    """A site link as an href only when it is http(s): a stored ``data:``, ``vbscript:`` or
+    ``javascript:`` URL (from a hostile page) becomes a link to nowhere; its text still shows."""
+    text = (url or "").strip()
+    scheme, colon, _ = text.partition(":")
+    return text if colon and scheme.lower() in ("http", "https") and text[len(scheme) :].startswith("://") else "#"
+
+
 def _query(params: dict[str, Any], **changes: Any) -> str:
     merged = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
     return urlencode(merged)
@@ -75,6 +83,7 @@ _env.globals.update(
     registration_label=registration_label,
     scenario_en=scenario_en,
 )
+_env.filters["web_href"] = _web_href
 
 
 def render(template: str, *, names: dict[str, tuple[str, str | None]] | None = None, **context: Any) -> bytes:

@@ -37,6 +37,36 @@ class WebState:
     # Answers that only change when the data does (an ingest), kept for the current stamp.
     _cache: dict[str, tuple[DataStamp | None, Any]] = field(default_factory=dict)
     _counts: "OrderedDict[tuple[tuple[int, str] | None, FilingQuery], int]" = field(default_factory=OrderedDict)
+    _cursor_key: bytes | None = None
+    _downloads: threading.BoundedSemaphore | None = None
+    # Threads of the downloads' own (an anyio CapacityLimiter, made on the first XLSX).
+    download_threads: Any = None
+
+    def download_slot(self) -> Callable[[], None] | None:
+        """One of ``web.max_downloads`` slots for a CSV/XLSX download, or None when all are
+        taken; the caller calls what it gets (once) when its download ends."""
+        if self._downloads is None:
+            with self._lock:
+                if self._downloads is None:
+                    self._downloads = threading.BoundedSemaphore(self.web.max_downloads)
+        slots = self._downloads
+        if not slots.acquire(blocking=False):
+            return None
+        released = threading.Event()
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                slots.release()
+
+        return release
+
+    @property
+    def cursor_key(self) -> bytes:
+        """This installation's key for signing cursors (read, or made, once per process)."""
+        if self._cursor_key is None:
+            self._cursor_key = self.corpus.web_secret("cursor")
+        return self._cursor_key
 
     def base_url(self, request: Request) -> str:
         """Where links point: web.public_url when set (behind a proxy), else this request's origin."""

@@ -24,12 +24,11 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from scrapers.fetch import FetchError, Fetcher, FetchResult, InvalidResponse
 from scrapers.normalize import list_month_from_name
 from scrapers.records import Announcement, Kind, ListRef, SourceSignal
-from scrapers.sources.cac.pages import date_in, html_tree, is_attachment_link, parse_article, parse_channel_page, text_of
+from scrapers.sources.cac.pages import date_in, html_tree, is_attachment_link, parse_article, parse_channel_page, text_of, web_link
 from scrapers.sources.cac.settings import CacSourceSettings
 from scrapers.sources.cac.statements import article_body, stated_totals
 from scrapers.sources.cac.titles import (
@@ -238,8 +237,9 @@ async def _walk_channel(walk: _Walk) -> None:
             wanted = page_key(_absolute(settings.base_url, settings.channel_path.format(n=n + 1)))
             page = html_tree(res.content or b"")
             for a in page.select("a[href]"):
-                if page_key(urljoin(url, str(a["href"]))) == wanted:
-                    next_url = urljoin(url, str(a["href"]))
+                link = web_link(url, str(a["href"]))
+                if link is not None and page_key(link) == wanted:
+                    next_url = link
                     break
         referer, url = url, next_url
 
@@ -286,7 +286,9 @@ async def _read_notice_api(walk: _Walk) -> list[ListRef]:
             targets = [(text_of(a) or title, str(a["href"])) for a in html_tree(content).select("a[href]")]
         for name, href in targets:
             # Relative links are relative to the filing system that served them.
-            url = urljoin(settings.beian_url.rstrip("/") + "/", href)
+            url = web_link(settings.beian_url.rstrip("/") + "/", href)
+            if url is None:  # not a usable http(s) link: skipped, the rest still read
+                continue
             if is_attachment_link(url):
                 # A notice linking the list file directly (e.g. a 注销 table as PDF).
                 direct.append(

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup, Tag
 from scrapers.records import Announcement, SourceSignal
 from scrapers.sources.cac.titles import attachment_key
 
-__all__ = ["parse_channel_page", "parse_article", "date_in", "html_tree", "text_of", "is_attachment_link"]
+__all__ = ["parse_channel_page", "parse_article", "date_in", "html_tree", "text_of", "is_attachment_link", "web_link"]
 
 # -- HTML parsing ------------------------------------------------------------------------
 
@@ -58,9 +58,12 @@ def parse_channel_page(html: str | bytes, base_url: str) -> tuple[list[Announcem
         if len(full) > len(title):  # truncated visible text, full title in the attribute
             title = full
         times = li.select_one(".times")
+        url = web_link(base_url, str(link["href"]))
+        if url is None:
+            continue
         items.append(
             Announcement(
-                url=urljoin(base_url, str(link["href"]).strip()),
+                url=url,
                 title=title,
                 published_on=date_in(text_of(times)) if times is not None else None,
                 signal=SourceSignal.CHANNEL,
@@ -69,11 +72,28 @@ def parse_channel_page(html: str | bytes, base_url: str) -> tuple[list[Announcem
     next_url = None
     for a in soup.select("a[href]"):
         if text_of(a).replace(" ", "") in ("下一页", "下页", ">", "下一页>"):
-            href = str(a["href"]).strip()
-            if href and not href.lower().startswith("javascript"):
-                next_url = urljoin(base_url, href)
+            next_url = web_link(base_url, str(a["href"]))
+            if next_url is not None:
                 break
     return items, next_url
+
+
+def web_link(base_url: str, href: str) -> str | None:
+    """``href`` made absolute when it is an http(s) link that parses; None for anything else
+    (``javascript:``, ``java&#9;script:``, ``data:``, ``mailto:``, ``http://[zz/…``): a bad
+    link is not followed, and never stops the reading of the rest of the page."""
+    href = href.strip()
+    if not href:
+        return None
+    try:
+        url = urljoin(base_url, href)
+        parts = urlsplit(url)  # urlsplit drops tabs and newlines, as browsers do
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
 
 
 def _attachment_name(link: Tag, url: str) -> str:
@@ -121,11 +141,8 @@ def _attachments_in(root: Tag, page_url: str) -> list[tuple[str, str]]:
     attachments: list[tuple[str, str]] = []
     seen: set[str] = set()
     for link in root.select("a[href]"):
-        href = str(link["href"]).strip()
-        if not href or href.lower().startswith(("javascript", "mailto")):
-            continue
-        url = urljoin(page_url, href)
-        if not is_attachment_link(url):
+        url = web_link(page_url, str(link["href"]))
+        if url is None or not is_attachment_link(url):
             continue
         key = attachment_key(url)
         if key in seen:

@@ -26,7 +26,7 @@ class CacSource(Source):
         return self.settings
 
     def fetcher(self, validators: ValidatorStore, *, transport: httpx.AsyncBaseTransport | None = None) -> Fetcher:
-        return Fetcher(self.cac, validators, transport=transport)
+        return Fetcher(self.cac, validators, transport=transport, hosts=(self.cac.beian_url,))
 
     async def discover(self, fetcher: Fetcher, *, known_pages: set[str]) -> DiscoveryResult:
         return await discover(fetcher, self.cac, known_pages=known_pages)
