@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from bot.app.config import Settings
     from bot.ingest.poll import PollOutcome
 
 # Start-up (docs/benchmarks.md, "Ingest"): this module imports typer and the command modules
@@ -118,9 +119,32 @@ def _global(
         _state.config_path, _state.explicit = DEFAULT_CONFIG_PATH, False
 
 
+def _doctor(settings: "Settings") -> None:
+    import asyncio
+
+    from bot.app.doctor import run_checks
+
+    findings = asyncio.run(run_checks(settings))
+    for finding in findings:
+        print(finding.line(), flush=True)
+    broken = [f for f in findings if f.level == "FAIL"]
+    if broken:
+        print(f"cacwatch doctor: {len(broken)} of {len(findings)} checks failed: {', '.join(f.what for f in broken)}", file=sys.stderr)
+        raise typer.Exit(1)
+    print(f"all {len(findings)} checks passed" + (f" ({sum(f.level == 'warn' for f in findings)} warnings)" if any(f.level == "warn" for f in findings) else ""))
+
+
+@app.command()
+def doctor() -> None:
+    """Check that the proxy, the site, the database and each notifier work; store and send nothing.
+    Exit 1 when something is broken."""
+    _doctor(_settings())
+
+
 @app.command()
 def check(
     once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only check the setup (as `cacwatch doctor`): store and send nothing.")] = False,
 ) -> None:
     """Discover, fetch, parse and store every list; exit non-zero if a source could not be read."""
     from bot.app.progress import progress_reporter
@@ -130,6 +154,9 @@ def check(
     if not once:
         raise _fail("check needs --once (use `cacwatch run` for the service)", 2)
     settings = _settings()
+    if dry_run:
+        _doctor(settings)
+        return
     db = _database(settings)
     notifiers = build_notifiers(settings, db)
     err_console = _err_console()
