@@ -490,6 +490,32 @@ def status() -> None:
 
 
 @app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The file to write (a SQLite database; restore: see README, \"Backups\")")],
+    force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+) -> None:
+    """A consistent copy of the SQLite store while it is in use (PostgreSQL: prints the pg_dump line)."""
+    from storage.backup import BackupError, backup_sqlite, pg_dump_command, pg_restore_command
+
+    settings = _settings(for_reading=True)  # copies, never sends
+    db = _read_database(settings)
+    try:
+        if not db.is_sqlite:
+            # pg_dump is the right tool (a consistent snapshot, restorable across versions):
+            # the line to run, on stdout for scripts; the password comes from PGPASSWORD / ~/.pgpass.
+            print(pg_dump_command(db.url, path))
+            print(f"# restore: {pg_restore_command(db.url, path)}")
+            raise _fail(f"the store at {db.location} is PostgreSQL: back it up with the pg_dump line above (README, \"Backups\")")
+        try:
+            result = backup_sqlite(db, path, overwrite=force)
+        except BackupError as err:
+            raise _fail(f"backup: {err}") from None
+    finally:
+        db.dispose()
+    print(f"backup of {db.location} written to {result.path} ({result.bytes} bytes, integrity checked)")
+
+
+@app.command()
 def migrate() -> None:
     """Create the store, or bring its schema to this version (`check` and `run` also do; reads never)."""
     settings = _settings(for_reading=True)
