@@ -79,7 +79,8 @@ def backup_sqlite(db: Database, target: Path, *, overwrite: bool = False) -> Bac
 
 def _libpq_url(url: str) -> str:
     """The database URL as libpq tools take it: no driver suffix, no password."""
-    parsed = make_url(url).set(drivername="postgresql", password=None)
+    # URL.set() treats None as "unchanged": the password is dropped with the tuple's _replace.
+    parsed = make_url(url).set(drivername="postgresql")._replace(password=None)
     return parsed.render_as_string(hide_password=False)
 
 
