@@ -117,7 +117,9 @@ def make_settings(tmp_path: Path) -> Callable[..., "Settings"]:
             {
                 "database": {"url": database_url},
                 "data_dir": str(tmp_path / "data"),
-                "sources": {"cac": replica_source(server, retries=1, concurrency=2)},
+                # revalidate_interval 0: every `check --once` re-checks every known list, as
+                # these tests expect (tests/test_cron_tiers.py covers cron keeping the tiers).
+                "sources": {"cac": replica_source(server, retries=1, concurrency=2, revalidate_interval=0)},
                 "notify": notify,
             },
             env={},

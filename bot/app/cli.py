@@ -145,8 +145,13 @@ def doctor() -> None:
 def check(
     once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only check the setup (as `cacwatch doctor`): store and send nothing.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Re-check every known list now, even if sources.cac.revalidate_interval has not passed.")] = False,
 ) -> None:
-    """Discover, fetch, parse and store every list; exit non-zero if a source could not be read."""
+    """Discover, fetch, parse and store every list; exit non-zero if a source could not be read.
+
+    As `cacwatch run` does: the front door (new lists) on every run, every known list
+    re-checked only when sources.cac.revalidate_interval has passed since the last time
+    (stored in the database, so cron, `run` and several instances agree)."""
     from bot.app.progress import progress_reporter
     from bot.delivery.notifiers.factory import build_notifiers
     from bot.ingest.poll import poll_and_deliver
@@ -158,13 +163,21 @@ def check(
         _doctor(settings)
         return
     db = _database(settings)
+    from bot.ingest.pipeline import REVALIDATE, SOURCE_NAME
+
+    if full:
+        tier = REVALIDATE
+    else:
+        from bot.app.tiers import tier_for
+
+        tier = tier_for(settings.sources.cac, db, SOURCE_NAME)
     notifiers = build_notifiers(settings, db)
     err_console = _err_console()
 
     async def main() -> "PollOutcome":
         try:
             with progress_reporter(err_console) as progress:
-                outcome = await poll_and_deliver(settings, db, notifiers, progress=progress)
+                outcome = await poll_and_deliver(settings, db, notifiers, progress=progress, tier=tier)
             # Incidents and operator alerts as `run` has them: cron running `check --once`
             # is told when the source has been blocked service.alert_after polls in a row.
             try:
@@ -185,7 +198,7 @@ def check(
     report = outcome.report
     if not report.ok:
         raise _fail(report.summary_line())
-    line = report.summary_line()
+    line = report.summary_line() + ("" if report.tier == REVALIDATE else " (front door: new lists only)")
     if outcome.events:
         run = outcome.deliveries
         line += f"; {len(outcome.events)} events, {run.delivered} deliveries sent"
