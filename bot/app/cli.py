@@ -539,7 +539,9 @@ def migrate() -> None:
 
 @app.command()
 def run() -> None:
-    """The long-running service: poll on schedule, stop cleanly on SIGTERM."""
+    """The long-running service: poll on schedule, stop cleanly on SIGTERM; SIGHUP (systemctl
+    reload) reads the watchlist and destinations (notify) again."""
+    from bot.app.cli_common import settings_loader
     from bot.app.service import run_service
 
     settings = _settings()
@@ -547,7 +549,7 @@ def run() -> None:
     try:
         import asyncio
 
-        asyncio.run(run_service(settings, db, _err_console()))
+        asyncio.run(run_service(settings, db, _err_console(), reload_settings=settings_loader()))
     finally:
         db.dispose()
 
