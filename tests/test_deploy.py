@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.app.metrics import Metrics
@@ -47,3 +48,35 @@ def test_systemd_recipe_lets_the_service_user_read_its_config() -> None:
     unit = (DEPLOY / "cacwatch.service").read_text(encoding="utf-8")
     assert "User=cacwatch" in unit and "EnvironmentFile=-/etc/cacwatch/cacwatch.env" in unit
     assert "ExecReload=/bin/kill -HUP $MAINPID" in unit
+
+
+def test_demo_workdir_leaves_a_config_later_commands_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.app.cli import app
+
+    runner = CliRunner()
+    workdir = tmp_path / "demo"
+    monkeypatch.delenv("CACWATCH_CONFIG", raising=False)
+    demo = runner.invoke(app, ["demo", "--workdir", str(workdir)])
+    assert (workdir / "config.yaml").exists(), demo.output
+    assert f"Config written to {workdir / 'config.yaml'}" in demo.stdout.replace("\n", "")
+    monkeypatch.chdir(workdir)  # later commands in that folder find the demo's store
+    stats = runner.invoke(app, ["stats"])
+    assert stats.exit_code == 0, stats.output
+    assert "Generative-AI services" in stats.stdout
+    exported = runner.invoke(app, ["export", "--format", "jsonl"])
+    assert exported.exit_code == 0 and exported.stdout.count("\n") == (workdir / "filings.jsonl").read_text(encoding="utf-8").count("\n")
+    # A second demo keeps the config it finds.
+    (workdir / "config.yaml").write_text("database: {url: 'sqlite:///mine.db'}\n", encoding="utf-8")
+    again = runner.invoke(app, ["demo", "--workdir", str(workdir)])
+    assert "left as it is" in again.stdout.replace("\n", "") and "mine.db" in (workdir / "config.yaml").read_text(encoding="utf-8")
+
+
+def test_postgres_half_policy() -> None:
+    from conftest import postgres_policy
+
+    assert postgres_policy({}, None) == "use"
+    assert postgres_policy({}, "OperationalError: connection refused") == "skip"  # a laptop without PostgreSQL
+    assert postgres_policy({"CI": "true"}, "OperationalError") == "fail"  # CI keeps requiring it
+    assert postgres_policy({"CACWATCH_TEST_POSTGRES_URL": "postgresql://x@db/test"}, "OperationalError") == "fail"
