@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -42,10 +42,10 @@ def _elapsed(start: float) -> str:
     return f"{time.monotonic() - start:.1f}s"
 
 
-async def _guarded(what: str, check: Callable[[], Awaitable[Finding]], timeout: float) -> Finding:
+async def _guarded(what: str, check: Awaitable[Finding], timeout: float) -> Finding:
     """A check that raises or hangs is a failed check, named, never a traceback."""
     try:
-        return await asyncio.wait_for(check(), timeout)
+        return await asyncio.wait_for(check, timeout)
     except TimeoutError:
         return Finding("FAIL", what, f"no answer within {timeout:g}s")
     except Exception as err:  # noqa: BLE001 - any failure is this check's result
@@ -247,7 +247,7 @@ async def run_checks(settings: Settings) -> list[Finding]:
     cac = settings.sources.cac
     budget = 4 * cac.timeout * (cac.retries + 1) + 10  # a hung check ends; the fetcher's own limits come first
     if cac.proxy:
-        findings.append(await _guarded("proxy", lambda: _proxy(cac), budget))
+        findings.append(await _guarded("proxy", _proxy(cac), budget))
     try:
         findings.extend(await asyncio.wait_for(_site(cac), budget * 2))
     except TimeoutError:
@@ -257,15 +257,15 @@ async def run_checks(settings: Settings) -> list[Finding]:
 
     notify = settings.notify
     for hook in notify.webhooks:
-        findings.append(await _guarded(f"webhook {mask_url(hook.url)}", lambda hook=hook: _webhook(hook), hook.timeout + 10))
+        findings.append(await _guarded(f"webhook {mask_url(hook.url)}", _webhook(hook), hook.timeout + 10))
     if notify.telegram is not None:
         telegram = notify.telegram
-        findings.append(await _guarded("telegram", lambda: _telegram(telegram), telegram.timeout + 10))
+        findings.append(await _guarded("telegram", _telegram(telegram), telegram.timeout + 10))
     if notify.email is not None:
         email = notify.email
-        findings.append(await _guarded("email", lambda: _email(email), email.timeout * 3 + 5))
+        findings.append(await _guarded("email", _email(email), email.timeout * 3 + 5))
     for entry in notify.apprise:
-        findings.append(await _guarded("apprise", lambda entry=entry: _apprise(entry), entry.timeout + 10))
+        findings.append(await _guarded("apprise", _apprise(entry), entry.timeout + 10))
     if not any([notify.webhooks, notify.telegram, notify.email, notify.apprise]):
         findings.append(Finding("warn", "notifiers", "none configured: new lists are stored but nobody is told"))
     return findings

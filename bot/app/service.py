@@ -212,7 +212,10 @@ class Service:
         if self._reload_task is not None and not self._reload_task.done():
             log.info("reload already in progress")
             return
-        self._reload_task = asyncio.create_task(self.reload(), name="reload")
+        self._reload_task = asyncio.create_task(self._reload_in_task(), name="reload")
+
+    async def _reload_in_task(self) -> None:
+        await self.reload()
 
     async def reload(self) -> bool:
         """Take ``notify`` (watchlist, destinations, their filters) from the configuration file
