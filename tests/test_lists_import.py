@@ -79,3 +79,48 @@ def test_a_file_that_does_not_parse_is_one_line_and_stores_nothing(webhook_confi
     assert _cli(webhook_config, "stats").stdout == stats
     bad = _cli(webhook_config, "lists", "import", str(junk), "--kind", "genai_service", "--month", "2025-13")
     assert bad.exit_code == 2 and "expected YYYY-MM" in bad.stderr
+
+
+def _rename_header(data: bytes, old: str, new: str) -> bytes:
+    import io
+
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    cells = [c for c in document.tables[0].rows[0].cells if c.text.strip() == old]
+    assert cells, f"no {old} header"
+    for cell in cells:
+        cell.text = new
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_header_aliases_map_a_renamed_column_in_the_parse_workers(
+    webhook_config: Path, replica: ReplicaServer, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import yaml
+
+    from scrapers.header_aliases import ENV
+
+    monkeypatch.setenv(ENV, "")  # restored after the test: the aliases live in the environment
+    replica.withhold(BATCH2_PAGE)
+    assert _cli(webhook_config, "check", "--once").exit_code == 0
+    renamed = tmp_path / "ds-2023-08.docx"
+    renamed.write_bytes(_rename_header(replica.read(DS_2023_08), "备案编号", "识别码"))
+    args = ("lists", "import", str(renamed), "--kind", "deep_synthesis", "--month", "2023-08")
+    refused = _cli(webhook_config, *args)
+    assert refused.exit_code == 1 and "unparseable list" in refused.stderr and "headers not recognised" in refused.stderr
+
+    raw = yaml.safe_load(webhook_config.read_text(encoding="utf-8"))
+    assert raw.get("parse_workers", 1) >= 1  # parsed in a worker process: the alias must reach it
+    raw["sources"]["cac"]["header_aliases"] = {"识别 码": "number"}  # spacing does not matter
+    webhook_config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    result = _cli(webhook_config, *args)
+    assert result.exit_code == 0, result.output
+    assert "as a new deep_synthesis 2023-08 list: 1 new" in result.stdout
+
+    raw["sources"]["cac"]["header_aliases"] = {"识 别 码": "numero"}
+    webhook_config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    bad = _cli(webhook_config, "stats")
+    assert bad.exit_code == 2 and "sources.cac.header_aliases" in bad.stderr and "unknown column 'numero'" in bad.stderr

@@ -82,6 +82,9 @@ class CacSourceSettings(SourceSettings):
     # http://, https://, socks5:// (the proxy resolves names: socks5h://); credentials in the
     # URL come from the environment (``proxy: "${CACWATCH_CAC_PROXY}"``) and are shown masked.
     proxy: str | None = None
+    # A column CAC renamed → the column it is (scrapers.header_aliases), e.g.
+    # {"申报主体": "entity"}, until the parser knows the new name.
+    header_aliases: dict[str, str] = Field(default_factory=dict)
     # Faster polling inside a weekly window (Beijing office hours); None: always ``interval``.
     busy_hours: BusyHoursSettings | None = None
 
@@ -91,6 +94,18 @@ class CacSourceSettings(SourceSettings):
         if not re.match(r"^https?://[^/\s]+", url):
             raise ValueError("must be an http(s) URL")
         return url.rstrip("/")
+
+    @field_validator("header_aliases")
+    @classmethod
+    def _known_columns(cls, aliases: dict[str, str]) -> dict[str, str]:
+        from scrapers.tables import COLUMNS
+
+        for header, column in aliases.items():
+            if not header.strip():
+                raise ValueError("an empty header text cannot be mapped")
+            if column not in COLUMNS:
+                raise ValueError(f"{header!r}: unknown column {column!r} (one of {', '.join(COLUMNS)})")
+        return aliases
 
     @field_validator("proxy")
     @classmethod
