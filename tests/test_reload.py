@@ -77,3 +77,30 @@ def write_config_raw(path: Path, raw: dict[str, Any]) -> None:
     import yaml
 
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+
+
+def test_cacwatch_reload_signals_the_running_service(tmp_path: Path, replica: ReplicaServer, database_url: str) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from bot.app.cli import app
+    from service_helpers import spawn, wait_until
+
+    runner = CliRunner()
+    settings = service_settings(replica, database_url, tmp_path / "data", interval="1h", service={"poll_process": True})
+    config = write_config(tmp_path / "config.yaml", settings)
+    assert runner.invoke(app, ["--config", str(config), "migrate"]).exit_code == 0
+    nothing = runner.invoke(app, ["--config", str(config), "reload"])
+    assert nothing.exit_code == 1 and "no running service found" in nothing.stderr
+    with spawn(config, tmp_path / "run.log") as process:
+        wait_until(lambda: "poll:" in process.output(), timeout=60)
+        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+        raw["notify"]["watchlist"] = ["字节跳动"]
+        config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        result = runner.invoke(app, ["--config", str(config), "reload"])
+        assert result.exit_code == 0, result.output
+        assert f":{process.pid}" in result.stdout and "SIGHUP sent to" in result.stdout
+        wait_until(lambda: "reload: watchlist and destinations read again" in process.output(), timeout=20)
+        assert process.popen.poll() is None  # reloaded, still running
+        process.signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0

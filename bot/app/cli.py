@@ -538,6 +538,38 @@ def migrate() -> None:
 
 
 @app.command()
+def reload() -> None:
+    """Tell the running service on this host to read its watchlist and destinations (notify:)
+    again: SIGHUP to the process holding the scheduler (as `systemctl reload cacwatch`)."""
+    import re
+    import signal
+    import socket
+
+    from bot.app.leader import current_leader
+
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
+    try:
+        holder = current_leader(db)
+    finally:
+        db.dispose()
+    match = re.match(r"^(?P<host>[^\s:]+):(?P<pid>\d+)", holder or "")
+    if match is None:
+        raise _fail("no running service found (no instance holds the scheduler): nothing to reload")
+    if match["host"] != socket.gethostname():
+        raise _fail(f"the service runs on {match['host']}: reload it there (`systemctl reload cacwatch` or `kill -HUP <pid>`)")
+    pid = int(match["pid"])
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise _fail(f"process {pid} ({holder}) is gone: the lock is stale") from None
+    except PermissionError:
+        raise _fail(f"not allowed to signal process {pid}: run as the service's user, or `systemctl reload cacwatch`") from None
+    extra = "" if db.is_sqlite else "; other instances (followers) deliver with their own settings: reload each of them"
+    print(f"SIGHUP sent to {holder}: it reads notify: from its config again (see its log){extra}")
+
+
+@app.command()
 def run() -> None:
     """The long-running service: poll on schedule, stop cleanly on SIGTERM; SIGHUP (systemctl
     reload) reads the watchlist and destinations (notify) again."""
