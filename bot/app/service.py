@@ -155,7 +155,6 @@ class Service:
             for problem in getattr(notifier, "problems", lambda: [])():
                 log.warning("notifier: %s", problem)
         self._by_key = notifiers_by_key(self._notifiers)
-        self._warn_without_alerts()
         service = self.settings.service
         if service.readiness_max_age < self.settings.sources.cac.interval:
             log.warning("service.readiness_max_age is shorter than sources.cac.interval: /readyz will flap")
@@ -167,6 +166,7 @@ class Service:
                 keeper = self._guarded(self._keep_index(web_state), "search index refresh")
                 tasks.append(asyncio.create_task(keeper, name="search index"))
                 log.info("web app and health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
+            self._warn_without_alerts()  # once it can run at all (a taken port stays one line)
             log.info(
                 "cacwatch run started",
                 extra={"instance": self.state.instance, "leadership": election.describe(), "notifiers": len(self._notifiers)},
