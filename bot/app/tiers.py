@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from scrapers.sources.cac.settings import CacSourceSettings
 from storage.db import Database
-from storage.service_repo import ServiceRepository
+from storage.repo import Repository
 
 __all__ = ["JITTER", "MAX_JITTER", "revalidation_due", "tier_for"]
 
@@ -47,8 +47,13 @@ def tier_for(cac: CacSourceSettings, db: Database, source_name: str, *, now: dat
     ``revalidate_interval`` counts here: ``0`` makes every run a full re-check, as before."""
     from bot.ingest.pipeline import FRONT_DOOR, REVALIDATE
 
+    # Through storage.repo (which the poll loads anyway), not storage.service_repo: cron's first
+    # request waits for nothing it does not need (tests/test_cli_startup.py). The source's row
+    # is made here if missing, as the poll itself would.
     with db.session() as session:
-        last = ServiceRepository(session).last_revalidated_at(source_name)
+        last = Repository(session).source(source_name).last_revalidated_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=timezone.utc)  # SQLite keeps no zone: stored as UTC
     if cac.revalidate_interval <= 0:
         return REVALIDATE
     when = now or datetime.now(timezone.utc)
