@@ -39,6 +39,12 @@ __all__ = [
     "NetworkError",
     "InvalidResponse",
     "OffSite",
+    "Unreachable",
+    "SiteTimeout",
+    "SiteNetworkError",
+    "SiteRefused",
+    "PROXY_SCHEMES",
+    "proxy_label",
     "Validators",
     "FetchSettings",
     "ValidatorStore",
@@ -105,6 +111,66 @@ def _host_port(url: str) -> tuple[str, int | None]:
         return (parts.hostname or "").lower(), parts.port
     except ValueError as err:
         raise InvalidResponse(url[:300], f"malformed URL ({err})") from None
+
+
+class Unreachable(FetchError):
+    """The site could not be reached at all (after every retry): timeouts, refused or reset
+    connections, DNS failures, a proxy that fails, or a refusal of the kind sites give to
+    visitors from abroad (HTTP 403/451 that is not the WAF page). Distinct from ``Blocked``
+    (the WAF answered) and from "no change"; the reason says what was tried: the host, direct
+    or via which proxy (masked), how many attempts, the timeout."""
+
+    host: str
+    route: str
+    attempts: int
+
+
+class SiteTimeout(Unreachable, FetchTimeout):
+    """Every attempt timed out."""
+
+
+class SiteNetworkError(Unreachable, NetworkError):
+    """Every attempt failed to connect, was reset, or the name did not resolve."""
+
+
+class SiteRefused(Unreachable, HttpStatusError):
+    """HTTP 403 / 451 with a page that is not the WAF's: typically a block by region."""
+
+
+# Statuses a site (or a national firewall's middlebox) uses to turn a region away.
+_REFUSED_STATUSES = frozenset({403, 451})
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def proxy_label(url: str | None) -> str:
+    """How a proxy is shown in every line and log: scheme, host and port, never its
+    credentials (``socks5://***@proxy.example:1080``); ``direct`` without one."""
+    if not url:
+        return "direct"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "***"
+    if not parts.scheme or not parts.hostname:
+        return "***"
+    userinfo = "***@" if parts.username is not None or parts.password is not None else ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{userinfo}{host}" + (f":{port}" if port is not None else "")
+
+
+def _unreachable(err: FetchError, host: str, route: str, attempts: int, timeout: float) -> Unreachable:
+    tried = f"{host} {route}, {attempts} attempt{'s' if attempts != 1 else ''}, {timeout:g}s timeout"
+    made: Unreachable
+    if isinstance(err, HttpStatusError):
+        made = SiteRefused(err.url, err.status, f"site refused: {tried}: {err.reason} (outside mainland China? set sources.cac.proxy)")
+    elif isinstance(err, FetchTimeout):
+        made = SiteTimeout(err.url, f"site unreachable: {tried}: {err.reason}")
+    else:
+        made = SiteNetworkError(err.url, f"site unreachable: {tried}: {err.reason}")
+    made.host, made.route, made.attempts = host, route, attempts
+    return made
 
 
 # -- validators -----------------------------------------------------------------------
@@ -244,8 +310,12 @@ class Fetcher:
         self._backoff_base = settings.min_delay if backoff_base is None else backoff_base
         self._backoff_max = backoff_max
         self._total_timeout = total_timeout if total_timeout is not None else settings.timeout * 4
+        # The source's proxy (``sources.cac.proxy``), when its settings have one: every request
+        # of this fetcher — and only of this fetcher: notifiers have clients of their own.
+        self.proxy: str | None = getattr(settings, "proxy", None)
         self._client = httpx.AsyncClient(
             transport=transport,
+            proxy=self.proxy,
             timeout=httpx.Timeout(settings.timeout),
             follow_redirects=False,  # handled here: same host only
             headers={
@@ -270,6 +340,11 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    @property
+    def route(self) -> str:
+        """``direct`` or ``via proxy <scheme://host:port>`` (credentials masked), for reasons and logs."""
+        return f"via proxy {proxy_label(self.proxy)}" if self.proxy else "direct (no proxy)"
 
     @property
     def site_root(self) -> str:
@@ -352,9 +427,16 @@ class Fetcher:
             before_sleep=self._count_retry,
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                status, resp_headers, body = await self._attempt(url, headers)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    status, resp_headers, body = await self._attempt(url, headers)
+        except (FetchTimeout, NetworkError, HttpStatusError) as err:
+            if isinstance(err, HttpStatusError) and err.status not in _REFUSED_STATUSES:
+                raise
+            attempts = int(retrying.statistics.get("attempt_number", 1))
+            host = urlsplit(url).hostname or url
+            raise _unreachable(err, host, self.route, attempts, self.settings.timeout) from None
 
         previous = stored.sha256 if stored is not None else None
         etag = resp_headers.get("etag") or (stored.etag if stored and status == 304 else None)

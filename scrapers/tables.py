@@ -46,6 +46,7 @@ from scrapers.normalize import (
     split_products,
     status_from_remark,
 )
+from scrapers.header_aliases import header_alias
 from scrapers.records import FilingRow, Kind, ParseError, Status
 
 __all__ = [
@@ -163,6 +164,9 @@ def _key(cell: object) -> str:
 def canonical_column(cell: object) -> str | None:
     """The canonical column a header cell names, or None."""
     h = _key(cell)
+    # The operator's sources.cac.header_aliases first (scrapers.header_aliases): a renamed column.
+    if h and (alias := header_alias(h)) is not None:
+        return alias
     if not h or len(h) > _MAX_HEADER_LEN:
         return None
     # Drop bracketed notes: 备案编号(注) / 属地（省份）.

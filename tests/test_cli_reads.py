@@ -99,7 +99,9 @@ def test_read_on_postgres_never_migrates(elsewhere: Path) -> None:
         config = _config(elsewhere.parent / "etc", url)
         result = runner.invoke(app, ["status", "--config", str(config)])
         assert result.exit_code == 1
-        assert "no store at postgresql://127.0.0.1:5432/test: run `cacwatch check --once`" in result.stderr
+        # An empty PostgreSQL database: the schema is what is missing, and `migrate` makes it.
+        assert "the database postgresql://127.0.0.1:5432/test has no cacwatch schema yet: run `cacwatch migrate`" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
         assert "options" not in result.stderr  # the URL's query is never printed
         engine = sa.create_engine(url)
         try:

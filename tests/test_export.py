@@ -41,7 +41,9 @@ def config(tmp_path: Path, replica: ReplicaServer) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(
         f"database:\n  url: 'sqlite:///{tmp_path}/db.sqlite'\ndata_dir: '{tmp_path}/data'\n"
-        f"sources:\n  cac:\n    base_url: '{replica.base_url}'\n    beian_url: '{replica.beian_url}'\n    min_delay: 0\n",
+        f"sources:\n  cac:\n    base_url: '{replica.base_url}'\n    beian_url: '{replica.beian_url}'\n    min_delay: 0\n"
+        # Every check re-reads every list: these tests re-issue lists in place (cron tiers: test_cron_tiers.py).
+        "    revalidate_interval: 0\n",
         encoding="utf-8",
     )
     result = runner.invoke(app, ["check", "--once", "--config", str(config_path := path)])

@@ -128,6 +128,8 @@ class Alerter:
             senders.append(self._send_telegram)
         if self.settings.service.alert_email and self.settings.notify.email is not None:
             senders.append(self._send_email)
+        if any(entry.operator_alerts for entry in self.settings.notify.apprise):
+            senders.append(self._send_apprise)
         return senders
 
     # --- incident bookkeeping (blocking, in a thread) -----------------------------------
@@ -263,6 +265,9 @@ class Alerter:
 
     async def send_due(self) -> list[Alert]:
         if not self._senders:
+            # Said in the log, not only in `status` ("alert sent: no"): nobody else is told.
+            for _incident_id, _what, alert in await asyncio.to_thread(self._due):
+                log.warning("operator alert not sent (no alert destination configured): %s", alert.subject)
             return []
         sent: list[Alert] = []
         for incident_id, what, alert in await asyncio.to_thread(self._due):
@@ -309,6 +314,25 @@ class Alerter:
             log.warning("operator alert to Telegram refused: %s %s", err.__class__.__name__, err.message)
             return False
         return True
+
+    async def _send_apprise(self, alert: Alert) -> bool:
+        """Every ``notify.apprise`` entry with ``operator_alerts: true``; True when one got it."""
+        from bot.delivery.notifiers.apprise import AppriseNotifier
+        from bot.delivery.notifiers.base import DeliveryError
+
+        sent = False
+        for entry in self.settings.notify.apprise:
+            if not entry.operator_alerts:
+                continue
+            notifier = AppriseNotifier(entry)
+            try:
+                await notifier.send_text(alert.subject, alert.text)
+                sent = True
+            except DeliveryError as err:  # its reason never holds the URL (tokens)
+                log.warning("operator alert through Apprise failed: %s", err)
+            finally:
+                await notifier.aclose()
+        return sent
 
     async def _send_email(self, alert: Alert) -> bool:
         import aiosmtplib

@@ -120,11 +120,39 @@ def _global(
         _state.config_path, _state.explicit = DEFAULT_CONFIG_PATH, False
 
 
+def _doctor(settings: "Settings") -> None:
+    import asyncio
+
+    from bot.app.doctor import run_checks
+
+    findings = asyncio.run(run_checks(settings))
+    for finding in findings:
+        print(finding.line(), flush=True)
+    broken = [f for f in findings if f.level == "FAIL"]
+    if broken:
+        print(f"cacwatch doctor: {len(broken)} of {len(findings)} checks failed: {', '.join(f.what for f in broken)}", file=sys.stderr)
+        raise typer.Exit(1)
+    print(f"all {len(findings)} checks passed" + (f" ({sum(f.level == 'warn' for f in findings)} warnings)" if any(f.level == "warn" for f in findings) else ""))
+
+
+@app.command()
+def doctor() -> None:
+    """Check that the proxy, the site, the database and each notifier work; store and send nothing.
+    Exit 1 when something is broken."""
+    _doctor(_settings())
+
+
 @app.command()
 def check(
     once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only check the setup (as `cacwatch doctor`): store and send nothing.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Re-check every known list now, even if sources.cac.revalidate_interval has not passed.")] = False,
 ) -> None:
-    """Discover, fetch, parse and store every list; exit non-zero if a source could not be read."""
+    """Discover, fetch, parse and store every list; exit non-zero if a source could not be read.
+
+    As `cacwatch run` does: the front door (new lists) on every run, every known list
+    re-checked only when sources.cac.revalidate_interval has passed since the last time
+    (stored in the database, so cron, `run` and several instances agree)."""
     from bot.app.progress import progress_reporter
     from bot.delivery.notifiers.factory import build_notifiers
     from bot.ingest.poll import poll_and_deliver
@@ -132,14 +160,25 @@ def check(
     if not once:
         raise _fail("check needs --once (use `cacwatch run` for the service)", 2)
     settings = _settings()
+    if dry_run:
+        _doctor(settings)
+        return
     db = _database(settings)
+    from bot.ingest.pipeline import REVALIDATE, SOURCE_NAME
+
+    if full:
+        tier = REVALIDATE
+    else:
+        from bot.app.tiers import tier_for
+
+        tier = tier_for(settings.sources.cac, db, SOURCE_NAME)
     notifiers = build_notifiers(settings, db)
     err_console = _err_console()
 
     async def main() -> "PollOutcome":
         try:
             with progress_reporter(err_console) as progress:
-                outcome = await poll_and_deliver(settings, db, notifiers, progress=progress)
+                outcome = await poll_and_deliver(settings, db, notifiers, progress=progress, tier=tier)
             # Incidents and operator alerts as `run` has them: cron running `check --once`
             # is told when the source has been blocked service.alert_after polls in a row.
             try:
@@ -160,7 +199,7 @@ def check(
     report = outcome.report
     if not report.ok:
         raise _fail(report.summary_line())
-    line = report.summary_line()
+    line = report.summary_line() + ("" if report.tier == REVALIDATE else " (front door: new lists only)")
     if outcome.events:
         run = outcome.deliveries
         line += f"; {len(outcome.events)} events, {run.delivered} deliveries sent"
@@ -521,6 +560,32 @@ def status() -> None:
 
 
 @app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The file to write (a SQLite database; restore: see README, \"Backups\")")],
+    force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+) -> None:
+    """A consistent copy of the SQLite store while it is in use (PostgreSQL: prints the pg_dump line)."""
+    from storage.backup import BackupError, backup_sqlite, pg_dump_command, pg_restore_command
+
+    settings = _settings(for_reading=True)  # copies, never sends
+    db = _read_database(settings)
+    try:
+        if not db.is_sqlite:
+            # pg_dump is the right tool (a consistent snapshot, restorable across versions):
+            # the line to run, on stdout for scripts; the password comes from PGPASSWORD / ~/.pgpass.
+            print(pg_dump_command(db.url, path))
+            print(f"# restore: {pg_restore_command(db.url, path)}")
+            raise _fail(f"the store at {db.location} is PostgreSQL: back it up with the pg_dump line above (README, \"Backups\")")
+        try:
+            result = backup_sqlite(db, path, overwrite=force)
+        except BackupError as err:
+            raise _fail(f"backup: {err}") from None
+    finally:
+        db.dispose()
+    print(f"backup of {db.location} written to {result.path} ({result.bytes} bytes, integrity checked)")
+
+
+@app.command()
 def migrate() -> None:
     """Create the store, or bring its schema to this version (`check` and `run` also do; reads never)."""
     settings = _settings(for_reading=True)
@@ -530,8 +595,42 @@ def migrate() -> None:
 
 
 @app.command()
+def reload() -> None:
+    """Tell the running service on this host to read its watchlist and destinations (notify:)
+    again: SIGHUP to the process holding the scheduler (as `systemctl reload cacwatch`)."""
+    import re
+    import signal
+    import socket
+
+    from bot.app.leader import current_leader
+
+    settings = _settings(for_reading=True)
+    db = _read_database(settings)
+    try:
+        holder = current_leader(db)
+    finally:
+        db.dispose()
+    match = re.match(r"^(?P<host>[^\s:]+):(?P<pid>\d+)", holder or "")
+    if match is None:
+        raise _fail("no running service found (no instance holds the scheduler): nothing to reload")
+    if match["host"] != socket.gethostname():
+        raise _fail(f"the service runs on {match['host']}: reload it there (`systemctl reload cacwatch` or `kill -HUP <pid>`)")
+    pid = int(match["pid"])
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise _fail(f"process {pid} ({holder}) is gone: the lock is stale") from None
+    except PermissionError:
+        raise _fail(f"not allowed to signal process {pid}: run as the service's user, or `systemctl reload cacwatch`") from None
+    extra = "" if db.is_sqlite else "; other instances (followers) deliver with their own settings: reload each of them"
+    print(f"SIGHUP sent to {holder}: it reads notify: from its config again (see its log){extra}")
+
+
+@app.command()
 def run() -> None:
-    """The long-running service: poll on schedule, stop cleanly on SIGTERM."""
+    """The long-running service: poll on schedule, stop cleanly on SIGTERM; SIGHUP (systemctl
+    reload) reads the watchlist and destinations (notify) again."""
+    from bot.app.cli_common import settings_loader
     from bot.app.service import run_service
 
     settings = _settings()
@@ -539,7 +638,7 @@ def run() -> None:
     try:
         import asyncio
 
-        asyncio.run(run_service(settings, db, _err_console()))
+        asyncio.run(run_service(settings, db, _err_console(), reload_settings=settings_loader()))
     finally:
         db.dispose()
 

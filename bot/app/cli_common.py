@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from bot.app.config import Settings
     from storage.db import Database
 
-__all__ = ["state", "fail", "settings", "database", "read_database", "console"]
+__all__ = ["state", "fail", "settings", "settings_loader", "database", "read_database", "console"]
 
 # Wide enough for any table row: off a terminal nothing is wrapped or folded per column.
 _PLAIN_WIDTH = 1000
@@ -54,15 +56,28 @@ def console() -> "Console":
     return Console(width=_PLAIN_WIDTH, color_system=None, soft_wrap=True)
 
 
+def _config_path() -> Path | None:
+    path = state.config_path
+    if path is not None and not state.explicit and not path.exists():
+        path = None  # no ./config.yaml: built-in defaults
+    return path
+
+
+def settings_loader() -> "Callable[[], Settings]":
+    """Reads ``--config`` again when called (SIGHUP); raises ``ConfigError`` or ``OSError``."""
+    from bot.app.config import load_settings
+
+    path = _config_path()
+    return lambda: load_settings(path)
+
+
 def settings(*, for_reading: bool = False) -> "Settings":
     """The settings of ``--config``; ``for_reading`` lets notifier secrets be unset."""
     # Imported here: pydantic and every source's settings (bs4, httpx …) are for commands
     # that read a configuration, not for ``--help``.
     from bot.app.config import ConfigError, load_settings
 
-    path = state.config_path
-    if path is not None and not state.explicit and not path.exists():
-        path = None  # no ./config.yaml: built-in defaults
+    path = _config_path()
     try:
         return load_settings(path, for_reading=for_reading)
     except ConfigError as err:
@@ -109,6 +124,9 @@ def read_database(settings: "Settings") -> "Database":
         raise _driver_failure(db, err) from None
     if found == "missing":
         db.dispose()
+        if not db.is_sqlite:
+            # The server and the database exist (we connected): only the schema is missing.
+            raise fail(f"the database {db.location} has no cacwatch schema yet: run `cacwatch migrate` (or `cacwatch check --once`, which also ingests)")
         raise fail(f"no store at {db.location}: run `cacwatch check --once` to make one")
     if found == "behind":
         db.dispose()

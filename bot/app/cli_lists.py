@@ -10,12 +10,16 @@ through the outbox like a poll; the deliveries go out with the next ``check`` or
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from bot.app import cli_common
 from bot.app.cli_common import fail as _fail
+
+if TYPE_CHECKING:
+    from bot.ingest.manual import ImportOutcome
 
 __all__ = ["lists_app"]
 
@@ -85,3 +89,56 @@ def confirm(
     for h, removed in confirmed:
         print(f"confirmed {h.kind} {h.list_month} {h.name}: {h.after} rows now, {removed} filings removed")
     print(f"{len(hooks.events_written)} events queued; they are sent by the next check or by `run`")
+
+
+@lists_app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="The list as downloaded from the CAC site (docx, pdf, xlsx, xls …)")],
+    kind: Annotated[str, typer.Option("--kind", help="deep_synthesis, algorithm_recommendation or genai_service")],
+    month: Annotated[str, typer.Option("--month", help="The list month, YYYY-MM (from the list's name)")],
+    title: Annotated[Optional[str], typer.Option("--title", help="The announcement's title, for messages")] = None,
+    page_url: Annotated[Optional[str], typer.Option("--page-url", help="The announcement page, for links in messages")] = None,
+) -> None:
+    """Ingest a list a person downloaded (the site changed and polls cannot find it): the same
+    parse, limits and events as a fetched attachment; a re-issue of the stored KIND MONTH list if
+    there is one."""
+    if kind not in _KINDS:
+        raise _fail(f"--kind: unknown kind {kind!r} ({', '.join(_KINDS)})", 2)
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise _fail(f"--month {month!r}: expected YYYY-MM", 2)
+    if page_url is not None and not re.match(r"^https?://\S+$", page_url):
+        raise _fail(f"--page-url {page_url!r}: expected an http(s) URL", 2)
+    if not file.is_file():
+        raise _fail(f"{file}: no such file", 2)
+    import asyncio
+
+    from bot.delivery.notifiers.factory import build_notifiers
+    from bot.ingest.manual import ImportError_, import_list
+    from scrapers.records import Kind
+
+    settings = cli_common.settings()
+    db = cli_common.database(settings)
+    notifiers = build_notifiers(settings, db)
+
+    async def run() -> "ImportOutcome":
+        try:
+            return await import_list(settings, db, notifiers, file, kind=Kind(kind), list_month=month, title=title, page_url=page_url)
+        finally:
+            for notifier in notifiers:
+                await notifier.aclose()
+
+    try:
+        outcome = asyncio.run(run())
+    except ImportError_ as err:
+        raise _fail(f"import: {err}") from None
+    finally:
+        db.dispose()
+    report = outcome.report
+    if not report.ok:
+        raise _fail(f"import: {report.summary_line()}")
+    what = f"a re-issue of the stored {kind} {month} list ({outcome.ref.name})" if outcome.reissue else f"a new {kind} {month} list"
+    line = f"imported {file.name} as {what}: {len(report.new_lists)} new, {len(report.revised_lists)} revised, {report.lists_unchanged} unchanged"
+    if report.held_lists:
+        line += ", held as suspect (see `cacwatch lists held`)"
+    line += f"; {len(outcome.events)} events, {outcome.deliveries.delivered} deliveries sent"
+    print(line)

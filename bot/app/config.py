@@ -195,6 +195,9 @@ class AppriseSettings(_DestinationFilters):
     # Lets targets be on loopback / private networks, and schemes whose host cannot be checked.
     allow_private: bool = False
     timeout: Duration = 30.0
+    # Also carry operator alerts (the source failing, a list that no longer parses, a held
+    # re-issue), beside notify.telegram.admin_chat and service.alert_email.
+    operator_alerts: bool = False
 
     @field_validator("urls")
     @classmethod

@@ -99,6 +99,38 @@ def _show_audiences(event: ListEvent, root: Path, console: Console) -> None:
     console.print(f"Email digest: “{message['Subject']}” with {', '.join(attachments)}: {eml}", highlight=False)
 
 
+_WORKDIR_CONFIG = """\
+# Written by `cacwatch demo --workdir`: later commands run in this folder use the demo's store
+# (relative paths are taken from this file's folder), e.g.
+#   cacwatch stats · cacwatch serve · cacwatch digest preview --sample · cacwatch export
+# The demo's replica stopped with it; `cacwatch replica` serves it again on the address below,
+# and then `cacwatch check --once` polls it.
+database:
+  url: "sqlite:///demo.db"
+data_dir: "data"
+sources:
+  cac:
+    base_url: "http://127.0.0.1:8765"
+    beian_url: "http://127.0.0.1:8765"
+    min_delay: "0s"
+notify:
+  watchlist: ["腾讯", "字节跳动", "ByteDance", "Alibaba"]
+"""
+
+
+def _leave_config(root: Path, console: Console) -> None:
+    """So that `cacwatch serve`, `digest preview` … work in the demo's folder afterwards."""
+    config = root / "config.yaml"
+    if config.exists():
+        console.print(f"{config} exists: left as it is (its database may not be the demo's)", highlight=False)
+        return
+    config.write_text(_WORKDIR_CONFIG, encoding="utf-8")
+    console.print(
+        f"Config written to {config}: in {root}, `cacwatch stats`, `cacwatch serve` and `cacwatch digest preview --sample` use the demo's store.",
+        highlight=False,
+    )
+
+
 def run_demo(console: Console, workdir: Path | None = None) -> int:
     """Serve the replica on localhost, ingest it, publish a new batch, show it. Returns an exit code."""
     with tempfile.TemporaryDirectory(prefix="cacwatch-demo-") as tmp:
@@ -132,5 +164,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
             db.dispose()
         ok = all(o.report.ok for o in (first, second, idle)) and bool(published) and not idle.events
         if workdir is None:
-            console.print("(demo files were in a temporary directory; pass --workdir DIR to keep them)")
+            console.print(f"(the demo's files were in {root}, a temporary directory removed now; pass --workdir DIR to keep them)", highlight=False)
+        else:
+            _leave_config(root, console)
         return 0 if ok else 1

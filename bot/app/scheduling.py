@@ -12,12 +12,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.app.config import ServiceSettings
+from bot.app.tiers import JITTER, MAX_JITTER, revalidation_due
 from scrapers.sources.cac.settings import CacSourceSettings
 
 __all__ = ["PollSchedule", "AdaptiveTrigger", "JITTER", "MAX_JITTER", "MIN_GAP"]
 
-JITTER = 0.1  # up to 10 % of a gap …
-MAX_JITTER = 300.0  # … and at most 5 minutes
 MIN_GAP = 1.0  # never two polls back to back, even after a poll longer than the interval (or the interval, if shorter)
 
 
@@ -74,11 +73,7 @@ class PollSchedule:
         """Whether this poll should re-check every known attachment (the long tier) rather
         than only the front door. Jittered like the gap (only ever earlier), so instances
         and restarts spread out; never more often than the front door itself."""
-        if last_revalidated is None:
-            return True
-        period = max(self.cac.revalidate_interval, self.cac.interval)
-        due = period - min(period * JITTER, MAX_JITTER) * self._random()
-        return (now - last_revalidated).total_seconds() >= due
+        return revalidation_due(self.cac, now, last_revalidated, self._random)  # the rule cron follows too
 
     def longest(self) -> float:
         return max(self.cac.interval, self.service.backoff_max)

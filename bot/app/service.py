@@ -31,6 +31,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
@@ -90,8 +91,14 @@ class Service:
         alerter: Alerter | None = None,
         metrics: Metrics | None = None,
         schedule: PollSchedule | None = None,
+        reload_settings: "Callable[[], Settings] | None" = None,
     ) -> None:
         self.settings = settings
+        # SIGHUP: how to read the configuration again (``cacwatch run`` passes its --config).
+        self._reload_settings = reload_settings
+        self._built_notifiers = notifiers is None  # ours to rebuild on reload (tests hand in their own)
+        self._retired: list[Notifier] = []  # replaced by a reload: closed at stop (a round may still use them)
+        self._reload_task: asyncio.Task[None] | None = None
         self.db = db
         self.state = ServiceState(instance=instance_name())
         self.metrics = metrics or Metrics()
@@ -135,6 +142,9 @@ class Service:
         signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
         for sig in signals:
             loop.add_signal_handler(sig, self.request_stop, sig.name)
+        if handle_signals and self._reload_settings is not None:
+            loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+            signals = (*signals, signal.SIGHUP)
         if self._notifiers is None:
             from bot.delivery.notifiers.factory import build_notifiers
 
@@ -160,6 +170,7 @@ class Service:
 
                 for warning in exposure_warnings(self.settings.web, service.health_host, loopback_only=self._web_loopback_only()):
                     log.warning("%s", warning)
+            self._warn_without_alerts()  # once it can run at all (a taken port stays one line)
             log.info(
                 "cacwatch run started",
                 extra={"instance": self.state.instance, "leadership": election.describe(), "notifiers": len(self._notifiers)},
@@ -179,7 +190,7 @@ class Service:
                 if not task.done():
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for notifier in self._notifiers or []:
+            for notifier in [*(self._notifiers or []), *self._retired]:
                 with contextlib.suppress(Exception):
                     await notifier.aclose()
             if self.health is not None:
@@ -189,6 +200,72 @@ class Service:
         log.info("cacwatch run stopped", extra={"instance": self.state.instance})
         if self.state.fatal:
             raise RuntimeError(self.state.fatal)
+
+    def _warn_without_alerts(self) -> None:
+        if not self.alerter.enabled:
+            log.warning(
+                "no operator alert destination configured (notify.telegram.admin_chat, service.alert_email): "
+                "incidents (a source failing, a list that no longer parses, a held re-issue) are recorded "
+                "and shown by `cacwatch status`, but nobody is told"
+            )
+
+    # --- SIGHUP: watchlist and destinations read again ---------------------------------------
+
+    def request_reload(self) -> None:
+        """SIGHUP (``systemctl reload cacwatch``): read the configuration again, in a task."""
+        if self._reload_task is not None and not self._reload_task.done():
+            log.info("reload already in progress")
+            return
+        self._reload_task = asyncio.create_task(self._reload_in_task(), name="reload")
+
+    async def _reload_in_task(self) -> None:
+        await self.reload()
+
+    async def reload(self) -> bool:
+        """Take ``notify`` (watchlist, destinations, their filters) from the configuration file
+        as it is now; anything else waits for a restart. A configuration that does not load
+        changes nothing (one line in the log). True when the new notify settings are in use."""
+        if self._reload_settings is None:
+            return False
+        from bot.app.config import ConfigError
+
+        try:
+            fresh = await asyncio.to_thread(self._reload_settings)
+        except ConfigError as err:
+            log.error("reload: configuration error, keeping the running configuration: %s", err)
+            return False
+        except OSError as err:
+            log.error("reload: cannot read the configuration, keeping the running one: %s", err)
+            return False
+        others = [k for k in type(fresh).model_fields if k != "notify" and getattr(fresh, k) != getattr(self.settings, k)]
+        if others:
+            log.warning("reload: %s changed: takes effect at the next restart", ", ".join(sorted(others)))
+        if fresh.notify == self.settings.notify:
+            log.info("reload: watchlist and destinations unchanged")
+            return True
+        telegram_before = self.settings.notify.telegram
+        self.settings = self.settings.model_copy(update={"notify": fresh.notify})
+        self.alerter = Alerter(self.settings, self.db)
+        if self._built_notifiers:
+            from bot.delivery.notifiers.base import notifiers_by_key
+            from bot.delivery.notifiers.factory import build_notifiers
+
+            notifiers = await asyncio.to_thread(build_notifiers, self.settings, self.db)
+            for notifier in notifiers:
+                for problem in getattr(notifier, "problems", lambda: [])():
+                    log.warning("notifier: %s", problem)
+            self._retired.extend(self._notifiers or [])
+            self._notifiers = notifiers
+            self._by_key = notifiers_by_key(notifiers)
+            self._wake.set()  # the delivery worker picks them up now
+        if telegram_before != self.settings.notify.telegram and self._bot_task is not None:
+            log.warning("reload: the Telegram command bot keeps its settings until a restart (posts use the new ones)")
+        log.info(
+            "reload: watchlist and destinations read again",
+            extra={"notifiers": len(self._notifiers or []), "watchlist": len(self.settings.notify.watchlist)},
+        )
+        self._warn_without_alerts()
+        return True
 
     def _vital(self, coro: Any, name: str) -> asyncio.Task[Any]:
         """A task the service cannot live without: if it dies, the process stops (non-zero)."""
@@ -416,16 +493,21 @@ class Service:
         from bot.delivery.outbox import deliver_due
         from bot.delivery.render import renderer
 
-        if not self._by_key:
-            log.info("no notifiers configured: no delivery worker")
-            await self._stop.wait()
-            return
-        notifiers = self.metrics.timed(self._by_key)
         worker = f"{self.state.instance}:{uuid.uuid4().hex[:6]}"
         interval = self.settings.service.delivery_interval
         errors = 0
+        by_key: dict[str, Notifier] | None = None
+        notifiers: dict[str, Notifier] = {}
+        if not self._by_key:
+            log.info("no notifiers configured: the delivery worker waits for a reload that adds one")
         while not self.state.stopping:
             self._wake.clear()
+            if self._by_key is not by_key:  # a reload (SIGHUP) brought other destinations
+                by_key = self._by_key
+                notifiers = self.metrics.timed(by_key)
+            if not notifiers:
+                await self._wake.wait()
+                continue
             busy = False
             try:
                 # A bounded round: SIGTERM waits for the round in flight, so keep it short.
@@ -530,10 +612,13 @@ class Service:
         return Response(200, self.metrics.render(), CONTENT_TYPE_LATEST)
 
 
-async def run_service(settings: Settings, db: Database, console: Console) -> None:
-    """Entry point of ``cacwatch run``: returns after a clean stop (exit 0)."""
+async def run_service(
+    settings: Settings, db: Database, console: Console, *, reload_settings: Callable[[], Settings] | None = None
+) -> None:
+    """Entry point of ``cacwatch run``: returns after a clean stop (exit 0). ``reload_settings``
+    reads the configuration again on SIGHUP."""
     configure_logging(settings)
-    service = Service(settings, db)
+    service = Service(settings, db, reload_settings=reload_settings)
     from bot.delivery.render import renderer
 
     renderer.isolate(settings.service.render_process)

@@ -20,7 +20,7 @@ import httpx
 
 from bot.app.config import Settings
 from scrapers.blobstore import BlobStore
-from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, OffSite, TooLarge
+from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, OffSite, TooLarge, Unreachable
 from scrapers.records import Announcement as AnnouncementRecord
 from scrapers.records import ListRef, ParsedList, ParseError, Validators
 from scrapers.sources.base import Source, source_for
@@ -67,7 +67,11 @@ class ListFailure:
 
 def cause_of(error: FetchError) -> str:
     """A short category for a fetch failure, first thing in the one-line reason."""
-    causes = {Blocked: "blocked", HttpStatusError: "HTTP error", FetchTimeout: "timeout", TooLarge: "too large", OffSite: "off-site link"}
+    # Unreachable first: its timeouts and refusals are also FetchTimeout / HttpStatusError.
+    causes = {
+        Unreachable: "unreachable", Blocked: "blocked", HttpStatusError: "HTTP error", FetchTimeout: "timeout",
+        TooLarge: "too large", OffSite: "off-site link",
+    }
     for error_type, cause in causes.items():
         if isinstance(error, error_type):
             return cause
@@ -248,7 +252,7 @@ def _store_list(
 
 
 def _site_down(error: FetchError) -> bool:
-    return isinstance(error, Blocked) or (isinstance(error, HttpStatusError) and error.status >= 500)
+    return isinstance(error, (Blocked, Unreachable)) or (isinstance(error, HttpStatusError) and error.status >= 500)
 
 
 def _lists_to_check(

@@ -197,6 +197,13 @@ class AppriseNotifier(Notifier):
             # a redirect answer is a failure too, since redirects are off.
             raise DeliveryError(f"{scheme}://: Apprise could not deliver the notification", retryable=True)
 
+    async def send_text(self, title: str, body: str) -> None:
+        """A plain message to every URL of this entry (operator alerts); the first failure is raised."""
+        errors = await asyncio.gather(*(self._send(d, title, body) for d in self._targets), return_exceptions=True)
+        for error in errors:
+            if error is not None:
+                raise error
+
     async def deliver_to(self, event: Event, *, delivery_id: str, destination: str) -> None:
         if destination not in self._targets:
             raise DeliveryError("destination no longer configured", retryable=True)

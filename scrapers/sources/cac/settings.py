@@ -10,6 +10,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
+from scrapers.fetch import PROXY_SCHEMES, proxy_label
 from scrapers.sources.base import Duration, SourceSettings
 
 __all__ = ["BusyHoursSettings", "CacSourceSettings"]
@@ -76,6 +77,14 @@ class CacSourceSettings(SourceSettings):
     )
     channel_path: str = "/wxzw/wxfb/A093702index_{n}.htm"
     use_notice_api: bool = True
+    # A way in from outside mainland China, where the CAC sites are often slow, unreachable or
+    # blocked: every request to the CAC sites (never to notifiers) goes through this proxy.
+    # http://, https://, socks5:// (the proxy resolves names: socks5h://); credentials in the
+    # URL come from the environment (``proxy: "${CACWATCH_CAC_PROXY}"``) and are shown masked.
+    proxy: str | None = None
+    # A column CAC renamed → the column it is (scrapers.header_aliases), e.g.
+    # {"申报主体": "entity"}, until the parser knows the new name.
+    header_aliases: dict[str, str] = Field(default_factory=dict)
     # Faster polling inside a weekly window (Beijing office hours); None: always ``interval``.
     busy_hours: BusyHoursSettings | None = None
 
@@ -85,3 +94,27 @@ class CacSourceSettings(SourceSettings):
         if not re.match(r"^https?://[^/\s]+", url):
             raise ValueError("must be an http(s) URL")
         return url.rstrip("/")
+
+    @field_validator("header_aliases")
+    @classmethod
+    def _known_columns(cls, aliases: dict[str, str]) -> dict[str, str]:
+        from scrapers.tables import COLUMNS
+
+        for header, column in aliases.items():
+            if not header.strip():
+                raise ValueError("an empty header text cannot be mapped")
+            if column not in COLUMNS:
+                raise ValueError(f"{header!r}: unknown column {column!r} (one of {', '.join(COLUMNS)})")
+        return aliases
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None  # ``proxy: "${CACWATCH_CAC_PROXY:-}"`` with the variable unset: direct
+        url = url.strip()
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme not in PROXY_SCHEMES or not re.match(r"^[A-Za-z0-9+.-]+://[^/\s]+", url):
+            # The URL itself is not repeated: it may hold a password.
+            raise ValueError(f"must be a proxy URL such as http://host:3128 or socks5://host:1080 (scheme {', '.join(PROXY_SCHEMES)}), got {proxy_label(url)}")
+        return url

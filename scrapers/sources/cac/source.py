@@ -7,6 +7,7 @@ from typing import ClassVar
 import httpx
 
 from scrapers.fetch import Fetcher, ValidatorStore
+from scrapers.header_aliases import install as install_header_aliases
 from scrapers.records import Kind, ListRef
 from scrapers.sources.base import Source, SourceSettings
 from scrapers.sources.cac.discovery import DiscoveryResult, discover
@@ -19,6 +20,11 @@ __all__ = ["CacSource"]
 class CacSource(Source):
     kind = "cac"
     settings_model: ClassVar[type[SourceSettings]] = CacSourceSettings
+
+    def __init__(self, settings: SourceSettings) -> None:
+        super().__init__(settings)
+        # Before any parse worker starts: they inherit the aliases with the environment.
+        install_header_aliases(self.cac.header_aliases)
 
     @property
     def cac(self) -> CacSourceSettings:
