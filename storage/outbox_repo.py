@@ -127,6 +127,14 @@ class OutboxRepository:
             for delivery, event in rows
         ]
 
+    def anything_due(self, now: datetime) -> bool:
+        """Is any delivery due now (pending and due, or in flight past its lease)? One indexed probe."""
+        due = or_(
+            (Delivery.state == DeliveryState.PENDING) & (Delivery.next_attempt_at <= now),
+            (Delivery.state == DeliveryState.SENDING) & (Delivery.locked_until < now),
+        )
+        return self.session.scalar(select(Delivery.id).where(due).limit(1)) is not None
+
     def _settle(self, pk: int, worker: str, attempts: int, **values: Any) -> None:
         owned: ColumnElement[bool] = (Delivery.id == pk) & (Delivery.locked_by == worker)
         self.session.execute(

@@ -154,8 +154,7 @@ def check(
     re-checked only when sources.cac.revalidate_interval has passed since the last time
     (stored in the database, so cron, `run` and several instances agree)."""
     from bot.app.progress import progress_reporter
-    from bot.delivery.notifiers.factory import build_notifiers
-    from bot.ingest.poll import poll_and_deliver
+    from bot.ingest.poll import NotifiersOnFirstUse, poll_and_deliver
 
     if not once:
         raise _fail("check needs --once (use `cacwatch run` for the service)", 2)
@@ -172,7 +171,12 @@ def check(
         from bot.app.tiers import tier_for
 
         tier = tier_for(settings.sources.cac, db, SOURCE_NAME)
-    notifiers = build_notifiers(settings, db)
+    def build() -> "list[Notifier]":
+        from bot.delivery.notifiers.factory import build_notifiers
+
+        return build_notifiers(settings, db)
+
+    notifiers = NotifiersOnFirstUse(build)  # an idle cron run never builds them
     err_console = _err_console()
 
     async def main() -> "PollOutcome":
@@ -189,7 +193,7 @@ def check(
                 err_console.print(f"cacwatch: operator alerts failed: {err.__class__.__name__}", markup=False, highlight=False)
             return outcome
         finally:
-            for notifier in notifiers:
+            for notifier in notifiers.built:
                 await notifier.aclose()
 
     import asyncio

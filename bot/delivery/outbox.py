@@ -33,6 +33,7 @@ __all__ = [
     "enqueue",
     "deliver_due",
     "deliver_until_idle",
+    "anything_due",
     "DeliveryRun",
     "retry_dead",
     "replay",
@@ -262,6 +263,13 @@ async def deliver_due(
         # Cancelled (bounded wait) or not, what is known is recorded; the rest stays leased.
         run = await asyncio.shield(writer.close())
     return run
+
+
+def anything_due(db: Database) -> bool:
+    """Is a delivery due now? Lets a one-shot run skip building its notifiers (Telegram's
+    library, SMTP, Apprise) when there is nothing to send."""
+    with db.session() as session:
+        return OutboxRepository(session).anything_due(utcnow())
 
 
 async def deliver_until_idle(

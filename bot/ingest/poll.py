@@ -8,9 +8,9 @@ that stores nothing never waits for them before asking the site anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from bot.app.config import Settings
 from bot.ingest.pipeline import REVALIDATE, Look, PollHooks, PollReport, check_once
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.delivery.notifiers.base import Notifier
     from bot.delivery.outbox import DeliveryRun
 
-__all__ = ["PollOutcome", "poll_and_deliver"]
+__all__ = ["NotifiersOnFirstUse", "PollOutcome", "poll_and_deliver"]
 
 
 @dataclass(slots=True)
@@ -33,6 +33,40 @@ class PollOutcome:
     report: PollReport
     events: list["Event"]
     deliveries: "DeliveryRun"
+
+
+class NotifiersOnFirstUse(Sequence["Notifier"]):
+    """The configured notifiers, built the first time something needs them.
+
+    Building them imports what they send with (python-telegram-bot, the SMTP client, Apprise):
+    about a second of a cron run's start-up (docs/benchmarks.md, "Cron"). An idle `check --once`
+    writes no event and finds nothing due in the outbox, so it never builds them."""
+
+    def __init__(self, build: Callable[[], Sequence["Notifier"]]) -> None:
+        self._build = build
+        self._built: list["Notifier"] | None = None
+
+    @property
+    def built(self) -> list["Notifier"]:
+        """The notifiers built so far (none when nothing needed them): what to close."""
+        return self._built or []
+
+    def _all(self) -> list["Notifier"]:
+        if self._built is None:
+            self._built = list(self._build())
+        return self._built
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> "Notifier": ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence["Notifier"]: ...
+
+    def __getitem__(self, index: int | slice) -> "Notifier | Sequence[Notifier]":
+        return self._all()[index]
 
 
 class _OutboxHooksOnFirstUse(PollHooks):
@@ -58,9 +92,13 @@ class _OutboxHooksOnFirstUse(PollHooks):
         return [] if self._hooks is None else self._hooks.events_written
 
     def on_list(self, repo: Repository, ref: ListRef, outcome: IngestOutcome, *, first_run: bool) -> None:
+        if not outcome.rows_changed and self._hooks is None:
+            return  # nothing to tell (OutboxHooks.on_list says the same): no event machinery to load
         self._outbox_hooks().on_list(repo, ref, outcome, first_run=first_run)
 
     def on_poll_done(self, repo: Repository, report: PollReport) -> None:
+        if not report.first_run and self._hooks is None:
+            return  # only a first poll ends with an event (baseline.established)
         self._outbox_hooks().on_poll_done(repo, report)
 
 
@@ -78,10 +116,12 @@ async def poll_and_deliver(
     ``looks``: the sources already looked at (``pipeline.look_first``), the only ones polled."""
     hooks = _OutboxHooksOnFirstUse(settings, notifiers)
     report = await check_once(settings, db, hooks=hooks, progress=progress, tier=tier, looks=looks)
-    from bot.delivery.outbox import DeliveryRun, deliver_until_idle
+    from bot.delivery.outbox import DeliveryRun, anything_due, deliver_until_idle
 
     deliveries = DeliveryRun()
-    if notifiers and deliver_wait > 0:
+    # Lazily built notifiers stay unbuilt when the poll wrote nothing and nothing waits.
+    idle = isinstance(notifiers, NotifiersOnFirstUse) and not hooks.events_written and not anything_due(db)
+    if not idle and notifiers and deliver_wait > 0:
         from bot.delivery.notifiers.base import notifiers_by_key
 
         by_key = notifiers_by_key(notifiers)
