@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
-    from web_helpers import Site, norm, record_key
+    from web_helpers import Site, export_records, norm, record_key
 except ImportError:  # pragma: no cover
-    from tests.web_helpers import Site, norm, record_key
+    from tests.web_helpers import Site, export_records, norm, record_key
 
 BYTEDANCE_FILER = "北京抖音信息服务有限公司"
 T = TypeVar("T")
@@ -51,10 +51,13 @@ def _searchable(record: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("limit", [37, 500])
 def test_cursor_visits_every_filing_exactly_once_as_export_has_them(site: Site, limit: int) -> None:
-    items = site.all_filings(limit=limit)
+    items = site.all_filings(limit=limit, additions=True)
     assert len(items) == len(set(_keys(items))), "a filing was visited twice"
     by_key = {record_key(r): r for r in items}
-    assert by_key == {record_key(r): r for r in site.records}  # the same records, field for field
+    # The same records, field for field, with what export adds: English name, first seen, updated.
+    exported = {record_key(r): r for r in export_records(site.config, additions=True)}
+    assert by_key == exported
+    assert {r["entity_en"] for r in items if r["entity"] == BYTEDANCE_FILER} == {"Beijing Douyin Information Service Co., Ltd."}
     assert site.json("/api/v1/filings", limit=1)["total"] == len(site.records)
 
 

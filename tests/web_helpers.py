@@ -60,17 +60,23 @@ def ingest(config: Path) -> str:
     return result.stdout
 
 
-def export_records(config: Path) -> list[dict[str, Any]]:
+# What an API search item adds to the filing record, as `cacwatch export` has it.
+ITEM_ADDITIONS = ("entity_en", "first_seen", "updated_at")
+
+
+def export_records(config: Path, *, additions: bool = False) -> list[dict[str, Any]]:
     """Every filing as `cacwatch export --format jsonl` writes it: the filing record of
     interfaces.md (the API's record), without the columns export adds after it
-    (entity_en, first_seen, updated_at, removed)."""
+    (entity_en, first_seen, updated_at, removed) — or, with ``additions``, with those an API
+    search item carries too."""
     from scrapers.records import EXPORT_FIELDS
 
     result = _cli(config, "export", "--format", "jsonl")
     assert result.returncode == 0, result.stderr[-2000:]
     records = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert all(record["removed"] is False for record in records)  # export shows current filings only
-    return [{name: record[name] for name in EXPORT_FIELDS} for record in records]
+    names = (*EXPORT_FIELDS, *ITEM_ADDITIONS) if additions else EXPORT_FIELDS
+    return [{name: record[name] for name in names} for record in records]
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str]:
@@ -148,13 +154,16 @@ class Site:
         assert response.status_code == 200, (path, params, response.text[:500])
         return response.json()
 
-    def all_filings(self, limit: int = 500, **filters: Any) -> list[dict[str, Any]]:
-        """Every match, following next_cursor to the end."""
+    def all_filings(self, limit: int = 500, *, additions: bool = False, **filters: Any) -> list[dict[str, Any]]:
+        """Every match, following next_cursor to the end: filing records, or (``additions``)
+        the items as the API gives them (with entity_en, first_seen, updated_at)."""
         items: list[dict[str, Any]] = []
         params: dict[str, Any] = {**filters, "limit": limit}
         while True:
             page = self.json("/api/v1/filings", **params)
-            items += page["items"]
+            items += page["items"] if additions else [
+                {k: v for k, v in item.items() if k not in ITEM_ADDITIONS} for item in page["items"]
+            ]
             if page["next_cursor"] is None:
                 return items
             params["cursor"] = page["next_cursor"]

@@ -106,10 +106,11 @@ def list_filings(
     query = filing_query(request.query_params)
     state = web_state(request)
     after = decode_cursor(cursor, query, key=state.cursor_key) if cursor else None
-    page = state.corpus.search_filings(query, limit=limit, after=after)
+    page = state.corpus.download_page(query, limit=limit, after=after)
     model = FilingsPageModel.model_validate(
         {
-            "items": page.items,
+            # Present filings only (the search never lists removed ones): ``removed`` says nothing.
+            "items": [{k: v for k, v in item.items() if k != "removed"} for item in page.items],
             "next_cursor": encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
             "total": state.count(query),
         }

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "ErrorModel",
     "FilingRecordModel",
+    "FilingItemModel",
     "FilingsPageModel",
     "HistoryModel",
     "HoldingModel",
@@ -56,8 +57,17 @@ class FilingRecordModel(_Model):
     scenario: str | None = None
 
 
+class FilingItemModel(FilingRecordModel):
+    """A search result: the filing record with what `cacwatch export` adds — the filer's English
+    name as cacwatch shows it, and when the filing was first seen and last changed."""
+
+    entity_en: str = ""
+    first_seen: str | None = None  # ISO 8601, seconds
+    updated_at: str | None = None
+
+
 class FilingsPageModel(_Model):
-    items: list[FilingRecordModel]
+    items: list[FilingItemModel]
     next_cursor: str | None
     total: int
 
