@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Filing, FilingList, ListVersion
+from storage.models_outbox import OutboxEvent
 from storage.repo import filing_record
 
-__all__ = ["ChangesRepository", "StoredList", "BaselineTotals"]
+__all__ = ["ChangesRepository", "StoredList", "BaselineTotals", "StoredEvent", "events_after"]
 
 _CHUNK = 500
 
@@ -104,3 +105,20 @@ class ChangesRepository:
         """Export records of the filings that first appeared in this list."""
         query = select(Filing).where(Filing.kind == kind, Filing.first_list_id == list_id).order_by(Filing.id)
         return [filing_record(f) for f in self.session.scalars(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event as the outbox keeps it: ``seq`` is its row number, which only grows."""
+
+    seq: int
+    payload: dict[str, Any]
+
+
+def events_after(session: Session, after: int, *, limit: int, types: Sequence[str] = ()) -> list[StoredEvent]:
+    """Stored events with a sequence above ``after``, oldest first (the pull API's page)."""
+    query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id > after)
+    if types:
+        query = query.where(OutboxEvent.type.in_(list(types)))
+    rows = session.execute(query.order_by(OutboxEvent.id).limit(limit))
+    return [StoredEvent(seq, dict(payload)) for seq, payload in rows]

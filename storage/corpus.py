@@ -9,7 +9,7 @@ index and filtered, ranked paging) and ``storage.corpus_lists`` (everything else
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ from storage.corpus_search import (
     refresh_search_text,
     search_filings,
 )
+from storage.changes_repo import StoredEvent, events_after
 from storage.db import Database
 from storage.models import FilingList, ListVersion
 from storage.models_web import WebSecret
@@ -68,6 +69,7 @@ __all__ = [
     "FilerWords",
     "FilingDetail",
     "FilingPage",
+    "StoredEvent",
     "FilingQuery",
     "HistoryEntry",
     "Holding",
@@ -203,6 +205,11 @@ class Corpus:
     def kind_totals(self) -> dict[str, dict[str, int]]:
         with self.db.session() as session:
             return kind_totals(session)
+
+    def events_after(self, after: int, *, limit: int, types: Sequence[str] = ()) -> list[StoredEvent]:
+        """Every stored event after sequence ``after``, in order (``GET /api/v1/changes``)."""
+        with self.db.session() as session:
+            return events_after(session, after, limit=limit, types=types)
 
     def list_sizes(self, kind: str) -> list[tuple[str, int]]:
         with self.db.session() as session:

@@ -84,6 +84,40 @@ def test_history_of_a_reissued_lists_rename_and_cancellation(config: Path, repli
         assert len(feed.entries) == 4  # three lists published, one revised
 
 
+def test_changes_api_gives_every_event_once_in_order(config: Path, replica: ReplicaServer) -> None:
+    """GET /api/v1/changes: what a webhook receiver would have got, for tools that poll instead."""
+    publish = replica.withhold(NEW_BATCH_PAGE)
+    ingest(config)
+    with running_server(config) as base, httpx.Client(base_url=base, timeout=30) as client:
+        first = client.get("/api/v1/changes").json()
+        assert [e["type"] for e in first["items"]] == ["baseline.established"]
+        baseline = first["items"][0]
+        assert baseline["id"].startswith("evt_") and baseline["seq"] == first["next_after"] > 0
+        idle = client.get("/api/v1/changes", params={"after": first["next_after"]}).json()
+        assert idle == {"items": [], "next_after": first["next_after"]}  # nothing new: ask again later
+
+        publish()
+        ingest(config)
+        _reissue(replica, REC_2022_10, {CANCELLED: {"备注": "已注销"}})
+        ingest(config)
+        seen: list[dict[str, Any]] = []
+        after = first["next_after"]
+        while True:  # one event a page: the sequence carries the client through
+            page = client.get("/api/v1/changes", params={"after": after, "limit": 1}).json()
+            if not page["items"]:
+                break
+            seen += page["items"]
+            after = page["next_after"]
+        assert [(e["type"], e["data"]["list_month"]) for e in seen] == [("list.published", "2024-01"), ("list.revised", "2022-10")]
+        assert [e["seq"] for e in seen] == sorted({e["seq"] for e in seen}) and seen[0]["seq"] > baseline["seq"]
+        assert seen[1]["data"]["counts"]["cancelled"] == 1
+        only = client.get("/api/v1/changes", params={"type": "list.revised"}).json()
+        assert [e["id"] for e in only["items"]] == [seen[1]["id"]]
+        for bad in ({"after": "-1"}, {"after": "x"}, {"limit": "0"}, {"type": "list.deleted"}, {"since": "1"}):
+            response = client.get("/api/v1/changes", params=bad)
+            assert response.status_code == 400 and "error" in response.json(), bad
+
+
 def test_cursor_visits_every_match_once_while_new_filings_arrive(tmp_path: Path, database_url: str, make_settings: Any) -> None:
     with ReplicaServer() as replica:
         config = write_config(tmp_path / "config.yaml", make_settings(replica, database_url))

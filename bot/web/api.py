@@ -14,9 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
+from bot.changes.event_schema import EventType
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
 from bot.web.models import (
+    ChangesModel,
     EntitiesModel,
     EntityDetailModel,
     ErrorModel,
@@ -240,3 +242,22 @@ def get_entity(
     )
     return _json(request, model)
 
+
+@router.get("/changes", response_model=None, responses={200: {"model": ChangesModel}, **_ERRORS})
+def get_changes(
+    request: Request,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Events after this sequence number (0: from the first)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    type: Annotated[EventType | None, Query(description="Only events of this type")] = None,  # noqa: A002 - the API's name
+) -> Response:
+    """What changed, in order: every event cacwatch made (`list.published`, `list.revised`,
+    `baseline.established`), as webhooks carry it, each with its `seq`. A tool that cannot
+    receive webhooks polls `?after=<next_after>` and sees every event exactly once, in order."""
+    check_known(request.query_params.keys(), ("after", "limit", "type"))
+    events = web_state(request).corpus.events_after(after, limit=limit, types=(type,) if type else ())
+    items = [
+        {"seq": e.seq, "id": e.payload.get("id", ""), "type": e.payload.get("type", ""),
+         "timestamp": e.payload.get("timestamp", ""), "data": e.payload.get("data") or {}}
+        for e in events
+    ]  # fmt: skip
+    return _json(request, ChangesModel.model_validate({"items": items, "next_after": items[-1]["seq"] if items else after}))

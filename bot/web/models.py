@@ -12,6 +12,8 @@ __all__ = [
     "ErrorModel",
     "FilingRecordModel",
     "FilingItemModel",
+    "ChangeModel",
+    "ChangesModel",
     "FilingsPageModel",
     "HistoryModel",
     "HoldingModel",
@@ -182,3 +184,20 @@ class EntityDetailModel(_Model):
     entity_en: str
     company: str | None
     filings: list[EntityFilingModel]
+
+
+class ChangeModel(_Model):
+    """One stored event, as webhooks carry it (docs/webhook-events.schema.json), with its
+    place in the sequence of every event cacwatch has made."""
+
+    seq: int  # increases with every event; ask for the next ones with ?after=<seq>
+    id: str
+    type: str
+    timestamp: str
+    data: dict[str, Any]
+
+
+class ChangesModel(_Model):
+    items: builtins.list[ChangeModel]
+    # The ``after`` to ask with next: the last item's seq, or the one asked with when none is new.
+    next_after: int
