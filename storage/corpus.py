@@ -9,7 +9,7 @@ index and filtered, ranked paging) and ``storage.corpus_lists`` (everything else
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -49,6 +49,19 @@ from storage.corpus_search import (
     search_filings,
 )
 from storage.db import Database
+from storage.filer_identity import (
+    FilerIdentity,
+    FilerNameInfo,
+    FilerRecords,
+    TimelineEntry,
+    company_counts,
+    company_entities,
+    filer_identity,
+    filer_records,
+    mark_search_stale,
+    other_names,
+    rebuild_filer_names,
+)
 from storage.models import FilingList, ListVersion
 from storage.repo import list_sizes
 
@@ -59,7 +72,11 @@ __all__ = [
     "EntitySummary",
     "Facets",
     "FeedEntry",
+    "FilerIdentity",
+    "FilerNameInfo",
+    "FilerRecords",
     "FilerWords",
+    "TimelineEntry",
     "FilingDetail",
     "FilingPage",
     "FilingQuery",
@@ -126,8 +143,42 @@ class Corpus:
         return DataStamp(version, f"{lists}/{current}/{held}", f"{checked}/{failing}")
 
     def refresh_search_text(self, describe: Describer, version: str) -> int:
+        """Bring the filer names (``storage.filer_identity``) and then the search index up to date.
+
+        A filer's search text also carries its other names (current and former), so an old name
+        finds the filer; a filer that gained or lost a name has its filings' text rebuilt.
+        """
         with self.db.session() as session:
-            return refresh_search_text(session, describe, version)
+            mark_search_stale(session, rebuild_filer_names(session))
+            aliases = other_names(session)
+
+            def with_other_names(entity: str) -> FilerWords:
+                words = describe(entity)
+                more = aliases.get(entity)
+                return replace(words, words=(*words.words, *more)) if more else words
+
+            return refresh_search_text(session, with_other_names, version)
+
+    def refresh_filer_names(self) -> None:
+        """Only the filer names (a reader that needs them current without the search index)."""
+        with self.db.session() as session:
+            mark_search_stale(session, rebuild_filer_names(session))
+
+    def filer_identity(self, name: str) -> FilerIdentity | None:
+        with self.db.session() as session:
+            return filer_identity(session, name)
+
+    def filer_records(self, names: Iterable[str]) -> FilerRecords:
+        with self.db.session() as session:
+            return filer_records(session, names)
+
+    def company_entities(self, company: str) -> list[str]:
+        with self.db.session() as session:
+            return company_entities(session, company)
+
+    def company_counts(self) -> dict[str, dict[str, int]]:
+        with self.db.session() as session:
+            return company_counts(session)
 
     def count_filings(self, query: FilingQuery) -> int:
         with self.db.session() as session:
