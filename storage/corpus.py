@@ -63,6 +63,7 @@ from storage.filer_identity import (
     rebuild_filer_names,
 )
 from storage.models import FilingList, ListVersion
+from storage.insights_repo import Insights, insights
 from storage.repo import list_sizes
 
 __all__ = [
@@ -175,6 +176,10 @@ class Corpus:
     def company_entities(self, company: str) -> list[str]:
         with self.db.session() as session:
             return company_entities(session, company)
+
+    def insights(self, *, kind: str | None = None, list_month: str | None = None) -> Insights:
+        with self.db.session() as session:
+            return insights(session, kind=kind, list_month=list_month)
 
     def company_counts(self) -> dict[str, dict[str, int]]:
         with self.db.session() as session:

@@ -181,10 +181,10 @@ def _derive(session: Session) -> dict[str, dict[str, Any]]:
         .order_by(FilingChange.at, FilingChange.id)
     )
     for filing_id, changes, at, list_month in session.execute(history):
-        entity = (changes or {}).get("entity")
-        if isinstance(entity, list) and len(entity) == 2 and all(isinstance(v, str) and fold_name(v) for v in entity):
-            if fold_name(entity[0]) != fold_name(entity[1]):
-                renamed(entity[0], entity[1], list_month, at, "history", filing_months.get(filing_id))
+        pair: Any = (changes or {}).get("entity")
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) and fold_name(v) for v in pair):
+            if fold_name(pair[0]) != fold_name(pair[1]):
+                renamed(pair[0], pair[1], list_month, at, "history", filing_months.get(filing_id))
 
     members: dict[str, list[str]] = defaultdict(list)
     ids: dict[str, list[str]] = defaultdict(list)
@@ -434,5 +434,5 @@ def company_counts(session: Session) -> dict[str, dict[str, int]]:
     )
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for company, kind, count in session.execute(stmt):
-        counts[company][kind] = int(count)
+        counts[str(company)][kind] = int(count)
     return dict(counts)

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
 from bot.app.config import Settings, WebSettings
-from bot.web import api, feeds, pages
+from bot.web import api, dossiers, feeds, insights, pages
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
 from bot.web.http import BasicOrBearerAuth, HeadAsGet, SecurityHeaders, error_response, etag_response, json_body
@@ -155,7 +155,10 @@ def create_app(
         return etag_response(request, json_body(app.openapi()), "application/json")
 
     app.include_router(api.router)
+    app.include_router(insights.api_router)
     app.include_router(feeds.router)
+    app.include_router(insights.page_router)
+    app.include_router(dossiers.router)
     app.include_router(pages.router)
     for route in extra_routes:
         app.router.routes.append(route)
