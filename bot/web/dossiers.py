@@ -136,7 +136,7 @@ def group_page(request: Request, key: str) -> Response:
         request_path=request.url.path,
         title=dossier.title,
         dossier=dossier,
-        company=company,
+        group=company,
         foreign=isinstance(company, ForeignFiler),
         filers=sorted(filers, key=lambda item: (-item[1], item[0].name)),
         latest=latest,
