@@ -35,6 +35,7 @@ OPERATIONS = [
     "GET /api/v1/lists/{kind}/{list_month}",
     "GET /api/v1/entities",
     "GET /api/v1/entities/{entity}",
+    "GET /api/v1/stats",
     "GET /feeds/lists.atom",
     "GET /feeds/lists.json",
     "GET /feeds/filings.atom",
