@@ -118,3 +118,44 @@ def test_a_remark_alone_ties_names_and_an_upgrade_fills_the_table(database: Any)
     assert identity is not None and identity.name == NEW and {n.name for n in identity.names} == {OLD, NEW}
     with database.session() as session:
         assert rebuild_filer_names(session) == set()  # nothing changed since
+
+
+def test_migration_matches_the_model(database: Any) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.all_models import Base
+
+    with database.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if "filer_names" in repr(d)] == []
+
+
+def test_upgrading_a_store_with_data_fills_the_names(database: Any) -> None:
+    """Migration 0016 on a store that already holds renamed filers: filled at once, and their
+    filings' search text is rebuilt (stale) so that the old name finds them."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    corpus = Corpus(database)
+    remark = f"原主体名称“{OLD}”变更为“{NEW}”"
+    _ingest(database, Kind.DEEP_SYNTHESIS, "2023-06", [_row(Kind.DEEP_SYNTHESIS, "网信算备110108123456701230011号", OLD, 0)], "f" * 64)
+    _ingest(database, Kind.DEEP_SYNTHESIS, "2023-08", [_row(Kind.DEEP_SYNTHESIS, "网信算备110108123456701230023号", NEW, 0, remark)], "9" * 64)
+    corpus.refresh_search_text(_describe, "v1")
+    migrations = Path(__file__).resolve().parents[1] / "storage" / "migrations"
+    with database.engine.begin() as connection:
+        alembic = Config()
+        alembic.set_main_option("script_location", str(migrations))
+        alembic.attributes["connection"] = connection
+        command.downgrade(alembic, "0016_filer_names@-1")
+    assert "filer_names" not in sa.inspect(database.engine).get_table_names()
+    with database.engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, "heads")
+    identity = corpus.filer_identity(OLD)
+    assert identity is not None and {n.name for n in identity.names} == {OLD, NEW} and identity.name == NEW
+    assert corpus.refresh_search_text(_describe, "v1") == 2  # both filings' text now names both
+    assert len(corpus.search_filings(FilingQuery(q="甲星科技"), limit=10).items) == 2

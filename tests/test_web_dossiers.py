@@ -14,7 +14,7 @@ import os
 import re
 import subprocess
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pytest
 
 from bot.changes.companies import big_tech_group, foreign_filer
 from dossier_site import NEW_NAME, OLD_NAME, RENAMED_NUMBER, renamed_replica
-from web_helpers import ROOT, Site
+from web_helpers import ROOT, Site, filer_names_from_export
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -48,32 +48,7 @@ def _cli(site: Site, *args: str) -> subprocess.CompletedProcess[bytes]:
     )
 
 
-def _filer_id(number: str) -> str | None:
-    match = re.fullmatch(r"网信算备(\d{21,23})号", number)
-    return match.group(1)[6:13] if match else None
-
-
-def _filers_from_export(records: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """name → every name of its filer, derived from the export alone: names sharing a filer id,
-    and the rename remarks."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            x = parent[x]
-        return x
-
-    for record in records:
-        find(record["entity"])
-        if (ident := _filer_id(record["filing_number"])) is not None:
-            parent[find(record["entity"])] = find("#" + ident)
-        for old, new in re.findall(r"原主体名称“([^”]+)”变更为“([^”]+)”", record["remark"] or ""):
-            parent[find(old)] = find(new)
-    groups: dict[str, set[str]] = defaultdict(set)
-    for name in list(parent):
-        if not name.startswith("#"):
-            groups[find(name)].add(name)
-    return {name: names for names in groups.values() for name in names}
+_filers_from_export = filer_names_from_export
 
 
 # --- a filer across its rename ------------------------------------------------------------------
