@@ -127,7 +127,8 @@ def group_page(request: Request, key: str) -> Response:
     check_known(request.query_params.keys(), ())
     company = _company(key)
     state = web_state(request)
-    dossier = state.cached(f"dossier:{company.key}", lambda: group_dossier(state.corpus, company))
+    # Not kept in WebState (a large group's records are large): the answer cache keeps the page.
+    dossier = group_dossier(state.corpus, company)
     records = dossier.records
     latest = sorted(records.filings, key=lambda item: (item[0]["list_month"], item[0]["kind"], item[0]["filing_number"]), reverse=True)[:20]
     filers = [(f, sum(1 for r, p in records.filings if p and r["entity"] in {n.name for n in f.names})) for f in records.filers]
@@ -159,5 +160,5 @@ def group_dossier_download(request: Request, key: str, fmt: str) -> Response:
     check_known(request.query_params.keys(), ())
     company = _company(key)
     state = web_state(request)
-    dossier = state.cached(f"dossier:{company.key}", lambda: group_dossier(state.corpus, company))
+    dossier = group_dossier(state.corpus, company)
     return _document(request, dossier, fmt, f"cacwatch-dossier-{company.key}")
