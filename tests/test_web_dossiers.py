@@ -274,3 +274,21 @@ def test_insights_group_and_downloads_in_a_browser(site: Site, tmp_path: Path) -
             assert watched.unexpected() == []
         finally:
             browser.close()
+
+
+def test_groups_api_agrees_with_the_export(site: Site) -> None:
+    items = {g["key"]: g for g in site.json("/api/v1/groups")["items"]}
+    counts: Counter[str] = Counter()
+    for record in site.records:
+        company = big_tech_group(record["entity"]) or foreign_filer(record["entity"])
+        if company is not None:
+            counts[company.key] += 1
+    assert {k: g["filings"] for k, g in items.items() if g["filings"]} == dict(counts)
+    assert items["tesla"]["filings"] == 0 and items["tesla"]["type"] == "foreign" and items["tesla"]["country"]
+    detail = site.json("/api/v1/groups/meituan")
+    assert detail["group"]["en"] == "Meituan"
+    names = {n["name"] for f in detail["filers"] for n in f["names"]}
+    assert {OLD_NAME, NEW_NAME} <= names
+    assert RENAMED_NUMBER in {f["filing_number"] for f in detail["filings"]}
+    assert site.get("/api/v1/groups/nope").status_code == 404
+    assert site.get("/api/v1/groups/Bad%20Key").status_code == 400

@@ -36,6 +36,8 @@ OPERATIONS = [
     "GET /api/v1/entities",
     "GET /api/v1/entities/{entity}",
     "GET /api/v1/stats",
+    "GET /api/v1/groups",
+    "GET /api/v1/groups/{key}",
     "GET /feeds/lists.atom",
     "GET /feeds/lists.json",
     "GET /feeds/filings.atom",

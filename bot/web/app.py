@@ -156,6 +156,7 @@ def create_app(
 
     app.include_router(api.router)
     app.include_router(insights.api_router)
+    app.include_router(dossiers.api_router)
     app.include_router(feeds.router)
     app.include_router(insights.page_router)
     app.include_router(dossiers.router)

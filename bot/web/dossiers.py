@@ -13,21 +13,28 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from bot.changes.companies import BIG_TECH, FOREIGN, ForeignFiler
 from bot.changes.dossier import Company, Dossier, DossierError, company_by_key, group_dossier, per_series, write_pdf, write_xlsx
+from bot.web.api import _NOT_FOUND, _ERRORS, iso
 from bot.web.http import etag_response
+from bot.web.models import EntityFilingModel, FilerNameModel, TimelineModel
 from bot.web.insights import bar_chart
 from bot.web.params import check_known, clean_text
 from bot.web.render import KIND_ORDER, chart_svg, render
 from bot.web.state import indexed, web_state
 from storage.corpus import Corpus, FilerRecords
 
-__all__ = ["router", "entity_context"]
+__all__ = ["router", "api_router", "entity_context"]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(indexed)])
+api_router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(indexed)])
 
 _HTML = "text/html; charset=utf-8"
 _TYPES = {
@@ -162,3 +169,93 @@ def group_dossier_download(request: Request, key: str, fmt: str) -> Response:
     state = web_state(request)
     dossier = group_dossier(state.corpus, company)
     return _document(request, dossier, fmt, f"cacwatch-dossier-{company.key}")
+
+
+# --- JSON API -----------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GroupModel(_Model):
+    key: str
+    type: Literal["group", "foreign"]
+    zh: str
+    en: str
+    country: str | None  # foreign companies: the home country
+    filings: int  # listed now
+    by_kind: dict[str, int]
+
+
+class GroupsModel(_Model):
+    items: list[GroupModel]
+
+
+class GroupFilerModel(_Model):
+    entity: str  # current name
+    entity_en: str
+    filer_ids: list[str]
+    names: list[FilerNameModel]
+
+
+class GroupDetailModel(_Model):
+    group: GroupModel
+    filers: list[GroupFilerModel]
+    filings: list[EntityFilingModel]  # every filing of its filers, under every name
+    timeline: list[TimelineModel]
+
+
+def _group_fields(company: Company, counts: dict[str, int]) -> dict[str, Any]:
+    foreign = isinstance(company, ForeignFiler)
+    return {
+        "key": company.key,
+        "type": "foreign" if foreign else "group",
+        "zh": company.zh,
+        "en": company.en,
+        "country": company.country if isinstance(company, ForeignFiler) else None,
+        "filings": sum(counts.values()),
+        "by_kind": {k: counts[k] for k in KIND_ORDER if k in counts},
+    }
+
+
+@api_router.get("/groups", response_model=None, responses={200: {"model": GroupsModel}, **_ERRORS})
+def get_groups(request: Request) -> Response:
+    """The company groups and foreign companies cacwatch knows, with the filings listed now of
+    the filers it assigns to each (0: no filing on record)."""
+    check_known(request.query_params.keys(), ())
+    state = web_state(request)
+    counts = state.cached("company_counts", state.corpus.company_counts)
+    companies: list[Company] = [*BIG_TECH, *FOREIGN]
+    model = GroupsModel.model_validate({"items": [_group_fields(c, counts.get(c.en, {})) for c in companies]})
+    return etag_response(request, model.model_dump_json().encode("utf-8"), "application/json")
+
+
+@api_router.get("/groups/{key}", response_model=None, responses={200: {"model": GroupDetailModel}, **_NOT_FOUND})
+def get_group(request: Request, key: Annotated[str, Path(pattern="^[a-z0-9_]{1,40}$")]) -> Response:
+    """One company group's (or foreign company's) dossier: its filers with every name each used,
+    their filings in the three series, and the timeline (lists, renames, cancellations)."""
+    check_known(request.query_params.keys(), ())
+    company = _company(key)
+    records = group_dossier(web_state(request).corpus, company).records
+    counts: dict[str, int] = {}
+    for record, present in records.filings:
+        if present:
+            counts[record["kind"]] = counts.get(record["kind"], 0) + 1
+    model = GroupDetailModel.model_validate(
+        {
+            "group": _group_fields(company, counts),
+            "filers": [
+                {
+                    "entity": f.name,
+                    "entity_en": records.english.get(f.name, ("", None))[0],
+                    "filer_ids": list(f.ids),
+                    "names": [{**asdict(n), "renamed_at": iso(n.renamed_at), "evidence": list(n.evidence)} for n in f.names],
+                }
+                for f in records.filers
+            ],
+            "filings": [{**record, "present": present} for record, present in records.filings],
+            "timeline": [{**asdict(e), "at": iso(e.at)} for e in records.timeline],
+        }
+    )
+    return etag_response(request, model.model_dump_json().encode("utf-8"), "application/json")
