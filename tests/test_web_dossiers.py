@@ -292,3 +292,5 @@ def test_groups_api_agrees_with_the_export(site: Site) -> None:
     assert RENAMED_NUMBER in {f["filing_number"] for f in detail["filings"]}
     assert site.get("/api/v1/groups/nope").status_code == 404
     assert site.get("/api/v1/groups/Bad%20Key").status_code == 400
+    foreign = site.json("/api/v1/groups", type="foreign")["items"]
+    assert foreign and {g["type"] for g in foreign} == {"foreign"} and len(foreign) < len(items)

@@ -220,13 +220,13 @@ def _group_fields(company: Company, counts: dict[str, int]) -> dict[str, Any]:
 
 
 @api_router.get("/groups", response_model=None, responses={200: {"model": GroupsModel}, **_ERRORS})
-def get_groups(request: Request) -> Response:
-    """The company groups and foreign companies cacwatch knows, with the filings listed now of
-    the filers it assigns to each (0: no filing on record)."""
-    check_known(request.query_params.keys(), ())
+def get_groups(request: Request, type: Literal["group", "foreign"] | None = None) -> Response:
+    """The company groups and foreign companies cacwatch knows (`type` narrows to one of the
+    two), with the filings listed now of the filers it assigns to each (0: no filing on record)."""
+    check_known(request.query_params.keys(), ("type",))
     state = web_state(request)
     counts = state.cached("company_counts", state.corpus.company_counts)
-    companies: list[Company] = [*BIG_TECH, *FOREIGN]
+    companies: list[Company] = [*(BIG_TECH if type != "foreign" else ()), *(FOREIGN if type != "group" else ())]
     model = GroupsModel.model_validate({"items": [_group_fields(c, counts.get(c.en, {})) for c in companies]})
     return etag_response(request, model.model_dump_json().encode("utf-8"), "application/json")
 
