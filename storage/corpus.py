@@ -63,7 +63,7 @@ from storage.filer_identity import (
     rebuild_filer_names,
 )
 from storage.models import FilingList, ListVersion
-from storage.insights_repo import Insights, insights
+from storage.insights_repo import Cube, Insights, insights, insights_cube
 from storage.repo import list_sizes
 
 __all__ = [
@@ -177,9 +177,13 @@ class Corpus:
         with self.db.session() as session:
             return company_entities(session, company)
 
-    def insights(self, *, kind: str | None = None, list_month: str | None = None) -> Insights:
+    def insights_cube(self) -> Cube:
         with self.db.session() as session:
-            return insights(session, kind=kind, list_month=list_month)
+            return insights_cube(session)
+
+    def insights(self, *, kind: str | None = None, list_month: str | None = None, cube: Cube | None = None) -> Insights:
+        with self.db.session() as session:
+            return insights(session, kind=kind, list_month=list_month, cube=cube)
 
     def company_counts(self) -> dict[str, dict[str, int]]:
         with self.db.session() as session:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,6 +61,7 @@ _PLAIN = re.compile(r"主体名称由\s*([^“”\"，,；;。、\s]+?)\s*变更
 _MAX_NAME = 500
 
 
+@lru_cache(maxsize=65536)
 def fold_name(name: str) -> str:
     """How names are compared: NFKC, whitespace and invisible characters removed."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", name or ""))[:_MAX_NAME]
@@ -71,7 +73,8 @@ def filer_id(filing_number: str) -> str | None:
     The 22-digit number CAC once printed keeps region and id in front, so the id is read at the
     same place. All zeros is no id (a placeholder, not something CAC issues).
     """
-    match = _NUMBER.fullmatch(fold_name(filing_number))
+    # Stored numbers are NFKC without whitespace already; others (a user's) are folded first.
+    match = _NUMBER.fullmatch(filing_number) or _NUMBER.fullmatch(fold_name(filing_number))
     if match is None:
         return None
     ident = match.group(1)[6:13]
@@ -80,7 +83,9 @@ def filer_id(filing_number: str) -> str | None:
 
 def rename_pairs(remark: str | None) -> list[tuple[str, str]]:
     """(old, new) entity names a remark states (原主体名称“X”变更为“Y”), in order."""
-    text = unicodedata.normalize("NFKC", remark or "")
+    if not remark or "主体名称" not in unicodedata.normalize("NFKC", remark):
+        return []
+    text = unicodedata.normalize("NFKC", remark)
     pairs = [(m.group(1).strip(), m.group(2).strip()) for m in _QUOTED.finditer(text)]
     pairs += [(m.group(1).strip(), m.group(2).strip()) for m in _PLAIN.finditer(text)]
     return [(old, new) for old, new in pairs if old and new and fold_name(old) != fold_name(new)]
@@ -92,6 +97,7 @@ def rename_pairs(remark: str | None) -> list[tuple[str, str]]:
 @dataclass(slots=True)
 class _Name:
     name: str
+    spellings: set[str] = field(default_factory=set)  # every exact spelling listed or quoted
     first_month: str | None = None
     last_month: str | None = None
     filings: int = 0
@@ -127,7 +133,7 @@ class _Union:
 
 
 def _derive(session: Session) -> dict[str, dict[str, Any]]:
-    """folded name → the row ``filer_names`` should hold for it."""
+    """name (each exact spelling) → the row ``filer_names`` should hold for it."""
     months: dict[int, str] = {row[0]: row[1] for row in session.execute(select(FilingList.id, FilingList.list_month))}
     names: dict[str, _Name] = {}
     links = _Union()
@@ -137,7 +143,8 @@ def _derive(session: Session) -> dict[str, dict[str, Any]]:
         entry = names.get(folded)
         if entry is None:
             entry = names[folded] = _Name(text.strip())
-        links.find(folded)
+            links.find(folded)
+        entry.spellings.add(text.strip())
         return folded, entry
 
     def renamed(old: str, new: str, month: str | None, at: datetime | None, evidence: str, first: str | None) -> None:
@@ -199,56 +206,60 @@ def _derive(session: Session) -> dict[str, dict[str, Any]]:
         current = max(candidates, key=lambda f: (entries[f].last_month or "", entries[f].first_month or "", f))
         key = f"id:{min(ids[root])[1:]}" if ids[root] else f"name:{current}"
         for folded, entry in entries.items():
-            rows[folded] = {
-                "folded": folded,
-                "name": entry.name,
-                "filer_key": key[:520],
-                "first_month": entry.first_month,
-                "last_month": entry.last_month,
-                "filings": entry.filings,
-                "current": folded == current,
-                "renamed_to": entry.renamed_to,
-                "renamed_month": entry.renamed_month,
-                "renamed_at": entry.renamed_at,
-                "evidence": sorted(entry.evidence),
-            }
+            for spelling in sorted(entry.spellings):
+                if spelling and len(spelling) <= _MAX_NAME:
+                    rows[spelling] = {
+                        "folded": folded,
+                        "name": spelling,
+                        "filer_key": key[:520],
+                        "first_month": entry.first_month,
+                        "last_month": entry.last_month,
+                        "filings": entry.filings,
+                        "current": folded == current,  # every spelling of the current name
+                        "renamed_to": entry.renamed_to,
+                        "renamed_month": entry.renamed_month,
+                        "renamed_at": entry.renamed_at,
+                        "evidence": sorted(entry.evidence),
+                    }
     return rows
 
 
-_COMPARED = ("name", "filer_key", "first_month", "last_month", "filings", "current", "renamed_to", "renamed_month", "evidence")
+_COLUMNS = ("name", "folded", "filer_key", "first_month", "last_month", "filings", "current", "renamed_to", "renamed_month", "renamed_at", "evidence")
 
 
 def rebuild_filer_names(session: Session) -> set[str]:
-    """Bring ``filer_names`` up to the filings; returns the (listed) names whose filer changed
-    (gained or lost a name, or another key): their filings' search text must be rebuilt."""
+    """Bring ``filer_names`` up to the filings; returns the names whose filer changed (gained
+    or lost a name, or another key): their filings' search text must be rebuilt."""
     wanted = _derive(session)
-    stored = {row.folded: row for row in session.scalars(select(FilerName))}
+    stored: dict[str, dict[str, Any]] = {}
+    for row in session.execute(select(FilerName.id, *(getattr(FilerName, c) for c in _COLUMNS))):
+        stored[row[1]] = {"id": row[0], **dict(zip(_COLUMNS, row[1:]))}
 
     def groups(keys: dict[str, str]) -> dict[str, frozenset[str]]:
         by_key: dict[str, set[str]] = defaultdict(set)
-        for folded, key in keys.items():
-            by_key[key].add(folded)
-        return {folded: frozenset(by_key[key]) for folded, key in keys.items()}
+        for name, key in keys.items():
+            by_key[key].add(name)
+        return {name: frozenset(by_key[key]) for name, key in keys.items()}
 
-    before = groups({f: r.filer_key for f, r in stored.items()})
-    after = groups({f: r["filer_key"] for f, r in wanted.items()})
-    changed = {f for f in set(before) | set(after) if before.get(f) != after.get(f)}
-    gone = [f for f in stored if f not in wanted]
+    before = groups({n: r["filer_key"] for n, r in stored.items()})
+    after = groups({n: r["filer_key"] for n, r in wanted.items()})
+    changed = {n for n in set(before) | set(after) if before.get(n) != after.get(n)}
+    gone = [stored[n]["id"] for n in stored if n not in wanted]
     for start in range(0, len(gone), 500):
-        session.execute(delete(FilerName).where(FilerName.folded.in_(gone[start : start + 500])))
-    new_rows = [row for folded, row in wanted.items() if folded not in stored]
+        session.execute(delete(FilerName).where(FilerName.id.in_(gone[start : start + 500])))
+    new_rows = [row for name, row in wanted.items() if name not in stored]
     if new_rows:
         session.execute(insert(FilerName), new_rows)
-    for folded, row in wanted.items():
-        old = stored.get(folded)
-        if old is None:
-            continue
-        if any(getattr(old, name) != row[name] for name in _COMPARED) or _moment(old.renamed_at) != _moment(row["renamed_at"]):
-            for name, value in row.items():
-                setattr(old, name, value)
-    session.flush()
-    names = {wanted[f]["name"] for f in changed if f in wanted} | {stored[f].name for f in changed if f in stored}
-    return names
+    updates = [
+        {**row, "id": stored[name]["id"]}
+        for name, row in wanted.items()
+        if name in stored and any(
+            (_moment(stored[name][c]) != _moment(row[c])) if c == "renamed_at" else stored[name][c] != row[c] for c in _COLUMNS
+        )
+    ]
+    if updates:
+        session.execute(update(FilerName), updates)  # bulk UPDATE by primary key
+    return changed
 
 
 def _moment(value: datetime | None) -> str | None:

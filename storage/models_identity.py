@@ -23,9 +23,10 @@ class FilerName(Base):
     __tablename__ = "filer_names"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # As listed (or as a remark quotes it): one row per spelling, so that filings join on entity.
+    name: Mapped[str] = mapped_column(String(500), unique=True)
     # NFKC, whitespace removed: how names are compared (a remark may quote a name with other spacing).
-    folded: Mapped[str] = mapped_column(String(500), unique=True)
-    name: Mapped[str] = mapped_column(Text)  # as listed (or as the remark quotes it)
+    folded: Mapped[str] = mapped_column(String(500), index=True)
     # "id:EEEEEEE" (the filer id of its 网信算备 numbers) or "name:<folded current name>" when none.
     filer_key: Mapped[str] = mapped_column(String(520), index=True)
     first_month: Mapped[str | None] = mapped_column(String(7))  # first list the name was listed in

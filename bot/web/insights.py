@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -35,6 +36,7 @@ __all__ = ["api_router", "page_router", "stats_data", "value_english", "bar_char
 api_router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(indexed)])
 page_router = APIRouter(include_in_schema=False, dependencies=[Depends(indexed)])
 
+_CUBE_LOCK = threading.Lock()
 _REGISTRATION = {"filed": ("备案", "filed"), "registered": ("登记", "registered")}
 _ROLE = {"provider": ("服务提供者", "service provider"), "technical_supporter": ("服务技术支持者", "technical supporter")}
 _DIMENSIONS = ("by_province", "by_role", "by_category", "by_registration")
@@ -128,7 +130,9 @@ def _stats(request: Request, kind: str | None, list_month: str | None) -> dict[s
         if not any(month == list_month and (kind is None or k == kind) for k, month in months):
             raise LookupError(f"no {kind or ''} list of {list_month}".replace("  ", " "))
     # Keyed by the filters, which are a kind and an existing list month: a bounded set.
-    return state.cached(f"insights:{kind}:{list_month}", lambda: stats_data(corpus.insights(kind=kind, list_month=list_month)))
+    with _CUBE_LOCK:  # concurrent first requests after an ingest wait for one computation
+        cube = state.cached("insights:cube", corpus.insights_cube)
+    return state.cached(f"insights:{kind}:{list_month}", lambda: stats_data(corpus.insights(kind=kind, list_month=list_month, cube=cube)))
 
 
 # --- JSON API -----------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ def upgrade() -> None:
     op.create_table(
         "filer_names",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=500), nullable=False),
         sa.Column("folded", sa.String(length=500), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False),
         sa.Column("filer_key", sa.String(length=520), nullable=False),
         sa.Column("first_month", sa.String(length=7), nullable=True),
         sa.Column("last_month", sa.String(length=7), nullable=True),
@@ -32,9 +32,10 @@ def upgrade() -> None:
         sa.Column("renamed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("evidence", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("folded"),
+        sa.UniqueConstraint("name"),
     )
     op.create_index("ix_filer_names_filer_key", "filer_names", ["filer_key"])
+    op.create_index("ix_filer_names_folded", "filer_names", ["folded"])
     # Fill it from the stored filings (the same derivation the app keeps running).
     from sqlalchemy.orm import Session
 
@@ -47,5 +48,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_filer_names_folded", table_name="filer_names")
     op.drop_index("ix_filer_names_filer_key", table_name="filer_names")
     op.drop_table("filer_names")
