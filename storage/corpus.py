@@ -56,6 +56,7 @@ from storage.filer_identity import (
     TimelineEntry,
     company_counts,
     company_entities,
+    company_entity_map,
     filer_identity,
     filer_records,
     mark_search_stale,
@@ -184,6 +185,10 @@ class Corpus:
     def insights(self, *, kind: str | None = None, list_month: str | None = None, cube: Cube | None = None) -> Insights:
         with self.db.session() as session:
             return insights(session, kind=kind, list_month=list_month, cube=cube)
+
+    def company_entity_map(self) -> dict[str, list[str]]:
+        with self.db.session() as session:
+            return company_entity_map(session)
 
     def company_counts(self) -> dict[str, dict[str, int]]:
         with self.db.session() as session:

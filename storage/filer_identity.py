@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from storage.models import Filing, FilingChange, FilingList, ListVersion
 from storage.models_identity import FilerName
 from storage.models_search import FilingSearch
-from storage.repo import filing_record
+from storage.repo import EXPORT_COLUMNS, record_of_row
 
 __all__ = [
     "filer_id",
@@ -50,6 +50,7 @@ __all__ = [
     "filer_records",
     "company_entities",
     "company_counts",
+    "company_entity_map",
 ]
 
 _SPACE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]+")
@@ -377,16 +378,18 @@ def filer_records(session: Session, names: Iterable[str]) -> FilerRecords:
     english: dict[str, tuple[str, str | None]] = {}
     for start in range(0, len(all_names), 500):
         chunk = all_names[start : start + 500]
+        # Columns, not ORM objects: a large group has thousands of filings.
         stmt = (
-            select(Filing, FilingSearch.entity_en, FilingSearch.company)
+            select(Filing.id, Filing.present, FilingSearch.entity_en, FilingSearch.company, *EXPORT_COLUMNS)
             .outerjoin(FilingSearch, FilingSearch.filing_id == Filing.id)
             .where(Filing.entity.in_(chunk))
         )
-        for filing, entity_en, company in session.execute(stmt):
-            filings.append((filing_record(filing), filing.present))
-            ids.append(filing.id)
+        for filing_id, present, entity_en, company, *columns in session.execute(stmt):
+            record = record_of_row(columns)
+            filings.append((record, bool(present)))
+            ids.append(filing_id)
             if entity_en is not None:
-                english[filing.entity] = (entity_en, company)
+                english[record["entity"]] = (entity_en, company)
     filings.sort(key=lambda item: (item[0]["list_month"], item[0]["kind"], item[0]["filing_number"]))
     return FilerRecords(filers, filings, _timeline(session, filers, filings, ids), english)
 
@@ -422,6 +425,21 @@ def _timeline(
     order = {"listed": 0, "renamed": 1, "cancelled": 2, "removed": 3}
     entries.sort(key=lambda e: (e.month or "", order.get(e.event, 9), e.kind or "", e.detail))
     return entries
+
+
+def company_entity_map(session: Session) -> dict[str, list[str]]:
+    """Company (English name, as indexed) → the names listed now whose filer it is: one scan,
+    kept per data stamp by the web side so that a group page needs no scan of its own."""
+    stmt = (
+        select(FilingSearch.company, Filing.entity)
+        .join(Filing, Filing.id == FilingSearch.filing_id)
+        .where(FilingSearch.company.is_not(None))
+        .distinct()
+    )
+    found: dict[str, list[str]] = defaultdict(list)
+    for company, entity in session.execute(stmt):
+        found[str(company)].append(entity)
+    return {company: sorted(names) for company, names in found.items()}
 
 
 def company_entities(session: Session, company: str) -> list[str]:

@@ -75,9 +75,10 @@ class Dossier:
         return self.records.english.get(name, ("", None))[0]
 
 
-def group_dossier(corpus: Corpus, company: Company) -> Dossier:
-    """The group's filers as the search index assigns them, with every name each used."""
-    names = corpus.company_entities(company.en)
+def group_dossier(corpus: Corpus, company: Company, entities: list[str] | None = None) -> Dossier:
+    """The group's filers as the search index assigns them (``entities``: the names listed now
+    for it, when the caller has them), with every name each used."""
+    names = corpus.company_entities(company.en) if entities is None else entities
     subtitle = f"foreign company ({company.country})" if isinstance(company, ForeignFiler) else "company group"
     title = company.zh if company.zh == company.en else f"{company.zh} {company.en}"
     return Dossier(title, subtitle, company, corpus.filer_records(names))

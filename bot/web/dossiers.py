@@ -28,7 +28,7 @@ from bot.web.models import EntityFilingModel, FilerNameModel, TimelineModel
 from bot.web.insights import bar_chart
 from bot.web.params import check_known, clean_text
 from bot.web.render import KIND_ORDER, chart_svg, render
-from bot.web.state import indexed, web_state
+from bot.web.state import WebState, indexed, web_state
 from storage.corpus import Corpus, FilerRecords
 
 __all__ = ["router", "api_router", "entity_context"]
@@ -61,6 +61,11 @@ def _document(request: Request, dossier: Dossier, fmt: str, filename: str) -> Re
         raise LookupError(str(err)) from err
     disposition = f'attachment; filename="{filename}.{fmt}"'
     return etag_response(request, out.getvalue(), _TYPES[fmt], headers={"Content-Disposition": disposition})
+
+
+def _entities(state: WebState, company: Company) -> list[str]:
+    """The names listed now for a company: one scan per data stamp for every group."""
+    return state.cached("company_entities", state.corpus.company_entity_map).get(company.en, [])
 
 
 def entity_context(records: FilerRecords) -> dict[str, Any]:
@@ -135,7 +140,7 @@ def group_page(request: Request, key: str) -> Response:
     company = _company(key)
     state = web_state(request)
     # Not kept in WebState (a large group's records are large): the answer cache keeps the page.
-    dossier = group_dossier(state.corpus, company)
+    dossier = group_dossier(state.corpus, company, _entities(state, company))
     records = dossier.records
     latest = sorted(records.filings, key=lambda item: (item[0]["list_month"], item[0]["kind"], item[0]["filing_number"]), reverse=True)[:20]
     filers = [(f, sum(1 for r, p in records.filings if p and r["entity"] in {n.name for n in f.names})) for f in records.filers]
@@ -167,7 +172,7 @@ def group_dossier_download(request: Request, key: str, fmt: str) -> Response:
     check_known(request.query_params.keys(), ())
     company = _company(key)
     state = web_state(request)
-    dossier = group_dossier(state.corpus, company)
+    dossier = group_dossier(state.corpus, company, _entities(state, company))
     return _document(request, dossier, fmt, f"cacwatch-dossier-{company.key}")
 
 
@@ -237,7 +242,8 @@ def get_group(request: Request, key: Annotated[str, Path(pattern="^[a-z0-9_]{1,4
     their filings in the three series, and the timeline (lists, renames, cancellations)."""
     check_known(request.query_params.keys(), ())
     company = _company(key)
-    records = group_dossier(web_state(request).corpus, company).records
+    state = web_state(request)
+    records = group_dossier(state.corpus, company, _entities(state, company)).records
     counts: dict[str, int] = {}
     for record, present in records.filings:
         if present:
