@@ -294,3 +294,12 @@ def test_groups_api_agrees_with_the_export(site: Site) -> None:
     assert site.get("/api/v1/groups/Bad%20Key").status_code == 400
     foreign = site.json("/api/v1/groups", type="foreign")["items"]
     assert foreign and {g["type"] for g in foreign} == {"foreign"} and len(foreign) < len(items)
+
+
+def test_every_group_dossier_downloads(site: Site) -> None:
+    """Every group with filings (one of them holds a number with a PDF line-break marker)."""
+    for group in site.json("/api/v1/groups")["items"]:
+        if group["filings"]:
+            for fmt in ("xlsx", "pdf"):
+                response = site.get(f"/groups/{group['key']}/dossier.{fmt}")
+                assert response.status_code == 200, (group["key"], fmt, response.text[:300])

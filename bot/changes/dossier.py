@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -141,6 +142,15 @@ def _rows(dossier: Dossier) -> dict[str, tuple[list[str], list[list[Any]]]]:
     }
 
 
+# Control characters (a PDF list's line-break marker inside a number) cannot be stored in a
+# worksheet and mean nothing in a PDF: dropped from every cell and paragraph.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(value: Any) -> Any:
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
 def write_xlsx(dossier: Dossier, out: BinaryIO) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -163,7 +173,7 @@ def write_xlsx(dossier: Dossier, out: BinaryIO) -> None:
         sheet.append(header)
         for row in rows:
             cells: list[Any] = []
-            for value in row:
+            for value in map(_clean, row):
                 if isinstance(value, str) and starts_formula(value):
                     # A text cell, quote-prefixed like Excel's apostrophe: never run as a formula.
                     cell = WriteOnlyCell(sheet, value=value)
@@ -227,7 +237,7 @@ def write_pdf(dossier: Dossier, out: BinaryIO, *, limit: int = 200) -> None:
     h2 = ParagraphStyle("h2", parent=base, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
 
     def para(text: Any, style: ParagraphStyle = base) -> Any:
-        return Paragraph(escape(str(text if text is not None else "")), style)
+        return Paragraph(escape(_clean(str(text if text is not None else ""))), style)
 
     story: list[Any] = [
         para(f"{dossier.title}", h1),
