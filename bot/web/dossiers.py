@@ -37,6 +37,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(indexed)])
 api_router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(indexed)])
 
 _HTML = "text/html; charset=utf-8"
+_SHOWN = 100
 _TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
@@ -73,7 +74,9 @@ def entity_context(records: FilerRecords) -> dict[str, Any]:
     for record, present in records.filings:
         by_kind.setdefault(record["kind"], []).append((record, present))
     return {
-        "by_kind": [(k, by_kind[k]) for k in KIND_ORDER if k in by_kind],
+        # The newest _SHOWN of each kind (a large filer has thousands): the rest is one search away.
+        "by_kind": [(k, sorted(by_kind[k], key=lambda item: item[0]["list_month"], reverse=True)[:_SHOWN], len(by_kind[k]))
+                    for k in KIND_ORDER if k in by_kind],
         "count": len(records.filings),
         "cancelled": [r for r, _ in records.filings if r["status"] == "cancelled"],
         "timeline": records.timeline,
