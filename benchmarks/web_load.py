@@ -134,8 +134,9 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
-def _workload(records: list[dict[str, Any]], rng: random.Random) -> list[tuple[str, str]]:
-    """A shuffled mix of (class, path) for one client."""
+def _workload(records: list[dict[str, Any]], rng: random.Random, insights: bool = False) -> list[tuple[str, str]]:
+    """A shuffled mix of (class, path) for one client; ``insights`` adds the insights, group and
+    filer pages and /api/v1/stats (class "insights") to it."""
     from bot.web.search_text import describe_filer
 
     sample = rng.sample(records, min(200, len(records)))
@@ -163,6 +164,16 @@ def _workload(records: list[dict[str, Any]], rng: random.Random) -> list[tuple[s
     mix.append(("feed", f"/feeds/lists.atom?kind={rng.choice(kinds)}"))
     mix.append(("feed", f"/feeds/filings.atom?q={quote(rng.choice(english))}"))
     mix.append(("page", f"/search?q={quote(rng.choice(chinese))}"))
+    if insights:
+        groups = ["bytedance", "tencent", "alibaba", "baidu", "meituan", "kuaishou", "apple", "microsoft"]
+        for _ in range(2):
+            kind = rng.choice(kinds)
+            mix.append(("insights", "/api/v1/stats"))
+            mix.append(("insights", f"/api/v1/stats?kind={kind}"))
+            mix.append(("insights", f"/insights?kind={kind}&list_month={rng.choice(months)}"))
+            mix.append(("insights", "/insights"))
+            mix.append(("insights", f"/groups/{rng.choice(groups)}"))
+            mix.append(("insights", f"/entities/{quote(rng.choice(sample)['entity'])}"))
     rng.shuffle(mix)
     return mix
 
@@ -221,7 +232,9 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
-def run_load(db_url: str, label: str, requests: int, tmp: Path, client: str = "raw", cache_mb: int = 8) -> dict[str, Any]:
+def run_load(
+    db_url: str, label: str, requests: int, tmp: Path, client: str = "raw", cache_mb: int = 8, insights: bool = False
+) -> dict[str, Any]:
     import httpx
     from bot.app.config import settings_from_mapping
     from web_helpers import export_records, serve_process, write_config
@@ -232,11 +245,17 @@ def run_load(db_url: str, label: str, requests: int, tmp: Path, client: str = "r
     with serve_process(config, startup=600) as (base, process):
         httpx.get(base + "/api/v1/filings?q=warmup", timeout=600)  # the index backfill happens before this answers
         index_seconds = time.perf_counter() - started
+        cold: dict[str, float] = {}
+        if insights:  # the first answers after start: every aggregate computed once
+            for path in ("/api/v1/stats", "/insights", "/groups/bytedance"):
+                began_cold = time.perf_counter()
+                httpx.get(base + path, timeout=600).raise_for_status()
+                cold[path] = (time.perf_counter() - began_cold) * 1000
         pid = process.pid
         rng = random.Random(5)
         timings: dict[str, list[float]] = defaultdict(list)
         errors: list[str] = []
-        mixes = [_workload(records, random.Random(rng.random())) for _ in range(CLIENTS)]
+        mixes = [_workload(records, random.Random(rng.random()), insights) for _ in range(CLIENTS)]
         began = time.perf_counter()
 
         run_client = _client_raw if client == "raw" else _client_httpx
@@ -271,6 +290,8 @@ def run_load(db_url: str, label: str, requests: int, tmp: Path, client: str = "r
         "client_cpu_ms": client_cpu * 1000 / max(1, sum(len(v) for v in timings.values())),
         "rss_mb": rss,
         "peak_rss_mb": peak,
+        "mix": "insights" if insights else "default",
+        "cold_ms": cold,
     }
 
 
@@ -415,6 +436,8 @@ def main() -> None:
     parser.add_argument("--cache-mb", default="8,0", help="web.cache_mb of each run per store (8: the default; 0: every answer computed)")
     parser.add_argument("--notes", type=Path, help="a file whose text follows the tables (how to read them)")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="the load generator's HTTP client")
+    parser.add_argument("--mix", choices=("default", "insights"), default="default",
+                        help="insights: the mix plus /insights, /api/v1/stats, group and filer pages (reported in their own section)")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--from-json", type=Path, help="only write the report of an earlier run's output")
     parser.add_argument("--abuse", action="store_true", help="rare-term queries and API load under full downloads (issue 19)")
@@ -438,7 +461,9 @@ def main() -> None:
         return
     if args.from_json:
         notes = "\n" + args.notes.read_text(encoding="utf-8") if args.notes else ""
-        write_markdown(args.write or ROOT / "docs" / "benchmarks.md", json.loads(args.from_json.read_text(encoding="utf-8")), args.requests, notes)
+        found = json.loads(args.from_json.read_text(encoding="utf-8"))
+        writer = write_insights_markdown if args.mix == "insights" else write_markdown
+        writer(args.write or ROOT / "docs" / "benchmarks.md", found, args.requests, notes)
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -466,7 +491,7 @@ def main() -> None:
                     build_synthetic(url, int(store))
                 print(f"{store} on {backend}: built in {time.perf_counter() - built:.1f}s", file=sys.stderr)
                 for cache_mb in (int(value) for value in args.cache_mb.split(",")):
-                    result = run_load(url, f"{store}-{backend}", args.requests, tmp, args.client, cache_mb)
+                    result = run_load(url, f"{store}-{backend}", args.requests, tmp, args.client, cache_mb, args.mix == "insights")
                     result["backend"] = backend
                     results.append(result)
                     print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
@@ -476,7 +501,8 @@ def main() -> None:
                     admin.dispose()
     print(json.dumps(results, indent=2, ensure_ascii=False))
     if args.write:
-        write_markdown(args.write, results, args.requests, "\n" + args.notes.read_text(encoding="utf-8") if args.notes else "")
+        writer = write_insights_markdown if args.mix == "insights" else write_markdown
+        writer(args.write, results, args.requests, "\n" + args.notes.read_text(encoding="utf-8") if args.notes else "")
 
 
 def _cache(r: dict[str, Any]) -> str:
@@ -526,6 +552,37 @@ p95 per kind of request (ms):
 {kinds}
 {notes}"""
     replace_section(path, "## Web app under load (benchmarks/web_load.py)", section)
+
+
+_INSIGHTS_SECTION = "## Insights, group and filer pages under load (benchmarks/web_load.py --mix insights)"
+
+
+def write_insights_markdown(path: Path, results: list[dict[str, Any]], requests: int, notes: str = "") -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    rows = "\n".join(
+        f"| {r['label'].rsplit('-', 1)[0]} | {r['backend']} | {_cache(r)} | {r['filings']:,} | {r['requests']} | {r['error_count']} | "
+        f"{r['throughput']:.0f}/s | {r['p50']:.0f} ms | **{r['p95']:.0f} ms** | "
+        + (f"{r['by_kind']['insights']['p50']:.0f} ms | **{r['by_kind']['insights']['p95']:.0f} ms** | " if "insights" in r["by_kind"] else "— | — | ")
+        + " / ".join(f"{r.get('cold_ms', {}).get(p, float('nan')):.0f}" for p in ("/api/v1/stats", "/insights", "/groups/bytedance"))
+        + f" ms | {r['peak_rss_mb']:.0f} MB | " + ("{:.1f} → {:.1f}".format(*r["load"]) if "load" in r else "—") + " |"
+        for r in results
+    )
+    section = f"""{_INSIGHTS_SECTION}
+
+Measured {date.today().isoformat()} on {machine}: the mix of the section above (16 clients, {requests}
+requests each) with, in every client's loop, `/api/v1/stats` (all and one series), `/insights` (all,
+and one series and list month), a company group's page (`/groups/{{key}}`) and a filer's page
+(`/entities/{{name}}`): the class "insights". Their numbers are GROUP BY aggregates over the filings
+listed now (storage/insights_repo.py), kept per data stamp (`WebState.cached`), and whole answers are
+kept by the answer cache like every GET. "cold" is the first `/api/v1/stats`, `/insights` and
+`/groups/bytedance` after start (every aggregate computed once, before the load). Target: p95 ≤ 300 ms
+at 16 clients on 100k filings.
+
+| store | database | cache | filings | requests | errors | throughput | p50 | p95 | insights p50 | insights p95 | cold stats / insights / group | serve peak RSS | load avg |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+{rows}
+{notes}"""
+    replace_section(path, _INSIGHTS_SECTION, section)
 
 
 if __name__ == "__main__":

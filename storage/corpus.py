@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -54,8 +54,23 @@ from storage.corpus_search import (
 )
 from storage.changes_repo import StoredEvent, events_after
 from storage.db import Database
+from storage.filer_identity import (
+    FilerIdentity,
+    FilerNameInfo,
+    FilerRecords,
+    TimelineEntry,
+    company_counts,
+    company_entities,
+    company_entity_map,
+    filer_identity,
+    filer_records,
+    mark_search_stale,
+    other_names,
+    rebuild_filer_names,
+)
 from storage.models import FilingList, ListVersion
 from storage.models_web import WebSecret
+from storage.insights_repo import Cube, Insights, insights, insights_cube
 from storage.repo import list_sizes
 
 __all__ = [
@@ -66,7 +81,11 @@ __all__ = [
     "Facets",
     "FeedEntry",
     "FilerIndex",
+    "FilerIdentity",
+    "FilerNameInfo",
+    "FilerRecords",
     "FilerWords",
+    "TimelineEntry",
     "FilingDetail",
     "FilingPage",
     "StoredEvent",
@@ -149,8 +168,54 @@ class Corpus:
         raise RuntimeError(f"web secret {name!r} could neither be read nor stored")
 
     def refresh_search_text(self, describe: Describer, version: str) -> int:
+        """Bring the filer names (``storage.filer_identity``) and then the search index up to date.
+
+        A filer's search text also carries its other names (current and former), so an old name
+        finds the filer; a filer that gained or lost a name has its filings' text rebuilt.
+        """
         with self.db.session() as session:
-            return refresh_search_text(session, describe, version)
+            mark_search_stale(session, rebuild_filer_names(session))
+            aliases = other_names(session)
+
+            def with_other_names(entity: str) -> FilerWords:
+                words = describe(entity)
+                more = aliases.get(entity)
+                return replace(words, words=(*words.words, *more)) if more else words
+
+            return refresh_search_text(session, with_other_names, version)
+
+    def refresh_filer_names(self) -> None:
+        """Only the filer names (a reader that needs them current without the search index)."""
+        with self.db.session() as session:
+            mark_search_stale(session, rebuild_filer_names(session))
+
+    def filer_identity(self, name: str) -> FilerIdentity | None:
+        with self.db.session() as session:
+            return filer_identity(session, name)
+
+    def filer_records(self, names: Iterable[str]) -> FilerRecords:
+        with self.db.session() as session:
+            return filer_records(session, names)
+
+    def company_entities(self, company: str) -> list[str]:
+        with self.db.session() as session:
+            return company_entities(session, company)
+
+    def insights_cube(self) -> Cube:
+        with self.db.session() as session:
+            return insights_cube(session)
+
+    def insights(self, *, kind: str | None = None, list_month: str | None = None, cube: Cube | None = None) -> Insights:
+        with self.db.session() as session:
+            return insights(session, kind=kind, list_month=list_month, cube=cube)
+
+    def company_entity_map(self) -> dict[str, list[str]]:
+        with self.db.session() as session:
+            return company_entity_map(session)
+
+    def company_counts(self) -> dict[str, dict[str, int]]:
+        with self.db.session() as session:
+            return company_counts(session)
 
     def count_filings(self, query: FilingQuery) -> int:
         with self.db.session() as session:

@@ -7,9 +7,11 @@ so these tests say: the API shows exactly what cacwatch stored, found the docume
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -18,9 +20,9 @@ import httpx
 import pytest
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
-    from web_helpers import Site, export_records, norm, record_key
+    from web_helpers import Site, export_records, filer_names_from_export, norm, record_key
 except ImportError:  # pragma: no cover
-    from tests.web_helpers import Site, export_records, norm, record_key
+    from tests.web_helpers import Site, export_records, filer_names_from_export, norm, record_key
 
 BYTEDANCE_FILER = "北京抖音信息服务有限公司"
 T = TypeVar("T")
@@ -31,11 +33,18 @@ def site(web_site: Site) -> Site:
     return web_site
 
 
+@functools.cache
+def _other_names() -> dict[str, set[str]]:
+    """A filer's other names (its search text carries them: an old name finds the filer)."""
+    records = [json.loads(line) for line in (Path(__file__).parent / "data" / "expected.jsonl").read_text(encoding="utf-8").splitlines()]
+    return filer_names_from_export(records)
+
+
 def _filer_words(entity: str) -> list[str]:
     from bot.web.search_text import describe_filer
 
     words = describe_filer(entity)
-    return [words.english, words.company or "", *words.words]
+    return [words.english, words.company or "", *words.words, *(_other_names().get(entity, set()) - {entity})]
 
 
 def _keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -113,7 +113,7 @@ def test_search_follow_and_download_as_a_person_would(web_site: Site, browser: B
 
     page.goto(web_site.url + "/entities/" + "北京抖音信息服务有限公司")
     assert page.locator("h1").inner_text() == "北京抖音信息服务有限公司"
-    assert page.locator("section h2").count() == 3  # filings of all three kinds
+    assert page.locator("section.kind h2").count() == 3  # filings of all three kinds
     _shot(page, tmp_path, "entity", web_site)
 
     assert watched.unexpected() == []

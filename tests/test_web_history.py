@@ -69,7 +69,11 @@ def test_history_of_a_reissued_lists_rename_and_cancellation(config: Path, repli
         # What the re-issue changed, on the list: exactly those two filings.
         assert {(c["filing_number"], c["change_type"]) for c in the_list["changes"]} == {(CANCELLED, "cancelled"), (RENAMED, "renamed")}
         # The new filer name is searchable at once, and the filer page marks the cancellation.
-        assert [r["filing_number"] for r in client.get("/api/v1/filings", params={"q": NEW_NAME}).json()["items"]] == [RENAMED]
+        # The renamed filing, and the filer's filings still listed under the old name (a
+        # filer's search text carries all its names).
+        found = client.get("/api/v1/filings", params={"q": NEW_NAME, "limit": 500}).json()["items"]
+        assert [r["filing_number"] for r in found if r["entity"] == NEW_NAME] == [RENAMED]
+        assert {r["entity"] for r in found} == {NEW_NAME, old_name}
         page = client.get(f"/filings/{kind}/{quote(RENAMED)}").text
         assert old_name in page and NEW_NAME in page and "renamed" in page
         list_page = client.get(f"/lists/{kind}/2022-10").text

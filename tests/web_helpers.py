@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import yaml
 
-__all__ = ["ROOT", "Site", "served_replica", "write_config", "ingest", "export_records", "running_server", "serve_process", "norm", "record_key"]
+__all__ = ["ROOT", "Site", "served_replica", "write_config", "ingest", "export_records", "running_server", "serve_process", "norm", "record_key", "filer_names_from_export"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +81,37 @@ def export_records(config: Path, *, additions: bool = False) -> list[dict[str, A
 
 def record_key(record: dict[str, Any]) -> tuple[str, str]:
     return record["kind"], record["filing_number"]
+
+
+def filer_names_from_export(records: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """name → every name of its filer, derived from export records alone (cac-site.md): names
+    listed with 网信算备 numbers sharing the filer id (the 7 digits after the region code; all
+    zeros is none), and rename remarks 原主体名称“X”变更为“Y”."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    def fold(text: str) -> str:
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+    shown: dict[str, str] = {}
+    for record in records:
+        shown.setdefault(fold(record["entity"]), record["entity"])
+        find(fold(record["entity"]))
+        match = re.fullmatch(r"网信算备(\d{21,23})号", fold(record["filing_number"]))
+        if match and match.group(1)[6:13].strip("0"):
+            parent[find(fold(record["entity"]))] = find("#" + match.group(1)[6:13])
+        for old, new in re.findall(r"主体名称“([^”]+)”变更为“([^”]+)”", unicodedata.normalize("NFKC", record["remark"] or "")):
+            shown.setdefault(fold(old), old)
+            parent[find(fold(old))] = find(fold(new))
+    groups: dict[str, set[str]] = {}
+    for name in list(parent):
+        if not name.startswith("#"):
+            groups.setdefault(find(name), set()).add(shown.get(name, name))
+    return {name: names for names in groups.values() for name in names}
 
 
 def norm(text: str) -> str:

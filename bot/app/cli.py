@@ -647,6 +647,66 @@ def run() -> None:
         db.dispose()
 
 
+class _DossierFormat(str, Enum):
+    xlsx = "xlsx"
+    pdf = "pdf"
+
+
+@app.command()
+def dossier(
+    name: Annotated[str, typer.Argument(help="A company group or filer, in any language cacwatch knows (字节跳动, ByteDance, a filer's current or former name)")],
+    fmt: Annotated[_DossierFormat, typer.Option("--format", "-f", help="xlsx or pdf")] = _DossierFormat.xlsx,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+) -> None:
+    """Everything a company group or filer filed, under every name it used (XLSX or PDF)."""
+    from bot.changes.dossier import DossierError, filer_dossier, group_dossier, write_pdf, write_xlsx
+    from bot.changes.resolver import company_label, resolve, suggest
+    from bot.web.search_text import refresh_index
+    from storage.corpus import Corpus
+
+    if not name.strip():
+        raise _fail("dossier: NAME needs some text", 2)
+    if output is None and sys.stdout.isatty():
+        raise _fail(f"--format {fmt.value} is binary: give --output FILE or redirect stdout", 2)
+    db = _read_database(_settings(for_reading=True))
+    try:
+        corpus = Corpus(db)
+        refresh_index(corpus)  # the filer names and the groups' filers, current with the store
+        companies = resolve(name)
+        found = group_dossier(corpus, companies[0]) if companies else filer_dossier(corpus, name)
+        if found is None:
+            # Part of one filer's name (any it used) is enough when it names one filer only.
+            identities = [corpus.filer_identity(e.entity) for e in corpus.entities(name, limit=50)]
+            names = sorted({f.name for f in identities if f is not None})
+            if len(names) == 1:
+                found = filer_dossier(corpus, names[0])
+            else:
+                hints = [company_label(c) for c in suggest(name)] + names[:3]
+                hint = f": did you mean {', '.join(hints)}?" if hints else ": no company group or filer by that name"
+                raise _fail(f"unknown name {name.strip()[:80]!r}{hint}")
+        assert found is not None
+        if found.empty:
+            label = found.company.en if found.company is not None else found.title
+            print(f"{label}: no filing on record")
+            return
+        try:
+            if output is None:
+                (write_xlsx if fmt is _DossierFormat.xlsx else write_pdf)(found, sys.stdout.buffer)
+                sys.stdout.flush()
+            else:
+                output.parent.mkdir(parents=True, exist_ok=True)
+                with output.open("wb") as out:
+                    (write_xlsx if fmt is _DossierFormat.xlsx else write_pdf)(found, out)
+                _err_console().print(
+                    f"{found.title}: {len(found.records.filings)} filings of {len(found.records.filers)} filer(s) written to {output}",
+                    markup=False, highlight=False,
+                )
+        except DossierError as err:
+            raise _fail(f"dossier: {err}") from None
+    finally:
+        db.dispose()
+
+
 def main() -> None:
     app()
 

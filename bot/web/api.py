@@ -225,19 +225,26 @@ def get_entity(
     request: Request,
     entity: Annotated[str, Path(max_length=MAX_TEXT, pattern=TEXT_PATTERN)],
 ) -> Response:
-    """A filer's filings across the three kinds (`present` false: it left every list)."""
+    """A filer, found by any name it used (current or former): every name and when it was
+    listed, its filings under all of them across the three kinds (`present` false: it left
+    every list), and its timeline (lists, renames, cancellations, removals)."""
     check_known(request.query_params.keys(), ())
     corpus = web_state(request).corpus
-    filings = corpus.entity_filings(entity)
-    if not filings:
+    identity = corpus.filer_identity(entity)
+    current = identity.name if identity else entity
+    records = corpus.filer_records([current])
+    if not records.filings:
         raise LookupError(f"no filer named {entity[:80]}")
-    english, company = corpus.filer_names([entity]).get(entity, ("", None))
+    english, company = {**corpus.filer_names([current]), **records.english}.get(current, ("", None))
     model = EntityDetailModel.model_validate(
         {
-            "entity": entity,
+            "entity": current,
             "entity_en": english,
             "company": company,
-            "filings": [{**record, "present": present} for record, present in filings],
+            "filer_ids": list(identity.ids) if identity else [],
+            "names": [{**asdict(n), "renamed_at": iso(n.renamed_at), "evidence": list(n.evidence)} for n in identity.names] if identity else [],
+            "filings": [{**record, "present": present} for record, present in records.filings],
+            "timeline": [{**asdict(e), "at": iso(e.at)} for e in records.timeline],
         }
     )
     return _json(request, model)

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from bot.app.config import BriefsSettings, Settings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import api, feeds, pages
+from bot.web import api, dossiers, feeds, insights, pages
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
 from bot.web.http import (
@@ -173,7 +173,11 @@ def create_app(
         return etag_response(request, json_body(app.openapi()), "application/json")
 
     app.include_router(api.router)
+    app.include_router(insights.api_router)
+    app.include_router(dossiers.api_router)
     app.include_router(feeds.router)
+    app.include_router(insights.page_router)
+    app.include_router(dossiers.router)
     app.include_router(pages.router)
     briefs = briefs or BriefsSettings()
     install_briefs(

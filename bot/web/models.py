@@ -28,6 +28,8 @@ __all__ = [
     "EntitiesModel",
     "EntityFilingModel",
     "EntityDetailModel",
+    "FilerNameModel",
+    "TimelineModel",
 ]
 
 
@@ -179,11 +181,37 @@ class EntityFilingModel(FilingRecordModel):
     present: bool
 
 
+class FilerNameModel(_Model):
+    """One name a filer used: when it was listed, and whether (and when) it was renamed."""
+
+    name: str
+    first_month: str | None
+    last_month: str | None
+    filings: int
+    current: bool
+    renamed_to: str | None
+    renamed_month: str | None
+    renamed_at: str | None
+    evidence: list[str]
+
+
+class TimelineModel(_Model):
+    month: str | None
+    at: str | None
+    event: Literal["listed", "renamed", "cancelled", "removed"]
+    kind: str | None
+    count: int
+    detail: str
+
+
 class EntityDetailModel(_Model):
-    entity: str
+    entity: str  # the filer's current name (the name asked for may be a former one)
     entity_en: str
     company: str | None
-    filings: list[EntityFilingModel]
+    filer_ids: list[str]  # the filer id (7 digits after the region code) of its 网信算备 numbers
+    names: list[FilerNameModel]  # every name it used, oldest first
+    filings: list[EntityFilingModel]  # under every name, in the three series
+    timeline: list[TimelineModel]
 
 
 class ChangeModel(_Model):

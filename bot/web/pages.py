@@ -256,27 +256,7 @@ def _genai_summary(filings: list[dict[str, Any]], names: dict[str, tuple[str, st
     return {"split": split, "provinces": provinces, "companies": ordered}
 
 
-@router.get("/entities/{entity:path}")
-def entity_page(request: Request, entity: str) -> Response:
-    check_known(request.query_params.keys(), ())
-    clean_text("entity", entity)
-    corpus = web_state(request).corpus
-    filings = corpus.entity_filings(entity)
-    if not filings:
-        raise LookupError(f"no filer named {entity[:80]}")
-    by_kind: dict[str, list[tuple[dict[str, Any], bool]]] = {}
-    for record, present in filings:
-        by_kind.setdefault(record["kind"], []).append((record, present))
-    return _page(
-        request,
-        "entity.html",
-        title=entity,
-        entity=entity,
-        names=corpus.filer_names([entity]),
-        by_kind=[(k, by_kind[k]) for k in KIND_ORDER if k in by_kind],
-        count=len(filings),
-        cancelled=sum(1 for record, _ in filings if record["status"] == "cancelled"),
-    )
+# /entities/{entity} is served by bot.web.dossiers (every name a filer used).
 
 
 _FAVICON = Path(__file__).with_name("static") / "favicon.svg"
