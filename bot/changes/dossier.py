@@ -19,7 +19,6 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
