@@ -54,7 +54,9 @@ def renamed_replica(url: str, tmp: Path) -> Iterator[Site]:
             {
                 "database": {"url": url},
                 "data_dir": str(tmp / "data"),
-                "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "timeout": 5, "retries": 1}},
+                # revalidate_interval 0: the second run re-checks the re-issued attachment at once.
+                "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "timeout": 5,
+                                    "retries": 1, "revalidate_interval": 0}},
             },
             env={},
         )

@@ -38,13 +38,19 @@ def _reissue(replica: ReplicaServer) -> None:
     document = docx.Document(io.BytesIO(replica.read(DS_2023_08)))
     table = document.tables[0]
     header = [cell.text.strip() for cell in table.rows[0].cells]
-    number, entity = header.index("序号"), header.index("主体名称")
+    number, entity, filing = header.index("序号"), header.index("主体名称"), header.index("备案编号")
+    # Each filer's numbers carry its own filer id (the 7 digits after the region code, which tie
+    # a filer's names together): the rows given to another filer get that filer's id too.
+    filer_ids = {APPLE: "9900001", LOOK_ALIKE: "9900002"}
     done = set()
     for row in table.rows[1:]:
         cells = row.cells
         key = cells[number].text.strip()
         if key in RENAMED_ROWS:
             cells[entity].text = RENAMED_ROWS[key]
+            old = cells[filing].text.strip()
+            assert old.startswith("网信算备") and len(old) == len("网信算备") + 21 + 1, old
+            cells[filing].text = old[:10] + filer_ids[RENAMED_ROWS[key]] + old[17:]
             done.add(key)
     assert done == set(RENAMED_ROWS)
     out = io.BytesIO()

@@ -84,7 +84,21 @@ def entity_context(records: FilerRecords) -> dict[str, Any]:
     }
 
 
-@router.get("/entities/{entity}")
+# Before the page: a filer name may hold "/" (the path converter), so the longer route goes first.
+@router.get("/entities/{entity:path}/dossier.{fmt}")
+def entity_dossier(request: Request, entity: str, fmt: str) -> Response:
+    check_known(request.query_params.keys(), ())
+    clean_text("entity", entity)
+    corpus: Corpus = web_state(request).corpus
+    identity = corpus.filer_identity(entity)
+    records = corpus.filer_records([identity.name if identity else entity])
+    if not records.filings:
+        raise LookupError(f"no filer named {entity[:80]}")
+    dossier = Dossier(identity.name if identity else entity, "filer", None, records)
+    return _document(request, dossier, fmt, "cacwatch-filer-dossier")
+
+
+@router.get("/entities/{entity:path}")
 def entity_page(request: Request, entity: str) -> Response:
     check_known(request.query_params.keys(), ())
     clean_text("entity", entity)
@@ -106,19 +120,6 @@ def entity_page(request: Request, entity: str) -> Response:
         **entity_context(records),
     )
     return etag_response(request, body, _HTML)
-
-
-@router.get("/entities/{entity}/dossier.{fmt}")
-def entity_dossier(request: Request, entity: str, fmt: str) -> Response:
-    check_known(request.query_params.keys(), ())
-    clean_text("entity", entity)
-    corpus: Corpus = web_state(request).corpus
-    identity = corpus.filer_identity(entity)
-    records = corpus.filer_records([identity.name if identity else entity])
-    if not records.filings:
-        raise LookupError(f"no filer named {entity[:80]}")
-    dossier = Dossier(identity.name if identity else entity, "filer", None, records)
-    return _document(request, dossier, fmt, "cacwatch-filer-dossier")
 
 
 @router.get("/groups")
