@@ -11,10 +11,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any
-
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict
@@ -29,7 +27,7 @@ from bot.web.insights import bar_chart
 from bot.web.params import check_known, clean_text
 from bot.web.render import KIND_ORDER, chart_svg, render
 from bot.web.state import WebState, indexed, web_state
-from storage.corpus import Corpus, FilerRecords
+from storage.corpus import Corpus, FilerIdentity, FilerRecords
 
 __all__ = ["router", "api_router", "entity_context"]
 
@@ -84,31 +82,32 @@ def entity_context(records: FilerRecords) -> dict[str, Any]:
     }
 
 
-# Before the page: a filer name may hold "/" (the path converter), so the longer route goes first.
-@router.get("/entities/{entity:path}/dossier.{fmt}")
-def entity_dossier(request: Request, entity: str, fmt: str) -> Response:
+def _filer(request: Request, entity: str) -> tuple[str, FilerIdentity | None, FilerRecords]:
+    """The filer asked for by any name it used: (its current name, its identity or None, its
+    records under every name); 404 when no filer ever used that name."""
     check_known(request.query_params.keys(), ())
     clean_text("entity", entity)
     corpus: Corpus = web_state(request).corpus
     identity = corpus.filer_identity(entity)
-    records = corpus.filer_records([identity.name if identity else entity])
+    current = identity.name if identity else entity
+    records = corpus.filer_records([current])
     if not records.filings:
         raise LookupError(f"no filer named {entity[:80]}")
-    dossier = Dossier(identity.name if identity else entity, "filer", None, records)
+    return current, identity, records
+
+
+# Before the page: a filer name may hold "/" (the path converter), so the longer route goes first.
+@router.get("/entities/{entity:path}/dossier.{fmt}")
+def entity_dossier(request: Request, entity: str, fmt: str) -> Response:
+    current, _, records = _filer(request, entity)
+    dossier = Dossier(current, "filer", None, records)
     return _document(request, dossier, fmt, "cacwatch-filer-dossier")
 
 
 @router.get("/entities/{entity:path}")
 def entity_page(request: Request, entity: str) -> Response:
-    check_known(request.query_params.keys(), ())
-    clean_text("entity", entity)
-    corpus: Corpus = web_state(request).corpus
-    identity = corpus.filer_identity(entity)
-    records = corpus.filer_records([identity.name if identity else entity])
-    if not records.filings:
-        raise LookupError(f"no filer named {entity[:80]}")
-    current = identity.name if identity else entity
-    names = {**corpus.filer_names([current]), **records.english}
+    current, identity, records = _filer(request, entity)
+    names = {**web_state(request).corpus.filer_names([current]), **records.english}
     body = render(
         "entity.html",
         request_path=request.url.path,
