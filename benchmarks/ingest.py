@@ -667,7 +667,7 @@ full ingest's export is checked field by field against the replica's expected ex
 |---|---|---|---|---|---|
 | bare sequential fetch + parse (python-docx, pdfplumber, openpyxl; no storage) | {bare['seconds']:.2f} s | {bare['requests']} | {bare['attachment_bodies']} | {bare['peak_rss_mb']:.0f} MB | {bare['peak_pss_mb']:.0f} MB |
 | first `cacwatch check --once` (process start to exit) | {full['seconds']:.2f} s | {full['requests']} | {full['attachment_bodies']} | {full['peak_rss_mb']:.0f} MB | {full['peak_pss_mb']:.0f} MB |
-| idle `check --once` (revalidation: every attachment re-checked; process start to exit) | {idle['seconds']:.2f} s | {idle['requests']} | {idle['attachment_bodies']} | {idle['peak_rss_mb']:.0f} MB | {idle['peak_pss_mb']:.0f} MB |
+| idle `check --once` (as cron runs it: the front door only, `revalidate_interval` not passed; process start to exit) | {idle['seconds']:.2f} s | {idle['requests']} | {idle['attachment_bodies']} | {idle['peak_rss_mb']:.0f} MB | {idle['peak_pss_mb']:.0f} MB |
 | the service's idle front-door poll (from when it is due to its recorded report; `Service._poll_once` in a service process) | {front['seconds']:.2f} s | {front['requests'] / front['polls']:.0f} per poll | {front['attachment_bodies']} | {front['peak_rss_mb']:.0f} MB | {front['peak_pss_mb']:.0f} MB |
 
 - First ingest / bare: **{full['seconds'] / bare['seconds']:.2f}** (goal ≤ 1.0, aim 0.5).
@@ -676,7 +676,7 @@ full ingest's export is checked field by field against the replica's expected ex
   soupsieve compiles its selectors, SQLAlchemy its statements) {front['cold']:.2f} s = {front['cold'] / full['seconds']:.2f} — in
   `cacwatch run` that is the baseline poll, which warms the same code. No process is started for it
   and no attachment is downloaded ({front['attachment_bodies']} bodies).
-- Idle `check --once` / first ingest: {idle['seconds'] / full['seconds']:.2f} (a fresh process and a full revalidation, not the service's poll).
+- Idle `check --once` / first ingest: {idle['seconds'] / full['seconds']:.2f} (a fresh process: Python's start-up and imports, then the front door; see "Cron").
 - Memory across polls: {soak['polls']} front-door polls in one service process: RSS {soak_rss[9]:.1f} MB after
   poll 10, {soak_rss[len(soak_rss) // 2 - 1]:.1f} MB after poll {len(soak_rss) // 2}, {soak_rss[-1]:.1f} MB after poll {len(soak_rss)} (peak {soak['peak_rss_mb']:.1f} MB).
 
