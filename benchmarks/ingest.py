@@ -705,7 +705,7 @@ the rows above without it are the wall-clock measure.)
 
 Front door every {300 / SCALE_DOWN:.0f} s (5 min), revalidation every {43200 / SCALE_DOWN:.0f} s (12 h); three deep-synthesis
 batches withheld, then published one by one at a random moment of a front-door period,
-{NOTIFIERS_TEXT[r.get('notifiers', 'webhook')].lower().rstrip('.')}; `health_port` off (the web app's memory is not part of this measure). The first
+with {NOTIFIERS_TEXT[r.get('notifiers', 'webhook')].removeprefix('Notifiers: ').rstrip('.')}; `health_port` off (the web app's memory is not part of this measure). The first
 poll (baseline) took {s['baseline_s']:.1f} s.
 
 | measure | value |
