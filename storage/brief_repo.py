@@ -8,7 +8,6 @@ store (and to the export, which reads the same rows).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +16,11 @@ from sqlalchemy.orm import Session
 
 from storage.models import Filing, FilingChange, FilingList, ListRow, ListVersion
 from storage.repo import EXPORT_COLUMNS, record_of_row
-from storage.totals_repo import TotalsRepository
+from storage.totals_repo import TotalsRepository, registration_of
 
 __all__ = ["BriefRepository", "SeriesList", "HistoryRename", "StatedTotals", "SeriesTotals"]
 
 _CHUNK = 500
-_REGISTERED_NUMBER = re.compile(r"S\d{4}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +172,7 @@ class BriefRepository:
             active += count
             if kind == "genai_service":
                 # Stored before the GenAI parser set ``registration``: the number's form tells.
-                key = registration if registration in ("filed", "registered") else (
-                    "registered" if _REGISTERED_NUMBER.search(number or "") else "filed")
+                key = registration_of(registration, number or "")
                 by_registration[key] = by_registration.get(key, 0) + count
         return SeriesTotals(filings, active, cancelled, by_registration)
 

@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
 from bot.briefs.formats import KINDS, PERIODS, BriefError, period_months
-from bot.changes.companies import big_tech_group, english_name, foreign_filer, province_en, translate_term
+from bot.changes.companies import big_tech_group, english_name, foreign_filer, province_en, reading_order, translate_term
 from storage.brief_repo import BriefRepository, SeriesList, SeriesTotals, StatedTotals
 from storage.db import Session
+from storage.totals_repo import registration_of as stored_registration_of
 
 __all__ = [
     "Period",
@@ -48,7 +49,6 @@ Period = Literal["list", "month", "quarter", "year"]
 _EXAMPLES_LEADING: Final = 3
 _EXAMPLES_OTHER: Final = 2
 _TOP_PROVINCES: Final = 5
-_REGISTERED_NUMBER = re.compile(r"S\d{4}$")
 _RENAME = re.compile(r"原主体名称[“\"]([^”\"]+)[”\"]变更为[“\"]([^”\"]+)[”\"]")
 
 
@@ -174,9 +174,7 @@ def registration_of(record: dict[str, Any]) -> str:
     """GenAI: the stored ``registration``, else the form of the number (a 上线编号 ends in S + 4
     digits): filings stored before the GenAI parser set the field still count."""
     value = record.get("registration")
-    if value in ("filed", "registered"):
-        return str(value)
-    return "registered" if _REGISTERED_NUMBER.search(str(record.get("filing_number") or "")) else "filed"
+    return stored_registration_of(value if isinstance(value, str) else None, str(record.get("filing_number") or ""))
 
 
 def _breakdown(kind: str, records: Sequence[dict[str, Any]]) -> tuple[Count, ...]:
@@ -251,11 +249,7 @@ def _big_tech(records: Sequence[dict[str, Any]]) -> tuple[GroupEntry, ...]:
             continue
         groups[group.key] = group
         members.setdefault(group.key, []).append(record)
-    # The order of the big-tech finding: the groups readers follow first (by prominence), then
-    # the others by count.
-    keys = sorted(groups, key=lambda k: (not groups[k].leading,
-                                         groups[k].prominence if groups[k].leading else -len(members[k]),
-                                         groups[k].prominence))
+    keys = sorted(groups, key=lambda k: reading_order(groups[k], len(members[k])))  # as the big-tech finding
     return tuple(
         GroupEntry(
             key=k, zh=groups[k].zh, en=groups[k].en, count=len(members[k]),
