@@ -42,6 +42,7 @@ __all__ = [
     "GLOSSARY",
     "KIND_NAMES",
     "LEADING_GROUPS",
+    "reading_order",
     "big_tech_group",
     "foreign_filer",
     "big_tech_groups",
@@ -68,6 +69,13 @@ class BigTechGroup:
     prominence: int = field(default=1_000, compare=False)
     # The groups readers follow (Baidu, Alibaba, Tencent, ByteDance …): always named when present.
     leading: bool = field(default=False, compare=False)
+
+
+def reading_order(group: BigTechGroup, count: int) -> tuple[bool, int, int]:
+    """Where a group stands when several are named: the groups readers follow first, in their
+    order of prominence; the others by count, then prominence. One order for the big-tech
+    finding, the GenAI company line and the briefs."""
+    return (not group.leading, group.prominence if group.leading else -count, group.prominence)
 
 
 @dataclass(frozen=True, slots=True)

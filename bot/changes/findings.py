@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from bot.changes.companies import BigTechGroup as CompanyGroup
 from bot.changes.companies import (
     KIND_NAMES,
     big_tech_group,
@@ -24,6 +25,7 @@ from bot.changes.companies import (
     foreign_filer,
     ordinal_en,
     province_en,
+    reading_order,
 )
 from bot.changes.event_schema import (
     BigTechFinding,
@@ -239,13 +241,13 @@ def _top_filers(entities: Sequence[str], scope: str) -> TopFilersFinding | None:
 
 def _big_tech(entities: Sequence[str], scope: str) -> BigTechFinding | None:
     groups: dict[str, BigTechGroup] = {}
-    rank: dict[str, tuple[bool, int]] = {}  # group name → (leading, prominence)
+    found: dict[str, CompanyGroup] = {}  # group name → the group, for its place in the order
     for entity in entities:
         group = big_tech_group(entity)
         if group is None:
             continue
         entry = groups.setdefault(group.key, {"group": group.en, "group_zh": group.zh, "count": 0, "entities": []})
-        rank[group.en] = (group.leading, group.prominence)
+        found[group.en] = group
         entry["count"] += 1
         if entity not in entry["entities"]:
             entry["entities"].append(entity)
@@ -253,10 +255,9 @@ def _big_tech(entities: Sequence[str], scope: str) -> BigTechFinding | None:
         return None
     # The groups readers follow lead, in their order of prominence, and are never cut; the rest
     # (state-owned carriers, NetEase …) follow by count and fill what room is left.
-    leading = sorted((g for g in groups.values() if rank[g["group"]][0]), key=lambda g: rank[g["group"]][1])
-    others = sorted((g for g in groups.values() if not rank[g["group"]][0]),
-                    key=lambda g: (-g["count"], rank[g["group"]][1], g["group"]))
-    ordered = leading + others
+    ordered = sorted(groups.values(), key=lambda g: (*reading_order(found[g["group"]], g["count"]), g["group"]))
+    leading = [g for g in ordered if found[g["group"]].leading]
+    others = [g for g in ordered if not found[g["group"]].leading]
     zh_scope, en_scope = {
         "new": ("新增备案中的大型科技集团", "Big tech among the new filings"),
         "list": ("本清单中的大型科技集团", "Big tech in this list"),

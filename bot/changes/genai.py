@@ -23,9 +23,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from bot.changes.companies_data import PLACES
+
+if TYPE_CHECKING:  # the company tables load only when companies are named (never in the web process)
+    from bot.changes.companies import BigTechGroup
 
 __all__ = [
     "GENAI_KIND",
@@ -220,7 +223,7 @@ def companies_among(records: Iterable[Mapping[str, Any]]) -> tuple[list[CompanyC
     """(big-tech groups, foreign companies) among ``records``, every one of them (a reader
     following Apple must find it however many others there are): the groups readers follow
     first in their order of prominence (Baidu, Alibaba, Tencent, ByteDance …), then most filings first."""
-    from bot.changes.companies import big_tech_group, foreign_filer
+    from bot.changes.companies import big_tech_group, foreign_filer, reading_order
 
     groups: dict[str, dict[str, Any]] = {}
     foreign: dict[str, dict[str, Any]] = {}
@@ -228,19 +231,18 @@ def companies_among(records: Iterable[Mapping[str, Any]]) -> tuple[list[CompanyC
         entity = str(record.get("entity") or "").strip()
         if not entity:
             continue
-        found: list[tuple[dict[str, dict[str, Any]], str, str, str, str, int | None]] = []
+        found: list[tuple[dict[str, dict[str, Any]], str, str, str, str, BigTechGroup | None]] = []
         try:
             group, filer = big_tech_group(entity), foreign_filer(entity)
         except Exception:  # noqa: BLE001 - a naming bug must never cost a message; that filer goes unnamed
             continue
         if group is not None:
-            # The groups readers follow come first, in their order of prominence (issue 21).
-            found.append((groups, group.key, group.zh, group.en, "", group.prominence if group.leading else None))
+            found.append((groups, group.key, group.zh, group.en, "", group))
         if filer is not None:
             found.append((foreign, filer.key, filer.zh, filer.en, filer.country, None))
-        for table, key, zh, en, country, lead in found:
+        for table, key, zh, en, country, company in found:
             entry = table.setdefault(key, {"zh": zh, "en": en, "country": country, "filed": 0, "registered": 0,
-                                           "on_device": 0, "filers": [], "lead": lead})
+                                           "on_device": 0, "filers": [], "group": company})
             if record.get("registration") == "registered":
                 entry["registered"] += 1
             else:
@@ -250,8 +252,12 @@ def companies_among(records: Iterable[Mapping[str, Any]]) -> tuple[list[CompanyC
                 entry["filers"].append(entity)
 
     def ordered(table: dict[str, dict[str, Any]]) -> list[CompanyCount]:
-        entries = sorted(table.values(), key=lambda e: (e["lead"] is None, e["lead"] or 0,
-                                                        -(e["filed"] + e["registered"]), e["en"]))
+        def place(e: dict[str, Any]) -> tuple[bool, int, int, str]:
+            count = e["filed"] + e["registered"]
+            # Groups in the big-tech finding's order (reading_order); foreign companies by count.
+            return (*reading_order(e["group"], count), e["en"]) if e["group"] else (True, -count, 0, e["en"])
+
+        entries = sorted(table.values(), key=place)
         return [CompanyCount(e["zh"], e["en"], e["filed"], e["registered"], e["on_device"], tuple(e["filers"]),
                              e["country"]) for e in entries]
 
