@@ -12,10 +12,11 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import docx
 
-from web_helpers import Site, export_records, ingest, running_server, write_config
+from web_helpers import Site, ingest, served_replica
 
 REC_2022_10 = "/cms/pub/interact/downloadfile.jsp?filepath=DY7~KEXOOdaogwnGtUO1oioB2ay3IPwCfj~9udOlxp0Njv4oRc451qiDCca1Q7WiKgHZrLcg/AJ~P725"
 RENAMED_NUMBER = "网信算备110108224236601220025号"
@@ -46,29 +47,11 @@ def _reissue_with_rename(replica: "object", key: str) -> None:
 
 @contextmanager
 def renamed_replica(url: str, tmp: Path) -> Iterator[Site]:
-    from bot.app.config import settings_from_mapping
-    from scrapers.replica.server import ReplicaServer
+    """The bundled replica served after a re-issue renamed one filer (see _reissue_with_rename)."""
 
-    with ReplicaServer() as replica:
-        settings = settings_from_mapping(
-            {
-                "database": {"url": url},
-                "data_dir": str(tmp / "data"),
-                # revalidate_interval 0: the second run re-checks the re-issued attachment at once.
-                "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "timeout": 5,
-                                    "retries": 1, "revalidate_interval": 0}},
-            },
-            env={},
-        )
-        config = write_config(tmp / "config.yaml", settings)
-        ingest(config)
+    def rename(replica: Any, config: Path) -> None:
         _reissue_with_rename(replica, REC_2022_10)
         assert "1 revised" in ingest(config)
-    records = export_records(config)
-    serve_config = write_config(tmp / "serve.yaml", settings_from_mapping({"database": {"url": url}}, env={}))
-    with running_server(serve_config) as base:
-        site = Site(base, config, records)
-        try:
-            yield site
-        finally:
-            site.client.close()
+
+    with served_replica(url, tmp, then=rename) as site:
+        yield site

@@ -15,7 +15,7 @@ import sys
 import time
 import unicodedata
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -202,8 +202,10 @@ class Site:
 
 
 @contextmanager
-def served_replica(url: str, tmp: Path) -> Iterator[Site]:
-    """The bundled replica ingested into ``url``, then served by `cacwatch serve`."""
+def served_replica(url: str, tmp: Path, *, then: Callable[[Any, Path], None] | None = None) -> Iterator[Site]:
+    """The bundled replica ingested into ``url``, then served by `cacwatch serve`. ``then``
+    (replica, config) runs after the first ingest while the replica is still up, e.g. to
+    re-issue a list and ingest again (every run re-checks every list: revalidate_interval 0)."""
     from bot.app.config import settings_from_mapping
     from scrapers.replica.server import ReplicaServer
 
@@ -212,12 +214,15 @@ def served_replica(url: str, tmp: Path) -> Iterator[Site]:
             {
                 "database": {"url": url},
                 "data_dir": str(tmp / "data"),
-                "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "timeout": 5, "retries": 1}},
+                "sources": {"cac": {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "timeout": 5,
+                                    "retries": 1, "revalidate_interval": 0}},
             },
             env={},
         )
         config = write_config(tmp / "config.yaml", settings)
         ingest(config)
+        if then is not None:
+            then(replica, config)
     records = export_records(config)
     # What `serve` needs: a config holding only database.url.
     serve_config = write_config(tmp / "serve.yaml", settings_from_mapping({"database": {"url": url}}, env={}))
