@@ -173,6 +173,8 @@ class AnswerCache:
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == b"etag" for name, _ in headers):
                     headers = None  # not an answer of etag_response (a streamed download): never kept
+                elif any(name.lower() == b"cache-control" and (b"no-store" in value or b"private" in value) for name, value in headers):
+                    headers = None  # depends on who asked (bot.web.principal.private_json): never kept
             elif message["type"] == "http.response.body" and headers is not None:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])

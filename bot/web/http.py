@@ -218,6 +218,9 @@ class BasicOrBearerAuth:
             return
         authorization = Headers(scope=scope).get("authorization", "")
         if self._allowed(authorization):
+            from bot.web.principal import OPERATOR, set_principal
+
+            set_principal(scope, OPERATOR)
             await self.app(scope, receive, send)
             return
         if authorization:
