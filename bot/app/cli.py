@@ -303,6 +303,15 @@ def _register_email_commands() -> None:
 _register_email_commands()
 
 
+def _register_user_commands() -> None:
+    from bot.app.cli_users import users_app
+
+    app.add_typer(users_app, name="users", help="Accounts of the web app (add, list, disable, set-password).")
+
+
+_register_user_commands()
+
+
 def _register_list_commands() -> None:
     from bot.app.cli_lists import lists_app
 
