@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-__all__ = ["list_path", "brief_path", "filing_path", "page_url"]
+__all__ = ["list_path", "list_file_path", "brief_path", "filing_path", "page_url"]
 
 
 def list_path(kind: str, list_month: str) -> str:
     return f"/lists/{quote(kind, safe='')}/{quote(list_month, safe='')}"
+
+
+def list_file_path(kind: str, list_month: str, version: int | None = None) -> str:
+    """cacwatch's archived, sha256-checked copy of a list's file (bot/web/archive.py): the
+    current version, or version ``version`` (1-based)."""
+    return f"{list_path(kind, list_month)}/file" + (f"/{int(version)}" if version is not None else "")
 
 
 def brief_path(kind: str, list_month: str, fmt: str = "pdf", lang: str = "both") -> str:
