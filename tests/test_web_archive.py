@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+import feedparser
 import httpx
 import pytest
 import yaml
@@ -91,6 +92,21 @@ def test_archived_files_of_every_version_checked_and_refused_when_damaged(
         files = {h["file"] for h in filing["lists"] if h["list_month"] == "2022-10"}
         assert files == {f"/lists/{KIND}/2022-10/file/1", f"/lists/{KIND}/2022-10/file/2"}
         assert f'href="/lists/{KIND}/2022-10/file/2"' in client.get(f"/filings/{KIND}/{quote(RENAMED)}").text
+
+        # The feeds link each entry's version: the publication the first, the re-issue the second.
+        atom = feedparser.parse(client.get("/feeds/lists.atom", params={"kind": KIND}).content)
+        assert atom.bozo == 0
+        enclosures = [[link.href for link in entry.links if link.rel == "enclosure"] for entry in atom.entries[:2]]
+        assert enclosures[0][0].endswith(f"/lists/{KIND}/2022-10/file/2") and "revised" in atom.entries[0].title
+        assert "网信办附件 CAC's attachment: " + listed["attachment_url"] in atom.entries[0].content[0].value
+        feed = client.get("/feeds/lists.json", params={"kind": KIND}).json()
+        first = feed["items"][0]
+        assert first["attachments"][0]["url"].endswith(f"/lists/{KIND}/2022-10/file/2")
+        assert first["attachments"][0]["mime_type"] == DOCX
+        assert first["_cacwatch"]["published_basis"] == listed["published_basis"]
+        assert first["_cacwatch"]["first_published_on"] == listed["first_published_on"]
+        published = next(i for i in feed["items"] if i["_cacwatch"]["list_month"] == "2022-10" and i["_cacwatch"]["type"] == "list.published")
+        assert published["attachments"][0]["url"].endswith(f"/lists/{KIND}/2022-10/file/1")
 
         # No such version: a page that says so and links CAC's original.
         missing = client.get(f"/lists/{KIND}/2022-10/file/3")
