@@ -169,6 +169,11 @@ def test_list_dates_say_published_or_first_seen_and_rows_their_printed_number(co
         assert f"首次见于页面 {later['first_published_on']}" in page and "first seen on the page" in page
         assert "页面日期" in page and "2024-04-02" in page
         assert "发布 2024-04-02" in client.get("/lists/genai_service/2024-04").text
+        # The list's brief is dated as the list is, not by the page.
+        brief = client.get("/lists/genai_service/2025-01/brief.html", params={"lang": "both"})
+        assert brief.status_code == 200
+        assert f"首次见于页面 {later['first_published_on']}" in brief.text and "first seen on the page" in brief.text
+        assert "2024-04-02" not in brief.text
 
         # 序号 as printed: the 2024-08 GenAI list runs on from the previous list (118 …), and
         # its 登记 table starts again at 1.
