@@ -558,6 +558,7 @@ class Service:
             web=self.settings.web,
             briefs=self.settings.briefs,
             brief_dir=self.settings.data_dir / "briefs",
+            blob_dir=self.settings.data_dir / "blobs",
             extra_routes=routes,
             # Orchestrators and mail recipients have no web.auth credentials.
             open_paths={*self._routes(), UNSUBSCRIBE},

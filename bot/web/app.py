@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from bot.settings.config import BriefsSettings, Settings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import accounts, api, dossiers, feeds, insights, pages
+from bot.web import accounts, api, archive, dossiers, feeds, insights, pages
 from bot.web.access import Access
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
@@ -44,6 +44,7 @@ from bot.web.http import (
 )
 from bot.web.params import ParamError
 from bot.web.state import WebState
+from scrapers.blobstore import BlobStore
 from storage.corpus import Corpus
 from storage.db import Database
 
@@ -92,12 +93,15 @@ def create_app(
     worker_threads: int = 8,
     briefs: BriefsSettings | None = None,
     brief_dir: Path | None = None,
+    blob_dir: Path | None = None,
     loopback_only: bool = False,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
     ``refresh_in_child``: build the search index in a spawned process (keeps pypinyin out of
     this one); False refreshes inline, for a process that loads ``bot.changes.companies`` anyway.
+    ``blob_dir``: the blob store of raw attachments (``data_dir/blobs``) the archived-file
+    route serves; without one (or while it does not exist) no archive link is shown.
     ``loopback_only``: without ``web.auth``, answer only clients on loopback (``open_paths``
     excepted): ``cacwatch run`` on a public address without credentials set.
     """
@@ -107,6 +111,7 @@ def create_app(
         web = web or source.web
         briefs = briefs or source.briefs
         brief_cache = brief_cache or source.data_dir / "briefs"
+        blob_dir = blob_dir or source.data_dir / "blobs"
     else:
         db = source
     web = web or WebSettings()
@@ -122,7 +127,7 @@ def create_app(
 
         return refresh_index(corpus)
 
-    state = WebState(corpus, web, refresh)
+    state = WebState(corpus, web, refresh, BlobStore(blob_dir) if blob_dir is not None else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -183,6 +188,7 @@ def create_app(
     app.include_router(insights.page_router)
     app.include_router(dossiers.router)
     app.include_router(pages.router)
+    app.include_router(archive.router)
     briefs = briefs or BriefsSettings()
     install_briefs(
         app,
