@@ -82,6 +82,20 @@ def _prepare(config: Path, replica: ReplicaServer, receiver: Receiver, database_
     return db
 
 
+def _console_app(config: Path, replica: ReplicaServer, receiver: Receiver, database_url: str, *,
+                 token_of: str) -> tuple[Database, Any, str]:
+    """The prepared store, the app over it (with the config's notify settings), and a personal
+    API token of the account ``token_of``."""
+    from bot.web.app import create_app
+
+    db = _prepare(config, replica, receiver, database_url)
+    settings = load_settings(config)
+    account = accounts.user_by_email(db, token_of)
+    assert account is not None
+    token = accounts.create_token(db, account.id, "t").secret
+    return db, create_app(db, web=settings.web, settings=settings, refresh_in_child=False), token
+
+
 async def _sign_in(http: httpx.AsyncClient, email: str, password: str) -> None:
     page = await http.get("/signin")
     token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)
@@ -98,13 +112,7 @@ def _csrf(text: str) -> str:
 
 def test_console_pages_and_api(console_config: Path, replica: ReplicaServer, receiver: Receiver, database_url: str,
                                fake_telegram: FakeTelegram) -> None:
-    from bot.web.app import create_app
-
-    db = _prepare(console_config, replica, receiver, database_url)
-    settings = load_settings(console_config)
-    member_id = accounts.user_by_email(db, "ada@example.org").id  # type: ignore[union-attr]
-    member_token = accounts.create_token(db, member_id, "m").secret
-    app = create_app(db, web=settings.web, settings=settings, refresh_in_child=False)
+    db, app, member_token = _console_app(console_config, replica, receiver, database_url, token_of="ada@example.org")
 
     async def steps(http: httpx.AsyncClient) -> dict[str, Any]:
         r: dict[str, Any] = {"anonymous": await http.get("/console"), "anonymous_api": await http.get("/api/v1/console/holds")}
@@ -188,13 +196,7 @@ def test_console_pages_and_api(console_config: Path, replica: ReplicaServer, rec
 
 def test_reject_from_the_console_keeps_the_list(console_config: Path, replica: ReplicaServer, receiver: Receiver,
                                                   database_url: str) -> None:
-    from bot.web.app import create_app
-
-    db = _prepare(console_config, replica, receiver, database_url)
-    settings = load_settings(console_config)
-    op_id = accounts.user_by_email(db, "op@example.org").id  # type: ignore[union-attr]
-    token = accounts.create_token(db, op_id, "ops").secret
-    app = create_app(db, web=settings.web, settings=settings, refresh_in_child=False)
+    db, app, token = _console_app(console_config, replica, receiver, database_url, token_of="op@example.org")
     bearer = {"Authorization": f"Bearer {token}"}
 
     async def go() -> list[httpx.Response]:

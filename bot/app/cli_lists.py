@@ -28,6 +28,13 @@ lists_app = typer.Typer(help="Stored lists: re-issues held as suspect (rows miss
 _KINDS = ("deep_synthesis", "algorithm_recommendation", "genai_service")
 
 
+def _check_list(kind: str, month: str) -> None:
+    if kind not in _KINDS:
+        raise _fail(f"unknown kind {kind!r} ({', '.join(_KINDS)})", 2)
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise _fail(f"month {month!r}: expected YYYY-MM", 2)
+
+
 @lists_app.command("held")
 def held() -> None:
     """Lists whose latest re-issue is held as suspect, with how many rows it lost."""
@@ -51,10 +58,7 @@ def confirm(
     month: Annotated[str, typer.Argument(help="The list month, YYYY-MM")],
 ) -> None:
     """Accept the held re-issue of KIND MONTH as the list's content and announce its changes."""
-    if kind not in _KINDS:
-        raise _fail(f"unknown kind {kind!r} ({', '.join(_KINDS)})", 2)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise _fail(f"month {month!r}: expected YYYY-MM", 2)
+    _check_list(kind, month)
     from bot.ingest.holds import confirm_held
 
     settings = cli_common.settings()
@@ -77,10 +81,7 @@ def reject(
 ) -> None:
     """Reject the held re-issue of KIND MONTH: the list keeps its current rows, nothing is
     announced, and the same file served again is not held again."""
-    if kind not in _KINDS:
-        raise _fail(f"unknown kind {kind!r} ({', '.join(_KINDS)})", 2)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise _fail(f"month {month!r}: expected YYYY-MM", 2)
+    _check_list(kind, month)
     from bot.ingest.holds import held, reject as reject_list
 
     settings = cli_common.settings(for_reading=True)

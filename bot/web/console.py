@@ -31,7 +31,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.app.config import Settings
 from bot.app.redact import mask_destination, mask_urls_in
-from bot.web.accounts import page, signed_in_or_redirect
+from bot.web.accounts import ERRORS, RowId, page, signed_in_or_redirect
 from bot.web.forms import bounded_json_body, field, read_form
 from bot.web.principal import CSRF_FIELD, Principal, check_csrf, private_json, require_operator
 from bot.web.state import web_state
@@ -276,14 +276,14 @@ def _back(done: str) -> Response:
 
 
 @page_router.post("/console/holds/{list_id}/confirm")
-async def console_confirm(request: Request, list_id: int) -> Response:
+async def console_confirm(request: Request, list_id: RowId) -> Response:
     await _console_form(request)
     await _confirm(request, list_id)
     return _back("confirmed")
 
 
 @page_router.post("/console/holds/{list_id}/reject")
-async def console_reject(request: Request, list_id: int) -> Response:
+async def console_reject(request: Request, list_id: RowId) -> Response:
     await _console_form(request)
     await _reject(request, list_id)
     return _back("rejected")
@@ -306,6 +306,11 @@ async def console_test_post(request: Request) -> Response:
 # --- JSON API ------------------------------------------------------------------------------------
 
 
+_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+_DONE_JSON: dict[int | str, dict[str, Any]] = {200: {"description": "Done", "content": _OBJECT}, **ERRORS}
+_TELEGRAM_REFUSED: dict[str, Any] = {"description": "Telegram refused the post", "content": _OBJECT}
+
+
 class RetryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     destination: str = Field(min_length=1, max_length=2000, description="A destination as the outbox section shows it")
@@ -317,28 +322,31 @@ def _section_route(name: str) -> None:
     async def read(request: Request, principal: Principal = Depends(require_operator)) -> Response:
         return private_json(await anyio.to_thread.run_sync(section, _db(request), settings_of(request)))
 
-    api_router.add_api_route(f"/{name}", read, methods=["GET"], summary=f"Console: {name} (operator)", name=f"console_{name}")
+    api_router.add_api_route(
+        f"/{name}", read, methods=["GET"], summary=f"Console: {name} (operator)", name=f"console_{name}", response_model=None,
+        responses={200: {"description": f"The {name} section of /console", "content": _OBJECT}, **ERRORS},
+    )
 
 
 for _name in SECTIONS:
     _section_route(_name)
 
 
-@api_router.post("/holds/{list_id}/confirm", summary="Confirm a held re-issue: its changes are queued (operator)")
-async def api_confirm(request: Request, list_id: int, principal: Principal = Depends(require_operator)) -> Response:
+@api_router.post("/holds/{list_id}/confirm", response_model=None, responses=_DONE_JSON, summary="Confirm a held re-issue: its changes are queued (operator)")
+async def api_confirm(request: Request, list_id: RowId, principal: Principal = Depends(require_operator)) -> Response:
     return private_json(await _confirm(request, list_id))
 
 
-@api_router.post("/holds/{list_id}/reject", summary="Reject a held re-issue: the list keeps its rows (operator)")
-async def api_reject(request: Request, list_id: int, principal: Principal = Depends(require_operator)) -> Response:
+@api_router.post("/holds/{list_id}/reject", response_model=None, responses=_DONE_JSON, summary="Reject a held re-issue: the list keeps its rows (operator)")
+async def api_reject(request: Request, list_id: RowId, principal: Principal = Depends(require_operator)) -> Response:
     return private_json(await _reject(request, list_id))
 
 
-@api_router.post("/outbox/retry", summary="Queue a destination's dead letters again (operator)")
+@api_router.post("/outbox/retry", response_model=None, responses=_DONE_JSON, summary="Queue a destination's dead letters again (operator)")
 async def api_retry(request: Request, body: RetryIn, principal: Principal = Depends(require_operator)) -> Response:
     return private_json(await _retry(request, body.destination))
 
 
-@api_router.post("/telegram/test", summary="Send a test post to the Telegram channel (operator)")
+@api_router.post("/telegram/test", response_model=None, responses={**_DONE_JSON, 502: _TELEGRAM_REFUSED}, summary="Send a test post to the Telegram channel (operator)")
 async def api_test_post(request: Request, principal: Principal = Depends(require_operator)) -> Response:
     return private_json(await _test_post(request, principal))
