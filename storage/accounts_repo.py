@@ -1,7 +1,7 @@
 """Accounts of the self-service side: users, sign-in sessions, personal API tokens.
 
 Rows only: the password policy and Argon2id hashing, token making and the rules of who may do
-what are ``bot.app.accounts``. Secrets arrive here already hashed (an Argon2id string for a
+what are ``bot.web.users``. Secrets arrive here already hashed (an Argon2id string for a
 password, the SHA-256 hex of a random session or API token) and never leave in the clear.
 Records handed up are typed (``Account``, ``TokenInfo``, ``Identity``), never ORM rows.
 """

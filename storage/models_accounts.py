@@ -3,7 +3,7 @@
 Migration: ``storage/migrations/versions/0017_accounts.py``.
 
 Nothing secret is stored in the clear: a password is an Argon2id hash (made by the application,
-``bot.app.accounts``), a session or API token only as the SHA-256 of its random value (256 bits,
+``bot.web.users``), a session or API token only as the SHA-256 of its random value (256 bits,
 so a plain hash is enough and a lookup is one indexed equality). A token keeps a short visible
 ``prefix`` so its owner can tell tokens apart in lists.
 """

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bot.app import accounts
+from bot.web import users as accounts
 from bot.app.cli import app
 from storage.db import Database
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot.app import accounts
-from bot.app.config import ProxyAuthSettings, SessionSettings, WebAuthSettings, WebSettings
+from bot.web import users as accounts
+from bot.settings.config import ProxyAuthSettings, SessionSettings, WebAuthSettings, WebSettings
 from bot.web.access import SESSION_COOKIE
 from bot.web.principal import CSRF_COOKIE
 

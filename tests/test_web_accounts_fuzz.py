@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 
-from bot.app import accounts
+from bot.web import users as accounts
 from storage.db import Database
 from web_helpers import running_server
 

@@ -18,9 +18,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bot.app import accounts
+from bot.web import users as accounts
 from bot.app.cli import app as cli
-from bot.app.config import load_settings
+from bot.settings.config import load_settings
 from fake_telegram import FakeTelegram
 from conftest import WEBHOOK_SECRET
 from scrapers.replica.server import ReplicaServer

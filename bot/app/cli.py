@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from bot.app.config import Settings
+    from bot.settings.config import Settings
     from bot.delivery.notifiers.base import Notifier
     from bot.ingest.poll import PollOutcome
 
@@ -115,7 +115,7 @@ def _global(
     elif os.environ.get("CACWATCH_CONFIG"):
         _state.config_path, _state.explicit = Path(os.environ["CACWATCH_CONFIG"]), True
     else:
-        from bot.app.config import DEFAULT_CONFIG_PATH
+        from bot.settings.config import DEFAULT_CONFIG_PATH
 
         _state.config_path, _state.explicit = DEFAULT_CONFIG_PATH, False
 
@@ -153,7 +153,7 @@ def check(
     As `cacwatch run` does: the front door (new lists) on every run, every known list
     re-checked only when sources.cac.revalidate_interval has passed since the last time
     (stored in the database, so cron, `run` and several instances agree)."""
-    from bot.app.progress import progress_reporter
+    from bot.ingest.progress import progress_reporter
     from bot.ingest.poll import NotifiersOnFirstUse, poll_and_deliver
 
     if not once:
@@ -178,6 +178,11 @@ def check(
 
     notifiers = NotifiersOnFirstUse(build)  # an idle cron run never builds them
     err_console = _err_console()
+    from bot.app.alert_destinations import alert_destinations, no_destination_warning
+
+    if not alert_destinations(settings):
+        # One line at start, as `run` says it: incidents would otherwise open in silence.
+        err_console.print(f"cacwatch: warning: {no_destination_warning()}", markup=False, highlight=False, soft_wrap=True)
 
     async def main() -> "PollOutcome":
         try:
@@ -188,7 +193,15 @@ def check(
             try:
                 from bot.app.alerts import Alerter  # after the poll: not on the way to its first request
 
-                await Alerter(settings, db).after_poll(outcome.report)
+                alerter = Alerter(settings, db)
+                await alerter.after_poll(outcome.report)
+                if alerter.queued:
+                    # operator.alert events for webhooks: sent now, not at the next cron run.
+                    from bot.delivery.notifiers.base import notifiers_by_key
+                    from bot.delivery.outbox import deliver_until_idle
+
+                    alert_run = await deliver_until_idle(db, notifiers_by_key(notifiers), max_wait=30.0)
+                    outcome.deliveries.add(alert_run)
             except Exception as err:  # noqa: BLE001 - the poll's own result still stands
                 err_console.print(f"cacwatch: operator alerts failed: {err.__class__.__name__}", markup=False, highlight=False)
             return outcome
@@ -341,7 +354,7 @@ def deliveries_list(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
-    from bot.app.redact import mask_destination, mask_urls_in
+    from bot.settings.redact import mask_destination, mask_urls_in
     from storage.outbox_repo import DELIVERY_LABELS, OutboxRepository
 
     settings = _settings(for_reading=True)
@@ -494,7 +507,7 @@ def demo(
     from rich.console import Console
 
     if serve:
-        from bot.web.command import demo_and_serve
+        from bot.app.cli_web import demo_and_serve
 
         raise typer.Exit(demo_and_serve(Console(), workdir, host="127.0.0.1", port=port))
     code = run_demo(Console(), workdir)
@@ -535,7 +548,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
 ) -> None:
     """Serve the web pages, the JSON API and the feeds over the database (read-only, never polls)."""
-    from bot.web.command import serve as serve_web
+    from bot.app.cli_web import serve as serve_web
 
     settings = _settings(for_reading=True)  # serves, never sends: no notifier secrets needed
     db = _database(settings)
@@ -567,6 +580,11 @@ def status() -> None:
         db.dispose()
     console = _console()
     print_status(console, snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+    from bot.app.alert_destinations import alert_destinations
+
+    where = alert_destinations(settings)
+    alerts_to = "; ".join(d.label for d in where) if where else "nowhere (incidents are only shown here: see README, \"Operator alerts\")"
+    console.print(f"operator alerts go to: {alerts_to}", markup=False, highlight=False, soft_wrap=True)
     # The proof that nothing was missed: CAC's stated GenAI totals against what is held.
     for line in totals_lines(reconciliations):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -668,7 +686,7 @@ def dossier(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
 ) -> None:
     """Everything a company group or filer filed, under every name it used (XLSX or PDF)."""
-    from bot.changes.dossier import DossierError, filer_dossier, group_dossier, write_pdf, write_xlsx
+    from bot.briefs.dossier import DossierError, filer_dossier, group_dossier, write_pdf, write_xlsx
     from bot.changes.resolver import company_label, resolve, suggest
     from bot.web.search_text import refresh_index
     from storage.corpus import Corpus

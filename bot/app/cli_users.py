@@ -32,7 +32,7 @@ _PasswordEnv = Annotated[
 
 
 def _password(env: str | None) -> str:
-    from bot.app.accounts import check_password
+    from bot.web.users import check_password
 
     if env is not None:
         value = os.environ.get(env)
@@ -63,7 +63,7 @@ def users_add(
     no_password: Annotated[bool, typer.Option("--no-password", help="Sign-in only through web.proxy_auth")] = False,
 ) -> None:
     """Add an account."""
-    from bot.app.accounts import add_user, clean_email, clean_name, clean_role
+    from bot.web.users import add_user, clean_email, clean_name, clean_role
 
     try:
         clean_email(email)
@@ -87,7 +87,7 @@ def users_list() -> None:
     """Every account: role, state, last sign-in."""
     from rich.table import Table
 
-    from bot.app.accounts import list_users
+    from bot.web.users import list_users
 
     settings = cli_common.settings(for_reading=True)
     db = cli_common.read_database(settings)
@@ -112,7 +112,7 @@ def users_disable(
     enable: Annotated[bool, typer.Option("--enable", help="Enable it again instead")] = False,
 ) -> None:
     """Disable an account: its sessions end and its API tokens stop working (--enable undoes it)."""
-    from bot.app.accounts import set_disabled, user_by_email
+    from bot.web.users import set_disabled, user_by_email
 
     db = _db()
     try:
@@ -134,7 +134,7 @@ def users_set_password(
     password_env: _PasswordEnv = None,
 ) -> None:
     """Set an account's password (its browser sessions end; API tokens stay)."""
-    from bot.app.accounts import clean_email, set_password
+    from bot.web.users import clean_email, set_password
 
     try:
         clean_email(email)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.app.config import Settings
+from bot.settings.config import Settings
 from storage.db import Database
 from storage.holds import HeldList, held_lists, reject_held
 
@@ -48,7 +48,7 @@ def confirm_held(
 
     The notifiers are built from ``settings`` (their destinations get the deliveries); nothing is
     sent here."""
-    from bot.changes.events import OutboxHooks
+    from bot.ingest.events import OutboxHooks
     from bot.changes.watchlist import Watchlist
     from bot.delivery.notifiers.factory import build_notifiers
     from storage.repo import Repository

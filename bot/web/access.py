@@ -35,8 +35,8 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.app import accounts
-from bot.app.config import WebSettings
+from bot.web import users as accounts
+from bot.settings.config import WebSettings
 from bot.web.http import FailedAttempts, client_of, error_response, web_auth_allows
 from bot.web.principal import OPERATOR, Principal, set_principal
 from storage.accounts_repo import Identity

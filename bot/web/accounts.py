@@ -13,7 +13,7 @@
 - ``/api/v1/tokens`` (GET, POST, DELETE ``/{id}``): one's own tokens. ``/api/v1/users`` (operator:
   GET, POST, PATCH ``/{id}`` ``{"disabled": …}``): the accounts.
 
-Every answer is private (``no-store``); the rules themselves are ``bot.app.accounts``.
+Every answer is private (``no-store``); the rules themselves are ``bot.web.users``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bot.app import accounts
+from bot.web import users as accounts
 from bot.web.access import SESSION_COOKIE, SIGNIN_PATH
 from bot.web.forms import bounded_json_body, field, read_form
 from bot.web.http import FailedAttempts, client_of

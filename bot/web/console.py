@@ -9,7 +9,7 @@ deliveries retry``), ``subscribers`` (email digests, read only; unsubscribe toke
 ``totals`` (the GenAI totals reconciliation) and ``telegram`` (the channel, the bot's private
 subscribers and watches, and "send test post" through the configured notifier).
 
-Destinations are shown masked (``bot.app.redact``: a webhook URL's secrets never reach a page);
+Destinations are shown masked (``bot.settings.redact``: a webhook URL's secrets never reach a page);
 a retry form names the masked destination and the server finds the stored key it stands for.
 Actions from the page are forms (POST + CSRF) answered with a redirect to ``/console?done=…``
 (a fixed message per code: nothing the request sent is echoed).
@@ -29,8 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bot.app.config import Settings
-from bot.app.redact import mask_destination, mask_urls_in
+from bot.settings.config import Settings
+from bot.settings.redact import mask_destination, mask_urls_in
 from bot.web.accounts import ERRORS, RowId, page, signed_in_or_redirect
 from bot.web.forms import bounded_json_body, field, read_form
 from bot.web.principal import CSRF_FIELD, Principal, check_csrf, private_json, require_operator
@@ -133,7 +133,7 @@ def outbox(db: Database, settings: Settings) -> dict[str, Any]:
 
 
 def subscribers(db: Database, settings: Settings) -> dict[str, Any]:
-    from bot.app.config import EmailSettings
+    from bot.settings.config import EmailSettings
     from bot.delivery.email.subscribers import load_subscribers
 
     email = settings.notify.email or EmailSettings(smtp_host="localhost", sender="cacwatch@localhost.localdomain")

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.changes.event_schema import EVENT_TYPES
+from bot.settings.event_types import EVENT_TYPES, OPERATOR_ALERT, WEBHOOK_EVENT_TYPES
 from scrapers.records import Kind
 from scrapers.sources.base import Duration, parse_duration
 from scrapers.sources.cac.settings import BusyHoursSettings, CacSourceSettings
@@ -106,11 +106,16 @@ def _known_kinds(kinds: list[str] | None) -> list[str] | None:
     return kinds
 
 
-def _known_events(events: list[str] | None) -> list[str] | None:
+def _known_events(events: list[str] | None, allowed: tuple[str, ...] = EVENT_TYPES) -> list[str] | None:
     for event in events or []:
-        if event not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {event!r} (one of {', '.join(EVENT_TYPES)})")
+        if event not in allowed:
+            hint = " (Apprise entries carry operator alerts with operator_alerts: true)" if event == OPERATOR_ALERT else ""
+            raise ValueError(f"unknown event type {event!r} (one of {', '.join(allowed)}){hint}")
     return events
+
+
+def _webhook_events(events: list[str] | None) -> list[str] | None:
+    return _known_events(events, WEBHOOK_EVENT_TYPES)
 
 
 def _http_url(problem: str) -> AfterValidator:
@@ -131,6 +136,8 @@ def _without_trailing_slash(url: str) -> str:
 # Filters that refuse unknown names where they are declared.
 _KnownKinds = Annotated[list[str] | None, AfterValidator(_known_kinds)]
 _KnownEvents = Annotated[list[str] | None, AfterValidator(_known_events)]
+# A webhook may also ask for operator alerts by name (never implied by leaving ``events`` out).
+_WebhookEvents = Annotated[list[str] | None, AfterValidator(_webhook_events)]
 
 
 class _DestinationFilters(NotifierSettings):
@@ -153,6 +160,9 @@ class WebhookSettings(_DestinationFilters):
     kind: ClassVar[str] = "webhook"
     module: ClassVar[str] = "bot.delivery.notifiers.webhook"
     url: Annotated[str, _http_url("must be an http(s) URL")]
+    # Event types this endpoint gets (default: every list and baseline event). ``operator.alert``
+    # adds operator alerts (incidents opened and resolved); only an endpoint naming it gets them.
+    events: _WebhookEvents = None
     # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str
     allow_private: bool = False
@@ -177,7 +187,7 @@ class WebhookSettings(_DestinationFilters):
     def _safe_target(self) -> "WebhookSettings":
         # Static part of the outbound-URL guard (no DNS here: config load makes no network
         # call); the full check runs again before every send.
-        from bot.delivery.netguard import check
+        from bot.settings.netguard import check
 
         problem = check(self.url, allow_private=self.allow_private, resolve=False)
         if problem:
@@ -286,7 +296,7 @@ class TelegramSettings(NotifierSettings):
 
 def _check_patterns(patterns: list[str]) -> list[str]:
     """An invalid watch pattern (``re:[``) is a config error now, not a warning on every poll."""
-    from bot.changes.watchlist import check_pattern
+    from bot.settings.patterns import check_pattern
 
     for index, pattern in enumerate(patterns):
         try:
@@ -320,7 +330,7 @@ class EmailSubscriberSettings(_Strict):
 
     @model_validator(mode="after")
     def _valid(self) -> "EmailSubscriberSettings":
-        from bot.delivery.email.validation import check_schedule, normalize_address
+        from bot.settings.email_validation import check_schedule, normalize_address
 
         object.__setattr__(self, "address", normalize_address(self.address))
         check_schedule(at=self.at, weekday=self.weekday, timezone=self.timezone)
@@ -364,7 +374,7 @@ class EmailSettings(NotifierSettings):
     @model_validator(mode="after")
     def _valid_email(self) -> "EmailSettings":
         # The checks live beside the code that relies on them (bot.delivery.email.subscribers).
-        from bot.delivery.email.validation import check_schedule, normalize_address
+        from bot.settings.email_validation import check_schedule, normalize_address
 
         if not self.smtp_host.strip() or re.search(r"[\s/]", self.smtp_host.strip()):
             raise ValueError("smtp_host: must be a host name or address")
@@ -422,7 +432,7 @@ class ServiceSettings(_Strict):
 
     @model_validator(mode="after")
     def _valid_addresses(self) -> "ServiceSettings":
-        from bot.delivery.email.validation import normalize_address
+        from bot.settings.email_validation import normalize_address
 
         object.__setattr__(
             self,
