@@ -302,7 +302,7 @@ def test_web_auth_counts_member_credentials_and_leaves_signin_open(database: Any
     app = _app(database, auth=WebAuthSettings(token="w" * 32))
 
     async def steps(http: httpx.AsyncClient) -> dict[str, httpx.Response]:
-        r = {"anonymous": await http.get("/api/v1/lists"), "signin": await http.get("/signin")}
+        r = {"anonymous": await http.get("/api/v1/lists"), "signin": await http.get("/signin"), "page": await http.get("/account")}
         r["with_token"] = await http.get("/api/v1/lists", headers={"Authorization": f"Bearer {token}"})
         r["operator"] = await http.get("/api/v1/users", headers={"Authorization": f"Bearer {'w' * 32}"})
         r["signed_in"] = await _sign_in(http, "ada@example.org", PASSWORD)
@@ -312,6 +312,7 @@ def test_web_auth_counts_member_credentials_and_leaves_signin_open(database: Any
     r = _run(app, steps)
     assert r["anonymous"].status_code == 401 and r["anonymous"].json() == {"error": "authentication required"}
     assert r["signin"].status_code == 200
+    assert r["page"].status_code == 401 and "sign in at /signin" in r["page"].text
     assert r["with_token"].status_code == 200
     assert r["operator"].status_code == 200
     assert r["signed_in"].status_code == 303 and r["with_session"].status_code == 200

@@ -28,6 +28,10 @@ lists_app = typer.Typer(help="Stored lists: re-issues held as suspect (rows miss
 _KINDS = ("deep_synthesis", "algorithm_recommendation", "genai_service")
 
 
+_KindArgument = Annotated[str, typer.Argument(help="deep_synthesis, algorithm_recommendation or genai_service")]
+_MonthArgument = Annotated[str, typer.Argument(help="The list month, YYYY-MM")]
+
+
 def _check_list(kind: str, month: str) -> None:
     if kind not in _KINDS:
         raise _fail(f"unknown kind {kind!r} ({', '.join(_KINDS)})", 2)
@@ -54,8 +58,8 @@ def held() -> None:
 
 @lists_app.command("confirm")
 def confirm(
-    kind: Annotated[str, typer.Argument(help="deep_synthesis, algorithm_recommendation or genai_service")],
-    month: Annotated[str, typer.Argument(help="The list month, YYYY-MM")],
+    kind: _KindArgument,
+    month: _MonthArgument,
 ) -> None:
     """Accept the held re-issue of KIND MONTH as the list's content and announce its changes."""
     _check_list(kind, month)
@@ -76,8 +80,8 @@ def confirm(
 
 @lists_app.command("reject")
 def reject(
-    kind: Annotated[str, typer.Argument(help="deep_synthesis, algorithm_recommendation or genai_service")],
-    month: Annotated[str, typer.Argument(help="The list month, YYYY-MM")],
+    kind: _KindArgument,
+    month: _MonthArgument,
 ) -> None:
     """Reject the held re-issue of KIND MONTH: the list keeps its current rows, nothing is
     announced, and the same file served again is not held again."""
