@@ -146,6 +146,9 @@ class ListVersion(Base):
     rows_digest: Mapped[str] = mapped_column(String(64))
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
+    # A held (suspect) version the operator rejected (0017): the same bytes served again are
+    # not stored or held again; the list keeps its current version.
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ListRow(Base):

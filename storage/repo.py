@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from scrapers.records import EXPORT_FIELDS, FilingRow, Kind, ListRef, ParsedList, Validators
 from scrapers.records import Announcement as AnnouncementRecord
 from storage.diff import COMPARED_FIELDS, FieldChanges, RowsDiff, change_type, diff_rows, field_changes, rows_digest
-from storage.holds import HeldVersion, Hold, confirm_due, held_versions, is_suspect, lost_rows
+from storage.holds import HeldVersion, Hold, confirm_due, held_versions, is_rejected, is_suspect, lost_rows
 from storage.list_dates import first_publication
 from storage.models import (
     Announcement,
@@ -268,6 +268,9 @@ class Repository:
         held = self.session.get(ListVersion, filing_list.held_version_id) if filing_list.held_version_id else None
         if held is not None and held.sha256 == parsed.sha256:
             return self.still_served(filing_list, held)
+        if previous is not None and is_rejected(self.session, filing_list.id, parsed.sha256):
+            # Bytes the operator rejected when they were held: the list keeps its current version.
+            return IngestOutcome(filing_list.id, previous.id, False, bytes_changed=False, rows_changed=False)
 
         new_rows = [{"filing_number": row.filing_number, **_row_fields(row)} for row in parsed.rows]
         digest = rows_digest(new_rows)

@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from bot.settings.config import BriefsSettings, Settings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import accounts, api, archive, dossiers, feeds, insights, pages
+from bot.web import accounts, api, archive, console, dossiers, feeds, insights, pages
 from bot.web.access import Access
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
@@ -95,6 +95,7 @@ def create_app(
     brief_dir: Path | None = None,
     blob_dir: Path | None = None,
     loopback_only: bool = False,
+    settings: Settings | None = None,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
@@ -104,9 +105,12 @@ def create_app(
     route serves; without one (or while it does not exist) no archive link is shown.
     ``loopback_only``: without ``web.auth``, answer only clients on loopback (``open_paths``
     excepted): ``cacwatch run`` on a public address without credentials set.
+    ``settings``: the whole configuration, for the operator console (destinations, Telegram,
+    email); given by ``source`` when that is a ``Settings``.
     """
     brief_cache = brief_dir
     if isinstance(source, Settings):
+        settings = settings or source
         db = Database(source.database.url)
         web = web or source.web
         briefs = briefs or source.briefs
@@ -152,6 +156,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False},
     )
     app.state.web = state
+    app.state.settings = settings  # the operator console's notify settings (bot.web.console)
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
 
     async def on_validation(request: Request, err: Exception) -> Response:
@@ -182,6 +187,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(accounts.api_router)
     app.include_router(accounts.page_router)
+    app.include_router(console.api_router)
+    app.include_router(console.page_router)
     app.include_router(insights.api_router)
     app.include_router(dossiers.api_router)
     app.include_router(feeds.router)
