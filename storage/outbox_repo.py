@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.models import Filing, FilingChange
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
 
 __all__ = ["ClaimedDelivery", "DestinationReport", "OutboxRepository", "DELIVERY_LABELS", "DeliveryState", "delivery_label"]
@@ -53,6 +54,7 @@ class ClaimedDelivery:
     attempts: int
     event_id: str
     payload: dict[str, Any]
+    seq: int  # the event's row number: its place in the sequence of every event
 
 
 class OutboxRepository:
@@ -68,6 +70,28 @@ class OutboxRepository:
         self.session.add(row)
         self.session.flush()
         return row.id
+
+    def link_changes(self, event_pk: int, version_id: int | None, filings: Sequence[tuple[str, str]]) -> int:
+        """Mark the history rows that list version ``version_id`` wrote for these (kind, number)
+        filings as announced by event ``event_pk`` (the first event to carry them keeps them).
+        Returns how many rows were marked."""
+        if version_id is None or not filings:
+            return 0
+        marked = 0
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, number in filings:
+            by_kind[kind].append(number)
+        for kind, numbers in by_kind.items():
+            for start in range(0, len(numbers), 500):
+                ids = select(Filing.id).where(Filing.kind == kind, Filing.filing_number.in_(numbers[start : start + 500]))
+                result = self.session.execute(
+                    update(FilingChange)
+                    .where(FilingChange.version_id == version_id, FilingChange.event_pk.is_(None), FilingChange.filing_id.in_(ids))
+                    .values(event_pk=event_pk)
+                    .execution_options(synchronize_session=False)
+                )
+                marked += int(getattr(result, "rowcount", 0) or 0)
+        return marked
 
     def disabled_destinations(self) -> set[str]:
         return set(self.session.scalars(select(DisabledDestination.destination)))
@@ -123,6 +147,7 @@ class OutboxRepository:
                 attempts=delivery.attempts,
                 event_id=event.event_id,
                 payload=event.payload,
+                seq=event.id,
             )
             for delivery, event in rows
         ]

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.changes.event_schema import EVENT_TYPES
+from bot.changes.event_schema import ALL_EVENT_TYPES, EVENT_TYPES
 from scrapers.records import Kind
 from scrapers.sources.base import Duration, parse_duration
 from scrapers.sources.cac.settings import BusyHoursSettings, CacSourceSettings
@@ -104,11 +104,16 @@ def _known_kinds(kinds: list[str] | None) -> list[str] | None:
     return kinds
 
 
-def _known_events(events: list[str] | None) -> list[str] | None:
+def _known_events(events: list[str] | None, known: tuple[str, ...] = EVENT_TYPES) -> list[str] | None:
     for event in events or []:
-        if event not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {event!r} (one of {', '.join(EVENT_TYPES)})")
+        if event not in known:
+            raise ValueError(f"unknown event type {event!r} (one of {', '.join(known)})")
     return events
+
+
+def _known_webhook_events(events: list[str] | None) -> list[str] | None:
+    # Webhooks may also ask for one event per filing (filing.new, …, watchlist.matched).
+    return _known_events(events, ALL_EVENT_TYPES)
 
 
 def _http_url(problem: str) -> AfterValidator:
@@ -129,6 +134,7 @@ def _without_trailing_slash(url: str) -> str:
 # Filters that refuse unknown names where they are declared.
 _KnownKinds = Annotated[list[str] | None, AfterValidator(_known_kinds)]
 _KnownEvents = Annotated[list[str] | None, AfterValidator(_known_events)]
+_KnownWebhookEvents = Annotated[list[str] | None, AfterValidator(_known_webhook_events)]
 
 
 class _DestinationFilters(NotifierSettings):
@@ -151,6 +157,9 @@ class WebhookSettings(_DestinationFilters):
     kind: ClassVar[str] = "webhook"
     module: ClassVar[str] = "bot.delivery.notifiers.webhook"
     url: Annotated[str, _http_url("must be an http(s) URL")]
+    # List events by default; per-filing events (filing.new, filing.cancelled, filing.renamed,
+    # watchlist.matched) only when named here.
+    events: _KnownWebhookEvents = None
     # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str
     allow_private: bool = False

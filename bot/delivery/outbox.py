@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 
-from bot.changes.event_schema import Event, EventPayloadError, event_from_json
+from bot.changes.event_schema import (
+    AnyEvent,
+    EventPayloadError,
+    any_event_from_json,
+    event_from_json,
+    is_filing_event,
+    with_seq,
+)
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
 from storage.outbox_repo import ClaimedDelivery, DeliveryState, OutboxRepository
@@ -31,6 +38,9 @@ __all__ = [
     "RETRY_DELAYS",
     "new_event_id",
     "enqueue",
+    "enqueue_many",
+    "filing_event_types",
+    "wants",
     "deliver_due",
     "deliver_until_idle",
     "anything_due",
@@ -64,21 +74,58 @@ def delivery_id_of(event_id: str, delivery_pk: int) -> str:
     return f"msg_{event_id[4:]}_{delivery_pk}"
 
 
-def enqueue(session: Session, event: Event, notifiers: Iterable[Notifier], *, list_id: int | None = None) -> int:
-    """Write one event and its deliveries in the caller's transaction. Returns the delivery count."""
+def filing_event_types(notifiers: Iterable[Notifier]) -> frozenset[str]:
+    """The per-filing event types any of these destinations asked for (through its own event
+    filter, whatever made the notifier: config.yaml or the database): only those are made."""
+    asked: frozenset[str] = frozenset()
+    for notifier in notifiers:
+        asked |= notifier.filing_event_types
+    return asked
+
+
+def wants(notifier: Notifier, event: AnyEvent) -> bool:
+    """Whether ``notifier``'s own destination gets ``event`` (its filters; per-filing events
+    only when it asked for their type)."""
+    if is_filing_event(event):
+        return event["type"] in notifier.filing_event_types and notifier.accepts_filing(event)
+    return notifier.accepts(event)
+
+
+def _destinations(notifier: Notifier, event: AnyEvent, session: Session) -> list[str]:
+    if is_filing_event(event):
+        # Only the notifier's own destination: per-user fan-outs (Telegram watchers, email
+        # subscribers) never get one message per filing.
+        return [notifier.destination] if wants(notifier, event) else []
+    return list(dict.fromkeys(notifier.fan_out(event, session)))
+
+
+def enqueue_many(
+    session: Session, events: Iterable[AnyEvent], notifiers: Sequence[Notifier], *, list_id: int | None = None
+) -> list[tuple[int, int]]:
+    """Write events and their deliveries in the caller's transaction, in order (each event's
+    ``seq`` is its row number, so the order given is the order readers see).
+    Returns (event pk, deliveries) per event."""
     repo = OutboxRepository(session)
-    event_pk = repo.add_event(event["id"], event["type"], dict(event), list_id=list_id)
     disabled = repo.disabled_destinations()
     now = utcnow()
-    count = 0
-    for notifier in notifiers:
-        for destination in dict.fromkeys(notifier.fan_out(event, session)):
-            if destination in disabled:
-                continue
-            repo.add_delivery(
-                event_pk, notifier.destination, destination, not_before=notifier.not_before(event, now, destination)
-            )
-            count += 1
+    written: list[tuple[int, int]] = []
+    for event in events:
+        event_pk = repo.add_event(event["id"], event["type"], dict(event), list_id=list_id)
+        count = 0
+        for notifier in notifiers:
+            for destination in _destinations(notifier, event, session):
+                if destination in disabled:
+                    continue
+                not_before = now if is_filing_event(event) else notifier.not_before(event, now, destination)
+                repo.add_delivery(event_pk, notifier.destination, destination, not_before=not_before)
+                count += 1
+        written.append((event_pk, count))
+    return written
+
+
+def enqueue(session: Session, event: AnyEvent, notifiers: Iterable[Notifier], *, list_id: int | None = None) -> int:
+    """Write one event and its deliveries in the caller's transaction. Returns the delivery count."""
+    ((_, count),) = enqueue_many(session, [event], list(notifiers), list_id=list_id)
     return count
 
 
@@ -120,7 +167,7 @@ def _claimed(row: ClaimedDelivery) -> _Claimed:
         notifier=row.notifier,
         destination=row.destination,
         attempts=row.attempts,
-        payload=row.payload,
+        payload=with_seq(row.payload, row.seq),
         delivery_id=delivery_id_of(row.event_id, row.pk),
     )
 
@@ -209,8 +256,11 @@ async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> DeliveryError 
             await notifier.deliver_batch(events, destination=batch[0].destination)
         else:
             (item,) = batch
-            event = event_from_json(item.payload)
-            await notifier.deliver_to(event, delivery_id=item.delivery_id, destination=item.destination)
+            event = any_event_from_json(item.payload)
+            if is_filing_event(event):
+                await notifier.deliver_filing(event, delivery_id=item.delivery_id)
+            else:
+                await notifier.deliver_to(event, delivery_id=item.delivery_id, destination=item.destination)
     except DeliveryError as err:
         return err
     except EventPayloadError as err:
@@ -320,12 +370,12 @@ def replay(db: Database, notifier: Notifier, *, since: datetime, resend: bool = 
                 skipped += 1
                 continue
             try:
-                event = event_from_json(payload)
+                event = any_event_from_json(payload)
             except EventPayloadError:
                 log.warning("outbox event %s is not an event this version reads; not replayed", pk)
                 filtered += 1
                 continue
-            if not notifier.accepts(event):
+            if not wants(notifier, event):
                 filtered += 1
             elif state is None:
                 repo.add_delivery(pk, notifier.destination, notifier.destination, not_before=now)

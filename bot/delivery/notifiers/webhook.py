@@ -37,10 +37,16 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from bot.app.config import WebhookSettings
-from bot.changes.event_schema import Event, split_event
+from bot.changes.event_schema import AnyEvent, Event, FilingEvent, split_event
 from bot.app.redact import mask_url
 from bot.delivery.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
-from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
+from bot.delivery.notifiers.base import (
+    DeliveryError,
+    Notifier,
+    asked_filing_events,
+    passes_filing_filters,
+    passes_filters,
+)
 from storage.db import Database
 
 __all__ = [
@@ -63,12 +69,17 @@ _MAX_RETRY_AFTER = 86400.0  # a receiver cannot park a delivery for more than a 
 _ERROR_SNIPPET = 200  # bytes of a failing response kept in last_error, for the operator
 
 
-def encode_body(event: Event) -> str:
+def encode_body(event: AnyEvent) -> str:
     """The exact JSON text that is signed and sent (docs/webhook-events.schema.json).
 
     ``id`` is the event's own id, the same at every endpoint, so receivers can correlate
-    across endpoints; ``webhook-id`` (a header) names one delivery and is stable across retries."""
-    payload = {"id": event["id"], "type": event["type"], "timestamp": event["timestamp"], "data": event["data"]}
+    across endpoints; ``webhook-id`` (a header) names one delivery and is stable across retries;
+    ``seq`` (the outbox's row number, set when a stored event is read back) orders events and
+    is the cursor of ``/api/v1/changes?after=``."""
+    payload: dict[str, object] = {"id": event["id"]}
+    if "seq" in event:
+        payload["seq"] = event["seq"]
+    payload.update({"type": event["type"], "timestamp": event["timestamp"], "data": event["data"]})
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     try:
         text.encode("utf-8")
@@ -216,6 +227,16 @@ class WebhookNotifier(Notifier):
     def accepts(self, event: Event) -> bool:
         return passes_filters(self.settings, event)
 
+    @property
+    def filing_event_types(self) -> frozenset[str]:
+        return asked_filing_events(self.settings)
+
+    def accepts_filing(self, event: FilingEvent) -> bool:
+        return passes_filing_filters(self.settings, event)
+
+    async def deliver_filing(self, event: FilingEvent, *, delivery_id: str) -> None:
+        await self._post(event, delivery_id)
+
     def problems(self) -> list[str]:
         """What is wrong with the URL now (resolves DNS), for startup checks and logs."""
         problem = check(self.settings.url, allow_private=self.settings.allow_private)
@@ -239,6 +260,9 @@ class WebhookNotifier(Notifier):
         }
 
     async def deliver(self, event: Event, *, delivery_id: str) -> None:
+        await self._post(event, delivery_id)
+
+    async def _post(self, event: AnyEvent, delivery_id: str) -> None:
         url, timeout = self.settings.url, self.settings.timeout
         try:
             # Again at every send: DNS may have changed since the config was loaded.
