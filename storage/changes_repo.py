@@ -115,10 +115,15 @@ class StoredEvent:
     payload: dict[str, Any]
 
 
-def events_after(session: Session, after: int, *, limit: int, types: Sequence[str] = ()) -> list[StoredEvent]:
-    """Stored events with a sequence above ``after``, oldest first (the pull API's page)."""
+def events_after(
+    session: Session, after: int, *, limit: int, types: Sequence[str] = (), leave_out: Sequence[str] = ()
+) -> list[StoredEvent]:
+    """Stored events with a sequence above ``after``, oldest first (the pull API's page): of
+    ``types`` when given, never of the types in ``leave_out``."""
     query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id > after)
     if types:
         query = query.where(OutboxEvent.type.in_(list(types)))
+    if leave_out:
+        query = query.where(OutboxEvent.type.not_in(list(leave_out)))
     rows = session.execute(query.order_by(OutboxEvent.id).limit(limit))
     return [StoredEvent(seq, dict(payload)) for seq, payload in rows]

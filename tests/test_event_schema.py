@@ -11,7 +11,11 @@ from typing import Any, get_args
 import pytest
 
 from bot.changes.event_schema import (
+    ALL_EVENT_TYPES,
     EVENT_TYPES,
+    FILING_EVENT_TYPES,
+    FilingEvent,
+    FilingEventData,
     FINDING_TYPES,
     BaselineCounts,
     BaselineData,
@@ -66,6 +70,8 @@ def _schema_keys(definition: dict[str, Any]) -> tuple[set[str], set[str]]:
         (KindTotals, DEFS["baselineData"]["properties"]["by_kind"]["additionalProperties"]),
         (ListEvent, SCHEMA),
         (BaselineEvent, SCHEMA),
+        (FilingEvent, SCHEMA),
+        (FilingEventData, DEFS["filingEventData"]),
     ],
     ids=lambda value: getattr(value, "__name__", "schema"),
 )
@@ -87,11 +93,16 @@ def test_every_finding_type_has_the_schemas_finding_keys() -> None:
 
 
 def test_event_types_are_the_schemas() -> None:
-    assert list(EVENT_TYPES) == SCHEMA["properties"]["type"]["enum"]
+    assert list(ALL_EVENT_TYPES) == SCHEMA["properties"]["type"]["enum"]
     list_types = get_args(ListEvent.__annotations__["type"])
     baseline_types = get_args(BaselineEvent.__annotations__["type"])
+    filing_types = get_args(FilingEvent.__annotations__["type"])
     assert set(list_types) | set(baseline_types) == set(EVENT_TYPES)
+    assert filing_types == FILING_EVENT_TYPES
+    # Each family of types is given its data definition by one branch of allOf.
     assert baseline_types == (SCHEMA["allOf"][0]["if"]["properties"]["type"]["const"],)
+    assert list_types == tuple(SCHEMA["allOf"][1]["if"]["properties"]["type"]["enum"])
+    assert filing_types == tuple(SCHEMA["allOf"][2]["if"]["properties"]["type"]["enum"])
 
 
 @pytest.mark.parametrize(
