@@ -41,7 +41,7 @@ from bot.delivery.outbox import enqueue, enqueue_many, filing_event_types, new_e
 from bot.ingest.pipeline import PollHooks, PollReport
 from scrapers.records import Kind, ListRef
 from scrapers.sources.cac.discovery import batch_number
-from storage.changes_repo import ChangesRepository
+from storage.changes_repo import ChangesRepository, StoredList
 from storage.outbox_repo import OutboxRepository
 from storage.db import Session
 from storage.repo import IngestOutcome, Repository, list_sizes
@@ -54,6 +54,7 @@ __all__ = [
     "build_list_event",
     "baseline_event",
     "preview_events",
+    "stored_list_event",
     "filing_events",
     "genai_counts",
     "genai_totals",
@@ -249,25 +250,31 @@ def preview_events(session: Session, *, watchlist: list[str] | None = None) -> l
     Its ``new`` filings are those that first appeared in it (all its rows when none did,
     e.g. a list CAC updates in place); findings are computed as for a real event.
     """
-    repo = Repository(session)
-    changes = ChangesRepository(session)
     matcher = Watchlist(watchlist) if watchlist else None
-    events: list[ListEvent] = []
-    for newest in changes.newest_lists():
-        kind = newest.kind
-        rows = repo.current_rows(repo.list_by_id(newest.id))
-        new = cast(list[FilingRecord], changes.first_seen_in(kind, newest.id))
-        if not new:
-            numbers = [str(r["filing_number"]) for r in rows]
-            new = _records(session, kind, numbers[:5000])
-        sizes = list_sizes(session, kind)
-        reconciliation = TotalsRepository(session).for_list(newest.id) if kind == Kind.GENAI_SERVICE.value else None
-        totals = genai_totals(reconciliation) if reconciliation is not None else None
-        event = build_list_event(
-            f"evt_preview_{kind}", "list.published", kind, newest, rows, (new, [], []), sizes, matcher, totals
-        )
-        events.append(event)
-    return events
+    return [_as_published(session, newest, matcher) for newest in ChangesRepository(session).newest_lists()]
+
+
+def stored_list_event(session: Session, kind: str, list_month: str, *, watchlist: Watchlist | None = None) -> ListEvent | None:
+    """The stored list of ``kind`` and ``list_month`` as a ``list.published`` event, as if just
+    published (``cacwatch telegram preview``); None when no such list is stored."""
+    stored = ChangesRepository(session).list_of_month(kind, list_month)
+    return None if stored is None else _as_published(session, stored, watchlist)
+
+
+def _as_published(session: Session, stored: StoredList, matcher: Watchlist | None) -> ListEvent:
+    """A stored list as a ``list.published`` event: its ``new`` filings are those that first
+    appeared in it (all its rows when none did, e.g. a list CAC updates in place)."""
+    repo = Repository(session)
+    kind = stored.kind
+    rows = repo.current_rows(repo.list_by_id(stored.id))
+    new = cast(list[FilingRecord], ChangesRepository(session).first_seen_in(kind, stored.id))
+    if not new:
+        numbers = [str(r["filing_number"]) for r in rows]
+        new = _records(session, kind, numbers[:5000])
+    sizes = list_sizes(session, kind)
+    reconciliation = TotalsRepository(session).for_list(stored.id) if kind == Kind.GENAI_SERVICE.value else None
+    totals = genai_totals(reconciliation) if reconciliation is not None else None
+    return build_list_event(f"evt_preview_{kind}", "list.published", kind, stored, rows, (new, [], []), sizes, matcher, totals)
 
 
 def _part_ids(event: ListEvent, max_filings: int) -> list[str]:
