@@ -46,6 +46,22 @@ def _events(receiver: Receiver) -> list[dict[str, Any]]:
 BATCH2_PAGE = "/2023-09/01/c_1695224377544009.htm"
 
 
+def reissue_two_cancelled_one_renamed(replica: ReplicaServer) -> tuple[str, str, str]:
+    """Re-issue the 2022-10 recommendation list with two filings cancelled (备注 已注销) and one
+    filer renamed; returns (first cancelled, second cancelled, renamed) filing numbers."""
+    first, second, third = (
+        "网信算备110108224236601220017号",
+        "网信算备110108224236601220025号",
+        "网信算备110105033502402220017号",
+    )
+    _reissue(
+        replica,
+        REC_2022_10,
+        {first: {"备注": "已注销"}, second: {"备注": "已注销"}, third: {"主体名称": "改名后科技有限公司"}},
+    )
+    return first, second, third
+
+
 def test_first_poll_is_one_baseline_then_idle_sends_nothing(config: Path, receiver: Receiver) -> None:
     _check(config)
     events = _events(receiver)
@@ -86,16 +102,7 @@ def test_reissue_with_two_cancellations_and_one_rename_is_one_revision(
     config: Path, replica: ReplicaServer, receiver: Receiver
 ) -> None:
     _check(config)
-    first, second, third = (
-        "网信算备110108224236601220017号",
-        "网信算备110108224236601220025号",
-        "网信算备110105033502402220017号",
-    )
-    _reissue(
-        replica,
-        REC_2022_10,
-        {first: {"备注": "已注销"}, second: {"备注": "已注销"}, third: {"主体名称": "改名后科技有限公司"}},
-    )
+    first, second, third = reissue_two_cancelled_one_renamed(replica)
     _check(config)
     events = _events(receiver)[1:]
     assert [e["type"] for e in events] == ["list.revised"]

@@ -26,11 +26,11 @@ from conftest import WEBHOOK_SECRET
 from scrapers.replica.server import ReplicaServer
 from storage.db import Database
 from storage.models_outbox import Delivery, OutboxEvent
+from test_events import BATCH2_PAGE, reissue_two_cancelled_one_renamed
 from test_pipeline import REC_2022_10, _reissue
 from webhook_receiver import Answer, Receiver
 
 runner = CliRunner()
-BATCH2_PAGE = "/2023-09/01/c_1695224377544009.htm"
 EVERY_TYPE = ["list.published", "list.revised", "filing.new", "filing.cancelled", "filing.renamed", "watchlist.matched"]
 
 
@@ -161,12 +161,7 @@ def test_cancellations_and_renames_are_events_of_their_own_with_their_changes(
     config: Path, replica: ReplicaServer, receiver: Receiver
 ) -> None:
     _check(config)
-    first, second, third = (
-        "网信算备110108224236601220017号",
-        "网信算备110108224236601220025号",
-        "网信算备110105033502402220017号",
-    )
-    _reissue(replica, REC_2022_10, {first: {"备注": "已注销"}, second: {"备注": "已注销"}, third: {"主体名称": "改名后科技有限公司"}})
+    first, second, third = reissue_two_cancelled_one_renamed(replica)
     _check(config)
     hook = sorted(_bodies(receiver, "/hook"), key=lambda b: b["seq"])
     assert [b["type"] for b in hook] == ["list.revised", "filing.cancelled", "filing.cancelled", "filing.renamed"]

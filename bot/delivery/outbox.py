@@ -106,21 +106,23 @@ def enqueue_many(
     ``seq`` is its row number, so the order given is the order readers see).
     Returns (event pk, deliveries) per event."""
     repo = OutboxRepository(session)
+    events = list(events)
     disabled = repo.disabled_destinations()
     now = utcnow()
-    written: list[tuple[int, int]] = []
+    # Destinations are asked before the rows are written (as one batch): a notifier's fan-out
+    # reads its subscribers in this same session.
+    planned: list[list[tuple[str, str, datetime]]] = []
     for event in events:
-        event_pk = repo.add_event(event["id"], event["type"], dict(event), list_id=list_id)
-        count = 0
+        deliveries = []
         for notifier in notifiers:
             for destination in _destinations(notifier, event, session):
-                if destination in disabled:
-                    continue
-                not_before = now if is_filing_event(event) else notifier.not_before(event, now, destination)
-                repo.add_delivery(event_pk, notifier.destination, destination, not_before=not_before)
-                count += 1
-        written.append((event_pk, count))
-    return written
+                if destination not in disabled:
+                    not_before = now if is_filing_event(event) else notifier.not_before(event, now, destination)
+                    deliveries.append((notifier.destination, destination, not_before))
+        planned.append(deliveries)
+    pks = repo.add_events([(e["id"], e["type"], dict(e)) for e in events], list_id=list_id)
+    repo.add_deliveries([(pk, *delivery) for pk, deliveries in zip(pks, planned) for delivery in deliveries])
+    return [(pk, len(deliveries)) for pk, deliveries in zip(pks, planned)]
 
 
 def enqueue(session: Session, event: AnyEvent, notifiers: Iterable[Notifier], *, list_id: int | None = None) -> int:
