@@ -115,6 +115,10 @@ def test_new_list_makes_one_filing_event_per_new_filing_for_the_endpoint_that_as
     assert all("hit" not in i["data"] for i in public)
     assert all(f["type"] != "watchlist" for i in public for f in i["data"].get("notable", []))
     assert any(f["type"] == "watchlist" for i in private for f in i["data"].get("notable", []))
+    # Nor do the feeds name the watchlist's hits (8 商汤 filings in this batch, 关注名单命中 in the event).
+    feed = _get(database_url, "/feeds/lists.atom")
+    assert "第二批" in feed or "2023" in feed
+    assert "关注名单" not in feed and "Watchlist" not in feed
 
     # `export --changes`: each change names the event that announced it.
     result = runner.invoke(app, ["--config", str(config), "export", "--changes", "--kind", "deep_synthesis"])
@@ -126,6 +130,29 @@ def test_new_list_makes_one_filing_event_per_new_filing_for_the_endpoint_that_as
     # History from the baseline poll was announced by no list event.
     baseline_rows = [r for r in rows if r["list_month"] != "2023-08"]
     assert baseline_rows and all(r["event_id"] is None and r["seq"] is None for r in baseline_rows)
+
+
+def _get(database_url: str, path: str) -> str:
+    """One page of the web app over this database, without web.auth."""
+    import httpx
+
+    from bot.app.config import WebSettings
+    from bot.web.app import create_app
+
+    db = Database(database_url)
+    app = create_app(db, web=WebSettings(), refresh_in_child=False)
+
+    async def get() -> str:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.get(path)
+            assert response.status_code == 200, response.text[:300]
+            return response.text
+
+    try:
+        return asyncio.run(get())
+    finally:
+        db.dispose()
 
 
 def _changes(database_url: str, token: str | None = None, **web: Any) -> list[dict[str, Any]]:

@@ -87,8 +87,9 @@ def entry_text(entry: FeedEntry) -> str:
         notable = findings_from_json(entry.notable)
     except EventPayloadError:
         notable = []  # a stored event this version cannot read: its counts still tell the story
+    # The operator's watchlist is often a client list: a feed (anyone's reader) never names its hits.
     lines += [f"• {finding['zh']} / {finding['en']}".strip() for finding in notable
-              if not (totals_told and finding["type"] == "totals_mismatch")]
+              if not (totals_told and finding["type"] == "totals_mismatch") and finding["type"] != "watchlist"]
     return "\n".join(line for line in lines if line)
 
 
