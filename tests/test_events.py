@@ -180,9 +180,27 @@ def test_cancellation_notice_cancels_listed_filings_and_invents_none(
     config: Path, replica: ReplicaServer, receiver: Receiver
 ) -> None:
     """A 注销 notice (table with 注销时间) marks the filings it names; unknown numbers are not invented."""
+    _check(config)
+    cancelled, unknown = publish_cancellation_notice(replica)
+    _check(config)
+    events = _events(receiver)[1:]
+    assert [e["type"] for e in events] == ["list.published"]
+    data = events[0]["data"]
+    assert data["counts"]["new"] == 0
+    assert [(c["kind"], c["filing_number"], c["changes"]["status"]) for c in data["changed"]] == [
+        ("deep_synthesis", cancelled, ["active", "cancelled"])
+    ]
+    result = runner.invoke(app, ["--config", str(config), "export", "--kind", "deep_synthesis"])
+    records = {json.loads(line)["filing_number"]: json.loads(line) for line in result.stdout.splitlines()}
+    assert records[cancelled]["status"] == "cancelled"
+    assert unknown not in records and len(records) == 280
+
+
+def publish_cancellation_notice(replica: ReplicaServer) -> tuple[str, str]:
+    """Announce a 注销 notice (2024-03) naming one known deep-synthesis filing and one unknown
+    number; returns (the known one, the unknown one)."""
     from builders import CANCEL_HEADER, make_docx
 
-    _check(config)
     cancelled = "网信算备110101128387701230011号"  # 大麦小蜜智能客服算法, deep synthesis 2023-06
     unknown = "网信算备990101000000001230011号"
     name = "注销深度合成服务算法备案清单（2024年3月）"
@@ -200,19 +218,7 @@ def test_cancellation_notice_cancels_listed_filings_and_invents_none(
     channel = replica.read("/wxzw/wxfb/A093702index_1.htm").decode("utf-8")
     item = f'<li><h5><a href="{page}">{title}</a></h5><div class="times">2024-03-15</div></li>'
     replica.set_page("/wxzw/wxfb/A093702index_1.htm", channel.replace('<ul class="list">', '<ul class="list">' + item, 1))
-
-    _check(config)
-    events = _events(receiver)[1:]
-    assert [e["type"] for e in events] == ["list.published"]
-    data = events[0]["data"]
-    assert data["counts"]["new"] == 0
-    assert [(c["kind"], c["filing_number"], c["changes"]["status"]) for c in data["changed"]] == [
-        ("deep_synthesis", cancelled, ["active", "cancelled"])
-    ]
-    result = runner.invoke(app, ["--config", str(config), "export", "--kind", "deep_synthesis"])
-    records = {json.loads(line)["filing_number"]: json.loads(line) for line in result.stdout.splitlines()}
-    assert records[cancelled]["status"] == "cancelled"
-    assert unknown not in records and len(records) == 280
+    return cancelled, unknown
 
 
 def test_genai_counts_split_new_filings() -> None:

@@ -26,7 +26,7 @@ from conftest import WEBHOOK_SECRET
 from scrapers.replica.server import ReplicaServer
 from storage.db import Database
 from storage.models_outbox import Delivery, OutboxEvent
-from test_events import BATCH2_PAGE, reissue_two_cancelled_one_renamed
+from test_events import BATCH2_PAGE, publish_cancellation_notice, reissue_two_cancelled_one_renamed
 from test_pipeline import REC_2022_10, _reissue
 from webhook_receiver import Answer, Receiver
 
@@ -205,6 +205,26 @@ def test_cancellations_and_renames_are_events_of_their_own_with_their_changes(
 
     _check(config)  # and nothing more
     assert len(_bodies(receiver, "/hook")) == 4
+
+
+def test_a_cancellation_notice_cancels_by_filing_and_names_no_unknown_number(
+    config: Path, replica: ReplicaServer, receiver: Receiver
+) -> None:
+    _check(config)
+    cancelled, unknown = publish_cancellation_notice(replica)
+    _check(config)
+    hook = sorted(_bodies(receiver, "/hook"), key=lambda b: b["seq"])
+    assert [b["type"] for b in hook] == ["list.published", "filing.cancelled"]
+    notice, event = hook
+    assert event["data"]["kind"] == "deep_synthesis" and event["data"]["list_month"] == "2024-03"
+    assert event["data"]["filing"]["filing_number"] == cancelled and event["data"]["filing"]["status"] == "cancelled"
+    assert event["data"]["filing"]["list_month"] == "2023-06"  # the filing's own first list
+    assert event["data"]["changes"]["status"] == ["active", "cancelled"] and event["data"]["list_event"] == notice["id"]
+    assert unknown not in json.dumps(event, ensure_ascii=False)
+    result = runner.invoke(app, ["--config", str(config), "export", "--changes", "--since", "2000-01-01"])
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    (change,) = [r for r in rows if r["filing_number"] == cancelled and r["change"] == "cancelled"]
+    assert (change["event_id"], change["seq"]) == (notice["id"], notice["seq"])
 
 
 def test_retries_and_replays_keep_a_filing_events_webhook_id(
