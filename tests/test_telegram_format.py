@@ -319,6 +319,17 @@ def test_notable_filings_are_a_few_and_the_rest_is_counted() -> None:
     assert f"…and {30 - MAX_NOTABLE} more" in text
 
 
+def test_notable_filings_with_huge_names_stay_within_telegrams_limits() -> None:
+    from bot.changes.findings import findings_for_list
+
+    new = [filing_record(i, name="超长名称" * 400 + HOSTILE, entity="北京抖音信息服务有限公司") for i in range(40)]
+    new += [filing_record(100 + i, name="𝓐" * 2000, entity="深圳市腾讯计算机系统有限公司") for i in range(40)]
+    notable = findings_for_list(kind="deep_synthesis", list_month="2026-05", rows=new, new=new, changed=[], sizes=[])
+    posts = render_event(list_event(new=new, notable=notable), "both")
+    text = assert_valid_posts(posts)  # every post parses and is at most 4096 UTF-16 units
+    assert "Notable new filings" in text and "<script>" not in "".join(posts)
+
+
 def test_notable_filings_never_come_from_the_watchlist() -> None:
     # The operator's watchlist stays out of the channel: a watched filer is not "notable" by itself.
     from bot.changes.findings import findings_for_list
