@@ -105,6 +105,25 @@ class ChangesRepository:
                 )
         return newest
 
+    def list_of_month(self, kind: str, list_month: str) -> StoredList | None:
+        """The parsed list of ``kind`` and ``list_month`` (a batch: cancellation notices and
+        summaries excluded), the newest when a month has several; None when there is none."""
+        row = self.session.scalars(
+            select(FilingList)
+            .join(ListVersion, ListVersion.id == FilingList.current_version_id)
+            .where(
+                FilingList.kind == kind,
+                FilingList.list_month == list_month,
+                FilingList.is_cancellation.is_(False),
+                FilingList.is_summary.is_(False),
+            )
+            .order_by(FilingList.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return StoredList(row.id, row.kind, row.list_month, row.title, row.name, row.page_url, row.attachment_url)
+
     def first_seen_in(self, kind: str, list_id: int) -> list[dict[str, Any]]:
         """Export records of the filings that first appeared in this list."""
         query = select(Filing).where(Filing.kind == kind, Filing.first_list_id == list_id).order_by(Filing.id)
@@ -119,10 +138,15 @@ class StoredEvent:
     payload: dict[str, Any]
 
 
-def events_after(session: Session, after: int, *, limit: int, types: Sequence[str] = ()) -> list[StoredEvent]:
-    """Stored events with a sequence above ``after``, oldest first (the pull API's page)."""
+def events_after(
+    session: Session, after: int, *, limit: int, types: Sequence[str] = (), leave_out: Sequence[str] = ()
+) -> list[StoredEvent]:
+    """Stored events with a sequence above ``after``, oldest first (the pull API's page): of
+    ``types`` when given, never of the types in ``leave_out``."""
     query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id > after)
     if types:
         query = query.where(OutboxEvent.type.in_(list(types)))
+    if leave_out:
+        query = query.where(OutboxEvent.type.not_in(list(leave_out)))
     rows = session.execute(query.order_by(OutboxEvent.id).limit(limit))
     return [StoredEvent(seq, dict(payload)) for seq, payload in rows]

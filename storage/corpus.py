@@ -279,10 +279,12 @@ class Corpus:
         with self.db.session() as session:
             return kind_totals(session)
 
-    def events_after(self, after: int, *, limit: int, types: Sequence[str] = ()) -> list[StoredEvent]:
+    def events_after(
+        self, after: int, *, limit: int, types: Sequence[str] = (), leave_out: Sequence[str] = ()
+    ) -> list[StoredEvent]:
         """Every stored event after sequence ``after``, in order (``GET /api/v1/changes``)."""
         with self.db.session() as session:
-            return events_after(session, after, limit=limit, types=types)
+            return events_after(session, after, limit=limit, types=types, leave_out=leave_out)
 
     def list_sizes(self, kind: str) -> list[tuple[str, int]]:
         with self.db.session() as session:

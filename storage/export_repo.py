@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Filing, FilingChange, FilingList, ListVersion
+from storage.models_outbox import OutboxEvent
 from storage.repo import filing_record
 
 __all__ = ["ExportRepository", "stored_record"]
@@ -53,22 +54,27 @@ class ExportRepository:
     def changes(self, *, kind: str | None = None, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Every recorded change (created, changed, cancelled, renamed, removed), oldest first:
         the filing's current record, ``change``, ``list`` (the list whose version caused it),
-        ``changes`` ({field: [before, after]}) and ``updated_at`` = when the change was seen."""
+        ``changes`` ({field: [before, after]}), ``updated_at`` = when the change was seen, and
+        ``event_id`` / ``seq``: the event that announced it (webhooks, /api/v1/changes), None
+        when none did (a baseline poll, a summary list, history from before events were linked)."""
         query = (
-            select(FilingChange, Filing, FilingList.name)
+            select(FilingChange, Filing, FilingList.name, OutboxEvent.event_id)
             .join(Filing, Filing.id == FilingChange.filing_id)
             .outerjoin(ListVersion, ListVersion.id == FilingChange.version_id)
             .outerjoin(FilingList, FilingList.id == ListVersion.list_id)
+            .outerjoin(OutboxEvent, OutboxEvent.id == FilingChange.event_pk)
         )
         if kind:
             query = query.where(Filing.kind == kind)
         if since is not None:
             query = query.where(FilingChange.at >= since)
         query = query.order_by(FilingChange.at, FilingChange.id)
-        for change, filing, list_name in self.session.execute(query).yield_per(1000):
+        for change, filing, list_name, event_id in self.session.execute(query).yield_per(1000):
             record = stored_record(filing)
             record["change"] = change.change_type
             record["list"] = list_name or ""
             record["changes"] = dict(change.changes or {})
             record["updated_at"] = _when(change.at)
+            record["event_id"] = event_id
+            record["seq"] = change.event_pk if event_id is not None else None
             yield record

@@ -211,6 +211,8 @@ class FilingChange(Base):
     change_type: Mapped[str] = mapped_column(String(16))  # created|changed|cancelled|renamed|removed
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The outbox event (events.id, its seq) that announced this change; None when none did.
+    event_pk: Mapped[int | None] = mapped_column(Integer)
 
 
 class HttpValidator(Base):

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.models import Filing, FilingChange
+from storage.models import utcnow
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
 
 __all__ = ["ClaimedDelivery", "DestinationReport", "OutboxRepository", "DELIVERY_LABELS", "DeliveryState", "delivery_label"]
@@ -53,6 +55,7 @@ class ClaimedDelivery:
     attempts: int
     event_id: str
     payload: dict[str, Any]
+    seq: int  # the event's row number: its place in the sequence of every event
 
 
 class OutboxRepository:
@@ -64,10 +67,55 @@ class OutboxRepository:
     # --- enqueue (inside the ingest transaction) ------------------------------------------
 
     def add_event(self, event_id: str, event_type: str, payload: dict[str, Any], *, list_id: int | None) -> int:
-        row = OutboxEvent(event_id=event_id, type=event_type, list_id=list_id, payload=payload)
-        self.session.add(row)
-        self.session.flush()
-        return row.id
+        """Write one event; its pk (the event's seq)."""
+        return self.add_events([(event_id, event_type, payload)], list_id=list_id)[0]
+
+    def add_events(self, events: Sequence[tuple[str, str, dict[str, Any]]], *, list_id: int | None) -> list[int]:
+        """Write (event id, type, payload) rows in one batched INSERT … RETURNING; their pks
+        (each event's seq), in the order given. Per-filing events come by the hundred."""
+        if not events:
+            return []
+        now = utcnow()
+        rows = [
+            {"event_id": event_id, "type": event_type, "list_id": list_id, "payload": payload, "created_at": now}
+            for event_id, event_type, payload in events
+        ]
+        return list(self.session.scalars(insert(OutboxEvent).returning(OutboxEvent.id, sort_by_parameter_order=True), rows))
+
+    def add_deliveries(self, deliveries: Sequence[tuple[int, str, str, datetime]]) -> None:
+        """Write (event pk, notifier, destination, not before) deliveries in one executemany."""
+        if deliveries:
+            now = utcnow()
+            self.session.execute(
+                insert(Delivery),
+                [
+                    {"event_pk": pk, "notifier": notifier, "destination": destination, "state": DeliveryState.PENDING,
+                     "attempts": 0, "next_attempt_at": not_before, "created_at": now}
+                    for pk, notifier, destination, not_before in deliveries
+                ],
+            )
+
+    def link_changes(self, event_pk: int, version_id: int | None, filings: Sequence[tuple[str, str]]) -> int:
+        """Mark the history rows that list version ``version_id`` wrote for these (kind, number)
+        filings as announced by event ``event_pk`` (the first event to carry them keeps them).
+        Returns how many rows were marked."""
+        if version_id is None or not filings:
+            return 0
+        marked = 0
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, number in filings:
+            by_kind[kind].append(number)
+        for kind, numbers in by_kind.items():
+            for start in range(0, len(numbers), 500):
+                ids = select(Filing.id).where(Filing.kind == kind, Filing.filing_number.in_(numbers[start : start + 500]))
+                result = self.session.execute(
+                    update(FilingChange)
+                    .where(FilingChange.version_id == version_id, FilingChange.event_pk.is_(None), FilingChange.filing_id.in_(ids))
+                    .values(event_pk=event_pk)
+                    .execution_options(synchronize_session=False)
+                )
+                marked += int(getattr(result, "rowcount", 0) or 0)
+        return marked
 
     def event_pk(self, event_id: str) -> int | None:
         """The row of an event already written under this id (operator alerts are written once)."""
@@ -127,6 +175,7 @@ class OutboxRepository:
                 attempts=delivery.attempts,
                 event_id=event.event_id,
                 payload=event.payload,
+                seq=event.id,
             )
             for delivery, event in rows
         ]

@@ -72,6 +72,12 @@ def test_demo_runs_offline_as_installed_command(tmp_path: Path) -> None:
     (body,) = tmp_path.rglob("webhook-list.published.json")
     sample = json.loads(body.read_text(encoding="utf-8"))
     assert sample["id"].startswith("evt_") and schema_problems(body.read_bytes()) == []
+    assert isinstance(sample["seq"], int) and sample["seq"] >= 2  # after the baseline, as the outbox numbers it
+    # The channel's posts as the channel gets them: the demo's watchlist (腾讯, ByteDance …) stays private.
+    (posts,) = tmp_path.rglob("telegram-posts.html")
+    page = posts.read_text(encoding="utf-8")
+    assert 'class="bubble"' in page and "<script" not in page
+    assert "关注名单" not in page and "Watchlist" not in page
 
 
 def test_digest_preview_sample_writes_the_newest_lists_as_a_digest(tmp_path: Path, replica: ReplicaServer) -> None:

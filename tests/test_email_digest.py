@@ -386,6 +386,19 @@ def test_digest_rows_without_subscriber() -> None:
     assert len(rows) == 1390 and rows[0]["list"] == "第十七批境内深度合成服务算法备案清单"
 
 
+def test_digest_rows_name_the_event_part_that_announced_them() -> None:
+    from bot.changes.event_schema import with_seq
+
+    # As the outbox hands them over: each part with its seq.
+    events: list[Any] = [with_seq(event, 40 + index) for index, event in enumerate(news_events())]
+    rows = digest_rows(events)
+    by_event = {(row["event_id"], row["seq"]) for row in rows}
+    assert by_event == {(event["id"], str(event["seq"])) for event in events if event["type"] != "baseline.established"}
+    first = [row["filing_number"] for row in rows if row["event_id"] == events[0]["id"]]
+    assert first == [r["filing_number"] for r in events[0]["data"]["new"]] + [
+        c["filing_number"] for c in events[0]["data"]["changed"]] + [r["filing_number"] for r in events[0]["data"]["removed"]]
+
+
 def test_odd_links_take_the_ordinary_header_path() -> None:
     from bot.delivery.email.headers import LinkHeader, set_link_header
 

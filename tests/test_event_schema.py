@@ -11,7 +11,11 @@ from typing import Any, get_args
 import pytest
 
 from bot.changes.event_schema import (
+    ALL_EVENT_TYPES,
     EVENT_TYPES,
+    FILING_EVENT_TYPES,
+    FilingEvent,
+    FilingEventData,
     FINDING_TYPES,
     BaselineCounts,
     BaselineData,
@@ -72,6 +76,8 @@ def _schema_keys(definition: dict[str, Any]) -> tuple[set[str], set[str]]:
         (BaselineEvent, SCHEMA),
         (OperatorAlertData, DEFS["operatorAlertData"]),
         (OperatorAlertEvent, SCHEMA),
+        (FilingEvent, SCHEMA),
+        (FilingEventData, DEFS["filingEventData"]),
     ],
     ids=lambda value: getattr(value, "__name__", "schema"),
 )
@@ -94,12 +100,17 @@ def test_every_finding_type_has_the_schemas_finding_keys() -> None:
 
 def test_event_types_are_the_schemas() -> None:
     assert list(WEBHOOK_EVENT_TYPES) == SCHEMA["properties"]["type"]["enum"]
-    assert list(EVENT_TYPES) + [OPERATOR_ALERT] == list(WEBHOOK_EVENT_TYPES)
+    assert list(ALL_EVENT_TYPES) + [OPERATOR_ALERT] == list(WEBHOOK_EVENT_TYPES)
     assert get_args(OperatorAlertEvent.__annotations__["type"]) == (SCHEMA["allOf"][2]["if"]["properties"]["type"]["const"],)
     list_types = get_args(ListEvent.__annotations__["type"])
     baseline_types = get_args(BaselineEvent.__annotations__["type"])
+    filing_types = get_args(FilingEvent.__annotations__["type"])
     assert set(list_types) | set(baseline_types) == set(EVENT_TYPES)
+    assert filing_types == FILING_EVENT_TYPES
+    # Each family of types is given its data definition by one branch of allOf.
     assert baseline_types == (SCHEMA["allOf"][0]["if"]["properties"]["type"]["const"],)
+    assert list_types == tuple(SCHEMA["allOf"][1]["if"]["properties"]["type"]["enum"])
+    assert filing_types == tuple(SCHEMA["allOf"][2]["if"]["properties"]["type"]["enum"])
 
 
 @pytest.mark.parametrize(

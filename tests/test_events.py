@@ -46,6 +46,22 @@ def _events(receiver: Receiver) -> list[dict[str, Any]]:
 BATCH2_PAGE = "/2023-09/01/c_1695224377544009.htm"
 
 
+def reissue_two_cancelled_one_renamed(replica: ReplicaServer) -> tuple[str, str, str]:
+    """Re-issue the 2022-10 recommendation list with two filings cancelled (备注 已注销) and one
+    filer renamed; returns (first cancelled, second cancelled, renamed) filing numbers."""
+    first, second, third = (
+        "网信算备110108224236601220017号",
+        "网信算备110108224236601220025号",
+        "网信算备110105033502402220017号",
+    )
+    _reissue(
+        replica,
+        REC_2022_10,
+        {first: {"备注": "已注销"}, second: {"备注": "已注销"}, third: {"主体名称": "改名后科技有限公司"}},
+    )
+    return first, second, third
+
+
 def test_first_poll_is_one_baseline_then_idle_sends_nothing(config: Path, receiver: Receiver) -> None:
     _check(config)
     events = _events(receiver)
@@ -86,16 +102,7 @@ def test_reissue_with_two_cancellations_and_one_rename_is_one_revision(
     config: Path, replica: ReplicaServer, receiver: Receiver
 ) -> None:
     _check(config)
-    first, second, third = (
-        "网信算备110108224236601220017号",
-        "网信算备110108224236601220025号",
-        "网信算备110105033502402220017号",
-    )
-    _reissue(
-        replica,
-        REC_2022_10,
-        {first: {"备注": "已注销"}, second: {"备注": "已注销"}, third: {"主体名称": "改名后科技有限公司"}},
-    )
+    first, second, third = reissue_two_cancelled_one_renamed(replica)
     _check(config)
     events = _events(receiver)[1:]
     assert [e["type"] for e in events] == ["list.revised"]
@@ -173,9 +180,27 @@ def test_cancellation_notice_cancels_listed_filings_and_invents_none(
     config: Path, replica: ReplicaServer, receiver: Receiver
 ) -> None:
     """A 注销 notice (table with 注销时间) marks the filings it names; unknown numbers are not invented."""
+    _check(config)
+    cancelled, unknown = publish_cancellation_notice(replica)
+    _check(config)
+    events = _events(receiver)[1:]
+    assert [e["type"] for e in events] == ["list.published"]
+    data = events[0]["data"]
+    assert data["counts"]["new"] == 0
+    assert [(c["kind"], c["filing_number"], c["changes"]["status"]) for c in data["changed"]] == [
+        ("deep_synthesis", cancelled, ["active", "cancelled"])
+    ]
+    result = runner.invoke(app, ["--config", str(config), "export", "--kind", "deep_synthesis"])
+    records = {json.loads(line)["filing_number"]: json.loads(line) for line in result.stdout.splitlines()}
+    assert records[cancelled]["status"] == "cancelled"
+    assert unknown not in records and len(records) == 280
+
+
+def publish_cancellation_notice(replica: ReplicaServer) -> tuple[str, str]:
+    """Announce a 注销 notice (2024-03) naming one known deep-synthesis filing and one unknown
+    number; returns (the known one, the unknown one)."""
     from builders import CANCEL_HEADER, make_docx
 
-    _check(config)
     cancelled = "网信算备110101128387701230011号"  # 大麦小蜜智能客服算法, deep synthesis 2023-06
     unknown = "网信算备990101000000001230011号"
     name = "注销深度合成服务算法备案清单（2024年3月）"
@@ -193,19 +218,7 @@ def test_cancellation_notice_cancels_listed_filings_and_invents_none(
     channel = replica.read("/wxzw/wxfb/A093702index_1.htm").decode("utf-8")
     item = f'<li><h5><a href="{page}">{title}</a></h5><div class="times">2024-03-15</div></li>'
     replica.set_page("/wxzw/wxfb/A093702index_1.htm", channel.replace('<ul class="list">', '<ul class="list">' + item, 1))
-
-    _check(config)
-    events = _events(receiver)[1:]
-    assert [e["type"] for e in events] == ["list.published"]
-    data = events[0]["data"]
-    assert data["counts"]["new"] == 0
-    assert [(c["kind"], c["filing_number"], c["changes"]["status"]) for c in data["changed"]] == [
-        ("deep_synthesis", cancelled, ["active", "cancelled"])
-    ]
-    result = runner.invoke(app, ["--config", str(config), "export", "--kind", "deep_synthesis"])
-    records = {json.loads(line)["filing_number"]: json.loads(line) for line in result.stdout.splitlines()}
-    assert records[cancelled]["status"] == "cancelled"
-    assert unknown not in records and len(records) == 280
+    return cancelled, unknown
 
 
 def test_genai_counts_split_new_filings() -> None:

@@ -233,6 +233,17 @@ async def test_watch_and_subscribe_persist(fake: FakeTelegram, db: Database) -> 
         assert telegram_repo.watches_of(session, USER) == [] and telegram_repo.subscriptions_of(session, USER) == []
 
 
+async def test_help_lists_status_for_admins_only(fake: FakeTelegram, db: Database) -> None:
+    async with running_bot(fake, db):
+        user_help = text_of(await send(fake, "/help"))
+        admin_help = text_of(await send(fake, "/help", chat_id=ADMIN))
+        admin_start = text_of(await send(fake, "/start", chat_id=ADMIN))
+    assert "/watch" in user_help and "/status" not in user_help
+    assert "/watch" in admin_help and "/status — 运行状态" in admin_help and "admins" in admin_help
+    assert "/status" in admin_start
+    assert not fake.rejected
+
+
 async def test_status_is_for_admins_only(fake: FakeTelegram, db: Database) -> None:
     async with running_bot(fake, db):
         refused = text_of(await send(fake, "/status"))

@@ -273,3 +273,78 @@ def test_render_does_not_mutate_the_event() -> None:
     render_event(event)
     caption_for(event)
     assert event == before
+
+
+# --- notable individual filings in a list too long to list -------------------------------------
+
+
+def _long_list_with_notable_filers() -> dict:
+    from bot.changes.findings import findings_for_list
+
+    new = [filing_record(i) for i in range(40)]
+    new[3] = filing_record(3, name="抖音推荐算法", entity="北京抖音信息服务有限公司")
+    new[10] = filing_record(10, name="混元助手合成算法", entity="深圳市腾讯计算机系统有限公司")
+    new[11] = filing_record(11, name="元宝对话合成算法", entity="深圳市腾讯计算机系统有限公司")
+    new[20] = filing_record(20, name="Apple Intelligence 写作工具", entity="苹果电子产品商贸（北京）有限公司")
+    new[30] = filing_record(30, name=HOSTILE, entity="三星（中国）投资有限公司")
+    notable = findings_for_list(kind="deep_synthesis", list_month="2026-05", rows=new, new=new, changed=[], sizes=[])
+    return list_event(new=new, notable=notable)
+
+
+def test_a_long_list_names_its_big_tech_and_foreign_filings_by_name() -> None:
+    from bot.delivery.telegram.format import notable_filings
+
+    event = _long_list_with_notable_filers()
+    names = [r["name"] for r in notable_filings(event["data"])]
+    # One per leading big-tech group, one per foreign filer, then the groups' next ones; none of
+    # the 35 others.
+    assert set(names[:2]) == {"抖音推荐算法", "混元助手合成算法"}
+    assert set(names[2:4]) == {"Apple Intelligence 写作工具", HOSTILE}
+    assert names[4:] == ["元宝对话合成算法"]
+    text = assert_valid_posts(render_event(event, "both"))
+    assert "值得关注的新增备案" in text and "Notable new filings" in text
+    for name in ("抖音推荐算法", "元宝对话合成算法", "Apple Intelligence 写作工具", HOSTILE):
+        assert text.count(name) == 2  # in Chinese and in English
+    assert "智能对话合成算法1 " not in text  # an ordinary filing of a long list is not named
+
+
+def test_notable_filings_are_a_few_and_the_rest_is_counted() -> None:
+    from bot.changes.findings import findings_for_list
+    from bot.delivery.telegram.format import MAX_NOTABLE
+
+    new = [filing_record(i, name=f"抖音算法{i}", entity="北京抖音信息服务有限公司") for i in range(30)]
+    notable = findings_for_list(kind="deep_synthesis", list_month="2026-05", rows=new, new=new, changed=[], sizes=[])
+    text = assert_valid_posts(render_event(list_event(new=new, notable=notable), "en"))
+    assert sum(f"抖音算法{i} " in text for i in range(30)) == MAX_NOTABLE
+    assert f"…and {30 - MAX_NOTABLE} more" in text
+
+
+def test_notable_filings_with_huge_names_stay_within_telegrams_limits() -> None:
+    from bot.changes.findings import findings_for_list
+
+    new = [filing_record(i, name="超长名称" * 400 + HOSTILE, entity="北京抖音信息服务有限公司") for i in range(40)]
+    new += [filing_record(100 + i, name="𝓐" * 2000, entity="深圳市腾讯计算机系统有限公司") for i in range(40)]
+    notable = findings_for_list(kind="deep_synthesis", list_month="2026-05", rows=new, new=new, changed=[], sizes=[])
+    posts = render_event(list_event(new=new, notable=notable), "both")
+    text = assert_valid_posts(posts)  # every post parses and is at most 4096 UTF-16 units
+    assert "Notable new filings" in text and "<script>" not in "".join(posts)
+
+
+def test_notable_filings_never_come_from_the_watchlist() -> None:
+    # The operator's watchlist stays out of the channel: a watched filer is not "notable" by itself.
+    from bot.changes.findings import findings_for_list
+    from bot.changes.watchlist import Watchlist
+    from bot.delivery.telegram.format import channel_texts
+
+    new = [filing_record(i) for i in range(40)]
+    new[5] = filing_record(5, name="客户的算法", entity="某律所客户科技有限公司")
+    notable = findings_for_list(
+        kind="deep_synthesis", list_month="2026-05", rows=new, new=new, changed=[], sizes=[], watchlist=Watchlist(["某律所客户"])
+    )
+    assert any(f["type"] == "watchlist" for f in notable)
+    caption, texts = channel_texts(list_event(new=new, notable=notable), "both")
+    text = assert_valid_posts(texts)
+    assert "客户的算法" not in text and "某律所客户" not in text
+    assert caption is not None
+    _, shown = channel_texts(list_event(new=new, notable=notable), "both", show_watchlist=True, chart=False)
+    assert "某律所客户" in assert_valid_posts(shown)

@@ -10,10 +10,14 @@ this pytest version.)
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 
@@ -72,5 +76,67 @@ def test_operation_conforms_to_the_document(operations: dict[str, Any], name: st
     @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def run(case: Any) -> None:
         case.call_and_validate()
+
+    run()
+
+
+# --- the same document under web.auth: security schemes declared, operations secured ------------
+
+TOKEN = "fuzz-token-of-enough-length"
+PASSWORD = "fuzz-password-of-enough-length"
+
+
+@pytest.fixture(scope="module")
+def authed_url(web_site: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`cacwatch serve` over the same store with web.auth (token and password, from the environment)."""
+    from web_helpers import running_server
+
+    served = yaml.safe_load(Path(web_site.config).read_text(encoding="utf-8"))
+    config = tmp_path_factory.mktemp("authed") / "serve.yaml"
+    auth = {"token": "${FUZZ_WEB_TOKEN}", "password": "${FUZZ_WEB_PASSWORD}", "max_failures": 1000}
+    config.write_text(yaml.safe_dump({"database": served["database"], "web": {"auth": auth}}), encoding="utf-8")
+    with running_server(config, env={"FUZZ_WEB_TOKEN": TOKEN, "FUZZ_WEB_PASSWORD": PASSWORD}) as url:
+        yield url
+
+
+def test_the_document_declares_what_web_auth_offers(authed_url: str, web_site: Any) -> None:
+    import httpx
+
+    assert httpx.get(authed_url + "/openapi.json").status_code == 401
+    document = httpx.get(authed_url + "/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert document["components"]["securitySchemes"] == {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "web.auth.token"},
+        "basicAuth": {"type": "http", "scheme": "basic", "description": "web.auth.username and web.auth.password"},
+    }
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    assert len(operations) == len(OPERATIONS)
+    assert all(op["security"] == [{"bearerAuth": []}, {"basicAuth": []}] for op in operations)
+    assert all({"401", "429"} <= set(op["responses"]) for op in operations)
+    # Without web.auth nothing is secured, and the document says so.
+    public = web_site.json("/openapi.json")
+    assert "securitySchemes" not in public.get("components", {})
+    assert all("security" not in op for path in public["paths"].values() for op in path.values())
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "basic"])
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_secured_operation_conforms_with_either_credential(authed_url: str, name: str, scheme: str) -> None:
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    schema = schemathesis.openapi.from_url(authed_url + "/openapi.json", headers=bearer)
+    operation = next(
+        result.ok() for result in schema.get_all_operations() if f"{result.ok().method.upper()} {result.ok().path}" == name
+    )
+    basic = {"Authorization": "Basic " + base64.b64encode(f"cacwatch:{PASSWORD}".encode()).decode()}
+    headers = bearer if scheme == "bearer" else basic
+    strategy = operation.as_strategy(generation_mode=GenerationMode.POSITIVE).map(_without_cursor)
+
+    @given(case=strategy)
+    @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        response = case.call_and_validate(headers=headers)
+        assert response.status_code != 401
+        # The same request without credentials is refused, as the document says.
+        refused = case.call(headers={"Authorization": ""})
+        assert refused.status_code == 401 and refused.json()["error"] == "authentication required"
 
     run()

@@ -334,6 +334,15 @@ def _register_list_commands() -> None:
 _register_list_commands()
 
 
+def _register_telegram_commands() -> None:
+    from bot.app.cli_telegram import telegram_app
+
+    app.add_typer(telegram_app, name="telegram", help="Telegram: preview the channel's posts of a stored list (nothing sent).")
+
+
+_register_telegram_commands()
+
+
 def _register_brief_command() -> None:
     from bot.app.cli_briefs import brief
 

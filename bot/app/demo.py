@@ -16,6 +16,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 from rich.console import Console
 from rich.panel import Panel
@@ -64,26 +65,36 @@ def _poll(settings: Settings, db: Database, console: Console, label: str) -> Pol
     return outcome
 
 
-def _show_audiences(event: ListEvent, root: Path, console: Console) -> None:
+def _show_audiences(event: ListEvent, db: Database, root: Path, console: Console) -> None:
     """The same event as a webhook receiver, a Telegram reader and a law firm see it."""
+    from bot.changes.event_schema import with_seq
     from bot.delivery.email.digest import render_digest
     from bot.delivery.email.subscribers import Subscriber
     from bot.delivery.notifiers.text import plain_summary
     from bot.delivery.notifiers.webhook import encode_body
-    from bot.delivery.telegram.format import render_event
+    from bot.delivery.telegram.format import channel_texts
+    from bot.delivery.telegram.preview import PreviewPost, preview_page
+    from storage.changes_repo import events_after
 
     data = event["data"]
     console.print(Panel(plain_summary(event, "both"), title="Console summary", expand=False))
 
     webhook = root / "webhook-list.published.json"
-    # The body exactly as an endpoint gets it (with the event's ``id``), indented for reading.
-    body = json.loads(encode_body(event))
+    # The body exactly as an endpoint gets it (the event's ``id`` and its ``seq`` in the outbox,
+    # read back as the delivery worker reads it), indented for reading.
+    with db.session() as session:
+        stored = events_after(session, 0, limit=1000, types=(event["type"],))
+    seq = next((e.seq for e in stored if e.payload.get("id") == event["id"]), None)
+    sent = cast(ListEvent, with_seq(event, seq)) if seq is not None else event
+    body = json.loads(encode_body(sent))
     webhook.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"Webhook body ({len(data['new'])} new filings, signed per Standard Webhooks when sent): {webhook}", highlight=False)
 
-    posts = render_event(event, "both")
+    # The channel's thread as `cacwatch telegram preview` shows it: the watchlist hits stay out.
+    _, posts = channel_texts(event, "both", chart=False)
     telegram = root / "telegram-posts.html"
-    telegram.write_text("\n<hr>\n".join(posts), encoding="utf-8")
+    page = preview_page([PreviewPost(text) for text in posts], "cacwatch demo · Telegram channel", "nothing was sent")
+    telegram.write_text(page, encoding="utf-8")
     console.print(f"Telegram channel: {len(posts)} post(s), HTML parse mode, each ≤ 4096 UTF-16 units: {telegram}", highlight=False)
 
     subscriber = Subscriber(
@@ -154,7 +165,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
             second = _poll(settings, db, console, "Next poll")
             published = [e for e in second.events if e["type"] == "list.published"]
             if published:
-                _show_audiences(published[0], root, console)
+                _show_audiences(published[0], db, root, console)
 
             idle = _poll(settings, db, console, "Idle poll")
             with db.session() as session:

@@ -13,6 +13,16 @@ Event::
 
 A list with more filings than fit one body is split into several events with
 ``data.part = {"index": i, "total": n}``; counts always describe the whole list.
+
+Per-filing events (``FilingEvent``: ``filing.new``, ``filing.cancelled``, ``filing.renamed``,
+``watchlist.matched``) are made only for destinations whose event filter names them, one per
+filing, from the list event that announced it (``data.list_event``)::
+
+    {"id": "<list event id>-new-<n>", "type": "filing.new", "timestamp": …,
+     "data": {"kind", "list_month", "list_event", "filing": FilingRecord, "changes"?, "hit"?}}
+
+Every stored event has a ``seq``: its row number in the outbox, which only grows; it is added
+when the event is read back (``with_seq``), so webhook bodies and ``/api/v1/changes`` carry it.
 """
 
 # No ``from __future__ import annotations`` here: TypedDict reads NotRequired[...] from the
@@ -21,7 +31,18 @@ A list with more filings than fit one body is split into several events with
 from collections.abc import Mapping
 from typing import Literal, NotRequired, TypedDict, TypeGuard, cast, get_args
 
-from bot.settings.event_types import EVENT_TYPES, LIST_EVENT_TYPES, OPERATOR_ALERT, EventType, ListEventType, OperatorEventType
+from bot.settings.event_types import (
+    ALL_EVENT_TYPES,
+    EVENT_TYPES,
+    FILING_EVENT_TYPES,
+    LIST_EVENT_TYPES,
+    OPERATOR_ALERT,
+    EventType,
+    FilingEventType,
+    ListEventType,
+    OperatorEventType,
+)
+from typing_extensions import TypeIs
 
 __all__ = [
     "ListPublished",
@@ -78,11 +99,20 @@ __all__ = [
     "OperatorAlertData",
     "OperatorAlertEvent",
     "operator_alert_from_json",
+    "FilingEventType",
+    "FilingEventData",
+    "FilingEvent",
+    "AnyEvent",
     "EVENT_TYPES",
+    "FILING_EVENT_TYPES",
+    "ALL_EVENT_TYPES",
     "LIST_EVENT_TYPES",
     "FINDING_TYPES",
     "EventPayloadError",
     "is_list_event",
+    "is_filing_event",
+    "any_event_from_json",
+    "with_seq",
     "event_kind",
     "event_from_json",
     "findings_from_json",
@@ -412,6 +442,7 @@ class ListEvent(TypedDict):
     type: ListEventType
     timestamp: str  # ISO 8601, UTC, "Z"
     data: ListEventData
+    seq: NotRequired[int]  # the outbox's row number, set when a stored event is read back
 
 
 class BaselineEvent(TypedDict):
@@ -419,10 +450,34 @@ class BaselineEvent(TypedDict):
     type: Literal["baseline.established"]
     timestamp: str
     data: BaselineData
+    seq: NotRequired[int]
+
+
+class FilingEventData(TypedDict):
+    kind: str
+    list_month: str  # of the list that announced it
+    list_event: str  # the id of that list event (of its part holding this filing, when split)
+    filing: FilingRecord  # the filing as it is now
+    changes: NotRequired[FieldChanges]  # filing.cancelled / filing.renamed: {field: [before, after]}
+    hit: NotRequired[WatchHit]  # the filing matched the operator's watchlist (always on watchlist.matched)
+
+
+class FilingEvent(TypedDict):
+    id: str
+    type: FilingEventType
+    timestamp: str
+    data: FilingEventData
+    seq: NotRequired[int]
 
 
 # Narrowed by ``event["type"] == "baseline.established"`` (or ``is_list_event``).
 Event = ListEvent | BaselineEvent
+# What the outbox holds and webhooks carry: list and baseline events, and per-filing events.
+AnyEvent = Event | FilingEvent
+
+
+def is_filing_event(event: AnyEvent) -> TypeIs[FilingEvent]:
+    return event["type"] in FILING_EVENT_TYPES
 
 
 class OperatorAlertData(TypedDict):
@@ -442,6 +497,7 @@ class OperatorAlertEvent(TypedDict):
     type: OperatorEventType
     timestamp: str
     data: OperatorAlertData
+    seq: NotRequired[int]  # the outbox's row number, set when a stored alert is read back
 
 
 def is_list_event(event: Event) -> TypeGuard[ListEvent]:
@@ -526,6 +582,32 @@ def operator_alert_from_json(payload: Mapping[str, object]) -> OperatorAlertEven
     ):
         raise EventPayloadError(f"{payload['id']}: state, incident, subject, text or opened_at malformed")
     return cast(OperatorAlertEvent, payload)
+_FILING_DATA_KEYS: frozenset[str] = FilingEventData.__required_keys__
+
+
+def any_event_from_json(payload: Mapping[str, object]) -> AnyEvent:
+    """``event_from_json`` for everything the outbox holds, per-filing events included (the
+    outbox's delivery and replay read through this; the other readers get list events only)."""
+    event_type = payload.get("type")
+    if event_type not in FILING_EVENT_TYPES:
+        return event_from_json(payload)
+    event_id = payload.get("id")
+    if not isinstance(event_id, str) or not isinstance(payload.get("timestamp"), str):
+        raise EventPayloadError(f"{event_type}: id and timestamp must be strings")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise EventPayloadError(f"{event_id}: data is not an object")
+    missing = _FILING_DATA_KEYS - data.keys()
+    if missing:
+        raise EventPayloadError(f"{event_id}: data lacks {', '.join(sorted(missing))}")
+    if not isinstance(data["filing"], dict):
+        raise EventPayloadError(f"{event_id}: filing is not an object")
+    return cast(FilingEvent, payload)
+
+
+def with_seq(payload: Mapping[str, object], seq: int) -> dict[str, object]:
+    """A stored payload with its place in the outbox's sequence (``seq``, the row number)."""
+    return {**payload, "seq": seq}
 
 
 def findings_from_json(findings: object) -> list[Finding]:

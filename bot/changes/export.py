@@ -3,7 +3,8 @@ writer for ``cacwatch export``, the email digest's attachments and Telegram's ``
 
 - ``FILING_COLUMNS``: the filing record (interfaces.md) plus ``entity_en``, ``first_seen``,
   ``updated_at`` and ``removed``. ``CHANGE_COLUMNS``: what changed (``change``, ``list``) in front
-  of the same columns, and the field changes (``changes``) after them.
+  of the same columns, and after them the field changes (``changes``) and the event that
+  announced the change (``event_id``, ``seq``: as webhooks and /api/v1/changes carry them).
 - Every value comes from a web site, so no spreadsheet cell may become a formula:
   ``starts_formula`` is the one rule (a cell starting ``=`` ``+`` ``-`` ``@``, tab or CR);
   CSV cells get Excel's text apostrophe (``safe_cell``), XLSX cells are typed text with the
@@ -46,7 +47,7 @@ __all__ = [
 ExportFormat = Literal["jsonl", "csv", "xlsx"]
 
 FILING_COLUMNS: tuple[str, ...] = (*EXPORT_FIELDS, "entity_en", "first_seen", "updated_at", "removed")
-CHANGE_COLUMNS: tuple[str, ...] = ("change", "list", *FILING_COLUMNS, "changes")
+CHANGE_COLUMNS: tuple[str, ...] = ("change", "list", *FILING_COLUMNS, "changes", "event_id", "seq")
 
 # Products are a list in JSON; in flat formats they are joined with a separator that
 # never occurs in CAC product names (、 does, inside brackets).
@@ -69,13 +70,15 @@ _HEADERS: dict[str, tuple[str, str]] = {
     "change": ("变化", "Change"),
     "list": ("名单", "List"),
     "changes": ("变更内容", "Field changes"),
+    "event_id": ("事件编号", "Event id"),
+    "seq": ("事件序号", "Event seq"),
 }
 # Characters wide enough for a column; long text wraps inside the cell instead.
 _WIDTHS: dict[str, int] = {
     "kind": 22, "list_month": 10, "filing_number": 34, "name": 30, "entity": 30, "entity_en": 30,
     "role": 12, "category": 14, "products": 30, "purpose": 40, "province": 10, "remark": 20,
     "status": 14, "filed_on": 12, "registration": 12, "scenario": 14, "first_seen": 20, "updated_at": 20, "removed": 10,
-    "change": 14, "list": 30, "changes": 40,
+    "change": 14, "list": 30, "changes": 40, "event_id": 40, "seq": 10,
 }
 
 

@@ -22,7 +22,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 
-from bot.changes.event_schema import Event, EventPayloadError, OperatorAlertEvent, event_from_json, operator_alert_from_json
+from bot.changes.event_schema import (
+    AnyEvent,
+    EventPayloadError,
+    OperatorAlertEvent,
+    any_event_from_json,
+    event_from_json,
+    is_filing_event,
+    operator_alert_from_json,
+    with_seq,
+)
 from bot.settings.event_types import OPERATOR_ALERT
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
@@ -33,6 +42,9 @@ __all__ = [
     "new_event_id",
     "enqueue",
     "enqueue_operator_alert",
+    "enqueue_many",
+    "filing_event_types",
+    "wants",
     "deliver_due",
     "deliver_until_idle",
     "anything_due",
@@ -66,21 +78,60 @@ def delivery_id_of(event_id: str, delivery_pk: int) -> str:
     return f"msg_{event_id[4:]}_{delivery_pk}"
 
 
-def enqueue(session: Session, event: Event, notifiers: Iterable[Notifier], *, list_id: int | None = None) -> int:
-    """Write one event and its deliveries in the caller's transaction. Returns the delivery count."""
+def filing_event_types(notifiers: Iterable[Notifier]) -> frozenset[str]:
+    """The per-filing event types any of these destinations asked for (through its own event
+    filter, whatever made the notifier: config.yaml or the database): only those are made."""
+    asked: frozenset[str] = frozenset()
+    for notifier in notifiers:
+        asked |= notifier.filing_event_types
+    return asked
+
+
+def wants(notifier: Notifier, event: AnyEvent) -> bool:
+    """Whether ``notifier``'s own destination gets ``event`` (its filters; per-filing events
+    only when it asked for their type)."""
+    if is_filing_event(event):
+        return event["type"] in notifier.filing_event_types and notifier.accepts_filing(event)
+    return notifier.accepts(event)
+
+
+def _destinations(notifier: Notifier, event: AnyEvent, session: Session) -> list[str]:
+    if is_filing_event(event):
+        # Only the notifier's own destination: per-user fan-outs (Telegram watchers, email
+        # subscribers) never get one message per filing.
+        return [notifier.destination] if wants(notifier, event) else []
+    return list(dict.fromkeys(notifier.fan_out(event, session)))
+
+
+def enqueue_many(
+    session: Session, events: Iterable[AnyEvent], notifiers: Sequence[Notifier], *, list_id: int | None = None
+) -> list[tuple[int, int]]:
+    """Write events and their deliveries in the caller's transaction, in order (each event's
+    ``seq`` is its row number, so the order given is the order readers see).
+    Returns (event pk, deliveries) per event."""
     repo = OutboxRepository(session)
-    event_pk = repo.add_event(event["id"], event["type"], dict(event), list_id=list_id)
+    events = list(events)
     disabled = repo.disabled_destinations()
     now = utcnow()
-    count = 0
-    for notifier in notifiers:
-        for destination in dict.fromkeys(notifier.fan_out(event, session)):
-            if destination in disabled:
-                continue
-            repo.add_delivery(
-                event_pk, notifier.destination, destination, not_before=notifier.not_before(event, now, destination)
-            )
-            count += 1
+    # Destinations are asked before the rows are written (as one batch): a notifier's fan-out
+    # reads its subscribers in this same session.
+    planned: list[list[tuple[str, str, datetime]]] = []
+    for event in events:
+        deliveries = []
+        for notifier in notifiers:
+            for destination in _destinations(notifier, event, session):
+                if destination not in disabled:
+                    not_before = now if is_filing_event(event) else notifier.not_before(event, now, destination)
+                    deliveries.append((notifier.destination, destination, not_before))
+        planned.append(deliveries)
+    pks = repo.add_events([(e["id"], e["type"], dict(e)) for e in events], list_id=list_id)
+    repo.add_deliveries([(pk, *delivery) for pk, deliveries in zip(pks, planned) for delivery in deliveries])
+    return [(pk, len(deliveries)) for pk, deliveries in zip(pks, planned)]
+
+
+def enqueue(session: Session, event: AnyEvent, notifiers: Iterable[Notifier], *, list_id: int | None = None) -> int:
+    """Write one event and its deliveries in the caller's transaction. Returns the delivery count."""
+    ((_, count),) = enqueue_many(session, [event], list(notifiers), list_id=list_id)
     return count
 
 
@@ -144,7 +195,7 @@ def _claimed(row: ClaimedDelivery) -> _Claimed:
         notifier=row.notifier,
         destination=row.destination,
         attempts=row.attempts,
-        payload=row.payload,
+        payload=with_seq(row.payload, row.seq),
         delivery_id=delivery_id_of(row.event_id, row.pk),
     )
 
@@ -237,8 +288,11 @@ async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> DeliveryError 
             await notifier.deliver_batch(events, destination=batch[0].destination)
         else:
             (item,) = batch
-            event = event_from_json(item.payload)
-            await notifier.deliver_to(event, delivery_id=item.delivery_id, destination=item.destination)
+            event = any_event_from_json(item.payload)
+            if is_filing_event(event):
+                await notifier.deliver_filing(event, delivery_id=item.delivery_id)
+            else:
+                await notifier.deliver_to(event, delivery_id=item.delivery_id, destination=item.destination)
     except DeliveryError as err:
         return err
     except EventPayloadError as err:
@@ -351,12 +405,12 @@ def replay(db: Database, notifier: Notifier, *, since: datetime, resend: bool = 
                 filtered += 1  # an incident's alert is news once, never replayed to an endpoint
                 continue
             try:
-                event = event_from_json(payload)
+                event = any_event_from_json(payload)
             except EventPayloadError:
                 log.warning("outbox event %s is not an event this version reads; not replayed", pk)
                 filtered += 1
                 continue
-            if not notifier.accepts(event):
+            if not wants(notifier, event):
                 filtered += 1
             elif state is None:
                 repo.add_delivery(pk, notifier.destination, notifier.destination, not_before=now)

@@ -6,7 +6,7 @@ data change that caused it was committed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol, cast
 
@@ -16,6 +16,8 @@ from bot.changes.event_schema import (
     ChangedFiling,
     Event,
     FieldChanges,
+    FilingEvent,
+    FilingEventType,
     FilingRecord,
     GenaiCounts,
     GenaiTotals,
@@ -23,6 +25,7 @@ from bot.changes.event_schema import (
     ListEvent,
     ListEventData,
     ListEventType,
+    WatchHit,
     split_event,
 )
 from bot.changes.findings import (
@@ -34,11 +37,12 @@ from bot.changes.findings import (
 )
 from bot.changes.watchlist import Watchlist
 from bot.delivery.notifiers.base import Notifier
-from bot.delivery.outbox import enqueue, new_event_id
+from bot.delivery.outbox import enqueue, enqueue_many, filing_event_types, new_event_id
 from bot.ingest.pipeline import PollHooks, PollReport
 from scrapers.records import Kind, ListRef
 from scrapers.sources.cac.discovery import batch_number
-from storage.changes_repo import ChangesRepository
+from storage.changes_repo import ChangesRepository, StoredList
+from storage.outbox_repo import OutboxRepository
 from storage.db import Session
 from storage.repo import IngestOutcome, Repository, list_sizes
 from storage.totals_repo import Reconciliation, TotalsRepository, registration_of
@@ -50,6 +54,8 @@ __all__ = [
     "build_list_event",
     "baseline_event",
     "preview_events",
+    "stored_list_event",
+    "filing_events",
     "genai_counts",
     "genai_totals",
     "MAX_FILINGS_PER_EVENT",
@@ -251,26 +257,121 @@ def preview_events(session: Session, *, watchlist: list[str] | None = None) -> l
     Its ``new`` filings are those that first appeared in it (all its rows when none did,
     e.g. a list CAC updates in place); findings are computed as for a real event.
     """
-    repo = Repository(session)
-    changes = ChangesRepository(session)
     matcher = Watchlist(watchlist) if watchlist else None
-    events: list[ListEvent] = []
-    for newest in changes.newest_lists():
-        kind = newest.kind
-        rows = repo.current_rows(repo.list_by_id(newest.id))
-        new = cast(list[FilingRecord], changes.first_seen_in(kind, newest.id))
-        if not new:
-            numbers = [str(r["filing_number"]) for r in rows]
-            new = _records(session, kind, numbers[:5000])
-        sizes = list_sizes(session, kind)
-        reconciliation = TotalsRepository(session).for_list(newest.id) if kind == Kind.GENAI_SERVICE.value else None
-        totals = genai_totals(reconciliation) if reconciliation is not None else None
-        event = build_list_event(
-            f"evt_preview_{kind}", "list.published", kind, newest, rows, (new, [], []), sizes, matcher, totals,
-            (newest.first_published_on, newest.published_basis),
-        )
-        events.append(event)
-    return events
+    return [_as_published(session, newest, matcher) for newest in ChangesRepository(session).newest_lists()]
+
+
+def stored_list_event(session: Session, kind: str, list_month: str, *, watchlist: Watchlist | None = None) -> ListEvent | None:
+    """The stored list of ``kind`` and ``list_month`` as a ``list.published`` event, as if just
+    published (``cacwatch telegram preview``); None when no such list is stored."""
+    stored = ChangesRepository(session).list_of_month(kind, list_month)
+    return None if stored is None else _as_published(session, stored, watchlist)
+
+
+def _as_published(session: Session, stored: StoredList, matcher: Watchlist | None) -> ListEvent:
+    """A stored list as a ``list.published`` event: its ``new`` filings are those that first
+    appeared in it (all its rows when none did, e.g. a list CAC updates in place)."""
+    repo = Repository(session)
+    kind = stored.kind
+    rows = repo.current_rows(repo.list_by_id(stored.id))
+    new = cast(list[FilingRecord], ChangesRepository(session).first_seen_in(kind, stored.id))
+    if not new:
+        numbers = [str(r["filing_number"]) for r in rows]
+        new = _records(session, kind, numbers[:5000])
+    sizes = list_sizes(session, kind)
+    reconciliation = TotalsRepository(session).for_list(stored.id) if kind == Kind.GENAI_SERVICE.value else None
+    totals = genai_totals(reconciliation) if reconciliation is not None else None
+    return build_list_event(
+        f"evt_preview_{kind}", "list.published", kind, stored, rows, (new, [], []), sizes, matcher, totals,
+        (stored.first_published_on, stored.published_basis),
+    )
+
+
+def _part_ids(event: ListEvent, max_filings: int) -> list[str]:
+    """The id of the event (or of its part, when ``split_event`` splits it) that carries each
+    filing of new + changed + removed, in that order."""
+    data = event["data"]
+    total = len(data["new"]) + len(data["changed"]) + len(data["removed"])
+    if total <= max_filings:
+        return [event["id"]] * total
+    return [f"{event['id']}-p{position // max_filings + 1}" for position in range(total)]
+
+
+def filing_events(
+    session: Session, event: ListEvent, wanted: Collection[str], *, max_filings: int = MAX_FILINGS_PER_EVENT
+) -> list[FilingEvent]:
+    """One event per filing that ``event`` announces, of the types in ``wanted`` (those some
+    destination asked for): ``filing.new`` per new filing, ``filing.cancelled`` and
+    ``filing.renamed`` per filing counted so (the same rule as ``counts.cancelled`` and
+    ``counts.renamed``), ``watchlist.matched`` per watchlist hit.
+
+    Bounded by the list: at most one of each type per filing the event holds. Ids are the list
+    event's id with the type and a 1-based index (``evt_…-new-3``): the same however often the
+    event is read, so retries and replays keep them. Filings whose record is gone are skipped,
+    never invented."""
+    asked = frozenset(wanted)
+    if not asked:
+        return []
+    data = event["data"]
+    new, changed = data["new"], data["changed"]
+    parts = _part_ids(event, max_filings)
+    hits: dict[str, WatchHit] = {
+        hit["filing_number"]: hit for finding in data["notable"] if finding["type"] == "watchlist" for hit in finding["data"]["hits"]
+    }
+    # Where each filing number sits (new first, then changed: its position in the whole event).
+    positions: dict[str, int] = {}
+    for position, number in enumerate([r["filing_number"] for r in new] + [c["filing_number"] for c in changed]):
+        positions.setdefault(number, position)
+    records: dict[str, FilingRecord] = {r["filing_number"]: r for r in new}
+    changes: dict[str, FieldChanges] = {c["filing_number"]: c["changes"] for c in changed}
+    if asked - {"filing.new"} and changed:
+        for kind in dict.fromkeys(c["kind"] for c in changed):
+            numbers = [c["filing_number"] for c in changed if c["kind"] == kind and c["filing_number"] not in records]
+            records.update({r["filing_number"]: r for r in _records(session, kind, numbers)})
+
+    made: list[FilingEvent] = []
+
+    def add(event_type: FilingEventType, tag: str, numbers: Sequence[str]) -> None:
+        if event_type not in asked:
+            return
+        index = 0
+        for number in numbers:
+            record = records.get(number)
+            if record is None or number not in positions:
+                continue
+            index += 1
+            filing: FilingEvent = {
+                "id": f"{event['id']}-{tag}-{index}",
+                "type": event_type,
+                "timestamp": event["timestamp"],
+                "data": {
+                    "kind": record["kind"],
+                    "list_month": data["list_month"],
+                    "list_event": parts[positions[number]],
+                    "filing": record,
+                },
+            }
+            if event_type in ("filing.cancelled", "filing.renamed") and number in changes:
+                filing["data"]["changes"] = changes[number]
+            if number in hits:
+                filing["data"]["hit"] = hits[number]
+            made.append(filing)
+
+    add("filing.new", "new", [r["filing_number"] for r in new])
+    add("filing.cancelled", "cancelled", [c["filing_number"] for c in cancelled_filings(new, changed)])
+    add("filing.renamed", "renamed", [r["filing_number"] for r in renamed_filings(changed)])
+    add("watchlist.matched", "watch", list(hits))
+    return made
+
+
+def _announced(event: Event) -> list[tuple[str, str]]:
+    """(kind, filing number) of every filing a list event (or part) carries."""
+    if event["type"] == "baseline.established":
+        return []
+    data = event["data"]
+    return [(r["kind"], r["filing_number"]) for r in data["new"]] + [
+        (c["kind"], c["filing_number"]) for c in data["changed"]
+    ] + [(r["kind"], r["filing_number"]) for r in data["removed"]]
 
 
 class OutboxHooks(PollHooks):
@@ -281,6 +382,7 @@ class OutboxHooks(PollHooks):
         self.first_run = first_run
         self.watchlist = watchlist
         self.events_written: list[Event] = []
+        self.filing_events_written = 0  # per-filing events (only when a destination asked)
 
     def on_list(self, repo: Repository, ref: ListRef, outcome: IngestOutcome, *, first_run: bool) -> None:
         if not outcome.rows_changed:
@@ -290,9 +392,17 @@ class OutboxHooks(PollHooks):
         event = list_event(repo, ref, outcome, self.watchlist)
         if event is None:
             return
-        for part in split_event(event, max_filings=MAX_FILINGS_PER_EVENT):
-            enqueue(repo.session, part, self.notifiers, list_id=outcome.list_id)
+        session = repo.session
+        parts = split_event(event, max_filings=MAX_FILINGS_PER_EVENT)
+        written = enqueue_many(session, parts, self.notifiers, list_id=outcome.list_id)
+        outbox = OutboxRepository(session)
+        for part, (event_pk, _) in zip(parts, written):
+            # `cacwatch export --changes`: each change names the event (and seq) that announced it.
+            outbox.link_changes(event_pk, outcome.version_id, _announced(part))
             self.events_written.append(part)
+        per_filing = filing_events(session, event, filing_event_types(self.notifiers))
+        enqueue_many(session, per_filing, self.notifiers, list_id=outcome.list_id)
+        self.filing_events_written += len(per_filing)
 
     def on_poll_done(self, repo: Repository, report: PollReport) -> None:
         if report.first_run and report.ok and self.first_run == "baseline":

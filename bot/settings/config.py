@@ -160,8 +160,9 @@ class WebhookSettings(_DestinationFilters):
     kind: ClassVar[str] = "webhook"
     module: ClassVar[str] = "bot.delivery.notifiers.webhook"
     url: Annotated[str, _http_url("must be an http(s) URL")]
-    # Event types this endpoint gets (default: every list and baseline event). ``operator.alert``
-    # adds operator alerts (incidents opened and resolved); only an endpoint naming it gets them.
+    # Event types this endpoint gets (default: every list and baseline event). Per-filing events
+    # (filing.new, filing.cancelled, filing.renamed, watchlist.matched) and ``operator.alert``
+    # (incidents opened and resolved) only when named here.
     events: _WebhookEvents = None
     # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str

@@ -14,6 +14,9 @@ __all__ = [
     "LIST_EVENT_TYPES",
     "OperatorEventType",
     "OPERATOR_ALERT",
+    "FilingEventType",
+    "FILING_EVENT_TYPES",
+    "ALL_EVENT_TYPES",
     "WEBHOOK_EVENT_TYPES",
 ]
 
@@ -22,10 +25,16 @@ EventType = Literal["list.published", "list.revised", "baseline.established"]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 LIST_EVENT_TYPES: tuple[ListEventType, ...] = get_args(ListEventType)
 
+# One event per filing, made only for destinations whose ``events`` filter names the type.
+FilingEventType = Literal["filing.new", "filing.cancelled", "filing.renamed", "watchlist.matched"]
+FILING_EVENT_TYPES: tuple[FilingEventType, ...] = get_args(FilingEventType)
+# The events of the data (what /api/v1/changes lists): list, baseline and per-filing events.
+ALL_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES, *FILING_EVENT_TYPES)
+
 # Operator alerts (an incident opened or resolved: the site blocked, a list that no longer parses,
 # totals that do not reconcile, a held re-issue) travel as events of their own to the webhooks that
 # ask for them by name (``events: [operator.alert]``); they are never list or baseline events.
 OperatorEventType = Literal["operator.alert"]
 OPERATOR_ALERT: OperatorEventType = "operator.alert"
 # Every ``type`` a webhook body may have (docs/webhook-events.schema.json).
-WEBHOOK_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES, OPERATOR_ALERT)
+WEBHOOK_EVENT_TYPES: tuple[str, ...] = (*ALL_EVENT_TYPES, OPERATOR_ALERT)

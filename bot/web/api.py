@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from bot.changes.event_schema import EVENT_TYPES, EventType
+from bot.changes.event_schema import ALL_EVENT_TYPES, EventType, FilingEventType
 from bot.web.archive import has_file
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
@@ -263,22 +263,40 @@ def get_entity(
     return _json(request, model)
 
 
+def _without_watchlist(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's data without the operator's watchlist hits (findings of type watchlist, ``hit``)."""
+    shown = {key: value for key, value in data.items() if key != "hit"}
+    if isinstance(shown.get("notable"), list):
+        shown["notable"] = [f for f in shown["notable"] if not (isinstance(f, dict) and f.get("type") == "watchlist")]
+    return shown
+
+
 @router.get("/changes", response_model=None, responses={200: {"model": ChangesModel}, **_ERRORS})
 def get_changes(
     request: Request,
     after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Events after this sequence number (0: from the first)")] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    type: Annotated[EventType | None, Query(description="Only events of this type")] = None,  # noqa: A002 - the API's name
+    type: Annotated[EventType | FilingEventType | None, Query(description="Only events of this type")] = None,  # noqa: A002 - the API's name
 ) -> Response:
     """What changed, in order: every event cacwatch made (`list.published`, `list.revised`,
-    `baseline.established`), as webhooks carry it, each with its `seq`. A tool that cannot
-    receive webhooks polls `?after=<next_after>` and sees every event exactly once, in order."""
+    `baseline.established`, and the per-filing `filing.new`, `filing.cancelled`,
+    `filing.renamed`, `watchlist.matched` made when a webhook endpoint asks for them; watchlist
+    hits only when `web.auth` is set), as
+    webhooks carry it, each with its `seq` (the same number webhook bodies carry). A tool that
+    cannot receive webhooks polls `?after=<next_after>` and sees every event exactly once, in order."""
     check_known(request.query_params.keys(), ("after", "limit", "type"))
-    # Only list and baseline events: operator alerts (also in the outbox) are for the operator's webhooks.
-    events = web_state(request).corpus.events_after(after, limit=limit, types=(type,) if type else EVENT_TYPES)
+    state = web_state(request)
+    # The operator's watchlist is often a client list: without web.auth (a public API) its
+    # hits stay out — no watchlist.matched events, no watchlist findings, no `hit`. Operator
+    # alerts (also in the outbox) are for the operator's webhooks, never listed here.
+    public = state.web.auth is None
+    events = state.corpus.events_after(
+        after, limit=limit, types=(type,) if type else ALL_EVENT_TYPES, leave_out=("watchlist.matched",) if public else ()
+    )
     items = [
         {"seq": e.seq, "id": e.payload.get("id", ""), "type": e.payload.get("type", ""),
-         "timestamp": e.payload.get("timestamp", ""), "data": e.payload.get("data") or {}}
+         "timestamp": e.payload.get("timestamp", ""),
+         "data": _without_watchlist(e.payload.get("data") or {}) if public else e.payload.get("data") or {}}
         for e in events
     ]  # fmt: skip
     return _json(request, ChangesModel.model_validate({"items": items, "next_after": items[-1]["seq"] if items else after}))

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
-from bot.settings.config import BriefsSettings, Settings, WebSettings
+from bot.settings.config import BriefsSettings, Settings, WebAuthSettings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
 from bot.web import accounts, api, archive, console, dossiers, feeds, insights, pages
@@ -48,7 +48,7 @@ from scrapers.blobstore import BlobStore
 from storage.corpus import Corpus
 from storage.db import Database
 
-__all__ = ["create_app", "web_state_of"]
+__all__ = ["create_app", "web_state_of", "security_schemes"]
 
 log = logging.getLogger(__name__)
 _STATIC = Path(__file__).with_name("static")
@@ -61,15 +61,40 @@ def _validation_message(err: RequestValidationError) -> str:
     return "invalid request"
 
 
-def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
-    """FastAPI documents 422 for validation errors; this API answers them with 400."""
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorModel"}
+
+
+def security_schemes(auth: WebAuthSettings | None) -> dict[str, dict[str, str]]:
+    """The OpenAPI security schemes of what ``web.auth`` offers (none without it)."""
+    schemes: dict[str, dict[str, str]] = {}
+    if auth is not None and auth.token:
+        schemes["bearerAuth"] = {"type": "http", "scheme": "bearer", "description": "web.auth.token"}
+    if auth is not None and auth.password:
+        schemes["basicAuth"] = {"type": "http", "scheme": "basic", "description": "web.auth.username and web.auth.password"}
+    return schemes
+
+
+def _openapi(app: FastAPI, auth: WebAuthSettings | None, open_paths: frozenset[str]) -> dict[str, Any]:
+    """FastAPI's document, with 400 for validation errors (not 422, which this API never
+    answers) and, under ``web.auth``, its security schemes: every operation outside
+    ``open_paths`` requires one of them (either is enough) and documents 401 and 429."""
     if app.openapi_schema is None:
         schema = FastAPI.openapi(app)
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
+        schemes = security_schemes(auth)
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                if schemes and path not in open_paths:
+                    operation["security"] = [{name: []} for name in schemes]
+                    error = {"content": {"application/json": {"schema": _ERROR_REF}}}
+                    responses.setdefault("401", {"description": "No valid credentials", **error})
+                    responses.setdefault("429", {"description": "Too many failed attempts: wait for Retry-After", **error})
+        components = schema.setdefault("components", {})
         for name in ("HTTPValidationError", "ValidationError"):
-            schema.get("components", {}).get("schemas", {}).pop(name, None)
+            components.get("schemas", {}).pop(name, None)
+        if schemes:
+            components["securitySchemes"] = schemes
         app.openapi_schema = schema
     return app.openapi_schema
 
@@ -157,7 +182,8 @@ def create_app(
     )
     app.state.web = state
     app.state.settings = settings  # the operator console's notify settings (bot.web.console)
-    app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
+    open_set = frozenset(open_paths)
+    app.openapi = lambda: _openapi(app, web.auth, open_set)  # type: ignore[method-assign]
 
     async def on_validation(request: Request, err: Exception) -> Response:
         assert isinstance(err, RequestValidationError)
@@ -210,8 +236,8 @@ def create_app(
     per_host = web.public_url is None
     asgi: Any = AnswerCache(app, lambda: state, max_bytes=web.cache_mb * 1024 * 1024, per_host=per_host)
     # Who is asking: web.auth, a personal API token, a session, a trusted proxy (bot.web.access).
-    asgi = Access(asgi, db, web, open_paths)
+    asgi = Access(asgi, db, web, open_set)
     if web.auth is None and loopback_only:
-        asgi = LoopbackOnly(asgi, open_paths)
+        asgi = LoopbackOnly(asgi, open_set)
     # Outermost (inside HEAD-as-GET only): refusals (401, 403, 429) carry the headers too.
     return HeadAsGet(SecurityHeaders(asgi))

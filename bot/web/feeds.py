@@ -92,8 +92,9 @@ def entry_text(entry: FeedEntry, archived: str | None = None) -> str:
         notable = findings_from_json(entry.notable)
     except EventPayloadError:
         notable = []  # a stored event this version cannot read: its counts still tell the story
+    # The operator's watchlist is often a client list: a feed (anyone's reader) never names its hits.
     lines += [f"• {finding['zh']} / {finding['en']}".strip() for finding in notable
-              if not (totals_told and finding["type"] == "totals_mismatch")]
+              if not (totals_told and finding["type"] == "totals_mismatch") and finding["type"] != "watchlist"]
     if archived:
         lines.append(f"存档原件 Archived file (sha256-checked): {archived}")
     lines.append(f"网信办附件 CAC's attachment: {entry.summary.attachment_url}")

@@ -35,16 +35,28 @@ def digest_rows(events: Sequence[Event], *, language: str = "en") -> list[dict[s
     sections, _ = group_sections(events)
     rows: list[dict[str, Any]] = []
     for section in sections:
-        rows += [_row(section, "new", record) for record in section.new]
-        rows += [_row(section, change_of(change), change, change["changes"]) for change in section.changed]
-        rows += [_row(section, "removed", record) for record in section.removed]
+        # Part by part (a part holds new, then changed, then removed filings): each row names
+        # the event that announced it, as `cacwatch export --changes` does.
+        for event in section.events:
+            data, announced = event["data"], (event["id"], event.get("seq"))
+            rows += [_row(section, "new", record, announced=announced) for record in data["new"]]
+            rows += [
+                _row(section, change_of(change), change, change["changes"], announced=announced) for change in data["changed"]
+            ]
+            rows += [_row(section, "removed", record, announced=announced) for record in data["removed"]]
     return rows
 
 
 def _row(
-    section: Section, change: str, record: FilingRecord | ChangedFiling, changes: FieldChanges | None = None
+    section: Section,
+    change: str,
+    record: FilingRecord | ChangedFiling,
+    changes: FieldChanges | None = None,
+    *,
+    announced: tuple[str, int | None] = ("", None),
 ) -> dict[str, Any]:
-    """One row: the record's export fields (a change carries only some), then what happened to it."""
+    """One row: the record's export fields (a change carries only some), then what happened to
+    it and the event (id, seq) that announced it."""
     row: dict[str, Any] = {name: "" for name in ROW_COLUMNS}
     for name in EXPORT_FIELDS:
         value = record.get(name)
@@ -59,6 +71,8 @@ def _row(
     row["entity_en"] = english_for(entity) if entity else ""
     row["changes"] = changes_text(changes) if changes is not None else ""
     row["removed"] = change == "removed"
+    row["event_id"] = announced[0]
+    row["seq"] = "" if announced[1] is None else str(announced[1])
     return row
 
 

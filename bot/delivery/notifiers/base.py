@@ -12,10 +12,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from bot.changes.event_schema import Event, OperatorAlertEvent, event_kind
+from bot.changes.event_schema import FILING_EVENT_TYPES, Event, FilingEvent, OperatorAlertEvent, event_kind
 from storage.db import Database, Session
 
-__all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS", "DestinationFilters", "passes_filters", "notifiers_by_key"]
+__all__ = [
+    "Notifier",
+    "DeliveryError",
+    "NOTIFIER_KINDS",
+    "DestinationFilters",
+    "passes_filters",
+    "asked_filing_events",
+    "passes_filing_filters",
+    "notifiers_by_key",
+]
 
 NOTIFIER_KINDS: dict[str, type["Notifier"]] = {}
 
@@ -42,6 +51,22 @@ def passes_filters(filters: DestinationFilters, event: Event) -> bool:
     if filters.watchlist_only:
         return any(finding["type"] == "watchlist" for finding in event["data"]["notable"])
     return True
+
+
+def asked_filing_events(filters: DestinationFilters) -> frozenset[str]:
+    """The per-filing event types a destination's ``events`` filter names (none by default:
+    a destination without a filter gets every list event, never one event per filing)."""
+    return frozenset(filters.events or ()) & frozenset(FILING_EVENT_TYPES)
+
+
+def passes_filing_filters(filters: DestinationFilters, event: FilingEvent) -> bool:
+    """Whether a destination with these filters gets this per-filing event: its type named in
+    ``events``, its filing's kind in ``kinds``, and with ``watchlist_only`` a watchlist hit."""
+    if event["type"] not in asked_filing_events(filters):
+        return False
+    if filters.kinds is not None and event["data"]["kind"] not in filters.kinds:
+        return False
+    return not filters.watchlist_only or "hit" in event["data"]
 
 
 class DeliveryError(Exception):
@@ -99,6 +124,22 @@ class Notifier(ABC):
     def accepts(self, event: Event) -> bool:
         """Per-destination filters (kinds, event types, watchlist only…)."""
         return True
+
+    @property
+    def filing_event_types(self) -> frozenset[str]:
+        """The per-filing event types (``filing.new`` …) this destination asked for, from its own
+        event filter: the outbox makes those events only when some destination asks. Default:
+        none (a notifier that can deliver them overrides this, ``accepts_filing`` and
+        ``deliver_filing``)."""
+        return frozenset()
+
+    def accepts_filing(self, event: FilingEvent) -> bool:
+        """Whether this destination gets one per-filing event (its filters). Default: no."""
+        return False
+
+    async def deliver_filing(self, event: FilingEvent, *, delivery_id: str) -> None:
+        """Deliver one per-filing event (only those ``accepts_filing`` took are ever queued)."""
+        raise DeliveryError(f"{self.kind} does not deliver per-filing events", retryable=False)
 
     def fan_out(self, event: Event, session: Session) -> list[str]:
         """Destinations that get this event (one delivery each). Default: this one, if accepted.

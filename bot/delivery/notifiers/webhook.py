@@ -37,11 +37,17 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from bot.settings.config import WebhookSettings
-from bot.changes.event_schema import Event, OperatorAlertEvent, split_event
+from bot.changes.event_schema import AnyEvent, Event, FilingEvent, OperatorAlertEvent, split_event
 from bot.settings.event_types import OPERATOR_ALERT
 from bot.settings.redact import mask_url
 from bot.settings.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
-from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
+from bot.delivery.notifiers.base import (
+    DeliveryError,
+    Notifier,
+    asked_filing_events,
+    passes_filing_filters,
+    passes_filters,
+)
 from storage.db import Database
 
 __all__ = [
@@ -64,12 +70,17 @@ _MAX_RETRY_AFTER = 86400.0  # a receiver cannot park a delivery for more than a 
 _ERROR_SNIPPET = 200  # bytes of a failing response kept in last_error, for the operator
 
 
-def encode_body(event: Event | OperatorAlertEvent) -> str:
+def encode_body(event: AnyEvent | OperatorAlertEvent) -> str:
     """The exact JSON text that is signed and sent (docs/webhook-events.schema.json).
 
     ``id`` is the event's own id, the same at every endpoint, so receivers can correlate
-    across endpoints; ``webhook-id`` (a header) names one delivery and is stable across retries."""
-    payload = {"id": event["id"], "type": event["type"], "timestamp": event["timestamp"], "data": event["data"]}
+    across endpoints; ``webhook-id`` (a header) names one delivery and is stable across retries;
+    ``seq`` (the outbox's row number, set when a stored event is read back) orders events and
+    is the cursor of ``/api/v1/changes?after=``."""
+    payload: dict[str, object] = {"id": event["id"]}
+    if "seq" in event:
+        payload["seq"] = event["seq"]
+    payload.update({"type": event["type"], "timestamp": event["timestamp"], "data": event["data"]})
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     try:
         text.encode("utf-8")
@@ -221,6 +232,16 @@ class WebhookNotifier(Notifier):
     def carries_operator_alerts(self) -> bool:
         return OPERATOR_ALERT in (self.settings.events or ())
 
+    @property
+    def filing_event_types(self) -> frozenset[str]:
+        return asked_filing_events(self.settings)
+
+    def accepts_filing(self, event: FilingEvent) -> bool:
+        return passes_filing_filters(self.settings, event)
+
+    async def deliver_filing(self, event: FilingEvent, *, delivery_id: str) -> None:
+        await self._post(event, delivery_id)
+
     def problems(self) -> list[str]:
         """What is wrong with the URL now (resolves DNS), for startup checks and logs."""
         problem = check(self.settings.url, allow_private=self.settings.allow_private)
@@ -244,13 +265,13 @@ class WebhookNotifier(Notifier):
         }
 
     async def deliver(self, event: Event, *, delivery_id: str) -> None:
-        await self._post(encode_body(event), delivery_id)
+        await self._post(event, delivery_id)
 
     async def deliver_operator_alert(self, alert: OperatorAlertEvent, *, delivery_id: str) -> None:
         # The same envelope, signature and retries as every event (type "operator.alert").
-        await self._post(encode_body(alert), delivery_id)
+        await self._post(alert, delivery_id)
 
-    async def _post(self, body: str, delivery_id: str) -> None:
+    async def _post(self, event: AnyEvent | OperatorAlertEvent, delivery_id: str) -> None:
         url, timeout = self.settings.url, self.settings.timeout
         try:
             # Again at every send: DNS may have changed since the config was loaded.
@@ -259,6 +280,7 @@ class WebhookNotifier(Notifier):
             raise DeliveryError(str(err), retryable=True) from None
         except UnsafeURL as err:
             raise DeliveryError(f"refused unsafe URL: {err}", retryable=False) from None
+        body = encode_body(event)
         headers = self.headers(body, delivery_id)
         try:
             # asyncio.timeout bounds the whole attempt; httpx's own timeouts are per phase

@@ -59,6 +59,7 @@ __all__ = [
     "ALLOWED_UPDATES",
     "render_search_page",
     "search_keyboard",
+    "ADMIN_HELP_TEXT",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ HELP_TEXT = (
     "类别 / kinds: <code>deep_synthesis</code> (深度合成), <code>algorithm_recommendation</code> (算法推荐), "
     "<code>genai_service</code> (生成式人工智能)"
 )
+
+# Shown by /help and /start to the admins (notify.telegram.admin_ids) only.
+ADMIN_HELP_TEXT = "\n\n<b>管理员 / admins</b>\n/status — 运行状态：来源、轮询、投递 / service status: sources, polls, deliveries"
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -162,12 +166,19 @@ def _remember_search(context: ContextTypes.DEFAULT_TYPE, query: str) -> str:
 # --- commands ----------------------------------------------------------------------------------
 
 
+def _help_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The help, with the admins' commands for an admin."""
+    user = update.effective_user
+    admin = user is not None and user.id in _settings(context).admin_ids
+    return HELP_TEXT + (ADMIN_HELP_TEXT if admin else "")
+
+
 async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is not None:
         # A user who blocked the bot and comes back: alerts flow again.
         await _in_session(context, lambda s: _reenable(s, chat.id))
-    await _reply(update, "👋 " + HELP_TEXT)
+    await _reply(update, "👋 " + _help_for(update, context))
 
 
 def _reenable(session: Session, chat_id: int) -> None:
@@ -175,7 +186,7 @@ def _reenable(session: Session, chat_id: int) -> None:
 
 
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply(update, HELP_TEXT)
+    await _reply(update, _help_for(update, context))
 
 
 async def cmd_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeGuard, TypeVar, cast
 
-from bot.changes.companies import batch_label, english_name, translate_term
+from bot.changes.companies import batch_label, big_tech_group, english_name, translate_term
 from bot.changes.genai import (
     companies_among,
     company_sentences,
@@ -60,6 +60,10 @@ __all__ = [
     "list_label",
     "month_label",
     "render_event",
+    "channel_texts",
+    "without_watchlist",
+    "notable_filings",
+    "MAX_NOTABLE",
     "WebLinks",
     "render_watch_alert",
     "caption_for",
@@ -76,6 +80,8 @@ CAPTION_LIMIT = 1024
 _MARKER_ROOM = 24
 # How many filings a post lists one by one before summarising "…and N more".
 MAX_LISTED = 15
+# A list too long to list names its notable new filings (big tech, foreign filers) by name: a few.
+MAX_NOTABLE = 8
 
 KIND_LABELS: dict[str, tuple[str, str]] = kind_names("filings")
 _STATUS = {"active": ("有效", "active"), "cancelled": ("已注销", "cancelled")}
@@ -571,6 +577,35 @@ def _genai_blocks(data: ListEventData, lang: str) -> tuple[list[Block], set[str]
     return blocks, told
 
 
+def notable_filings(data: ListEventData) -> list[FilingRecord]:
+    """The new filings a reader looks for first, each once: those of the leading big-tech
+    groups, of foreign and foreign-invested filers, then of the other big-tech groups (each in
+    its finding's order), taken one per group or filer in turn, so the few a post names show
+    many of them rather than one group's every filing."""
+    leading: list[list[str]] = []
+    others: list[list[str]] = []
+    foreign: list[list[str]] = []
+    for finding in data["notable"]:
+        if finding["type"] == "big_tech":
+            for group in finding["data"]["groups"]:
+                known = big_tech_group(group["entities"][0]) if group["entities"] else None
+                (leading if known is not None and known.leading else others).append(group["entities"])
+        elif finding["type"] == "foreign":
+            foreign += [[filer["entity"]] for filer in finding["data"]["filers"]]
+    by_entity: dict[str, list[FilingRecord]] = {}
+    for record in data["new"]:
+        by_entity.setdefault(record["entity"], []).append(record)
+    queues = [[r for entity in entities for r in by_entity.get(entity, [])] for entities in leading + foreign + others]
+    seen: set[str] = set()
+    found: list[FilingRecord] = []
+    for round_ in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if round_ < len(queue) and queue[round_]["filing_number"] not in seen:
+                seen.add(queue[round_]["filing_number"])
+                found.append(queue[round_])
+    return found
+
+
 def _list_blocks(event: ListEvent, lang: str, public_url: str | None = None) -> list[Block]:
     data = event["data"]
     counts = data["counts"]
@@ -583,9 +618,14 @@ def _list_blocks(event: ListEvent, lang: str, public_url: str | None = None) -> 
     new = data["new"]
     if new and max(len(new), counts["new"]) <= MAX_LISTED:
         blocks += _items(("新增备案", "New filings"), new, lang, _filing_line, links=web)
-    elif on_device := [r for r in new if r.get("registration") != "registered" and str(r.get("scenario") or "").strip()]:
-        # Too many new filings to list, but the few on-device services are the story (Apple, Samsung …).
+    elif new:
+        # Too many new filings to list, but the few on-device services are the story (Apple,
+        # Samsung …), and so are the big-tech and foreign filings: named one by one, a few.
+        on_device = [r for r in new if r.get("registration") != "registered" and str(r.get("scenario") or "").strip()]
         blocks += _items(("新增端侧服务", "New on-device services"), on_device, lang, _filing_line, links=web)
+        shown = {r["filing_number"] for r in on_device[:MAX_LISTED]}
+        notable = [r for r in notable_filings(data) if r["filing_number"] not in shown]
+        blocks += _items(("值得关注的新增备案", "Notable new filings"), notable, lang, _filing_line, MAX_NOTABLE, links=web)
     # A split event's first part may hold only some of the changes: "more" counts the whole list.
     blocks += _items(("变更", "Changes"), data["changed"], lang, _change_line, total=counts["changed"], links=web)
     blocks += _items(("移出清单", "Removed from the list"), data["removed"], lang, _filing_line,
@@ -655,6 +695,29 @@ def render_event(event: Event, language: Language | str = "both", public_url: st
     for lang in langs:
         blocks += _list_blocks(event, lang, public_url)
     return pack(blocks)
+
+
+def without_watchlist(event: Event) -> Event:
+    """The event without its ``watchlist`` finding: what a public channel may show."""
+    if event["type"] == "baseline.established" or not any(f["type"] == "watchlist" for f in event["data"]["notable"]):
+        return event
+    data = {**event["data"], "notable": [f for f in event["data"]["notable"] if f["type"] != "watchlist"]}
+    return cast(Event, {**event, "data": data})
+
+
+def channel_texts(
+    event: Event, language: Language | str = "both", public_url: str | None = None, *, show_watchlist: bool = False,
+    chart: bool = True,
+) -> tuple[str | None, list[str]]:
+    """What the channel posts for an event (the notifier and ``cacwatch telegram preview``
+    alike): the caption of the list-size chart that leads a ``list.published`` thread (None
+    without one: the chart is off, or another event), and the texts of the thread. The
+    operator's watchlist hits stay out unless ``show_watchlist`` (notify.telegram)."""
+    if not show_watchlist:
+        event = without_watchlist(event)
+    texts = render_event(event, language, public_url)
+    caption = caption_for(event, language) if chart and event["type"] == "list.published" else None
+    return caption, texts
 
 
 def _hit_records(

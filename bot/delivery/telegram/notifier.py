@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import telegram
 from storage.db import Session
@@ -48,7 +48,7 @@ from storage import telegram_repo
 from bot.delivery.render import renderer
 from bot.delivery.telegram.chart import batch_chart
 from bot.changes.watchlist import Watchlist, filing_hits
-from bot.delivery.telegram.format import caption_for, render_event, render_watch_alert
+from bot.delivery.telegram.format import channel_texts, render_event, render_watch_alert
 from storage.db import Database
 
 __all__ = [
@@ -237,14 +237,6 @@ class _Post:
     photo: bytes | None = None  # a photo post carries its text as caption
 
 
-def without_watchlist(event: Event) -> Event:
-    """The event without its ``watchlist`` finding: what a public channel may show."""
-    if event["type"] == "baseline.established" or not any(f["type"] == "watchlist" for f in event["data"]["notable"]):
-        return event
-    data = {**event["data"], "notable": [f for f in event["data"]["notable"] if f["type"] != "watchlist"]}
-    return cast(Event, {**event, "data": data})
-
-
 class TelegramNotifier(Notifier):
     kind: ClassVar[str] = "telegram"
 
@@ -341,13 +333,15 @@ class TelegramNotifier(Notifier):
     # --- content -----------------------------------------------------------------------------
 
     async def _channel_posts(self, event: Event) -> list[_Post]:
-        if not self.settings.show_watchlist:
-            event = without_watchlist(event)
-        posts = [_Post(text) for text in render_event(event, self.settings.language, self.public_url)]
-        if event["type"] == "list.published" and self.settings.chart:
+        settings = self.settings
+        caption, texts = channel_texts(
+            event, settings.language, self.public_url, show_watchlist=settings.show_watchlist, chart=settings.chart
+        )
+        posts = [_Post(text) for text in texts]
+        if caption is not None and event["type"] == "list.published":
             photo = await self._chart(event)
             if photo is not None:
-                posts.insert(0, _Post(caption_for(event, self.settings.language), photo))
+                posts.insert(0, _Post(caption, photo))
         return posts
 
     async def _chart(self, event: ListEvent) -> bytes | None:
