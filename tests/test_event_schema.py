@@ -110,7 +110,7 @@ def test_event_types_are_the_schemas() -> None:
     # Each family of types is given its data definition by one branch of allOf.
     assert baseline_types == (SCHEMA["allOf"][0]["if"]["properties"]["type"]["const"],)
     assert list_types == tuple(SCHEMA["allOf"][1]["if"]["properties"]["type"]["enum"])
-    assert filing_types == tuple(SCHEMA["allOf"][2]["if"]["properties"]["type"]["enum"])
+    assert filing_types == tuple(SCHEMA["allOf"][3]["if"]["properties"]["type"]["enum"])
 
 
 @pytest.mark.parametrize(
