@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Filing, FilingList, ListVersion
 from storage.models_outbox import OutboxEvent
+from storage.outbox_repo import TEST_EVENT_TYPE
 from storage.repo import filing_record
 
 __all__ = ["ChangesRepository", "StoredList", "BaselineTotals", "StoredEvent", "events_after"]
@@ -117,7 +118,8 @@ class StoredEvent:
 
 def events_after(session: Session, after: int, *, limit: int, types: Sequence[str] = ()) -> list[StoredEvent]:
     """Stored events with a sequence above ``after``, oldest first (the pull API's page)."""
-    query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id > after)
+    # An endpoint's test event is not a change.
+    query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id > after, OutboxEvent.type != TEST_EVENT_TYPE)
     if types:
         query = query.where(OutboxEvent.type.in_(list(types)))
     rows = session.execute(query.order_by(OutboxEvent.id).limit(limit))

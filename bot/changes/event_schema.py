@@ -76,6 +76,10 @@ __all__ = [
     "LIST_EVENT_TYPES",
     "FINDING_TYPES",
     "EventPayloadError",
+    "ENDPOINT_TEST",
+    "EndpointTestData",
+    "EndpointTestEvent",
+    "endpoint_test_from_json",
     "is_list_event",
     "event_kind",
     "event_from_json",
@@ -412,6 +416,22 @@ class BaselineEvent(TypedDict):
 # Narrowed by ``event["type"] == "baseline.established"`` (or ``is_list_event``).
 Event = ListEvent | BaselineEvent
 
+# An endpoint's "send test event": not a change, so not an ``Event`` (no notifier, filter or
+# reader of changes ever sees one); made for one stored endpoint and delivered to it only.
+ENDPOINT_TEST = "endpoint.test"
+
+
+class EndpointTestData(TypedDict):
+    endpoint_id: int
+    message: str
+
+
+class EndpointTestEvent(TypedDict):
+    id: str
+    type: Literal["endpoint.test"]
+    timestamp: str
+    data: EndpointTestData
+
 
 def is_list_event(event: Event) -> TypeGuard[ListEvent]:
     return event["type"] != "baseline.established"
@@ -474,6 +494,16 @@ def event_from_json(payload: Mapping[str, object]) -> Event:
         raise EventPayloadError(f"{event_id}: new, changed and removed must be lists")
     _check_findings(data["notable"], str(event_id))
     return cast(Event, payload)
+
+
+def endpoint_test_from_json(payload: Mapping[str, object]) -> EndpointTestEvent:
+    """A stored ``endpoint.test`` event (``event_from_json``'s door for the one non-change)."""
+    data = payload.get("data")
+    if payload.get("type") != ENDPOINT_TEST or not isinstance(payload.get("id"), str) or not isinstance(payload.get("timestamp"), str):
+        raise EventPayloadError(f"not an {ENDPOINT_TEST} event")
+    if not isinstance(data, dict) or not isinstance(data.get("endpoint_id"), int) or not isinstance(data.get("message"), str):
+        raise EventPayloadError(f"{payload.get('id')}: {ENDPOINT_TEST} data needs endpoint_id and message")
+    return cast(EndpointTestEvent, payload)
 
 
 def findings_from_json(findings: object) -> list[Finding]:

@@ -5,8 +5,10 @@
 routes such as ``Route("/healthz", endpoint)`` or ``Route("/email/unsubscribe", ep,
 methods=["POST"])``; paths in ``open_paths`` skip ``web.auth``, e.g. the probes).
 
-Read-only: every route is GET (HEAD answered as GET); other methods get 405. The search index
-is brought up to date when the app starts (stale or missing rows only).
+The read side is GET only (HEAD answered as GET); the self-service routes (webhook endpoints:
+``bot.web.endpoints``) also take POST, PATCH and DELETE, for a signed-in principal; other
+methods get 405. The search index is brought up to date when the app starts (stale or missing
+rows only).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
-from bot.app.config import BriefsSettings, Settings, WebSettings
+from bot.app.config import BriefsSettings, Settings, WebhookSettings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import api, dossiers, feeds, insights, pages
+from bot.web import api, dossiers, endpoints, feeds, insights, pages
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
 from bot.web.http import (
@@ -91,6 +93,7 @@ def create_app(
     briefs: BriefsSettings | None = None,
     brief_dir: Path | None = None,
     loopback_only: bool = False,
+    config_webhooks: Sequence[WebhookSettings] = (),
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
@@ -98,11 +101,13 @@ def create_app(
     this one); False refreshes inline, for a process that loads ``bot.changes.companies`` anyway.
     ``loopback_only``: without ``web.auth``, answer only clients on loopback (``open_paths``
     excepted): ``cacwatch run`` on a public address without credentials set.
+    ``config_webhooks``: ``notify.webhooks`` of config.yaml, listed read-only to the operator.
     """
     brief_cache = brief_dir
     if isinstance(source, Settings):
         db = Database(source.database.url)
         web = web or source.web
+        config_webhooks = config_webhooks or source.notify.webhooks
         briefs = briefs or source.briefs
         brief_cache = brief_cache or source.data_dir / "briefs"
     else:
@@ -145,6 +150,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False},
     )
     app.state.web = state
+    setattr(app.state, endpoints.CONFIG_WEBHOOKS, list(config_webhooks))
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
 
     async def on_validation(request: Request, err: Exception) -> Response:
@@ -159,7 +165,7 @@ def create_app(
 
     async def on_http(request: Request, err: Exception) -> Response:
         assert isinstance(err, HTTPException)
-        messages = {404: "not found", 405: "method not allowed: this app is read-only (GET)"}
+        messages = {404: "not found", 405: "method not allowed"}
         return error_response(request.url.path, err.status_code, messages.get(err.status_code, str(err.detail)), dict(err.headers or {}))
 
     app.add_exception_handler(RequestValidationError, on_validation)
@@ -173,11 +179,13 @@ def create_app(
         return etag_response(request, json_body(app.openapi()), "application/json")
 
     app.include_router(api.router)
+    app.include_router(endpoints.api_router)
     app.include_router(insights.api_router)
     app.include_router(dossiers.api_router)
     app.include_router(feeds.router)
     app.include_router(insights.page_router)
     app.include_router(dossiers.router)
+    app.include_router(endpoints.page_router)
     app.include_router(pages.router)
     briefs = briefs or BriefsSettings()
     install_briefs(

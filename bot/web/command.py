@@ -73,7 +73,9 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
     from bot.web.app import create_app
 
     _limit_malloc_arenas()
-    app = create_app(db, web=settings.web, briefs=settings.briefs, brief_dir=settings.data_dir / "briefs")
+    app = create_app(
+        db, web=settings.web, briefs=settings.briefs, brief_dir=settings.data_dir / "briefs", config_webhooks=settings.notify.webhooks
+    )
     try:
         # Bind first so that a busy port is a one-line error, not a traceback.
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -91,7 +93,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
         app, log_level="warning", access_log=False, lifespan="on", server_header=False, http=guarded_protocol()
     )
     server = uvicorn.Server(config)
-    print(f"cacwatch: serving {display_url(host, port)} (read-only; Ctrl-C stops)", flush=True)
+    print(f"cacwatch: serving {display_url(host, port)} (Ctrl-C stops)", flush=True)
     for warning in exposure_warnings(settings.web, host):
         print(f"cacwatch: {warning}", file=sys.stderr, flush=True)
     server.run(sockets=[sock])

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from bot.changes.event_schema import Event, event_kind
+from bot.changes.event_schema import EndpointTestEvent, Event, event_kind
 from storage.db import Database, Session
 
 __all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS", "DestinationFilters", "passes_filters", "notifiers_by_key"]
@@ -48,7 +48,8 @@ class DeliveryError(Exception):
     """A failed delivery attempt.
 
     ``retryable=False`` dead-letters at once (e.g. 4xx); ``disable=True`` also disables the
-    destination (e.g. HTTP 410 Gone); ``retry_after`` (seconds) overrides the backoff (429).
+    destination (e.g. HTTP 410 Gone); ``retry_after`` (seconds) overrides the backoff (429);
+    ``status_code``: the receiver's HTTP answer, when there was one (the attempt log shows it).
     """
 
     def __init__(
@@ -58,12 +59,14 @@ class DeliveryError(Exception):
         retryable: bool = True,
         disable: bool = False,
         retry_after: float | None = None,
+        status_code: int | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.disable = disable
         self.retry_after = retry_after
+        self.status_code = status_code
 
 
 class Notifier(ABC):
@@ -73,6 +76,8 @@ class Notifier(ABC):
     # web.public_url: where the web app's pages are, so messages can link each list and filing
     # to its page (set by build_notifiers; None: no links, the messages as before).
     public_url: str | None = None
+    # Every attempt logged with its status code and latency (``delivery_attempts``): webhooks.
+    logs_attempts: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -113,12 +118,17 @@ class Notifier(ABC):
         return now
 
     @abstractmethod
-    async def deliver(self, event: Event, *, delivery_id: str) -> None:
-        """Deliver one event; raise DeliveryError on failure. ``delivery_id`` is stable across retries."""
+    async def deliver(self, event: Event, *, delivery_id: str) -> int | None:
+        """Deliver one event; raise DeliveryError on failure. ``delivery_id`` is stable across retries.
+        Returns the receiver's HTTP status when there is one (webhooks), else None."""
 
-    async def deliver_to(self, event: Event, *, delivery_id: str, destination: str) -> None:
+    async def deliver_to(self, event: Event, *, delivery_id: str, destination: str) -> int | None:
         """Deliver to one of this notifier's fan-out destinations; default: ``deliver``."""
-        await self.deliver(event, delivery_id=delivery_id)
+        return await self.deliver(event, delivery_id=delivery_id)
+
+    async def deliver_test(self, event: EndpointTestEvent, *, delivery_id: str, destination: str) -> int | None:
+        """Send an endpoint's test event (only stored webhook endpoints get one)."""
+        raise DeliveryError(f"{destination} takes no test events", retryable=False)
 
     async def deliver_batch(self, events: Sequence[tuple[Event, str]], destination: str | None = None) -> None:
         """Deliver several due events of one destination at once (digests: one mail)."""

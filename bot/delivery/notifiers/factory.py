@@ -28,6 +28,8 @@ def notifier_class(settings: NotifierSettings) -> type[Notifier]:
 
 
 def build_notifiers(settings: Settings, db: Database | None = None) -> list[Notifier]:
+    """The configured notifiers and, with a database, the stored webhook endpoints' notifier
+    (``bot.delivery.endpoints``: it reads them per event, so none stored means no deliveries)."""
     notifiers: list[Notifier] = []
     for _key, value in settings.notify:
         entries = value if isinstance(value, list) else [value]
@@ -36,4 +38,8 @@ def build_notifiers(settings: Settings, db: Database | None = None) -> list[Noti
                 notifier = notifier_class(entry).from_settings(entry, db)
                 notifier.public_url = settings.web.public_url
                 notifiers.append(notifier)
+    if db is not None:
+        from bot.delivery.endpoints import StoredEndpoints
+
+        notifiers.append(StoredEndpoints(db))
     return notifiers
