@@ -382,3 +382,38 @@ def test_config_only_deployment_is_as_before(database: Database, receiver: Recei
         assert OutboxRepository(session).delivery_counts() == {WebhookNotifier(config).destination: {"delivered": 1}}
         assert EndpointRepository(session).every_endpoint() == []
     assert NOTIFIER_KEY == StoredEndpoints(database).destination
+
+
+def test_check_once_sends_to_an_endpoint_added_since_and_the_cli_replays_and_enables_it(
+    webhook_config: Any, database_url: str, receiver: Receiver
+) -> None:
+    """`check --once` reads the stored endpoints when it writes the events (no restart, no
+    config change); `deliveries replay|enable --destination endpoint:<id>` work on them."""
+    from typer.testing import CliRunner
+
+    from bot.app.cli import app as cli
+    from bot.delivery.endpoints import EndpointInput, create_endpoint
+
+    db = Database(database_url)
+    db.migrate()
+    endpoint, secret = create_endpoint(db, EndpointInput(url=receiver.base_url + "/stored", allow_private=True), owner_user_id=None, operator=True)
+    runner = CliRunner()
+    checked = runner.invoke(cli, ["check", "--once", "--config", str(webhook_config)])
+    assert checked.exit_code == 0, checked.output
+    stored = receiver.on("/stored")
+    assert stored and len(stored) == len(receiver.on("/hook"))  # the same events as the config webhook
+    assert {_verify(secret, r)["type"] for r in stored} <= {"baseline.established", "list.published"}
+    with db.session() as session:
+        logged = OutboxRepository(session).attempts_page(endpoint.destination, before_id=None, limit=100)
+    assert len(logged) == len(stored) and {a.status_code for a in logged} == {200}
+
+    replayed = runner.invoke(cli, ["deliveries", "replay", "--destination", endpoint.destination, "--since", "2020-01-01", "--resend", "--config", str(webhook_config)])
+    assert replayed.exit_code == 0, replayed.output
+    assert f"{len(stored)} past events queued for {endpoint.destination}" in replayed.stdout
+    again = receiver.on("/stored")[len(stored):]
+    assert sorted(r.headers["webhook-id"] for r in again) == sorted(r.headers["webhook-id"] for r in stored)
+    enabled = runner.invoke(cli, ["deliveries", "enable", "--destination", endpoint.destination, "--config", str(webhook_config)])
+    assert enabled.exit_code == 0 and "enabled" in enabled.stdout
+    unknown = runner.invoke(cli, ["deliveries", "replay", "--destination", "endpoint:999", "--since", "2020-01-01", "--config", str(webhook_config)])
+    assert unknown.exit_code == 2 and "no stored endpoint" in unknown.output
+    db.dispose()
