@@ -75,7 +75,7 @@ page_router = APIRouter(include_in_schema=False)
 
 # --- bodies --------------------------------------------------------------------------------------
 
-_Url = Annotated[str, StringConstraints(max_length=MAX_URL)]
+_Url = Annotated[str, StringConstraints(min_length=8, max_length=MAX_URL, pattern=r"^https?://[^/\s]+\S*$")]
 _Pattern = Annotated[str, StringConstraints(max_length=MAX_PATTERN)]
 _Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
 _EventName = Literal["list.published", "list.revised", "baseline.established"]
@@ -115,6 +115,104 @@ class ReplayBody(BaseModel):
 
 
 _M = TypeVar("_M", bound=BaseModel)
+
+
+# --- answers (documented in /openapi.json) ------------------------------------------------------
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EndpointModel(_Answer):
+    id: int
+    source: Literal["api"]
+    url: str
+    description: str
+    events: list[str] | None
+    kinds: list[str] | None
+    watchlist: list[str]
+    allow_private: bool
+    enabled: bool
+    disabled_reason: str | None
+    owner_user_id: int | None
+    created_at: str | None
+    updated_at: str | None
+    previous_secret_valid_until: str | None
+    deliveries: dict[str, int]
+
+
+class ConfigWebhookModel(_Answer):
+    id: None
+    source: Literal["config"]
+    read_only: bool
+    destination: str
+    url: str
+    events: list[str] | None
+    kinds: list[str] | None
+    watchlist_only: bool
+    allow_private: bool
+
+
+class EndpointListModel(_Answer):
+    items: list[EndpointModel]
+    config: list[ConfigWebhookModel] | None = None
+
+
+class CreatedModel(_Answer):
+    id: int
+    secret: str
+
+
+class SecretModel(_Answer):
+    secret: str
+
+
+class TestResultModel(_Answer):
+    event_id: str
+    delivered: bool
+    status_code: int | None
+    error: str | None
+
+
+class AttemptModel(_Answer):
+    event_id: str
+    type: str
+    attempt: int
+    at: str | None
+    outcome: str
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+    next_retry_at: str | None
+
+
+class AttemptsModel(_Answer):
+    items: list[AttemptModel]
+    next_cursor: str | None
+
+
+class ReplayResultModel(_Answer):
+    queued: int
+    skipped: int
+    filtered: int
+
+
+class _Error(_Answer):
+    error: str
+
+
+def _answers(ok: int, model: type[BaseModel] | None) -> dict[int | str, dict[str, Any]]:
+    answers: dict[int | str, dict[str, Any]] = {
+        400: {"model": _Error, "description": "Bad input (the message names the field)"},
+        401: {"model": _Error, "description": "Not signed in (no session, token or web.auth credentials)"},
+        403: {"model": _Error, "description": "Not allowed (e.g. allow_private for a member)"},
+        404: {"model": _Error, "description": "No such endpoint, or not yours"},
+        409: {"model": _Error, "description": "Not now (disabled endpoint, too many endpoints)"},
+        413: {"model": _Error, "description": "Body too large"},
+    }
+    answers[ok] = {"description": "OK"} if model is None else {"model": model, "description": "OK"}
+    return answers
 
 
 def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
@@ -291,7 +389,7 @@ async def _test(db: Database, endpoint: StoredEndpoint) -> dict[str, Any]:
 # --- the API --------------------------------------------------------------------------------------
 
 
-@api_router.post("", status_code=201, openapi_extra=_body_doc(EndpointBody), summary="Add a webhook endpoint (its secret is shown this once)")
+@api_router.post("", status_code=201, response_model=None, responses=_answers(201, CreatedModel), openapi_extra=_body_doc(EndpointBody), summary="Add a webhook endpoint (its secret is shown this once)")
 async def api_create(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     body = await _json(request, EndpointBody)
     db = _db(request)
@@ -312,7 +410,7 @@ async def api_create(request: Request, principal: Annotated[Principal, Depends(r
     return private_json({"id": endpoint.id, "secret": secret}, status_code=201, headers={"Location": f"/api/v1/endpoints/{endpoint.id}"})
 
 
-@api_router.get("", summary="Your endpoints (the operator: all, and config.yaml's webhooks read-only)")
+@api_router.get("", response_model=None, responses=_answers(200, EndpointListModel), summary="Your endpoints (the operator: all, and config.yaml's webhooks read-only)")
 async def api_list(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     db = _db(request)
 
@@ -326,14 +424,14 @@ async def api_list(request: Request, principal: Annotated[Principal, Depends(req
     return private_json(await asyncio.to_thread(read))
 
 
-@api_router.get("/{endpoint_id}", summary="One endpoint")
+@api_router.get("/{endpoint_id}", response_model=None, responses=_answers(200, EndpointModel), summary="One endpoint")
 async def api_get(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     db = _db(request)
     endpoint = await asyncio.to_thread(_owned, db, principal, endpoint_id)
     return private_json(_item(endpoint, await asyncio.to_thread(_status, db, endpoint)))
 
 
-@api_router.patch("/{endpoint_id}", openapi_extra=_body_doc(EndpointPatch), summary="Change an endpoint; {\"enabled\": true} re-enables it")
+@api_router.patch("/{endpoint_id}", response_model=None, responses=_answers(200, EndpointModel), openapi_extra=_body_doc(EndpointPatch), summary="Change an endpoint; {\"enabled\": true} re-enables it")
 async def api_patch(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     body = await _json(request, EndpointPatch)
     db = _db(request)
@@ -356,7 +454,7 @@ async def api_patch(request: Request, endpoint_id: _ID, principal: Annotated[Pri
     return private_json(_item(changed, await asyncio.to_thread(_status, db, changed)))
 
 
-@api_router.delete("/{endpoint_id}", status_code=204, summary="Remove an endpoint and its delivery log")
+@api_router.delete("/{endpoint_id}", status_code=204, response_model=None, responses=_answers(204, None), summary="Remove an endpoint and its delivery log")
 async def api_delete(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     db = _db(request)
     endpoint = await asyncio.to_thread(_owned, db, principal, endpoint_id)
@@ -369,14 +467,14 @@ def _delete(db: Database, endpoint: StoredEndpoint) -> None:
         EndpointRepository(session).delete(endpoint.id)
 
 
-@api_router.post("/{endpoint_id}/test", status_code=202, summary="Send a signed endpoint.test event now")
+@api_router.post("/{endpoint_id}/test", status_code=202, response_model=None, responses=_answers(202, TestResultModel), summary="Send a signed endpoint.test event now")
 async def api_test(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     db = _db(request)
     endpoint = await asyncio.to_thread(_owned, db, principal, endpoint_id)
     return private_json(await _test(db, endpoint), status_code=202)
 
 
-@api_router.get("/{endpoint_id}/attempts", summary="Every attempt to this endpoint, newest first")
+@api_router.get("/{endpoint_id}/attempts", response_model=None, responses=_answers(200, AttemptsModel), summary="Every attempt to this endpoint, newest first")
 async def api_attempts(
     request: Request,
     endpoint_id: _ID,
@@ -393,7 +491,7 @@ async def api_attempts(
     return private_json({"items": [_attempt_item(a) for a in rows], "next_cursor": str(rows[-1].id) if more and rows else None})
 
 
-@api_router.post("/{endpoint_id}/replay", status_code=202, openapi_extra=_body_doc(ReplayBody), summary="Queue stored events since a date again")
+@api_router.post("/{endpoint_id}/replay", status_code=202, response_model=None, responses=_answers(202, ReplayResultModel), openapi_extra=_body_doc(ReplayBody), summary="Queue stored events since a date again")
 async def api_replay(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     body = await _json(request, ReplayBody)
     db = _db(request)
@@ -407,7 +505,7 @@ async def api_replay(request: Request, endpoint_id: _ID, principal: Annotated[Pr
     return private_json({"queued": result.queued, "skipped": result.skipped, "filtered": result.filtered}, status_code=202)
 
 
-@api_router.post("/{endpoint_id}/rotate-secret", summary="A new signing secret (the old one signs alongside for 24 h)")
+@api_router.post("/{endpoint_id}/rotate-secret", response_model=None, responses=_answers(200, SecretModel), summary="A new signing secret (the old one signs alongside for 24 h)")
 async def api_rotate(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     db = _db(request)
     endpoint = await asyncio.to_thread(_owned, db, principal, endpoint_id)
