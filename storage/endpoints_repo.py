@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from storage.models import as_utc
 from storage.models_endpoints import DeliveryAttempt, WebhookEndpoint
 
 __all__ = ["StoredEndpoint", "EndpointRepository", "ENDPOINT_PREFIX", "endpoint_destination", "endpoint_id_of"]
@@ -34,12 +35,6 @@ def endpoint_id_of(destination: str) -> int | None:
         return None
     tail = destination[len(ENDPOINT_PREFIX) :]
     return int(tail) if tail.isdigit() and len(tail) < 19 else None
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:  # SQLite keeps no zone: stored as UTC
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +78,11 @@ def _record(row: WebhookEndpoint) -> StoredEndpoint:
         watchlist=tuple(str(w) for w in (row.watchlist or ())),
         allow_private=bool(row.allow_private),
         enabled=bool(row.enabled),
-        created_at=_utc(row.created_at) or row.created_at,
-        updated_at=_utc(row.updated_at) or row.updated_at,
+        created_at=as_utc(row.created_at) or row.created_at,
+        updated_at=as_utc(row.updated_at) or row.updated_at,
         secret=row.secret,
         previous_secret=row.previous_secret,
-        previous_valid_until=_utc(row.previous_valid_until),
+        previous_valid_until=as_utc(row.previous_valid_until),
     )
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.models import as_utc
 from storage.models_endpoints import DeliveryAttempt
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
 
@@ -73,12 +74,6 @@ class AttemptRecord:
     latency_ms: int | None
     error: str | None
     next_retry_at: datetime | None
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:  # SQLite keeps no zone: stored as UTC
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,12 +407,12 @@ class OutboxRepository:
                 event_id=row.event_id,
                 event_type=row.event_type,
                 attempt=row.attempt,
-                at=_utc(row.at) or row.at,
+                at=as_utc(row.at) or row.at,
                 outcome=row.outcome,
                 status_code=row.status_code,
                 latency_ms=row.latency_ms,
                 error=row.error,
-                next_retry_at=_utc(row.next_retry_at),
+                next_retry_at=as_utc(row.next_retry_at),
             )
             for row in rows
         ]

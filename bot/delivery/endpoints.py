@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from bot.app.config import WebhookSettings
-from bot.changes.event_schema import ENDPOINT_TEST, EVENT_TYPES, EndpointTestEvent, Event, event_kind
+from bot.changes.event_schema import ENDPOINT_TEST, EVENT_TYPES, EndpointTestEvent, Event
 from bot.delivery.netguard import UnsafeURL, validate_outbound_url
-from bot.delivery.notifiers.base import DeliveryError, Notifier
+from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
 from bot.delivery.notifiers.webhook import WebhookNotifier
 from bot.delivery.outbox import DeliveryRun, Replay, deliver_until_idle, new_event_id, replay
 from scrapers.records import Kind
@@ -197,13 +197,23 @@ def _matcher(endpoint: StoredEndpoint) -> "Watchlist":
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    """An endpoint's event types and kinds as a configured destination's filters."""
+
+    events: list[str] | None
+    kinds: list[str] | None
+    watchlist_only: bool = False
+
+
 def endpoint_accepts(endpoint: StoredEndpoint, event: Event) -> bool:
-    """Whether this endpoint gets the event: its event types, its kinds (a baseline spans every
-    kind and passes), and with a watchlist only an event touching a watched filer."""
-    if endpoint.events is not None and event["type"] not in endpoint.events:
-        return False
-    kind = event_kind(event)
-    if endpoint.kinds is not None and kind is not None and kind not in endpoint.kinds:
+    """Whether this endpoint gets the event: its event types and kinds as a configured webhook's
+    (``passes_filters``), and with a watchlist only an event touching a watched filer."""
+    filters = _Filters(
+        events=None if endpoint.events is None else list(endpoint.events),
+        kinds=None if endpoint.kinds is None else list(endpoint.kinds),
+    )
+    if not passes_filters(filters, event):
         return False
     if endpoint.watchlist:
         from bot.changes.watchlist import filing_hits
