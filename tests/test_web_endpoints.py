@@ -417,3 +417,54 @@ def test_check_once_sends_to_an_endpoint_added_since_and_the_cli_replays_and_ena
     unknown = runner.invoke(cli, ["deliveries", "replay", "--destination", "endpoint:999", "--since", "2020-01-01", "--config", str(webhook_config)])
     assert unknown.exit_code == 2 and "no stored endpoint" in unknown.output
     db.dispose()
+
+
+def test_pages_need_the_csrf_token_and_keep_members_apart(database: Database, receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
+    """The forms: refused without their CSRF token, another member's endpoint is a 404 through
+    the pages too, and no secret reaches the logs."""
+    import logging
+    import re
+
+    caplog.set_level(logging.DEBUG)
+    app = _app(database)
+    member = _as("member:11")
+
+    async def steps(client: httpx.AsyncClient) -> dict[str, Any]:
+        form = await client.get("/endpoints/new", headers=member)
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form.text)
+        assert form.status_code == 200 and token is not None
+        fields = {"url": "https://93.184.215.14/form", "description": "from the form", "kinds": "genai_service"}
+        no_token = await client.post("/endpoints/new", data=fields, headers=member)
+        wrong = await client.post("/endpoints/new", data={**fields, "csrf_token": "0" * 64}, headers=member)
+        made = await client.post("/endpoints/new", data={**fields, "csrf_token": token.group(1)}, headers=member)
+        secret = re.search(r'<code id="secret">(whsec_[^<]+)</code>', made.text)
+        eid = re.search(r"Webhook endpoint (\d+)", made.text)
+        assert secret is not None and eid is not None
+        page = await client.get(f"/endpoints/{eid.group(1)}", headers=member)
+        other = _as("member:12")
+        other_form = await client.get("/endpoints/new", headers=other)
+        other_token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', other_form.text)
+        assert other_token is not None
+        others = {
+            "view": await client.get(f"/endpoints/{eid.group(1)}", headers=other),
+            "disable": await client.post(f"/endpoints/{eid.group(1)}/disable", data={"csrf_token": other_token.group(1)}, headers=other),
+            "rotate": await client.post(f"/endpoints/{eid.group(1)}/rotate", data={"csrf_token": other_token.group(1)}, headers=other),
+        }
+        rotated = await client.post(f"/endpoints/{eid.group(1)}/rotate", data={"csrf_token": token.group(1)}, headers=member)
+        new_secret = re.search(r'<code id="secret">(whsec_[^<]+)</code>', rotated.text)
+        assert new_secret is not None
+        huge = await client.post("/endpoints/new", data={**fields, "description": "x" * 70_000, "csrf_token": token.group(1)}, headers=member)
+        long = await client.post("/endpoints/new", data={**fields, "description": "x" * 201, "csrf_token": token.group(1)}, headers=member)
+        api = (await client.get(f"/api/v1/endpoints/{eid.group(1)}", headers=member)).json()
+        return {"no_token": no_token, "wrong": wrong, "made": made, "secrets": [secret.group(1), new_secret.group(1)],
+                "page": page.text, "others": {k: v.status_code for k, v in others.items()}, "huge": huge, "long": long, "api": api}
+
+    got = _run(app, steps)
+    assert got["no_token"].status_code == 403 and got["wrong"].status_code == 403
+    assert got["made"].status_code == 201 and got["made"].headers["cache-control"] == "no-store"
+    assert got["api"]["kinds"] == ["genai_service"] and got["api"]["description"] == "from the form" and got["api"]["owner_user_id"] == 11
+    assert got["others"] == {"view": 404, "disable": 404, "rotate": 404}
+    assert got["huge"].status_code == 413 and got["long"].status_code == 400 and "200" in got["long"].text
+    for secret in got["secrets"]:
+        assert secret not in got["page"]
+        assert all(secret not in record.getMessage() for record in caplog.records)
