@@ -21,7 +21,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from bot.app.config import WebhookSettings, WebSettings
+from bot.settings.config import WebhookSettings, WebSettings
 from bot.changes.event_schema import Event
 from bot.delivery.endpoints import MAX_ENDPOINTS_PER_MEMBER, NOTIFIER_KEY, StoredEndpoints
 from bot.delivery.notifiers.base import notifiers_by_key

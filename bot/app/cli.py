@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from bot.app.config import Settings
+    from bot.settings.config import Settings
     from bot.delivery.notifiers.base import Notifier
     from bot.ingest.poll import PollOutcome
     from storage.db import Database
@@ -117,7 +117,7 @@ def _global(
     elif os.environ.get("CACWATCH_CONFIG"):
         _state.config_path, _state.explicit = Path(os.environ["CACWATCH_CONFIG"]), True
     else:
-        from bot.app.config import DEFAULT_CONFIG_PATH
+        from bot.settings.config import DEFAULT_CONFIG_PATH
 
         _state.config_path, _state.explicit = DEFAULT_CONFIG_PATH, False
 
@@ -155,7 +155,7 @@ def check(
     As `cacwatch run` does: the front door (new lists) on every run, every known list
     re-checked only when sources.cac.revalidate_interval has passed since the last time
     (stored in the database, so cron, `run` and several instances agree)."""
-    from bot.app.progress import progress_reporter
+    from bot.ingest.progress import progress_reporter
     from bot.ingest.poll import NotifiersOnFirstUse, poll_and_deliver
 
     if not once:
@@ -305,6 +305,15 @@ def _register_email_commands() -> None:
 _register_email_commands()
 
 
+def _register_user_commands() -> None:
+    from bot.app.cli_users import users_app
+
+    app.add_typer(users_app, name="users", help="Accounts of the web app (add, list, disable, set-password).")
+
+
+_register_user_commands()
+
+
 def _register_list_commands() -> None:
     from bot.app.cli_lists import lists_app
 
@@ -334,7 +343,7 @@ def deliveries_list(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
-    from bot.app.redact import mask_destination, mask_urls_in
+    from bot.settings.redact import mask_destination, mask_urls_in
     from storage.outbox_repo import DELIVERY_LABELS, OutboxRepository
 
     settings = _settings(for_reading=True)
@@ -534,7 +543,7 @@ def demo(
     from rich.console import Console
 
     if serve:
-        from bot.web.command import demo_and_serve
+        from bot.app.cli_web import demo_and_serve
 
         raise typer.Exit(demo_and_serve(Console(), workdir, host="127.0.0.1", port=port))
     code = run_demo(Console(), workdir)
@@ -575,7 +584,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
 ) -> None:
     """Serve the web pages, the JSON API and the feeds over the database (read-only, never polls)."""
-    from bot.web.command import serve as serve_web
+    from bot.app.cli_web import serve as serve_web
 
     settings = _settings(for_reading=True)  # serves, never sends: no notifier secrets needed
     db = _database(settings)
@@ -708,7 +717,7 @@ def dossier(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
 ) -> None:
     """Everything a company group or filer filed, under every name it used (XLSX or PDF)."""
-    from bot.changes.dossier import DossierError, filer_dossier, group_dossier, write_pdf, write_xlsx
+    from bot.briefs.dossier import DossierError, filer_dossier, group_dossier, write_pdf, write_xlsx
     from bot.changes.resolver import company_label, resolve, suggest
     from bot.web.search_text import refresh_index
     from storage.corpus import Corpus

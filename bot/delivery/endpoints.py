@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.app.config import WebhookSettings
+from bot.settings.config import WebhookSettings
 from bot.changes.event_schema import ENDPOINT_TEST, EVENT_TYPES, EndpointTestEvent, Event
-from bot.delivery.netguard import UnsafeURL, validate_outbound_url
+from bot.settings.netguard import UnsafeURL, validate_outbound_url
+from bot.settings.patterns import check_pattern
 from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
 from bot.delivery.notifiers.webhook import WebhookNotifier
 from bot.delivery.outbox import DeliveryRun, Replay, deliver_until_idle, new_event_id, replay
@@ -147,8 +148,6 @@ def check_input(given: EndpointInput, *, operator: bool, resolve: bool = True) -
         if not text:
             continue
         if text.startswith("re:"):
-            from bot.changes.watchlist import check_pattern
-
             try:
                 check_pattern(text)
             except ValueError as err:

@@ -23,8 +23,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from bot.app.config import WebhookSettings
-from bot.app.redact import mask_url
+from bot.settings.config import WebhookSettings
+from bot.settings.redact import mask_url
 from bot.changes.event_schema import EVENT_TYPES
 from bot.delivery.endpoints import (
     MAX_DESCRIPTION,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "0019_webhook_endpoints"
-down_revision = "0016_filer_names"
+down_revision = "0017_accounts"
 
 
 def upgrade() -> None:

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.changes.event_schema import EVENT_TYPES
+from bot.settings.event_types import EVENT_TYPES
 from scrapers.records import Kind
 from scrapers.sources.base import Duration, parse_duration
 from scrapers.sources.cac.settings import BusyHoursSettings, CacSourceSettings
@@ -46,6 +46,8 @@ __all__ = [
     "ServiceSettings",
     "WebSettings",
     "WebAuthSettings",
+    "SessionSettings",
+    "ProxyAuthSettings",
     "load_settings",
     "resolve_relative_paths",
     "parse_duration",
@@ -175,7 +177,7 @@ class WebhookSettings(_DestinationFilters):
     def _safe_target(self) -> "WebhookSettings":
         # Static part of the outbound-URL guard (no DNS here: config load makes no network
         # call); the full check runs again before every send.
-        from bot.delivery.netguard import check
+        from bot.settings.netguard import check
 
         problem = check(self.url, allow_private=self.allow_private, resolve=False)
         if problem:
@@ -284,7 +286,7 @@ class TelegramSettings(NotifierSettings):
 
 def _check_patterns(patterns: list[str]) -> list[str]:
     """An invalid watch pattern (``re:[``) is a config error now, not a warning on every poll."""
-    from bot.changes.watchlist import check_pattern
+    from bot.settings.patterns import check_pattern
 
     for index, pattern in enumerate(patterns):
         try:
@@ -318,7 +320,7 @@ class EmailSubscriberSettings(_Strict):
 
     @model_validator(mode="after")
     def _valid(self) -> "EmailSubscriberSettings":
-        from bot.delivery.email.validation import check_schedule, normalize_address
+        from bot.settings.email_validation import check_schedule, normalize_address
 
         object.__setattr__(self, "address", normalize_address(self.address))
         check_schedule(at=self.at, weekday=self.weekday, timezone=self.timezone)
@@ -362,7 +364,7 @@ class EmailSettings(NotifierSettings):
     @model_validator(mode="after")
     def _valid_email(self) -> "EmailSettings":
         # The checks live beside the code that relies on them (bot.delivery.email.subscribers).
-        from bot.delivery.email.validation import check_schedule, normalize_address
+        from bot.settings.email_validation import check_schedule, normalize_address
 
         if not self.smtp_host.strip() or re.search(r"[\s/]", self.smtp_host.strip()):
             raise ValueError("smtp_host: must be a host name or address")
@@ -420,7 +422,7 @@ class ServiceSettings(_Strict):
 
     @model_validator(mode="after")
     def _valid_addresses(self) -> "ServiceSettings":
-        from bot.delivery.email.validation import normalize_address
+        from bot.settings.email_validation import normalize_address
 
         object.__setattr__(
             self,
@@ -459,6 +461,60 @@ class WebAuthSettings(_Strict):
         return self
 
 
+class SessionSettings(_Strict):
+    """``web.sessions``: signed-in browsers (accounts of the self-service side) and sign-in limits."""
+
+    # A session ends this long after sign-in, or after this long without a request.
+    lifetime: Duration = 14 * 86400.0
+    idle: Duration = 12 * 3600.0
+    # Wrong passwords for one account (or from one client) this many times within
+    # failure_window: 429 with Retry-After until the window moves on.
+    account_failures: int = Field(default=5, ge=1, le=1000)
+    client_failures: int = Field(default=20, ge=1, le=10000)
+    failure_window: Duration = 900.0
+
+    @model_validator(mode="after")
+    def _positive(self) -> "SessionSettings":
+        for name in ("lifetime", "idle", "failure_window"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be more than 0")
+        return self
+
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+class ProxyAuthSettings(_Strict):
+    """``web.proxy_auth``: sign-in by a trusted reverse proxy (SSO) that puts the user's email in
+    ``header``; honoured only on connections from the ``trusted`` networks (the proxy's address)."""
+
+    header: str = "X-Forwarded-Email"
+    trusted: list[str] = Field(min_length=1, max_length=64)
+    # An address the proxy vouches for but no account has yet: made a member (true) or refused.
+    create_members: bool = False
+
+    @field_validator("header")
+    @classmethod
+    def _header_name(cls, header: str) -> str:
+        if not _HEADER_NAME.match(header):
+            raise ValueError("must be an HTTP header name (letters, digits and '-')")
+        if header.lower() in ("authorization", "cookie", "host"):
+            raise ValueError(f"{header} cannot carry the user's email")
+        return header
+
+    @field_validator("trusted")
+    @classmethod
+    def _networks(cls, trusted: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in trusted:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an address or network (e.g. 127.0.0.1/32)") from None
+        return trusted
+
+
 # The site's address as links give it: http(s), without a trailing slash.
 _PublicUrl = Annotated[str, _http_url("must be an http:// or https:// URL"), AfterValidator(_without_trailing_slash)]
 
@@ -468,6 +524,9 @@ class WebSettings(_Strict):
 
     public_url: _PublicUrl | None = None  # e.g. https://cac.example.org — links in feeds (and messages) use it
     auth: WebAuthSettings | None = None
+    # Accounts (``cacwatch users``, /signin): session lifetime and sign-in limits.
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    proxy_auth: ProxyAuthSettings | None = None
     # Whole answers kept per state of the data, so repeated requests cost no query (0: off).
     cache_mb: int = Field(default=8, ge=0, le=1024)
     # `cacwatch run` on an address off loopback (service.health_host) without auth answers the
