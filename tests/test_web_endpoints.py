@@ -4,8 +4,9 @@ outbox to a local receiver verified with standardwebhooks, the attempt log, 410 
 secret rotation, replay, the fan-out of stored endpoints at ingest, and config-only deployments.
 SQLite and PostgreSQL.
 
-Who asks is set by a tiny test-only ASGI layer from an ``X-Test-As`` header (``operator`` or
-``member:<id>``), standing in for the accounts' sessions and tokens.
+Who asks is real: members are accounts with their personal API tokens (``cw_…``), the
+operator is web.auth's token; tests/test_web_endpoints_browser.py signs a member in with a
+session in the browser.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from bot.settings.config import WebhookSettings, WebSettings
+from bot.settings.config import WebAuthSettings, WebhookSettings, WebSettings
 from bot.changes.event_schema import Event
 from bot.delivery.endpoints import MAX_ENDPOINTS_PER_MEMBER, NOTIFIER_KEY, StoredEndpoints
 from bot.delivery.notifiers.base import notifiers_by_key
 from bot.delivery.notifiers.webhook import WebhookNotifier
 from bot.delivery.outbox import deliver_until_idle, enqueue, new_event_id
-from bot.web.principal import OPERATOR, Principal, set_principal
 from sample_events import filing, published_event
 from storage.changes_repo import events_after
 from storage.db import Database
@@ -38,27 +38,36 @@ from webhook_receiver import Answer, Receiver
 PUBLIC = "https://93.184.215.14/hooks/cac"  # a public address literal: the guard passes it without DNS
 
 
-class _As:
-    """Test-only access layer: the principal named by the X-Test-As header."""
+OPERATOR_TOKEN = "operator-token-0123456789abcdef"  # web.auth's token: the operator
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            who = dict(scope["headers"]).get(b"x-test-as", b"").decode()
-            if who == "operator":
-                set_principal(scope, OPERATOR)
-            elif who.startswith("member:"):
-                user = int(who.split(":", 1)[1])
-                set_principal(scope, Principal(role="member", user_id=user, name=f"m{user}@example.org", via="session"))
-        await self.app(scope, receive, send)
+class _People:
+    """Real accounts: a member per name, each with a personal API token (``cw_…``), made on
+    first use; ``operator`` is web.auth's token."""
+
+    def __init__(self) -> None:
+        self.database: Database | None = None
+        self.made: dict[str, tuple[int, str]] = {}
+
+    def of(self, who: str) -> tuple[int, str]:
+        from bot.web.users import add_user, create_token
+
+        assert self.database is not None
+        if who not in self.made:
+            account = add_user(self.database, f"{who.replace(':', '-')}@example.org", role="member", password=None)
+            self.made[who] = (account.id, create_token(self.database, account.id, "tests").secret)
+        return self.made[who]
+
+
+_people = _People()
 
 
 def _app(database: Database, webhooks: list[WebhookSettings] | None = None) -> Any:
     from bot.web.app import create_app
 
-    return _As(create_app(database, web=WebSettings(cache_mb=1), refresh_in_child=False, config_webhooks=webhooks or []))
+    _people.database, _people.made = database, {}
+    web = WebSettings(cache_mb=1, auth=WebAuthSettings(token=OPERATOR_TOKEN))
+    return create_app(database, web=web, refresh_in_child=False, config_webhooks=webhooks or [])
 
 
 def _run(app: Any, steps: Callable[[httpx.AsyncClient], Awaitable[Any]]) -> Any:
@@ -70,7 +79,13 @@ def _run(app: Any, steps: Callable[[httpx.AsyncClient], Awaitable[Any]]) -> Any:
 
 
 def _as(who: str) -> dict[str, str]:
-    return {"X-Test-As": who}
+    """The Authorization header of ``operator`` or of a member (``member:<n>``)."""
+    token = OPERATOR_TOKEN if who == "operator" else _people.of(who)[1]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _user(who: str) -> int:
+    return _people.of(who)[0]
 
 
 def _event(base: Event | None = None) -> Event:
@@ -120,7 +135,7 @@ def test_members_see_and_change_only_their_own(database: Database) -> None:
     assert got["other_list"]["items"] == [] and "config" not in got["other_list"]
     assert PUBLIC not in got["other_page"]
     own = got["own"].json()
-    assert own["url"] == PUBLIC and own["owner_user_id"] == 7 and own["enabled"] is True
+    assert own["url"] == PUBLIC and own["owner_user_id"] == _user("member:7") and own["enabled"] is True
     secret = got["made"]["secret"]
     assert secret.startswith("whsec_") and secret not in got["own"].text  # shown once, at creation
     assert [e["id"] for e in got["operator"]["items"]] == [got["made"]["id"]]
@@ -462,7 +477,7 @@ def test_pages_need_the_csrf_token_and_keep_members_apart(database: Database, re
     got = _run(app, steps)
     assert got["no_token"].status_code == 403 and got["wrong"].status_code == 403
     assert got["made"].status_code == 201 and got["made"].headers["cache-control"] == "no-store"
-    assert got["api"]["kinds"] == ["genai_service"] and got["api"]["description"] == "from the form" and got["api"]["owner_user_id"] == 11
+    assert got["api"]["kinds"] == ["genai_service"] and got["api"]["description"] == "from the form" and got["api"]["owner_user_id"] == _user("member:11")
     assert got["others"] == {"view": 404, "disable": 404, "rotate": 404}
     assert got["huge"].status_code == 413 and got["long"].status_code == 400 and "200" in got["long"].text
     for secret in got["secrets"]:

@@ -5,7 +5,8 @@ delivered once, with one webhook-id per event), rotates the secret (a receiver h
 one and one holding the new one both verify the next delivery) and watches a failing receiver's
 attempts, with their status codes, in the delivery log. SQLite and PostgreSQL.
 
-The operator signs in with web.auth's password (HTTP basic, from the environment).
+The operator and a member are accounts that sign in at /signin (sessions); the member sees and
+reaches only their own endpoints and cannot ask for allow_private.
 """
 
 from __future__ import annotations
@@ -33,14 +34,21 @@ except ImportError:  # pragma: no cover
     from tests.test_web_browser import Watched, browser  # noqa: F401
     from tests.web_helpers import serve_process
 
+OPERATOR = "ops@example.org"
 PASSWORD = "correct-horse-battery-staple-42"
+MEMBER = "ada@example.org"
+MEMBER_PASSWORD = "member-password-0123"
 
 
 @pytest.fixture
 def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
     """`cacwatch serve` over a store holding two events made before any endpoint existed."""
+    from bot.web.users import add_user
+
     db = Database(database_url)
     db.migrate()
+    add_user(db, OPERATOR, role="operator", password=PASSWORD)
+    add_user(db, MEMBER, role="member", password=MEMBER_PASSWORD)
     ids = []
     with db.session() as session:
         for n in (2, 3):
@@ -51,12 +59,19 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, list[str]]]
     db.dispose()
     config = tmp_path / "config.yaml"
     config.write_text(
-        yaml.safe_dump({"database": {"url": database_url}, "data_dir": str(tmp_path / "data"),
-                        "web": {"auth": {"username": "operator", "password": "${CACWATCH_TEST_WEB_PASSWORD}"}}}),
+        yaml.safe_dump({"database": {"url": database_url}, "data_dir": str(tmp_path / "data")}),
         encoding="utf-8",
     )
-    with serve_process(config, env={"CACWATCH_TEST_WEB_PASSWORD": PASSWORD}) as (base, _):
+    with serve_process(config) as (base, _):
         yield base, ids
+
+
+def _sign_in(page: Page, base: str, email: str, password: str) -> None:
+    page.goto(base + "/signin")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/signin'] button[type=submit]")
+    page.wait_for_url(lambda url: "/signin" not in url)
 
 
 def _add(page: Page, base: str, url: str) -> tuple[int, str]:
@@ -79,9 +94,10 @@ def _verified(secret: str, received: Any) -> dict[str, Any]:
 def test_an_endpoint_added_in_the_browser(served: tuple[str, list[str]], browser: Browser, receiver: Receiver) -> None:  # noqa: F811
     base, stored = served
     receiver.answers["/down"] = Answer(status=503, body=b"maintenance")
-    context = browser.new_context(http_credentials={"username": "operator", "password": PASSWORD}, locale="en-US")
+    context = browser.new_context(locale="en-US")
     watched = Watched(context.new_page())
     page = watched.page
+    _sign_in(page, base, OPERATOR, PASSWORD)
 
     # Added in the browser: the secret once, never again.
     endpoint, secret = _add(page, base, receiver.base_url + "/ok")
@@ -137,3 +153,19 @@ def test_an_endpoint_added_in_the_browser(served: tuple[str, list[str]], browser
     assert watched.unexpected() == []
     assert json.loads(receiver.on("/down")[0].body)["data"]["endpoint_id"] == failing
     context.close()
+
+    # A member signed in with a session: only their own endpoints, no allow_private, others' a 404.
+    member = browser.new_context(locale="en-US")
+    page = member.new_page()
+    _sign_in(page, base, MEMBER, MEMBER_PASSWORD)
+    page.goto(base + "/endpoints/new")
+    assert page.locator("input[name=allow_private]").count() == 0
+    page.fill("input[name=url]", "https://93.184.215.14/hooks/ada")
+    page.click("button[type=submit]:has-text('Add endpoint')")
+    assert page.inner_text("#secret").startswith("whsec_")
+    page.goto(base + "/endpoints")
+    listed = page.inner_text("main")
+    assert "93.184.215.14/hooks/ada" in listed and receiver.base_url not in listed
+    assert page.goto(f"{base}/endpoints/{endpoint}").status == 404
+    assert page.goto(f"{base}/endpoints/{failing}").status == 404
+    member.close()
