@@ -434,6 +434,20 @@ def test_check_once_sends_to_an_endpoint_added_since_and_the_cli_replays_and_ena
     db.dispose()
 
 
+def test_without_web_auth_an_anonymous_visitor_is_sent_to_sign_in(database: Database) -> None:
+    from bot.web.app import create_app
+
+    app = create_app(database, web=WebSettings(cache_mb=1), refresh_in_child=False)
+
+    async def steps(client: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await client.get("/endpoints/new"), await client.get("/api/v1/endpoints"),
+                await client.post("/api/v1/endpoints", json={"url": PUBLIC})]
+
+    page, api, post = _run(app, steps)
+    assert page.status_code == 303 and page.headers["location"] == "/signin?next=%2Fendpoints%2Fnew"
+    assert api.status_code == 401 and post.status_code == 401
+
+
 def test_pages_need_the_csrf_token_and_keep_members_apart(database: Database, receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
     """The forms: refused without their CSRF token, another member's endpoint is a 404 through
     the pages too, and no secret reaches the logs."""

@@ -46,6 +46,7 @@ from bot.web.principal import (
     check_csrf,
     check_owner,
     csrf_token,
+    principal_of,
     private_html,
     private_json,
     require_principal,
@@ -587,8 +588,21 @@ def _detail(request: Request, endpoint: StoredEndpoint, *, secret: str | None = 
     )
 
 
+def _signed_in(request: Request) -> Principal:
+    """A page's dependency: the principal, or (anonymous) off to /signin and back here."""
+    principal = principal_of(request)
+    if principal is None:
+        from urllib.parse import urlencode
+
+        from bot.web.access import SIGNIN_PATH
+
+        where = f"{SIGNIN_PATH}?{urlencode({'next': request.url.path})}"
+        raise HTTPException(303, "sign in first", headers={"Location": where, "Cache-Control": "no-store"})
+    return principal
+
+
 @page_router.get("/endpoints")
-def page_list(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+def page_list(request: Request, principal: Annotated[Principal, Depends(_signed_in)]) -> Response:
     db = _db(request)
     items = [_item(e, _status(db, e)) for e in _listed(db, principal)]
     config = [_config_item(s) for s in getattr(request.app.state, CONFIG_WEBHOOKS, ())] if principal.is_operator else []
@@ -596,7 +610,7 @@ def page_list(request: Request, principal: Annotated[Principal, Depends(require_
 
 
 @page_router.get("/endpoints/new")
-def page_new(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+def page_new(request: Request, principal: Annotated[Principal, Depends(_signed_in)]) -> Response:
     return _page(request, "endpoint_new.html", title="New endpoint", values={}, error=None)
 
 
@@ -618,7 +632,7 @@ async def page_create(request: Request, principal: Annotated[Principal, Depends(
 
 
 @page_router.get("/endpoints/{endpoint_id}")
-def page_detail(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+def page_detail(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(_signed_in)]) -> Response:
     return _detail(request, _owned(_db(request), principal, endpoint_id))
 
 
