@@ -417,6 +417,15 @@ class OutboxRepository:
             for row in rows
         ]
 
+    def test_events_since(self, destination: str, since: datetime) -> int:
+        """How many ``endpoint.test`` events were made for ``destination`` since ``since``."""
+        query = (
+            select(func.count(Delivery.id))
+            .join(OutboxEvent, OutboxEvent.id == Delivery.event_pk)
+            .where(Delivery.destination == destination, OutboxEvent.type == TEST_EVENT_TYPE, OutboxEvent.created_at >= since)
+        )
+        return int(self.session.scalar(query) or 0)
+
     def destination_counts(self, destination: str) -> dict[str, int]:
         """{label: deliveries} of one destination (``DELIVERY_LABELS``)."""
         tried = Delivery.attempts > 0

@@ -251,6 +251,16 @@ def test_test_event_failures_attempts_410_and_enable(database: Database, receive
     assert got["gone"]["enabled"] is False and "410" in got["gone"]["disabled_reason"]
     assert got["refused_test"].status_code == 409
     assert got["enabled"]["enabled"] is True and got["again"]["delivered"] is True
+    # Test events are bounded per endpoint and hour (each is a stored event).
+    from bot.delivery.endpoints import MAX_TESTS_PER_HOUR, send_test
+
+    with database.session() as session:
+        endpoint = EndpointRepository(session).get(got["made"]["/down"]["id"])
+    assert endpoint is not None
+    for _ in range(MAX_TESTS_PER_HOUR - 1):
+        send_test(database, endpoint)
+    too_many = _run(app, lambda client: client.post(f"/api/v1/endpoints/{endpoint.id}/test", headers=op))
+    assert too_many.status_code == 429 and "test events" in too_many.json()["error"]
     # Re-enabling queued the stopped delivery again (same row, same webhook-id) beside the new test
     # (sent side by side, in either order).
     gone_ids = [r.headers["webhook-id"] for r in receiver.on("/gone")]

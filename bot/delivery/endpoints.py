@@ -55,6 +55,7 @@ __all__ = [
     "MAX_DESCRIPTION",
     "MAX_WATCHLIST",
     "MAX_PATTERN",
+    "MAX_TESTS_PER_HOUR",
     "new_secret",
     "check_input",
     "create_endpoint",
@@ -74,6 +75,7 @@ MAX_URL = 2000
 MAX_DESCRIPTION = 200
 MAX_WATCHLIST = 50
 MAX_PATTERN = 200
+MAX_TESTS_PER_HOUR = 30  # test events per endpoint: each is a stored event
 _TIMEOUT = 10.0  # seconds per attempt, as a configured webhook's default
 _KINDS = tuple(kind.value for kind in Kind)
 
@@ -397,6 +399,8 @@ def send_test(db: Database, endpoint: StoredEndpoint) -> str:
         outbox = OutboxRepository(session)
         if outbox.disabled_reason(endpoint.destination) is not None:
             raise EndpointError("the endpoint answered 410 Gone and is disabled: enable it first", 409)
+        if outbox.test_events_since(endpoint.destination, now - timedelta(hours=1)) >= MAX_TESTS_PER_HOUR:
+            raise EndpointError(f"at most {MAX_TESTS_PER_HOUR} test events per endpoint an hour: try again later", 429)
         event_pk = outbox.add_event(event_id, ENDPOINT_TEST, dict(payload), list_id=None)
         outbox.add_delivery(event_pk, NOTIFIER_KEY, endpoint.destination, not_before=now)
     return event_id

@@ -211,6 +211,7 @@ def _answers(ok: int, model: type[BaseModel] | None) -> dict[int | str, dict[str
         404: {"model": _Error, "description": "No such endpoint, or not yours"},
         409: {"model": _Error, "description": "Not now (disabled endpoint, too many endpoints)"},
         413: {"model": _Error, "description": "Body too large"},
+        429: {"model": _Error, "description": "Too many test events for this endpoint this hour"},
     }
     answers[ok] = {"description": "OK"} if model is None else {"model": model, "description": "OK"}
     return answers
