@@ -507,3 +507,25 @@ def test_pages_need_the_csrf_token_and_keep_members_apart(database: Database, re
     for secret in got["secrets"]:
         assert secret not in got["page"]
         assert all(secret not in record.getMessage() for record in caplog.records)
+
+
+def test_the_attempt_log_is_bounded_by_age_and_count_per_destination(database: Database) -> None:
+    from storage.outbox_repo import AttemptRecord
+
+    now = datetime.now(timezone.utc)
+
+    def attempt(destination: str, n: int, at: datetime) -> AttemptRecord:
+        return AttemptRecord(id=0, destination=destination, delivery_pk=n, event_id=f"evt_{n}", event_type="list.published",
+                             attempt=1, at=at, outcome="delivered", status_code=200, latency_ms=5, error=None, next_retry_at=None)
+
+    with database.session() as session:
+        repo = OutboxRepository(session)
+        repo.record_attempts([attempt("webhook:a", n, now) for n in range(12)])
+        repo.record_attempts([attempt("endpoint:1", n, now - timedelta(days=40 if n < 3 else 0)) for n in range(6)])
+        repo.prune_attempts(keep=10, before=now - timedelta(days=30))
+    with database.session() as session:
+        repo = OutboxRepository(session)
+        kept_a = repo.attempts_page("webhook:a", before_id=None, limit=100)
+        kept_e = repo.attempts_page("endpoint:1", before_id=None, limit=100)
+    assert [a.event_id for a in kept_a] == [f"evt_{n}" for n in range(11, 1, -1)]  # the newest 10
+    assert [a.event_id for a in kept_e] == ["evt_5", "evt_4", "evt_3"]  # none older than 30 days
