@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.settings.event_types import EVENT_TYPES
+from bot.settings.event_types import EVENT_TYPES, OPERATOR_ALERT, WEBHOOK_EVENT_TYPES
 from scrapers.records import Kind
 from scrapers.sources.base import Duration, parse_duration
 from scrapers.sources.cac.settings import BusyHoursSettings, CacSourceSettings
@@ -106,11 +106,16 @@ def _known_kinds(kinds: list[str] | None) -> list[str] | None:
     return kinds
 
 
-def _known_events(events: list[str] | None) -> list[str] | None:
+def _known_events(events: list[str] | None, allowed: tuple[str, ...] = EVENT_TYPES) -> list[str] | None:
     for event in events or []:
-        if event not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {event!r} (one of {', '.join(EVENT_TYPES)})")
+        if event not in allowed:
+            hint = " (Apprise entries carry operator alerts with operator_alerts: true)" if event == OPERATOR_ALERT else ""
+            raise ValueError(f"unknown event type {event!r} (one of {', '.join(allowed)}){hint}")
     return events
+
+
+def _webhook_events(events: list[str] | None) -> list[str] | None:
+    return _known_events(events, WEBHOOK_EVENT_TYPES)
 
 
 def _http_url(problem: str) -> AfterValidator:
@@ -131,6 +136,8 @@ def _without_trailing_slash(url: str) -> str:
 # Filters that refuse unknown names where they are declared.
 _KnownKinds = Annotated[list[str] | None, AfterValidator(_known_kinds)]
 _KnownEvents = Annotated[list[str] | None, AfterValidator(_known_events)]
+# A webhook may also ask for operator alerts by name (never implied by leaving ``events`` out).
+_WebhookEvents = Annotated[list[str] | None, AfterValidator(_webhook_events)]
 
 
 class _DestinationFilters(NotifierSettings):
@@ -153,6 +160,9 @@ class WebhookSettings(_DestinationFilters):
     kind: ClassVar[str] = "webhook"
     module: ClassVar[str] = "bot.delivery.notifiers.webhook"
     url: Annotated[str, _http_url("must be an http(s) URL")]
+    # Event types this endpoint gets (default: every list and baseline event). ``operator.alert``
+    # adds operator alerts (incidents opened and resolved); only an endpoint naming it gets them.
+    events: _WebhookEvents = None
     # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str
     allow_private: bool = False

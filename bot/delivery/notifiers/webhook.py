@@ -37,7 +37,8 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from bot.settings.config import WebhookSettings
-from bot.changes.event_schema import EndpointTestEvent, Event, split_event
+from bot.changes.event_schema import EndpointTestEvent, Event, OperatorAlertEvent, split_event
+from bot.settings.event_types import OPERATOR_ALERT
 from bot.settings.redact import mask_url
 from bot.settings.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
 from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
@@ -63,7 +64,7 @@ _MAX_RETRY_AFTER = 86400.0  # a receiver cannot park a delivery for more than a 
 _ERROR_SNIPPET = 200  # bytes of a failing response kept in last_error, for the operator
 
 
-def encode_body(event: Event | EndpointTestEvent) -> str:
+def encode_body(event: Event | OperatorAlertEvent | EndpointTestEvent) -> str:
     """The exact JSON text that is signed and sent (docs/webhook-events.schema.json).
 
     ``id`` is the event's own id, the same at every endpoint, so receivers can correlate
@@ -222,6 +223,10 @@ class WebhookNotifier(Notifier):
     def accepts(self, event: Event) -> bool:
         return passes_filters(self.settings, event)
 
+    @property
+    def carries_operator_alerts(self) -> bool:
+        return OPERATOR_ALERT in (self.settings.events or ())
+
     def problems(self) -> list[str]:
         """What is wrong with the URL now (resolves DNS), for startup checks and logs."""
         problem = check(self.settings.url, allow_private=self.settings.allow_private)
@@ -246,6 +251,10 @@ class WebhookNotifier(Notifier):
 
     async def deliver(self, event: Event, *, delivery_id: str) -> int:
         return await self.post(encode_body(event), delivery_id)
+
+    async def deliver_operator_alert(self, alert: OperatorAlertEvent, *, delivery_id: str) -> int:
+        # The same envelope, signature and retries as every event (type "operator.alert").
+        return await self.post(encode_body(alert), delivery_id)
 
     async def deliver_test(self, event: EndpointTestEvent, *, delivery_id: str, destination: str) -> int:
         return await self.post(encode_body(event), delivery_id)
