@@ -414,7 +414,7 @@ def _chosen_notifier(settings: "Settings", destination: str) -> "Notifier":
 
 @deliveries_app.command("replay")
 def deliveries_replay(
-    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key such as webhook:https://…)")],
+    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key such as webhook:https://…), or endpoint:<id> for one added in the browser")],
     since: Annotated[str, typer.Option("--since", help="Events made since DATE (YYYY-MM-DD, UTC, or an ISO 8601 time)")],
     resend: Annotated[bool, typer.Option("--resend", help="Also events this destination already got (same webhook-id: receivers may drop them)")] = False,
 ) -> None:
@@ -495,7 +495,7 @@ def _replay_stored_endpoint(settings: "Settings", destination: str, start: datet
 
 @deliveries_app.command("enable")
 def deliveries_enable(
-    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key)")],
+    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key), or endpoint:<id>")],
 ) -> None:
     """Re-enable a destination disabled after it answered 410 Gone; the deliveries the 410
     stopped are queued again (sent by the next check or by `run`)."""
