@@ -66,8 +66,12 @@ def _app(database: Database, webhooks: list[WebhookSettings] | None = None) -> A
     from bot.web.app import create_app
 
     _people.database, _people.made = database, {}
+    from bot.settings.config import settings_from_mapping
+
     web = WebSettings(cache_mb=1, auth=WebAuthSettings(token=OPERATOR_TOKEN))
-    return create_app(database, web=web, refresh_in_child=False, config_webhooks=webhooks or [])
+    hooks = [hook.model_dump(mode="json") for hook in webhooks or []]
+    settings = settings_from_mapping({"database": {"url": database.url}, "notify": {"webhooks": hooks}}, env={})
+    return create_app(database, web=web, refresh_in_child=False, settings=settings)
 
 
 def _run(app: Any, steps: Callable[[httpx.AsyncClient], Awaitable[Any]]) -> Any:

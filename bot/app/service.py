@@ -558,6 +558,7 @@ class Service:
             web=self.settings.web,
             briefs=self.settings.briefs,
             brief_dir=self.settings.data_dir / "briefs",
+            blob_dir=self.settings.data_dir / "blobs",
             extra_routes=routes,
             # Orchestrators and mail recipients have no web.auth credentials.
             open_paths={*self._routes(), UNSUBSCRIBE},
@@ -566,7 +567,7 @@ class Service:
             # The poller and the deliveries live in this process: on a public address without
             # credentials, the web app answers this machine only (web.open: true to serve all).
             loopback_only=self._web_loopback_only(),
-            config_webhooks=self.settings.notify.webhooks,
+            settings=self.settings,
         )
         server = HttpServer(app, service.health_host, service.health_port or 0)
         return server, web_state_of(app)

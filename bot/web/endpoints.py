@@ -59,12 +59,10 @@ from storage.db import Database
 from storage.endpoints_repo import EndpointRepository, StoredEndpoint
 from storage.outbox_repo import DELIVERY_LABELS, AttemptRecord, OutboxRepository
 
-__all__ = ["api_router", "page_router", "CONFIG_WEBHOOKS"]
+__all__ = ["api_router", "page_router"]
 
 log = logging.getLogger(__name__)
 
-# Where create_app leaves config.yaml's webhooks (listed read-only to the operator).
-CONFIG_WEBHOOKS = "config_webhooks"
 _MAX_BODY = 64 * 1024  # bytes of a JSON body or a form
 _ATTEMPTS_PAGE = 50
 _ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -294,6 +292,12 @@ def _item(endpoint: StoredEndpoint, status: _Status) -> dict[str, Any]:
     }
 
 
+def _config_webhooks(request: Request) -> list[WebhookSettings]:
+    """config.yaml's webhooks (create_app's ``settings``), listed read-only to the operator."""
+    settings = getattr(request.app.state, "settings", None)
+    return list(settings.notify.webhooks) if settings is not None else []
+
+
 def _config_item(settings: WebhookSettings) -> dict[str, Any]:
     from bot.delivery.notifiers.webhook import WebhookNotifier
 
@@ -420,7 +424,7 @@ async def api_list(request: Request, principal: Annotated[Principal, Depends(req
         items = [_item(e, _status(db, e)) for e in _listed(db, principal)]
         answer: dict[str, Any] = {"items": items}
         if principal.is_operator:
-            answer["config"] = [_config_item(s) for s in getattr(request.app.state, CONFIG_WEBHOOKS, ())]
+            answer["config"] = [_config_item(s) for s in _config_webhooks(request)]
         return answer
 
     return private_json(await asyncio.to_thread(read))
@@ -606,7 +610,7 @@ def _signed_in(request: Request) -> Principal:
 def page_list(request: Request, principal: Annotated[Principal, Depends(_signed_in)]) -> Response:
     db = _db(request)
     items = [_item(e, _status(db, e)) for e in _listed(db, principal)]
-    config = [_config_item(s) for s in getattr(request.app.state, CONFIG_WEBHOOKS, ())] if principal.is_operator else []
+    config = [_config_item(s) for s in _config_webhooks(request)] if principal.is_operator else []
     return _page(request, "endpoints.html", items=items, config=config)
 
 

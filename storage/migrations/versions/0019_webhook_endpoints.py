@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "0019_webhook_endpoints"
-down_revision = "0017_accounts"
+down_revision = "0023_list_dates_and_seq"
 
 
 def upgrade() -> None:
