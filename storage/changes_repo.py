@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Filing, FilingList, ListVersion
 from storage.models_outbox import OutboxEvent
+from storage.outbox_repo import TEST_EVENT_TYPE
 from storage.repo import filing_record
 
 __all__ = ["ChangesRepository", "StoredList", "BaselineTotals", "StoredEvent", "events_after"]
@@ -143,7 +144,8 @@ def events_after(
 ) -> list[StoredEvent]:
     """Stored events with a sequence above ``after``, oldest first (the pull API's page): of
     ``types`` when given, never of the types in ``leave_out``."""
-    query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id > after)
+    # An endpoint's test event is not a change.
+    query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id > after, OutboxEvent.type != TEST_EVENT_TYPE)
     if types:
         query = query.where(OutboxEvent.type.in_(list(types)))
     if leave_out:

@@ -14,14 +14,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Filing, FilingChange
-from storage.models import utcnow
+from storage.models import Filing, FilingChange, as_utc, utcnow
+from storage.models_endpoints import DeliveryAttempt
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
 
-__all__ = ["ClaimedDelivery", "DestinationReport", "OutboxRepository", "DELIVERY_LABELS", "DeliveryState", "delivery_label"]
+__all__ = [
+    "AttemptRecord",
+    "ClaimedDelivery",
+    "DestinationReport",
+    "OutboxRepository",
+    "DELIVERY_LABELS",
+    "DeliveryState",
+    "TEST_EVENT_TYPE",
+    "delivery_label",
+]
+
+# The type of the event an endpoint's "send test event" makes: one delivery, to that endpoint
+# only; never a change (not in /api/v1/changes, never replayed).
+TEST_EVENT_TYPE = "endpoint.test"
 
 # The states an operator sees (``cacwatch status`` per kind, ``cacwatch deliveries`` per
 # destination): ``failed`` is a pending delivery that has been tried and waits for its retry.
@@ -43,6 +56,24 @@ class DestinationReport:
     attempts: int  # most attempts of a delivery still failing (failed or dead)
     last_error: str | None  # of the newest failing delivery
     next_retry: datetime | None  # earliest retry of a failed delivery
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One attempt to a webhook destination, as the delivery log shows it."""
+
+    id: int
+    destination: str
+    delivery_pk: int
+    event_id: str
+    event_type: str
+    attempt: int
+    at: datetime
+    outcome: str  # delivered | retry | dead | disabled
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+    next_retry_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +169,17 @@ class OutboxRepository:
 
     # --- claim and settle ------------------------------------------------------------------
 
-    def claim_due(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[ClaimedDelivery]:
-        """Take up to ``limit`` due deliveries (pending and due, or sending with an expired lease)."""
+    def claim_due(
+        self, worker: str, limit: int, now: datetime, lease: timedelta, *, only: Sequence[str] | None = None
+    ) -> list[ClaimedDelivery]:
+        """Take up to ``limit`` due deliveries (pending and due, or sending with an expired lease);
+        ``only``: of these destinations only."""
         due = or_(
             (Delivery.state == DeliveryState.PENDING) & (Delivery.next_attempt_at <= now),
             (Delivery.state == DeliveryState.SENDING) & (Delivery.locked_until < now),
         )
+        if only is not None:
+            due = due & Delivery.destination.in_(list(only))
         ids = list(
             self.session.scalars(
                 select(Delivery.id)
@@ -346,7 +382,11 @@ class OutboxRepository:
 
     def events_since(self, since: datetime) -> list[tuple[int, dict[str, Any]]]:
         """(pk, event) of every stored event made at or after ``since``, oldest first."""
-        query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.created_at >= since).order_by(OutboxEvent.id)
+        query = (
+            select(OutboxEvent.id, OutboxEvent.payload)
+            .where(OutboxEvent.created_at >= since, OutboxEvent.type != TEST_EVENT_TYPE)
+            .order_by(OutboxEvent.id)
+        )
         return [(pk, dict(payload)) for pk, payload in self.session.execute(query)]
 
     def delivery_counts(self) -> dict[str, dict[str, int]]:
@@ -359,3 +399,93 @@ class OutboxRepository:
         ):
             counts[destination][state] = count
         return dict(counts)
+
+    # --- the attempt log (webhook destinations) -----------------------------------------------
+
+    def record_attempts(self, attempts: Sequence[AttemptRecord]) -> None:
+        """Log attempts of deliveries (``id`` is ignored: the log numbers them)."""
+        self.session.add_all(
+            DeliveryAttempt(
+                destination=a.destination,
+                delivery_pk=a.delivery_pk,
+                event_id=a.event_id[:80],
+                event_type=a.event_type[:40],
+                attempt=a.attempt,
+                at=a.at,
+                outcome=a.outcome,
+                status_code=a.status_code,
+                latency_ms=a.latency_ms,
+                error=None if a.error is None else a.error[:1000],
+                next_retry_at=a.next_retry_at,
+            )
+            for a in attempts
+        )
+
+    def prune_attempts(self, *, keep: int, before: datetime) -> None:
+        """Bound the log: attempts older than ``before`` go, and all but the newest ``keep`` of
+        each destination."""
+        self.session.flush()
+        self.session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.at < before).execution_options(synchronize_session=False))
+        crowded = self.session.scalars(
+            select(DeliveryAttempt.destination).group_by(DeliveryAttempt.destination).having(func.count(DeliveryAttempt.id) > keep)
+        )
+        for destination in list(crowded):
+            cut = self.session.scalar(
+                select(DeliveryAttempt.id)
+                .where(DeliveryAttempt.destination == destination)
+                .order_by(DeliveryAttempt.id.desc())
+                .offset(keep)
+                .limit(1)
+            )
+            if cut is not None:
+                self.session.execute(
+                    delete(DeliveryAttempt)
+                    .where(DeliveryAttempt.destination == destination, DeliveryAttempt.id <= cut)
+                    .execution_options(synchronize_session=False)
+                )
+
+    def attempts_page(self, destination: str, *, before_id: int | None, limit: int) -> list[AttemptRecord]:
+        """Attempts to ``destination``, newest first, older than ``before_id`` when given."""
+        query = select(DeliveryAttempt).where(DeliveryAttempt.destination == destination)
+        if before_id is not None:
+            query = query.where(DeliveryAttempt.id < before_id)
+        rows = self.session.scalars(query.order_by(DeliveryAttempt.id.desc()).limit(limit))
+        return [
+            AttemptRecord(
+                id=row.id,
+                destination=row.destination,
+                delivery_pk=row.delivery_pk,
+                event_id=row.event_id,
+                event_type=row.event_type,
+                attempt=row.attempt,
+                at=as_utc(row.at) or row.at,
+                outcome=row.outcome,
+                status_code=row.status_code,
+                latency_ms=row.latency_ms,
+                error=row.error,
+                next_retry_at=as_utc(row.next_retry_at),
+            )
+            for row in rows
+        ]
+
+    def test_events_since(self, destination: str, since: datetime) -> int:
+        """How many ``endpoint.test`` events were made for ``destination`` since ``since``."""
+        query = (
+            select(func.count(Delivery.id))
+            .join(OutboxEvent, OutboxEvent.id == Delivery.event_pk)
+            .where(Delivery.destination == destination, OutboxEvent.type == TEST_EVENT_TYPE, OutboxEvent.created_at >= since)
+        )
+        return int(self.session.scalar(query) or 0)
+
+    def destination_counts(self, destination: str) -> dict[str, int]:
+        """{label: deliveries} of one destination (``DELIVERY_LABELS``)."""
+        tried = Delivery.attempts > 0
+        counts = dict.fromkeys(DELIVERY_LABELS, 0)
+        for state, was_tried, count in self.session.execute(
+            select(Delivery.state, tried.label("tried"), func.count(Delivery.id))
+            .where(Delivery.destination == destination)
+            .group_by(Delivery.state, tried)
+        ):
+            label = delivery_label(state, bool(was_tried))
+            counts[label] = counts.get(label, 0) + count
+        return counts

@@ -12,6 +12,8 @@ import pytest
 
 from bot.changes.event_schema import (
     ALL_EVENT_TYPES,
+    ENDPOINT_TEST,
+    EndpointTestEvent,
     EVENT_TYPES,
     FILING_EVENT_TYPES,
     FilingEvent,
@@ -99,9 +101,11 @@ def test_every_finding_type_has_the_schemas_finding_keys() -> None:
 
 
 def test_event_types_are_the_schemas() -> None:
-    assert list(WEBHOOK_EVENT_TYPES) == SCHEMA["properties"]["type"]["enum"]
+    # endpoint.test (an endpoint's test event, not a change) is sent but never filtered on.
+    assert [*WEBHOOK_EVENT_TYPES, ENDPOINT_TEST] == SCHEMA["properties"]["type"]["enum"]
     assert list(ALL_EVENT_TYPES) + [OPERATOR_ALERT] == list(WEBHOOK_EVENT_TYPES)
     assert get_args(OperatorAlertEvent.__annotations__["type"]) == (SCHEMA["allOf"][2]["if"]["properties"]["type"]["const"],)
+    assert get_args(EndpointTestEvent.__annotations__["type"]) == (SCHEMA["allOf"][4]["if"]["properties"]["type"]["const"],)
     list_types = get_args(ListEvent.__annotations__["type"])
     baseline_types = get_args(BaselineEvent.__annotations__["type"])
     filing_types = get_args(FilingEvent.__annotations__["type"])

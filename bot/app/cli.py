@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from bot.settings.config import Settings
     from bot.delivery.notifiers.base import Notifier
     from bot.ingest.poll import PollOutcome
+    from storage.db import Database
+    from storage.endpoints_repo import StoredEndpoint
 
 # Start-up (docs/benchmarks.md, "Ingest"): this module imports typer and the command modules
 # only. Everything a command needs — the configuration (pydantic, the sources), the store
@@ -421,7 +423,7 @@ def _chosen_notifier(settings: "Settings", destination: str) -> "Notifier":
 
 @deliveries_app.command("replay")
 def deliveries_replay(
-    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key such as webhook:https://…)")],
+    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key such as webhook:https://…), or endpoint:<id> for one added in the browser")],
     since: Annotated[str, typer.Option("--since", help="Events made since DATE (YYYY-MM-DD, UTC, or an ISO 8601 time)")],
     resend: Annotated[bool, typer.Option("--resend", help="Also events this destination already got (same webhook-id: receivers may drop them)")] = False,
 ) -> None:
@@ -433,12 +435,16 @@ def deliveries_replay(
     start = _since(since)
     assert start is not None
     settings = _settings()
+    if destination.startswith("endpoint:"):
+        _replay_stored_endpoint(settings, destination, start, resend)
+        return
     chosen = _chosen_notifier(settings, destination)
     db = _database(settings)
 
     async def send() -> "tuple[int, int, int]":
         try:
-            run = await deliver_until_idle(db, notifiers_by_key([chosen]))
+            # Only this destination's deliveries: the others are left to their own worker.
+            run = await deliver_until_idle(db, notifiers_by_key([chosen]), only=[chosen.destination])
         finally:
             await chosen.aclose()
         return run.delivered, run.failed, run.dead
@@ -463,15 +469,58 @@ def deliveries_replay(
     print(line)
 
 
+def _stored_endpoint(db: "Database", destination: str) -> "StoredEndpoint":
+    """The stored (self-service) endpoint of an ``endpoint:<id>`` destination; exit 2 when none."""
+    from storage.endpoints_repo import EndpointRepository, endpoint_id_of
+
+    endpoint_id = endpoint_id_of(destination)
+    with db.session() as session:
+        endpoint = None if endpoint_id is None else EndpointRepository(session).get(endpoint_id)
+    if endpoint is None:
+        db.dispose()
+        raise _fail(f"--destination: no stored endpoint {destination!r} (see /endpoints or GET /api/v1/endpoints)", 2)
+    return endpoint
+
+
+def _replay_stored_endpoint(settings: "Settings", destination: str, start: datetime, resend: bool) -> None:
+    """``deliveries replay`` for an endpoint made in the browser or the API (``endpoint:<id>``)."""
+    import asyncio
+
+    from bot.delivery.endpoints import EndpointError, deliver_now, replay_endpoint
+
+    db = _database(settings)
+    try:
+        endpoint = _stored_endpoint(db, destination)
+        try:
+            result = replay_endpoint(db, endpoint, since=start, resend=resend)
+        except EndpointError as error:
+            raise _fail(f"{destination}: {error.message}", 1) from None
+        run = asyncio.run(deliver_now(db, endpoint))
+    finally:
+        db.dispose()
+    print(f"{result.queued} past events queued for {destination} ({result.skipped} skipped, {result.filtered} outside its filters); "
+          f"{run.delivered} deliveries sent" + (f", {run.failed} to retry, {run.dead} dead" if run.failed or run.dead else ""))
+
+
 @deliveries_app.command("enable")
 def deliveries_enable(
-    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key)")],
+    destination: Annotated[str, typer.Option("--destination", help="A configured webhook URL (or destination key), or endpoint:<id>")],
 ) -> None:
     """Re-enable a destination disabled after it answered 410 Gone; the deliveries the 410
     stopped are queued again (sent by the next check or by `run`)."""
     from bot.delivery.outbox import enable_destination
 
     settings = _settings()
+    if destination.startswith("endpoint:"):
+        from bot.delivery.endpoints import update_endpoint
+
+        db = _database(settings)
+        try:
+            update_endpoint(db, _stored_endpoint(db, destination), None, enabled=True, operator=True)
+        finally:
+            db.dispose()
+        print(f"{destination} enabled; its stopped and dead deliveries are queued again")
+        return
     chosen = _chosen_notifier(settings, destination)
     db = _database(settings)
     try:

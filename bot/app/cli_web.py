@@ -92,7 +92,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
         app, log_level="warning", access_log=False, lifespan="on", server_header=False, http=guarded_protocol()
     )
     server = uvicorn.Server(config)
-    print(f"cacwatch: serving {display_url(host, port)} (read-only; Ctrl-C stops)", flush=True)
+    print(f"cacwatch: serving {display_url(host, port)} (Ctrl-C stops)", flush=True)
     for warning in exposure_warnings(settings.web, host):
         print(f"cacwatch: {warning}", file=sys.stderr, flush=True)
     server.run(sockets=[sock])

@@ -125,13 +125,15 @@ class _TimedNotifier:
         self._observe(max(0.0, (datetime.now(timezone.utc) - created).total_seconds()))
 
     # Arguments pass through untouched: the outbox's calling convention stays the outbox's.
-    async def deliver(self, event: "Event", *args: Any, **kwargs: Any) -> None:
-        await self._inner.deliver(event, *args, **kwargs)
+    async def deliver(self, event: "Event", *args: Any, **kwargs: Any) -> int | None:
+        status = await self._inner.deliver(event, *args, **kwargs)
         self._done(event)
+        return status
 
-    async def deliver_to(self, event: "Event", *args: Any, **kwargs: Any) -> None:
-        await self._inner.deliver_to(event, *args, **kwargs)
+    async def deliver_to(self, event: "Event", *args: Any, **kwargs: Any) -> int | None:
+        status = await self._inner.deliver_to(event, *args, **kwargs)
         self._done(event)
+        return status
 
     async def deliver_batch(self, events: Any, *args: Any, **kwargs: Any) -> None:
         await self._inner.deliver_batch(events, *args, **kwargs)

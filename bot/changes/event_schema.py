@@ -33,10 +33,12 @@ from typing import Literal, NotRequired, TypedDict, TypeGuard, cast, get_args
 
 from bot.settings.event_types import (
     ALL_EVENT_TYPES,
+    ENDPOINT_TEST,
     EVENT_TYPES,
     FILING_EVENT_TYPES,
     LIST_EVENT_TYPES,
     OPERATOR_ALERT,
+    EndpointTestType,
     EventType,
     FilingEventType,
     ListEventType,
@@ -109,6 +111,10 @@ __all__ = [
     "LIST_EVENT_TYPES",
     "FINDING_TYPES",
     "EventPayloadError",
+    "ENDPOINT_TEST",
+    "EndpointTestData",
+    "EndpointTestEvent",
+    "endpoint_test_from_json",
     "is_list_event",
     "is_filing_event",
     "any_event_from_json",
@@ -479,6 +485,23 @@ AnyEvent = Event | FilingEvent
 def is_filing_event(event: AnyEvent) -> TypeIs[FilingEvent]:
     return event["type"] in FILING_EVENT_TYPES
 
+# An endpoint's "send test event" (``ENDPOINT_TEST``): not a change, so not an ``Event`` (no
+# notifier, filter or reader of changes ever sees one); made for one stored endpoint and
+# delivered to it only.
+
+
+class EndpointTestData(TypedDict):
+    endpoint_id: int
+    message: str
+
+
+class EndpointTestEvent(TypedDict):
+    id: str
+    type: EndpointTestType
+    timestamp: str
+    data: EndpointTestData
+    seq: NotRequired[int]  # the outbox's row number, set when a stored event is read back
+
 
 class OperatorAlertData(TypedDict):
     incident: str  # the incident's key: source:cac, list:<where>, totals:<kind>:<as_of>, held:<kind>:<month>:<id>
@@ -608,6 +631,16 @@ def any_event_from_json(payload: Mapping[str, object]) -> AnyEvent:
 def with_seq(payload: Mapping[str, object], seq: int) -> dict[str, object]:
     """A stored payload with its place in the outbox's sequence (``seq``, the row number)."""
     return {**payload, "seq": seq}
+
+
+def endpoint_test_from_json(payload: Mapping[str, object]) -> EndpointTestEvent:
+    """A stored ``endpoint.test`` event (``event_from_json``'s door for the one non-change)."""
+    data = payload.get("data")
+    if payload.get("type") != ENDPOINT_TEST or not isinstance(payload.get("id"), str) or not isinstance(payload.get("timestamp"), str):
+        raise EventPayloadError(f"not an {ENDPOINT_TEST} event")
+    if not isinstance(data, dict) or not isinstance(data.get("endpoint_id"), int) or not isinstance(data.get("message"), str):
+        raise EventPayloadError(f"{payload.get('id')}: {ENDPOINT_TEST} data needs endpoint_id and message")
+    return cast(EndpointTestEvent, payload)
 
 
 def findings_from_json(findings: object) -> list[Finding]:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import random
 import socket
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,9 +25,12 @@ from datetime import datetime, timedelta, timezone
 
 from bot.changes.event_schema import (
     AnyEvent,
+    ENDPOINT_TEST,
+    Event,
     EventPayloadError,
     OperatorAlertEvent,
     any_event_from_json,
+    endpoint_test_from_json,
     event_from_json,
     is_filing_event,
     operator_alert_from_json,
@@ -35,7 +39,7 @@ from bot.changes.event_schema import (
 from bot.settings.event_types import OPERATOR_ALERT
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
-from storage.outbox_repo import ClaimedDelivery, DeliveryState, OutboxRepository
+from storage.outbox_repo import AttemptRecord, ClaimedDelivery, DeliveryState, OutboxRepository
 
 __all__ = [
     "RETRY_DELAYS",
@@ -56,6 +60,8 @@ __all__ = [
     "enable_destination",
     "delivery_counts",
     "delivery_id_of",
+    "ATTEMPTS_KEPT",
+    "ATTEMPTS_MAX_AGE",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,12 @@ log = logging.getLogger(__name__)
 # Backoff between attempts, in seconds: about 1.5 days in all before dead-lettering.
 RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
 LEASE = timedelta(seconds=120)
+# The attempt log of webhook destinations (``delivery_attempts``): at most this many attempts
+# per destination, none older than this; pruned at most once a minute per process.
+ATTEMPTS_KEPT = 1000
+ATTEMPTS_MAX_AGE = timedelta(days=30)
+_PRUNE_EVERY = 60.0
+_last_prune: list[float] = []
 
 
 def utcnow() -> datetime:
@@ -183,9 +195,17 @@ class _Claimed:
     delivery_id: str
 
 
-def _claim(db: Database, worker: str, limit: int, now: datetime) -> list[_Claimed]:
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """What the attempt log keeps of one send besides its outcome."""
+
+    status_code: int | None
+    latency_ms: int
+
+
+def _claim(db: Database, worker: str, limit: int, now: datetime, only: Sequence[str] | None = None) -> list[_Claimed]:
     with db.session() as session:
-        claimed = OutboxRepository(session).claim_due(worker, limit, now, LEASE)
+        claimed = OutboxRepository(session).claim_due(worker, limit, now, LEASE, only=only)
     return [_claimed(row) for row in claimed]
 
 
@@ -207,34 +227,64 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
     return base * random.uniform(0.8, 1.2)  # jitter spreads retries of a burst
 
 
-Outcome = tuple[_Claimed, DeliveryError | None]
+# A claimed delivery, its error (None: delivered) and, for a notifier that logs its attempts,
+# the attempt's status code and latency.
+Outcome = tuple[_Claimed, DeliveryError | None, _Attempt | None]
 
 
 def _finish(db: Database, worker: str, outcomes: Sequence[Outcome]) -> DeliveryRun:
-    """Record several delivery outcomes in one transaction."""
+    """Record several delivery outcomes (and the attempt log's lines) in one transaction."""
     run = DeliveryRun()
     now = utcnow()
+    logged: list[AttemptRecord] = []
     with db.session() as session:
         repo = OutboxRepository(session)
-        for item, error in outcomes:
+        for item, error, attempt in outcomes:
             attempts = item.attempts + 1
+            next_retry: datetime | None = None
             if error is None:
                 repo.mark_delivered(item.pk, worker, attempts, at=now)
                 run.delivered += 1
+                outcome = "delivered"
             elif error.disable:
                 repo.mark_disabled(item.pk, worker, attempts, destination=item.destination, error=error.reason)
                 run.disabled += 1
+                outcome = "disabled"
             elif not error.retryable or attempts > len(RETRY_DELAYS):
                 repo.mark_dead(item.pk, worker, attempts, error=error.reason)
                 run.dead += 1
+                outcome = "dead"
             else:
                 delay = _backoff(attempts, error.retry_after)
-                repo.mark_retry(
-                    item.pk, worker, attempts, error=error.reason, next_attempt_at=now + timedelta(seconds=delay)
-                )
+                next_retry = now + timedelta(seconds=delay)
+                repo.mark_retry(item.pk, worker, attempts, error=error.reason, next_attempt_at=next_retry)
                 run.failed += 1
+                outcome = "retry"
             if error is not None:
                 run.errors.append(f"{item.destination}: {error.reason}")
+            if attempt is not None:
+                logged.append(
+                    AttemptRecord(
+                        id=0,
+                        destination=item.destination,
+                        delivery_pk=item.pk,
+                        event_id=str(item.payload.get("id", "")),
+                        event_type=str(item.payload.get("type", "")),
+                        attempt=attempts,
+                        at=now,
+                        outcome=outcome,
+                        status_code=error.status_code if error is not None else attempt.status_code,
+                        latency_ms=attempt.latency_ms,
+                        error=None if error is None else error.reason,
+                        next_retry_at=next_retry,
+                    )
+                )
+        if logged:
+            repo.record_attempts(logged)
+            clock = time.monotonic()
+            if not _last_prune or clock - _last_prune[0] >= _PRUNE_EVERY:
+                _last_prune[:] = [clock]
+                repo.prune_attempts(keep=ATTEMPTS_KEPT, before=now - ATTEMPTS_MAX_AGE)
     return run
 
 
@@ -254,8 +304,8 @@ class _OutcomeWriter:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer")
         self._task: asyncio.Task[None] | None = None
 
-    def add(self, item: _Claimed, error: DeliveryError | None) -> None:
-        self._pending.append((item, error))
+    def add(self, item: _Claimed, error: DeliveryError | None, attempt: _Attempt | None = None) -> None:
+        self._pending.append((item, error, attempt))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush_soon())
 
@@ -277,31 +327,37 @@ class _OutcomeWriter:
         return self.run
 
 
-async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> DeliveryError | None:
+async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> tuple[DeliveryError | None, int | None]:
+    """Send one delivery (or a batch): (the error, None when delivered; the receiver's status)."""
+    status: int | None = None
     try:
         if batch[0].payload.get("type") == OPERATOR_ALERT:
             (item,) = batch  # only carriers get these, and none of them batches
             alert = operator_alert_from_json(item.payload)
-            await notifier.deliver_operator_alert(alert, delivery_id=item.delivery_id)
+            status = await notifier.deliver_operator_alert(alert, delivery_id=item.delivery_id)
         elif notifier.batches:
             events = [(event_from_json(c.payload), c.delivery_id) for c in batch]
             await notifier.deliver_batch(events, destination=batch[0].destination)
         else:
             (item,) = batch
-            event = any_event_from_json(item.payload)
-            if is_filing_event(event):
-                await notifier.deliver_filing(event, delivery_id=item.delivery_id)
+            if item.payload.get("type") == ENDPOINT_TEST:
+                test = endpoint_test_from_json(item.payload)
+                status = await notifier.deliver_test(test, delivery_id=item.delivery_id, destination=item.destination)
             else:
-                await notifier.deliver_to(event, delivery_id=item.delivery_id, destination=item.destination)
+                event = any_event_from_json(item.payload)
+                if is_filing_event(event):
+                    status = await notifier.deliver_filing(event, delivery_id=item.delivery_id)
+                else:
+                    status = await notifier.deliver_to(event, delivery_id=item.delivery_id, destination=item.destination)
     except DeliveryError as err:
-        return err
+        return err, err.status_code
     except EventPayloadError as err:
         # Stored by a version whose events this one cannot read: retrying will not help.
-        return DeliveryError(f"unreadable event: {err}", retryable=False)
+        return DeliveryError(f"unreadable event: {err}", retryable=False), None
     except Exception as err:  # noqa: BLE001 - a notifier bug must not lose the delivery
         log.exception("notifier %s failed", notifier.destination)
-        return DeliveryError(f"{err.__class__.__name__}: {err}")
-    return None
+        return DeliveryError(f"{err.__class__.__name__}: {err}"), None
+    return None, status
 
 
 async def deliver_due(
@@ -311,10 +367,11 @@ async def deliver_due(
     worker: str | None = None,
     limit: int = 2000,
     concurrency: int = 500,
+    only: Sequence[str] | None = None,
 ) -> DeliveryRun:
-    """Claim and send every due delivery once; returns what happened."""
+    """Claim and send every due delivery once (``only``: of these destinations); returns what happened."""
     worker = worker or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-    claimed = await asyncio.to_thread(_claim, db, worker, limit, utcnow())
+    claimed = await asyncio.to_thread(_claim, db, worker, limit, utcnow(), only)
     if not claimed:
         return DeliveryRun()
     writer = _OutcomeWriter(db, worker)
@@ -335,9 +392,12 @@ async def deliver_due(
 
     async def one(notifier: Notifier, batch: list[_Claimed]) -> None:
         async with gate:
-            error = await _send(notifier, batch)
+            started = time.perf_counter()
+            error, status = await _send(notifier, batch)
+            latency = round((time.perf_counter() - started) * 1000)
+        attempt = _Attempt(status, latency) if notifier.logs_attempts else None
         for item in batch:
-            writer.add(item, error)
+            writer.add(item, error, attempt)
 
     try:
         await asyncio.gather(*(one(notifier, batch) for notifier, batch in jobs))
@@ -355,15 +415,16 @@ def anything_due(db: Database) -> bool:
 
 
 async def deliver_until_idle(
-    db: Database, notifiers: Mapping[str, Notifier], *, max_wait: float = 30.0
+    db: Database, notifiers: Mapping[str, Notifier], *, max_wait: float = 30.0, only: Sequence[str] | None = None
 ) -> DeliveryRun:
-    """Deliver what is due now, for at most ``max_wait`` seconds; the rest stays queued."""
+    """Deliver what is due now, for at most ``max_wait`` seconds; the rest stays queued.
+    ``only``: deliveries to these destinations only (the others are left to their worker)."""
     total = DeliveryRun()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_wait
     while loop.time() < deadline:
         try:
-            run = await asyncio.wait_for(deliver_due(db, notifiers), timeout=max(0.1, deadline - loop.time()))
+            run = await asyncio.wait_for(deliver_due(db, notifiers, only=only), timeout=max(0.1, deadline - loop.time()))
         except asyncio.TimeoutError:
             break  # claimed-but-unfinished deliveries are reclaimed after their lease
         total.add(run)
@@ -379,12 +440,16 @@ class Replay:
     filtered: int  # not for that destination (its kinds / events / watchlist filters)
 
 
-def replay(db: Database, notifier: Notifier, *, since: datetime, resend: bool = False) -> Replay:
+def replay(
+    db: Database, notifier: Notifier, *, since: datetime, resend: bool = False, notifier_key: str | None = None
+) -> Replay:
     """Queue every stored event made since ``since`` again for ``notifier``'s own destination
-    (``cacwatch deliveries replay``): a new endpoint catches up on the past, a repaired one gets
-    what died. An event has one delivery per destination: one never made is added; a dead or
-    disabled one is queued again (same row, same ``webhook-id``); a delivered one only with
-    ``resend``; one queued or in flight is left alone. The body's ``id`` is the event's.
+    (``cacwatch deliveries replay``, an endpoint's replay): a new endpoint catches up on the past,
+    a repaired one gets what died. An event has one delivery per destination: one never made is
+    added; a dead or disabled one is queued again (same row, same ``webhook-id``); a delivered one
+    only with ``resend``; one queued or in flight is left alone. The body's ``id`` is the event's.
+    ``notifier_key``: the notifier the delivery worker sends them with, when it is not
+    ``notifier`` itself (a stored endpoint is sent by the endpoints' notifier).
 
     Raises DestinationDisabled when the destination answered 410: enable it first."""
     queued = skipped = filtered = 0
@@ -413,7 +478,7 @@ def replay(db: Database, notifier: Notifier, *, since: datetime, resend: bool = 
             if not wants(notifier, event):
                 filtered += 1
             elif state is None:
-                repo.add_delivery(pk, notifier.destination, notifier.destination, not_before=now)
+                repo.add_delivery(pk, notifier_key or notifier.destination, notifier.destination, not_before=now)
                 queued += 1
             else:
                 repo.requeue(pk, notifier.destination, now=now)

@@ -18,6 +18,8 @@ __all__ = [
     "FILING_EVENT_TYPES",
     "ALL_EVENT_TYPES",
     "WEBHOOK_EVENT_TYPES",
+    "EndpointTestType",
+    "ENDPOINT_TEST",
 ]
 
 ListEventType = Literal["list.published", "list.revised"]
@@ -38,3 +40,8 @@ OperatorEventType = Literal["operator.alert"]
 OPERATOR_ALERT: OperatorEventType = "operator.alert"
 # Every ``type`` a webhook body may have (docs/webhook-events.schema.json).
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = (*ALL_EVENT_TYPES, OPERATOR_ALERT)
+
+# A stored endpoint's "send test event" (``endpoint.test``): sent to that endpoint only, never a
+# change, never a filter's choice (so not among WEBHOOK_EVENT_TYPES, which config filters name).
+EndpointTestType = Literal["endpoint.test"]
+ENDPOINT_TEST: EndpointTestType = "endpoint.test"

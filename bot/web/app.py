@@ -6,9 +6,9 @@ routes such as ``Route("/healthz", endpoint)`` or ``Route("/email/unsubscribe", 
 methods=["POST"])``; paths in ``open_paths`` skip ``web.auth``, e.g. the probes).
 
 The read side is GET only (HEAD answered as GET); the self-service side (accounts: ``/signin``,
-``/account``, ``/api/v1/tokens`` …) also takes POST, PATCH and DELETE for a signed-in principal
-(``bot.web.access``). The search index is brought up to date when the app starts (stale or
-missing rows only).
+``/account``, ``/api/v1/tokens`` …; webhook endpoints: ``/endpoints``, ``/api/v1/endpoints`` …)
+also takes POST, PATCH and DELETE for a signed-in principal (``bot.web.access``). The search
+index is brought up to date when the app starts (stale or missing rows only).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from bot.settings.config import BriefsSettings, Settings, WebAuthSettings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import accounts, api, archive, console, dossiers, feeds, insights, pages
+from bot.web import accounts, api, archive, console, dossiers, endpoints, feeds, insights, pages
 from bot.web.access import Access
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
@@ -131,7 +131,8 @@ def create_app(
     ``loopback_only``: without ``web.auth``, answer only clients on loopback (``open_paths``
     excepted): ``cacwatch run`` on a public address without credentials set.
     ``settings``: the whole configuration, for the operator console (destinations, Telegram,
-    email); given by ``source`` when that is a ``Settings``.
+    email); given by ``source`` when that is a ``Settings``. The endpoints' pages list its
+    ``notify.webhooks`` read-only to the operator.
     """
     brief_cache = brief_dir
     if isinstance(source, Settings):
@@ -211,6 +212,7 @@ def create_app(
         return etag_response(request, json_body(app.openapi()), "application/json")
 
     app.include_router(api.router)
+    app.include_router(endpoints.api_router)
     app.include_router(accounts.api_router)
     app.include_router(accounts.page_router)
     app.include_router(console.api_router)
@@ -220,6 +222,7 @@ def create_app(
     app.include_router(feeds.router)
     app.include_router(insights.page_router)
     app.include_router(dossiers.router)
+    app.include_router(endpoints.page_router)
     app.include_router(pages.router)
     app.include_router(archive.router)
     briefs = briefs or BriefsSettings()

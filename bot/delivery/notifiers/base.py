@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from bot.changes.event_schema import FILING_EVENT_TYPES, Event, FilingEvent, OperatorAlertEvent, event_kind
+from bot.changes.event_schema import FILING_EVENT_TYPES, EndpointTestEvent, Event, FilingEvent, OperatorAlertEvent, event_kind
 from storage.db import Database, Session
 
 __all__ = [
@@ -73,7 +73,8 @@ class DeliveryError(Exception):
     """A failed delivery attempt.
 
     ``retryable=False`` dead-letters at once (e.g. 4xx); ``disable=True`` also disables the
-    destination (e.g. HTTP 410 Gone); ``retry_after`` (seconds) overrides the backoff (429).
+    destination (e.g. HTTP 410 Gone); ``retry_after`` (seconds) overrides the backoff (429);
+    ``status_code``: the receiver's HTTP answer, when there was one (the attempt log shows it).
     """
 
     def __init__(
@@ -83,12 +84,14 @@ class DeliveryError(Exception):
         retryable: bool = True,
         disable: bool = False,
         retry_after: float | None = None,
+        status_code: int | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.disable = disable
         self.retry_after = retry_after
+        self.status_code = status_code
 
 
 class Notifier(ABC):
@@ -98,6 +101,8 @@ class Notifier(ABC):
     # web.public_url: where the web app's pages are, so messages can link each list and filing
     # to its page (set by build_notifiers; None: no links, the messages as before).
     public_url: str | None = None
+    # Every attempt logged with its status code and latency (``delivery_attempts``): webhooks.
+    logs_attempts: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -137,7 +142,7 @@ class Notifier(ABC):
         """Whether this destination gets one per-filing event (its filters). Default: no."""
         return False
 
-    async def deliver_filing(self, event: FilingEvent, *, delivery_id: str) -> None:
+    async def deliver_filing(self, event: FilingEvent, *, delivery_id: str) -> int | None:
         """Deliver one per-filing event (only those ``accepts_filing`` took are ever queued)."""
         raise DeliveryError(f"{self.kind} does not deliver per-filing events", retryable=False)
 
@@ -154,12 +159,17 @@ class Notifier(ABC):
         return now
 
     @abstractmethod
-    async def deliver(self, event: Event, *, delivery_id: str) -> None:
-        """Deliver one event; raise DeliveryError on failure. ``delivery_id`` is stable across retries."""
+    async def deliver(self, event: Event, *, delivery_id: str) -> int | None:
+        """Deliver one event; raise DeliveryError on failure. ``delivery_id`` is stable across retries.
+        Returns the receiver's HTTP status when there is one (webhooks), else None."""
 
-    async def deliver_to(self, event: Event, *, delivery_id: str, destination: str) -> None:
+    async def deliver_to(self, event: Event, *, delivery_id: str, destination: str) -> int | None:
         """Deliver to one of this notifier's fan-out destinations; default: ``deliver``."""
-        await self.deliver(event, delivery_id=delivery_id)
+        return await self.deliver(event, delivery_id=delivery_id)
+
+    async def deliver_test(self, event: EndpointTestEvent, *, delivery_id: str, destination: str) -> int | None:
+        """Send an endpoint's test event (only stored webhook endpoints get one)."""
+        raise DeliveryError(f"{destination} takes no test events", retryable=False)
 
     async def deliver_batch(self, events: Sequence[tuple[Event, str]], destination: str | None = None) -> None:
         """Deliver several due events of one destination at once (digests: one mail)."""
@@ -174,8 +184,9 @@ class Notifier(ABC):
         """True when this destination asked for operator alerts (``operator.alert``); default: no."""
         return False
 
-    async def deliver_operator_alert(self, alert: OperatorAlertEvent, *, delivery_id: str) -> None:
-        """Deliver one operator alert (only called when ``carries_operator_alerts``)."""
+    async def deliver_operator_alert(self, alert: OperatorAlertEvent, *, delivery_id: str) -> int | None:
+        """Deliver one operator alert (only called when ``carries_operator_alerts``); the
+        receiver's HTTP status when there is one."""
         raise DeliveryError(f"{self.kind} does not carry operator alerts", retryable=False)
 
     @property

@@ -38,11 +38,17 @@ def _entries(settings: Settings) -> Iterator[NotifierSettings]:
 
 
 def build_notifiers(settings: Settings, db: Database | None = None) -> list[Notifier]:
+    """The configured notifiers and, with a database, the stored webhook endpoints' notifier
+    (``bot.delivery.endpoints``: it reads them per event, so none stored means no deliveries)."""
     notifiers: list[Notifier] = []
     for entry in _entries(settings):
         notifier = notifier_class(entry).from_settings(entry, db)
         notifier.public_url = settings.web.public_url
         notifiers.append(notifier)
+    if db is not None:
+        from bot.delivery.endpoints import StoredEndpoints
+
+        notifiers.append(StoredEndpoints(db))
     return notifiers
 
 

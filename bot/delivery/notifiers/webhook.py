@@ -37,7 +37,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from bot.settings.config import WebhookSettings
-from bot.changes.event_schema import AnyEvent, Event, FilingEvent, OperatorAlertEvent, split_event
+from bot.changes.event_schema import AnyEvent, EndpointTestEvent, Event, FilingEvent, OperatorAlertEvent, split_event
 from bot.settings.event_types import OPERATOR_ALERT
 from bot.settings.redact import mask_url
 from bot.settings.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
@@ -70,7 +70,7 @@ _MAX_RETRY_AFTER = 86400.0  # a receiver cannot park a delivery for more than a 
 _ERROR_SNIPPET = 200  # bytes of a failing response kept in last_error, for the operator
 
 
-def encode_body(event: AnyEvent | OperatorAlertEvent) -> str:
+def encode_body(event: AnyEvent | OperatorAlertEvent | EndpointTestEvent) -> str:
     """The exact JSON text that is signed and sent (docs/webhook-events.schema.json).
 
     ``id`` is the event's own id, the same at every endpoint, so receivers can correlate
@@ -199,14 +199,20 @@ class WebhookNotifier(Notifier):
     """One configured webhook endpoint."""
 
     kind = "webhook"
+    logs_attempts = True
 
     @classmethod
     def from_settings(cls, settings: WebhookSettings, db: Database | None = None) -> Notifier:
         return cls(settings)
 
-    def __init__(self, settings: WebhookSettings, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, settings: WebhookSettings, *, client: httpx.AsyncClient | None = None, previous_secrets: tuple[str, ...] = ()
+    ) -> None:
         self.settings = settings
         self._signer = signer_for(settings.secret)
+        # During a secret's rotation the old one signs too (Standard Webhooks: several
+        # space-separated signatures; a receiver accepts the message when any one verifies).
+        self._previous = [signer_for(secret) for secret in previous_secrets]
         self._client = client  # injected clients belong to the caller
         self._shared = False
 
@@ -239,8 +245,8 @@ class WebhookNotifier(Notifier):
     def accepts_filing(self, event: FilingEvent) -> bool:
         return passes_filing_filters(self.settings, event)
 
-    async def deliver_filing(self, event: FilingEvent, *, delivery_id: str) -> None:
-        await self._post(event, delivery_id)
+    async def deliver_filing(self, event: FilingEvent, *, delivery_id: str) -> int:
+        return await self.post(encode_body(event), delivery_id)
 
     def problems(self) -> list[str]:
         """What is wrong with the URL now (resolves DNS), for startup checks and logs."""
@@ -259,19 +265,23 @@ class WebhookNotifier(Notifier):
         return {
             "webhook-id": delivery_id,
             "webhook-timestamp": str(int(moment.timestamp())),
-            "webhook-signature": self._signer.sign(delivery_id, moment, body),
+            "webhook-signature": " ".join(s.sign(delivery_id, moment, body) for s in [self._signer, *self._previous]),
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         }
 
-    async def deliver(self, event: Event, *, delivery_id: str) -> None:
-        await self._post(event, delivery_id)
+    async def deliver(self, event: Event, *, delivery_id: str) -> int:
+        return await self.post(encode_body(event), delivery_id)
 
-    async def deliver_operator_alert(self, alert: OperatorAlertEvent, *, delivery_id: str) -> None:
+    async def deliver_operator_alert(self, alert: OperatorAlertEvent, *, delivery_id: str) -> int:
         # The same envelope, signature and retries as every event (type "operator.alert").
-        await self._post(alert, delivery_id)
+        return await self.post(encode_body(alert), delivery_id)
 
-    async def _post(self, event: AnyEvent | OperatorAlertEvent, delivery_id: str) -> None:
+    async def deliver_test(self, event: EndpointTestEvent, *, delivery_id: str, destination: str) -> int:
+        return await self.post(encode_body(event), delivery_id)
+
+    async def post(self, body: str, delivery_id: str) -> int:
+        """Sign and POST one body; the receiver's status (2xx), else DeliveryError."""
         url, timeout = self.settings.url, self.settings.timeout
         try:
             # Again at every send: DNS may have changed since the config was loaded.
@@ -280,7 +290,6 @@ class WebhookNotifier(Notifier):
             raise DeliveryError(str(err), retryable=True) from None
         except UnsafeURL as err:
             raise DeliveryError(f"refused unsafe URL: {err}", retryable=False) from None
-        body = encode_body(event)
         headers = self.headers(body, delivery_id)
         try:
             # asyncio.timeout bounds the whole attempt; httpx's own timeouts are per phase
@@ -310,6 +319,7 @@ class WebhookNotifier(Notifier):
         except httpx.HTTPError as err:
             raise DeliveryError(f"connection failed: {err.__class__.__name__}", retryable=True) from None
         self._raise_for_status(status, response.headers, kept)
+        return status
 
     @staticmethod
     def _raise_for_status(status: int, headers: httpx.Headers, body: bytes) -> None:
@@ -320,12 +330,14 @@ class WebhookNotifier(Notifier):
             detail += f": {snippet}"
         if 300 <= status < 400:
             # Following would send the signed body somewhere nobody validated.
-            raise DeliveryError(f"HTTP {status}: redirect not followed", retryable=False)
+            raise DeliveryError(f"HTTP {status}: redirect not followed", retryable=False, status_code=status)
         if status == 410:
-            raise DeliveryError(f"{detail} (endpoint gone: disabled)", retryable=False, disable=True)
+            raise DeliveryError(f"{detail} (endpoint gone: disabled)", retryable=False, disable=True, status_code=status)
         # Everything else is retried (Standard Webhooks: retry any non-2xx); the outbox caps
         # the attempts, so a permanently broken 4xx endpoint ends up dead-lettered.
-        raise DeliveryError(detail, retryable=True, retry_after=parse_retry_after(headers.get("retry-after")))
+        raise DeliveryError(
+            detail, retryable=True, retry_after=parse_retry_after(headers.get("retry-after")), status_code=status
+        )
 
     async def aclose(self) -> None:
         if self._shared and self._client is not None:
