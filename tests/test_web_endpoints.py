@@ -533,3 +533,39 @@ def test_the_attempt_log_is_bounded_by_age_and_count_per_destination(database: D
         kept_e = repo.attempts_page("endpoint:1", before_id=None, limit=100)
     assert [a.event_id for a in kept_a] == [f"evt_{n}" for n in range(11, 1, -1)]  # the newest 10
     assert [a.event_id for a in kept_e] == ["evt_5", "evt_4", "evt_3"]  # none older than 30 days
+
+
+def test_stored_endpoints_ask_for_per_filing_events(database: Database, receiver: Receiver) -> None:
+    """An endpoint naming filing.new gets one signed event per new filing (and not the list
+    event); one without a filter gets the list event only; operator.alert is not a member's or
+    an endpoint's choice."""
+    from bot.delivery.outbox import enqueue_many, filing_event_types
+    from bot.ingest.events import filing_events
+
+    notifiers = [StoredEndpoints(database)]
+    app = _app(database)
+    op = _as("operator")
+
+    async def create(client: httpx.AsyncClient) -> list[httpx.Response]:
+        return [
+            await client.post("/api/v1/endpoints", json={"url": receiver.base_url + "/filings", "allow_private": True,
+                                                         "events": ["filing.new"]}, headers=op),
+            await client.post("/api/v1/endpoints", json={"url": receiver.base_url + "/lists", "allow_private": True}, headers=op),
+            await client.post("/api/v1/endpoints", json={"url": PUBLIC, "events": ["operator.alert"]}, headers=_as("member:1")),
+        ]
+
+    filings_endpoint, lists_endpoint, alert_refused = _run(app, create)
+    assert filings_endpoint.status_code == lists_endpoint.status_code == 201
+    assert alert_refused.status_code == 400
+    event = _event(published_event(3))
+    with database.session() as session:
+        wanted = filing_event_types(notifiers)
+        assert wanted == {"filing.new"}
+        enqueue_many(session, [event, *filing_events(session, event, wanted)], notifiers)
+    run = asyncio.run(deliver_until_idle(database, notifiers_by_key(notifiers), max_wait=20))
+    assert run.delivered == 4 and not run.errors
+    bodies = [_verify(filings_endpoint.json()["secret"], r) for r in receiver.on("/filings")]
+    assert [b["type"] for b in bodies] == ["filing.new"] * 3
+    assert {b["data"]["filing"]["filing_number"] for b in bodies} == {r["filing_number"] for r in event["data"]["new"]}
+    assert all(b["data"]["list_event"] == event["id"] and b["seq"] > 0 for b in bodies)
+    assert [_verify(lists_endpoint.json()["secret"], r)["type"] for r in receiver.on("/lists")] == ["list.published"]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from bot.settings.config import WebhookSettings
-from bot.changes.event_schema import ENDPOINT_TEST, EVENT_TYPES, EndpointTestEvent, Event
+from bot.changes.event_schema import ALL_EVENT_TYPES, ENDPOINT_TEST, FILING_EVENT_TYPES, EndpointTestEvent, Event, FilingEvent
 from bot.settings.netguard import UnsafeURL, validate_outbound_url
 from bot.settings.patterns import check_pattern
 from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
@@ -157,7 +157,7 @@ def check_input(given: EndpointInput, *, operator: bool, resolve: bool = True) -
         watchlist.append(text)
     cleaned = EndpointInput(
         url=url,
-        events=_names(given.events, "events", EVENT_TYPES),
+        events=_names(given.events, "events", ALL_EVENT_TYPES),
         kinds=_names(given.kinds, "kinds", _KINDS),
         watchlist=tuple(dict.fromkeys(watchlist)),
         allow_private=given.allow_private,
@@ -223,6 +223,18 @@ def endpoint_accepts(endpoint: StoredEndpoint, event: Event) -> bool:
     return True
 
 
+def endpoint_accepts_filing(endpoint: StoredEndpoint, event: FilingEvent) -> bool:
+    """Whether this endpoint gets one per-filing event: its type named in the endpoint's event
+    types, the filing's kind in its kinds, and with a watchlist a filing of a watched filer."""
+    if endpoint.events is None or event["type"] not in endpoint.events:
+        return False
+    if endpoint.kinds is not None and event["data"]["kind"] not in endpoint.kinds:
+        return False
+    if endpoint.watchlist:
+        return bool(_matcher(endpoint).match(event["data"]["filing"]["entity"]))
+    return True
+
+
 # --- the notifier ------------------------------------------------------------------------------
 
 
@@ -269,6 +281,16 @@ class StoredEndpoints(Notifier):
     def fan_out(self, event: Event, session: Session) -> list[str]:
         return [e.destination for e in EndpointRepository(session).enabled_endpoints() if endpoint_accepts(e, event)]
 
+    @property
+    def filing_event_types(self) -> frozenset[str]:
+        # Asked once per stored list (the ingest's hooks): the types any enabled endpoint names.
+        with self.db.session() as session:
+            endpoints = EndpointRepository(session).enabled_endpoints()
+        return frozenset(t for e in endpoints for t in (e.events or ()) if t in FILING_EVENT_TYPES)
+
+    def fan_out_filing(self, event: FilingEvent, session: Session) -> list[str]:
+        return [e.destination for e in EndpointRepository(session).enabled_endpoints() if endpoint_accepts_filing(e, event)]
+
     def _load(self, endpoint_id: int) -> StoredEndpoint | None:
         with self.db.session() as session:
             return EndpointRepository(session).get(endpoint_id)
@@ -292,6 +314,13 @@ class StoredEndpoints(Notifier):
         webhook = await self._webhook(destination)
         try:
             return await webhook.deliver(event, delivery_id=delivery_id)
+        finally:
+            await webhook.aclose()
+
+    async def deliver_filing_to(self, event: FilingEvent, *, delivery_id: str, destination: str) -> int | None:
+        webhook = await self._webhook(destination)
+        try:
+            return await webhook.deliver_filing(event, delivery_id=delivery_id)
         finally:
             await webhook.aclose()
 

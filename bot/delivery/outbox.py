@@ -109,9 +109,7 @@ def wants(notifier: Notifier, event: AnyEvent) -> bool:
 
 def _destinations(notifier: Notifier, event: AnyEvent, session: Session) -> list[str]:
     if is_filing_event(event):
-        # Only the notifier's own destination: per-user fan-outs (Telegram watchers, email
-        # subscribers) never get one message per filing.
-        return [notifier.destination] if wants(notifier, event) else []
+        return list(dict.fromkeys(notifier.fan_out_filing(event, session)))
     return list(dict.fromkeys(notifier.fan_out(event, session)))
 
 
@@ -346,7 +344,7 @@ async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> tuple[Delivery
             else:
                 event = any_event_from_json(item.payload)
                 if is_filing_event(event):
-                    status = await notifier.deliver_filing(event, delivery_id=item.delivery_id)
+                    status = await notifier.deliver_filing_to(event, delivery_id=item.delivery_id, destination=item.destination)
                 else:
                     status = await notifier.deliver_to(event, delivery_id=item.delivery_id, destination=item.destination)
     except DeliveryError as err:

@@ -25,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.settings.config import WebhookSettings
 from bot.settings.redact import mask_url
-from bot.changes.event_schema import EVENT_TYPES
+from bot.changes.event_schema import ALL_EVENT_TYPES, EVENT_TYPES
 from bot.delivery.endpoints import (
     MAX_DESCRIPTION,
     MAX_PATTERN,
@@ -77,7 +77,9 @@ page_router = APIRouter(include_in_schema=False)
 _Url = Annotated[str, StringConstraints(min_length=8, max_length=MAX_URL, pattern=r"^https?://[^/\s]+\S*$")]
 _Pattern = Annotated[str, StringConstraints(max_length=MAX_PATTERN)]
 _Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
-_EventName = Literal["list.published", "list.revised", "baseline.established"]
+_EventName = Literal[
+    "list.published", "list.revised", "baseline.established", "filing.new", "filing.cancelled", "filing.renamed", "watchlist.matched"
+]
 _KindName = Literal["deep_synthesis", "algorithm_recommendation", "genai_service"]
 
 
@@ -87,7 +89,7 @@ class EndpointBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     url: _Url
-    events: Annotated[list[_EventName], Field(max_length=len(EVENT_TYPES))] | None = None
+    events: Annotated[list[_EventName], Field(max_length=len(ALL_EVENT_TYPES))] | None = None
     kinds: Annotated[list[_KindName], Field(max_length=len(_KINDS))] | None = None
     watchlist: Annotated[list[_Pattern], Field(max_length=MAX_WATCHLIST)] = []
     allow_private: bool = False
@@ -99,7 +101,7 @@ class EndpointPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     url: _Url | None = None
-    events: Annotated[list[_EventName], Field(max_length=len(EVENT_TYPES))] | None = None
+    events: Annotated[list[_EventName], Field(max_length=len(ALL_EVENT_TYPES))] | None = None
     kinds: Annotated[list[_KindName], Field(max_length=len(_KINDS))] | None = None
     watchlist: Annotated[list[_Pattern], Field(max_length=MAX_WATCHLIST)] | None = None
     allow_private: bool | None = None
@@ -537,7 +539,7 @@ _DONE = {
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     principal = require_principal(request)
     body = render(template, title=context.pop("title", "Webhook endpoints"), principal=principal, csrf=csrf_token(request),
-                  csrf_field=CSRF_FIELD, request_path=request.url.path, kinds=_KINDS, event_types=EVENT_TYPES, **context)
+                  csrf_field=CSRF_FIELD, request_path=request.url.path, kinds=_KINDS, event_types=ALL_EVENT_TYPES, **context)
     return with_csrf_cookie(request, private_html(body.decode("utf-8"), status_code=status))
 
 
@@ -566,8 +568,9 @@ def _form_input(form: dict[str, list[str]]) -> EndpointInput:
     watchlist = [line.strip() for line in _one(form, "watchlist").splitlines() if line.strip()]
     return EndpointInput(
         url=_one(form, "url"),
-        # None ticked, or all of them: every one (new types included).
-        events=tuple(events) if events and len(set(events)) < len(EVENT_TYPES) else None,
+        # None ticked, or exactly the list and baseline events: the default (every list event,
+        # new list event types included; per-filing events only when ticked).
+        events=None if not events or set(events) == set(EVENT_TYPES) else tuple(dict.fromkeys(events)),
         kinds=tuple(kinds) if kinds and len(set(kinds)) < len(_KINDS) else None,
         watchlist=tuple(watchlist),
         allow_private=_one(form, "allow_private") == "on",

@@ -142,6 +142,18 @@ class Notifier(ABC):
         """Whether this destination gets one per-filing event (its filters). Default: no."""
         return False
 
+    def fan_out_filing(self, event: FilingEvent, session: Session) -> list[str]:
+        """Destinations of one per-filing event: this notifier's own when it asked for the type
+        and its filters take the filing (a notifier of many endpoints overrides it); per-user
+        fan-outs (Telegram watchers, email subscribers) never get one message per filing."""
+        if event["type"] in self.filing_event_types and self.accepts_filing(event):
+            return [self.destination]
+        return []
+
+    async def deliver_filing_to(self, event: FilingEvent, *, delivery_id: str, destination: str) -> int | None:
+        """``deliver_filing`` for one of this notifier's destinations (default: its own)."""
+        return await self.deliver_filing(event, delivery_id=delivery_id)
+
     async def deliver_filing(self, event: FilingEvent, *, delivery_id: str) -> int | None:
         """Deliver one per-filing event (only those ``accepts_filing`` took are ever queued)."""
         raise DeliveryError(f"{self.kind} does not deliver per-filing events", retryable=False)
