@@ -566,6 +566,7 @@ class Service:
             # The poller and the deliveries live in this process: on a public address without
             # credentials, the web app answers this machine only (web.open: true to serve all).
             loopback_only=self._web_loopback_only(),
+            email=self.settings.notify.email,  # self-service sign-up's confirmation mails
         )
         server = HttpServer(app, service.health_host, service.health_port or 0)
         return server, web_state_of(app)

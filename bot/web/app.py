@@ -5,8 +5,10 @@
 routes such as ``Route("/healthz", endpoint)`` or ``Route("/email/unsubscribe", ep,
 methods=["POST"])``; paths in ``open_paths`` skip ``web.auth``, e.g. the probes).
 
-Read-only: every route is GET (HEAD answered as GET); other methods get 405. The search index
-is brought up to date when the app starts (stale or missing rows only).
+The read side is GET only (HEAD answered as GET); the self-service side (``bot.web.subscriptions``:
+sign-up, confirmation, preferences and their API) also takes forms and JSON and writes only
+its own records. The search index is brought up to date when the app starts (stale or missing
+rows only).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
-from bot.app.config import BriefsSettings, Settings, WebSettings
+from bot.app.config import BriefsSettings, EmailSettings, Settings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import api, dossiers, feeds, insights, pages
+from bot.web import api, dossiers, feeds, insights, pages, subscriptions
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
 from bot.web.http import (
@@ -91,6 +93,7 @@ def create_app(
     briefs: BriefsSettings | None = None,
     brief_dir: Path | None = None,
     loopback_only: bool = False,
+    email: EmailSettings | None = None,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
@@ -98,6 +101,8 @@ def create_app(
     this one); False refreshes inline, for a process that loads ``bot.changes.companies`` anyway.
     ``loopback_only``: without ``web.auth``, answer only clients on loopback (``open_paths``
     excepted): ``cacwatch run`` on a public address without credentials set.
+    ``email``: ``notify.email``, whose relay sends the self-service sign-up's confirmation
+    mails (None: sign-up unavailable; taken from ``source`` when that is the Settings).
     """
     brief_cache = brief_dir
     if isinstance(source, Settings):
@@ -105,6 +110,7 @@ def create_app(
         web = web or source.web
         briefs = briefs or source.briefs
         brief_cache = brief_cache or source.data_dir / "briefs"
+        email = email or source.notify.email
     else:
         db = source
     web = web or WebSettings()
@@ -159,7 +165,7 @@ def create_app(
 
     async def on_http(request: Request, err: Exception) -> Response:
         assert isinstance(err, HTTPException)
-        messages = {404: "not found", 405: "method not allowed: this app is read-only (GET)"}
+        messages = {404: "not found", 405: "method not allowed"}
         return error_response(request.url.path, err.status_code, messages.get(err.status_code, str(err.detail)), dict(err.headers or {}))
 
     app.add_exception_handler(RequestValidationError, on_validation)
@@ -178,6 +184,7 @@ def create_app(
     app.include_router(feeds.router)
     app.include_router(insights.page_router)
     app.include_router(dossiers.router)
+    subscriptions.install(app, email)
     app.include_router(pages.router)
     briefs = briefs or BriefsSettings()
     install_briefs(
@@ -192,6 +199,8 @@ def create_app(
     # Links follow the Host asked only without web.public_url: only then is the Host part of the key.
     per_host = web.public_url is None
     asgi: Any = AnswerCache(app, lambda: state, max_bytes=web.cache_mb * 1024 * 1024, per_host=per_host)
+    # The sign-up and the pages whose emailed token is their credential need no web.auth.
+    open_paths = {*open_paths, *subscriptions.PUBLIC_PATHS}
     if web.auth is not None:
         asgi = BasicOrBearerAuth(asgi, web.auth, open_paths)
     elif loopback_only:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.app.config import Settings, WebSettings
+from bot.app.config import EmailSettings, Settings, WebSettings
 from storage.db import Database
 
 __all__ = ["serve", "demo_and_serve", "display_url", "exposure_warnings"]
@@ -64,8 +64,9 @@ def exposure_warnings(web: WebSettings, host: str, *, loopback_only: bool = Fals
     return warnings
 
 
-def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
-    """Run the app until interrupted; returns an exit code."""
+def serve(settings: Settings, db: Database, *, host: str, port: int, email: EmailSettings | None = None) -> int:
+    """Run the app until interrupted; returns an exit code. ``email``: ``notify.email`` with its
+    secrets set, for the self-service sign-up's confirmation mails (None: sign-up unavailable)."""
     import socket
 
     import uvicorn
@@ -73,7 +74,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
     from bot.web.app import create_app
 
     _limit_malloc_arenas()
-    app = create_app(db, web=settings.web, briefs=settings.briefs, brief_dir=settings.data_dir / "briefs")
+    app = create_app(db, web=settings.web, briefs=settings.briefs, brief_dir=settings.data_dir / "briefs", email=email)
     try:
         # Bind first so that a busy port is a one-line error, not a traceback.
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -91,7 +92,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
         app, log_level="warning", access_log=False, lifespan="on", server_header=False, http=guarded_protocol()
     )
     server = uvicorn.Server(config)
-    print(f"cacwatch: serving {display_url(host, port)} (read-only; Ctrl-C stops)", flush=True)
+    print(f"cacwatch: serving {display_url(host, port)} (Ctrl-C stops)", flush=True)
     for warning in exposure_warnings(settings.web, host):
         print(f"cacwatch: {warning}", file=sys.stderr, flush=True)
     server.run(sockets=[sock])
