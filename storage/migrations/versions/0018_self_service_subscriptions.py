@@ -21,7 +21,8 @@ import sqlalchemy as sa
 
 
 revision = "0018_self_service_subscriptions"
-down_revision = "0016_filer_names"
+# Also a merge of the email branch (0004_email: the table this changes) into the main line.
+down_revision = ("0016_filer_names", "0004_email")
 
 
 def upgrade() -> None:

@@ -1,0 +1,434 @@
+"""Self-service digest subscriptions (bot/web/subscriptions.py, bot/delivery/email/selfservice.py):
+the public sign-up with double opt-in against a real SMTP server (aiosmtpd), the confirmation and
+preferences pages, the API with member isolation, bounded inputs, no enumeration of subscribers,
+the per-address mail bound. SQLite and PostgreSQL.
+
+Members: until accounts exist, a test-only ASGI layer puts a member principal on the scope from a
+header (the shared brief's way of testing owner logic); the operator is web.auth's token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from bot.app.config import EmailSettings, WebAuthSettings, WebSettings, settings_from_mapping
+from bot.web.principal import CSRF_FIELD, Principal, set_principal
+from smtp_sink import Sink, smtp_server
+from storage.db import Database
+from storage.models_email import EmailSubscriber
+
+TOKEN = "operator-token-" + "x" * 24
+PUBLIC = "https://cac.example.org"
+READER = "reader@lawfirm.example"
+
+
+@pytest.fixture
+def sink() -> Sink:
+    return Sink()
+
+
+@pytest.fixture
+def smtp(sink: Sink) -> Iterator[int]:
+    with smtp_server(sink) as port:
+        yield port
+
+
+def email_settings(port: int, **overrides: Any) -> EmailSettings:
+    values: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": port, "security": "none",
+                              "sender": "watch@cacwatch.example", "timeout": 5, **overrides}
+    settings = settings_from_mapping({"notify": {"email": values}}, env={}).notify.email
+    assert settings is not None
+    return settings
+
+
+class AsMember:
+    """Test-only: ``X-Test-Member: <id>`` makes the request a member's (before any route runs)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"x-test-member":
+                    user = int(value)
+                    set_principal(scope, Principal(role="member", user_id=user, name=f"member{user}", via="session"))
+        await self.app(scope, receive, send)
+
+
+def make_app(database: Database, email: EmailSettings | None, *, auth: bool = False, public_url: str | None = PUBLIC) -> Any:
+    from bot.web.app import create_app
+
+    web = WebSettings(public_url=public_url, auth=WebAuthSettings(token=TOKEN) if auth else None, cache_mb=1)
+    return AsMember(create_app(database, web=web, refresh_in_child=False, email=email))
+
+
+def run(app: Any, steps: Any) -> Any:
+    async def go() -> Any:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await steps(client)
+
+    return asyncio.run(go())
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(rf'name="{CSRF_FIELD}" value="([0-9a-f]{{64}})"', page.text)
+    assert found is not None, page.text[:500]
+    return found.group(1)
+
+
+def link_in(message: EmailMessage, path: str) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    found = re.search(rf"https://cac\.example\.org{re.escape(path)}\?token=[A-Za-z0-9_%-]+", str(body.get_content()))
+    assert found is not None, body.get_content()
+    return found.group(0)
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def token_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+def row_of(database: Database, address: str) -> EmailSubscriber | None:
+    with database.session() as session:
+        row = session.scalar(select(EmailSubscriber).where(EmailSubscriber.address == address))
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+async def sign_up(client: httpx.AsyncClient, **fields: Any) -> httpx.Response:
+    form = await client.get("/subscribe")
+    data = {CSRF_FIELD: csrf_of(form), "cadence": "daily", "language": "en", **fields}
+    return await client.post("/subscribe", data=data)
+
+
+# --- the pages, end to end ------------------------------------------------------------------------
+
+
+def test_sign_up_confirm_change_preferences_unsubscribe(database: Database, smtp: int, sink: Sink) -> None:
+    app = make_app(database, email_settings(smtp))
+
+    async def steps(client: httpx.AsyncClient) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        out["sent"] = await sign_up(client, email="Reader@LawFirm.example", kinds=["genai_service", "deep_synthesis"],
+                                    watchlist="字节跳动\nre:^北京", attach_brief="1")
+        out["pending"] = row_of(database, READER)
+        out["link"] = link_in(sink.messages[0], "/subscribe/confirm")
+        out["confirm_page"] = await client.get(local(out["link"]))
+        out["still_pending"] = row_of(database, READER)
+        out["confirmed"] = await client.post("/subscribe/confirm", data={CSRF_FIELD: csrf_of(out["confirm_page"]), "token": token_of(out["link"])})
+        out["again"] = await client.post("/subscribe/confirm", data={CSRF_FIELD: csrf_of(out["confirm_page"]), "token": token_of(out["link"])})
+        manage = re.search(r'id="manage" href="([^"]+)"', out["confirmed"].text)
+        assert manage is not None
+        out["manage_url"] = manage.group(1).replace("&amp;", "&")
+        page = await client.get(out["manage_url"])
+        out["manage_page"] = page
+        token = token_of(out["manage_url"])
+        out["saved"] = await client.post("/subscriptions/manage", data={
+            CSRF_FIELD: csrf_of(page), "token": token, "action": "save", "cadence": "weekly", "language": "zh",
+            "kinds": "algorithm_recommendation", "watchlist": "腾讯"})
+        out["after_save"] = row_of(database, READER)
+        out["no_csrf"] = await client.post("/subscriptions/manage", data={"token": token, "action": "unsubscribe"})
+        out["unsubscribed"] = await client.post("/subscriptions/manage", data={CSRF_FIELD: csrf_of(page), "token": token, "action": "unsubscribe"})
+        out["after_unsubscribe"] = row_of(database, READER)
+        return out
+
+    r = run(app, steps)
+    assert r["sent"].status_code == 200 and 'id="sent"' in r["sent"].text
+    assert r["sent"].headers["cache-control"] == "no-store"
+    pending = r["pending"]
+    assert pending.status == "pending" and pending.source == "web" and pending.owner_user_id is None
+    assert pending.kinds == ["deep_synthesis", "genai_service"] and pending.cadence == "daily" and pending.language == "en"
+    assert pending.watchlist == ["字节跳动", "re:^北京"] and pending.attach_brief is True
+    assert len(sink.received) == 1 and sink.received[0][0] == [READER]
+    confirmation = sink.messages[0]
+    assert "Confirm" in confirmation["Subject"] and confirmation["To"] == READER
+    # The token is stored only as its hash.
+    assert token_of(r["link"]) not in (pending.confirm_hash or "") and len(pending.confirm_hash or "") == 64
+    # GET shows a button and changes nothing (link scanners).
+    assert 'id="confirm"' in r["confirm_page"].text and r["still_pending"].status == "pending"
+    assert r["confirmed"].status_code == 200 and 'id="confirmed"' in r["confirmed"].text
+    assert r["again"].status_code == 404  # the token is spent
+    assert 'id="address"' in r["manage_page"].text and READER in r["manage_page"].text
+    assert r["saved"].status_code == 200 and 'id="saved"' in r["saved"].text
+    saved = r["after_save"]
+    assert (saved.status, saved.cadence, saved.language, saved.kinds, saved.watchlist, saved.attach_brief) == (
+        "active", "weekly", "zh", ["algorithm_recommendation"], ["腾讯"], False)
+    assert r["no_csrf"].status_code == 403
+    assert r["unsubscribed"].status_code == 200 and 'id="unsubscribed"' in r["unsubscribed"].text
+    assert r["after_unsubscribe"].unsubscribed is True
+    assert len(sink.received) == 1  # nothing but the confirmation was ever sent
+
+
+def test_an_existing_address_gets_a_notice_and_the_same_answer(database: Database, smtp: int, sink: Sink) -> None:
+    from bot.delivery.email.subscribers import Subscriber, add_subscriber
+
+    with database.session() as session:
+        add_subscriber(session, Subscriber(address="partner@lawfirm.example", cadence="weekly"))
+    app = make_app(database, email_settings(smtp, recipients=["configured@lawfirm.example"]))
+
+    async def steps(client: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await sign_up(client, email=address) for address in
+                ("partner@lawfirm.example", "configured@lawfirm.example", "new@lawfirm.example")]
+
+    existing, configured, new = run(app, steps)
+    # The same page whoever asks: no way to tell a subscriber from a stranger.
+    strip = lambda page: re.sub(r"[\w.+-]+@lawfirm\.example|[0-9a-f]{64}", "", page.text)  # noqa: E731
+    assert strip(existing) == strip(configured) == strip(new)
+    assert existing.status_code == configured.status_code == new.status_code == 200
+    partner = row_of(database, "partner@lawfirm.example")
+    assert partner is not None and partner.status == "active" and partner.cadence == "weekly"  # untouched
+    assert row_of(database, "configured@lawfirm.example").source == "config"  # type: ignore[union-attr]
+    subjects = {rcpt[0]: message["Subject"] for rcpt, message in sink.received}
+    assert "already" in subjects["partner@lawfirm.example"] and "already" in subjects["configured@lawfirm.example"]
+    assert "Confirm" in subjects["new@lawfirm.example"]
+    partner_body = str(next(m for r, m in sink.received if r == ["partner@lawfirm.example"]).get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert f"{PUBLIC}/subscriptions/manage?token={partner.manage_token}" in partner_body
+
+
+def test_mails_per_address_are_bounded_and_a_failed_send_stays_pending(database: Database, sink: Sink) -> None:
+    sink.refuse["bounce@lawfirm.example"] = "450 4.2.1 try later"
+    with smtp_server(sink) as port:
+        app = make_app(database, email_settings(port))
+
+        async def steps(client: httpx.AsyncClient) -> list[httpx.Response]:
+            answers = [await sign_up(client, email="bounce@lawfirm.example")]
+            sink.refuse.clear()
+            answers += [await sign_up(client, email="bounce@lawfirm.example") for _ in range(3)]
+            return answers
+
+        failed, resent, third, limited = run(app, steps)
+    assert failed.status_code == 502 and 'id="failed"' in failed.text and "450" in failed.text
+    assert row_of(database, "bounce@lawfirm.example").status == "pending"  # type: ignore[union-attr]
+    assert resent.status_code == third.status_code == 200
+    assert limited.status_code == 429 and 'id="limited"' in limited.text
+    assert len(sink.received) == 2  # the two retries; the refused one and the fourth never arrived
+    # Only the latest link works.
+    first, latest = (link_in(m, "/subscribe/confirm") for m in sink.messages)
+    with database.session() as session:
+        from bot.delivery.email.selfservice import confirm
+
+        assert confirm(session, token_of(first)).outcome == "unknown"
+        assert confirm(session, token_of(latest)).outcome == "confirmed"
+
+
+def test_an_expired_link_confirms_nothing(database: Database, smtp: int, sink: Sink) -> None:
+    app = make_app(database, email_settings(smtp))
+
+    async def steps(client: httpx.AsyncClient) -> httpx.Response:
+        await sign_up(client, email=READER)
+        with database.session() as session:
+            session.execute(update(EmailSubscriber).values(confirm_expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+        link = link_in(sink.messages[0], "/subscribe/confirm")
+        page = await client.get(local(link))
+        return await client.post("/subscribe/confirm", data={CSRF_FIELD: csrf_of(page), "token": token_of(link)})
+
+    expired = run(app, steps)
+    assert expired.status_code == 410 and 'id="expired"' in expired.text
+    assert row_of(database, READER).status == "pending"  # type: ignore[union-attr]
+
+
+def test_unrecognised_watch_entries_get_suggestions_and_are_kept_only_when_asked(database: Database, smtp: int, sink: Sink) -> None:
+    app = make_app(database, email_settings(smtp))
+
+    async def steps(client: httpx.AsyncClient) -> list[httpx.Response]:
+        review = await sign_up(client, email=READER, watchlist="ByteDance\n字节跳懂科技\nre:^上海")
+        kept = await client.post("/subscribe", data={CSRF_FIELD: csrf_of(review), "email": READER, "cadence": "daily",
+                                                      "watchlist": "ByteDance\n字节跳懂科技", "keep_unrecognised": "1"})
+        bad = await client.post("/subscribe", data={CSRF_FIELD: csrf_of(review), "email": READER, "watchlist": "re:(unclosed"})
+        return [review, kept, bad]
+
+    review, kept, bad = run(app, steps)
+    assert review.status_code == 200 and 'id="review"' in review.text
+    assert 'class="term-group"' in review.text and "字节跳动 ByteDance" in review.text
+    unknown = re.search(r'<li class="term-unknown">(.*?)</li>', review.text, re.S)
+    assert unknown is not None and "字节跳懂科技" in unknown.group(1)
+    assert 'class="suggestion">字节跳动 ByteDance<' in unknown.group(1)
+    assert 'class="term-pattern"' in review.text
+    assert len(sink.received) == 1 and 'id="sent"' in kept.text  # nothing was sent before "keep"
+    assert row_of(database, READER).watchlist == ["ByteDance", "字节跳懂科技"]  # type: ignore[union-attr]
+    assert bad.status_code == 400 and "watchlist" in bad.text
+
+
+def test_without_mail_settings_or_public_url_sign_up_is_unavailable(database: Database, smtp: int, sink: Sink) -> None:
+    for app in (make_app(database, None), make_app(database, email_settings(smtp), public_url=None)):
+        async def steps(client: httpx.AsyncClient) -> list[httpx.Response]:
+            page = await client.get("/subscribe")
+            posted = await client.post("/subscribe", data={CSRF_FIELD: csrf_of(page) if CSRF_FIELD in page.text else "", "email": READER})
+            api = await client.post("/api/v1/subscriptions", json={"email": READER}, headers={"X-Test-Member": "1"})
+            return [page, posted, api]
+
+        page, posted, api = run(app, steps)
+        assert 'id="unavailable"' in page.text and 'name="email"' not in page.text
+        assert posted.status_code in (403, 503)
+        assert api.status_code == 503 and "unavailable" in api.json()["error"]
+    assert sink.received == [] and row_of(database, READER) is None
+
+
+def test_form_inputs_are_bounded(database: Database, smtp: int, sink: Sink) -> None:
+    app = make_app(database, email_settings(smtp))
+
+    async def steps(client: httpx.AsyncClient) -> dict[str, httpx.Response]:
+        form = await client.get("/subscribe")
+        token = csrf_of(form)
+        base = {CSRF_FIELD: token, "email": READER}
+        return {
+            "long_email": await client.post("/subscribe", data={**base, "email": "a" * 250 + "@x.example"}),
+            "header_injection": await client.post("/subscribe", data={**base, "email": "a@x.example\r\nBcc: b@x.example"}),
+            "many_entries": await client.post("/subscribe", data={**base, "watchlist": "\n".join(f"公司{i}" for i in range(51))}),
+            "long_entry": await client.post("/subscribe", data={**base, "watchlist": "字" * 201}),
+            "huge_field": await client.post("/subscribe", data={**base, "watchlist": "x" * 20000}),
+            "many_fields": await client.post("/subscribe", content="&".join(f"f{i}=1" for i in range(60)) + f"&{CSRF_FIELD}={token}",
+                                             headers={"Content-Type": "application/x-www-form-urlencoded"}),
+            "bad_kind": await client.post("/subscribe", data={**base, "kinds": "everything"}),
+            "bad_cadence": await client.post("/subscribe", data={**base, "cadence": "hourly"}),
+            "twice": await client.post("/subscribe", content=urlencode([(CSRF_FIELD, token), ("email", READER), ("email", "b@x.example")]),
+                                       headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        }
+
+    answers = run(app, steps)
+    for name, answer in answers.items():
+        assert answer.status_code == 400, (name, answer.status_code, answer.text[:300])
+    assert sink.received == [] and row_of(database, READER) is None
+
+
+# --- the API --------------------------------------------------------------------------------------
+
+
+def test_api_members_see_and_change_only_their_own(database: Database, smtp: int, sink: Sink) -> None:
+    members = make_app(database, email_settings(smtp))
+    operator = make_app(database, email_settings(smtp), auth=True)
+    alice, bob = {"X-Test-Member": "1"}, {"X-Test-Member": "2"}
+
+    async def member_steps(client: httpx.AsyncClient) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        out["anonymous"] = await client.get("/api/v1/subscriptions")
+        out["created"] = await client.post("/api/v1/subscriptions", headers=alice, json={
+            "email": "alice@lawfirm.example", "kinds": ["genai_service"], "cadence": "weekly", "language": "zh",
+            "watchlist": ["字节跳动", "不存在的公司名"]})
+        sub_id = out["created"].json()["id"]
+        out["bob_create"] = await client.post("/api/v1/subscriptions", headers=bob, json={"email": "bob@lawfirm.example"})
+        out["alice_list"] = await client.get("/api/v1/subscriptions", headers=alice)
+        out["bob_list"] = await client.get("/api/v1/subscriptions", headers=bob)
+        out["alice_get"] = await client.get(f"/api/v1/subscriptions/{sub_id}", headers=alice)
+        out["bob_get"] = await client.get(f"/api/v1/subscriptions/{sub_id}", headers=bob)
+        out["bob_patch"] = await client.patch(f"/api/v1/subscriptions/{sub_id}", headers=bob, json={"cadence": "daily"})
+        out["bob_delete"] = await client.delete(f"/api/v1/subscriptions/{sub_id}", headers=bob)
+        out["bob_page"] = await client.get("/subscriptions", headers=bob)
+        out["alice_patch"] = await client.patch(f"/api/v1/subscriptions/{sub_id}", headers=alice, json={"cadence": "daily", "attach_brief": True})
+        out["resubscribe_pending"] = await client.patch(f"/api/v1/subscriptions/{sub_id}", headers=alice, json={"unsubscribed": False})
+        out["missing"] = await client.get("/api/v1/subscriptions/999999", headers=alice)
+        out["alice_page"] = await client.get("/subscriptions", headers=alice)
+        out["anonymous_page"] = await client.get("/subscriptions")
+        out["id"] = sub_id
+        out["bob_id"] = out["bob_create"].json()["id"]
+        return out
+
+    r = run(members, member_steps)
+    assert r["anonymous"].status_code == 401
+    assert r["created"].status_code == 202
+    created = r["created"].json()
+    assert created["status"] == "pending" and created["mail"] == "sent" and isinstance(created["id"], int)
+    assert [u["entry"] for u in created["unrecognised"]] == ["不存在的公司名"]
+    assert r["created"].headers["cache-control"] == "no-store"
+    assert [s["email"] for s in r["alice_list"].json()["items"]] == ["alice@lawfirm.example"]
+    assert [s["email"] for s in r["bob_list"].json()["items"]] == ["bob@lawfirm.example"]
+    alice_record = r["alice_get"].json()
+    assert alice_record["status"] == "pending" and alice_record["owner_user_id"] == 1 and alice_record["cadence"] == "weekly"
+    for name in ("bob_get", "bob_patch", "bob_delete", "missing"):
+        assert r[name].status_code == 404, name
+        assert r[name].json() == {"error": "not found"}
+    assert "alice@lawfirm.example" not in r["bob_page"].text and "bob@lawfirm.example" in r["bob_page"].text
+    assert r["alice_patch"].status_code == 200
+    assert r["alice_patch"].json()["cadence"] == "daily" and r["alice_patch"].json()["attach_brief"] is True
+    assert r["resubscribe_pending"].status_code == 400
+    assert 'id="subscriptions"' in r["alice_page"].text and "alice@lawfirm.example" in r["alice_page"].text
+    assert r["anonymous_page"].status_code == 401
+    assert row_of(database, "alice@lawfirm.example").status == "pending"  # type: ignore[union-attr]
+
+    async def operator_steps(client: httpx.AsyncClient) -> dict[str, Any]:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        return {
+            "no_auth": await client.get("/api/v1/subscriptions"),
+            "list": await client.get("/api/v1/subscriptions", headers=auth),
+            "patch": await client.patch(f"/api/v1/subscriptions/{r['id']}", headers=auth, json={"unsubscribed": True}),
+            "delete": await client.delete(f"/api/v1/subscriptions/{r['bob_id']}", headers=auth),
+            "gone": await client.get(f"/api/v1/subscriptions/{r['bob_id']}", headers=auth),
+            "create": await client.post("/api/v1/subscriptions", headers=auth, json={"email": "ops@lawfirm.example"}),
+            # Public pages stay reachable without credentials under web.auth.
+            "public": await client.get("/subscribe"),
+        }
+
+    o = run(operator, operator_steps)
+    assert o["no_auth"].status_code == 401
+    assert sorted(s["email"] for s in o["list"].json()["items"]) == ["alice@lawfirm.example", "bob@lawfirm.example"]
+    assert o["patch"].json()["status"] == "unsubscribed"
+    assert o["delete"].status_code == 204 and o["gone"].status_code == 404
+    assert o["create"].status_code == 202 and row_of(database, "ops@lawfirm.example").owner_user_id is None  # type: ignore[union-attr]
+    assert o["public"].status_code == 200 and 'name="email"' in o["public"].text
+    assert sorted(rcpt[0] for rcpt, _ in sink.received) == ["alice@lawfirm.example", "bob@lawfirm.example", "ops@lawfirm.example"]
+
+
+def test_api_inputs_are_bounded(database: Database, smtp: int, sink: Sink) -> None:
+    app = make_app(database, email_settings(smtp))
+    member = {"X-Test-Member": "1"}
+    bodies = [
+        {"email": "a" * 250 + "@x.example"},
+        {"email": "not an address"},
+        {"email": READER, "kinds": ["everything"]},
+        {"email": READER, "cadence": "hourly"},
+        {"email": READER, "language": "fr"},
+        {"email": READER, "watchlist": ["x"] * 51},
+        {"email": READER, "watchlist": ["字" * 201]},
+        {"email": READER, "watchlist": ["re:(unclosed"]},
+        {"email": READER, "watchlist": ["a\u0000b"]},
+        {"email": READER, "owner_user_id": 2},
+        {"email": READER, "status": "active"},
+    ]
+
+    async def steps(client: httpx.AsyncClient) -> list[httpx.Response]:
+        answers = [await client.post("/api/v1/subscriptions", headers=member, json=body) for body in bodies]
+        answers.append(await client.patch("/api/v1/subscriptions/1", headers=member, json={"email": "b@x.example"}))
+        answers.append(await client.get("/api/v1/subscriptions/0", headers=member))
+        return answers
+
+    for body, answer in zip([*bodies, "patch email", "id 0"], run(app, steps)):
+        assert answer.status_code == 400, (body, answer.status_code, answer.text[:200])
+        assert "error" in answer.json()
+    assert sink.received == [] and row_of(database, READER) is None
+
+
+def test_the_openapi_document_declares_the_subscription_routes(database: Database, smtp: int) -> None:
+    app = make_app(database, email_settings(smtp))
+    document = run(app, lambda client: client.get("/openapi.json")).json()
+    assert set(document["paths"]["/api/v1/subscriptions"]) == {"get", "post"}
+    assert set(document["paths"]["/api/v1/subscriptions/{subscription_id}"]) == {"get", "patch", "delete"}
+    assert "202" in document["paths"]["/api/v1/subscriptions"]["post"]["responses"]
+
+
+def test_migration_creates_what_the_model_declares(database: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.all_models import Base
+
+    with database.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if "email_subscribers" in repr(d)] == []
