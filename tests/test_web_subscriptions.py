@@ -432,3 +432,83 @@ def test_migration_creates_what_the_model_declares(database: Database) -> None:
     with database.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diffs if "email_subscribers" in repr(d)] == []
+
+
+# --- delivery: nothing reaches a pending address, digests follow confirmation ------------------------
+
+CHANNEL_PAGE = "/wxzw/wxfb/A093702index_1.htm"
+NOTICE_API = "/api/notice/list"
+DS_2023_08_PAGE = "/2023-09/01/c_1695224377544009.htm"
+DS_2024_01_PAGE = "/2024-01/05/c_1706119043746644.htm"
+
+
+def announcements(replica: Any) -> Any:
+    """``show(*hidden)``: the channel page and the notice API without the ``hidden`` announcements."""
+    import json
+
+    channel, notices = replica.read(CHANNEL_PAGE).decode("utf-8"), replica.read(NOTICE_API)
+
+    def show(*hidden: str) -> None:
+        html = channel
+        body = json.loads(notices)
+        for page in hidden:
+            html = re.sub(rf"<li>(?:(?!</li>).)*{re.escape(page)}.*?</li>", "", html, flags=re.S)
+            assert page not in html
+            body["datas"] = [d for d in body["datas"] if page not in json.dumps(d)]
+        replica.replace_file(CHANNEL_PAGE, html.encode("utf-8"))
+        replica.replace_file(NOTICE_API, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+    return show
+
+
+def test_no_digest_before_confirmation_and_digests_after(tmp_path: Any, replica: Any, make_settings: Any, smtp: int, sink: Sink) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from bot.app.cli import app as cli
+
+    url = f"sqlite:///{tmp_path / 'cacwatch.db'}"
+    email = {"smtp_host": "127.0.0.1", "smtp_port": smtp, "security": "none", "sender": "watch@cacwatch.example",
+             "digest": "immediate", "timeout": 5}
+    settings = make_settings(replica, url, email=email).model_copy(update={"parse_workers": 0})
+    data = settings.model_dump(mode="json")
+    data["web"] = {"public_url": PUBLIC}
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+
+    def check() -> None:
+        result = runner.invoke(cli, ["--config", str(config), "check", "--once"])
+        assert result.exit_code == 0, result.output
+
+    show = announcements(replica)
+    show(DS_2023_08_PAGE, DS_2024_01_PAGE)
+    database = Database(url)
+    database.migrate()
+    web = make_app(database, email_settings(smtp))
+    try:
+        run(web, lambda client: sign_up(client, email=READER, cadence="immediate", kinds=["deep_synthesis"]))
+        assert len(sink.received) == 1  # the confirmation
+        check()  # the first poll: the baseline goes to active subscribers only
+        show(DS_2024_01_PAGE)
+        check()  # a new list: still nothing for a pending address
+        assert len(sink.received) == 1
+        link = link_in(sink.messages[0], "/subscribe/confirm")
+
+        async def confirm(client: httpx.AsyncClient) -> httpx.Response:
+            page = await client.get(local(link))
+            return await client.post("/subscribe/confirm", data={CSRF_FIELD: csrf_of(page), "token": token_of(link)})
+
+        assert run(web, confirm).status_code == 200
+        show()
+        check()  # the next new list reaches the confirmed subscriber
+    finally:
+        database.dispose()
+    assert len(sink.received) == 2
+    rcpt, digest = sink.received[1]
+    assert rcpt == [READER] and digest["Subject"].startswith("CAC: 1 new list")
+    manage = row_of(Database(url), READER)
+    assert manage is not None and manage.status == "active"
+    for kind in ("plain", "html"):
+        body = digest.get_body((kind,))
+        assert body is not None and f"{PUBLIC}/subscriptions/manage?token={manage.manage_token}" in str(body.get_content())
