@@ -42,6 +42,12 @@ OPERATIONS = [
     "GET /feeds/lists.atom",
     "GET /feeds/lists.json",
     "GET /feeds/filings.atom",
+    # Self-service (tests/test_web_subscriptions.py fuzzes them with credentials; here: without).
+    "GET /api/v1/subscriptions",
+    "POST /api/v1/subscriptions",
+    "GET /api/v1/subscriptions/{subscription_id}",
+    "PATCH /api/v1/subscriptions/{subscription_id}",
+    "DELETE /api/v1/subscriptions/{subscription_id}",
 ]
 
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from bot.web.models import ErrorModel
+from bot.web.params import check_known
 from bot.web.paths import confirm_path, manage_path, page_url
 from bot.web.principal import (
     CSRF_FIELD,
@@ -350,6 +351,12 @@ async def subscriptions_page(request: Request, principal: Annotated[Principal, D
 # --- API -----------------------------------------------------------------------------------------
 
 _TEXT = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+# A plain address as bot.delivery.email.validation accepts it (the schema's form: a local part of
+# at most 64 characters with at most one dot; the server also takes more dots). Generated input
+# that fits it is always accepted.
+_ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = f"^(?:{_ATOM}{{1,64}}|{_ATOM}{{1,31}}\\.{_ATOM}{{1,32}})@{_LABEL}(?:\\.{_LABEL})+$"
 _Kinds = Literal["deep_synthesis", "algorithm_recommendation", "genai_service"]
 
 
@@ -362,7 +369,8 @@ def _cadence_field(default: Any) -> Any:
 class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=_EMAIL_LIMIT, pattern=_TEXT)
+    # Checked by normalize_address (which also takes more dots); documented by the pattern.
+    email: str = Field(max_length=_EMAIL_LIMIT, json_schema_extra={"format": "email", "pattern": EMAIL_PATTERN})
     kinds: list[_Kinds] = Field(default_factory=list, max_length=3)
     cadence: str = _cadence_field("immediate")
     language: Literal["zh", "en", "both"] = "both"
@@ -457,6 +465,7 @@ async def create_subscription(
     from bot.delivery.email.validation import normalize_address
     from bot.web.watch_terms import read_watchlist
 
+    check_known(request.query_params.keys(), ())
     config = _config(request)
     if not config.available:
         raise HTTPException(503, "self-service sign-up is unavailable: the operator has not set notify.email and web.public_url")
@@ -481,10 +490,15 @@ async def create_subscription(
 
 
 @api_router.get("/subscriptions", response_model=SubscriptionsModel, responses=_API_ERRORS)
-async def list_subscriptions(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
-    """Your subscriptions (the operator: everyone's, config.yaml recipients excepted)."""
+async def list_subscriptions(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_principal)],
+    status: Literal["pending", "active", "unsubscribed"] | None = None,
+) -> Response:
+    """Your subscriptions (the operator: everyone's, config.yaml recipients excepted); ``status`` narrows."""
+    check_known(request.query_params.keys(), ("status",))
     found = await asyncio.to_thread(_list, request, principal)
-    return private_json({"items": [_model(s) for s in found]})
+    return private_json({"items": [_model(s) for s in found if status is None or s.status == status]})
 
 
 def _owned(request: Request, principal: Principal, subscription_id: int) -> Subscription:
@@ -505,6 +519,7 @@ _Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 async def get_subscription(
     request: Request, subscription_id: _Id, principal: Annotated[Principal, Depends(require_principal)]
 ) -> Response:
+    check_known(request.query_params.keys(), ())
     found = await asyncio.to_thread(_owned, request, principal, subscription_id)
     return private_json(_model(found))
 
@@ -537,6 +552,7 @@ async def patch_subscription(
     request: Request, subscription_id: _Id, body: SubscriptionChange, principal: Annotated[Principal, Depends(require_principal)]
 ) -> Response:
     """Change preferences, or unsubscribe (``{"unsubscribed": true}``) and subscribe again."""
+    check_known(request.query_params.keys(), ())
     changed = await asyncio.to_thread(_change, request, principal, subscription_id, body)
     return private_json(_model(changed))
 
@@ -554,5 +570,6 @@ async def delete_subscription_route(
     request: Request, subscription_id: _Id, principal: Annotated[Principal, Depends(require_principal)]
 ) -> Response:
     """Remove the subscription (nothing more is sent to it)."""
+    check_known(request.query_params.keys(), ())
     await asyncio.to_thread(_delete, request, principal, subscription_id)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
