@@ -555,3 +555,73 @@ def test_schemathesis_with_credentials(tmp_path: Any, smtp: int, as_member: bool
                 check()
     finally:
         database.dispose()
+
+
+def test_a_sign_up_keeps_the_naming_machinery_out_of_the_web_process(tmp_path: Any, smtp: int, sink: Sink) -> None:
+    """The watchlist goes through the resolver and the stored search index: pypinyin never loads."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = f"""
+import asyncio, re, sys
+import httpx
+from bot.app.config import WebSettings, settings_from_mapping
+from bot.web.app import create_app
+from storage.db import Database
+
+db = Database("sqlite:///{tmp_path / 'light.db'}")
+db.migrate()
+email = settings_from_mapping({{"notify": {{"email": {{"smtp_host": "127.0.0.1", "smtp_port": {smtp}, "security": "none",
+                                                      "sender": "watch@cacwatch.example", "timeout": 5}}}}}}, env={{}}).notify.email
+app = create_app(db, web=WebSettings(public_url="{PUBLIC}"), email=email, refresh_on_start=False)
+
+async def go():
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        form = await client.get("/subscribe")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{{64}})"', form.text).group(1)
+        answer = await client.post("/subscribe", data={{"csrf_token": token, "email": "{READER}", "keep_unrecognised": "1",
+                                                      "watchlist": "字节跳动\\n北京某某智能科技有限公司\\nZhipu\\nre:^上海"}})
+        assert 'id="sent"' in answer.text, answer.text
+
+asyncio.run(go())
+print("pypinyin" in sys.modules)
+"""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
+    assert len(sink.received) == 1
+
+
+def test_cli_and_browser_subscribers_are_the_same_rows(tmp_path: Any, smtp: int) -> None:
+    """`subscribers list` shows a browser sign-up as pending; `subscribers add` of the address makes it
+    active (the operator vouches for it) and keeps its one row."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from bot.app.cli import app as cli
+    from bot.delivery.email.selfservice import check_preferences, sign_up
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"database": {"url": url}}), encoding="utf-8")
+    database = Database(url)
+    database.migrate()
+    try:
+        with database.session() as session:
+            sign_up(session, email_settings(smtp), READER, check_preferences(cadence="weekly"), owner_user_id=None)
+        runner = CliRunner()
+        listed = runner.invoke(cli, ["--config", str(config), "subscribers", "list"])
+        assert listed.exit_code == 0, listed.output
+        line = next(line for line in listed.output.splitlines() if READER in line)
+        assert "pending" in line and "weekly" in line
+        added = runner.invoke(cli, ["--config", str(config), "subscribers", "add", READER, "--cadence", "daily"])
+        assert added.exit_code == 0 and "updated" in added.output, added.output
+        with database.session() as session:
+            rows = session.scalars(select(EmailSubscriber).where(EmailSubscriber.address == READER)).all()
+            assert [(r.status, r.source, r.cadence, r.confirm_hash) for r in rows] == [("active", "cli", "daily", None)]
+    finally:
+        database.dispose()
