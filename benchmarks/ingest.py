@@ -216,7 +216,7 @@ def front_child(config: Path, polls: int) -> None:
     import asyncio
     import logging
 
-    from bot.app.config import load_settings
+    from bot.settings.config import load_settings
     from bot.app.service import Service
     from storage.db import Database
 

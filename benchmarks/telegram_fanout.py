@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from fake_telegram import FakeTelegram, filing_record, list_event  # noqa: E402
 
-from bot.app.config import TelegramSettings  # noqa: E402
+from bot.settings.config import TelegramSettings  # noqa: E402
 from bot.delivery.outbox import deliver_due, enqueue  # noqa: E402
 from bot.delivery.telegram.notifier import TelegramNotifier  # noqa: E402
 from storage.db import Database  # noqa: E402

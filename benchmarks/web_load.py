@@ -112,7 +112,7 @@ def build_synthetic(db_url: str, filings: int, seed: int = 11) -> None:
 
 
 def build_replica(db_url: str, tmp: Path) -> None:
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from scrapers.replica.server import ReplicaServer
     from web_helpers import ingest, write_config
 
@@ -236,7 +236,7 @@ def run_load(
     db_url: str, label: str, requests: int, tmp: Path, client: str = "raw", cache_mb: int = 8, insights: bool = False
 ) -> dict[str, Any]:
     import httpx
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from web_helpers import export_records, serve_process, write_config
 
     config = write_config(tmp / f"serve-{label}.yaml", settings_from_mapping({"database": {"url": db_url}, "web": {"cache_mb": cache_mb}}, env={}))
@@ -332,7 +332,7 @@ async def _downloader(base: str, stop: asyncio.Event, stats: dict[str, list[floa
 
 def run_abuse(db_url: str, label: str, tmp: Path, requests: int) -> dict[str, Any]:
     import httpx
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from web_helpers import export_records, serve_process, write_config
 
     def served(cache_mb: int) -> Any:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report import replace_section  # noqa: E402
-from bot.app.config import WebhookSettings  # noqa: E402
+from bot.settings.config import WebhookSettings  # noqa: E402
 from bot.delivery.notifiers.webhook import WebhookNotifier  # noqa: E402
 from bot.delivery.outbox import deliver_due, enqueue, new_event_id  # noqa: E402
 from storage.db import Database  # noqa: E402

@@ -1,6 +1,6 @@
 """What building events reads: export records of filings, totals for the baseline, newest lists.
 
-``bot.changes.events`` turns these answers into event payloads; nothing here knows the
+``bot.ingest.events`` turns these answers into event payloads; nothing here knows the
 payload's shape beyond the export record (``repo.filing_record``).
 """
 

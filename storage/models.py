@@ -110,7 +110,7 @@ class FilingList(Base):
     published_on: Mapped[str | None] = mapped_column(String(10))
     is_cancellation: Mapped[bool] = mapped_column(Boolean, default=False)
     # A summary (``2024年生成式人工智能服务已备案信息``, 0012) repeats entries of earlier lists:
-    # its rows never make new filings of their own (storage.repo, bot.changes.events).
+    # its rows never make new filings of their own (storage.repo, bot.ingest.events).
     is_summary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The version whose rows are the list's current content (None until one parses).
     # No foreign key: it would make lists and versions a cycle that SQLite cannot alter.

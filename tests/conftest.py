@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.app.config import CacSourceSettings
+from bot.settings.config import CacSourceSettings
 from builders import replica_source
 from scrapers.replica.server import ReplicaServer
 
 if TYPE_CHECKING:
-    from bot.app.config import Settings
+    from bot.settings.config import Settings
     from storage.db import Database
     from webhook_receiver import Receiver
 
@@ -164,7 +164,7 @@ def database(database_url: str) -> Iterator["Database"]:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., "Settings"]:
     """Full Settings for a replica and a database, with fast politeness for tests."""
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
 
     def make(server: ReplicaServer, database_url: str, **notify: Any) -> "Settings":
         return settings_from_mapping(

@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.app.config import TelegramSettings
+from bot.settings.config import TelegramSettings
 from sample_events import baseline_event
 
 __all__ = [

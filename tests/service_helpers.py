@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bot.app.config import Settings, settings_from_mapping
+from bot.settings.config import Settings, settings_from_mapping
 from bot.app.service import Service
 from builders import replica_source
 from scrapers.replica.server import ReplicaServer

@@ -139,7 +139,7 @@ def test_incidents_migration_matches_the_model(database: Any) -> None:
 async def test_http_errors_alert_like_a_block_and_list_failures_never_open_the_source_incident(database: Any) -> None:
     """The rules on their own, poll by poll (no site, no service): HTTP 500 counts like the WAF."""
     from bot.app.alerts import Alert, Alerter
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from bot.ingest.pipeline import SOURCE_NAME, ListFailure, PollReport
     from storage.models import Poll
     from storage.repo import Repository

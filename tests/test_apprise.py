@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.app.config import AppriseSettings, settings_from_mapping
+from bot.settings.config import AppriseSettings, settings_from_mapping
 from bot.delivery.notifiers.apprise import AppriseNotifier
 from bot.delivery.notifiers.base import NOTIFIER_KINDS, DeliveryError
 from bot.delivery.notifiers.text import plain_summary

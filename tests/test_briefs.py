@@ -22,7 +22,7 @@ import pytest
 from bot.briefs.facts import gather
 from bot.briefs.render import render
 from bot.changes.companies import translate_term
-from bot.changes.events import list_event
+from bot.ingest.events import list_event
 from bot.delivery.telegram.format import render_event
 from scrapers.records import FilingRow, Kind, ListRef, ParsedList, Status
 from storage.db import Database
@@ -353,7 +353,7 @@ def test_a_replayed_history_tells_the_second_largest_list_with_every_leading_gro
 
 
 async def test_a_subscriber_who_asks_gets_the_brief_attached(tmp_path: Path) -> None:
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from bot.delivery.email.notifier import EmailNotifier
     from bot.delivery.outbox import deliver_until_idle, enqueue
     from smtp_sink import Sink, smtp_server

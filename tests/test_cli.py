@@ -79,8 +79,8 @@ def test_digest_preview_sample_writes_the_newest_lists_as_a_digest(tmp_path: Pat
     each kind, through the same event builder as a poll (findings included)."""
     from email import message_from_bytes, policy
 
-    from bot.app.config import load_settings
-    from bot.changes.events import preview_events
+    from bot.settings.config import load_settings
+    from bot.ingest.events import preview_events
     from storage.db import Database
 
     config = tmp_path / "config.yaml"

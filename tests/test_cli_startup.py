@@ -66,7 +66,7 @@ def test_help_imports_no_configuration_store_or_source(tmp_path: Path) -> None:
     requested, loaded = _modules_at("--help", cwd=tmp_path)
     assert not requested
     assert not {"pydantic", "sqlalchemy", "bs4", "yaml", "storage", "scrapers"} & _packages(loaded)
-    assert "bot.app.config" not in loaded and "asyncio" not in loaded
+    assert "bot.settings.config" not in loaded and "asyncio" not in loaded
 
 
 def test_check_once_reaches_the_site_before_importing_events_alerts_or_parsers(
@@ -81,11 +81,11 @@ def test_check_once_reaches_the_site_before_importing_events_alerts_or_parsers(
     requested, loaded = _modules_at("--config", str(config), "check", "--once", cwd=tmp_path)
     assert requested
     # Needed for the first request: the configuration, the store, the source's discovery.
-    assert {"bot.app.config", "storage.db", "scrapers.sources.cac.discovery"} <= loaded
+    assert {"bot.settings.config", "storage.db", "scrapers.sources.cac.discovery"} <= loaded
     # Not needed before it: events and findings (the company resolver, the watchlist), the
     # outbox, operator alerts, and the parsers (they run in a worker, on fetched bytes).
     later = {
-        "bot.changes.events", "bot.changes.findings", "bot.changes.watchlist", "bot.delivery.outbox",
+        "bot.ingest.events", "bot.changes.findings", "bot.changes.watchlist", "bot.delivery.outbox",
         "bot.app.alerts", "storage.service_repo", "scrapers.parse", "docx", "pdfplumber", "pypdfium2", "openpyxl",
     }  # fmt: skip
     assert not later & loaded, sorted(later & loaded)

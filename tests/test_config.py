@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.config import ConfigError, load_settings, parse_duration, settings_from_mapping
+from bot.settings.config import ConfigError, load_settings, parse_duration, settings_from_mapping
 
 
 def test_defaults_are_usable() -> None:

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from bot.app.cli import app
 from bot.changes.event_schema import split_event
 from bot.delivery.telegram.notifier import TelegramNotifier
-from bot.app.config import TelegramSettings
+from bot.settings.config import TelegramSettings
 
 DS_2023_08_PAGE = "/2023-09/01/c_1695224377544009.htm"  # the 2nd deep-synthesis batch's announcement
 REC_2022_10 = "/cms/pub/interact/downloadfile.jsp?filepath=DY7~KEXOOdaogwnGtUO1oioB2ay3IPwCfj~9udOlxp0Njv4oRc451qiDCca1Q7WiKgHZrLcg/AJ~P725"

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.app.config import CacSourceSettings
+from bot.settings.config import CacSourceSettings
 from scrapers.sources.cac.discovery import (
     DiscoveryResult,
     attachment_key,

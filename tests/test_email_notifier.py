@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select, update
 
-from bot.app.config import EmailSettings, settings_from_mapping
+from bot.settings.config import EmailSettings, settings_from_mapping
 from bot.delivery.email.notifier import EmailNotifier, delivery_error
 from bot.delivery.email.subscribers import Subscriber, add_subscriber, unsubscribe
 from bot.delivery.notifiers.base import DeliveryError

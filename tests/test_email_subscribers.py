@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.config import settings_from_mapping
+from bot.settings.config import settings_from_mapping
 from bot.delivery.email.subscribers import (
     Subscriber,
     add_subscriber,
@@ -78,7 +78,7 @@ def test_clean_name_removes_line_breaks_and_controls() -> None:
 
 
 def test_config_rejects_header_injection_in_recipients() -> None:
-    from bot.app.config import ConfigError
+    from bot.settings.config import ConfigError
 
     with pytest.raises(ConfigError, match="recipients\\[0\\]"):
         settings_from_mapping(
@@ -288,7 +288,7 @@ def test_config_subscribers_defaults_and_overrides() -> None:
 
 
 def test_config_subscriber_errors_name_the_key() -> None:
-    from bot.app.config import ConfigError
+    from bot.settings.config import ConfigError
 
     with pytest.raises(ConfigError, match="subscribers.0"):
         _settings(subscribers=[{"address": "x@example.com", "at": "8am"}])

@@ -209,7 +209,7 @@ def test_cancellation_notice_cancels_listed_filings_and_invents_none(
 
 
 def test_genai_counts_split_new_filings() -> None:
-    from bot.changes.events import genai_counts
+    from bot.ingest.events import genai_counts
 
     new = [
         {"filing_number": "Beijing-A-20240101", "registration": "filed", "scenario": None},

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from bot.app.config import CacSourceSettings
+from bot.settings.config import CacSourceSettings
 from scrapers.fetch import (
     Blocked,
     FetchError,

@@ -26,7 +26,7 @@ from sample_events import GENAI_ON_DEVICE, filing, genai_event, genai_filing, pu
 from standardwebhooks import Webhook
 from webhook_receiver import Receiver, schema_problems
 
-from bot.app.config import WebhookSettings, settings_from_mapping
+from bot.settings.config import WebhookSettings, settings_from_mapping
 from bot.changes.genai import (
     GenaiSplit,
     event_split,
@@ -333,7 +333,7 @@ def genai_store(database: Any) -> Any:
 
 
 def _get(database: Any, *paths: str) -> list[httpx.Response]:
-    from bot.app.config import WebSettings
+    from bot.settings.config import WebSettings
     from bot.web.app import create_app
 
     app = create_app(database, web=WebSettings(cache_mb=0), refresh_in_child=False)

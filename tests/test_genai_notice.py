@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from fake_telegram import FakeTelegram, validate_html
 
-from bot.app.config import settings_from_mapping
+from bot.settings.config import settings_from_mapping
 from test_totals import Row, Site, Step, _cli, _export, _filed, _settings_map, cac_totals, site  # noqa: F401 - the fixture
 from webhook_receiver import Receiver
 

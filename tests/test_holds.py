@@ -179,7 +179,7 @@ def test_the_operator_is_told_once_and_told_when_it_ends(
     config: Path, replica: ReplicaServer, database_url: str
 ) -> None:
     from bot.app.alerts import Alert, Alerter
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from bot.ingest.pipeline import PollReport
 
     sent: list[Alert] = []

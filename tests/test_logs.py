@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.app.config import Settings, settings_from_mapping
-from bot.app.logs import MASK, configure_logging, secret_values
+from bot.settings.config import Settings, settings_from_mapping
+from bot.settings.logs import MASK, configure_logging, secret_values
 
 TOKEN = "123456:AAE-very-secret-bot-token"
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -100,7 +100,7 @@ def test_text_format_keeps_extras_and_masks() -> None:
     assert TOKEN not in line
 
 
-# --- one masking function for every URL shown (bot.app.redact) ------------------------------
+# --- one masking function for every URL shown (bot.settings.redact) ------------------------------
 
 SLACK = "https://hooks.slack.com/services/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"
 
@@ -121,7 +121,7 @@ SLACK = "https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/bHmkJ2ZqPJTh4mV6Pz
     ],
 )
 def test_mask_url(url: str, shown: str) -> None:
-    from bot.app.redact import mask_url, url_secrets
+    from bot.settings.redact import mask_url, url_secrets
 
     assert mask_url(url) == shown
     for part in url_secrets(url):  # what the log filter hides is what mask_url hides
@@ -154,7 +154,7 @@ def test_webhook_path_tokens_never_reach_a_log_line() -> None:
 
 
 def test_webhook_destinations_hold_no_token() -> None:
-    from bot.app.config import WebhookSettings
+    from bot.settings.config import WebhookSettings
     from bot.delivery.notifiers.base import notifiers_by_key
     from bot.delivery.notifiers.webhook import WebhookNotifier
 
@@ -168,7 +168,7 @@ def test_webhook_destinations_hold_no_token() -> None:
 
 
 def test_public_page_urls_are_left_readable() -> None:
-    from bot.app.logs import secret_urls
+    from bot.settings.logs import secret_urls
 
     settings = settings_from_mapping(
         {"sources": {"cac": {"base_url": "https://mirror.example/cac/Mirror2"}},

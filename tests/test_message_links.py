@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from fake_telegram import FakeTelegram, filing_record, list_event, validate_html
 
-from bot.app.config import Settings, settings_from_mapping
+from bot.settings.config import Settings, settings_from_mapping
 from bot.delivery.notifiers.factory import build_notifiers
 from bot.delivery.outbox import deliver_until_idle, enqueue
 from sample_events import published_event, revised_event

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bot.delivery.netguard import (
+from bot.settings.netguard import (
     UnresolvableHost,
     UnsafeURL,
     avalidate_host,

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.app.alerts import Alerter
-from bot.app.config import settings_from_mapping
+from bot.settings.config import settings_from_mapping
 from storage.db import Database
 from storage.service_repo import ServiceRepository
 from webhook_receiver import Receiver

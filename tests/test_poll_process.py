@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
-from bot.app.config import settings_from_mapping
+from bot.settings.config import settings_from_mapping
 from bot.ingest import isolated
 from bot.ingest.isolated import poll_in_child, poll_looking_first, release_memory
 from bot.ingest.pipeline import FRONT_DOOR, REVALIDATE, Look, PollReport, configured_sources, look_first, poll_source

@@ -18,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.app.cli import app
-from bot.app.config import ConfigError, settings_from_mapping
+from bot.settings.config import ConfigError, settings_from_mapping
 from builders import replica_source
 from proxies import HttpProxy, ResettingServer, Socks5Proxy, closed_port
 from scrapers.fetch import Blocked, Fetcher, FetchTimeout, HttpStatusError, MemoryValidatorStore, NetworkError, SiteRefused, Unreachable

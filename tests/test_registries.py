@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 from pydantic import ValidationError
 
-from bot.app.config import NotifierSettings, Settings, settings_from_mapping
+from bot.settings.config import NotifierSettings, Settings, settings_from_mapping
 from bot.delivery.notifiers.apprise import AppriseNotifier
 from bot.delivery.notifiers.base import NOTIFIER_KINDS
 from bot.delivery.notifiers.factory import build_notifiers, notifier_class

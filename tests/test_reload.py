@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.app.config import load_settings
+from bot.settings.config import load_settings
 from bot.app.service import Service
 from scrapers.replica.server import ReplicaServer
 from service_helpers import async_wait_until, service_settings, write_config

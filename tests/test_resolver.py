@@ -25,7 +25,7 @@ from test_telegram_bot import USER, running_bot, send, text_of
 from typer.testing import CliRunner
 
 from bot.app.cli import app
-from bot.app.config import settings_from_mapping
+from bot.settings.config import settings_from_mapping
 from bot.changes.findings import findings_for_list
 from bot.changes.resolver import company_of, company_words, resolve, suggest
 from bot.changes.watchlist import Watchlist

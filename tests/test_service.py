@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
-from bot.app.config import settings_from_mapping
+from bot.settings.config import settings_from_mapping
 from bot.app.service import PollSchedule, Service
 from scrapers.replica.server import ReplicaServer
 from service_helpers import (
@@ -116,7 +116,7 @@ def test_backoff_doubles_while_failing_capped_and_jitter_only_shortens() -> None
 
 
 def test_busy_hours_config_errors_name_the_key() -> None:
-    from bot.app.config import ConfigError
+    from bot.settings.config import ConfigError
 
     with pytest.raises(ConfigError, match=r"busy_hours.*hours"):
         settings_from_mapping({"sources": {"cac": {"busy_hours": {"hours": "9-25"}}}}, env={})

@@ -25,7 +25,7 @@ from fake_telegram import (
 from sqlalchemy import select
 
 from bot.changes.companies import english_name
-from bot.app.config import TelegramSettings
+from bot.settings.config import TelegramSettings
 from storage import telegram_repo
 from bot.delivery.telegram.bot import run_bot
 from bot.delivery.telegram.throttle import STILL_WORKING, TOO_MANY

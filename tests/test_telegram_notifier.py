@@ -20,7 +20,7 @@ from fake_telegram import (
 )
 from sqlalchemy import select, update
 
-from bot.app.config import TelegramSettings
+from bot.settings.config import TelegramSettings
 from bot.delivery.notifiers.base import DeliveryError
 from bot.delivery.outbox import deliver_due, enqueue
 from storage import telegram_repo

@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.app.cli import app
-from bot.app.config import settings_from_mapping
+from bot.settings.config import settings_from_mapping
 from bot.app.scheduling import PollSchedule
 from bot.ingest.pipeline import FRONT_DOOR, REVALIDATE, check_once
 from scrapers.replica.server import ReplicaServer

@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 
 from bot.app.alerts import Alerter
 from bot.app.cli import app
-from bot.app.config import settings_from_mapping
+from bot.settings.config import settings_from_mapping
 from bot.ingest.pipeline import PollReport
 from builders import replica_source
 from conftest import WEBHOOK_SECRET

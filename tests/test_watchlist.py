@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from bot.changes.companies import big_tech_group
 from bot.changes.resolver import company_of
-from bot.changes.watchlist import FilingHit, Watchlist, check_pattern, company_core, filing_hits
+from bot.changes.watchlist import FilingHit, Watchlist, company_core, filing_hits
+from bot.settings.patterns import check_pattern
 
 SAMPLE = Path(__file__).parent / "data" / "expected.jsonl"
 ENTITIES = sorted({json.loads(line)["entity"] for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line})
@@ -272,7 +273,7 @@ def test_match_never_raises(pattern: str, entity: str) -> None:
     ],
 )
 def test_config_refuses_an_invalid_pattern_naming_the_key(notify: dict, key: str) -> None:
-    from bot.app.config import ConfigError, settings_from_mapping
+    from bot.settings.config import ConfigError, settings_from_mapping
 
     with pytest.raises(ConfigError) as caught:
         settings_from_mapping({"notify": notify}, env={})

@@ -79,7 +79,7 @@ def test_kept_answers_are_per_host(tmp_path: Path, database_url: str, make_setti
 @pytest.mark.parametrize("cache_mb", [0, 1])
 def test_hits_misses_and_what_is_never_kept(database: Any, cache_mb: int) -> None:
     """In-process: counts of the ASGI layer itself (the cases above cannot see a hit)."""
-    from bot.app.config import WebSettings
+    from bot.settings.config import WebSettings
     from bot.web.app import create_app
 
     app = create_app(database, web=WebSettings(cache_mb=cache_mb), refresh_in_child=False)
@@ -117,7 +117,7 @@ def test_the_cache_stays_within_its_budget_under_100k_padded_urls(tmp_path: Path
 
     from starlette.requests import Request
 
-    from bot.app.config import WebSettings
+    from bot.settings.config import WebSettings
     from bot.web.answers import ENTRY_OVERHEAD, AnswerCache
     from bot.web.http import etag_response
     from bot.web.state import WebState
@@ -173,7 +173,7 @@ def test_the_cache_stays_within_its_budget_under_100k_padded_urls(tmp_path: Path
 
 
 def test_repeated_parameters_are_refused_and_parameter_order_is_one_key(database: Any) -> None:
-    from bot.app.config import WebSettings
+    from bot.settings.config import WebSettings
     from bot.web.app import create_app
 
     app = create_app(database, web=WebSettings(public_url="https://cac.example"), refresh_in_child=False)

@@ -517,7 +517,7 @@ def _in_process(app: Any, requests: Callable[[httpx.AsyncClient], Awaitable[T]],
 
 
 def _app(database: Any, **web: Any) -> Any:
-    from bot.app.config import WebSettings
+    from bot.settings.config import WebSettings
     from bot.web.app import create_app, web_state_of
 
     app = create_app(database, web=WebSettings(**web), refresh_in_child=False)
@@ -578,7 +578,7 @@ def test_refusals_carry_the_security_headers_and_guessing_is_limited(database: A
 
 
 def test_auth_secrets_must_be_long() -> None:
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
 
     for key in ("token", "password"):
         with pytest.raises(Exception) as caught:
@@ -590,7 +590,7 @@ def test_loopback_only_app_refuses_other_clients_but_not_open_paths(database: An
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from bot.app.config import WebSettings
+    from bot.settings.config import WebSettings
     from bot.web.app import create_app
 
     probe = Route("/healthz", lambda request: PlainTextResponse("ok"))

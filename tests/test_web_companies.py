@@ -81,7 +81,7 @@ class Served:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
 
     tmp = tmp_path_factory.mktemp("web_companies")
     with ReplicaServer() as replica:

@@ -150,7 +150,7 @@ def test_cursor_visits_every_match_once_while_new_filings_arrive(tmp_path: Path,
 
 def test_web_auth_token_and_password(tmp_path: Path) -> None:
     """web.auth: a bearer token or a basic password from the environment; nothing without."""
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
 
     settings = settings_from_mapping({"database": {"url": f"sqlite:///{tmp_path / 'auth.db'}"}}, env={})
     config = write_config(
@@ -173,7 +173,7 @@ def test_web_auth_token_and_password(tmp_path: Path) -> None:
 
 
 def test_serve_binds_loopback_unless_told_otherwise(tmp_path: Path) -> None:
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
 
     config = write_config(tmp_path / "config.yaml", settings_from_mapping({"database": {"url": f"sqlite:///{tmp_path / 'x.db'}"}}, env={}))
     with running_server(config) as base:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.app.config import WebAuthSettings, WebSettings
+from bot.settings.config import WebAuthSettings, WebSettings
 from bot.web.principal import (
     CSRF_COOKIE,
     CSRF_FIELD,

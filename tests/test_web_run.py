@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import httpx
 from aiosmtpd.controller import Controller
 
-from bot.app.config import WebAuthSettings, WebSettings
+from bot.settings.config import WebAuthSettings, WebSettings
 from bot.delivery.email.subscribers import load_subscribers
 from bot.web.http import CSP
 from scrapers.replica.server import ReplicaServer
@@ -174,7 +174,7 @@ def test_half_sent_headers_are_cut_off(tmp_path: Path) -> None:
     import socket
     import time
 
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from bot.web.guard import HEADER_TIMEOUT
     from web_helpers import running_server, write_config
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bot.app.config import EmailSettings, WebAuthSettings, WebSettings, settings_from_mapping
+from bot.settings.config import EmailSettings, WebAuthSettings, WebSettings, settings_from_mapping
 from bot.web.principal import CSRF_FIELD, Principal, set_principal
 from smtp_sink import Sink, smtp_server
 from storage.db import Database
@@ -568,7 +568,7 @@ def test_a_sign_up_keeps_the_naming_machinery_out_of_the_web_process(tmp_path: A
     code = f"""
 import asyncio, re, sys
 import httpx
-from bot.app.config import WebSettings, settings_from_mapping
+from bot.settings.config import WebSettings, settings_from_mapping
 from bot.web.app import create_app
 from storage.db import Database
 

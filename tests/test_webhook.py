@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from bot.app.config import WebhookSettings
+from bot.settings.config import WebhookSettings
 from bot.delivery.notifiers.base import NOTIFIER_KINDS, DeliveryError
 from bot.delivery.notifiers.webhook import WebhookNotifier, encode_body, parse_retry_after, split_event
 

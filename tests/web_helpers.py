@@ -206,7 +206,7 @@ def served_replica(url: str, tmp: Path, *, then: Callable[[Any, Path], None] | N
     """The bundled replica ingested into ``url``, then served by `cacwatch serve`. ``then``
     (replica, config) runs after the first ingest while the replica is still up, e.g. to
     re-issue a list and ingest again (every run re-checks every list: revalidate_interval 0)."""
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from scrapers.replica.server import ReplicaServer
 
     with ReplicaServer() as replica:

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
-from bot.app.config import Settings
+from bot.settings.config import Settings
 from bot.ingest.pipeline import SOURCE_NAME, PollReport
 from storage.db import Database, Session
 from storage.holds import held_lists

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from bot.app.config import Settings
+    from bot.settings.config import Settings
     from bot.delivery.notifiers.base import Notifier
     from bot.ingest.poll import PollOutcome
 
@@ -115,7 +115,7 @@ def _global(
     elif os.environ.get("CACWATCH_CONFIG"):
         _state.config_path, _state.explicit = Path(os.environ["CACWATCH_CONFIG"]), True
     else:
-        from bot.app.config import DEFAULT_CONFIG_PATH
+        from bot.settings.config import DEFAULT_CONFIG_PATH
 
         _state.config_path, _state.explicit = DEFAULT_CONFIG_PATH, False
 
@@ -153,7 +153,7 @@ def check(
     As `cacwatch run` does: the front door (new lists) on every run, every known list
     re-checked only when sources.cac.revalidate_interval has passed since the last time
     (stored in the database, so cron, `run` and several instances agree)."""
-    from bot.app.progress import progress_reporter
+    from bot.ingest.progress import progress_reporter
     from bot.ingest.poll import NotifiersOnFirstUse, poll_and_deliver
 
     if not once:
@@ -332,7 +332,7 @@ def deliveries_list(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
-    from bot.app.redact import mask_destination, mask_urls_in
+    from bot.settings.redact import mask_destination, mask_urls_in
     from storage.outbox_repo import DELIVERY_LABELS, OutboxRepository
 
     settings = _settings(for_reading=True)
@@ -485,7 +485,7 @@ def demo(
     from rich.console import Console
 
     if serve:
-        from bot.web.command import demo_and_serve
+        from bot.app.cli_web import demo_and_serve
 
         raise typer.Exit(demo_and_serve(Console(), workdir, host="127.0.0.1", port=port))
     code = run_demo(Console(), workdir)
@@ -526,14 +526,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
 ) -> None:
     """Serve the web pages, the JSON API and the feeds over the database (never polls; writes only self-service subscriptions)."""
-    from bot.web.command import serve as serve_web
+    from bot.app.cli_web import serve as serve_web
 
     settings = _settings(for_reading=True)  # serves, never polls: no notifier secrets needed
     email = None
     if settings.notify.email is not None:
         # Self-service sign-up mails its confirmations with notify.email: only with its secrets set.
         from bot.app.cli_common import settings_loader
-        from bot.app.config import ConfigError
+        from bot.settings.config import ConfigError
 
         try:
             email = settings_loader()().notify.email
@@ -669,7 +669,7 @@ def dossier(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
 ) -> None:
     """Everything a company group or filer filed, under every name it used (XLSX or PDF)."""
-    from bot.changes.dossier import DossierError, filer_dossier, group_dossier, write_pdf, write_xlsx
+    from bot.briefs.dossier import DossierError, filer_dossier, group_dossier, write_pdf, write_xlsx
     from bot.changes.resolver import company_label, resolve, suggest
     from bot.web.search_text import refresh_index
     from storage.corpus import Corpus

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from bot.app.config import Settings
+    from bot.settings.config import Settings
     from storage.db import Database
 
 __all__ = ["state", "fail", "settings", "settings_loader", "database", "read_database", "console"]
@@ -65,7 +65,7 @@ def _config_path() -> Path | None:
 
 def settings_loader() -> "Callable[[], Settings]":
     """Reads ``--config`` again when called (SIGHUP); raises ``ConfigError`` or ``OSError``."""
-    from bot.app.config import load_settings
+    from bot.settings.config import load_settings
 
     path = _config_path()
     return lambda: load_settings(path)
@@ -75,7 +75,7 @@ def settings(*, for_reading: bool = False) -> "Settings":
     """The settings of ``--config``; ``for_reading`` lets notifier secrets be unset."""
     # Imported here: pydantic and every source's settings (bs4, httpx …) are for commands
     # that read a configuration, not for ``--help``.
-    from bot.app.config import ConfigError, load_settings
+    from bot.settings.config import ConfigError, load_settings
 
     path = _config_path()
     try:
@@ -88,7 +88,7 @@ def _open(url: str, *, create: bool) -> "Database":
     # Imported here: commands that need no database (``--help``, ``config``) skip SQLAlchemy.
     from storage.db import Database
 
-    from bot.app.redact import mask_url
+    from bot.settings.redact import mask_url
 
     try:
         return Database(url, create=create)
@@ -97,7 +97,7 @@ def _open(url: str, *, create: bool) -> "Database":
 
 
 def _driver_failure(db: "Database", err: Exception) -> typer.Exit:
-    from bot.app.redact import mask_urls_in
+    from bot.settings.redact import mask_urls_in
 
     db.dispose()
     # Driver messages may quote the URL or its parameters: masked like every URL shown.

@@ -19,7 +19,7 @@ from bot.app import cli_common
 from bot.app.cli_common import fail as _fail
 
 if TYPE_CHECKING:
-    from bot.app.config import EmailSettings, Settings
+    from bot.settings.config import EmailSettings, Settings
     from bot.changes.event_schema import Event
     from bot.delivery.email.subscribers import Subscriber
 
@@ -40,7 +40,7 @@ def _context(*, read_only: bool = False) -> tuple["Settings", Any]:
 
 def _email_settings(settings: "Settings") -> "EmailSettings":
     """``notify.email``, or a stand-in so subscribers can be managed before mail is configured."""
-    from bot.app.config import EmailSettings
+    from bot.settings.config import EmailSettings
 
     if settings.notify.email is not None:
         return settings.notify.email
@@ -189,7 +189,7 @@ def digest_preview(
     """Write the digest that would really go out next for a subscriber (what is queued for it) to
     an .eml and an .html file; --sample renders the newest stored lists instead."""
     from bot.changes.event_schema import event_from_json
-    from bot.changes.events import preview_events
+    from bot.ingest.events import preview_events
     from bot.delivery.email.digest import render_digest, standalone_html
     from bot.delivery.email.subscribers import Subscriber, ensure_token, load_subscribers, normalize_address
     from storage.outbox_repo import OutboxRepository

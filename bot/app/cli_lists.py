@@ -55,7 +55,7 @@ def confirm(
         raise _fail(f"unknown kind {kind!r} ({', '.join(_KINDS)})", 2)
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise _fail(f"month {month!r}: expected YYYY-MM", 2)
-    from bot.changes.events import OutboxHooks
+    from bot.ingest.events import OutboxHooks
     from bot.changes.watchlist import Watchlist
     from bot.delivery.notifiers.factory import build_notifiers
     from storage.holds import held_lists

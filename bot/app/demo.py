@@ -20,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from bot.app.config import Settings, settings_from_mapping
+from bot.settings.config import Settings, settings_from_mapping
 from bot.changes.event_schema import ListEvent
 from bot.changes.export import export_to_path, with_english
 from bot.ingest.poll import PollOutcome, poll_and_deliver

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from bot.app.config import Settings
+from bot.settings.config import Settings
 
 if TYPE_CHECKING:
-    from bot.app.config import AppriseSettings, EmailSettings, TelegramSettings, WebhookSettings
+    from bot.settings.config import AppriseSettings, EmailSettings, TelegramSettings, WebhookSettings
     from scrapers.sources.cac.settings import CacSourceSettings
 
 __all__ = ["Finding", "run_checks", "Level"]
@@ -49,7 +49,7 @@ async def _guarded(what: str, check: Awaitable[Finding], timeout: float) -> Find
     except TimeoutError:
         return Finding("FAIL", what, f"no answer within {timeout:g}s")
     except Exception as err:  # noqa: BLE001 - any failure is this check's result
-        from bot.app.redact import mask_urls_in
+        from bot.settings.redact import mask_urls_in
 
         return Finding("FAIL", what, mask_urls_in(f"{err.__class__.__name__}: {err}")[:300])
 
@@ -126,7 +126,7 @@ def _database(settings: Settings) -> Finding:
 
     from storage.db import Database
 
-    from bot.app.redact import mask_urls_in
+    from bot.settings.redact import mask_urls_in
 
     db = Database(settings.database.url, create=False)  # nothing made on disk
     what = f"database {db.location}"
@@ -156,8 +156,8 @@ def _database(settings: Settings) -> Finding:
 
 
 async def _webhook(hook: "WebhookSettings") -> Finding:
-    from bot.app.redact import mask_url
-    from bot.delivery.netguard import UnsafeURL, avalidate_outbound_url
+    from bot.settings.redact import mask_url
+    from bot.settings.netguard import UnsafeURL, avalidate_outbound_url
 
     what = f"webhook {mask_url(hook.url)}"
     try:
@@ -166,7 +166,7 @@ async def _webhook(hook: "WebhookSettings") -> Finding:
     except UnsafeURL as err:
         return Finding("FAIL", what, f"refused by the URL guard: {err}")
     if hook.allow_private:
-        from bot.delivery.netguard import _parse  # host and port as the notifier reads them
+        from bot.settings.netguard import _parse  # host and port as the notifier reads them
 
         host, port = _parse(hook.url)
         try:
@@ -229,7 +229,7 @@ async def _email(email: "EmailSettings") -> Finding:
 async def _apprise(apprise: "AppriseSettings") -> Finding:
     import apprise as apprise_lib
 
-    from bot.app.redact import mask_url
+    from bot.settings.redact import mask_url
 
     what = f"apprise {', '.join(mask_url(u) for u in apprise.urls)}"
     bad = [mask_url(u) for u in apprise.urls if apprise_lib.Apprise.instantiate(u) is None]
@@ -253,7 +253,7 @@ async def run_checks(settings: Settings) -> list[Finding]:
     except TimeoutError:
         findings.append(Finding("FAIL", "site", f"no answer within {budget * 2:g}s"))
     findings.append(await asyncio.to_thread(_database, settings))
-    from bot.app.redact import mask_url
+    from bot.settings.redact import mask_url
 
     notify = settings.notify
     for hook in notify.webhooks:

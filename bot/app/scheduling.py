@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.app.config import ServiceSettings
+from bot.settings.config import ServiceSettings
 from bot.app.tiers import JITTER, MAX_JITTER, revalidation_due
 from scrapers.sources.cac.settings import CacSourceSettings
 

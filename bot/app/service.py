@@ -39,11 +39,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rich.console import Console
 
 from bot.app.alerts import Alerter
-from bot.app.config import Settings
+from bot.settings.config import Settings
 from bot.app.health import HttpServer, PortUnavailable, Response, probe_routes
 from bot.app.leader import AlreadyRunning, instance_name, make_election
 from bot.app.scheduling import MIN_GAP, AdaptiveTrigger, PollSchedule
-from bot.app.logs import configure_logging
+from bot.settings.logs import configure_logging
 from bot.app.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.ingest.pipeline import SOURCE_NAME
 from storage.db import Database
@@ -166,7 +166,7 @@ class Service:
                 keeper = self._guarded(self._keep_index(web_state), "search index refresh")
                 tasks.append(asyncio.create_task(keeper, name="search index"))
                 log.info("web app and health endpoints on http://%s:%d (/healthz /readyz /metrics)", service.health_host, port)
-                from bot.web.command import exposure_warnings
+                from bot.app.cli_web import exposure_warnings
 
                 for warning in exposure_warnings(self.settings.web, service.health_host, loopback_only=self._web_loopback_only()):
                     log.warning("%s", warning)
@@ -227,7 +227,7 @@ class Service:
         changes nothing (one line in the log). True when the new notify settings are in use."""
         if self._reload_settings is None:
             return False
-        from bot.app.config import ConfigError
+        from bot.settings.config import ConfigError
 
         try:
             fresh = await asyncio.to_thread(self._reload_settings)

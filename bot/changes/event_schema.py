@@ -21,6 +21,8 @@ A list with more filings than fit one body is split into several events with
 from collections.abc import Mapping
 from typing import Literal, NotRequired, TypedDict, TypeGuard, cast, get_args
 
+from bot.settings.event_types import EVENT_TYPES, LIST_EVENT_TYPES, EventType, ListEventType
+
 __all__ = [
     "EventType",
     "ListEventType",
@@ -83,10 +85,6 @@ __all__ = [
     "split_event",
 ]
 
-ListEventType = Literal["list.published", "list.revised"]
-EventType = Literal["list.published", "list.revised", "baseline.established"]
-EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
-LIST_EVENT_TYPES: tuple[ListEventType, ...] = get_args(ListEventType)
 
 # A field's value in a filing record: text, a product list, or null (role, category, …).
 FieldValue = str | int | list[str] | None

@@ -19,7 +19,7 @@ A pattern is one of
     is the shorter side, so a long pattern never matches a short, different name inside it.
 - ``re:<regex>``: searched (case-insensitively) in the name as listed, its NFKC form and its
   English name, with RE2 (linear time: a chat user's ``re:(.|.)*!`` cannot stall the service),
-  at most ``PATTERN_LIMIT`` characters. ``check_pattern`` refuses an invalid one where it is
+  at most ``PATTERN_LIMIT`` characters. ``check_pattern`` (``bot.settings.patterns``) refuses an invalid one where it is
   added (config load, ``/watch``, ``subscribers add``); ``Watchlist`` skips one that slipped
   in earlier (an old database row) without a word on every poll.
 - an English name (Latin only): whole words of the filer's English name ("Zhipu", "Tencent
@@ -39,13 +39,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
-import re2
 from rapidfuzz import fuzz
 
 from bot.changes.companies import english_name, normalize_name
 from bot.changes.companies_data import INDUSTRY_WORDS, PLACES
 from bot.changes.event_schema import ChangedFiling, Event, FilingRecord, is_list_event
 from bot.changes.resolver import Company, company_of, resolve
+from bot.settings.patterns import compile_pattern
 
 __all__ = [
     "Watchlist",
@@ -54,8 +54,6 @@ __all__ = [
     "hits_in",
     "fold",
     "company_core",
-    "check_pattern",
-    "PATTERN_LIMIT",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,8 +64,6 @@ _BRANCH_HEAD = re.compile(r"^(.+?(?:有限责任公司|股份有限公司|有限
 _ORG_TYPES: Final = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "集团", "公司")
 _SHORT: Final = 3  # cores this long or shorter need containment
 _NAME_LIMIT: Final = 300  # a longer "name" is clipped before matching (and before any regex)
-PATTERN_LIMIT: Final = 200  # the longest ``re:`` body accepted (chat users, config, subscribers alike)
-_REGEX_MEMORY: Final = 8 << 20  # RE2's budget for one compiled pattern: a bigger program is refused
 _INDUSTRY_KEYS: Final = tuple(sorted(INDUSTRY_WORDS, key=len, reverse=True))
 
 
@@ -97,36 +93,6 @@ class _Score(NamedTuple):
     pattern: str  # as given
     score: float  # 0-100; 100 for containment, regex, group and exact English matches
     method: str  # name | fuzzy | regex | group | english
-
-
-def _regex_options() -> Any:
-    options = re2.Options()
-    options.case_sensitive = False
-    options.log_errors = False  # a bad pattern is our error message, not a line on stderr
-    options.max_mem = _REGEX_MEMORY
-    return options
-
-
-def _compile(pattern: str) -> Any:
-    """A ``re:`` pattern compiled with RE2: linear-time matching whatever the pattern."""
-    body = pattern[3:]
-    if not body.strip():
-        raise ValueError(f"watch pattern {pattern!r}: empty regular expression")
-    if len(body) > PATTERN_LIMIT:
-        raise ValueError(f"watch pattern {pattern[:40]!r}…: longer than {PATTERN_LIMIT} characters")
-    try:
-        return re2.compile(body, _regex_options())
-    except re2.error as exc:
-        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"watch pattern {pattern!r}: invalid regular expression ({reason})") from None
-
-
-def check_pattern(pattern: str) -> None:
-    """Raise ValueError (one line, naming the pattern) if a pattern can never work."""
-    if not isinstance(pattern, str) or not pattern.strip():
-        raise ValueError("watch pattern: empty")
-    if pattern.strip().startswith("re:"):
-        _compile(pattern.strip())
 
 
 def _words(text: str) -> list[str]:
@@ -184,7 +150,7 @@ class _Chinese:
 class _Regex:
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self.regex = _compile(pattern)
+        self.regex = compile_pattern(pattern)
 
     def score(self, entity: str) -> _Score | None:
         raw = entity.strip()[:_NAME_LIMIT]

@@ -36,7 +36,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.app.config import Settings
+from bot.settings.config import Settings
 from bot.ingest.pipeline import Look, PollReport, configured_sources, look_first, merge_reports
 from storage.db import Database
 
@@ -122,7 +122,7 @@ def _child() -> int:
     if not isinstance(settings, Settings) or not isinstance(tier, str) or not isinstance(looks, (dict, type(None))):
         print("bot.ingest.isolated: expected (Settings, tier, looks) on stdin", file=sys.stderr)
         return 2
-    from bot.app.logs import configure_logging
+    from bot.settings.logs import configure_logging
     from bot.delivery.notifiers.factory import build_notifiers
     from bot.ingest.poll import poll_and_deliver
 

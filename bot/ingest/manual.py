@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.app.config import Settings
+from bot.settings.config import Settings
 from bot.ingest.pipeline import FRONT_DOOR, PollReport, _PollValidators, _store_list
 from bot.ingest.poll import _OutboxHooksOnFirstUse
 from scrapers.blobstore import BlobStore

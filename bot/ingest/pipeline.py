@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bot.app.config import Settings
+from bot.settings.config import Settings
 from scrapers.blobstore import BlobStore
 from scrapers.fetch import Blocked, Fetcher, FetchError, FetchResult, FetchTimeout, HttpStatusError, OffSite, TooLarge, Unreachable
 from scrapers.records import Announcement as AnnouncementRecord
@@ -491,7 +491,7 @@ async def poll_source(
         report.failures.extend(look.failures)
         report.warnings.extend(look.warnings)
         # Totals stated by the announcements are known before the lists are stored, so the
-        # event of the list they announced can be reconciled with them (bot.changes.events).
+        # event of the list they announced can be reconciled with them (bot.ingest.events).
         await asyncio.to_thread(_record_statements, db, source, look)
         ordered = _to_check(source, state, look, revalidate=revalidate)
         report.lists_checked = len(ordered)

@@ -12,16 +12,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, overload
 
-from bot.app.config import Settings
+from bot.settings.config import Settings
 from bot.ingest.pipeline import REVALIDATE, Look, PollHooks, PollReport, check_once
 from scrapers.records import ListRef
 from storage.db import Database
 from storage.repo import IngestOutcome, Repository
 
 if TYPE_CHECKING:
-    from bot.app.progress import ProgressCallback
+    from bot.ingest.progress import ProgressCallback
     from bot.changes.event_schema import Event
-    from bot.changes.events import OutboxHooks
+    from bot.ingest.events import OutboxHooks
     from bot.delivery.notifiers.base import Notifier
     from bot.delivery.outbox import DeliveryRun
 
@@ -70,7 +70,7 @@ class NotifiersOnFirstUse(Sequence["Notifier"]):
 
 
 class _OutboxHooksOnFirstUse(PollHooks):
-    """``bot.changes.events.OutboxHooks``, built (and imported) the first time a hook runs."""
+    """``bot.ingest.events.OutboxHooks``, built (and imported) the first time a hook runs."""
 
     def __init__(self, settings: Settings, notifiers: Sequence["Notifier"]) -> None:
         self._settings = settings
@@ -79,7 +79,7 @@ class _OutboxHooksOnFirstUse(PollHooks):
 
     def _outbox_hooks(self) -> "OutboxHooks":
         if self._hooks is None:
-            from bot.changes.events import OutboxHooks
+            from bot.ingest.events import OutboxHooks
             from bot.changes.watchlist import Watchlist
 
             notify = self._settings.notify

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
-from bot.app.config import BriefsSettings, EmailSettings, Settings, WebSettings
+from bot.settings.config import BriefsSettings, EmailSettings, Settings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
 from bot.web import api, dossiers, feeds, insights, pages, subscriptions

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from bot.changes.companies import BIG_TECH, FOREIGN, ForeignFiler
-from bot.changes.dossier import Company, Dossier, DossierError, company_by_key, group_dossier, per_series, write_pdf, write_xlsx
+from bot.briefs.dossier import Company, Dossier, DossierError, company_by_key, group_dossier, per_series, write_pdf, write_xlsx
 from bot.web.api import _NOT_FOUND, _ERRORS, iso
 from bot.web.http import etag_response
 from bot.web.models import EntityFilingModel, FilerNameModel, TimelineModel

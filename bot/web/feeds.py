@@ -28,7 +28,7 @@ from bot.changes.genai import (
 from bot.web.api import KindParam, filter_params, iso
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, check_known, filing_query
-from bot.web.paths import filing_path, list_path
+from bot.settings.paths import filing_path, list_path
 from bot.web.labels import KIND_LABELS
 from bot.web.state import indexed, web_state
 from storage.corpus import FeedEntry

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.app.config import WebAuthSettings
+from bot.settings.config import WebAuthSettings
 
 __all__ = [
     "CSP",

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
-from bot.app.config import WebSettings
+from bot.settings.config import WebSettings
 from storage.corpus import Corpus, DataStamp, FilingQuery
 
 T = TypeVar("T")

@@ -32,7 +32,7 @@ from starlette.responses import Response
 
 from bot.web.models import ErrorModel
 from bot.web.params import check_known
-from bot.web.paths import confirm_path, manage_path, page_url
+from bot.settings.paths import confirm_path, manage_path, page_url
 from bot.web.principal import (
     CSRF_FIELD,
     Principal,
@@ -49,7 +49,7 @@ from bot.web.render import render
 from bot.web.state import web_state
 
 if TYPE_CHECKING:
-    from bot.app.config import EmailSettings
+    from bot.settings.config import EmailSettings
     from bot.delivery.email.selfservice import Preferences, Subscription
     from bot.web.watch_terms import WatchTerm
 
@@ -138,7 +138,7 @@ def _preferences_from(fields: dict[str, list[str]]) -> tuple[Preferences, list[s
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-    from bot.delivery.email.validation import CADENCES
+    from bot.settings.email_validation import CADENCES
 
     body = render(
         template,
@@ -214,7 +214,7 @@ async def subscribe_form(request: Request) -> Response:
 
 @page_router.post("/subscribe")
 async def subscribe_post(request: Request) -> Response:
-    from bot.delivery.email.validation import normalize_address
+    from bot.settings.email_validation import normalize_address
     from bot.web.watch_terms import read_watchlist
 
     config = _config(request)
@@ -351,7 +351,7 @@ async def subscriptions_page(request: Request, principal: Annotated[Principal, D
 # --- API -----------------------------------------------------------------------------------------
 
 _TEXT = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-# A plain address as bot.delivery.email.validation accepts it (the schema's form: a local part of
+# A plain address as bot.settings.email_validation accepts it (the schema's form: a local part of
 # at most 64 characters with at most one dot; the server also takes more dots). Generated input
 # that fits it is always accepted.
 _ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
@@ -361,7 +361,7 @@ _Kinds = Literal["deep_synthesis", "algorithm_recommendation", "genai_service"]
 
 
 def _cadence_field(default: Any) -> Any:
-    from bot.delivery.email.validation import CADENCES
+    from bot.settings.email_validation import CADENCES
 
     return Field(default=default, json_schema_extra={"enum": list(CADENCES)}, max_length=20)
 
@@ -462,7 +462,7 @@ async def create_subscription(
     request: Request, body: SubscriptionCreate, principal: Annotated[Principal, Depends(require_principal)]
 ) -> Response:
     """Sign an address up for the digests (double opt-in: it stays pending until the emailed link is followed)."""
-    from bot.delivery.email.validation import normalize_address
+    from bot.settings.email_validation import normalize_address
     from bot.web.watch_terms import read_watchlist
 
     check_known(request.query_params.keys(), ())

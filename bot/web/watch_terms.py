@@ -1,7 +1,7 @@
 """What a sign-up's watchlist entries name, with suggestions for what nothing recognised.
 
 Through the one resolver (``bot.changes.resolver``: company groups and foreign companies by any
-of their names) and the one pattern check (``bot.changes.watchlist.check_pattern``); a name that
+of their names) and the one pattern check (``bot.settings.patterns.check_pattern``); a name that
 names no company is looked up among the stored filers through the search index
 (``Corpus.entities``: names, English names and groups as stored with the index), so the web
 process never loads the naming machinery (pypinyin): the resolver and the pattern check need

@@ -60,7 +60,7 @@ from bot.delivery.email.sections import (
 )
 from bot.delivery.email.subscribers import Subscriber, company_matcher, clean_name, narrow_event, normalize_address
 from bot.delivery.notifiers.text import KIND_NAMES
-from bot.web.paths import manage_path, page_url
+from bot.settings.paths import manage_path, page_url
 
 __all__ = [
     "render_digest",

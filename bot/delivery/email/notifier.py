@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 
 import aiosmtplib
-from bot.app.config import EmailSettings
+from bot.settings.config import EmailSettings
 from bot.delivery.email.digest import render_digest, stable_message_id
 from bot.delivery.render import renderer
 from bot.delivery.email.subscribers import (

@@ -32,7 +32,7 @@ from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
 from bot.changes.watchlist import FilingHit, Watchlist, filing_hits
 from bot.delivery.email.subscribers import clean_name
 from bot.delivery.notifiers.text import KIND_NAMES
-from bot.web.paths import filing_path, list_path, page_url
+from bot.settings.paths import filing_path, list_path, page_url
 
 __all__ = [
     "add_web_links",

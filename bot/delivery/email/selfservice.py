@@ -33,7 +33,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING, Literal
 
-from bot.delivery.email.validation import (
+from bot.settings.email_validation import (
     CADENCES,
     LANGUAGES,
     TOKEN_PATTERN,
@@ -48,7 +48,7 @@ from storage.email_repo import EmailRepository, SubscriberFields
 from storage.models_email import EmailSubscriber
 
 if TYPE_CHECKING:
-    from bot.app.config import EmailSettings
+    from bot.settings.config import EmailSettings
 
 __all__ = [
     "CONFIRM_HOURS",
@@ -156,7 +156,7 @@ def check_preferences(
     attach_brief: bool | None = None,
 ) -> Preferences:
     """Validated preferences, or ValueError naming the field (every input bounded)."""
-    from bot.changes.watchlist import check_pattern
+    from bot.settings.patterns import check_pattern
 
     if len(kinds) > len(KINDS) * 2:
         raise ValueError("kinds: too many values")

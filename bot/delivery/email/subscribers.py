@@ -25,17 +25,18 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.changes.event_schema import ChangedFiling, Event, FieldChanges, FilingRecord, ListEvent, ListEventData
-from bot.changes.watchlist import Watchlist, check_pattern, filing_hits, fold
-from bot.delivery.email import validation
+from bot.changes.watchlist import Watchlist, filing_hits, fold
+from bot.settings import email_validation as validation
+from bot.settings.patterns import check_pattern
 # Validation is a module of its own (configuration loading imports it without the database);
 # subscribers use all of it and re-export it.
-from bot.delivery.email.validation import *  # noqa: F403
+from bot.settings.email_validation import *  # noqa: F403
 from storage.db import Session
 from storage.email_repo import EmailRepository, SubscriberFields, new_token
 from storage.models_email import EmailSubscriber
 
 if TYPE_CHECKING:
-    from bot.app.config import EmailSettings
+    from bot.settings.config import EmailSettings
 
 __all__ = [
     "Subscriber",

@@ -7,7 +7,7 @@ others. The text is ``plain_summary`` — the same story every channel tells.
 Apprise URLs carry tokens, so destinations are ``apprise:<scheme>:<hash>``, never the URL,
 and errors name the scheme only.
 
-The outbound-URL policy (``bot.delivery.netguard``) covers every Apprise URL, not only the
+The outbound-URL policy (``bot.settings.netguard``) covers every Apprise URL, not only the
 HTTP-like ones: ``contacted_host`` reads, from the URL as Apprise parsed it, the host the
 plugin will talk to (ntfy://, gotify://, matrix://, rsyslog://, json:// … name it; the
 SMTP host for mailto://). That host is checked at build time (literal addresses) and before
@@ -31,9 +31,9 @@ from typing import Literal
 import apprise
 from storage.db import Database, Session
 
-from bot.app.config import AppriseSettings
+from bot.settings.config import AppriseSettings
 from bot.changes.event_schema import Event
-from bot.delivery.netguard import UnresolvableHost, UnsafeURL, avalidate_host, check_host
+from bot.settings.netguard import UnresolvableHost, UnsafeURL, avalidate_host, check_host
 from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
 from bot.delivery.notifiers.text import plain_summary, summary_title
 

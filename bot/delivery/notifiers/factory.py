@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from bot.app.config import NotifierSettings, Settings
+from bot.settings.config import NotifierSettings, Settings
 from bot.delivery.notifiers.base import NOTIFIER_KINDS, Notifier
 from storage.db import Database
 

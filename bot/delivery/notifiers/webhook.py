@@ -36,10 +36,10 @@ from typing import Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from bot.app.config import WebhookSettings
+from bot.settings.config import WebhookSettings
 from bot.changes.event_schema import Event, split_event
-from bot.app.redact import mask_url
-from bot.delivery.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
+from bot.settings.redact import mask_url
+from bot.settings.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
 from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
 from storage.db import Database
 

@@ -29,7 +29,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.app.config import TelegramSettings
+from bot.settings.config import TelegramSettings
 from bot.changes.export import with_english, write_export
 from bot.delivery.telegram import queries
 from storage import telegram_repo
@@ -44,7 +44,8 @@ from bot.delivery.telegram.format import (
     split_html,
 )
 from bot.changes.resolver import company_label, suggest
-from bot.changes.watchlist import Watchlist, check_pattern
+from bot.changes.watchlist import Watchlist
+from bot.settings.patterns import check_pattern
 from bot.delivery.telegram.notifier import USER_PREFIX, make_rate_limiter
 from bot.delivery.telegram.search import clip, render_search_page, search_keyboard
 from bot.delivery.telegram.throttle import FairUpdateProcessor

@@ -45,7 +45,7 @@ from bot.changes.event_schema import (
 )
 from bot.changes.vocabulary import FIELD_LABELS, kind_names
 from bot.changes.watchlist import FilingHit
-from bot.web.paths import brief_path, filing_path, list_path, page_url
+from bot.settings.paths import brief_path, filing_path, list_path, page_url
 
 __all__ = [
     "Language",

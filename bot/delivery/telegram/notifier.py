@@ -41,7 +41,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.app.config import TelegramSettings
+from bot.settings.config import TelegramSettings
 from bot.changes.event_schema import Event, ListEvent, is_list_event
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage import telegram_repo

@@ -1,7 +1,7 @@
 """Settings of the ``cac`` source (``sources.cac`` in config.yaml).
 
 They live with the source so that the scrapers never import the application's
-configuration; ``bot.app.config`` embeds this model under ``sources.cac``.
+configuration; ``bot.settings.config`` embeds this model under ``sources.cac``.
 """
 
 from __future__ import annotations

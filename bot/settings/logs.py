@@ -20,8 +20,8 @@ from typing import IO, Any
 
 from pydantic import BaseModel
 
-from bot.app.config import Settings
-from bot.app.redact import MASK, mask_url, url_secrets
+from bot.settings.config import Settings
+from bot.settings.redact import MASK, mask_url, url_secrets
 
 __all__ = ["SecretFilter", "JsonFormatter", "secret_values", "secret_urls", "configure_logging", "MASK"]
 
@@ -59,7 +59,7 @@ def secret_values(settings: Settings) -> set[str]:
             found.add(text)
         elif isinstance(value, str) and "://" in text:
             # user:password@host in database and SMTP URLs, tokens in query strings and in
-            # webhook paths: what mask_url hides (bot.app.redact), the same rule everywhere.
+            # webhook paths: what mask_url hides (bot.settings.redact), the same rule everywhere.
             found.update(url_secrets(text, paths=False))
     # Webhook URLs carry tokens in their path too (/services/T0/B0/XXXX).
     for webhook in settings.notify.webhooks:

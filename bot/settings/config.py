@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.changes.event_schema import EVENT_TYPES
+from bot.settings.event_types import EVENT_TYPES
 from scrapers.records import Kind
 from scrapers.sources.base import Duration, parse_duration
 from scrapers.sources.cac.settings import BusyHoursSettings, CacSourceSettings
@@ -175,7 +175,7 @@ class WebhookSettings(_DestinationFilters):
     def _safe_target(self) -> "WebhookSettings":
         # Static part of the outbound-URL guard (no DNS here: config load makes no network
         # call); the full check runs again before every send.
-        from bot.delivery.netguard import check
+        from bot.settings.netguard import check
 
         problem = check(self.url, allow_private=self.allow_private, resolve=False)
         if problem:
@@ -284,7 +284,7 @@ class TelegramSettings(NotifierSettings):
 
 def _check_patterns(patterns: list[str]) -> list[str]:
     """An invalid watch pattern (``re:[``) is a config error now, not a warning on every poll."""
-    from bot.changes.watchlist import check_pattern
+    from bot.settings.patterns import check_pattern
 
     for index, pattern in enumerate(patterns):
         try:
@@ -318,7 +318,7 @@ class EmailSubscriberSettings(_Strict):
 
     @model_validator(mode="after")
     def _valid(self) -> "EmailSubscriberSettings":
-        from bot.delivery.email.validation import check_schedule, normalize_address
+        from bot.settings.email_validation import check_schedule, normalize_address
 
         object.__setattr__(self, "address", normalize_address(self.address))
         check_schedule(at=self.at, weekday=self.weekday, timezone=self.timezone)
@@ -362,7 +362,7 @@ class EmailSettings(NotifierSettings):
     @model_validator(mode="after")
     def _valid_email(self) -> "EmailSettings":
         # The checks live beside the code that relies on them (bot.delivery.email.subscribers).
-        from bot.delivery.email.validation import check_schedule, normalize_address
+        from bot.settings.email_validation import check_schedule, normalize_address
 
         if not self.smtp_host.strip() or re.search(r"[\s/]", self.smtp_host.strip()):
             raise ValueError("smtp_host: must be a host name or address")
@@ -420,7 +420,7 @@ class ServiceSettings(_Strict):
 
     @model_validator(mode="after")
     def _valid_addresses(self) -> "ServiceSettings":
-        from bot.delivery.email.validation import normalize_address
+        from bot.settings.email_validation import normalize_address
 
         object.__setattr__(
             self,

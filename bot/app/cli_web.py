@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.app.config import EmailSettings, Settings, WebSettings
+from bot.settings.config import EmailSettings, Settings, WebSettings
 from storage.db import Database
 
 __all__ = ["serve", "demo_and_serve", "display_url", "exposure_warnings"]
@@ -103,7 +103,7 @@ def demo_and_serve(console: Console, workdir: Path | None, *, host: str, port: i
     """Run the demo into a kept directory, then serve its store."""
     import tempfile
 
-    from bot.app.config import settings_from_mapping
+    from bot.settings.config import settings_from_mapping
     from bot.app.demo import run_demo
 
     root = workdir or Path(tempfile.mkdtemp(prefix="cacwatch-demo-"))

@@ -7,7 +7,7 @@ what tells an operator which endpoint it is — scheme, host, port, the plain wo
 path, the names of query parameters — and replaces everything else with ``***``.
 
 ``url_secrets`` returns exactly the parts ``mask_url`` hides, for the log filter
-(``bot.app.logs``), so a log line and a CLI line never disagree about what is secret.
+(``bot.settings.logs``), so a log line and a CLI line never disagree about what is secret.
 """
 
 from __future__ import annotations
