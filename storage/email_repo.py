@@ -67,16 +67,7 @@ class EmailRepository:
         if row is None:
             row = EmailSubscriber(address=address, token=new_token())
             self.session.add(row)
-        row.name = fields.name
-        row.language = fields.language
-        row.cadence = fields.cadence
-        row.at = fields.at
-        row.weekday = fields.weekday
-        row.timezone = fields.timezone
-        row.kinds = list(fields.kinds)
-        row.provinces = list(fields.provinces)
-        row.watchlist = list(fields.watchlist)
-        row.watch_only = fields.watch_only
+        self._apply(row, fields)
         row.source = "cli"
         row.unsubscribed = False
         row.unsubscribed_at = None

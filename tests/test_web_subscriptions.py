@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from typing import Any
@@ -30,17 +29,6 @@ from storage.models_email import EmailSubscriber
 TOKEN = "operator-token-" + "x" * 24
 PUBLIC = "https://cac.example.org"
 READER = "reader@lawfirm.example"
-
-
-@pytest.fixture
-def sink() -> Sink:
-    return Sink()
-
-
-@pytest.fixture
-def smtp(sink: Sink) -> Iterator[int]:
-    with smtp_server(sink) as port:
-        yield port
 
 
 def email_settings(port: int, **overrides: Any) -> EmailSettings:
