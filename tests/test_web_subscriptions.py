@@ -147,7 +147,8 @@ def test_sign_up_confirm_change_preferences_unsubscribe(database: Database, smtp
     assert pending.watchlist == ["字节跳动", "re:^北京"] and pending.attach_brief is True
     assert len(sink.received) == 1 and sink.received[0][0] == [READER]
     confirmation = sink.messages[0]
-    assert "Confirm" in confirmation["Subject"] and confirmation["To"] == READER
+    assert confirmation["Subject"] == "Confirm your cacwatch filing digest subscription" and confirmation["To"] == READER
+    assert "确认" not in str(confirmation.get_body(("plain",)).get_content())  # type: ignore[union-attr]  # asked for English
     # The token is stored only as its hash.
     assert token_of(r["link"]) not in (pending.confirm_hash or "") and len(pending.confirm_hash or "") == 64
     # GET shows a button and changes nothing (link scanners).
@@ -215,6 +216,20 @@ def test_mails_per_address_are_bounded_and_a_failed_send_stays_pending(database:
 
         assert confirm(session, token_of(first)).outcome == "unknown"
         assert confirm(session, token_of(latest)).outcome == "confirmed"
+
+
+def test_mails_one_client_causes_are_bounded(database: Database, smtp: int, sink: Sink) -> None:
+    from bot.web.subscriptions import CLIENT_MAILS_PER_HOUR
+
+    app = make_app(database, email_settings(smtp))
+
+    async def steps(client: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await sign_up(client, email=f"stranger{i}@elsewhere.example") for i in range(CLIENT_MAILS_PER_HOUR + 1)]
+
+    answers = run(app, steps)
+    assert [a.status_code for a in answers] == [200] * CLIENT_MAILS_PER_HOUR + [429]
+    assert len(sink.received) == CLIENT_MAILS_PER_HOUR
+    assert row_of(database, f"stranger{CLIENT_MAILS_PER_HOUR}@elsewhere.example") is None
 
 
 def test_an_expired_link_confirms_nothing(database: Database, smtp: int, sink: Sink) -> None:

@@ -23,13 +23,14 @@ API (``require_principal``; a member sees and changes only their own, ``check_ow
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from bot.web.http import FailedAttempts
 from bot.web.models import ErrorModel
 from bot.web.params import check_known
 from bot.settings.paths import confirm_path, manage_path, page_url
@@ -69,10 +70,16 @@ page_router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
 
 
+# Sign-up mails one client (address) may cause through the public page in an hour, whatever the
+# addresses: the per-address bound alone would let one client mail many strangers.
+CLIENT_MAILS_PER_HOUR = 20
+
+
 @dataclass(frozen=True, slots=True)
 class _Config:
     email: EmailSettings | None
     public_url: str | None
+    clients: FailedAttempts = field(default_factory=lambda: FailedAttempts(CLIENT_MAILS_PER_HOUR, 3600.0))
 
     @property
     def available(self) -> bool:
@@ -231,10 +238,14 @@ async def subscribe_post(request: Request) -> Response:
     terms: list[WatchTerm] = await asyncio.to_thread(read_watchlist, web_state(request).corpus, entries)
     if any(t.kind == "unknown" for t in terms) and _one(fields, "keep_unrecognised", 5) != "1":
         return _page(request, "subscribe.html", state="review", terms=terms, **page)
+    client = request.client.host if request.client else ""
+    if config.clients.retry_after(client) is not None:
+        return _page(request, "subscribe.html", 429, state="limited", **page)
     owner = principal.user_id if (principal := principal_of(request)) is not None else None
     outcome = await asyncio.to_thread(_sign_up, request, address, preferences, owner)
     if outcome.mail is None:
         return _page(request, "subscribe.html", 429, state="limited", **page)
+    config.clients.failed(client)  # counted: one more mail caused by this client
     failure = await _send_sign_up_mail(config, outcome)
     return _page(request, "subscribe.html", 502 if failure else 200, state="failed" if failure else "sent",
                  failure=failure, address=address, **page)
