@@ -69,6 +69,10 @@ class OutboxRepository:
         self.session.flush()
         return row.id
 
+    def event_pk(self, event_id: str) -> int | None:
+        """The row of an event already written under this id (operator alerts are written once)."""
+        return self.session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event_id))
+
     def disabled_destinations(self) -> set[str]:
         return set(self.session.scalars(select(DisabledDestination.destination)))
 

@@ -24,11 +24,15 @@ from bot.changes.event_schema import (
     KindTotals,
     ListEvent,
     ListEventData,
+    OperatorAlertData,
+    OperatorAlertEvent,
     Part,
     event_from_json,
     findings_from_json,
+    operator_alert_from_json,
     split_event,
 )
+from bot.settings.event_types import OPERATOR_ALERT, WEBHOOK_EVENT_TYPES
 
 try:
     from sample_events import baseline_event, published_event, revised_event
@@ -66,6 +70,8 @@ def _schema_keys(definition: dict[str, Any]) -> tuple[set[str], set[str]]:
         (KindTotals, DEFS["baselineData"]["properties"]["by_kind"]["additionalProperties"]),
         (ListEvent, SCHEMA),
         (BaselineEvent, SCHEMA),
+        (OperatorAlertData, DEFS["operatorAlertData"]),
+        (OperatorAlertEvent, SCHEMA),
     ],
     ids=lambda value: getattr(value, "__name__", "schema"),
 )
@@ -87,7 +93,9 @@ def test_every_finding_type_has_the_schemas_finding_keys() -> None:
 
 
 def test_event_types_are_the_schemas() -> None:
-    assert list(EVENT_TYPES) == SCHEMA["properties"]["type"]["enum"]
+    assert list(WEBHOOK_EVENT_TYPES) == SCHEMA["properties"]["type"]["enum"]
+    assert list(EVENT_TYPES) + [OPERATOR_ALERT] == list(WEBHOOK_EVENT_TYPES)
+    assert get_args(OperatorAlertEvent.__annotations__["type"]) == (SCHEMA["allOf"][2]["if"]["properties"]["type"]["const"],)
     list_types = get_args(ListEvent.__annotations__["type"])
     baseline_types = get_args(BaselineEvent.__annotations__["type"])
     assert set(list_types) | set(baseline_types) == set(EVENT_TYPES)
@@ -146,3 +154,53 @@ def test_stored_findings_are_checked_too() -> None:
         findings_from_json([{"type": "rank", "zh": "", "en": ""}])
     with pytest.raises(EventPayloadError):
         findings_from_json({"type": "rank"})
+
+
+def _alert() -> dict[str, Any]:
+    return {
+        "id": "evt_alert_0123abcd",
+        "type": "operator.alert",
+        "timestamp": "2026-12-07T10:02:11Z",
+        "data": {
+            "incident": "source:cac",
+            "state": "opened",
+            "subject": "[cacwatch] source cac is failing",
+            "text": "cacwatch: source cac has failed 3 polls in a row (unreachable).",
+            "opened_at": "2026-12-07T10:02:10Z",
+            "resolved_at": None,
+        },
+    }
+
+
+def test_an_operator_alert_is_read_back_but_never_as_an_event() -> None:
+    from webhook_receiver import schema_problems
+
+    alert = _alert()
+    assert operator_alert_from_json(alert) is alert
+    assert schema_problems(json.dumps(alert).encode()) == []
+    with pytest.raises(EventPayloadError, match="unknown event type 'operator.alert'"):
+        event_from_json(alert)  # no list notifier ever reads one as a list or baseline event
+    with pytest.raises(EventPayloadError, match="not an operator alert"):
+        operator_alert_from_json(published_event(1))
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["no data", "state", "subject type", "id type"],
+)
+def test_an_operator_alert_that_is_not_one_is_refused(change: str) -> None:
+    alert = _alert()
+    if change == "no data":
+        del alert["data"]
+    elif change == "state":
+        alert["data"]["state"] = "closed"
+    elif change == "subject type":
+        alert["data"]["subject"] = 3
+    else:
+        alert["id"] = 7
+    with pytest.raises(EventPayloadError):
+        operator_alert_from_json(alert)
+    # The published schema refuses the same bodies.
+    from webhook_receiver import schema_problems
+
+    assert schema_problems(json.dumps(alert).encode()) != []

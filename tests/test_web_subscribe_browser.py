@@ -55,7 +55,7 @@ def test_sign_up_confirm_change_and_unsubscribe_in_a_browser(tmp_path: Path, rep
             page.locator("footer a[href='/subscribe']").click()
             page.wait_for_url("**/subscribe")
             page.locator("#email").fill(READER)
-            page.locator("input[name=kinds][value=genai_service]").check()
+            page.locator("input[name=kind_genai_service]").check()
             page.locator("#cadence").select_option("daily")
             page.locator("#language").select_option("en")
             page.locator("#watchlist").fill("字节跳动")
@@ -87,7 +87,7 @@ def test_sign_up_confirm_change_and_unsubscribe_in_a_browser(tmp_path: Path, rep
             assert page.locator("#address").inner_text() == READER
             assert page.locator("#cadence").input_value() == "daily"
             page.locator("#cadence").select_option("weekly")
-            page.locator("input[name=kinds][value=deep_synthesis]").check()
+            page.locator("input[name=kind_deep_synthesis]").check()
             page.locator("#watchlist").fill("腾讯\nAlibaba")
             page.locator("#save").click()
             page.wait_for_selector("#saved")

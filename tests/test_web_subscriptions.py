@@ -115,7 +115,7 @@ def test_sign_up_confirm_change_preferences_unsubscribe(database: Database, smtp
 
     async def steps(client: httpx.AsyncClient) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        out["sent"] = await sign_up(client, email="Reader@LawFirm.example", kinds=["genai_service", "deep_synthesis"],
+        out["sent"] = await sign_up(client, email="Reader@LawFirm.example", kind_genai_service="1", kind_deep_synthesis="1",
                                     watchlist="字节跳动\nre:^北京", attach_brief="1")
         out["pending"] = row_of(database, READER)
         out["link"] = link_in(sink.messages[0], "/subscribe/confirm")
@@ -131,7 +131,7 @@ def test_sign_up_confirm_change_preferences_unsubscribe(database: Database, smtp
         token = token_of(out["manage_url"])
         out["saved"] = await client.post("/subscriptions/manage", data={
             CSRF_FIELD: csrf_of(page), "token": token, "action": "save", "cadence": "weekly", "language": "zh",
-            "kinds": "algorithm_recommendation", "watchlist": "腾讯"})
+            "kind_algorithm_recommendation": "1", "watchlist": "腾讯"})
         out["after_save"] = row_of(database, READER)
         out["no_csrf"] = await client.post("/subscriptions/manage", data={"token": token, "action": "unsubscribe"})
         out["unsubscribed"] = await client.post("/subscriptions/manage", data={CSRF_FIELD: csrf_of(page), "token": token, "action": "unsubscribe"})
@@ -300,7 +300,7 @@ def test_form_inputs_are_bounded(database: Database, smtp: int, sink: Sink) -> N
             "huge_field": await client.post("/subscribe", data={**base, "watchlist": "x" * 20000}),
             "many_fields": await client.post("/subscribe", content="&".join(f"f{i}=1" for i in range(60)) + f"&{CSRF_FIELD}={token}",
                                              headers={"Content-Type": "application/x-www-form-urlencoded"}),
-            "bad_kind": await client.post("/subscribe", data={**base, "kinds": "everything"}),
+            "bad_kind": await client.post("/subscribe", data={**base, "kind_everything": "1"}),
             "bad_cadence": await client.post("/subscribe", data={**base, "cadence": "hourly"}),
             "twice": await client.post("/subscribe", content=urlencode([(CSRF_FIELD, token), ("email", READER), ("email", "b@x.example")]),
                                        headers={"Content-Type": "application/x-www-form-urlencoded"}),
@@ -375,8 +375,9 @@ def test_api_members_see_and_change_only_their_own(database: Database, smtp: int
             "delete": await client.delete(f"/api/v1/subscriptions/{r['bob_id']}", headers=auth),
             "gone": await client.get(f"/api/v1/subscriptions/{r['bob_id']}", headers=auth),
             "create": await client.post("/api/v1/subscriptions", headers=auth, json={"email": "ops@lawfirm.example"}),
-            # Public pages stay reachable without credentials under web.auth.
-            "public": await client.get("/subscribe"),
+            # Under web.auth the sign-up needs credentials like every page; the mail's token pages do not.
+            "signup": await client.get("/subscribe"),
+            "token_page": await client.get("/subscriptions/manage?token=" + "A" * 32),
         }
 
     o = run(operator, operator_steps)
@@ -385,7 +386,8 @@ def test_api_members_see_and_change_only_their_own(database: Database, smtp: int
     assert o["patch"].json()["status"] == "unsubscribed"
     assert o["delete"].status_code == 204 and o["gone"].status_code == 404
     assert o["create"].status_code == 202 and row_of(database, "ops@lawfirm.example").owner_user_id is None  # type: ignore[union-attr]
-    assert o["public"].status_code == 200 and 'name="email"' in o["public"].text
+    assert o["signup"].status_code == 401
+    assert o["token_page"].status_code == 404 and 'id="unknown"' in o["token_page"].text
     assert sorted(rcpt[0] for rcpt, _ in sink.received) == ["alice@lawfirm.example", "bob@lawfirm.example", "ops@lawfirm.example"]
 
 
@@ -490,7 +492,7 @@ def test_no_digest_before_confirmation_and_digests_after(tmp_path: Any, replica:
     database.migrate()
     web = make_app(database, email_settings(smtp))
     try:
-        run(web, lambda client: sign_up(client, email=READER, cadence="immediate", kinds=["deep_synthesis"]))
+        run(web, lambda client: sign_up(client, email=READER, cadence="immediate", kind_deep_synthesis="1"))
         assert len(sink.received) == 1  # the confirmation
         check()  # the first poll: the baseline goes to active subscribers only
         show(DS_2024_01_PAGE)

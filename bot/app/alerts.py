@@ -16,8 +16,11 @@ Two kinds of incidents, each with a key (``storage.models_service.Incident``):
   as suspect (``storage.holds``): stored, no removal announced. Closed when the hold ends
   (confirmed by the operator or by a day of the same bytes, or the full list is back).
 
-One message when an incident opens and one when it closes, to the admin Telegram chat
-(``notify.telegram.admin_chat``) and/or admin email (``service.alert_email``). A message
+One message when an incident opens and one when it closes, to every alert destination
+(``alert_destinations``): the admin Telegram chat (``notify.telegram.admin_chat``), admin
+email (``service.alert_email``), Apprise entries with ``operator_alerts: true``, and webhooks
+whose ``events`` name ``operator.alert`` — those get a signed ``operator.alert`` event through
+the outbox (its id stable per incident opened or resolved, so a retry is dropped). A message
 that could not be sent is tried again after the next poll; a recovery is announced only
 for an incident that was announced. Incidents live in the database, so restarts and a
 change of leader neither repeat nor lose them.
@@ -26,18 +29,25 @@ change of leader neither repeat nor lose them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
+from typing import TYPE_CHECKING, Literal
 
-from bot.settings.config import Settings
+from bot.app.alert_destinations import alert_destinations
 from bot.ingest.pipeline import SOURCE_NAME, PollReport
+from bot.settings.config import Settings
+from bot.settings.event_types import OPERATOR_ALERT
 from storage.db import Database, Session
 from storage.holds import held_lists
 from storage.service_repo import ServiceRepository
 from storage.totals_repo import Reconciliation, TotalsRepository
+
+if TYPE_CHECKING:
+    from bot.changes.event_schema import OperatorAlertEvent
 
 __all__ = ["Alerter", "Alert", "SOURCE_KEY", "list_key", "totals_message", "totals_lines"]
 
@@ -55,6 +65,14 @@ def list_key(where: str) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=moment.tzinfo or timezone.utc).astimezone(timezone.utc)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def totals_message(r: Reconciliation) -> str:
@@ -96,11 +114,45 @@ def totals_lines(reconciliations: Sequence[Reconciliation]) -> list[str]:
 
 
 class Alert:
-    """One message to operators (subject line + plain text)."""
+    """One message to operators (subject line + plain text), and the incident it is about."""
 
-    def __init__(self, subject: str, text: str) -> None:
+    def __init__(
+        self,
+        subject: str,
+        text: str,
+        *,
+        incident_id: int | None = None,
+        key: str = "",
+        state: Literal["opened", "resolved"] = "opened",
+        opened_at: datetime | None = None,
+        resolved_at: datetime | None = None,
+    ) -> None:
         self.subject = subject
         self.text = text
+        self.incident_id = incident_id
+        self.key = key
+        self.state = state
+        self.opened_at = opened_at
+        self.resolved_at = resolved_at
+
+    def event(self, now: datetime) -> "OperatorAlertEvent":
+        """The ``operator.alert`` webhook event: its id is the same whenever this very alert
+        (one incident, opened or resolved) is written again, so the outbox keeps it once."""
+        opened = _utc(self.opened_at or now)
+        identity = f"{self.incident_id}|{self.key}|{opened.isoformat()}|{self.state}"
+        return {
+            "id": f"evt_alert_{hashlib.sha256(identity.encode('utf-8')).hexdigest()[:32]}",
+            "type": OPERATOR_ALERT,
+            "timestamp": _stamp(now),
+            "data": {
+                "incident": self.key,
+                "state": self.state,
+                "subject": self.subject,
+                "text": self.text,
+                "opened_at": _stamp(opened),
+                "resolved_at": _stamp(_utc(self.resolved_at)) if self.resolved_at is not None else None,
+            },
+        }
 
     def __repr__(self) -> str:
         return f"Alert({self.subject!r})"
@@ -116,21 +168,20 @@ class Alerter:
         self.settings = settings
         self.db = db
         self._senders: list[Sender] = list(senders) if senders is not None else self._configured_senders()
+        self.queued = 0  # alerts written to the outbox (webhooks): the caller delivers them
 
     @property
     def enabled(self) -> bool:
         return bool(self._senders)
 
     def _configured_senders(self) -> list[Sender]:
-        senders: list[Sender] = []
-        telegram = self.settings.notify.telegram
-        if telegram is not None and telegram.admin_chat:
-            senders.append(self._send_telegram)
-        if self.settings.service.alert_email and self.settings.notify.email is not None:
-            senders.append(self._send_email)
-        if any(entry.operator_alerts for entry in self.settings.notify.apprise):
-            senders.append(self._send_apprise)
-        return senders
+        by_channel: dict[str, Sender] = {
+            "telegram": self._send_telegram,
+            "email": self._send_email,
+            "apprise": self._send_apprise,  # every entry with operator_alerts: true
+            "webhook": self._send_outbox,  # every webhook with events: [operator.alert]
+        }
+        return list({d.channel: by_channel[d.channel] for d in alert_destinations(self.settings)}.values())
 
     # --- incident bookkeeping (blocking, in a thread) -----------------------------------
 
@@ -213,7 +264,11 @@ class Alerter:
         with self.db.session() as session:
             for row in ServiceRepository(session).due_incidents():
                 if row.closed_at is None:
-                    due.append((row.id, "open", Alert(self._subject(row.key, recovered=False), row.last_message)))
+                    alert = Alert(
+                        self._subject(row.key, recovered=False), row.last_message,
+                        incident_id=row.id, key=row.key, state="opened", opened_at=row.opened_at,
+                    )  # fmt: skip
+                    due.append((row.id, "open", alert))
                 else:
                     opened = row.opened_at.replace(tzinfo=row.opened_at.tzinfo or timezone.utc)
                     works = (
@@ -225,7 +280,11 @@ class Alerter:
                         f"cacwatch: recovered: {self._what(row.key)} {works} "
                         f"(incident opened {opened:%Y-%m-%d %H:%M} UTC).\nLast problem: {row.last_message}"
                     )
-                    due.append((row.id, "recovery", Alert(self._subject(row.key, recovered=True), text)))
+                    alert = Alert(
+                        self._subject(row.key, recovered=True), text,
+                        incident_id=row.id, key=row.key, state="resolved", opened_at=row.opened_at, resolved_at=row.closed_at,
+                    )  # fmt: skip
+                    due.append((row.id, "recovery", alert))
         return due
 
     def _mark(self, incident_id: int, what: str) -> None:
@@ -313,6 +372,29 @@ class Alerter:
         except TelegramError as err:
             log.warning("operator alert to Telegram refused: %s %s", err.__class__.__name__, err.message)
             return False
+        return True
+
+    async def _send_outbox(self, alert: Alert) -> bool:
+        """Every notifier that carries operator alerts (webhooks with ``events: [operator.alert]``)
+        gets the ``operator.alert`` event through the outbox: signed, retried with backoff."""
+        from bot.delivery.notifiers.factory import build_alert_carriers
+        from bot.delivery.outbox import enqueue_operator_alert
+
+        carriers = build_alert_carriers(self.settings)
+
+        def write() -> int:
+            with self.db.session() as session:
+                return enqueue_operator_alert(session, alert.event(utcnow()), carriers)
+
+        try:
+            queued = await asyncio.to_thread(write)
+        finally:
+            for carrier in carriers:
+                await carrier.aclose()
+        if not queued:
+            log.warning("operator alert not queued: every webhook that carries operator alerts is disabled (410)")
+            return False
+        self.queued += 1
         return True
 
     async def _send_apprise(self, alert: Alert) -> bool:

@@ -178,6 +178,11 @@ def check(
 
     notifiers = NotifiersOnFirstUse(build)  # an idle cron run never builds them
     err_console = _err_console()
+    from bot.app.alert_destinations import alert_destinations, no_destination_warning
+
+    if not alert_destinations(settings):
+        # One line at start, as `run` says it: incidents would otherwise open in silence.
+        err_console.print(f"cacwatch: warning: {no_destination_warning()}", markup=False, highlight=False, soft_wrap=True)
 
     async def main() -> "PollOutcome":
         try:
@@ -188,7 +193,15 @@ def check(
             try:
                 from bot.app.alerts import Alerter  # after the poll: not on the way to its first request
 
-                await Alerter(settings, db).after_poll(outcome.report)
+                alerter = Alerter(settings, db)
+                await alerter.after_poll(outcome.report)
+                if alerter.queued:
+                    # operator.alert events for webhooks: sent now, not at the next cron run.
+                    from bot.delivery.notifiers.base import notifiers_by_key
+                    from bot.delivery.outbox import deliver_until_idle
+
+                    alert_run = await deliver_until_idle(db, notifiers_by_key(notifiers), max_wait=30.0)
+                    outcome.deliveries.add(alert_run)
             except Exception as err:  # noqa: BLE001 - the poll's own result still stands
                 err_console.print(f"cacwatch: operator alerts failed: {err.__class__.__name__}", markup=False, highlight=False)
             return outcome
@@ -301,6 +314,15 @@ def _register_email_commands() -> None:
 
 
 _register_email_commands()
+
+
+def _register_user_commands() -> None:
+    from bot.app.cli_users import users_app
+
+    app.add_typer(users_app, name="users", help="Accounts of the web app (add, list, disable, set-password).")
+
+
+_register_user_commands()
 
 
 def _register_list_commands() -> None:
@@ -568,6 +590,11 @@ def status() -> None:
         db.dispose()
     console = _console()
     print_status(console, snapshot, leader=leader, readiness_max_age=settings.service.readiness_max_age)
+    from bot.app.alert_destinations import alert_destinations
+
+    where = alert_destinations(settings)
+    alerts_to = "; ".join(d.label for d in where) if where else "nowhere (incidents are only shown here: see README, \"Operator alerts\")"
+    console.print(f"operator alerts go to: {alerts_to}", markup=False, highlight=False, soft_wrap=True)
     # The proof that nothing was missed: CAC's stated GenAI totals against what is held.
     for line in totals_lines(reconciliations):
         console.print(line, markup=False, highlight=False, soft_wrap=True)

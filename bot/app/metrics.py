@@ -33,7 +33,7 @@ from storage.status_repo import IncidentStatus, SourceStatus, StatusRepository
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from bot.changes.event_schema import Event
+    from bot.changes.event_schema import Event, OperatorAlertEvent
     from bot.delivery.notifiers.base import Notifier
     from bot.ingest.pipeline import PollReport
 
@@ -117,7 +117,7 @@ class _TimedNotifier:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _done(self, event: "Event") -> None:
+    def _done(self, event: "Event | OperatorAlertEvent") -> None:
         try:
             created = datetime.strptime(event["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
         except (KeyError, TypeError, ValueError):
@@ -137,6 +137,10 @@ class _TimedNotifier:
         await self._inner.deliver_batch(events, *args, **kwargs)
         for event, _delivery_id in events:
             self._done(event)
+
+    async def deliver_operator_alert(self, alert: Any, *args: Any, **kwargs: Any) -> None:
+        await self._inner.deliver_operator_alert(alert, *args, **kwargs)
+        self._done(alert)
 
 
 class Metrics:

@@ -38,6 +38,7 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rich.console import Console
 
+from bot.app.alert_destinations import no_destination_warning
 from bot.app.alerts import Alerter
 from bot.settings.config import Settings
 from bot.app.health import HttpServer, PortUnavailable, Response, probe_routes
@@ -203,11 +204,7 @@ class Service:
 
     def _warn_without_alerts(self) -> None:
         if not self.alerter.enabled:
-            log.warning(
-                "no operator alert destination configured (notify.telegram.admin_chat, service.alert_email): "
-                "incidents (a source failing, a list that no longer parses, a held re-issue) are recorded "
-                "and shown by `cacwatch status`, but nobody is told"
-            )
+            log.warning(no_destination_warning())
 
     # --- SIGHUP: watchlist and destinations read again ---------------------------------------
 
@@ -456,7 +453,10 @@ class Service:
                 except Exception:  # noqa: BLE001 - keep counting without the database
                     self._failures += 1
             try:
+                queued = self.alerter.queued
                 await self.alerter.after_poll(report)
+                if self.alerter.queued != queued:
+                    self._wake.set()  # operator.alert events for webhooks: deliver them now
             except Exception:  # noqa: BLE001 - alerts are best effort; the poll itself succeeded
                 log.exception("operator alerts failed")
         if self._isolated_polls:

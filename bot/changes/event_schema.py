@@ -21,7 +21,7 @@ A list with more filings than fit one body is split into several events with
 from collections.abc import Mapping
 from typing import Literal, NotRequired, TypedDict, TypeGuard, cast, get_args
 
-from bot.settings.event_types import EVENT_TYPES, LIST_EVENT_TYPES, EventType, ListEventType
+from bot.settings.event_types import EVENT_TYPES, LIST_EVENT_TYPES, OPERATOR_ALERT, EventType, ListEventType, OperatorEventType
 
 __all__ = [
     "EventType",
@@ -74,6 +74,9 @@ __all__ = [
     "ListEvent",
     "BaselineEvent",
     "Event",
+    "OperatorAlertData",
+    "OperatorAlertEvent",
+    "operator_alert_from_json",
     "EVENT_TYPES",
     "LIST_EVENT_TYPES",
     "FINDING_TYPES",
@@ -411,6 +414,25 @@ class BaselineEvent(TypedDict):
 Event = ListEvent | BaselineEvent
 
 
+class OperatorAlertData(TypedDict):
+    incident: str  # the incident's key: source:cac, list:<where>, totals:<kind>:<as_of>, held:<kind>:<month>:<id>
+    state: Literal["opened", "resolved"]
+    subject: str  # one line, as the alert's email subject / chat title
+    text: str  # what happened and what to do, plain text
+    opened_at: str  # ISO 8601 UTC
+    resolved_at: str | None  # ISO 8601 UTC once resolved
+
+
+class OperatorAlertEvent(TypedDict):
+    """An incident opened or resolved, for the webhooks that ask for ``operator.alert`` by name.
+    Not an ``Event``: no notifier that announces lists ever sees one."""
+
+    id: str  # the same for every retry and every poll that tries again: evt_alert_<digest>
+    type: OperatorEventType
+    timestamp: str
+    data: OperatorAlertData
+
+
 def is_list_event(event: Event) -> TypeGuard[ListEvent]:
     return event["type"] != "baseline.established"
 
@@ -472,6 +494,27 @@ def event_from_json(payload: Mapping[str, object]) -> Event:
         raise EventPayloadError(f"{event_id}: new, changed and removed must be lists")
     _check_findings(data["notable"], str(event_id))
     return cast(Event, payload)
+
+
+_ALERT_KEYS: frozenset[str] = OperatorAlertData.__required_keys__
+
+
+def operator_alert_from_json(payload: Mapping[str, object]) -> OperatorAlertEvent:
+    """Stored JSON (the outbox's payload) as an operator alert, checked as ``event_from_json`` checks events."""
+    if payload.get("type") != OPERATOR_ALERT:
+        raise EventPayloadError(f"not an operator alert: {payload.get('type')!r}")
+    if not isinstance(payload.get("id"), str) or not isinstance(payload.get("timestamp"), str):
+        raise EventPayloadError("operator.alert: id and timestamp must be strings")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise EventPayloadError(f"{payload['id']}: data is not an object")
+    if missing := _ALERT_KEYS - data.keys():
+        raise EventPayloadError(f"{payload['id']}: data lacks {', '.join(sorted(missing))}")
+    if data["state"] not in ("opened", "resolved") or not all(
+        isinstance(data[name], str) for name in ("incident", "subject", "text", "opened_at")
+    ):
+        raise EventPayloadError(f"{payload['id']}: state, incident, subject, text or opened_at malformed")
+    return cast(OperatorAlertEvent, payload)
 
 
 def findings_from_json(findings: object) -> list[Finding]:

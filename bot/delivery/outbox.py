@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 
-from bot.changes.event_schema import Event, EventPayloadError, event_from_json
+from bot.changes.event_schema import Event, EventPayloadError, OperatorAlertEvent, event_from_json, operator_alert_from_json
+from bot.settings.event_types import OPERATOR_ALERT
 from bot.delivery.notifiers.base import DeliveryError, Notifier
 from storage.db import Database, Session
 from storage.outbox_repo import ClaimedDelivery, DeliveryState, OutboxRepository
@@ -31,6 +32,7 @@ __all__ = [
     "RETRY_DELAYS",
     "new_event_id",
     "enqueue",
+    "enqueue_operator_alert",
     "deliver_due",
     "deliver_until_idle",
     "anything_due",
@@ -79,6 +81,28 @@ def enqueue(session: Session, event: Event, notifiers: Iterable[Notifier], *, li
                 event_pk, notifier.destination, destination, not_before=notifier.not_before(event, now, destination)
             )
             count += 1
+    return count
+
+
+def enqueue_operator_alert(session: Session, alert: OperatorAlertEvent, notifiers: Iterable[Notifier]) -> int:
+    """Write an operator alert once (its id is stable per incident opened or resolved) with one
+    delivery per destination that carries operator alerts and has none for it yet. Writing it
+    again (a crash before the incident was marked announced, the next poll) adds nothing twice.
+    Returns how many destinations have it queued or delivered."""
+    repo = OutboxRepository(session)
+    event_pk = repo.event_pk(alert["id"])
+    if event_pk is None:
+        event_pk = repo.add_event(alert["id"], alert["type"], dict(alert), list_id=None)
+    disabled = repo.disabled_destinations()
+    now = utcnow()
+    count = 0
+    for notifier in notifiers:
+        destination = notifier.destination
+        if not notifier.carries_operator_alerts or destination in disabled:
+            continue
+        if not repo.delivery_states(destination, [event_pk]):
+            repo.add_delivery(event_pk, destination, destination, not_before=now)
+        count += 1
     return count
 
 
@@ -204,7 +228,11 @@ class _OutcomeWriter:
 
 async def _send(notifier: Notifier, batch: Sequence[_Claimed]) -> DeliveryError | None:
     try:
-        if notifier.batches:
+        if batch[0].payload.get("type") == OPERATOR_ALERT:
+            (item,) = batch  # only carriers get these, and none of them batches
+            alert = operator_alert_from_json(item.payload)
+            await notifier.deliver_operator_alert(alert, delivery_id=item.delivery_id)
+        elif notifier.batches:
             events = [(event_from_json(c.payload), c.delivery_id) for c in batch]
             await notifier.deliver_batch(events, destination=batch[0].destination)
         else:
@@ -318,6 +346,9 @@ def replay(db: Database, notifier: Notifier, *, since: datetime, resend: bool = 
             state = states.get(pk)
             if state in (DeliveryState.PENDING, DeliveryState.SENDING) or (state == DeliveryState.DELIVERED and not resend):
                 skipped += 1
+                continue
+            if payload.get("type") == OPERATOR_ALERT:
+                filtered += 1  # an incident's alert is news once, never replayed to an endpoint
                 continue
             try:
                 event = event_from_json(payload)

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.settings.event_types import EVENT_TYPES
+from bot.settings.event_types import EVENT_TYPES, OPERATOR_ALERT, WEBHOOK_EVENT_TYPES
 from scrapers.records import Kind
 from scrapers.sources.base import Duration, parse_duration
 from scrapers.sources.cac.settings import BusyHoursSettings, CacSourceSettings
@@ -46,6 +46,8 @@ __all__ = [
     "ServiceSettings",
     "WebSettings",
     "WebAuthSettings",
+    "SessionSettings",
+    "ProxyAuthSettings",
     "load_settings",
     "resolve_relative_paths",
     "parse_duration",
@@ -104,11 +106,16 @@ def _known_kinds(kinds: list[str] | None) -> list[str] | None:
     return kinds
 
 
-def _known_events(events: list[str] | None) -> list[str] | None:
+def _known_events(events: list[str] | None, allowed: tuple[str, ...] = EVENT_TYPES) -> list[str] | None:
     for event in events or []:
-        if event not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {event!r} (one of {', '.join(EVENT_TYPES)})")
+        if event not in allowed:
+            hint = " (Apprise entries carry operator alerts with operator_alerts: true)" if event == OPERATOR_ALERT else ""
+            raise ValueError(f"unknown event type {event!r} (one of {', '.join(allowed)}){hint}")
     return events
+
+
+def _webhook_events(events: list[str] | None) -> list[str] | None:
+    return _known_events(events, WEBHOOK_EVENT_TYPES)
 
 
 def _http_url(problem: str) -> AfterValidator:
@@ -129,6 +136,8 @@ def _without_trailing_slash(url: str) -> str:
 # Filters that refuse unknown names where they are declared.
 _KnownKinds = Annotated[list[str] | None, AfterValidator(_known_kinds)]
 _KnownEvents = Annotated[list[str] | None, AfterValidator(_known_events)]
+# A webhook may also ask for operator alerts by name (never implied by leaving ``events`` out).
+_WebhookEvents = Annotated[list[str] | None, AfterValidator(_webhook_events)]
 
 
 class _DestinationFilters(NotifierSettings):
@@ -151,6 +160,9 @@ class WebhookSettings(_DestinationFilters):
     kind: ClassVar[str] = "webhook"
     module: ClassVar[str] = "bot.delivery.notifiers.webhook"
     url: Annotated[str, _http_url("must be an http(s) URL")]
+    # Event types this endpoint gets (default: every list and baseline event). ``operator.alert``
+    # adds operator alerts (incidents opened and resolved); only an endpoint naming it gets them.
+    events: _WebhookEvents = None
     # "whsec_<base64>" (Standard Webhooks); any other string is used as raw key bytes.
     secret: str
     allow_private: bool = False
@@ -459,6 +471,60 @@ class WebAuthSettings(_Strict):
         return self
 
 
+class SessionSettings(_Strict):
+    """``web.sessions``: signed-in browsers (accounts of the self-service side) and sign-in limits."""
+
+    # A session ends this long after sign-in, or after this long without a request.
+    lifetime: Duration = 14 * 86400.0
+    idle: Duration = 12 * 3600.0
+    # Wrong passwords for one account (or from one client) this many times within
+    # failure_window: 429 with Retry-After until the window moves on.
+    account_failures: int = Field(default=5, ge=1, le=1000)
+    client_failures: int = Field(default=20, ge=1, le=10000)
+    failure_window: Duration = 900.0
+
+    @model_validator(mode="after")
+    def _positive(self) -> "SessionSettings":
+        for name in ("lifetime", "idle", "failure_window"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be more than 0")
+        return self
+
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+class ProxyAuthSettings(_Strict):
+    """``web.proxy_auth``: sign-in by a trusted reverse proxy (SSO) that puts the user's email in
+    ``header``; honoured only on connections from the ``trusted`` networks (the proxy's address)."""
+
+    header: str = "X-Forwarded-Email"
+    trusted: list[str] = Field(min_length=1, max_length=64)
+    # An address the proxy vouches for but no account has yet: made a member (true) or refused.
+    create_members: bool = False
+
+    @field_validator("header")
+    @classmethod
+    def _header_name(cls, header: str) -> str:
+        if not _HEADER_NAME.match(header):
+            raise ValueError("must be an HTTP header name (letters, digits and '-')")
+        if header.lower() in ("authorization", "cookie", "host"):
+            raise ValueError(f"{header} cannot carry the user's email")
+        return header
+
+    @field_validator("trusted")
+    @classmethod
+    def _networks(cls, trusted: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in trusted:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an address or network (e.g. 127.0.0.1/32)") from None
+        return trusted
+
+
 # The site's address as links give it: http(s), without a trailing slash.
 _PublicUrl = Annotated[str, _http_url("must be an http:// or https:// URL"), AfterValidator(_without_trailing_slash)]
 
@@ -468,6 +534,9 @@ class WebSettings(_Strict):
 
     public_url: _PublicUrl | None = None  # e.g. https://cac.example.org — links in feeds (and messages) use it
     auth: WebAuthSettings | None = None
+    # Accounts (``cacwatch users``, /signin): session lifetime and sign-in limits.
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    proxy_auth: ProxyAuthSettings | None = None
     # Whole answers kept per state of the data, so repeated requests cost no query (0: off).
     cache_mb: int = Field(default=8, ge=0, le=1024)
     # `cacwatch run` on an address off loopback (service.health_host) without auth answers the

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from bot.changes.event_schema import EventType
+from bot.changes.event_schema import EVENT_TYPES, EventType
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
 from bot.web.models import (
@@ -261,7 +261,8 @@ def get_changes(
     `baseline.established`), as webhooks carry it, each with its `seq`. A tool that cannot
     receive webhooks polls `?after=<next_after>` and sees every event exactly once, in order."""
     check_known(request.query_params.keys(), ("after", "limit", "type"))
-    events = web_state(request).corpus.events_after(after, limit=limit, types=(type,) if type else ())
+    # Only list and baseline events: operator alerts (also in the outbox) are for the operator's webhooks.
+    events = web_state(request).corpus.events_after(after, limit=limit, types=(type,) if type else EVENT_TYPES)
     items = [
         {"seq": e.seq, "id": e.payload.get("id", ""), "type": e.payload.get("type", ""),
          "timestamp": e.payload.get("timestamp", ""), "data": e.payload.get("data") or {}}

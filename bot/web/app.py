@@ -5,10 +5,11 @@
 routes such as ``Route("/healthz", endpoint)`` or ``Route("/email/unsubscribe", ep,
 methods=["POST"])``; paths in ``open_paths`` skip ``web.auth``, e.g. the probes).
 
-The read side is GET only (HEAD answered as GET); the self-service side (``bot.web.subscriptions``:
-sign-up, confirmation, preferences and their API) also takes forms and JSON and writes only
-its own records. The search index is brought up to date when the app starts (stale or missing
-rows only).
+The read side is GET only (HEAD answered as GET); the self-service side (accounts: ``/signin``,
+``/account``, ``/api/v1/tokens`` …; digest subscriptions: ``bot.web.subscriptions``) also takes
+forms, POST, PATCH and DELETE for a signed-in principal (``bot.web.access``) or, for the
+subscription pages, a token from a mail. The search index is brought up to date when the app
+starts (stale or missing rows only).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from starlette.staticfiles import StaticFiles
 from bot.settings.config import BriefsSettings, EmailSettings, Settings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import api, dossiers, feeds, insights, pages, subscriptions
+from bot.web import accounts, api, dossiers, feeds, insights, pages, subscriptions
+from bot.web.access import Access
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
 from bot.web.http import (
-    BasicOrBearerAuth,
     HeadAsGet,
     LoopbackOnly,
     SecurityHeaders,
@@ -142,7 +143,7 @@ def create_app(
     app = FastAPI(
         title="cacwatch",
         version="1",
-        summary="CAC algorithm filings: search, lists, filers, history and feeds (read-only).",
+        summary="CAC algorithm filings: search, lists, filers, history and feeds; accounts and self-service.",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # served below, with an ETag like every other GET
@@ -179,6 +180,8 @@ def create_app(
         return etag_response(request, json_body(app.openapi()), "application/json")
 
     app.include_router(api.router)
+    app.include_router(accounts.api_router)
+    app.include_router(accounts.page_router)
     app.include_router(insights.api_router)
     app.include_router(dossiers.api_router)
     app.include_router(feeds.router)
@@ -199,11 +202,11 @@ def create_app(
     # Links follow the Host asked only without web.public_url: only then is the Host part of the key.
     per_host = web.public_url is None
     asgi: Any = AnswerCache(app, lambda: state, max_bytes=web.cache_mb * 1024 * 1024, per_host=per_host)
-    # The sign-up and the pages whose emailed token is their credential need no web.auth.
+    # The pages whose emailed token is their credential need no web.auth.
     open_paths = {*open_paths, *subscriptions.PUBLIC_PATHS}
-    if web.auth is not None:
-        asgi = BasicOrBearerAuth(asgi, web.auth, open_paths)
-    elif loopback_only:
+    # Who is asking: web.auth, a personal API token, a session, a trusted proxy (bot.web.access).
+    asgi = Access(asgi, db, web, open_paths)
+    if web.auth is None and loopback_only:
         asgi = LoopbackOnly(asgi, open_paths)
     # Outermost (inside HEAD-as-GET only): refusals (401, 403, 429) carry the headers too.
     return HeadAsGet(SecurityHeaders(asgi))

@@ -4,8 +4,9 @@
 - Errors are one-line JSON ``{"error": …}`` under /api and /feeds, a small HTML page elsewhere.
 - Security headers on everything: a strict Content-Security-Policy (no script at all, nothing
   from outside the app), no sniffing, no framing, no referrer.
-- Optional ``web.auth``: HTTP basic and/or bearer token, compared in constant time, with a
-  limit on failed attempts per client; without it, ``LoopbackOnly`` for a public address.
+- Optional ``web.auth``: HTTP basic and/or bearer token, compared in constant time
+  (``web_auth_allows``; the access layer is ``bot.web.access``); without it, ``LoopbackOnly``
+  for a public address.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ __all__ = [
     "wants_json",
     "SecurityHeaders",
     "HeadAsGet",
-    "BasicOrBearerAuth",
+    "web_auth_allows",
+    "client_of",
     "FailedAttempts",
     "LoopbackOnly",
     "is_loopback",
@@ -177,61 +179,25 @@ class FailedAttempts:
                 self._failures.popitem(last=False)
 
 
-class BasicOrBearerAuth:
-    """``web.auth``: every path except ``open_paths`` needs the password or the token.
+def web_auth_allows(auth: WebAuthSettings, authorization: str) -> bool:
+    """Whether an ``Authorization`` header holds ``web.auth``'s password or token (constant time)."""
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and auth.token:
+        return hmac.compare_digest(value.encode(), auth.token.encode())
+    if scheme.lower() == "basic" and auth.password:
+        try:
+            user, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        same_user = hmac.compare_digest(user.encode(), auth.username.encode())
+        return hmac.compare_digest(password.encode(), auth.password.encode()) and same_user
+    return False
 
-    A client whose wrong credentials reach ``auth.max_failures`` within ``auth.failure_window``
-    gets 429 (with Retry-After) instead of an answer until the window has moved on: guessing
-    a secret is then a matter of centuries. A request without credentials (a browser's first
-    try, before it asks for them) is not a failure.
-    """
 
-    def __init__(self, app: ASGIApp, auth: WebAuthSettings, open_paths: Iterable[str] = ()) -> None:
-        self.app = app
-        self.auth = auth
-        self.open_paths = frozenset(open_paths)
-        self.attempts = FailedAttempts(auth.max_failures, auth.failure_window)
-
-    def _allowed(self, authorization: str) -> bool:
-        scheme, _, value = authorization.partition(" ")
-        value = value.strip()
-        if scheme.lower() == "bearer" and self.auth.token:
-            return hmac.compare_digest(value.encode(), self.auth.token.encode())
-        if scheme.lower() == "basic" and self.auth.password:
-            try:
-                user, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return False
-            same_user = hmac.compare_digest(user.encode(), self.auth.username.encode())
-            return hmac.compare_digest(password.encode(), self.auth.password.encode()) and same_user
-        return False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.open_paths:
-            await self.app(scope, receive, send)
-            return
-        client = _client_of(scope)
-        wait = self.attempts.retry_after(client)
-        if wait is not None:
-            message = "too many failed attempts to authenticate: try again later"
-            await error_response(scope["path"], 429, message, {"Retry-After": str(wait)})(scope, receive, send)
-            return
-        authorization = Headers(scope=scope).get("authorization", "")
-        if self._allowed(authorization):
-            from bot.web.principal import OPERATOR, set_principal
-
-            set_principal(scope, OPERATOR)
-            await self.app(scope, receive, send)
-            return
-        if authorization:
-            self.attempts.failed(client)
-        challenges = []
-        if self.auth.password:
-            challenges.append('Basic realm="cacwatch", charset="UTF-8"')
-        if self.auth.token:
-            challenges.append('Bearer realm="cacwatch"')
-        response = error_response(scope["path"], 401, "authentication required", {"WWW-Authenticate": ", ".join(challenges)})
-        await response(scope, receive, send)
+def client_of(scope: Scope) -> str:
+    """The peer's address (the proxy's, behind one)."""
+    return _client_of(scope)
 
 
 class LoopbackOnly:

@@ -1,7 +1,7 @@
 """Self-service email digest subscriptions: the public sign-up, its double opt-in, the
 preferences link, the signed-in list and the JSON API (``/api/v1/subscriptions``).
 
-Pages (no sign-in; every form carries the CSRF token of ``bot.web.principal``; every answer is
+Pages (no sign-in needed; every form carries the CSRF token of ``bot.web.principal``; every answer is
 ``private_html``, never kept by the answer cache):
 
 - ``/subscribe``: email, kinds, cadence, language, watchlist (through the one resolver, with
@@ -30,6 +30,8 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from bot.web.forms import bounded_json_body, read_form
+from bot.web.forms import field as form_field
 from bot.web.http import FailedAttempts
 from bot.web.models import ErrorModel
 from bot.web.params import check_known
@@ -56,18 +58,21 @@ if TYPE_CHECKING:
 
 __all__ = ["install", "PUBLIC_PATHS", "page_router", "api_router"]
 
-# Reached without credentials even when web.auth guards the rest: the sign-up, and the two
-# pages whose token (from the mail) is their credential.
-PUBLIC_PATHS = frozenset({"/subscribe", "/subscribe/confirm", "/subscriptions/manage"})
+# Reached without credentials even when web.auth guards the rest: the two pages whose token
+# (from the mail) is their credential. /subscribe follows web.auth like every public page (and a
+# signed-in member's sign-up is theirs: the access layer must see who asks there).
+PUBLIC_PATHS = frozenset({"/subscribe/confirm", "/subscriptions/manage"})
 
-_MAX_FIELDS = 40
-_MAX_PART = 16 * 1024
+_MAX_FIELDS = 20
+_FORM_FIELDS = ("email", "cadence", "language", "watchlist", "attach_brief", "keep_unrecognised", "token", "action")
+_MAX_PART = 16 * 1024  # the watchlist's characters (50 entries of at most 200)
+_MAX_BYTES = 160 * 1024  # the form as sent: Chinese text is 9 bytes a character, URL-encoded
 _EMAIL_LIMIT = 254
 _TOKEN_LIMIT = 64
 _UNAVAILABLE = "自助订阅暂不可用 · Self-service sign-up is unavailable on this site (the operator has not set up outgoing mail)."
 
 page_router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+api_router = APIRouter(prefix="/api/v1", tags=["subscriptions"], dependencies=[Depends(bounded_json_body)])
 
 
 # Sign-up mails one client (address) may cause through the public page in an hour, whatever the
@@ -105,35 +110,31 @@ def _db(request: Request) -> Any:
 # --- forms ---------------------------------------------------------------------------------------
 
 
-async def _form(request: Request) -> dict[str, list[str]]:
-    """The posted form's fields (bounded: fields, sizes, no files)."""
-    form = await request.form(max_files=0, max_fields=_MAX_FIELDS, max_part_size=_MAX_PART)
-    fields: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if not isinstance(value, str):
-            raise HTTPException(400, "files are not accepted here")
-        fields.setdefault(key, []).append(value)
-    check_csrf(request, _one(fields, CSRF_FIELD, 64))
+async def _form(request: Request) -> dict[str, str]:
+    """The posted form's fields (``bot.web.forms.read_form``: bounded, one value each), CSRF checked."""
+    from bot.delivery.email.selfservice import KINDS
+
+    fields = await read_form(request, max_fields=_MAX_FIELDS, max_bytes=_MAX_BYTES)
+    check_csrf(request, form_field(fields, CSRF_FIELD, limit=64))
+    known = {CSRF_FIELD, *_FORM_FIELDS, *(f"kind_{kind}" for kind in KINDS)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise HTTPException(400, f"{unknown[0][:40]}: not a field of this form")
     return fields
 
 
-def _one(fields: dict[str, list[str]], name: str, limit: int) -> str:
-    values = fields.get(name) or [""]
-    if len(values) > 1:
-        raise HTTPException(400, f"{name}: given more than once")
-    if len(values[0]) > limit:
-        raise HTTPException(400, f"{name}: longer than {limit} characters")
-    return values[0]
+def _one(fields: dict[str, str], name: str, limit: int) -> str:
+    return form_field(fields, name, limit=limit)
 
 
-def _preferences_from(fields: dict[str, list[str]]) -> tuple[Preferences, list[str]]:
+def _preferences_from(fields: dict[str, str]) -> tuple[Preferences, list[str]]:
     """The preferences of a form (ValueError naming the field) and its watchlist entries."""
-    from bot.delivery.email.selfservice import MAX_WATCH_ITEMS, check_preferences
+    from bot.delivery.email.selfservice import KINDS, MAX_WATCH_ITEMS, check_preferences
 
     lines = [line.strip() for line in _one(fields, "watchlist", _MAX_PART).splitlines() if line.strip()]
     if len(lines) > MAX_WATCH_ITEMS:
         raise ValueError(f"watchlist: at most {MAX_WATCH_ITEMS} entries (one per line)")
-    kinds = fields.get("kinds", [])
+    kinds = [kind for kind in KINDS if fields.get(f"kind_{kind}") == "1"]
     preferences = check_preferences(
         kinds=kinds,
         cadence=_one(fields, "cadence", 20) or "immediate",
@@ -187,7 +188,7 @@ def _sign_up(request: Request, address: str, preferences: Preferences, owner: in
         return sign_up(session, config.email, address, preferences, owner_user_id=owner)
 
 
-def _form_values(fields: dict[str, list[str]] | None = None, subscription: Subscription | None = None) -> dict[str, Any]:
+def _form_values(fields: dict[str, str] | None = None, subscription: Subscription | None = None) -> dict[str, Any]:
     """What the preferences form shows: the posted values, a subscription's, or the defaults."""
     if subscription is not None:
         return {
@@ -200,12 +201,12 @@ def _form_values(fields: dict[str, list[str]] | None = None, subscription: Subsc
         }
     fields = fields or {}
     return {
-        "email": (fields.get("email") or [""])[0][:_EMAIL_LIMIT],
-        "kinds": [k for k in fields.get("kinds", []) if len(k) < 40],
-        "cadence": (fields.get("cadence") or ["immediate"])[0][:20],
-        "language": (fields.get("language") or ["both"])[0][:10],
-        "watchlist": (fields.get("watchlist") or [""])[0][:_MAX_PART],
-        "attach_brief": (fields.get("attach_brief") or [""])[0] == "1",
+        "email": fields.get("email", "")[:_EMAIL_LIMIT],
+        "kinds": [name[len("kind_"):] for name, value in fields.items() if name.startswith("kind_") and value == "1"],
+        "cadence": fields.get("cadence", "immediate")[:20],
+        "language": fields.get("language", "both")[:10],
+        "watchlist": fields.get("watchlist", "")[:_MAX_PART],
+        "attach_brief": fields.get("attach_brief") == "1",
     }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from bot.changes.event_schema import Event, event_kind
+from bot.changes.event_schema import Event, OperatorAlertEvent, event_kind
 from storage.db import Database, Session
 
 __all__ = ["Notifier", "DeliveryError", "NOTIFIER_KINDS", "DestinationFilters", "passes_filters", "notifiers_by_key"]
@@ -127,6 +127,15 @@ class Notifier(ABC):
                 await self.deliver(event, delivery_id=delivery_id)
             else:
                 await self.deliver_to(event, delivery_id=delivery_id, destination=destination)
+
+    @property
+    def carries_operator_alerts(self) -> bool:
+        """True when this destination asked for operator alerts (``operator.alert``); default: no."""
+        return False
+
+    async def deliver_operator_alert(self, alert: OperatorAlertEvent, *, delivery_id: str) -> None:
+        """Deliver one operator alert (only called when ``carries_operator_alerts``)."""
+        raise DeliveryError(f"{self.kind} does not carry operator alerts", retryable=False)
 
     @property
     def batches(self) -> bool:

@@ -9,12 +9,14 @@ libraries). No kind is named here: a new notifier needs its module and its setti
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 
 from bot.settings.config import NotifierSettings, Settings
+from bot.settings.event_types import OPERATOR_ALERT
 from bot.delivery.notifiers.base import NOTIFIER_KINDS, Notifier
 from storage.db import Database
 
-__all__ = ["build_notifiers", "notifier_class"]
+__all__ = ["build_notifiers", "build_alert_carriers", "notifier_class"]
 
 
 def notifier_class(settings: NotifierSettings) -> type[Notifier]:
@@ -27,13 +29,30 @@ def notifier_class(settings: NotifierSettings) -> type[Notifier]:
         raise LookupError(f"notifier kind {settings.kind!r}: {settings.module} registers no such notifier") from None
 
 
+def _entries(settings: Settings) -> Iterator[NotifierSettings]:
+    """Every notifier entry under ``notify:``, in the order of its keys."""
+    for _key, value in settings.notify:
+        for entry in value if isinstance(value, list) else [value]:
+            if isinstance(entry, NotifierSettings):
+                yield entry
+
+
 def build_notifiers(settings: Settings, db: Database | None = None) -> list[Notifier]:
     notifiers: list[Notifier] = []
-    for _key, value in settings.notify:
-        entries = value if isinstance(value, list) else [value]
-        for entry in entries:
-            if isinstance(entry, NotifierSettings):
-                notifier = notifier_class(entry).from_settings(entry, db)
-                notifier.public_url = settings.web.public_url
-                notifiers.append(notifier)
+    for entry in _entries(settings):
+        notifier = notifier_class(entry).from_settings(entry, db)
+        notifier.public_url = settings.web.public_url
+        notifiers.append(notifier)
     return notifiers
+
+
+def build_alert_carriers(settings: Settings, db: Database | None = None) -> list[Notifier]:
+    """The notifiers of the entries that ask for operator alerts by name (``events:
+    [operator.alert]``) and can carry them: only those modules are imported."""
+    carriers: list[Notifier] = []
+    for entry in _entries(settings):
+        if OPERATOR_ALERT in (getattr(entry, "events", None) or ()):
+            notifier = notifier_class(entry).from_settings(entry, db)
+            if notifier.carries_operator_alerts:
+                carriers.append(notifier)
+    return carriers

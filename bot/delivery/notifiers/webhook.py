@@ -37,7 +37,8 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from bot.settings.config import WebhookSettings
-from bot.changes.event_schema import Event, split_event
+from bot.changes.event_schema import Event, OperatorAlertEvent, split_event
+from bot.settings.event_types import OPERATOR_ALERT
 from bot.settings.redact import mask_url
 from bot.settings.netguard import UnresolvableHost, UnsafeURL, avalidate_outbound_url, check, guarded_transport
 from bot.delivery.notifiers.base import DeliveryError, Notifier, passes_filters
@@ -63,7 +64,7 @@ _MAX_RETRY_AFTER = 86400.0  # a receiver cannot park a delivery for more than a 
 _ERROR_SNIPPET = 200  # bytes of a failing response kept in last_error, for the operator
 
 
-def encode_body(event: Event) -> str:
+def encode_body(event: Event | OperatorAlertEvent) -> str:
     """The exact JSON text that is signed and sent (docs/webhook-events.schema.json).
 
     ``id`` is the event's own id, the same at every endpoint, so receivers can correlate
@@ -216,6 +217,10 @@ class WebhookNotifier(Notifier):
     def accepts(self, event: Event) -> bool:
         return passes_filters(self.settings, event)
 
+    @property
+    def carries_operator_alerts(self) -> bool:
+        return OPERATOR_ALERT in (self.settings.events or ())
+
     def problems(self) -> list[str]:
         """What is wrong with the URL now (resolves DNS), for startup checks and logs."""
         problem = check(self.settings.url, allow_private=self.settings.allow_private)
@@ -239,6 +244,13 @@ class WebhookNotifier(Notifier):
         }
 
     async def deliver(self, event: Event, *, delivery_id: str) -> None:
+        await self._post(encode_body(event), delivery_id)
+
+    async def deliver_operator_alert(self, alert: OperatorAlertEvent, *, delivery_id: str) -> None:
+        # The same envelope, signature and retries as every event (type "operator.alert").
+        await self._post(encode_body(alert), delivery_id)
+
+    async def _post(self, body: str, delivery_id: str) -> None:
         url, timeout = self.settings.url, self.settings.timeout
         try:
             # Again at every send: DNS may have changed since the config was loaded.
@@ -247,7 +259,6 @@ class WebhookNotifier(Notifier):
             raise DeliveryError(str(err), retryable=True) from None
         except UnsafeURL as err:
             raise DeliveryError(f"refused unsafe URL: {err}", retryable=False) from None
-        body = encode_body(event)
         headers = self.headers(body, delivery_id)
         try:
             # asyncio.timeout bounds the whole attempt; httpx's own timeouts are per phase
