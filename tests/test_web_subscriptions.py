@@ -3,8 +3,8 @@ the public sign-up with double opt-in against a real SMTP server (aiosmtpd), the
 preferences pages, the API with member isolation, bounded inputs, no enumeration of subscribers,
 the per-address mail bound. SQLite and PostgreSQL.
 
-Members: until accounts exist, a test-only ASGI layer puts a member principal on the scope from a
-header (the shared brief's way of testing owner logic); the operator is web.auth's token.
+Members and operators are real accounts (bot.web.users) using personal API tokens and browser
+sessions through the access layer; the operator of web.auth is its token.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.settings.config import EmailSettings, WebAuthSettings, WebSettings, settings_from_mapping
-from bot.web.principal import CSRF_FIELD, Principal, set_principal
+from bot.web.principal import CSRF_FIELD
 from smtp_sink import Sink, smtp_server
 from storage.db import Database
 from storage.models_email import EmailSubscriber
@@ -39,26 +39,27 @@ def email_settings(port: int, **overrides: Any) -> EmailSettings:
     return settings
 
 
-class AsMember:
-    """Test-only: ``X-Test-Member: <id>`` makes the request a member's (before any route runs)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"x-test-member":
-                    user = int(value)
-                    set_principal(scope, Principal(role="member", user_id=user, name=f"member{user}", via="session"))
-        await self.app(scope, receive, send)
-
-
 def make_app(database: Database, email: EmailSettings | None, *, auth: bool = False, public_url: str | None = PUBLIC) -> Any:
     from bot.web.app import create_app
 
     web = WebSettings(public_url=public_url, auth=WebAuthSettings(token=TOKEN) if auth else None, cache_mb=1)
-    return AsMember(create_app(database, web=web, refresh_in_child=False, email=email))
+    return create_app(database, web=web, refresh_in_child=False, email=email)
+
+
+def account(database: Database, email: str, role: str = "member") -> tuple[int, dict[str, str]]:
+    """A real account (bot.web.users) and the Authorization header of a personal API token of it."""
+    from bot.web import users
+
+    made = users.add_user(database, email, role=role, password=None)
+    return made.id, {"Authorization": f"Bearer {users.create_token(database, made.id, 'tests').secret}"}
+
+
+def session_cookie(database: Database, user_id: int) -> dict[str, str]:
+    """The cookie of a browser session signed in as the account."""
+    from bot.web import users
+    from bot.web.access import SESSION_COOKIE
+
+    return {SESSION_COOKIE: users.start_session(database, user_id, lifetime=3600)}
 
 
 def run(app: Any, steps: Any) -> Any:
@@ -271,11 +272,12 @@ def test_unrecognised_watch_entries_get_suggestions_and_are_kept_only_when_asked
 
 
 def test_without_mail_settings_or_public_url_sign_up_is_unavailable(database: Database, smtp: int, sink: Sink) -> None:
+    _, member = account(database, "ada@lawfirm.example")
     for app in (make_app(database, None), make_app(database, email_settings(smtp), public_url=None)):
         async def steps(client: httpx.AsyncClient) -> list[httpx.Response]:
             page = await client.get("/subscribe")
             posted = await client.post("/subscribe", data={CSRF_FIELD: csrf_of(page) if CSRF_FIELD in page.text else "", "email": READER})
-            api = await client.post("/api/v1/subscriptions", json={"email": READER}, headers={"X-Test-Member": "1"})
+            api = await client.post("/api/v1/subscriptions", json={"email": READER}, headers=member)
             return [page, posted, api]
 
         page, posted, api = run(app, steps)
@@ -318,7 +320,10 @@ def test_form_inputs_are_bounded(database: Database, smtp: int, sink: Sink) -> N
 def test_api_members_see_and_change_only_their_own(database: Database, smtp: int, sink: Sink) -> None:
     members = make_app(database, email_settings(smtp))
     operator = make_app(database, email_settings(smtp), auth=True)
-    alice, bob = {"X-Test-Member": "1"}, {"X-Test-Member": "2"}
+    alice_id, alice = account(database, "alice@accounts.example")
+    bob_id, bob = account(database, "bob@accounts.example")
+    _, ops = account(database, "ops@accounts.example", role="operator")
+    bob_browser = session_cookie(database, bob_id)
 
     async def member_steps(client: httpx.AsyncClient) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -334,7 +339,11 @@ def test_api_members_see_and_change_only_their_own(database: Database, smtp: int
         out["bob_get"] = await client.get(f"/api/v1/subscriptions/{sub_id}", headers=bob)
         out["bob_patch"] = await client.patch(f"/api/v1/subscriptions/{sub_id}", headers=bob, json={"cadence": "daily"})
         out["bob_delete"] = await client.delete(f"/api/v1/subscriptions/{sub_id}", headers=bob)
-        out["bob_page"] = await client.get("/subscriptions", headers=bob)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=members), base_url="http://test", cookies=bob_browser) as browser:
+            out["bob_page"] = await browser.get("/subscriptions")
+            out["bob_session_get"] = await browser.get(f"/api/v1/subscriptions/{sub_id}")
+            out["bob_session_patch"] = await browser.patch(f"/api/v1/subscriptions/{sub_id}", json={"cadence": "daily"})
+        out["ops_list"] = await client.get("/api/v1/subscriptions", headers=ops)
         out["alice_patch"] = await client.patch(f"/api/v1/subscriptions/{sub_id}", headers=alice, json={"cadence": "daily", "attach_brief": True})
         out["resubscribe_pending"] = await client.patch(f"/api/v1/subscriptions/{sub_id}", headers=alice, json={"unsubscribed": False})
         out["missing"] = await client.get("/api/v1/subscriptions/999999", headers=alice)
@@ -354,14 +363,16 @@ def test_api_members_see_and_change_only_their_own(database: Database, smtp: int
     assert [s["email"] for s in r["alice_list"].json()["items"]] == ["alice@lawfirm.example"]
     assert [s["email"] for s in r["bob_list"].json()["items"]] == ["bob@lawfirm.example"]
     alice_record = r["alice_get"].json()
-    assert alice_record["status"] == "pending" and alice_record["owner_user_id"] == 1 and alice_record["cadence"] == "weekly"
-    for name in ("bob_get", "bob_patch", "bob_delete", "missing"):
+    assert alice_record["status"] == "pending" and alice_record["owner_user_id"] == alice_id and alice_record["cadence"] == "weekly"
+    # An operator account sees everyone's.
+    assert sorted(x["email"] for x in r["ops_list"].json()["items"]) == ["alice@lawfirm.example", "bob@lawfirm.example"]
+    for name in ("bob_get", "bob_patch", "bob_delete", "missing", "bob_session_get", "bob_session_patch"):
         assert r[name].status_code == 404, name
         assert r[name].json() == {"error": "not found"}
     assert "alice@lawfirm.example" not in r["bob_page"].text and "bob@lawfirm.example" in r["bob_page"].text
     assert r["alice_patch"].status_code == 200
     assert r["alice_patch"].json()["cadence"] == "daily" and r["alice_patch"].json()["attach_brief"] is True
-    assert r["resubscribe_pending"].status_code == 400
+    assert r["resubscribe_pending"].status_code == 409
     assert 'id="subscriptions"' in r["alice_page"].text and "alice@lawfirm.example" in r["alice_page"].text
     assert r["anonymous_page"].status_code == 401
     assert row_of(database, "alice@lawfirm.example").status == "pending"  # type: ignore[union-attr]
@@ -393,7 +404,7 @@ def test_api_members_see_and_change_only_their_own(database: Database, smtp: int
 
 def test_api_inputs_are_bounded(database: Database, smtp: int, sink: Sink) -> None:
     app = make_app(database, email_settings(smtp))
-    member = {"X-Test-Member": "1"}
+    _, member = account(database, "ada@lawfirm.example")
     bodies = [
         {"email": "a" * 250 + "@x.example"},
         {"email": "not an address"},
@@ -542,7 +553,7 @@ def test_schemathesis_with_credentials(tmp_path: Any, smtp: int, as_member: bool
     database.migrate()
     try:
         app = make_app(database, email_settings(smtp), auth=not as_member)
-        headers = {"X-Test-Member": "3"} if as_member else {"Authorization": f"Bearer {TOKEN}"}
+        headers = account(database, "fuzz@accounts.example")[1] if as_member else {"Authorization": f"Bearer {TOKEN}"}
         # Some records to find, change and delete (ids 1..3; generated ids find others or none).
         for address in ("a@fuzz.example", "b@fuzz.example", "c@fuzz.example"):
             run(app, lambda client, address=address: client.post("/api/v1/subscriptions", headers=headers, json={"email": address}))

@@ -554,12 +554,16 @@ def _change(request: Request, principal: Principal, subscription_id: int, body: 
         changed = change_preferences(session, config.email, subscription_id, preferences)
         if body.unsubscribed is not None:
             if not body.unsubscribed and changed.status == "pending":
-                raise HTTPException(400, "unsubscribed: a pending subscription is confirmed by its emailed link only")
+                raise HTTPException(409, "unsubscribed: a pending subscription is confirmed by its emailed link only")
             changed = set_unsubscribed(session, subscription_id, body.unsubscribed)
         return changed
 
 
-@api_router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionModel, responses=_API_ERRORS)
+@api_router.patch(
+    "/subscriptions/{subscription_id}",
+    response_model=SubscriptionModel,
+    responses={**_API_ERRORS, 409: {"model": ErrorModel, "description": "Subscribing a pending subscription again (its mail confirms it)"}},
+)
 async def patch_subscription(
     request: Request, subscription_id: _Id, body: SubscriptionChange, principal: Annotated[Principal, Depends(require_principal)]
 ) -> Response:
