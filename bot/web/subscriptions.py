@@ -379,7 +379,7 @@ def _cadence_field(default: Any) -> Any:
 
 
 class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     # Checked by normalize_address (which also takes more dots); documented by the pattern.
     email: str = Field(max_length=_EMAIL_LIMIT, json_schema_extra={"format": "email", "pattern": EMAIL_PATTERN})
@@ -391,7 +391,7 @@ class SubscriptionCreate(BaseModel):
 
 
 class SubscriptionChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     kinds: list[_Kinds] | None = Field(default=None, max_length=3)
     cadence: str | None = _cadence_field(None)
