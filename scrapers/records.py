@@ -91,6 +91,9 @@ class ListRef:
     published_on: str | None = None
     is_cancellation: bool = False
     is_summary: bool = False
+    # Found on a page CAC updates in place: ``published_on`` is the page's first date, not
+    # necessarily this list's (storage.list_dates).
+    in_place: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,8 @@ class FilingRow:
     """One normalised row of one list, as interfaces.md defines the export record.
 
     ``row_index`` is the 0-based position among the list's data rows (provenance);
+    ``seq`` is its 序号 as printed (None when the cell is empty or there is no such column):
+    provenance too, not a field of the export record;
     ``flags`` records oddities kept rather than dropped (``malformed_number``).
     """
 
@@ -119,6 +124,7 @@ class FilingRow:
     # registered by a provincial office); ``scenario`` is 适用场景 of an on-device service.
     registration: str | None = None
     scenario: str | None = None
+    seq: str | None = None
 
     def fields(self) -> dict[str, object]:
         """The export-record fields this row determines (everything but list_month)."""

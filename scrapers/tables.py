@@ -438,6 +438,9 @@ def _registration(kind: Kind, header: _Header, number: str, index: int, warnings
     return header.registration
 
 
+_SEQ_MAX = 32  # 序号 as printed is kept up to this many characters (list_rows.seq)
+
+
 def _to_filing(record: _Record, kind: Kind, is_cancellation: bool, index: int, warnings: list[str]) -> FilingRow:
     raw = record.raw
     number, flags_t = normalize_filing_number(raw.get("number", ""))
@@ -497,4 +500,5 @@ def _to_filing(record: _Record, kind: Kind, is_cancellation: bool, index: int, w
         flags=tuple(flags),
         registration=_registration(kind, record.header, number, index, warnings),
         scenario=scenario,
+        seq=clean_text(raw.get("seq", ""))[:_SEQ_MAX] or None,
     )

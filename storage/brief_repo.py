@@ -34,10 +34,13 @@ class SeriesList:
     title: str
     page_url: str
     attachment_url: str
-    published_on: str | None
+    published_on: str | None  # the date of the page it was found on
     rows: int
     version_id: int
     version_sha256: str
+    # When CAC first published it and on what that rests (storage.list_dates).
+    first_published_on: str | None = None
+    published_basis: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,7 @@ class BriefRepository:
                 id=flist.id, kind=flist.kind, list_month=flist.list_month, name=flist.name, title=flist.title,
                 page_url=flist.page_url, attachment_url=flist.attachment_url, published_on=flist.published_on,
                 rows=version.row_count, version_id=version.id, version_sha256=version.sha256,
+                first_published_on=flist.first_published_on, published_basis=flist.published_basis,
             )
             for flist, version in self.session.execute(stmt)
         ]

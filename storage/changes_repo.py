@@ -33,6 +33,9 @@ class StoredList:
     name: str
     page_url: str
     attachment_url: str
+    # When CAC first published it and on what that rests (storage.list_dates).
+    first_published_on: str | None = None
+    published_basis: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,8 @@ class ChangesRepository:
             ).first()
             if row is not None:
                 newest.append(
-                    StoredList(row.id, row.kind, row.list_month, row.title, row.name, row.page_url, row.attachment_url)
+                    StoredList(row.id, row.kind, row.list_month, row.title, row.name, row.page_url, row.attachment_url,
+                               row.first_published_on, row.published_basis)
                 )
         return newest
 

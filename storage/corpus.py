@@ -26,6 +26,7 @@ from storage.corpus_lists import (
     HistoryEntry,
     ListChange,
     ListDetail,
+    ListFiles,
     ListRowInfo,
     ListSummary,
     VersionInfo,
@@ -37,6 +38,7 @@ from storage.corpus_lists import (
     kind_totals,
     list_detail,
     list_feed,
+    list_files,
     list_summaries,
 )
 from storage.corpus_search import (
@@ -94,6 +96,7 @@ __all__ = [
     "Holding",
     "ListChange",
     "ListDetail",
+    "ListFiles",
     "ListRowInfo",
     "ListSummary",
     "NewFiling",
@@ -246,6 +249,11 @@ class Corpus:
     def list_detail(self, kind: str, list_month: str) -> ListDetail | None:
         with self.db.session() as session:
             return list_detail(session, kind, list_month)
+
+    def list_files(self, kind: str, list_month: str) -> ListFiles | None:
+        """The archived attachments (every version) of the list a list page shows."""
+        with self.db.session() as session:
+            return list_files(session, kind, list_month)
 
     def entities(self, q: str, *, limit: int = 100) -> list[EntitySummary]:
         with self.db.session() as session:

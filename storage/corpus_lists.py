@@ -31,6 +31,9 @@ __all__ = [
     "ListChange",
     "ListDetail",
     "list_detail",
+    "ListFiles",
+    "list_files",
+    "version_numbers",
     "EntitySummary",
     "entities",
     "entity_filings",
@@ -69,6 +72,10 @@ class HistoryEntry:
     list_name: str | None
     version_id: int | None
     sha256: str | None
+    # The list's date (when CAC first published it, storage.list_dates) and on what it rests.
+    list_published_on: str | None = None
+    list_published_basis: str | None = None
+    version_number: int | None = None  # 1-based among the list's versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +86,17 @@ class Holding(ListIdentity):
     version_id: int
     sha256: str
     fetched_at: datetime
-    row_index: int
+    row_index: int  # 0-based position among the list's data rows
     current: bool  # the list's current version
+    # 序号 as printed (None: no 序号 in the table, or a row stored before it was kept).
+    seq: str | None = None
+    format: str = ""
+    version_number: int = 1  # 1-based among the list's versions (the archived file's route)
+    list_published_on: str | None = None
+    list_published_basis: str | None = None
+    # The list its page and archived file are found under (a 注销 notice of a month that has a
+    # list of its own is not: /lists/{kind}/{month} is that list).
+    primary: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +130,19 @@ def filing_detail(session: Session, kind: str, filing_number: str) -> FilingDeta
         .where(FilingChange.filing_id == filing.id)
         .order_by(FilingChange.at, FilingChange.id)
     ).all()
+    list_ids = {flist.id for _, _, flist in history_rows if flist is not None}
+    holding_rows = session.execute(
+        select(ListRow.row_index, ListRow.seq, ListVersion, FilingList)
+        .join(ListVersion, ListVersion.id == ListRow.version_id)
+        .join(FilingList, FilingList.id == ListVersion.list_id)
+        # (kind, filing_number) is indexed: name every kind so the index serves the lookup.
+        .where(ListRow.kind.in_(KINDS), ListRow.filing_number == filing.filing_number)
+        .where(or_(ListRow.kind == kind, FilingList.is_cancellation.is_(True)))
+        .order_by(FilingList.list_month, FilingList.id, ListVersion.id)
+    ).all()
+    list_ids |= {flist.id for _, _, _, flist in holding_rows}
+    numbers = version_numbers(session, list_ids)
+    primary = primary_lists(session, {(flist.kind, flist.list_month) for _, _, _, flist in holding_rows})
     history = [
         HistoryEntry(
             change.change_type,
@@ -124,18 +153,12 @@ def filing_detail(session: Session, kind: str, filing_number: str) -> FilingDeta
             flist.name if flist else None,
             version.id if version else None,
             version.sha256 if version else None,
+            flist.first_published_on if flist else None,
+            flist.published_basis if flist else None,
+            numbers.get(version.id) if version else None,
         )
         for change, version, flist in history_rows
     ]
-    holding_rows = session.execute(
-        select(ListRow.row_index, ListVersion, FilingList)
-        .join(ListVersion, ListVersion.id == ListRow.version_id)
-        .join(FilingList, FilingList.id == ListVersion.list_id)
-        # (kind, filing_number) is indexed: name every kind so the index serves the lookup.
-        .where(ListRow.kind.in_(KINDS), ListRow.filing_number == filing.filing_number)
-        .where(or_(ListRow.kind == kind, FilingList.is_cancellation.is_(True)))
-        .order_by(FilingList.list_month, FilingList.id, ListVersion.id)
-    ).all()
     holdings = [
         Holding(
             **list_identity(flist),
@@ -145,8 +168,14 @@ def filing_detail(session: Session, kind: str, filing_number: str) -> FilingDeta
             fetched_at=version.fetched_at,
             row_index=row_index,
             current=flist.current_version_id == version.id,
+            seq=seq,
+            format=version.format,
+            version_number=numbers.get(version.id, 1),
+            list_published_on=flist.first_published_on,
+            list_published_basis=flist.published_basis,
+            primary=flist.id in primary,
         )
-        for row_index, version, flist in holding_rows
+        for row_index, seq, version, flist in holding_rows
     ]
     return FilingDetail(
         filing_record(filing), filing.present, filing.first_seen_at, filing.updated_at, list(filing.flags or []), history, holdings
@@ -154,6 +183,39 @@ def filing_detail(session: Session, kind: str, filing_number: str) -> FilingDeta
 
 
 # --- lists ------------------------------------------------------------------------------------
+
+
+def version_numbers(session: Session, list_ids: set[int]) -> dict[int, int]:
+    """Each version of these lists by id → its 1-based number among its list's versions."""
+    numbers: dict[int, int] = {}
+    counts: dict[int, int] = defaultdict(int)
+    ids = sorted(list_ids)
+    for start in range(0, len(ids), 500):
+        for version_id, list_id in session.execute(
+            select(ListVersion.id, ListVersion.list_id)
+            .where(ListVersion.list_id.in_(ids[start : start + 500]))
+            .order_by(ListVersion.id)
+        ):
+            counts[list_id] += 1
+            numbers[version_id] = counts[list_id]
+    return numbers
+
+
+def primary_lists(session: Session, months: set[tuple[str, str]]) -> set[int]:
+    """The ids of the lists ``/lists/{kind}/{month}`` shows for these (kind, month) pairs: of
+    the lists of a kind and month, the first that is not a 注销 notice (as ``list_detail``)."""
+    chosen: dict[tuple[str, str], tuple[bool, int]] = {}
+    for kind in {k for k, _ in months}:
+        wanted = sorted(m for k, m in months if k == kind)
+        for start in range(0, len(wanted), 500):
+            for list_id, month, cancellation in session.execute(
+                select(FilingList.id, FilingList.list_month, FilingList.is_cancellation)
+                .where(FilingList.kind == kind, FilingList.list_month.in_(wanted[start : start + 500]))
+            ):
+                key, rank = (kind, month), (bool(cancellation), list_id)
+                if key not in chosen or rank < chosen[key]:
+                    chosen[key] = rank
+    return {list_id for _, list_id in chosen.values()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +226,13 @@ class VersionInfo:
     row_count: int
     fetched_at: datetime
     current: bool
+    number: int = 1  # 1-based among the list's versions (the archived file's route)
 
 
 @dataclass(frozen=True, slots=True)
 class ListSummary(ListIdentity):
     id: int
-    published_on: str | None
+    published_on: str | None  # the date of the page it was found on
     is_cancellation: bool
     rows: int
     # Rank by size among the parsed lists of its kind (1 = largest; None for 注销 notices).
@@ -179,6 +242,9 @@ class ListSummary(ListIdentity):
     last_checked_at: datetime | None
     last_error: str | None
     versions: list[VersionInfo] = field(default_factory=list)
+    # When CAC first published it and on what that rests (announced | first_seen).
+    first_published_on: str | None = None
+    published_basis: str | None = None
 
 
 def list_summaries(session: Session, kind: str | None = None) -> list[ListSummary]:
@@ -214,9 +280,11 @@ def list_summaries(session: Session, kind: str | None = None) -> list[ListSummar
                 last_checked_at=flist.last_checked_at,
                 last_error=flist.last_error,
                 versions=[
-                    VersionInfo(v.id, v.sha256, v.format, v.row_count, v.fetched_at, v.id == flist.current_version_id)
-                    for v in versions[flist.id]
+                    VersionInfo(v.id, v.sha256, v.format, v.row_count, v.fetched_at, v.id == flist.current_version_id, n)
+                    for n, v in enumerate(versions[flist.id], start=1)
                 ],
+                first_published_on=flist.first_published_on,
+                published_basis=flist.published_basis,
             )
         )
     return out
@@ -224,10 +292,11 @@ def list_summaries(session: Session, kind: str | None = None) -> list[ListSummar
 
 @dataclass(frozen=True, slots=True)
 class ListRowInfo:
-    row_index: int
+    row_index: int  # 0-based position
     filing_number: str
     fields: dict[str, Any]
     flags: list[Any]
+    seq: str | None = None  # 序号 as printed, when the table has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +330,7 @@ def list_detail(session: Session, kind: str, list_month: str) -> ListDetail | No
     filings: list[dict[str, Any]] = []
     if current is not None:
         rows = [
-            ListRowInfo(r.row_index, r.filing_number, dict(r.fields or {}), list(r.flags or []))
+            ListRowInfo(r.row_index, r.filing_number, dict(r.fields or {}), list(r.flags or []), r.seq)
             for r in session.scalars(select(ListRow).where(ListRow.version_id == current).order_by(ListRow.row_index))
         ]
         numbers = list(dict.fromkeys(r.filing_number for r in rows))
@@ -285,6 +354,44 @@ def list_detail(session: Session, kind: str, list_month: str) -> ListDetail | No
         )
     ] if later else []
     return ListDetail(summary, rows, filings, changes, lists[1:])
+
+
+@dataclass(frozen=True, slots=True)
+class ListFiles(ListIdentity):
+    """A list's archived attachments: every version's bytes (by sha256) and format, numbered
+    from 1, the current one marked (the list a list page shows: a list before a 注销 notice)."""
+
+    id: int
+    is_cancellation: bool
+    versions: list[VersionInfo]
+
+    def version(self, number: int | None) -> VersionInfo | None:
+        """Version ``number`` (1-based), or the current one for None; None when there is none."""
+        if number is None:
+            return next((v for v in self.versions if v.current), None)
+        return self.versions[number - 1] if 1 <= number <= len(self.versions) else None
+
+
+def list_files(session: Session, kind: str, list_month: str) -> ListFiles | None:
+    """The versions of the list of ``kind`` named for ``list_month``; None when there is none."""
+    flist = session.scalar(
+        select(FilingList)
+        .where(FilingList.kind == kind, FilingList.list_month == list_month)
+        .order_by(FilingList.is_cancellation, FilingList.id)
+        .limit(1)
+    )
+    if flist is None:
+        return None
+    versions = session.scalars(select(ListVersion).where(ListVersion.list_id == flist.id).order_by(ListVersion.id))
+    return ListFiles(
+        **list_identity(flist),
+        id=flist.id,
+        is_cancellation=flist.is_cancellation,
+        versions=[
+            VersionInfo(v.id, v.sha256, v.format, v.row_count, v.fetched_at, v.id == flist.current_version_id, n)
+            for n, v in enumerate(versions, start=1)
+        ],
+    )
 
 
 # --- filers -----------------------------------------------------------------------------------

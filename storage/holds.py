@@ -6,9 +6,11 @@ become the list's content and announce half its filings as removed. So a re-issu
 loses more than ``MAX_LOST_SHARE`` of the current rows, and at least ``MIN_LOST_ROWS``, is
 stored as a version but *held*: not current, no filing derived from it, no event. It is
 confirmed (made current, and its changes announced once) when the same bytes are still
-served ``CONFIRM_AFTER`` later, or when the operator runs ``cacwatch lists confirm``. If
-the site serves the previous bytes again, or a complete new version, the hold is dropped
-(the held version stays stored: nothing is deleted).
+served ``CONFIRM_AFTER`` later, or when the operator runs ``cacwatch lists confirm`` (or
+confirms it in the console). If the site serves the previous bytes again, or a complete new
+version, the hold is dropped (the held version stays stored: nothing is deleted). The operator
+may also reject it (``cacwatch lists reject``, the console): the hold is dropped, the version
+marked rejected, and the same bytes served again are neither stored nor held again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import FilingList, ListRow, ListVersion
+from storage.models import FilingList, ListRow, ListVersion, utcnow
 
 __all__ = [
     "MAX_LOST_SHARE",
@@ -33,6 +35,8 @@ __all__ = [
     "is_suspect",
     "held_lists",
     "confirm_due",
+    "is_rejected",
+    "reject_held",
 ]
 
 MAX_LOST_SHARE = 0.2
@@ -145,3 +149,26 @@ def held_versions(session: Session) -> dict[str, HeldVersion]:
         ListVersion, ListVersion.id == FilingList.held_version_id
     )
     return {key: HeldVersion(sha256, _aware(since)) for key, sha256, since in session.execute(query)}
+
+
+def is_rejected(session: Session, list_id: int, sha256: str) -> bool:
+    """Whether these bytes of the list were held once and rejected by the operator."""
+    query = select(ListVersion.id).where(
+        ListVersion.list_id == list_id, ListVersion.sha256 == sha256, ListVersion.rejected_at.is_not(None)
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def reject_held(session: Session, list_id: int) -> HeldList | None:
+    """Drop the hold of one list and mark its held version rejected; the list keeps its current
+    version and nothing is announced. None when the list holds nothing."""
+    found = [h for h in held_lists(session) if h.list_id == list_id]
+    filing_list = session.get(FilingList, list_id)
+    if not found or filing_list is None or filing_list.held_version_id is None:
+        return None
+    version = session.get(ListVersion, filing_list.held_version_id)
+    if version is not None:
+        version.rejected_at = utcnow()
+    filing_list.held_version_id = None
+    session.flush()
+    return found[0]

@@ -107,7 +107,14 @@ class FilingList(Base):
     title: Mapped[str] = mapped_column(Text)
     page_url: Mapped[str] = mapped_column(String(1000))
     attachment_url: Mapped[str] = mapped_column(String(2000))
+    # The date of the page the list was found on (an in-place page keeps its own first date).
     published_on: Mapped[str | None] = mapped_column(String(10))
+    # When CAC first published the list (0023): the date of the announcement (or of the page)
+    # that published it, or — for a list added later to a page updated in place — the day
+    # cacwatch first saw it there (China time); ``published_basis`` says which
+    # (storage.list_dates).
+    first_published_on: Mapped[str | None] = mapped_column(String(10))
+    published_basis: Mapped[str | None] = mapped_column(String(16))  # announced | first_seen
     is_cancellation: Mapped[bool] = mapped_column(Boolean, default=False)
     # A summary (``2024年生成式人工智能服务已备案信息``, 0012) repeats entries of earlier lists:
     # its rows never make new filings of their own (storage.repo, bot.ingest.events).
@@ -139,6 +146,9 @@ class ListVersion(Base):
     rows_digest: Mapped[str] = mapped_column(String(64))
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
+    # A held (suspect) version the operator rejected (0017): the same bytes served again are
+    # not stored or held again; the list keeps its current version.
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ListRow(Base):
@@ -150,6 +160,9 @@ class ListRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("list_versions.id"), index=True)
     row_index: Mapped[int] = mapped_column(Integer)
+    # 序号 as printed in the list (0023); None where the table has none (Word auto-numbering,
+    # no 序号 column) or for rows stored before it was kept: then the position says where it is.
+    seq: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
     filing_number: Mapped[str] = mapped_column(String(128))
     fields: Mapped[dict[str, Any]] = mapped_column()

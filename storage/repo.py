@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from scrapers.records import EXPORT_FIELDS, FilingRow, Kind, ListRef, ParsedList, Validators
 from scrapers.records import Announcement as AnnouncementRecord
 from storage.diff import COMPARED_FIELDS, FieldChanges, RowsDiff, change_type, diff_rows, field_changes, rows_digest
-from storage.holds import HeldVersion, Hold, confirm_due, held_versions, is_suspect, lost_rows
+from storage.holds import HeldVersion, Hold, confirm_due, held_versions, is_rejected, is_suspect, lost_rows
+from storage.list_dates import first_publication
 from storage.models import (
     Announcement,
     Filing,
@@ -209,7 +210,16 @@ class Repository:
         filing_list = self.list_by_key(attachment_key)
         if filing_list is None:
             fields = {name: getattr(ref, name) for name in _REF_FIELDS}
-            filing_list = FilingList(attachment_key=attachment_key, kind=ref.kind.value, **fields)
+            in_place = ref.in_place or self.session.scalar(
+                select(func.count(Announcement.id)).where(Announcement.url == ref.page_url, Announcement.signal == "in_place")
+            )
+            first_published_on, basis = first_publication(
+                ref.list_month, ref.published_on, in_place=bool(in_place), first_seen=utcnow()
+            )
+            filing_list = FilingList(
+                attachment_key=attachment_key, kind=ref.kind.value, first_published_on=first_published_on,
+                published_basis=basis, **fields,
+            )
             self.session.add(filing_list)
             self.session.flush()
         return filing_list
@@ -258,6 +268,9 @@ class Repository:
         held = self.session.get(ListVersion, filing_list.held_version_id) if filing_list.held_version_id else None
         if held is not None and held.sha256 == parsed.sha256:
             return self.still_served(filing_list, held)
+        if previous is not None and is_rejected(self.session, filing_list.id, parsed.sha256):
+            # Bytes the operator rejected when they were held: the list keeps its current version.
+            return IngestOutcome(filing_list.id, previous.id, False, bytes_changed=False, rows_changed=False)
 
         new_rows = [{"filing_number": row.filing_number, **_row_fields(row)} for row in parsed.rows]
         digest = rows_digest(new_rows)
@@ -277,6 +290,7 @@ class Repository:
                 {
                     "version_id": version.id,
                     "row_index": row.row_index,
+                    "seq": row.seq,
                     "kind": row.kind.value,
                     "filing_number": row.filing_number,
                     "fields": _row_fields(row),
@@ -295,6 +309,12 @@ class Repository:
                 return IngestOutcome(filing_list.id, version.id, False, bytes_changed=True, rows_changed=False, hold=hold)
         filing_list.held_version_id = None  # a complete version supersedes a held one
         filing_list.current_version_id = version.id
+        if is_new_list and filing_list.kind == Kind.GENAI_SERVICE.value:
+            from storage.totals_repo import TotalsRepository
+
+            # A statement recorded earlier in the poll that announced this list dates it.
+            self.session.flush()
+            TotalsRepository(self.session).date_announced_lists()
 
         if previous is not None and previous.rows_digest == digest:
             # Same rows in new bytes (re-saved file): new provenance, nothing else.

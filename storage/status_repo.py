@@ -17,7 +17,7 @@ from storage.models import Filing, FilingList, Poll, Source
 from storage.models_outbox import Delivery
 from storage.models_service import Incident
 
-__all__ = ["SourceStatus", "IncidentStatus", "StatusRepository"]
+__all__ = ["SourceStatus", "IncidentStatus", "PollStatus", "StatusRepository"]
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -49,6 +49,18 @@ class IncidentStatus:
     notified: bool
 
 
+@dataclass(frozen=True, slots=True)
+class PollStatus:
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    ok: bool
+    error: str | None
+    lists_seen: int
+    lists_changed: int
+    requests: int
+
+
 class StatusRepository:
     """Counts for status and metrics, within the caller's session."""
 
@@ -75,6 +87,18 @@ class StatusRepository:
                 last_revalidated_at=_aware(row.last_revalidated_at),
             )
             for row in self.session.scalars(select(Source).order_by(Source.name))
+        ]
+
+    def recent_polls(self, limit: int = 10) -> list[PollStatus]:
+        """The newest polls of every source, newest first."""
+        query = select(Poll, Source.name).join(Source, Source.id == Poll.source_id).order_by(Poll.id.desc()).limit(limit)
+        return [
+            PollStatus(
+                source=name, started_at=_aware(poll.started_at) or poll.started_at, finished_at=_aware(poll.finished_at),
+                ok=bool(poll.ok), error=poll.error, lists_seen=poll.lists_seen or 0, lists_changed=poll.lists_changed or 0,
+                requests=poll.requests or 0,
+            )
+            for poll, name in self.session.execute(query)
         ]
 
     def lists_per_kind(self) -> dict[str, int]:

@@ -42,6 +42,7 @@ __all__ = [
     "remove_watches",
     "watches_of",
     "all_watches",
+    "all_subscriptions",
     "add_subscription",
     "remove_subscriptions",
     "subscriptions_of",
@@ -299,6 +300,15 @@ def subscriptions_of(session: Session, chat_id: int) -> list[str]:
             .order_by(TelegramSubscription.id)
         )
     )
+
+
+def all_subscriptions(session: Session) -> dict[str, list[int]]:
+    """{kind or "all": [chat_id…]} of every private subscription (the operator console)."""
+    out: dict[str, list[int]] = {}
+    query = select(TelegramSubscription.kind, TelegramSubscription.chat_id).order_by(TelegramSubscription.kind, TelegramSubscription.id)
+    for kind, chat_id in session.execute(query):
+        out.setdefault(str(kind), []).append(int(chat_id))
+    return out
 
 
 def subscribers(session: Session, kind: str) -> list[int]:

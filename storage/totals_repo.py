@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from scrapers.records import Announcement as AnnouncementRecord
 from scrapers.records import Kind
+from storage.list_dates import ANNOUNCED, FIRST_SEEN
 from storage.models import Filing, FilingList
 from storage.models_totals import StatedTotal
 
@@ -208,6 +209,20 @@ class TotalsRepository:
             return None
         latest = max(applying, key=lambda s: (s.as_of, s.published_on or "", s.id))
         return self._reconcile(latest, filing_list)
+
+    def date_announced_lists(self, kind: str = Kind.GENAI_SERVICE.value) -> int:
+        """Lists added to an in-place page (dated when cacwatch first saw them there) that a
+        dated statement applies to get that announcement's date (``storage.list_dates``);
+        returns how many changed."""
+        lists = self._lists(kind)
+        changed = 0
+        for statement in self.statements(kind):
+            filing_list = self._list_for(statement, lists) if statement.published_on else None
+            if filing_list is not None and filing_list.published_basis == FIRST_SEEN:
+                filing_list.first_published_on = statement.published_on
+                filing_list.published_basis = ANNOUNCED
+                changed += 1
+        return changed
 
     def latest(self, kind: str = Kind.GENAI_SERVICE.value) -> Reconciliation | None:
         """The newest statement that applies to a stored list (the proof ``cacwatch status`` shows)."""

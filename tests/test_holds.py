@@ -222,3 +222,35 @@ def test_migration_matches_the_model(database: Any) -> None:
     assert [d for d in diffs if "filing_lists" in repr(d)] == []
     with database.session() as session:
         assert session.scalar(select(FilingList.held_version_id)) is None  # the column exists (no lists yet)
+
+
+def test_rejected_reissue_keeps_the_list_and_is_not_held_again(
+    config: Path, replica: ReplicaServer, receiver: Receiver, database_url: str
+) -> None:
+    from storage.models import HttpValidator
+
+    _cli(config, "check", "--once")
+    before = _export(config)
+    _truncate(replica, DS_2023_08, keep=40)
+    assert "1 held as suspect" in _cli(config, "check", "--once").stdout
+    versions = _versions(database_url)
+
+    rejected = _cli(config, "lists", "reject", "deep_synthesis", "2023-08").stdout
+    assert "rejected the re-issue of deep_synthesis 2023-08" in rejected
+    assert _cli(config, "lists", "held").stdout.strip() == "no list is held"
+    again = runner.invoke(app, ["--config", str(config), "lists", "reject", "deep_synthesis", "2023-08"])
+    assert again.exit_code == 1 and "no list of deep_synthesis 2023-08 is held" in again.output
+
+    # The same truncated file downloaded in full again (validators forgotten, so no 304): not
+    # stored again, not held again, nothing announced, the list keeps its rows.
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            session.execute(update(HttpValidator).values(etag=None, last_modified=None))
+    finally:
+        db.dispose()
+    result = _cli(config, "check", "--once", "--full")
+    assert "held as suspect" not in result.stdout
+    assert _versions(database_url) == versions
+    assert _export(config) == before
+    assert len(_events(receiver)) == 1  # the baseline only

@@ -52,7 +52,8 @@ def fake() -> Iterator[FakeTelegram]:
 def _telegram_event() -> dict[str, Any]:
     changed = [dict(filing_record(7), changes={"status": ["active", "cancelled"]})]
     return list_event("list.revised", new=[filing_record(1), filing_record(2, name="x")], changed=changed,
-                      removed=[dict(filing_record(9), filing_number=HOSTILE)])
+                      removed=[dict(filing_record(9), filing_number=HOSTILE)],
+                      published={"on": "2026-05-08", "basis": "first_seen"})
 
 
 async def _post(fake: FakeTelegram, public_url: str | None) -> list[str]:
@@ -81,10 +82,16 @@ async def test_telegram_posts_link_lists_and_filings(fake: FakeTelegram) -> None
     assert "<b>x</b>" not in joined
     assert joined.count(f'<a href="{PUBLIC}/lists/deep_synthesis/2026-05">') == 2
     assert "清单页面" in joined and "List page" in joined
+    # cacwatch's archived copy of the list's file, beside CAC's own attachment link.
+    archived = f'<a href="{PUBLIC}/lists/deep_synthesis/2026-05/file">'
+    assert joined.count(archived) == 2 and "存档原件</a>" in joined and "Archived file</a>" in joined
+    assert joined.count(html.escape(_telegram_event()["data"]["attachment_url"])) == 2
+    # The list's date says on what it rests.
+    assert "首次见于页面 2026-05-08" in joined and "First seen on the page 2026-05-08" in joined
     assert not fake.rejected
 
     plain = "\n".join(await _post(fake, None))
-    assert PUBLIC not in plain and "List page" not in plain
+    assert PUBLIC not in plain and "List page" not in plain and "Archived file" not in plain
     assert f"<code>{filing_record(1)['filing_number']}</code>" in plain  # today's output
 
 
@@ -139,6 +146,24 @@ async def test_email_digest_links_lists_and_filings(tmp_path: Path, smtp: tuple[
     assert "<b>x</b>" not in body
     hrefs = re.findall(r'href="([^"]+)"', body)
     assert all(h.startswith(("https://", "mailto:")) for h in hrefs)
+    # cacwatch's archived copy of the list's file, beside CAC's attachment link.
+    assert f'href="{list_url}/file"' in body and f"{list_url}/file" in text
+    assert published_event(3)["data"]["attachment_url"] in text
 
     plain_body, plain_text = await _digest(tmp_path, port, sink, None)
     assert PUBLIC not in plain_body and PUBLIC not in plain_text and "List page" not in plain_body
+    assert "/lists/deep_synthesis/2026-05/file" not in plain_text
+
+
+def test_plain_summary_links_the_archived_file_and_dates_the_list() -> None:
+    from bot.delivery.notifiers.text import plain_summary
+
+    event = list_event(published={"on": "2024-04-02", "basis": "announced"})
+    text = plain_summary(event, "both", PUBLIC)  # type: ignore[arg-type]
+    assert f"Archived file: {PUBLIC}/lists/deep_synthesis/2026-05/file" in text
+    assert event["data"]["attachment_url"] in text and event["data"]["page_url"] in text
+    assert "发布 2024-04-02" in text and "published 2024-04-02" in text
+    assert "/2026-05/file" not in plain_summary(event, "both")  # type: ignore[arg-type]
+    # A 注销 notice is not the month's list: no archived-file link for it.
+    notice = list_event(title="关于注销部分深度合成服务算法备案的公告", name="注销清单")
+    assert "/2026-05/file" not in plain_summary(notice, "both", PUBLIC)  # type: ignore[arg-type]

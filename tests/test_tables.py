@@ -107,6 +107,24 @@ def test_header_below_title_rows_and_empty_seq() -> None:
     assert [r.filing_number for r in rows] == [N1, N2]
 
 
+def test_printed_seq_is_kept_as_provenance_not_as_a_field() -> None:
+    """序号 as printed (a list may run on from the previous one: 989 …), None where the cell is
+    empty (Word auto-numbering); never part of the export record's fields."""
+    table = [DEEP, deep_row("989", N1), deep_row(" 990 ", N2), deep_row("", N3)]
+    rows, _ = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)
+    assert [(r.row_index, r.seq) for r in rows] == [(0, "989"), (1, "990"), (2, None)]
+    assert "seq" not in rows[0].fields()
+    # A wrapped tail (no 序号 of its own) merged into its row keeps the row's 序号.
+    genai = ["序号", "属地", "大模型名称", "备案单位", "备案编号", "备案时间"]
+    wrapped = [
+        genai,
+        ["55", "浙江省", "DeepSeek", "杭州深度求索人工智能基础技术研究有", "Zhejiang-DeepSeek-20241218", "2024/12/18"],
+        ["", "", "", "限公司", "", ""],
+    ]
+    [row], _ = rows_to_filings(wrapped, Kind.GENAI_SERVICE, False)
+    assert (row.row_index, row.seq) == (0, "55")
+
+
 def test_blank_and_repeated_header_rows_skipped() -> None:
     table = [DEEP, deep_row("1", N1), [""] * 8, DEEP, deep_row("2", N2)]
     rows, warnings = rows_to_filings(table, Kind.DEEP_SYNTHESIS, False)

@@ -143,10 +143,31 @@ def test_upgrade_from_the_previous_release_with_data(tmp_path: Path, replica: Re
         assert record == want, key
     assert sum(r["registration"] == "registered" for r in upgraded.values()) > 0  # both forms present
     assert sum(r["registration"] == "filed" for r in upgraded.values()) > 0
+    # 0023 dates every list as this version's ingest does: a list added later to a page CAC
+    # updates in place by the day it was first seen, any other by its page's date.
+    dates = _list_dates(database_url)
+    assert dates == _list_dates(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert dates[("genai_service", "2025-01")][1:] == ("2024-04-02", "first_seen")
+    assert dates[("genai_service", "2024-04")] == ("2024-04-02", "2024-04-02", "announced")
     # The upgraded store works with this version: the next poll finds nothing new.
     idle = _run(config, "check", "--once")
     assert " 0 new" in idle, idle
     assert _records(_run(config, "export", "--format", "jsonl", "--include-removed")) == upgraded
+
+
+def _list_dates(url: str) -> dict[tuple[str, str], tuple[str, str | None, str | None]]:
+    """(kind, list month) → (first published on, page date, basis) of every list but 注销 notices;
+    a first-seen date as its month (the two stores were filled minutes apart)."""
+    engine = sa.create_engine(Database(url).url)
+    lists = sa.table("filing_lists", *(sa.column(n) for n in ("kind", "list_month", "published_on", "first_published_on", "published_basis", "is_cancellation")))
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(lists).where(lists.c.is_cancellation.is_(False))).all()
+    engine.dispose()
+    return {
+        (row.kind, row.list_month): (row.first_published_on[:7] if row.published_basis == "first_seen" else row.first_published_on,
+                                     row.published_on, row.published_basis)
+        for row in rows
+    }
 
 
 def test_previous_release_heads_are_ancestors_of_head() -> None:

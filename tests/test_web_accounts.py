@@ -302,7 +302,7 @@ def test_web_auth_counts_member_credentials_and_leaves_signin_open(database: Any
     app = _app(database, auth=WebAuthSettings(token="w" * 32))
 
     async def steps(http: httpx.AsyncClient) -> dict[str, httpx.Response]:
-        r = {"anonymous": await http.get("/api/v1/lists"), "signin": await http.get("/signin")}
+        r = {"anonymous": await http.get("/api/v1/lists"), "signin": await http.get("/signin"), "page": await http.get("/account")}
         r["with_token"] = await http.get("/api/v1/lists", headers={"Authorization": f"Bearer {token}"})
         r["operator"] = await http.get("/api/v1/users", headers={"Authorization": f"Bearer {'w' * 32}"})
         r["signed_in"] = await _sign_in(http, "ada@example.org", PASSWORD)
@@ -312,6 +312,7 @@ def test_web_auth_counts_member_credentials_and_leaves_signin_open(database: Any
     r = _run(app, steps)
     assert r["anonymous"].status_code == 401 and r["anonymous"].json() == {"error": "authentication required"}
     assert r["signin"].status_code == 200
+    assert r["page"].status_code == 401 and "sign in at /signin" in r["page"].text
     assert r["with_token"].status_code == 200
     assert r["operator"].status_code == 200
     assert r["signed_in"].status_code == 303 and r["with_session"].status_code == 200
@@ -350,3 +351,47 @@ def test_form_inputs_are_bounded(database: Any) -> None:
     assert huge.status_code == 413
     assert many.status_code == 400
     assert not_a_form.status_code == 415
+
+
+def test_sign_in_returns_only_to_a_path_of_this_site(database: Any) -> None:
+    accounts.add_user(database, "ada@example.org", role="member", password=PASSWORD)
+    app = _app(database)
+
+    async def steps(http: httpx.AsyncClient) -> list[str]:
+        places = []
+        for wanted in ("/account/tokens", "//evil.example/", "/\t/evil.example/", "https://evil.example/", "/\\evil.example"):
+            http.cookies.clear()
+            answer = await _sign_in(http, "ada@example.org", PASSWORD, next=wanted)
+            places.append(answer.headers["location"])
+        return places
+
+    assert _run(app, steps) == ["/account/tokens", "/account", "/account", "/account", "/account"]
+
+
+def test_sessions_end_when_idle_or_expired(database: Any) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    ada = accounts.add_user(database, "ada@example.org", role="member", password=PASSWORD)
+    idle_one = accounts.start_session(database, ada.id, lifetime=86400)
+    expired_one = accounts.start_session(database, ada.id, lifetime=86400)
+    fresh = accounts.start_session(database, ada.id, lifetime=86400)
+    past = datetime.now(timezone.utc) - timedelta(hours=2)
+    with database.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE user_sessions SET last_seen_at = :t WHERE token_hash = :h"),
+                           {"t": past, "h": accounts.digest(idle_one)})
+        connection.execute(sa.text("UPDATE user_sessions SET expires_at = :t WHERE token_hash = :h"),
+                           {"t": past, "h": accounts.digest(expired_one)})
+    assert accounts.session_identity(database, idle_one, idle=3600) is None
+    assert accounts.session_identity(database, expired_one, idle=3600) is None
+    found = accounts.session_identity(database, fresh, idle=3600)
+    assert found is not None and found.user_id == ada.id
+    assert len(_stored(database, "user_sessions")) == 1  # the ended ones are gone
+    # Through the app: an idle session is no session.
+    app = _app(database, sessions=SessionSettings(idle=1))
+
+    async def steps(http: httpx.AsyncClient) -> httpx.Response:
+        _plant(http, fresh)
+        await asyncio.sleep(1.1)
+        return await http.get("/account")
+
+    assert _run(app, steps).status_code == 303

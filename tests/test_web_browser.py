@@ -156,3 +156,29 @@ def test_readable_on_a_phone(web_site: Site, browser: Browser) -> None:
         assert overflow <= 0, (path, overflow)
     assert watched.unexpected() == []
     context.close()
+
+
+def test_the_original_list_opens_from_the_list_page(web_site: Site, browser: Browser) -> None:
+    """The archived copy downloads under the list's own name with the bytes of the current
+    version (their sha256 is the version's); the filing page says which 序号 its row has."""
+    import hashlib
+
+    context = browser.new_context(accept_downloads=True, locale="zh-CN")
+    watched = Watched(context.new_page())
+    page = watched.page
+    listed = web_site.json("/api/v1/lists/genai_service/2024-08")
+    current = next(v for v in listed["list"]["versions"] if v["current"])
+    page.goto(web_site.url + "/lists/genai_service/2024-08")
+    assert "首次见于页面" in page.locator("#list-date").inner_text()
+    with page.expect_download() as download_info:
+        page.locator("#archived-file").click()
+    download = download_info.value
+    assert download.suggested_filename == listed["list"]["name"] + ".docx"
+    assert hashlib.sha256(Path(download.path()).read_bytes()).hexdigest() == current["sha256"]
+
+    first = listed["rows"][0]
+    page.goto(web_site.url + "/filings/genai_service/" + first["filing_number"])
+    row = page.locator("table.provenance tbody tr").first.locator("td.row-label").inner_text()
+    assert row.startswith(f"序号 {first['seq']}") and first["seq"] == "118"
+    assert watched.unexpected() == []
+    context.close()

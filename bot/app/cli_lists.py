@@ -1,4 +1,4 @@
-"""``cacwatch lists held`` and ``cacwatch lists confirm KIND MONTH``: re-issues held as suspect.
+"""``cacwatch lists held``, ``lists confirm KIND MONTH`` and ``lists reject KIND MONTH``: re-issues held as suspect.
 
 A re-issue that lost a large share of its rows is stored but held (``storage.holds``); the
 operator looks at the list on the site and either waits (the hold ends by itself when the
@@ -28,6 +28,17 @@ lists_app = typer.Typer(help="Stored lists: re-issues held as suspect (rows miss
 _KINDS = ("deep_synthesis", "algorithm_recommendation", "genai_service")
 
 
+_KindArgument = Annotated[str, typer.Argument(help="deep_synthesis, algorithm_recommendation or genai_service")]
+_MonthArgument = Annotated[str, typer.Argument(help="The list month, YYYY-MM")]
+
+
+def _check_list(kind: str, month: str) -> None:
+    if kind not in _KINDS:
+        raise _fail(f"unknown kind {kind!r} ({', '.join(_KINDS)})", 2)
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise _fail(f"month {month!r}: expected YYYY-MM", 2)
+
+
 @lists_app.command("held")
 def held() -> None:
     """Lists whose latest re-issue is held as suspect, with how many rows it lost."""
@@ -47,48 +58,46 @@ def held() -> None:
 
 @lists_app.command("confirm")
 def confirm(
-    kind: Annotated[str, typer.Argument(help="deep_synthesis, algorithm_recommendation or genai_service")],
-    month: Annotated[str, typer.Argument(help="The list month, YYYY-MM")],
+    kind: _KindArgument,
+    month: _MonthArgument,
 ) -> None:
     """Accept the held re-issue of KIND MONTH as the list's content and announce its changes."""
-    if kind not in _KINDS:
-        raise _fail(f"unknown kind {kind!r} ({', '.join(_KINDS)})", 2)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise _fail(f"month {month!r}: expected YYYY-MM", 2)
-    from bot.ingest.events import OutboxHooks
-    from bot.changes.watchlist import Watchlist
-    from bot.delivery.notifiers.factory import build_notifiers
-    from storage.holds import held_lists
-    from storage.repo import Repository
+    _check_list(kind, month)
+    from bot.ingest.holds import confirm_held
 
     settings = cli_common.settings()
     db = cli_common.database(settings)
-    notifiers = build_notifiers(settings, db)
-    watchlist = Watchlist(settings.notify.watchlist) if settings.notify.watchlist else None
-    hooks = OutboxHooks(notifiers, first_run=settings.notify.first_run, watchlist=watchlist)
-    confirmed = []
-    with db.session() as session:
-        repo = Repository(session)
-        for h in held_lists(session, kind=kind, list_month=month):
-            filing_list = repo.list_by_id(h.list_id)
-            outcome = repo.confirm_held(filing_list)
-            # The same hook a poll calls in its ingest transaction: events and deliveries or neither.
-            hooks.on_list(repo, repo.list_ref(filing_list), outcome, first_run=False)
-            confirmed.append((h, len(outcome.rows.removed)))
-
-    async def close() -> None:
-        for notifier in notifiers:
-            await notifier.aclose()
-
-    import asyncio
-
-    asyncio.run(close())
-    db.dispose()
+    try:
+        confirmed, queued = confirm_held(settings, db, kind=kind, list_month=month)
+    finally:
+        db.dispose()
     if not confirmed:
         raise _fail(f"no list of {kind} {month} is held (see `cacwatch lists held`)")
-    for h, removed in confirmed:
-        print(f"confirmed {h.kind} {h.list_month} {h.name}: {h.after} rows now, {removed} filings removed")
-    print(f"{len(hooks.events_written)} events queued; they are sent by the next check or by `run`")
+    for c in confirmed:
+        print(f"confirmed {c.held.kind} {c.held.list_month} {c.held.name}: {c.held.after} rows now, {c.removed} filings removed")
+    print(f"{queued} events queued; they are sent by the next check or by `run`")
+
+
+@lists_app.command("reject")
+def reject(
+    kind: _KindArgument,
+    month: _MonthArgument,
+) -> None:
+    """Reject the held re-issue of KIND MONTH: the list keeps its current rows, nothing is
+    announced, and the same file served again is not held again."""
+    _check_list(kind, month)
+    from bot.ingest.holds import held, reject as reject_list
+
+    settings = cli_common.settings(for_reading=True)
+    db = cli_common.database(settings)
+    try:
+        rejected = [r for h in held(db) if h.kind == kind and h.list_month == month if (r := reject_list(db, h.list_id))]
+    finally:
+        db.dispose()
+    if not rejected:
+        raise _fail(f"no list of {kind} {month} is held (see `cacwatch lists held`)")
+    for h in rejected:
+        print(f"rejected the re-issue of {h.kind} {h.list_month} {h.name} ({h.lost} of {h.before} filings missing); the list keeps its {h.before} rows")
 
 
 @lists_app.command("import")

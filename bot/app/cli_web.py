@@ -74,7 +74,8 @@ def serve(settings: Settings, db: Database, *, host: str, port: int, email: Emai
     from bot.web.app import create_app
 
     _limit_malloc_arenas()
-    app = create_app(db, web=settings.web, briefs=settings.briefs, brief_dir=settings.data_dir / "briefs", email=email)
+    app = create_app(db, web=settings.web, briefs=settings.briefs, brief_dir=settings.data_dir / "briefs",
+                     blob_dir=settings.data_dir / "blobs", settings=settings, email=email)
     try:
         # Bind first so that a busy port is a one-line error, not a traceback.
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

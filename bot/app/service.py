@@ -558,6 +558,7 @@ class Service:
             web=self.settings.web,
             briefs=self.settings.briefs,
             brief_dir=self.settings.data_dir / "briefs",
+            blob_dir=self.settings.data_dir / "blobs",
             extra_routes=routes,
             # Orchestrators and mail recipients have no web.auth credentials.
             open_paths={*self._routes(), UNSUBSCRIBE},
@@ -566,6 +567,7 @@ class Service:
             # The poller and the deliveries live in this process: on a public address without
             # credentials, the web app answers this machine only (web.open: true to serve all).
             loopback_only=self._web_loopback_only(),
+            settings=self.settings,
             email=self.settings.notify.email,  # self-service sign-up's confirmation mails
         )
         server = HttpServer(app, service.health_host, service.health_port or 0)

@@ -117,7 +117,10 @@ class SourceLink:
     title: str
     page_url: str
     attachment_url: str
-    published_on: str | None
+    published_on: str | None  # the date of the page it was found on
+    # When CAC first published it and on what that rests (announced | first_seen).
+    first_published_on: str | None = None
+    published_basis: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +343,8 @@ def gather(session: Session, kind: str, month: str, period: str = "list") -> Bri
     stated = repo.stated_totals(subject[-1].id) if kind == "genai_service" else None
     return BriefFacts(
         kind=kind, period=period, month=month, first_month=first, last_month=last,
-        sources=tuple(SourceLink(s.list_month, s.name, s.title, s.page_url, s.attachment_url, s.published_on)
+        sources=tuple(SourceLink(s.list_month, s.name, s.title, s.page_url, s.attachment_url, s.published_on,
+                                 s.first_published_on, s.published_basis)
                       for s in subject),
         size=sum(s.rows for s in subject), filings=len(rows), new=new,
         breakdown=_breakdown(kind, rows), provinces=_provinces(rows),

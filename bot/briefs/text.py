@@ -11,7 +11,7 @@ from typing import Final
 
 from bot.briefs.facts import BriefFacts, Count, GroupEntry
 from bot.changes.companies import chinese_number, english_name
-from bot.changes.vocabulary import kind_names
+from bot.changes.vocabulary import kind_names, published_label
 
 __all__ = ["BriefText", "Section", "NotableRow", "brief_text", "month_words", "TABLE_HEADERS"]
 
@@ -246,9 +246,16 @@ def brief_text(facts: BriefFacts, lang: str, today: str) -> BriefText:
             sources.append(((f"{label}（公告页面）" if zh else f"{label} (CAC announcement)"), source.page_url))
         if source.attachment_url:
             sources.append(((f"{label}（清单附件）" if zh else f"{label} (list file)"), source.attachment_url))
-    published = [s.published_on for s in facts.sources if s.published_on]
-    dateline = (f"生成日期 {today}" + (f"；公告日期 {published[-1]}" if published else "")) if zh else (
-        f"Prepared {today}" + (f"; published by CAC {published[-1]}" if published else ""))
+    # The list's own date (a list added later to an in-place page: when first seen there), not
+    # the page's (storage.list_dates).
+    dated = [s for s in facts.sources if s.first_published_on or s.published_on]
+    if dated:
+        last = dated[-1]
+        zh_date, en_date = published_label(last.first_published_on or last.published_on,
+                                           last.published_basis if last.first_published_on else "announced")
+        dateline = f"生成日期 {today}；{zh_date}" if zh else f"Prepared {today}; {en_date}"
+    else:
+        dateline = f"生成日期 {today}" if zh else f"Prepared {today}"
     return BriefText(
         lang=lang, title=title, dateline=dateline, lead=_lead(facts, lang), sections=tuple(_sections(facts, lang)),
         table_title="值得关注的备案（示例）" if zh else "Notable filings (examples)", table=_table(facts, lang),

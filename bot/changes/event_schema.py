@@ -24,6 +24,7 @@ from typing import Literal, NotRequired, TypedDict, TypeGuard, cast, get_args
 from bot.settings.event_types import EVENT_TYPES, LIST_EVENT_TYPES, OPERATOR_ALERT, EventType, ListEventType, OperatorEventType
 
 __all__ = [
+    "ListPublished",
     "EventType",
     "ListEventType",
     "FieldValue",
@@ -249,6 +250,15 @@ class StatedRegistrationTotals(TypedDict):
     registered: int | None  # None: the announcement stated only 备案 (截至2025年3月31日，共有346款…)
 
 
+class ListPublished(TypedDict):
+    """When CAC first published the list (``data.published``): ``on`` the date, ``basis``
+    ``announced`` (the date of the announcement or page that published it) or ``first_seen``
+    (the day cacwatch first saw it on a page CAC updates in place)."""
+
+    on: str  # YYYY-MM-DD
+    basis: Literal["announced", "first_seen"]
+
+
 class GenaiTotals(TypedDict):
     """CAC's stated cumulative GenAI totals against what cacwatch holds (``data.totals``).
 
@@ -379,6 +389,7 @@ class ListEventData(TypedDict):
     notable: list[Finding]
     sizes: NotRequired[list[list[str | int]]]  # [[list_month, rows]] of the kind's lists, oldest first
     totals: NotRequired[GenaiTotals]  # GenAI lists whose announcement states cumulative totals
+    published: NotRequired[ListPublished]  # when CAC first published the list, and on what that rests
     part: NotRequired[Part]
     # Never sent nor stored: set on one e-mail subscriber's copy whose rows a province filter
     # narrowed (bot.delivery.email.subscribers.narrow_event); counts still tell the whole list.

@@ -17,6 +17,8 @@ __all__ = [
     "FIELD_LABELS",
     "CHANGE_LABELS",
     "kind_names",
+    "published_label",
+    "row_label",
 ]
 
 
@@ -83,3 +85,22 @@ CHANGE_LABELS: Final[dict[str, tuple[str, str]]] = {
     "renamed": ("更名", "renamed"),
     "removed": ("移出名单", "removed"),
 }
+
+
+def published_label(date: str | None, basis: str | None) -> tuple[str, str]:
+    """(zh, en) of a list's date, saying on what it rests (storage.list_dates): the date CAC
+    published it, or the day cacwatch first saw it on a page CAC updates in place; "" when
+    unknown."""
+    if not date:
+        return "", ""
+    if basis == "first_seen":
+        return f"首次见于页面 {date}", f"first seen on the page {date}"
+    return f"发布 {date}", f"published {date}"
+
+
+def row_label(seq: str | None, row_index: int) -> tuple[str, str]:
+    """(zh, en) of where a row stands in its list: its 序号 as printed, else its 1-based
+    position, saying which ("序号 55" / "row 55 (position)")."""
+    if seq:
+        return f"序号 {seq}", f"No. {seq} (序号 as printed)"
+    return f"第 {row_index + 1} 行（位置）", f"row {row_index + 1} (position)"

@@ -120,11 +120,13 @@ def build_list_event(
     sizes: Sequence[tuple[str, int]],
     watchlist: Watchlist | None,
     totals: GenaiTotals | None = None,
+    published: tuple[str | None, str | None] = (None, None),
 ) -> ListEvent:
     """The one place a list event's payload is put together (polls and digest previews).
 
     ``filings``: the (new, changed, removed) filings of the event; ``totals``: CAC's stated
-    totals reconciled for this list (GenAI), whose difference is the first finding.
+    totals reconciled for this list (GenAI), whose difference is the first finding;
+    ``published``: (date, basis) of the list's first publication (``data.published``).
     """
     new, changed, removed = filings
     list_month = about.list_month
@@ -163,6 +165,9 @@ def build_list_event(
         data["counts"]["genai"] = genai_counts(new)
     if totals is not None:
         data["totals"] = totals
+    on, basis = published
+    if on and basis in ("announced", "first_seen"):
+        data["published"] = {"on": on, "basis": "first_seen" if basis == "first_seen" else "announced"}
     return {"id": event_id, "type": event_type, "timestamp": _timestamp(), "data": data}
 
 
@@ -208,7 +213,8 @@ def list_event(
             entry["name"] = current[(item_kind, number)]["name"]
             entry["entity"] = current[(item_kind, number)]["entity"]
         changed.append(entry)
-    rows = repo.current_rows(repo.list_by_id(outcome.list_id))
+    stored = repo.list_by_id(outcome.list_id)
+    rows = repo.current_rows(stored)
     # A 注销 notice is not a batch: no rank or size change for it.
     sizes = [] if ref.is_cancellation else list_sizes(session, kind)
     totals = None
@@ -216,7 +222,8 @@ def list_event(
         reconciliation = TotalsRepository(session).for_list(outcome.list_id)
         totals = genai_totals(reconciliation) if reconciliation is not None else None
     return build_list_event(
-        new_event_id(), event_type, kind, ref, rows, (new, changed, removed), sizes, watchlist, totals
+        new_event_id(), event_type, kind, ref, rows, (new, changed, removed), sizes, watchlist, totals,
+        (stored.first_published_on, stored.published_basis),
     )
 
 
@@ -259,7 +266,8 @@ def preview_events(session: Session, *, watchlist: list[str] | None = None) -> l
         reconciliation = TotalsRepository(session).for_list(newest.id) if kind == Kind.GENAI_SERVICE.value else None
         totals = genai_totals(reconciliation) if reconciliation is not None else None
         event = build_list_event(
-            f"evt_preview_{kind}", "list.published", kind, newest, rows, (new, [], []), sizes, matcher, totals
+            f"evt_preview_{kind}", "list.published", kind, newest, rows, (new, [], []), sizes, matcher, totals,
+            (newest.first_published_on, newest.published_basis),
         )
         events.append(event)
     return events

@@ -374,6 +374,7 @@ def _record(
         for announcement in look.announcements:
             repo.upsert_announcement(announcement, source.classify(announcement.title))
             totals.record_announcement(announcement, source.classify(announcement.title))
+        totals.date_announced_lists()
         if report.ok:
             for url, pending in validators.pending.items():
                 repo.put_validators(url, pending)

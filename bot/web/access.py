@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.web import users as accounts
 from bot.settings.config import WebSettings
-from bot.web.http import FailedAttempts, client_of, error_response, web_auth_allows
+from bot.web.http import FailedAttempts, client_of, error_response, wants_json, web_auth_allows
 from bot.web.principal import OPERATOR, Principal, set_principal
 from storage.accounts_repo import Identity
 from storage.db import Database
@@ -153,5 +153,8 @@ class Access:
         if self.web.auth is not None and self.web.auth.password:
             challenges.append('Basic realm="cacwatch", charset="UTF-8"')
         challenges.append('Bearer realm="cacwatch"')
-        response = error_response(scope["path"], 401, "authentication required", {"WWW-Authenticate": ", ".join(challenges)})
+        message = "authentication required"
+        if not wants_json(scope["path"]):  # a person in a browser: where members sign in
+            message += " · 需要登录：请到 /signin 登录 · sign in at /signin"
+        response = error_response(scope["path"], 401, message, {"WWW-Authenticate": ", ".join(challenges)})
         await response(scope, receive, send)

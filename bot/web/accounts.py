@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -48,12 +49,16 @@ from bot.web.render import render
 from bot.web.state import web_state
 from storage.db import Database
 
-__all__ = ["page_router", "api_router", "SignInLimits", "signed_in_or_redirect", "page"]
+__all__ = ["page_router", "api_router", "SignInLimits", "signed_in_or_redirect", "page", "ERRORS", "RowId"]
 
 log = logging.getLogger(__name__)
 
 page_router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[Depends(bounded_json_body)])
+
+# Row ids in paths: positive and within the database's integer.
+RowId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
+
 
 _GENERIC = "邮箱或密码错误 · Wrong email or password"
 
@@ -100,7 +105,9 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 def _safe_next(value: str) -> str:
     # Only a path of this site: never //host or a scheme (no open redirect).
-    if value.startswith("/") and not value.startswith("//") and "\\" not in value and len(value) <= 500:
+    # Browsers drop tabs and newlines inside URLs ("/\t/evil" becomes "//evil"): none allowed.
+    clean = all(c.isprintable() and not c.isspace() for c in value)
+    if clean and value.startswith("/") and not value.startswith("//") and "\\" not in value and len(value) <= 500:
         return value
     return "/account"
 
@@ -225,7 +232,7 @@ async def tokens_create(request: Request) -> Response:
 
 
 @page_router.post("/account/tokens/{token_id}/revoke")
-async def tokens_revoke(request: Request, token_id: int) -> Response:
+async def tokens_revoke(request: Request, token_id: RowId) -> Response:
     who = require_principal(request)
     form = await read_form(request)
     check_csrf(request, form.get(CSRF_FIELD))
@@ -258,16 +265,65 @@ def _own_account(principal: Principal) -> int:
     return principal.user_id
 
 
+class TokenModel(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart")
+    created_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class NewTokenModel(TokenModel):
+    token: str = Field(description="The secret: shown in this answer only, never again")
+
+
+class TokensModel(BaseModel):
+    items: list[TokenModel]
+
+
+class UserModel(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: Literal["operator", "member"]
+    disabled: bool
+    created_at: str | None
+    last_sign_in_at: str | None
+
+
+class UsersModel(BaseModel):
+    items: list[UserModel]
+
+
+def _error(description: str) -> dict[str, Any]:
+    from bot.web.models import ErrorModel
+
+    return {"model": ErrorModel, "description": description}
+
+
+# What every self-service route may answer besides its success (documented for tools and fuzzers).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("A bad parameter or body"),
+    401: _error("No valid credentials (a personal API token, web.auth's, or a session)"),
+    403: _error("The operator role is needed, or a signed-in browser's POST was not JSON"),
+    404: _error("Unknown, or not yours"),
+    409: _error("Conflicts with what exists"),
+    411: _error("The body needs a Content-Length"),
+    413: _error("The body is too large"),
+}
+
+
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=accounts.MAX_TOKEN_NAME, description="What the token is for")
+    name: str = Field(min_length=1, max_length=accounts.MAX_TOKEN_NAME, pattern=accounts.NAME_PATTERN, description="What the token is for")
 
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=accounts.MAX_EMAIL)
+    email: str = Field(max_length=accounts.MAX_EMAIL, pattern=accounts.EMAIL_PATTERN)
     role: Literal["operator", "member"] = "member"
-    name: str = Field(default="", max_length=accounts.MAX_NAME)
+    name: str = Field(default="", max_length=accounts.MAX_NAME, pattern=accounts.TEXT_PATTERN)
     # None: an account that signs in only through web.proxy_auth.
     password: str | None = Field(default=None, min_length=accounts.MIN_PASSWORD, max_length=accounts.MAX_PASSWORD)
 
@@ -277,7 +333,7 @@ class UserPatch(BaseModel):
     disabled: bool
 
 
-@api_router.get("/tokens", summary="Your personal API tokens (prefixes only)")
+@api_router.get("/tokens", response_model=None, responses={200: {"model": TokensModel}, **ERRORS}, summary="Your personal API tokens (prefixes only)")
 async def api_tokens(request: Request, principal: Principal = Depends(require_principal)) -> Response:
     # A web.auth operator has no account: no tokens to list.
     user_id = principal.user_id
@@ -285,32 +341,34 @@ async def api_tokens(request: Request, principal: Principal = Depends(require_pr
     return private_json({"items": [_token_json(t) for t in items]})
 
 
-@api_router.post("/tokens", status_code=201, summary="Make a personal API token (its secret is in this answer only)")
+@api_router.post("/tokens", status_code=201, response_model=None, responses={201: {"model": NewTokenModel}, **ERRORS}, summary="Make a personal API token (its secret is in this answer only)")
 async def api_token_create(request: Request, body: TokenIn, principal: Principal = Depends(require_principal)) -> Response:
     user_id = _own_account(principal)
     try:
         made = await anyio.to_thread.run_sync(accounts.create_token, _db(request), user_id, body.name)
+    except accounts.TooManyTokens as err:
+        raise HTTPException(409, str(err)) from None
     except ValueError as err:
         raise HTTPException(400, str(err)) from None
     log.info("API token %d made for account %d", made.info.id, user_id)
     return private_json({**_token_json(made.info), "token": made.secret}, status_code=201)
 
 
-@api_router.delete("/tokens/{token_id}", status_code=204, summary="Revoke one of your tokens")
-async def api_token_revoke(request: Request, token_id: int, principal: Principal = Depends(require_principal)) -> Response:
+@api_router.delete("/tokens/{token_id}", status_code=204, response_model=None, responses={204: {"description": "Revoked"}, **ERRORS}, summary="Revoke one of your tokens")
+async def api_token_revoke(request: Request, token_id: RowId, principal: Principal = Depends(require_principal)) -> Response:
     user_id = _own_account(principal)
     if not await anyio.to_thread.run_sync(accounts.revoke_token, _db(request), user_id, token_id):
         raise HTTPException(404, "not found")
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
 
 
-@api_router.get("/users", summary="Every account (operator)")
+@api_router.get("/users", response_model=None, responses={200: {"model": UsersModel}, **ERRORS}, summary="Every account (operator)")
 async def api_users(request: Request, principal: Principal = Depends(require_operator)) -> Response:
     users = await anyio.to_thread.run_sync(accounts.list_users, _db(request))
     return private_json({"items": [_user_json(u) for u in users]})
 
 
-@api_router.post("/users", status_code=201, summary="Add an account (operator)")
+@api_router.post("/users", status_code=201, response_model=None, responses={201: {"model": UserModel}, **ERRORS}, summary="Add an account (operator)")
 async def api_user_add(request: Request, body: UserIn, principal: Principal = Depends(require_operator)) -> Response:
     try:
         account = await anyio.to_thread.run_sync(
@@ -323,10 +381,10 @@ async def api_user_add(request: Request, body: UserIn, principal: Principal = De
     return private_json(_user_json(account), status_code=201)
 
 
-@api_router.patch("/users/{user_id}", summary="Disable or enable an account (operator)")
-async def api_user_patch(request: Request, user_id: int, body: UserPatch, principal: Principal = Depends(require_operator)) -> Response:
+@api_router.patch("/users/{user_id}", response_model=None, responses={200: {"model": UserModel}, **ERRORS}, summary="Disable or enable an account (operator)")
+async def api_user_patch(request: Request, user_id: RowId, body: UserPatch, principal: Principal = Depends(require_operator)) -> Response:
     if body.disabled and principal.user_id == user_id:
-        raise HTTPException(400, "you cannot disable your own account")
+        raise HTTPException(409, "you cannot disable your own account")
     try:
         account = await anyio.to_thread.run_sync(accounts.set_disabled, _db(request), user_id, body.disabled)
     except LookupError:

@@ -24,6 +24,7 @@ The bound is real (an open server gets every URL an attacker can make up):
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections import OrderedDict
@@ -99,6 +100,10 @@ def _headers_cost(headers: tuple[tuple[bytes, bytes], ...]) -> int:
     return cost
 
 
+# bot/web/archive.py: never kept (the bytes are on disk already, and are hashed before each answer).
+_ARCHIVED_FILE = re.compile(r"^/lists/[^/]+/[^/]+/file(?:/[^/]*)?$")
+
+
 class AnswerCache:
     """ASGI middleware: answers kept per (host unless ``per_host`` is off, path, parameters) and data stamp."""
 
@@ -127,6 +132,8 @@ class AnswerCache:
         if scope["type"] != "http" or scope["method"] != "GET":
             return False
         path: str = scope["path"]
+        if _ARCHIVED_FILE.match(path):
+            return False  # an archived list file is checked against its sha256 at every request
         return path == "/" or path.startswith(CACHED_PREFIXES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

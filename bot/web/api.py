@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from bot.changes.event_schema import EVENT_TYPES, EventType
+from bot.web.archive import has_file
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
 from bot.web.models import (
@@ -29,7 +30,8 @@ from bot.web.models import (
     ListsModel,
 )
 from bot.web.params import FILTER_PARAMS, MAX_TEXT, check_known, filing_query
-from bot.web.state import indexed, web_state
+from bot.settings.paths import list_file_path
+from bot.web.state import WebState, indexed, web_state
 from storage import corpus
 
 __all__ = ["router", "iso", "list_model", "filter_params", "TEXT_PATTERN", "MONTH_PATTERN", "KindParam"]
@@ -59,11 +61,14 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def list_model(summary: corpus.ListSummary) -> ListModel:
+def list_model(summary: corpus.ListSummary, state: WebState | None = None) -> ListModel:
     # The store's own id and the last fetch error stay internal.
     shown = {name: value for name, value in asdict(summary).items() if name not in ("id", "last_error")}
     versions = [
-        {"id": v.id, "sha256": v.sha256, "format": v.format, "rows": v.row_count, "fetched_at": iso(v.fetched_at), "current": v.current}
+        {"id": v.id, "sha256": v.sha256, "format": v.format, "rows": v.row_count, "fetched_at": iso(v.fetched_at), "current": v.current,
+         "number": v.number,
+         "file": list_file_path(summary.kind, summary.list_month, v.number)
+         if state is not None and has_file(state, v.format, v.sha256) else None}
         for v in summary.versions
     ]
     return ListModel.model_validate(
@@ -129,7 +134,8 @@ def get_filing(
     """One filing: its record, every change to it (before and after, and the list version that
     made it) and every list and list version holding it."""
     check_known(request.query_params.keys(), ())
-    corpus = web_state(request).corpus
+    state = web_state(request)
+    corpus = state.corpus
     detail = corpus.filing_detail(kind, filing_number)
     if detail is None:
         raise LookupError(f"no {kind} filing {filing_number[:80]}")
@@ -143,7 +149,7 @@ def get_filing(
             "first_seen_at": iso(detail.first_seen_at),
             "updated_at": iso(detail.updated_at),
             "history": [_history(h) for h in detail.history],
-            "lists": [_holding(h) for h in detail.holdings],
+            "lists": [_holding(h, state) for h in detail.holdings],
         }
     )
     return _json(request, model)
@@ -153,8 +159,14 @@ def _history(entry: corpus.HistoryEntry) -> dict[str, Any]:
     return {**asdict(entry), "at": iso(entry.at)}
 
 
-def _holding(holding: corpus.Holding) -> dict[str, Any]:
-    return {**asdict(holding), "fetched_at": iso(holding.fetched_at)}
+def _holding(holding: corpus.Holding, state: WebState) -> dict[str, Any]:
+    held = holding.primary and has_file(state, holding.format, holding.sha256)
+    return {
+        **asdict(holding),
+        "fetched_at": iso(holding.fetched_at),
+        "row_position": holding.row_index + 1,
+        "file": list_file_path(holding.kind, holding.list_month, holding.version_number) if held else None,
+    }
 
 
 @router.get("/lists", response_model=None, responses={200: {"model": ListsModel}, **_ERRORS})
@@ -163,7 +175,7 @@ def get_lists(request: Request, kind: KindParam | None = None) -> Response:
     check_known(request.query_params.keys(), ("kind",))
     state = web_state(request)
     summaries = state.cached(f"lists:{kind}", lambda: state.corpus.list_summaries(kind))
-    return _json(request, ListsModel(items=[list_model(s) for s in summaries]))
+    return _json(request, ListsModel(items=[list_model(s, state) for s in summaries]))
 
 
 @router.get("/lists/{kind}/{list_month}", response_model=None, responses={200: {"model": ListDetailModel}, **_NOT_FOUND})
@@ -174,14 +186,15 @@ def get_list(
 ) -> Response:
     """One list with its filings, its current rows, and what each re-issue changed."""
     check_known(request.query_params.keys(), ())
-    detail = web_state(request).corpus.list_detail(kind, list_month)
+    state = web_state(request)
+    detail = state.corpus.list_detail(kind, list_month)
     if detail is None:
         raise LookupError(f"no {kind} list of {list_month}")
     model = ListDetailModel.model_validate(
         {
-            "list": list_model(detail.summary),
+            "list": list_model(detail.summary, state),
             "filings": detail.filings,
-            "rows": [{"row_index": r.row_index, "filing_number": r.filing_number, "fields": r.fields} for r in detail.rows],
+            "rows": [{"row_index": r.row_index, "seq": r.seq, "filing_number": r.filing_number, "fields": r.fields} for r in detail.rows],
             "changes": [asdict(c) for c in detail.changes],
             "others": [list_model(o) for o in detail.others],
         }

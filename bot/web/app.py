@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from bot.settings.config import BriefsSettings, EmailSettings, Settings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import accounts, api, dossiers, feeds, insights, pages, subscriptions
+from bot.web import accounts, api, archive, console, dossiers, feeds, insights, pages, subscriptions
 from bot.web.access import Access
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
@@ -45,6 +45,7 @@ from bot.web.http import (
 )
 from bot.web.params import ParamError
 from bot.web.state import WebState
+from scrapers.blobstore import BlobStore
 from storage.corpus import Corpus
 from storage.db import Database
 
@@ -93,25 +94,33 @@ def create_app(
     worker_threads: int = 8,
     briefs: BriefsSettings | None = None,
     brief_dir: Path | None = None,
+    blob_dir: Path | None = None,
     loopback_only: bool = False,
     email: EmailSettings | None = None,
+    settings: Settings | None = None,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
 
     ``refresh_in_child``: build the search index in a spawned process (keeps pypinyin out of
     this one); False refreshes inline, for a process that loads ``bot.changes.companies`` anyway.
+    ``blob_dir``: the blob store of raw attachments (``data_dir/blobs``) the archived-file
+    route serves; without one (or while it does not exist) no archive link is shown.
     ``loopback_only``: without ``web.auth``, answer only clients on loopback (``open_paths``
     excepted): ``cacwatch run`` on a public address without credentials set.
+    ``settings``: the whole configuration, for the operator console (destinations, Telegram,
+    email); given by ``source`` when that is a ``Settings``.
     ``email``: ``notify.email``, whose relay sends the self-service sign-up's confirmation
     mails (None: sign-up unavailable; taken from ``source`` when that is the Settings).
     """
     brief_cache = brief_dir
     if isinstance(source, Settings):
+        settings = settings or source
         db = Database(source.database.url)
         web = web or source.web
         briefs = briefs or source.briefs
         brief_cache = brief_cache or source.data_dir / "briefs"
         email = email or source.notify.email
+        blob_dir = blob_dir or source.data_dir / "blobs"
     else:
         db = source
     web = web or WebSettings()
@@ -127,7 +136,7 @@ def create_app(
 
         return refresh_index(corpus)
 
-    state = WebState(corpus, web, refresh)
+    state = WebState(corpus, web, refresh, BlobStore(blob_dir) if blob_dir is not None else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -152,6 +161,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False},
     )
     app.state.web = state
+    app.state.settings = settings  # the operator console's notify settings (bot.web.console)
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
 
     async def on_validation(request: Request, err: Exception) -> Response:
@@ -182,6 +192,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(accounts.api_router)
     app.include_router(accounts.page_router)
+    app.include_router(console.api_router)
+    app.include_router(console.page_router)
     app.include_router(insights.api_router)
     app.include_router(dossiers.api_router)
     app.include_router(feeds.router)
@@ -189,6 +201,7 @@ def create_app(
     app.include_router(dossiers.router)
     subscriptions.install(app, email)
     app.include_router(pages.router)
+    app.include_router(archive.router)
     briefs = briefs or BriefsSettings()
     install_briefs(
         app,

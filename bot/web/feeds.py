@@ -25,12 +25,14 @@ from bot.changes.genai import (
     top_registration_provinces,
     totals_sentences,
 )
+from bot.changes.vocabulary import published_label
 from bot.web.api import KindParam, filter_params, iso
+from bot.web.archive import MEDIA_TYPES, has_file
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, check_known, filing_query
-from bot.settings.paths import filing_path, list_path
+from bot.settings.paths import filing_path, list_file_path, list_path
 from bot.web.labels import KIND_LABELS
-from bot.web.state import indexed, web_state
+from bot.web.state import WebState, indexed, web_state
 from storage.corpus import FeedEntry
 
 __all__ = ["router", "entry_text", "list_path", "filing_path"]
@@ -74,11 +76,14 @@ def _genai_lines(entry: FeedEntry) -> tuple[list[str], bool]:
     return [f"{zh} / {en}" for zh, en in pairs], totals is not None
 
 
-def entry_text(entry: FeedEntry) -> str:
-    """Counts, then each notable finding in Chinese and English (plain text)."""
+def entry_text(entry: FeedEntry, archived: str | None = None) -> str:
+    """The list's date (and on what it rests), counts, then each notable finding in Chinese
+    and English (plain text); last, where its file is: ``archived`` (cacwatch's copy of this
+    version, when the server holds it) beside CAC's attachment link."""
     counts = entry.counts
     parts = [f"{key}: {value}" for key, value in counts.items()]
-    lines = [f"{entry.summary.title}", "; ".join(parts)]
+    zh_date, en_date = published_label(entry.summary.first_published_on, entry.summary.published_basis)
+    lines = [f"{entry.summary.title}", f"{zh_date} / {en_date}" if zh_date else "", "; ".join(parts)]
     if entry.summary.rank is not None:
         lines.append(f"第{entry.summary.rank}大（共{entry.summary.of}份） / rank {entry.summary.rank} of {entry.summary.of} lists by size")
     genai, totals_told = _genai_lines(entry)
@@ -89,7 +94,18 @@ def entry_text(entry: FeedEntry) -> str:
         notable = []  # a stored event this version cannot read: its counts still tell the story
     lines += [f"• {finding['zh']} / {finding['en']}".strip() for finding in notable
               if not (totals_told and finding["type"] == "totals_mismatch")]
+    if archived:
+        lines.append(f"存档原件 Archived file (sha256-checked): {archived}")
+    lines.append(f"网信办附件 CAC's attachment: {entry.summary.attachment_url}")
     return "\n".join(line for line in lines if line)
+
+
+def _archived(state: WebState, base: str, entry: FeedEntry) -> tuple[str, str] | None:
+    """(URL, media type) of cacwatch's archived copy of the entry's version, when held here."""
+    version = next((v for v in entry.summary.versions if v.id == entry.version_id), None)
+    if version is None or not has_file(state, version.format, version.sha256):
+        return None
+    return base + list_file_path(entry.summary.kind, entry.summary.list_month, version.number), MEDIA_TYPES[version.format]
 
 
 def _entry_id(entry: FeedEntry) -> str:
@@ -114,6 +130,8 @@ def _atom(title: str, self_url: str, home_url: str, feed_id: str, updated: str, 
         ET.SubElement(node, f"{{{_ATOM}}}id").text = item["id"]
         ET.SubElement(node, f"{{{_ATOM}}}updated").text = item["updated"]
         ET.SubElement(node, f"{{{_ATOM}}}link", rel="alternate", href=item["url"], type="text/html")
+        if item.get("enclosure"):  # the archived file of the entry's version
+            ET.SubElement(node, f"{{{_ATOM}}}link", rel="enclosure", href=item["enclosure"], type=item["enclosure_type"])
         ET.SubElement(node, f"{{{_ATOM}}}content", type="text").text = item["text"]
     xml: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + xml
@@ -146,16 +164,20 @@ def _list_feed(request: Request, kind: str | None) -> tuple[str, list[FeedEntry]
 def lists_atom(request: Request, kind: KindParam | None = None) -> Response:
     """Published and revised lists, newest first (Atom 1.0); `kind` narrows to one series."""
     base, entries, (zh, en) = _list_feed(request, kind)
-    items = [
-        {
+    state = web_state(request)
+    items = []
+    for e in entries:
+        archived = _archived(state, base, e)
+        item = {
             "title": _title(e),
             "id": _entry_id(e),
             "updated": iso(e.at) or "",
             "url": base + list_path(e.summary.kind, e.summary.list_month),
-            "text": entry_text(e),
+            "text": entry_text(e, archived[0] if archived else None),
         }
-        for e in entries
-    ]
+        if archived:
+            item["enclosure"], item["enclosure_type"] = archived
+        items.append(item)
     updated = items[0]["updated"] if items else iso(_EPOCH) or ""
     body = _atom(f"cacwatch: {zh} / {en}", _self_url(request, base), base + "/", f"tag:cacwatch,2024:lists/{kind or 'all'}", updated, items)
     return etag_response(request, body, "application/atom+xml; charset=utf-8")
@@ -169,6 +191,8 @@ def lists_atom(request: Request, kind: KindParam | None = None) -> Response:
 def lists_json(request: Request, kind: KindParam | None = None) -> Response:
     """Published and revised lists, newest first (JSON Feed 1.1); `kind` narrows to one series."""
     base, entries, (zh, en) = _list_feed(request, kind)
+    state = web_state(request)
+    archived = {e.version_id: _archived(state, base, e) for e in entries}
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": f"cacwatch: {zh} / {en}",
@@ -180,10 +204,15 @@ def lists_json(request: Request, kind: KindParam | None = None) -> Response:
                 "id": _entry_id(e),
                 "url": base + list_path(e.summary.kind, e.summary.list_month),
                 "title": _title(e),
-                "content_text": entry_text(e),
+                "content_text": entry_text(e, (archived[e.version_id] or ("", ""))[0] or None),
                 "date_published": iso(e.at),
                 "tags": [e.summary.kind, e.type],
+                **({"attachments": [{"url": found[0], "mime_type": found[1], "title": e.summary.name}]}
+                   if (found := archived[e.version_id]) else {}),
                 "_cacwatch": {"kind": e.summary.kind, "list_month": e.summary.list_month, "type": e.type,
+                              "first_published_on": e.summary.first_published_on,
+                              "published_basis": e.summary.published_basis,
+                              "attachment_url": e.summary.attachment_url,
                               "counts": {**e.counts, **({"genai": e.genai} if e.genai is not None else {})},
                               **({"totals": e.totals} if e.totals is not None else {})},
             }

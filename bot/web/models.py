@@ -85,6 +85,12 @@ class HistoryModel(_Model):
     list_name: str | None
     version_id: int | None
     sha256: str | None
+    # The list's date: when CAC first published it, and on what that rests (``announced``:
+    # the date of the announcement that published it; ``first_seen``: when cacwatch first saw
+    # it on a page CAC updates in place).
+    list_published_on: str | None
+    list_published_basis: Literal["announced", "first_seen"] | None
+    version_number: int | None  # 1-based among the list's versions
 
 
 class _ListIdentityModel(_Model):
@@ -103,8 +109,18 @@ class HoldingModel(_ListIdentityModel):
     version_id: int
     sha256: str
     fetched_at: str
-    row_index: int
+    row_index: int  # 0-based position among the list's data rows
     current: bool
+    seq: str | None  # 序号 as printed; null when the table has none (then the position says where)
+    row_position: int  # 1-based position among the list's data rows
+    format: str
+    version_number: int  # 1-based among the list's versions
+    list_published_on: str | None
+    list_published_basis: Literal["announced", "first_seen"] | None
+    primary: bool  # the list /lists/{kind}/{list_month} shows (not a 注销 notice of that month)
+    # cacwatch's archived, sha256-checked copy of this version's file (a path on this server);
+    # null when this server holds none (a table in a page, no blob store).
+    file: str | None
 
 
 class FilingDetailModel(_Model):
@@ -125,10 +141,17 @@ class VersionModel(_Model):
     rows: int
     fetched_at: str
     current: bool
+    number: int  # 1-based among the list's versions
+    # cacwatch's archived, sha256-checked copy of this version's file (a path on this server);
+    # null when this server holds none (a table in a page, no blob store).
+    file: str | None
 
 
 class ListModel(_ListIdentityModel):
-    published_on: str | None
+    published_on: str | None  # the date of the page it was found on
+    # When CAC first published it and on what that rests (``announced`` | ``first_seen``).
+    first_published_on: str | None
+    published_basis: Literal["announced", "first_seen"] | None
     is_cancellation: bool
     rows: int
     rank: int | None
@@ -144,6 +167,7 @@ class ListsModel(_Model):
 
 class ListRowModel(_Model):
     row_index: int
+    seq: str | None  # 序号 as printed; null when the table has none
     filing_number: str
     fields: dict[str, Any]
 

@@ -19,9 +19,11 @@ from starlette.responses import Response, StreamingResponse
 
 from bot.changes.export import csv_chunks, write_export
 from bot.changes.genai import GENAI_KIND, split_of, top_registration_provinces
+from bot.web.archive import has_file
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import error_response, etag_response
 from bot.web.params import FILTER_PARAMS, ROLES, STATUSES, check_known, clean_text, filing_query, parse_kind, parse_limit
+from bot.settings.paths import list_file_path
 from bot.web.render import KIND_ORDER, chart_svg, render
 from bot.web.state import WebState, indexed, web_state
 from storage.corpus import FilingQuery
@@ -204,12 +206,19 @@ def filing_page(request: Request, kind: str, filing_number: str) -> Response:
     if detail is None:
         raise LookupError(f"no such filing: {filing_number[:80]}")
     record = detail.record
+    state = web_state(request)
+    files = {
+        h.version_id: list_file_path(h.kind, h.list_month, h.version_number)
+        for h in detail.holdings
+        if h.primary and has_file(state, h.format, h.sha256)
+    }
     return _page(
         request,
         "filing.html",
         title=f"{record['name']} — {record['filing_number']}",
         detail=detail,
         record=record,
+        files=files,
         names=corpus.filer_names([record["entity"]]),
     )
 
@@ -228,8 +237,15 @@ def list_page(request: Request, kind: str, list_month: str) -> Response:
     if kind == GENAI_KIND:
         names = web_state(request).corpus.filer_names(r["entity"] for r in detail.filings)
         genai = _genai_summary(detail.filings, names)
+    state = web_state(request)
+    files = {
+        v.id: list_file_path(kind, list_month, v.number)
+        for v in detail.summary.versions
+        if has_file(state, v.format, v.sha256)
+    }
     return _page(request, "list.html", title=detail.summary.name, detail=detail, records=records, genai=genai,
-                 names=names)
+                 names=names, files=files,
+                 current_file=list_file_path(kind, list_month) if any(v.current and v.id in files for v in detail.summary.versions) else None)
 
 
 def _genai_summary(filings: list[dict[str, Any]], names: dict[str, tuple[str, str | None]]) -> dict[str, Any] | None:

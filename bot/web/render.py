@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.changes.genai import REGISTRATION_LABELS, registration_label, scenario_en
-from bot.changes.vocabulary import FIELD_LABELS
+from bot.changes.vocabulary import FIELD_LABELS, published_label, row_label
 from bot.web.labels import KIND_ORDER, kind_label, province_english
 
 __all__ = ["render", "render_error", "chart_svg", "KIND_ORDER"]
@@ -82,6 +82,8 @@ _env.globals.update(
     registrations=tuple(REGISTRATION_LABELS),
     registration_label=registration_label,
     scenario_en=scenario_en,
+    published_label=published_label,
+    row_label=row_label,
 )
 _env.filters["web_href"] = _web_href
 

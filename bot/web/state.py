@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from bot.settings.config import WebSettings
+from scrapers.blobstore import BlobStore
 from storage.corpus import Corpus, DataStamp, FilingQuery
 
 T = TypeVar("T")
@@ -28,6 +29,9 @@ class WebState:
     web: WebSettings
     # Brings the search index up to date (in a child process for `cacwatch serve`).
     refresh: Callable[[], object]
+    # The raw attachments (data_dir/blobs) the archived-file route serves; None when this
+    # server has none (``cacwatch serve`` over a config whose data_dir holds no blob store).
+    blobs: BlobStore | None = None
     # What the answers are computed from (Corpus.data_stamp); None until the first look.
     stamp: DataStamp | None = None
     # The filing part of the stamp the search index was last brought up to (see ensure_index).

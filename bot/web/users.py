@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -35,11 +36,18 @@ __all__ = [
     "Identity",
     "TokenInfo",
     "NewToken",
+    "TooManyTokens",
     "ROLES",
     "Role",
     "MIN_PASSWORD",
     "MAX_PASSWORD",
     "MAX_TOKENS",
+    "MAX_EMAIL",
+    "MAX_NAME",
+    "MAX_TOKEN_NAME",
+    "EMAIL_PATTERN",
+    "TEXT_PATTERN",
+    "NAME_PATTERN",
     "TOKEN_PREFIX",
     "clean_email",
     "clean_name",
@@ -74,9 +82,20 @@ MAX_NAME = 200
 MAX_TOKEN_NAME = 100
 MAX_TOKENS = 20  # live API tokens per account
 TOKEN_PREFIX = "cw_"
-_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+# An address as the forms and the API take it (the JSON schema's pattern too): a local part
+# without spaces, quotes, separators or control characters; a domain of dot-separated labels.
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = "^[^@\\s<>\"',;\u0000-\u001f\u007f-\u009f]{1,64}@" + _LABEL + "(?:\\." + _LABEL + ")*$"
+# A name or label: no control characters (the JSON schema's pattern; NAME_PATTERN also not blank).
+TEXT_PATTERN = "^[^\u0000-\u001f\u007f-\u009f]*$"
+NAME_PATTERN = "^[^\u0000-\u001f\u007f-\u009f]*[^\\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 _TOKEN = re.compile(r"^cw_[A-Za-z0-9_-]{43}$")
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+class TooManyTokens(ValueError):
+    """The account already has MAX_TOKENS live tokens."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +126,7 @@ def digest(token: str) -> str:
 
 def clean_email(email: str) -> str:
     value = email.strip().lower()
-    if not value or len(value) > MAX_EMAIL or not _EMAIL.match(value) or ".." in value.partition("@")[2]:
+    if not value or len(value) > MAX_EMAIL or not _EMAIL.match(value):
         raise ValueError("email: not an email address")
     return value
 
@@ -116,7 +135,7 @@ def clean_name(name: str, *, limit: int = MAX_NAME, what: str = "name") -> str:
     value = " ".join(name.split())
     if len(value) > limit:
         raise ValueError(f"{what}: at most {limit} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if any(unicodedata.category(c) == "Cc" for c in value):
         raise ValueError(f"{what}: control characters are not allowed")
     return value
 
@@ -292,7 +311,7 @@ def create_token(db: "Database", user_id: int, name: str) -> NewToken:
     with db.session() as session:
         repo = AccountsRepository(session)
         if repo.live_token_count(user_id) >= MAX_TOKENS:
-            raise ValueError(f"at most {MAX_TOKENS} live tokens per account: revoke one first")
+            raise TooManyTokens(f"at most {MAX_TOKENS} live tokens per account: revoke one first")
         info = repo.add_token(user_id, name=label, prefix=secret[:11], token_hash=digest(secret))
     return NewToken(info=info, secret=secret)
 

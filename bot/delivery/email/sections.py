@@ -28,11 +28,11 @@ from bot.changes.genai import (
     top_registration_provinces,
     totals_sentences,
 )
-from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS
+from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS, published_label
 from bot.changes.watchlist import FilingHit, Watchlist, filing_hits
 from bot.delivery.email.subscribers import clean_name
 from bot.delivery.notifiers.text import KIND_NAMES
-from bot.settings.paths import filing_path, list_path, page_url
+from bot.settings.paths import archived_file_url, filing_path, list_path, page_url
 
 __all__ = [
     "add_web_links",
@@ -195,6 +195,9 @@ class Section:
     batch_en: str = ""  # 17th batch
     events: list[ListEvent] = field(default_factory=list)
     web_url: str = ""  # the list's page in the web app (web.public_url set), else ""
+    file_url: str = ""  # cacwatch's archived copy of the list's file (web.public_url set), else ""
+    # (zh, en) of the list's date: published, or first seen on a page updated in place.
+    published: tuple[str, str] = ("", "")
     # GenAI lists: (texts in the subscriber's language, is an alert) per line — the split into
     # filed / registered / on-device, provinces, companies among them, CAC's totals.
     genai: list[tuple[list[str], bool]] = field(default_factory=list)
@@ -268,6 +271,8 @@ def group_sections(events: Sequence[Event]) -> tuple[list[Section], list[Baselin
                 narrowed=False,
                 rank=None,
             )
+            if published := data.get("published"):
+                section.published = published_label(clean_line(published["on"], 10), published["basis"])
         section.events.append(event)
         section.narrowed = section.narrowed or data.get("narrowed", False)
         if section.batch and not section.batch_zh:
@@ -476,6 +481,7 @@ def add_web_links(public_url: str | None, sections: Sequence[Section], *item_lis
     for section in sections:
         if section.kind and section.list_month:
             section.web_url = page_url(public_url, list_path(section.kind, section.list_month)) or ""
+            section.file_url = archived_file_url(public_url, section.kind, section.list_month, section.title, section.name) or ""
         for filing in [*section.preview, *section.on_device]:
             if section.kind and filing.number:
                 filing.url = page_url(public_url, filing_path(section.kind, filing.number)) or ""

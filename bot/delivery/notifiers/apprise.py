@@ -172,7 +172,7 @@ class AppriseNotifier(Notifier):
         title = summary_title(event, self.settings.language)
         if self.settings.title_prefix:
             title = f"{self.settings.title_prefix}: {title}"
-        return title, plain_summary(event, self.settings.language)
+        return title, plain_summary(event, self.settings.language, self.public_url)
 
     async def _send(self, destination: str, title: str, body: str) -> None:
         target = self._targets[destination]

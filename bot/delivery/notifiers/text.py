@@ -23,7 +23,8 @@ from bot.changes.genai import (
     top_registration_provinces,
     totals_sentences,
 )
-from bot.changes.vocabulary import kind_names
+from bot.changes.vocabulary import kind_names, published_label
+from bot.settings.paths import archived_file_url
 
 __all__ = ["plain_summary", "summary_title", "KIND_NAMES", "Language"]
 
@@ -98,6 +99,9 @@ def _list_body(event: ListEvent, language: str) -> list[str]:
     for text in (_one_line(data["title"]), _one_line(data["name"])):
         if text and text not in lines:
             lines.append(text)
+    published = data.get("published")
+    if published:
+        lines += _pick(language, *published_label(published["on"], published["basis"]))
     counts = data["counts"]
     new, changed, removed = counts["new"], counts["changed"], counts["removed"]
     lines += _pick(
@@ -154,8 +158,10 @@ def _baseline_body(data: BaselineData, language: str) -> list[str]:
     return lines
 
 
-def plain_summary(event: Event, language: Language = "both") -> str:
-    """The event as a few lines of plain text (no markup), in one or both languages."""
+def plain_summary(event: Event, language: Language = "both", public_url: str | None = None) -> str:
+    """The event as a few lines of plain text (no markup), in one or both languages; with
+    ``public_url`` (``web.public_url``), cacwatch's archived copy of the list's file beside
+    CAC's links."""
     if language not in ("both", "zh", "en"):
         raise ValueError(f"language must be both, zh or en, not {language!r}")
     lines = [summary_title(event, language)]
@@ -167,8 +173,12 @@ def plain_summary(event: Event, language: Language = "both") -> str:
         lines += _list_body(event, language)
         genai, told = _genai_body(event, language)
         lines += genai
-        links = [_one_line(event["data"]["page_url"]), _one_line(event["data"]["attachment_url"])]
+        data = event["data"]
+        archived = archived_file_url(public_url, data["kind"], data["list_month"], data["title"], data["name"])
+        links = [_one_line(data["page_url"]), _one_line(data["attachment_url"])]
         links = [link for link in links if link]
+        if archived:
+            links.append(" / ".join(_pick(language, f"存档原件：{archived}", f"Archived file: {archived}")))
     findings = _findings(event["data"]["notable"], language, told)
     if findings:
         lines.append("")

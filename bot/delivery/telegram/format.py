@@ -43,9 +43,9 @@ from bot.changes.event_schema import (
     ListEvent,
     ListEventData,
 )
-from bot.changes.vocabulary import FIELD_LABELS, kind_names
+from bot.changes.vocabulary import FIELD_LABELS, kind_names, published_label
 from bot.changes.watchlist import FilingHit
-from bot.settings.paths import brief_path, filing_path, list_path, page_url
+from bot.settings.paths import archived_file_url, brief_path, filing_path, list_path, page_url
 
 __all__ = [
     "Language",
@@ -300,6 +300,10 @@ class WebLinks:
             return None
         return page_url(self.public_url, list_path(self.kind, list_month))
 
+    def file(self, list_month: str, title: str, name: str) -> str | None:
+        """cacwatch's archived, sha256-checked copy of the list's current file."""
+        return archived_file_url(self.public_url, self.kind, list_month, title, name)
+
     def brief(self, list_month: str, lang: str) -> str | None:
         """The list's PDF brief, in the post's language."""
         if not self.kind or not list_month:
@@ -482,21 +486,27 @@ def _headline(event: ListEvent, lang: str) -> str:
     else:
         text = f"🆕 <b>{esc(zh_label)}</b>" if lang == "zh" else f"🆕 <b>{esc(en_label)}</b>"
     zh_month, en_month = month_label(data["list_month"])
+    published = data.get("published")
+    zh_date, en_date = published_label(published["on"], published["basis"]) if published else ("", "")
     if lang == "zh":
         lines = [text, f"清单：{esc(data['name'] or data['title'])}", f"清单月份：{esc(zh_month)}"]
+        lines += [esc(zh_date)] if zh_date else []
     else:
         lines = [text, f"List month: {esc(en_month)}"]
+        lines += [esc(en_date[0].upper() + en_date[1:])] if en_date else []
     return "\n".join(line for line in lines if not line.endswith("：") and not line.endswith(": "))
 
 
 def _links(data: ListEventData, lang: str, web: WebLinks = _NO_LINKS) -> list[Block]:
-    labels = (("公告原文", "清单附件", "清单页面", "简报 PDF") if lang == "zh"
-              else ("Announcement", "List file", "List page", "Brief (PDF)"))
+    labels = (("公告原文", "清单附件", "清单页面", "简报 PDF", "存档原件") if lang == "zh"
+              else ("Announcement", "List file", "List page", "Brief (PDF)", "Archived file"))
+    archived = web.file(data["list_month"], data["title"], data["name"])
     links = [
         link
         for link in (
             _link(data["page_url"], labels[0]),
             _link(data["attachment_url"], labels[1]),
+            _link(archived, labels[4]),
             _link(web.list(data["list_month"]), labels[2]),
             _link(web.brief(data["list_month"], "zh" if lang == "zh" else "en" if lang == "en" else "both"), labels[3]),
         )

@@ -297,6 +297,19 @@ class TelegramNotifier(Notifier):
             return [f"{self.destination}: the token does not look like <bot id>:<secret>"]
         return []
 
+    async def send_test_post(self, text: str) -> int:
+        """Post ``text`` (Telegram HTML, already escaped) to the channel now, outside the outbox:
+        the operator console's "send test post". The message id; DeliveryError when refused."""
+        try:
+            bot = await self._get_bot()
+            message = await bot.send_message(
+                chat_id=self.settings.channel, text=text, parse_mode=ParseMode.HTML,
+                link_preview_options=telegram.LinkPreviewOptions(is_disabled=True),
+            )
+        except TelegramError as err:
+            raise _delivery_error(err, user=False) from err
+        return int(message.message_id)
+
     async def deliver(self, event: Event, *, delivery_id: str) -> None:
         await self.deliver_to(event, delivery_id=delivery_id, destination=self.destination)
 

@@ -105,6 +105,8 @@ def _refs_from_article(
     page_url: str,
     page_kind: Kind,
     warnings: list[str],
+    *,
+    in_place: bool = False,
 ) -> list[ListRef]:
     refs = []
     page_cancel = is_cancellation_title(title)
@@ -133,6 +135,7 @@ def _refs_from_article(
                 published_on=published_on,
                 is_cancellation=cancellation,
                 is_summary=summary,
+                in_place=in_place,
             )
         )
     return refs
@@ -365,7 +368,7 @@ async def discover(
         published = published or (seen.published_on if seen else None)
         announcement, _ = _announcement(url, title, published, SourceSignal.IN_PLACE, res.text(), attachments)
         result.announcements.append(announcement)
-        refs.extend(_refs_from_article(title, published, attachments, url, kind, result.warnings))
+        refs.extend(_refs_from_article(title, published, attachments, url, kind, result.warnings, in_place=True))
 
     # (c) the notice API, a second signal.
     if settings.use_notice_api:

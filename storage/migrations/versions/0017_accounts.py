@@ -1,5 +1,6 @@
 """accounts: users (operator | member, Argon2id password hashes), their sign-in sessions and
-personal API tokens (both stored only as SHA-256 of the random token)
+personal API tokens (both stored only as SHA-256 of the random token); list_versions.rejected_at
+(a held re-issue the operator rejected in the console or with `cacwatch lists reject`)
 
 Create Date: 2026-12-07
 """
@@ -55,9 +56,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash"),
     )
     op.create_index("ix_api_tokens_user_id", "api_tokens", ["user_id"])
+    with op.batch_alter_table("list_versions") as batch:
+        batch.add_column(sa.Column("rejected_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("list_versions") as batch:
+        batch.drop_column("rejected_at")
     op.drop_index("ix_api_tokens_user_id", table_name="api_tokens")
     op.drop_table("api_tokens")
     op.drop_index("ix_user_sessions_expires_at", table_name="user_sessions")

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 revision = "0018_self_service_subscriptions"
 # Also a merge of the email branch (0004_email: the table this changes) into the main line.
-down_revision = ("0017_accounts", "0004_email")
+down_revision = ("0023_list_dates_and_seq", "0004_email")
 
 
 def upgrade() -> None:
