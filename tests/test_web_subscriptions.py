@@ -392,6 +392,9 @@ def test_api_members_see_and_change_only_their_own(database: Database, smtp: int
         }
 
     o = run(operator, operator_steps)
+    console = run(operator, lambda client: client.get("/api/v1/console/subscribers", headers={"Authorization": f"Bearer {TOKEN}"}))
+    states = {item["address"]: item["status"] for item in console.json()["items"]}
+    assert states == {"alice@lawfirm.example": "unsubscribed", "ops@lawfirm.example": "pending"}
     assert o["no_auth"].status_code == 401
     assert sorted(s["email"] for s in o["list"].json()["items"]) == ["alice@lawfirm.example", "bob@lawfirm.example"]
     assert o["patch"].json()["status"] == "unsubscribed"
