@@ -1,17 +1,19 @@
 """The ``email_subscribers`` table: subscribers added by the CLI, and the rows config recipients
 get for their unsubscribe token, flag and send history.
 
-Validation and the merge with config.yaml are ``bot.delivery.email.subscribers``; this
-module only reads and writes rows. Tokens are random, URL-safe (``secrets.token_urlsafe``).
+Validation and the merge with config.yaml are ``bot.delivery.email.subscribers``, the
+self-service rules (double opt-in, who may see what) ``bot.delivery.email.selfservice``; this
+module only reads and writes rows. Tokens are random, URL-safe (``secrets.token_urlsafe``);
+a confirmation token is kept only as its SHA-256.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,12 @@ class SubscriberFields:
     provinces: list[str]
     watchlist: list[str]
     watch_only: bool
+    attach_brief: bool | None = None  # None: the notify.email default
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; naive means UTC in this project.
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 class EmailRepository:
@@ -59,6 +67,75 @@ class EmailRepository:
         if row is None:
             row = EmailSubscriber(address=address, token=new_token())
             self.session.add(row)
+        self._apply(row, fields)
+        row.source = "cli"
+        row.unsubscribed = False
+        row.unsubscribed_at = None
+        # The operator vouches for a CLI subscriber: no confirmation needed (a pending sign-up
+        # of the same address becomes active).
+        row.status = "active"
+        row.confirm_hash = None
+        row.confirm_expires_at = None
+        self.session.flush()
+        return row, created
+
+    # --- self-service (double opt-in) ----------------------------------------------------------
+
+    def by_id(self, row_id: int) -> EmailSubscriber | None:
+        return self.session.get(EmailSubscriber, row_id)
+
+    def by_manage_token(self, token: str) -> EmailSubscriber | None:
+        return self.session.scalar(select(EmailSubscriber).where(EmailSubscriber.manage_token == token))
+
+    def by_confirm_hash(self, digest: str) -> EmailSubscriber | None:
+        return self.session.scalar(select(EmailSubscriber).where(EmailSubscriber.confirm_hash == digest))
+
+    def subscriptions(self, owner_user_id: int | None = None, *, everyone: bool = False) -> list[EmailSubscriber]:
+        """Subscriptions (not config bookkeeping rows) in id order: all of them with ``everyone``,
+        else those owned by ``owner_user_id``."""
+        stmt = select(EmailSubscriber).where(EmailSubscriber.source != "config")
+        if not everyone:
+            stmt = stmt.where(EmailSubscriber.owner_user_id == owner_user_id)
+        return list(self.session.scalars(stmt.order_by(EmailSubscriber.id)))
+
+    def save_pending(
+        self,
+        address: str,
+        fields: SubscriberFields,
+        *,
+        owner_user_id: int | None,
+        confirm_hash: str,
+        expires_at: datetime,
+    ) -> EmailSubscriber:
+        """The address's row (made or reused) as a pending self-service sign-up with these
+        preferences and confirmation; a concurrent insert of the address wins and is reused."""
+        row = self.by_address(address)
+        if row is None:
+            try:
+                with self.session.begin_nested():
+                    row = EmailSubscriber(address=address, token=new_token(), source="web", status="pending")
+                    self.session.add(row)
+            except IntegrityError:
+                row = self.by_address(address)
+                if row is None:
+                    raise
+        self._apply(row, fields)
+        row.source = "web"
+        row.status = "pending"
+        row.unsubscribed = False
+        row.unsubscribed_at = None
+        row.owner_user_id = owner_user_id
+        row.confirm_hash = confirm_hash
+        row.confirm_expires_at = expires_at
+        self.session.flush()
+        return row
+
+    def update_preferences(self, row: EmailSubscriber, fields: SubscriberFields) -> None:
+        self._apply(row, fields)
+        self.session.flush()
+
+    @staticmethod
+    def _apply(row: EmailSubscriber, fields: SubscriberFields) -> None:
         row.name = fields.name
         row.language = fields.language
         row.cadence = fields.cadence
@@ -69,11 +146,51 @@ class EmailRepository:
         row.provinces = list(fields.provinces)
         row.watchlist = list(fields.watchlist)
         row.watch_only = fields.watch_only
-        row.source = "cli"
+        row.attach_brief = fields.attach_brief
+
+    def activate(self, row: EmailSubscriber) -> None:
+        """Confirmed: active, subscribed, the confirmation token spent."""
+        row.status = "active"
         row.unsubscribed = False
         row.unsubscribed_at = None
+        row.confirm_hash = None
+        row.confirm_expires_at = None
+        if not row.manage_token:
+            row.manage_token = new_token()
         self.session.flush()
-        return row, created
+
+    def set_unsubscribed(self, row: EmailSubscriber, unsubscribed: bool) -> None:
+        if bool(row.unsubscribed) != unsubscribed:
+            row.unsubscribed = unsubscribed
+            row.unsubscribed_at = datetime.now(timezone.utc) if unsubscribed else None
+            self.session.flush()
+
+    def delete_row(self, row: EmailSubscriber) -> None:
+        self.session.delete(row)
+        self.session.flush()
+
+    def take_mail_slot(self, row: EmailSubscriber, now: datetime, *, limit: int, window: timedelta) -> bool:
+        """Count one self-service mail to the row's address in the current window; False (and
+        nothing counted) when ``limit`` were already sent in it."""
+        if row.mails_window_at is None or _utc(row.mails_window_at) <= now - window:
+            row.mails_window_at = now
+            row.mails_in_window = 0
+        if (row.mails_in_window or 0) >= limit:
+            return False
+        row.mails_in_window = (row.mails_in_window or 0) + 1
+        self.session.flush()
+        return True
+
+    def drop_expired_pending(self, before: datetime) -> int:
+        """Forget sign-ups never confirmed whose link expired before ``before``; how many."""
+        result = self.session.execute(
+            delete(EmailSubscriber).where(
+                EmailSubscriber.status == "pending",
+                EmailSubscriber.confirm_expires_at.is_not(None),
+                EmailSubscriber.confirm_expires_at < before,
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def unsubscribe_configured(self, address: str) -> bool:
         """Keep a row marked unsubscribed for a config.yaml address; False when it already was."""

@@ -18,6 +18,7 @@ from scrapers.replica.server import ReplicaServer
 if TYPE_CHECKING:
     from bot.settings.config import Settings
     from storage.db import Database
+    from smtp_sink import Sink
     from webhook_receiver import Receiver
 
 
@@ -61,6 +62,26 @@ def receiver() -> Iterator["Receiver"]:
 
     with running_receiver() as server:
         yield server
+
+
+# --- a real SMTP server (tests/smtp_sink.py: aiosmtpd on 127.0.0.1) -------------------------------
+
+
+@pytest.fixture
+def sink() -> "Sink":
+    """Every message the ``smtp`` server accepts (and the recipients it refuses)."""
+    from smtp_sink import Sink
+
+    return Sink()
+
+
+@pytest.fixture
+def smtp(sink: "Sink") -> Iterator[int]:
+    """aiosmtpd on a free local port, keeping what it accepts in ``sink``; yields the port."""
+    from smtp_sink import smtp_server
+
+    with smtp_server(sink) as port:
+        yield port
 
 
 # --- databases: every storage-touching test runs on SQLite and on the machine's PostgreSQL ---

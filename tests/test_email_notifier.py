@@ -36,18 +36,7 @@ from storage.models_outbox import Delivery
 ADDRESS = "legal@lawfirm.example"
 
 
-# --- a real SMTP server ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sink() -> Sink:
-    return Sink()
-
-
-@pytest.fixture
-def smtp(sink: Sink) -> Iterator[int]:
-    with smtp_server(sink) as port:
-        yield port
+# --- a real SMTP server: the ``sink`` and ``smtp`` fixtures of conftest.py ----------------------------
 
 
 def email_settings(port: int, **overrides: Any) -> EmailSettings:

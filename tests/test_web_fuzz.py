@@ -65,10 +65,12 @@ ENDPOINT_OPERATIONS = [
 
 
 def test_the_document_lists_exactly_these_operations(operations: dict[str, Any]) -> None:
-    # The accounts and console operations need credentials: fuzzed in tests/test_web_accounts_fuzz.py.
+    # The accounts and console operations need credentials: fuzzed in tests/test_web_accounts_fuzz.py;
+    # the digest subscriptions' in tests/test_web_subscriptions.py.
     from test_web_accounts_fuzz import OPERATIONS as WITH_CREDENTIALS
+    from test_web_subscriptions import SUBSCRIPTION_OPERATIONS
 
-    assert sorted(operations) == sorted(OPERATIONS + WITH_CREDENTIALS + ENDPOINT_OPERATIONS)
+    assert sorted(operations) == sorted(OPERATIONS + WITH_CREDENTIALS + ENDPOINT_OPERATIONS + SUBSCRIPTION_OPERATIONS)
 
 
 def _without_cursor(case: Any) -> Any:

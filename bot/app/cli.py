@@ -605,13 +605,23 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (default loopback only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
 ) -> None:
-    """Serve the web pages, the JSON API and the feeds over the database (read-only, never polls)."""
+    """Serve the web pages, the JSON API and the feeds over the database (never polls; writes only self-service subscriptions)."""
     from bot.app.cli_web import serve as serve_web
 
-    settings = _settings(for_reading=True)  # serves, never sends: no notifier secrets needed
+    settings = _settings(for_reading=True)  # serves, never polls: no notifier secrets needed
+    email = None
+    if settings.notify.email is not None:
+        # Self-service sign-up mails its confirmations with notify.email: only with its secrets set.
+        from bot.app.cli_common import settings_loader
+        from bot.settings.config import ConfigError
+
+        try:
+            email = settings_loader()().notify.email
+        except (ConfigError, OSError) as err:
+            print(f"cacwatch: self-service sign-up unavailable (notify.email: {err})", file=sys.stderr)
     db = _database(settings)
     try:
-        code = serve_web(settings, db, host=host, port=port)
+        code = serve_web(settings, db, host=host, port=port, email=email)
     finally:
         db.dispose()
     raise typer.Exit(code)

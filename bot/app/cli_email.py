@@ -133,7 +133,7 @@ def subscribers_list() -> None:
             filters.append(("watch only: " if s.watch_only else "watch: ") + ", ".join(s.watchlist))
         table.add_row(
             s.address, s.name, "config" if s.source == "config" else "database", _schedule(s), s.language,
-            "; ".join(filters) or "all", "unsubscribed" if s.unsubscribed else "active",
+            "; ".join(filters) or "all", "unsubscribed" if s.unsubscribed else s.status,
         )
     cli_common.console().print(table)
     if settings.notify.email is None:
@@ -210,7 +210,7 @@ def digest_preview(
                 if chosen is None:
                     raise _fail(f"{wanted} is not a subscriber (see `cacwatch subscribers list`)", 2)
             else:
-                active = [s for s in everyone if not s.unsubscribed]
+                active = [s for s in everyone if s.receives]
                 if not active and not sample:
                     raise _fail("no active subscribers (see `cacwatch subscribers add`; --sample previews without one)", 2)
                 chosen = active[0] if active else Subscriber(address="preview@example.com")

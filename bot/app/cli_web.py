@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.settings.config import Settings, WebSettings
+from bot.settings.config import EmailSettings, Settings, WebSettings
 from storage.db import Database
 
 __all__ = ["serve", "demo_and_serve", "display_url", "exposure_warnings"]
@@ -64,8 +64,9 @@ def exposure_warnings(web: WebSettings, host: str, *, loopback_only: bool = Fals
     return warnings
 
 
-def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
-    """Run the app until interrupted; returns an exit code."""
+def serve(settings: Settings, db: Database, *, host: str, port: int, email: EmailSettings | None = None) -> int:
+    """Run the app until interrupted; returns an exit code. ``email``: ``notify.email`` with its
+    secrets set, for the self-service sign-up's confirmation mails (None: sign-up unavailable)."""
     import socket
 
     import uvicorn
@@ -74,7 +75,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> int:
 
     _limit_malloc_arenas()
     app = create_app(db, web=settings.web, briefs=settings.briefs, brief_dir=settings.data_dir / "briefs",
-                     blob_dir=settings.data_dir / "blobs", settings=settings)
+                     blob_dir=settings.data_dir / "blobs", settings=settings, email=email)
     try:
         # Bind first so that a busy port is a one-line error, not a traceback.
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -568,6 +568,7 @@ class Service:
             # credentials, the web app answers this machine only (web.open: true to serve all).
             loopback_only=self._web_loopback_only(),
             settings=self.settings,
+            email=self.settings.notify.email,  # self-service sign-up's confirmation mails
         )
         server = HttpServer(app, service.health_host, service.health_port or 0)
         return server, web_state_of(app)

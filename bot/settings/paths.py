@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-__all__ = ["list_path", "list_file_path", "archived_file_url", "brief_path", "filing_path", "page_url"]
+__all__ = ["list_path", "list_file_path", "archived_file_url", "brief_path", "filing_path", "manage_path", "confirm_path", "page_url"]
 
 
 def list_path(kind: str, list_month: str) -> str:
@@ -39,6 +39,16 @@ def brief_path(kind: str, list_month: str, fmt: str = "pdf", lang: str = "both")
 
 def filing_path(kind: str, filing_number: str) -> str:
     return f"/filings/{quote(kind, safe='')}/{quote(filing_number, safe='')}"
+
+
+def manage_path(token: str) -> str:
+    """A subscriber's preferences page (bot/web/subscriptions.py): the link every digest carries."""
+    return f"/subscriptions/manage?token={quote(token, safe='')}"
+
+
+def confirm_path(token: str) -> str:
+    """The double opt-in link of a sign-up's confirmation mail."""
+    return f"/subscribe/confirm?token={quote(token, safe='')}"
 
 
 def page_url(public_url: str | None, path: str) -> str | None:

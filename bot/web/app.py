@@ -6,9 +6,10 @@ routes such as ``Route("/healthz", endpoint)`` or ``Route("/email/unsubscribe", 
 methods=["POST"])``; paths in ``open_paths`` skip ``web.auth``, e.g. the probes).
 
 The read side is GET only (HEAD answered as GET); the self-service side (accounts: ``/signin``,
-``/account``, ``/api/v1/tokens`` …; webhook endpoints: ``/endpoints``, ``/api/v1/endpoints`` …)
-also takes POST, PATCH and DELETE for a signed-in principal (``bot.web.access``). The search
-index is brought up to date when the app starts (stale or missing rows only).
+``/account``, ``/api/v1/tokens`` …; webhook endpoints: ``/endpoints``, ``/api/v1/endpoints`` …;
+digest subscriptions: ``bot.web.subscriptions``) also takes forms, POST, PATCH and DELETE for a
+signed-in principal (``bot.web.access``) or, for the subscription pages, a token from a mail. The
+search index is brought up to date when the app starts (stale or missing rows only).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
-from bot.settings.config import BriefsSettings, Settings, WebAuthSettings, WebSettings
+from bot.settings.config import BriefsSettings, EmailSettings, Settings, WebAuthSettings, WebSettings
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
-from bot.web import accounts, api, archive, console, dossiers, endpoints, feeds, insights, pages
+from bot.web import accounts, api, archive, console, dossiers, endpoints, feeds, insights, pages, subscriptions
 from bot.web.access import Access
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
@@ -120,6 +121,7 @@ def create_app(
     brief_dir: Path | None = None,
     blob_dir: Path | None = None,
     loopback_only: bool = False,
+    email: EmailSettings | None = None,
     settings: Settings | None = None,
 ) -> Any:
     """The ASGI application (FastAPI inside the security and access middleware).
@@ -133,6 +135,8 @@ def create_app(
     ``settings``: the whole configuration, for the operator console (destinations, Telegram,
     email); given by ``source`` when that is a ``Settings``. The endpoints' pages list its
     ``notify.webhooks`` read-only to the operator.
+    ``email``: ``notify.email``, whose relay sends the self-service sign-up's confirmation
+    mails (None: sign-up unavailable; taken from ``source`` when that is the Settings).
     """
     brief_cache = brief_dir
     if isinstance(source, Settings):
@@ -141,6 +145,7 @@ def create_app(
         web = web or source.web
         briefs = briefs or source.briefs
         brief_cache = brief_cache or source.data_dir / "briefs"
+        email = email or source.notify.email
         blob_dir = blob_dir or source.data_dir / "blobs"
     else:
         db = source
@@ -223,6 +228,7 @@ def create_app(
     app.include_router(insights.page_router)
     app.include_router(dossiers.router)
     app.include_router(endpoints.page_router)
+    subscriptions.install(app, email)
     app.include_router(pages.router)
     app.include_router(archive.router)
     briefs = briefs or BriefsSettings()
@@ -238,6 +244,8 @@ def create_app(
     # Links follow the Host asked only without web.public_url: only then is the Host part of the key.
     per_host = web.public_url is None
     asgi: Any = AnswerCache(app, lambda: state, max_bytes=web.cache_mb * 1024 * 1024, per_host=per_host)
+    # The pages whose emailed token is their credential need no web.auth.
+    open_paths = {*open_paths, *subscriptions.PUBLIC_PATHS}
     # Who is asking: web.auth, a personal API token, a session, a trusted proxy (bot.web.access).
     asgi = Access(asgi, db, web, open_set)
     if web.auth is None and loopback_only:

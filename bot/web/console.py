@@ -143,7 +143,10 @@ def subscribers(db: Database, settings: Settings) -> dict[str, Any]:
         "configured": settings.notify.email is not None,
         "items": [{"address": s.address, "name": s.name, "source": "config" if s.source == "config" else "database",
                    "cadence": s.cadence, "language": s.language, "kinds": list(s.kinds), "watchlist": list(s.watchlist),
-                   "unsubscribed": s.unsubscribed} for s in sorted(found, key=lambda s: s.address)],
+                   "unsubscribed": s.unsubscribed,
+                   # pending: a self-service sign-up whose confirmation link was not followed yet.
+                   "status": "unsubscribed" if s.unsubscribed else s.status}
+                  for s in sorted(found, key=lambda s: s.address)],
     }
 
 

@@ -60,6 +60,7 @@ from bot.delivery.email.sections import (
 )
 from bot.delivery.email.subscribers import Subscriber, company_matcher, clean_name, narrow_event, normalize_address
 from bot.delivery.notifiers.text import KIND_NAMES
+from bot.settings.paths import manage_path, page_url
 
 __all__ = [
     "render_digest",
@@ -194,6 +195,9 @@ def render_digest(
 
     token = subscriber.valid_token()
     one_click = unsubscribe_url(public_base_url, token)
+    # web.public_url: the preferences page (token link, no password) beside the unsubscribe link.
+    manage_token = subscriber.valid_manage_token()
+    manage_url = page_url(public_url, manage_path(manage_token)) if manage_token else None
     mailto = f"mailto:{sender}?subject=unsubscribe-{token}" if token else f"mailto:{sender}?subject=unsubscribe"
     baseline_kinds = []
     if baseline is not None:
@@ -237,6 +241,7 @@ def render_digest(
         "watch_patterns": [clean_name(p, limit=200) for p in subscriber.watchlist],
         "unsubscribe_url": one_click,
         "unsubscribe_mailto": mailto,
+        "manage_url": manage_url,
         "cac_url": "https://www.cac.gov.cn/",
         "beian_url": "https://beian.cac.gov.cn/",
     }

@@ -176,8 +176,8 @@ class EmailNotifier(Notifier):
             return []
         destinations: list[str] = []
         for subscriber in load_subscribers(self.settings, session):
-            if subscriber.unsubscribed:
-                continue
+            if not subscriber.receives:
+                continue  # unsubscribed, or a sign-up not confirmed yet
             try:
                 matcher = company_matcher(subscriber.watchlist) if subscriber.watchlist else None
                 if narrow_event(event, subscriber, matcher) is None:
@@ -289,7 +289,7 @@ class EmailNotifier(Notifier):
         groups: dict[str, list[tuple[Event, str]]] = defaultdict(list)
         lone: str | None = None
         if self.db is None:
-            subscribers = [s for s in load_subscribers(self.settings, None) if not s.unsubscribed]
+            subscribers = [s for s in load_subscribers(self.settings, None) if s.receives]
             lone = subscribers[0].destination if len(subscribers) == 1 else None
         for event, delivery_id in events:
             delivery_pk = pks[delivery_id]
@@ -301,12 +301,12 @@ class EmailNotifier(Notifier):
         return dict(groups)
 
     def _prepare(self, address: str) -> Subscriber | None:
-        """The subscriber as of now (with a stored token), or None when gone or unsubscribed."""
+        """The subscriber as of now (with stored tokens), or None when gone."""
         if self.db is None:
             return next((s for s in load_subscribers(self.settings, None) if s.address == address), None)
         with self.db.session() as session:
             subscriber = next((s for s in load_subscribers(self.settings, session) if s.address == address), None)
-            if subscriber is None or subscriber.unsubscribed:
+            if subscriber is None or not subscriber.receives:
                 return subscriber
             return ensure_token(session, subscriber)
 
@@ -359,9 +359,10 @@ class EmailNotifier(Notifier):
         except ValueError:
             raise DeliveryError(f"bad destination {destination!r}", retryable=False) from None
         subscriber = await asyncio.to_thread(self._prepare, address)
-        if subscriber is None or subscriber.unsubscribed:
-            # Unsubscribed (or removed from config) since the deliveries were queued: honour it.
-            log.info("email to %s dropped: no longer subscribed", address)
+        if subscriber is None or not subscriber.receives:
+            # Unsubscribed (or removed from config) since the deliveries were queued, or a
+            # sign-up not confirmed: honour it.
+            log.info("email to %s dropped: not subscribed (or not confirmed)", address)
             return
         events = sorted((event for event, _ in items), key=_event_time)
         matcher = company_matcher(subscriber.watchlist) if subscriber.watchlist else None

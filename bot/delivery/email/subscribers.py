@@ -32,7 +32,7 @@ from bot.settings.patterns import check_pattern
 # subscribers use all of it and re-export it.
 from bot.settings.email_validation import *  # noqa: F403
 from storage.db import Session
-from storage.email_repo import EmailRepository, SubscriberFields
+from storage.email_repo import EmailRepository, SubscriberFields, new_token
 from storage.models_email import EmailSubscriber
 
 if TYPE_CHECKING:
@@ -75,8 +75,17 @@ class Subscriber:
     watch_only: bool = True
     unsubscribed: bool = False
     token: str = ""
-    source: str = "config"  # "config" or "db" (added with the CLI)
+    source: str = "config"  # "config" or "db" (added with the CLI, or self-service)
     attach_brief: bool = False  # the PDF brief of each newly published list attached
+    # Self-service: "pending" until the emailed confirmation link is followed (nothing is sent
+    # to a pending address but that mail); the token of the preferences link in each digest.
+    status: str = "active"
+    manage_token: str = ""
+
+    @property
+    def receives(self) -> bool:
+        """Whether anything may be mailed to it: subscribed and confirmed."""
+        return not self.unsubscribed and self.status == "active"
 
     @property
     def destination(self) -> str:
@@ -91,6 +100,9 @@ class Subscriber:
 
     def valid_token(self) -> str | None:
         return self.token if TOKEN_PATTERN.match(self.token or "") else None
+
+    def valid_manage_token(self) -> str | None:
+        return self.manage_token if TOKEN_PATTERN.match(self.manage_token or "") else None
 
 
 def _utc(moment: datetime) -> datetime:
@@ -158,7 +170,7 @@ def heartbeat_due(
     the week before that slot: a quiet week gets one short mail, a busy week none. The
     scheduler may call this as often as it likes.
     """
-    if not enabled or subscriber.unsubscribed:
+    if not enabled or not subscriber.receives:
         return False
     slot = weekly_slot(subscriber, now)
     if last_heartbeat_at is not None and _utc(last_heartbeat_at) >= slot:
@@ -220,7 +232,7 @@ def narrow_event(event: Event, subscriber: Subscriber, matcher: Watchlist | None
     no watched company. ``counts`` keep describing the whole list; ``data.narrowed`` says the
     rows were filtered.
     """
-    if subscriber.unsubscribed:
+    if not subscriber.receives:
         return None
     if event["type"] == "baseline.established":
         return event
@@ -282,7 +294,8 @@ def config_subscribers(settings: EmailSettings) -> list[Subscriber]:
     return list(found.values())
 
 
-def _from_row(row: EmailSubscriber) -> Subscriber:
+def _from_row(row: EmailSubscriber, attach_brief: bool = False) -> Subscriber:
+    """``attach_brief``: the notify.email default, for a row that does not say."""
     return Subscriber(
         address=row.address,
         name=clean_name(row.name),
@@ -298,6 +311,9 @@ def _from_row(row: EmailSubscriber) -> Subscriber:
         unsubscribed=bool(row.unsubscribed),
         token=row.token,
         source="db",
+        attach_brief=attach_brief if row.attach_brief is None else bool(row.attach_brief),
+        status=row.status or "active",
+        manage_token=row.manage_token or "",
     )
 
 
@@ -314,9 +330,11 @@ def load_subscribers(settings: EmailSettings, session: Session | None = None) ->
         if row.source == "config":
             configured = merged.get(row.address)
             if configured is not None:
-                merged[row.address] = replace(configured, token=row.token, unsubscribed=bool(row.unsubscribed))
+                merged[row.address] = replace(
+                    configured, token=row.token, unsubscribed=bool(row.unsubscribed), manage_token=row.manage_token or ""
+                )
         else:
-            merged[row.address] = _from_row(row)
+            merged[row.address] = _from_row(row, settings.attach_brief)
     return list(merged.values())
 
 
@@ -395,10 +413,17 @@ def ensure_token(session: Session, subscriber: Subscriber) -> Subscriber:
     Runs in the delivery's own short transaction, never in the ingest one: two workers
     creating the same row must not break an ingest. A concurrent insert wins and is read back.
     """
-    if subscriber.valid_token() and subscriber.source == "db":
+    if subscriber.valid_token() and subscriber.valid_manage_token() and subscriber.source == "db":
         return subscriber
     row = EmailRepository(session).ensure_row(subscriber.address)
-    return replace(subscriber, token=row.token, unsubscribed=subscriber.unsubscribed or bool(row.unsubscribed))
+    if not row.manage_token:
+        row.manage_token = new_token()
+    return replace(
+        subscriber,
+        token=row.token,
+        unsubscribed=subscriber.unsubscribed or bool(row.unsubscribed),
+        manage_token=row.manage_token,
+    )
 
 
 def record_sent(session: Session, address: str, when: datetime, *, heartbeat: bool = False) -> None:
