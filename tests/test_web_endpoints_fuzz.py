@@ -43,7 +43,8 @@ def served(database_url: str, tmp_path: Path, receiver: Receiver) -> Iterator[tu
     config = tmp_path / "config.yaml"
     config.write_text(
         yaml.safe_dump({"database": {"url": database_url}, "data_dir": str(tmp_path / "data"),
-                        "web": {"auth": {"token": "${CACWATCH_TEST_WEB_TOKEN}"}}}),
+                        "web": {"auth": {"token": "${CACWATCH_TEST_WEB_TOKEN}", "max_failures": 1000},
+                                "sessions": {"client_failures": 10000}}}),
         encoding="utf-8",
     )
     with serve_process(config, env={"CACWATCH_TEST_WEB_TOKEN": TOKEN}) as (base, _):

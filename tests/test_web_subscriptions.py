@@ -39,10 +39,16 @@ def email_settings(port: int, **overrides: Any) -> EmailSettings:
     return settings
 
 
-def make_app(database: Database, email: EmailSettings | None, *, auth: bool = False, public_url: str | None = PUBLIC) -> Any:
+def make_app(
+    database: Database, email: EmailSettings | None, *, auth: bool = False, public_url: str | None = PUBLIC, fuzzed: bool = False
+) -> Any:
+    """``fuzzed``: wrong credentials (schemathesis tries them on every secured operation) are
+    counted as usual but never reach the attempt limit's 429 within a test."""
     from bot.web.app import create_app
 
-    web = WebSettings(public_url=public_url, auth=WebAuthSettings(token=TOKEN) if auth else None, cache_mb=1)
+    limits: dict[str, Any] = {"sessions": {"client_failures": 10_000}} if fuzzed else {}
+    auth_settings = WebAuthSettings(token=TOKEN, max_failures=1000) if auth else None
+    web = WebSettings.model_validate({"public_url": public_url, "auth": auth_settings, "cache_mb": 1, **limits})
     return create_app(database, web=web, refresh_in_child=False, email=email)
 
 
@@ -555,7 +561,7 @@ def test_schemathesis_with_credentials(tmp_path: Any, smtp: int, as_member: bool
     database = Database(f"sqlite:///{tmp_path / 'fuzz.db'}")
     database.migrate()
     try:
-        app = make_app(database, email_settings(smtp), auth=not as_member)
+        app = make_app(database, email_settings(smtp), auth=not as_member, fuzzed=True)
         headers = account(database, "fuzz@accounts.example")[1] if as_member else {"Authorization": f"Bearer {TOKEN}"}
         # Some records to find, change and delete (ids 1..3; generated ids find others or none).
         for address in ("a@fuzz.example", "b@fuzz.example", "c@fuzz.example"):

@@ -32,7 +32,8 @@ from bot.settings.config import BriefsSettings, EmailSettings, Settings, WebAuth
 from bot.briefs.service import BriefService
 from bot.web.briefs import install as install_briefs
 from bot.web import accounts, api, archive, console, dossiers, endpoints, feeds, insights, pages, subscriptions
-from bot.web.access import Access
+from bot.web.access import SESSION_COOKIE, Access
+from bot.web.principal import require_operator, require_principal
 from bot.web.answers import AnswerCache
 from bot.web.cursor import CursorError
 from bot.web.http import (
@@ -65,36 +66,86 @@ def _validation_message(err: RequestValidationError) -> str:
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorModel"}
 
 
-def security_schemes(auth: WebAuthSettings | None) -> dict[str, dict[str, str]]:
-    """The OpenAPI security schemes of what ``web.auth`` offers (none without it)."""
+def security_schemes(auth: WebAuthSettings | None, *, accounts: bool = True) -> dict[str, dict[str, str]]:
+    """The OpenAPI security schemes: what ``web.auth`` offers (its token, its password) and,
+    for the self-service routes, a personal API token or a signed-in browser's session."""
     schemes: dict[str, dict[str, str]] = {}
+    bearer = []
     if auth is not None and auth.token:
-        schemes["bearerAuth"] = {"type": "http", "scheme": "bearer", "description": "web.auth.token"}
+        bearer.append("web.auth.token (the operator)")
+    if accounts:
+        bearer.append("a personal API token (cw_…, made at /account/tokens)")
+    if bearer:
+        schemes["bearerAuth"] = {"type": "http", "scheme": "bearer", "description": " or ".join(bearer)}
     if auth is not None and auth.password:
         schemes["basicAuth"] = {"type": "http", "scheme": "basic", "description": "web.auth.username and web.auth.password"}
+    if accounts:
+        schemes["cookieAuth"] = {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                                 "description": "the session of a browser signed in at /signin"}
     return schemes
+
+
+def _acting_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every operation that acts for someone: a dependency on
+    ``require_principal`` or ``require_operator``."""
+    from fastapi.routing import APIRoute
+
+    found: set[tuple[str, str]] = set()
+    # Included routers may stay wrapped (FastAPI keeps the router and its prefix): walk into them.
+    pending: list[tuple[str, Any]] = [("", route) for route in app.routes]
+    while pending:
+        prefix, route = pending.pop()
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            pending.extend((prefix + str(getattr(context, "prefix", "") or ""), r) for r in inner.routes)
+        elif isinstance(route, APIRoute) and _needs_principal(route):
+            found.update((method.lower(), prefix + route.path) for method in (route.methods or ()))
+    return found
+
+
+def _needs_principal(route: Any) -> bool:
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        if dependency.call in (require_principal, require_operator):
+            return True
+        pending.extend(dependency.dependencies)
+    return False
 
 
 def _openapi(app: FastAPI, auth: WebAuthSettings | None, open_paths: frozenset[str]) -> dict[str, Any]:
     """FastAPI's document, with 400 for validation errors (not 422, which this API never
-    answers) and, under ``web.auth``, its security schemes: every operation outside
-    ``open_paths`` requires one of them (either is enough) and documents 401 and 429."""
+    answers) and its security schemes: under ``web.auth`` every operation outside ``open_paths``
+    requires one of its credentials; the self-service operations (those acting for a principal)
+    always require one — web.auth's, a personal API token or a session — and document 401
+    and 429."""
     if app.openapi_schema is None:
         schema = FastAPI.openapi(app)
         schemes = security_schemes(auth)
+        read_side = security_schemes(auth, accounts=False)
+        acting = _acting_operations(app)
+        used = False
         for path, operations in schema.get("paths", {}).items():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
-                if schemes and path not in open_paths:
-                    operation["security"] = [{name: []} for name in schemes]
-                    error = {"content": {"application/json": {"schema": _ERROR_REF}}}
-                    responses.setdefault("401", {"description": "No valid credentials", **error})
-                    responses.setdefault("429", {"description": "Too many failed attempts: wait for Retry-After", **error})
+                if (method, path) in acting:
+                    names = list(schemes)
+                elif read_side and path not in open_paths:
+                    # web.auth gates the read side; a member's token or session is a credential too.
+                    names = list(schemes)
+                else:
+                    continue
+                used = True
+                operation["security"] = [{name: []} for name in names]
+                error = {"content": {"application/json": {"schema": _ERROR_REF}}}
+                responses.setdefault("401", {"description": "No valid credentials", **error})
+                responses.setdefault("429", {"description": "Too many failed attempts: wait for Retry-After", **error})
         components = schema.setdefault("components", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.get("schemas", {}).pop(name, None)
-        if schemes:
+        if used:
             components["securitySchemes"] = schemes
         app.openapi_schema = schema
     return app.openapi_schema
@@ -188,7 +239,8 @@ def create_app(
     )
     app.state.web = state
     app.state.settings = settings  # the operator console's notify settings (bot.web.console)
-    open_set = frozenset(open_paths)
+    # The pages whose emailed token is their credential need no web.auth.
+    open_set = frozenset({*open_paths, *subscriptions.PUBLIC_PATHS})
     app.openapi = lambda: _openapi(app, web.auth, open_set)  # type: ignore[method-assign]
 
     async def on_validation(request: Request, err: Exception) -> Response:
@@ -244,8 +296,6 @@ def create_app(
     # Links follow the Host asked only without web.public_url: only then is the Host part of the key.
     per_host = web.public_url is None
     asgi: Any = AnswerCache(app, lambda: state, max_bytes=web.cache_mb * 1024 * 1024, per_host=per_host)
-    # The pages whose emailed token is their credential need no web.auth.
-    open_paths = {*open_paths, *subscriptions.PUBLIC_PATHS}
     # Who is asking: web.auth, a personal API token, a session, a trusted proxy (bot.web.access).
     asgi = Access(asgi, db, web, open_set)
     if web.auth is None and loopback_only:
