@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
@@ -11,7 +12,10 @@ from bs4 import BeautifulSoup, Tag
 from scrapers.records import Announcement, SourceSignal
 from scrapers.sources.cac.titles import attachment_key
 
-__all__ = ["parse_channel_page", "parse_article", "date_in", "html_tree", "text_of", "is_attachment_link", "web_link"]
+__all__ = [
+    "parse_channel_page", "parse_article", "date_in", "html_tree", "text_of", "is_attachment_link", "web_link",
+    "first_tag", "links_in", "article_root",
+]
 
 # -- HTML parsing ------------------------------------------------------------------------
 
@@ -40,6 +44,42 @@ def text_of(tag: Tag | None) -> str:
     return re.sub(r"\s+", " ", tag.get_text(" ", strip=True)).strip() if tag is not None else ""
 
 
+# Elements are found with bs4's own ``find``/``find_all``, never CSS selectors (``select``):
+# soupsieve compiles each selector's regular expressions on first use, ~0.1 s of every
+# fresh process's first poll (an idle `check --once` from cron parses one channel page).
+
+
+def first_tag(
+    root: Tag, name: str | None = None, *, id: str | None = None, class_: str | None = None,
+    attrs: dict[str, str] | None = None,
+) -> Tag | None:
+    """The first element below ``root`` (document order) named ``name`` (any if None) whose
+    ``id`` is ``id``, one of whose classes is ``class_`` and whose ``attrs`` have these values
+    (CSS ``name#id.class[attr="value"]``)."""
+    wanted: dict[str, Any] = dict(attrs or {})
+    if id is not None:
+        wanted["id"] = id
+    if class_ is not None:
+        wanted["class"] = class_
+    found = root.find(name, wanted) if name is not None else root.find(None, wanted)
+    return found if isinstance(found, Tag) else None
+
+
+def article_root(soup: Tag) -> Tag | None:
+    """An article's body: ``.TRS_Editor``, else ``#BodyLabel`` (None: neither)."""
+    return first_tag(soup, class_="TRS_Editor") or first_tag(soup, id="BodyLabel")
+
+
+def links_in(root: Tag) -> list[Tag]:
+    """Every ``<a href>`` below ``root``, in document order (CSS ``a[href]``)."""
+    return [a for a in root.find_all("a", href=True) if isinstance(a, Tag)]
+
+
+def _below(tag: Tag, name: str) -> bool:
+    """Whether an ancestor of ``tag`` is named ``name`` (CSS ``name tag``)."""
+    return any(parent.name == name for parent in tag.parents)
+
+
 def parse_channel_page(html: str | bytes, base_url: str) -> tuple[list[Announcement], str | None]:
     """Items (``#loadingInfoPage li h5 a`` + ``.times``) and the "下一页" URL of a channel page.
 
@@ -47,17 +87,23 @@ def parse_channel_page(html: str | bytes, base_url: str) -> tuple[list[Announcem
     (the "下一页" href is relative to it).
     """
     soup = html_tree(html)
-    container = soup.select_one("#loadingInfoPage") or soup
+    container = first_tag(soup, id="loadingInfoPage") or soup
     items: list[Announcement] = []
-    for li in container.select("li"):
-        link = li.select_one("h5 a[href]") or (li.select_one("a[href]") if container is not soup else None)
+    for li in container.find_all("li"):
+        if not isinstance(li, Tag):
+            continue
+        anchors = links_in(li)
+        # ``h5 a[href]``, else (inside the listing only) the first ``a[href]``
+        link = next((a for a in anchors if _below(a, "h5")), None) or (
+            anchors[0] if anchors and container is not soup else None
+        )
         if link is None:
             continue
         title = text_of(link)
         full = str(link.get("title") or "").strip()
         if len(full) > len(title):  # truncated visible text, full title in the attribute
             title = full
-        times = li.select_one(".times")
+        times = first_tag(li, class_="times")
         url = web_link(base_url, str(link["href"]))
         if url is None:
             continue
@@ -70,7 +116,7 @@ def parse_channel_page(html: str | bytes, base_url: str) -> tuple[list[Announcem
             )
         )
     next_url = None
-    for a in soup.select("a[href]"):
+    for a in links_in(soup):
         if text_of(a).replace(" ", "") in ("下一页", "下页", ">", "下一页>"):
             next_url = web_link(base_url, str(a["href"]))
             if next_url is not None:
@@ -117,18 +163,18 @@ def is_attachment_link(url: str) -> bool:
 def parse_article(html: str | bytes, page_url: str) -> tuple[str, str | None, list[tuple[str, str]]]:
     """Title, publication date (YYYY-MM-DD) and attachments ``[(name, absolute_url)]``."""
     soup = html_tree(html)
-    title = text_of(soup.select_one("h1.title"))
+    title = text_of(first_tag(soup, "h1", class_="title"))
     if not title:
-        meta = soup.select_one('meta[name="ArticleTitle"]')
+        meta = first_tag(soup, "meta", attrs={"name": "ArticleTitle"})
         title = str(meta.get("content") or "").strip() if meta is not None else ""
     if not title and soup.title is not None:
         title = re.sub(r"_中国网信网\s*$", "", text_of(soup.title))
-    published = date_in(text_of(soup.select_one(".pages-date")))
+    published = date_in(text_of(first_tag(soup, class_="pages-date")))
     if published is None:
-        meta = soup.select_one('meta[name="PubDate"]')
+        meta = first_tag(soup, "meta", attrs={"name": "PubDate"})
         published = date_in(str(meta.get("content") or "")) if meta is not None else None
 
-    body = soup.select_one(".TRS_Editor") or soup.select_one("#BodyLabel") or soup
+    body = article_root(soup) or soup
     attachments = _attachments_in(body, page_url)
     if not attachments and body is not soup:
         # Some pages put the 附件 block after the editor div; only download links
@@ -140,7 +186,7 @@ def parse_article(html: str | bytes, page_url: str) -> tuple[str, str | None, li
 def _attachments_in(root: Tag, page_url: str) -> list[tuple[str, str]]:
     attachments: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for link in root.select("a[href]"):
+    for link in links_in(root):
         url = web_link(page_url, str(link["href"]))
         if url is None or not is_attachment_link(url):
             continue

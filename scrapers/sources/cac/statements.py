@@ -16,7 +16,7 @@ import re
 import unicodedata
 
 from scrapers.records import StatedTotals
-from scrapers.sources.cac.pages import html_tree
+from scrapers.sources.cac.pages import article_root, html_tree
 from scrapers.tables import find_header
 
 __all__ = ["stated_totals", "article_body", "body_has_table"]
@@ -80,7 +80,7 @@ def article_body(html: str | bytes) -> tuple[str, bool]:
     Text of list tables is left out: a list's rows are not a statement.
     """
     soup = html_tree(html)
-    body = soup.select_one(".TRS_Editor") or soup.select_one("#BodyLabel") or soup.body or soup
+    body = article_root(soup) or soup.body or soup
     lists = []
     for table in body.find_all("table"):
         head = [
