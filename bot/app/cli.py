@@ -738,6 +738,11 @@ def dossier(
 
 def main() -> None:
     _Process.own = True
+    # httpx imports its own command-line tool on import whenever click, rich and pygments are
+    # installed (they are, for this CLI): rich's tables and syntax highlighting, pygments'
+    # lexers, ~0.05 s of every start. cacwatch never runs httpx's CLI; marked absent, httpx
+    # falls back to its stub (``httpx.main`` says to install ``httpx[cli]``).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         app()
     finally:

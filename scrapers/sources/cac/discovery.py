@@ -29,7 +29,7 @@ from scrapers.fetch import FetchError, Fetcher, FetchResult, InvalidResponse
 from scrapers.normalize import list_month_from_name
 from scrapers.records import Announcement, Kind, ListRef, SourceSignal
 from scrapers.sources.cac.pages import (
-    date_in, html_tree, is_attachment_link, links_in, parse_article, parse_channel_page, text_of, web_link,
+    date_in, href_of, html_tree, is_attachment_link, links_in, parse_article, parse_channel_page, text_of, web_link,
 )
 from scrapers.sources.cac.settings import CacSourceSettings
 from scrapers.sources.cac.statements import article_body, stated_totals
@@ -237,9 +237,9 @@ async def _walk_channel(walk: _Walk) -> None:
         if next_url is None:
             # Some pagers only number the pages: follow the numbered link to page n+1.
             wanted = page_key(_absolute(settings.base_url, settings.channel_path.format(n=n + 1)))
-            page = html_tree(res.content or b"")
+            page = html_tree(res.text() if res.content is not None else "")
             for a in links_in(page):
-                link = web_link(url, str(a["href"]))
+                link = web_link(url, href_of(a))
                 if link is not None and page_key(link) == wanted:
                     next_url = link
                     break
@@ -285,7 +285,7 @@ async def _read_notice_api(walk: _Walk) -> list[ListRef]:
             targets = [(title, content)]
         else:
             # HTML content: the notice body itself carries the links.
-            targets = [(text_of(a) or title, str(a["href"])) for a in links_in(html_tree(content))]
+            targets = [(text_of(a) or title, href_of(a)) for a in links_in(html_tree(content))]
         for name, href in targets:
             # Relative links are relative to the filing system that served them.
             url = web_link(settings.beian_url.rstrip("/") + "/", href)
