@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from scrapers.fetch import FetchError, Fetcher, FetchResult, InvalidResponse
 from scrapers.normalize import list_month_from_name
@@ -246,9 +247,20 @@ async def _walk_channel(walk: _Walk) -> None:
         referer, url = url, next_url
 
 
-async def _read_notice_api(walk: _Walk) -> list[ListRef]:
-    """Second signal: the filing system's pinned notices. Failures are recorded, not fatal."""
-    fetcher, settings, result = walk.fetcher, walk.settings, walk.result
+async def _fetch_notice_api(fetcher: Fetcher, settings: CacSourceSettings) -> Any:
+    """The notice API's answer (parsed JSON), or the error that kept it."""
+    try:
+        return await fetcher.get_json(
+            settings.beian_url.rstrip("/") + NOTICE_API_PATH, referer=settings.beian_url.rstrip("/") + "/"
+        )
+    except FetchError as err:
+        return err
+
+
+def _read_notice_api(walk: _Walk, data: Any) -> list[ListRef]:
+    """Second signal: the filing system's pinned notices (``data``: the API's answer, from
+    ``_fetch_notice_api``). Failures are recorded, not fatal."""
+    settings, result = walk.settings, walk.result
     known, in_place_keys, candidates = walk.known, walk.in_place_keys, walk.candidates
     api = settings.beian_url.rstrip("/") + NOTICE_API_PATH
     direct: list[ListRef] = []
@@ -258,10 +270,8 @@ async def _read_notice_api(walk: _Walk) -> list[ListRef]:
         result.signal_errors.append(err)
         return []
 
-    try:
-        data = await fetcher.get_json(api, referer=settings.beian_url.rstrip("/") + "/")
-    except FetchError as err:
-        return fail(err)
+    if isinstance(data, FetchError):
+        return fail(data)
     result.pages_fetched += 1
     if not isinstance(data, dict):
         return fail(InvalidResponse(api, "notice API answered something other than an object"))
@@ -336,15 +346,27 @@ async def discover(
     walk = _Walk(fetcher, settings, {page_key(u) for u in known_pages}, {page_key(u) for u in in_place.values()}, result)
     candidates, listed = walk.candidates, walk.listed
 
-    await _walk_channel(walk)
+    # The in-place pages (b) and the notice API (c) do not depend on the channel walk (a): they
+    # are asked for now, and read after the walk. The fetcher keeps its limits (requests in
+    # flight, min_delay); with sources.cac.concurrency above 1 they no longer wait for the walk.
+    in_place_answers = [
+        asyncio.create_task(_read_article(fetcher, url, None)) for url in in_place.values()
+    ]
+    notice_answer = asyncio.create_task(_fetch_notice_api(fetcher, settings)) if settings.use_notice_api else None
+    pending_signals = [*in_place_answers, *([notice_answer] if notice_answer is not None else [])]
+    try:
+        await _walk_channel(walk)
+        await asyncio.gather(*pending_signals)
+    finally:
+        for task in pending_signals:
+            task.cancel()
 
     refs: list[ListRef] = []
     # (b) in-place pages, always re-checked (conditionally).
-    for kind_name, url in in_place.items():
-        try:
-            res = await fetcher.get_page(url, conditional=True)
-        except FetchError as err:
-            result.errors.append(err)
+    for (kind_name, url), asked in zip(in_place.items(), in_place_answers):
+        res = asked.result()
+        if isinstance(res, FetchError):
+            result.errors.append(res)
             continue
         result.pages_fetched += 1
         seen = listed.get(page_key(url))
@@ -370,8 +392,8 @@ async def discover(
         refs.extend(_refs_from_article(title, published, attachments, url, kind, result.warnings))
 
     # (c) the notice API, a second signal.
-    if settings.use_notice_api:
-        refs.extend(await _read_notice_api(walk))
+    if notice_answer is not None:
+        refs.extend(_read_notice_api(walk, notice_answer.result()))
 
     # Unknown relevant announcement pages (concurrency is capped by the fetcher).
     pending = list(candidates.values())
