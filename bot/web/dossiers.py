@@ -108,7 +108,7 @@ def entity_page(request: Request, entity: str) -> Response:
     page = corpus.filer_page([current], newest=_SHOWN)
     if not page.count:
         raise _no_filer(entity)
-    names = {**corpus.filer_names([current]), **page.english}
+    names = page.english  # every name of the filer, the current one included
     body = render(
         "entity.html",
         request_path=request.url.path,
