@@ -43,7 +43,11 @@ def main() -> None:
     parser.add_argument("--idle-runs", type=int, default=7)
     parser.add_argument("--before", metavar="REF", help="also a checkout of REF (git archive), first and idle runs alternating with this code")
     parser.add_argument("--write", type=Path)
+    parser.add_argument("--from-json", type=Path, help="only write the report of an earlier run's output (its stdout)")
     args = parser.parse_args()
+    if args.from_json:
+        write_markdown(args.write or ROOT / "docs" / "benchmarks.md", json.loads(args.from_json.read_text(encoding="utf-8")))
+        return
 
     from scrapers.replica.server import ReplicaServer
 
@@ -157,6 +161,19 @@ replica ({r['lists']} lists, {r['filings']} filings, 30 ms per request), with ev
   the page reader). The poll itself is the service's front-door poll (see "Ingest": a fraction
   of a second); what remains is process start-up, which a cron job pays every time. Where that
   matters, `cacwatch run` polls without it.
+
+What an idle run no longer pays (2026-12-07, issue 20 item 1): BeautifulSoup, soupsieve and
+charset_normalizer (the CAC pages are read with lxml alone), soupsieve compiling its selectors,
+rich (no progress bar off a terminal), httpx's own CLI (rich's tables, pygments, click), the
+PostgreSQL dialect on SQLite (it came with the Incident model's dialect options), a scan of
+131,000 code points for the text-cleaning table, the collector walking the modules while they
+load, and the interpreter's teardown walking every object at exit; the in-place pages and the
+notice API are asked for while the channel page is read (`concurrency: 2` here).
+`tests/test_cli_startup.py` keeps the list of what an idle run may not import.
+
+On this machine, shared with other jobs (load average above, on 2 cores), a run's wall time
+includes waiting for a CPU, and a first ingest (parse workers) waits more than an idle run: the
+CPU times and the before/after rows of the same run are the comparable figures.
 {_before_after(r)}"""
     replace_section(path, "## Cron (benchmarks/cron.py)", section)
 
