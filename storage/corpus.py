@@ -59,12 +59,14 @@ from storage.db import Database
 from storage.filer_identity import (
     FilerIdentity,
     FilerNameInfo,
+    FilerPage,
     FilerRecords,
     TimelineEntry,
     company_counts,
     company_entities,
     company_entity_map,
     filer_identity,
+    filer_page,
     filer_records,
     mark_search_stale,
     other_names,
@@ -85,6 +87,7 @@ __all__ = [
     "FilerIndex",
     "FilerIdentity",
     "FilerNameInfo",
+    "FilerPage",
     "FilerRecords",
     "FilerWords",
     "TimelineEntry",
@@ -199,6 +202,11 @@ class Corpus:
     def filer_records(self, names: Iterable[str]) -> FilerRecords:
         with self.db.session() as session:
             return filer_records(session, names)
+
+    def filer_page(self, names: Iterable[str], *, newest: int = 100, latest: int = 20, changes: bool = True) -> FilerPage:
+        """What a filer's or a group's page shows (``storage.filer_identity.filer_page``)."""
+        with self.db.session() as session:
+            return filer_page(session, names, newest=newest, latest=latest, changes=changes)
 
     def company_entities(self, company: str) -> list[str]:
         with self.db.session() as session:

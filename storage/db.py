@@ -7,6 +7,7 @@ PostgreSQL is used through psycopg 3.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,18 +44,38 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[n
 StoreState = Literal["missing", "current", "behind"]
 
 
+# ``revision = "…"`` / ``down_revision = …`` on a line of their own, as Alembic writes them.
+_ASSIGNED = re.compile(r"^(revision|down_revision)[ \t]*=[ \t]*(.+?)[ \t]*$", re.MULTILINE)
+
+
+def _assignments(source: str) -> dict[str, object]:
+    """The module's top-level ``revision`` and ``down_revision``. Read from their lines when
+    each is a literal on one line (parsing every migration file took ~0.02 s of every start);
+    otherwise from the module's syntax tree. Raises SyntaxError or ValueError if unreadable."""
+    found: dict[str, object] = {}
+    try:
+        for name, value in _ASSIGNED.findall(source):
+            found[name] = ast.literal_eval(value)
+    except (SyntaxError, ValueError):
+        found = {}
+    if "revision" in found:
+        return found
+    values: dict[str, object] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in ("revision", "down_revision"):
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
 def _head_revisions() -> set[str]:
     """The revisions no other revision builds on, read from the migration files' assignments
     (``revision = …``, ``down_revision = …``) without importing Alembic. Empty if unreadable."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in (_MIGRATIONS / "versions").glob("*.py"):
-        values: dict[str, object] = {}
         try:
-            for node in ast.parse(path.read_text(encoding="utf-8")).body:
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                    if node.targets[0].id in ("revision", "down_revision"):
-                        values[node.targets[0].id] = ast.literal_eval(node.value)
+            values = _assignments(path.read_text(encoding="utf-8"))
         except (OSError, SyntaxError, ValueError):
             return set()
         revision, down = values.get("revision"), values.get("down_revision")

@@ -48,6 +48,8 @@ __all__ = [
     "TimelineEntry",
     "FilerRecords",
     "filer_records",
+    "FilerPage",
+    "filer_page",
     "company_entities",
     "company_counts",
     "company_entity_map",
@@ -364,15 +366,20 @@ class FilerRecords:
     english: dict[str, tuple[str, str | None]]  # name → (English name, company) as indexed
 
 
-def filer_records(session: Session, names: Iterable[str]) -> FilerRecords:
-    """Every filer that used one of ``names``, all their names, filings and timeline."""
+def _filers_of(session: Session, names: Iterable[str]) -> tuple[list[FilerIdentity], list[str]]:
+    """Every filer that used one of ``names``, and every name asked for or used by them."""
     wanted = list(dict.fromkeys(n for n in names if fold_name(n)))
     folded = [fold_name(n) for n in wanted]
     keys: list[str] = []
     for start in range(0, len(folded), 500):
         keys += session.scalars(select(FilerName.filer_key).where(FilerName.folded.in_(folded[start : start + 500])).distinct())
     filers = _identities(session, sorted(set(keys)))
-    all_names = list(dict.fromkeys([*wanted, *(info.name for f in filers for info in f.names)]))
+    return filers, list(dict.fromkeys([*wanted, *(info.name for f in filers for info in f.names)]))
+
+
+def filer_records(session: Session, names: Iterable[str]) -> FilerRecords:
+    """Every filer that used one of ``names``, all their names, filings and timeline."""
+    filers, all_names = _filers_of(session, names)
     filings: list[tuple[dict[str, Any], bool]] = []
     ids: list[int] = []
     english: dict[str, tuple[str, str | None]] = {}
@@ -397,34 +404,139 @@ def filer_records(session: Session, names: Iterable[str]) -> FilerRecords:
 def _timeline(
     session: Session, filers: list[FilerIdentity], filings: list[tuple[dict[str, Any], bool]], ids: list[int]
 ) -> list[TimelineEntry]:
-    entries: list[TimelineEntry] = []
     listed: dict[tuple[str, str], int] = defaultdict(int)
     for record, _ in filings:
         listed[(record["list_month"], record["kind"])] += 1
-    entries += [TimelineEntry(month, None, "listed", kind, count, "") for (month, kind), count in listed.items()]
-    for filer in filers:
-        for info in filer.names:
-            if info.renamed_to:
-                entries.append(TimelineEntry(info.renamed_month, info.renamed_at, "renamed", None, 1, f"{info.name} → {info.renamed_to}"))
+    entries = [TimelineEntry(month, None, "listed", kind, count, "") for (month, kind), count in listed.items()]
+    entries += _renames(filers)
+    cancelled = [record for record, _ in filings if record["status"] == "cancelled"]
+    entries += _changes(session, [FilingChange.filing_id.in_(ids[start : start + 500]) for start in range(0, len(ids), 500)], cancelled)
+    return _in_order(entries)
+
+
+def _renames(filers: list[FilerIdentity]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(info.renamed_month, info.renamed_at, "renamed", None, 1, f"{info.name} → {info.renamed_to}")
+        for filer in filers for info in filer.names if info.renamed_to
+    ]  # fmt: skip
+
+
+def _changes(session: Session, conditions: Sequence[Any], cancelled: Sequence[dict[str, Any]]) -> list[TimelineEntry]:
+    """Cancellations and removals recorded for the filings each condition selects, and the
+    ``cancelled`` filings that were cancelled when first listed (no change recorded)."""
+    entries: list[TimelineEntry] = []
     seen_cancelled: set[str] = set()
-    for start in range(0, len(ids), 500):
+    for condition in conditions:
         stmt = (
             select(FilingChange.change_type, FilingChange.at, FilingList.list_month, Filing.kind, Filing.filing_number)
             .join(Filing, Filing.id == FilingChange.filing_id)
             .outerjoin(ListVersion, ListVersion.id == FilingChange.version_id)
             .outerjoin(FilingList, FilingList.id == ListVersion.list_id)
-            .where(FilingChange.filing_id.in_(ids[start : start + 500]), FilingChange.change_type.in_(("cancelled", "removed")))
+            .where(condition, FilingChange.change_type.in_(("cancelled", "removed")))
         )
         for change_type, at, month, kind, number in session.execute(stmt):
             if change_type == "cancelled":
                 seen_cancelled.add(number)
             entries.append(TimelineEntry(month, at, change_type, kind, 1, number))
-    for record, _ in filings:  # cancelled when first listed (no change recorded)
-        if record["status"] == "cancelled" and record["filing_number"] not in seen_cancelled:
+    for record in cancelled:
+        if record["filing_number"] not in seen_cancelled:
             entries.append(TimelineEntry(record["list_month"], None, "cancelled", record["kind"], 1, record["filing_number"]))
-    order = {"listed": 0, "renamed": 1, "cancelled": 2, "removed": 3}
-    entries.sort(key=lambda e: (e.month or "", order.get(e.event, 9), e.kind or "", e.detail))
     return entries
+
+
+def _in_order(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    order = {"listed": 0, "renamed": 1, "cancelled": 2, "removed": 3}
+    return sorted(entries, key=lambda e: (e.month or "", order.get(e.event, 9), e.kind or "", e.detail))
+
+
+@dataclass(frozen=True, slots=True)
+class FilerPage:
+    """What a filer's or a group's page shows, computed by the database: a large filer has
+    thousands of filings, of which only aggregates and the rows shown are read. The same
+    numbers ``filer_records`` gives (tests/test_web_dossiers.py compares the two)."""
+
+    filers: list[FilerIdentity]
+    per_series: dict[str, list[tuple[str, int]]]  # kind → (list month, filings first listed), oldest first
+    newest: dict[str, list[tuple[dict[str, Any], bool]]]  # kind → its newest filings (list month, then number)
+    latest: list[tuple[dict[str, Any], bool]]  # the newest of every kind (list month, kind, number: descending)
+    cancelled: list[dict[str, Any]]  # every cancelled filing, oldest first
+    listed: dict[str, int]  # name → its filings listed now
+    timeline: list[TimelineEntry]
+    english: dict[str, tuple[str, str | None]]  # name → (English name, company) as indexed
+
+    @property
+    def count(self) -> int:
+        """Filings under these names, listed now or not."""
+        return sum(n for months in self.per_series.values() for _, n in months)
+
+
+def filer_page(
+    session: Session, names: Iterable[str], *, newest: int = 100, latest: int = 20, changes: bool = True
+) -> FilerPage:
+    """``filer_records`` for a page: every filer that used one of ``names`` with all its
+    names; filings per series and list month and per name listed now; the ``newest`` newest
+    filings of each kind and the ``latest`` newest of all; every cancelled filing; the timeline
+    (without the cancellations and removals recorded as changes unless ``changes``: a group's
+    page shows only its renames).
+
+    Of each filing only its key columns are read (through the index on the filer's name);
+    whole records only of the filings shown, by id."""
+    filers, all_names = _filers_of(session, names)
+    chunks = [all_names[start : start + 500] for start in range(0, len(all_names), 500)]
+    keys: list[tuple[str, str, str, int]] = []  # (list month, kind, number, id), in that order
+    months: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    listed: dict[str, int] = defaultdict(int)
+    cancelled_ids: list[int] = []
+    english: dict[str, tuple[str, str | None]] = {}
+    for chunk in chunks:
+        light = select(Filing.id, Filing.kind, Filing.list_month, Filing.filing_number, Filing.entity, Filing.present, Filing.status)
+        for filing_id, kind, month, number, entity, present, status in session.execute(light.where(Filing.entity.in_(chunk))):
+            keys.append((month, kind, number, filing_id))
+            months[kind][month] += 1
+            if present:
+                listed[entity] += 1
+            if status == "cancelled":
+                cancelled_ids.append(filing_id)
+        indexed = (
+            select(Filing.entity, FilingSearch.entity_en, FilingSearch.company)
+            .join(FilingSearch, FilingSearch.filing_id == Filing.id)
+            .where(Filing.entity.in_(chunk))
+            .distinct()
+        )
+        for entity, entity_en, company in session.execute(indexed):
+            english[entity] = (entity_en, company)
+    keys.sort()
+    # The newest of a kind: by list month, newest first, then by number (as a stable sort of
+    # the records in key order gives them).
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for month, kind, number, filing_id in sorted(keys, key=lambda k: k[0], reverse=True):
+        if len(by_kind[kind]) < newest:
+            by_kind[kind].append(filing_id)
+    latest_ids = [filing_id for *_, filing_id in reversed(keys[-latest:])] if latest > 0 else []
+    records = _records_by_id(session, {*cancelled_ids, *latest_ids, *(i for ids in by_kind.values() for i in ids)})
+    cancelled_set = set(cancelled_ids)
+    cancelled = [records[i][0] for *_, i in keys if i in cancelled_set]
+    per_series = {kind: sorted(months[kind].items()) for kind in sorted(months)}
+    timeline = [TimelineEntry(month, None, "listed", kind, count, "") for kind, points in per_series.items() for month, count in points]
+    timeline += _renames(filers)
+    if changes:
+        ids = [filing_id for *_, filing_id in keys]
+        timeline += _changes(session, [FilingChange.filing_id.in_(ids[start : start + 500]) for start in range(0, len(ids), 500)], cancelled)
+    return FilerPage(
+        filers, per_series, {kind: [records[i] for i in by_kind[kind]] for kind in per_series},
+        [records[i] for i in latest_ids], cancelled, dict(listed), _in_order(timeline), english,
+    )  # fmt: skip
+
+
+def _records_by_id(session: Session, ids: Iterable[int]) -> dict[int, tuple[dict[str, Any], bool]]:
+    """id → (export record, listed now)."""
+    wanted = sorted(ids)
+    found: dict[int, tuple[dict[str, Any], bool]] = {}
+    for start in range(0, len(wanted), 500):
+        stmt = select(Filing.id, Filing.present, *EXPORT_COLUMNS).where(Filing.id.in_(wanted[start : start + 500]))
+        for filing_id, present, *columns in session.execute(stmt):
+            found[filing_id] = (record_of_row(columns), bool(present))
+    return found
 
 
 def company_entity_map(session: Session) -> dict[str, list[str]]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fake_telegram import FakeTelegram
 from scrapers.replica.server import ReplicaServer
@@ -134,6 +135,16 @@ def test_incidents_migration_matches_the_model(database: Any) -> None:
     with pytest.raises(Exception, match="(?i)unique|duplicate"):
         with database.session() as session:
             session.add(Incident(key="source:cac", last_message="b"))
+    # … among open ones only (a partial index, WHERE closed_at IS NULL): closed incidents of a
+    # key stay beside its open one, a later trouble opens a new one.
+    with database.session() as session:
+        session.execute(update(Incident).where(Incident.key == "source:cac").values(closed_at=datetime.now(timezone.utc)))
+    with database.session() as session:
+        session.add(Incident(key="source:cac", last_message="c"))
+    with database.session() as session:
+        session.add(Incident(key="source:cac", last_message="d", closed_at=datetime.now(timezone.utc)))
+    with database.session() as session:
+        assert len(session.scalars(select(Incident).where(Incident.key == "source:cac")).all()) == 3
 
 
 async def test_http_errors_alert_like_a_block_and_list_failures_never_open_the_source_incident(database: Any) -> None:

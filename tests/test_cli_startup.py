@@ -37,7 +37,8 @@ before_cli = set(sys.modules)
 
 def report():
     loaded = seen[0] if seen else sorted(sys.modules)
-    print(json.dumps({"requested": bool(seen), "modules": loaded, "before_cli": sorted(before_cli)}), file=sys.stderr)
+    print(json.dumps({"requested": bool(seen), "modules": loaded, "before_cli": sorted(before_cli),
+                      "at_exit": sorted(sys.modules)}), file=sys.stderr)
 
 atexit.register(report)
 sys.argv = ["cacwatch", *sys.argv[1:]]
@@ -47,6 +48,12 @@ main()
 
 
 def _modules_at(*args: str, cwd: Path) -> tuple[bool, set[str]]:
+    requested, at_request, _ = _probe(*args, cwd=cwd)
+    return requested, at_request
+
+
+def _probe(*args: str, cwd: Path) -> tuple[bool, set[str], set[str]]:
+    """Whether a request left; the modules the CLI loaded by the first request, and by exit."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, *args],
         capture_output=True, text=True, cwd=cwd, timeout=120,
@@ -55,7 +62,8 @@ def _modules_at(*args: str, cwd: Path) -> tuple[bool, set[str]]:
     assert done.returncode == 0, done.stderr[-2000:]
     probe = json.loads(done.stderr.strip().splitlines()[-1])
     # The probe itself imports httpx (and what httpx imports): only what the CLI added counts.
-    return probe["requested"], set(probe["modules"]) - set(probe["before_cli"])
+    before = set(probe["before_cli"])
+    return probe["requested"], set(probe["modules"]) - before, set(probe["at_exit"]) - before
 
 
 def _packages(modules: set[str]) -> set[str]:
@@ -88,4 +96,25 @@ def test_check_once_reaches_the_site_before_importing_events_alerts_or_parsers(
         "bot.ingest.events", "bot.changes.findings", "bot.changes.watchlist", "bot.delivery.outbox",
         "bot.app.alerts", "storage.service_repo", "scrapers.parse", "docx", "pdfplumber", "pypdfium2", "openpyxl",
     }  # fmt: skip
+    assert not later & loaded, sorted(later & loaded)
+
+
+def test_an_idle_cron_run_never_loads_what_only_other_work_needs(tmp_path: Path, replica: ReplicaServer) -> None:
+    """An idle `check --once` (cron: stderr not a terminal, a SQLite store, nothing new): no
+    BeautifulSoup (pages are read with lxml), no rich (no progress bar off a terminal), no
+    PostgreSQL dialect, no parser and no event machinery — from start to exit (docs/benchmarks.md, "Cron")."""
+    config = tmp_path / "config.yaml"
+    cac = {"base_url": replica.base_url, "beian_url": replica.beian_url, "min_delay": 0, "retries": 0}
+    config.write_text(
+        yaml.safe_dump({"database": {"url": f"sqlite:///{tmp_path}/store.db"}, "data_dir": str(tmp_path / "data"),
+                        "sources": {"cac": cac}}),
+        encoding="utf-8",
+    )  # fmt: skip
+    first, _, _ = _probe("--config", str(config), "check", "--once", cwd=tmp_path)  # the first run ingests
+    assert first
+    requested, _, loaded = _probe("--config", str(config), "check", "--once", cwd=tmp_path)
+    assert requested and "scrapers.sources.cac.discovery" in loaded
+    never = {"bs4", "soupsieve", "charset_normalizer", "rich", "pygments", "click", "docx", "pdfplumber", "openpyxl"}
+    assert not never & _packages(loaded), sorted(never & _packages(loaded))
+    later = {"sqlalchemy.dialects.postgresql", "bot.ingest.events", "bot.changes.findings", "scrapers.parse", "alembic"}
     assert not later & loaded, sorted(later & loaded)

@@ -40,3 +40,27 @@ def test_a_database_at_heads_is_opened_without_importing_alembic(database_url: s
         connection.execute(text("DELETE FROM alembic_version WHERE version_num = :head"), {"head": max(_head_revisions())})
     assert not db._at_heads()
     db.dispose()
+
+
+def test_assignments_read_from_lines_agree_with_the_syntax_tree() -> None:
+    """The migration files' revisions are read from their lines; a form that is not one literal
+    on one line (a merge's tuple over several lines) is read from the module's syntax tree."""
+    from storage.db import _assignments
+
+    for path in (storage.db._MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert _assignments(source) == _from_tree(source), path.name
+    merge = '"""A merge.\n\nrevision get ``x``\n"""\nrevision = "0030_merge"\ndown_revision = (\n    "0028_a",\n    "0029_b",\n)\n'
+    assert _assignments(merge) == {"revision": "0030_merge", "down_revision": ("0028_a", "0029_b")}
+    assert _assignments('revision = "0031"  # a comment\ndown_revision = None\n') == {"revision": "0031", "down_revision": None}
+
+
+def _from_tree(source: str) -> dict[str, object]:
+    import ast
+
+    values: dict[str, object] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in ("revision", "down_revision"):
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values

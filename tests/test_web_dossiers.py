@@ -303,3 +303,40 @@ def test_every_group_dossier_downloads(site: Site) -> None:
             for fmt in ("xlsx", "pdf"):
                 response = site.get(f"/groups/{group['key']}/dossier.{fmt}")
                 assert response.status_code == 200, (group["key"], fmt, response.text[:300])
+
+
+def test_page_summaries_agree_with_every_record(site: Site) -> None:
+    """What the filer and group pages show is computed by the database (storage.filer_page):
+    the same numbers, rows and timeline as every record read (filer_records, which the JSON API
+    and the dossier documents use), also where only the newest few are read."""
+    import yaml
+
+    from bot.briefs.dossier import per_series
+    from storage.corpus import Corpus
+    from storage.db import Database
+
+    db = Database(yaml.safe_load(site.config.read_text(encoding="utf-8"))["database"]["url"], create=False)
+    try:
+        corpus = Corpus(db)
+        groups = corpus.company_entity_map()
+        filers = sorted({r["entity"] for r in site.records}, key=lambda e: -sum(1 for r in site.records if r["entity"] == e))
+        cases = [*groups.values(), *([name] for name in filers[:5]), [OLD_NAME], ["no such filer"]]
+        for names in cases:
+            for newest, latest in ((100, 20), (2, 3), (1, 1)):
+                page, records = corpus.filer_page(names, newest=newest, latest=latest), corpus.filer_records(names)
+                assert page.filers == records.filers
+                assert page.count == len(records.filings)
+                assert page.per_series == per_series(records)
+                by_kind: dict[str, list[tuple[dict[str, Any], bool]]] = {}
+                for item in records.filings:
+                    by_kind.setdefault(item[0]["kind"], []).append(item)
+                assert page.newest == {k: sorted(v, key=lambda i: i[0]["list_month"], reverse=True)[:newest] for k, v in by_kind.items()}
+                ordered = sorted(records.filings, key=lambda i: (i[0]["list_month"], i[0]["kind"], i[0]["filing_number"]), reverse=True)
+                assert page.latest == ordered[:latest]
+                assert page.cancelled == [r for r, _ in records.filings if r["status"] == "cancelled"]
+                listed = Counter(r["entity"] for r, present in records.filings if present)
+                assert page.listed == dict(listed)
+                assert page.timeline == records.timeline
+                assert page.english == records.english
+    finally:
+        db.dispose()

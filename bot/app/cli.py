@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -144,6 +147,31 @@ def doctor() -> None:
     _doctor(_settings())
 
 
+class _Process:
+    # True in a process started for the command (``main``): the collector may be tuned for it.
+    own = False
+
+
+@contextmanager
+def _starting_up() -> "Iterator[None]":
+    """Loading what a command needs (the configuration, SQLAlchemy, the poll) makes objects
+    that live until exit: in a process of its own the collector is off meanwhile (each full
+    collection would walk them all again, ~0.05 s of a cron run), then they are frozen, so
+    later collections (a first ingest stores thousands of rows) skip them too. Called in a
+    process that is not the command's (tests), nothing changes."""
+    if not _Process.own:
+        yield
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 @app.command()
 def check(
     once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
@@ -155,16 +183,17 @@ def check(
     As `cacwatch run` does: the front door (new lists) on every run, every known list
     re-checked only when sources.cac.revalidate_interval has passed since the last time
     (stored in the database, so cron, `run` and several instances agree)."""
-    from bot.ingest.progress import progress_reporter
-    from bot.ingest.poll import NotifiersOnFirstUse, poll_and_deliver
-
     if not once:
         raise _fail("check needs --once (use `cacwatch run` for the service)", 2)
-    settings = _settings()
-    if dry_run:
-        _doctor(settings)
-        return
-    db = _database(settings)
+    with _starting_up():
+        from bot.ingest.progress import stderr_progress
+        from bot.ingest.poll import NotifiersOnFirstUse, poll_and_deliver
+
+        settings = _settings()
+        if dry_run:
+            _doctor(settings)
+            return
+        db = _database(settings)
     from bot.ingest.pipeline import REVALIDATE, SOURCE_NAME
 
     if full:
@@ -179,16 +208,17 @@ def check(
         return build_notifiers(settings, db)
 
     notifiers = NotifiersOnFirstUse(build)  # an idle cron run never builds them
-    err_console = _err_console()
     from bot.app.alert_destinations import alert_destinations, no_destination_warning
 
     if not alert_destinations(settings):
-        # One line at start, as `run` says it: incidents would otherwise open in silence.
-        err_console.print(f"cacwatch: warning: {no_destination_warning()}", markup=False, highlight=False, soft_wrap=True)
+        # One line at start, as `run` says it: incidents would otherwise open in silence
+        # (plain stderr: off a terminal rich is not imported).
+        print(f"cacwatch: warning: {no_destination_warning()}", file=sys.stderr)
 
     async def main() -> "PollOutcome":
         try:
-            with progress_reporter(err_console) as progress:
+            # Off a terminal (cron) no progress bar: rich is not even imported.
+            with stderr_progress(_err_console) as progress:
                 outcome = await poll_and_deliver(settings, db, notifiers, progress=progress, tier=tier)
             # Incidents and operator alerts as `run` has them: cron running `check --once`
             # is told when the source has been blocked service.alert_after polls in a row.
@@ -205,7 +235,7 @@ def check(
                     alert_run = await deliver_until_idle(db, notifiers_by_key(notifiers), max_wait=30.0)
                     outcome.deliveries.add(alert_run)
             except Exception as err:  # noqa: BLE001 - the poll's own result still stands
-                err_console.print(f"cacwatch: operator alerts failed: {err.__class__.__name__}", markup=False, highlight=False)
+                _err_console().print(f"cacwatch: operator alerts failed: {err.__class__.__name__}", markup=False, highlight=False)
             return outcome
         finally:
             for notifier in notifiers.built:
@@ -803,7 +833,20 @@ def dossier(
 
 
 def main() -> None:
-    app()
+    _Process.own = True
+    # httpx imports its own command-line tool on import whenever click, rich and pygments are
+    # installed (they are, for this CLI): rich's tables and syntax highlighting, pygments'
+    # lexers, ~0.05 s of every start. cacwatch never runs httpx's CLI; marked absent, httpx
+    # falls back to its stub (``httpx.main`` says to install ``httpx[cli]``).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    try:
+        app()
+    finally:
+        # The command is done; what remains is the interpreter's teardown, whose collections
+        # would walk every object the imports made (SQLAlchemy, pydantic, the parsers …): a
+        # tenth of a second or more of every cron run (docs/benchmarks.md, "Cron"). Frozen,
+        # those objects are skipped and their memory goes back with the process.
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,6 +31,7 @@ __all__ = [
     "Company",
     "Dossier",
     "company_by_key",
+    "group_title",
     "group_dossier",
     "filer_dossier",
     "per_series",
@@ -72,8 +73,11 @@ def group_dossier(corpus: Corpus, company: Company, entities: list[str] | None =
     for it, when the caller has them), with every name each used."""
     names = corpus.company_entities(company.en) if entities is None else entities
     subtitle = f"foreign company ({company.country})" if isinstance(company, ForeignFiler) else "company group"
-    title = company.zh if company.zh == company.en else f"{company.zh} {company.en}"
-    return Dossier(title, subtitle, company, corpus.filer_records(names))
+    return Dossier(group_title(company), subtitle, company, corpus.filer_records(names))
+
+
+def group_title(company: Company) -> str:
+    return company.zh if company.zh == company.en else f"{company.zh} {company.en}"
 
 
 def filer_dossier(corpus: Corpus, name: str) -> Dossier | None:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from bot.changes.companies import BIG_TECH, FOREIGN, ForeignFiler
-from bot.briefs.dossier import Company, Dossier, DossierError, company_by_key, group_dossier, per_series, write_pdf, write_xlsx
+from bot.briefs.dossier import Company, Dossier, DossierError, company_by_key, group_dossier, group_title, per_series, write_pdf, write_xlsx
 from bot.web.api import _NOT_FOUND, _ERRORS, iso
 from bot.web.http import etag_response
 from bot.web.models import EntityFilingModel, FilerNameModel, TimelineModel
@@ -27,7 +27,7 @@ from bot.web.insights import bar_chart
 from bot.web.params import check_known, clean_text
 from bot.web.render import KIND_ORDER, chart_svg, render
 from bot.web.state import WebState, indexed, web_state
-from storage.corpus import Corpus, FilerIdentity, FilerRecords
+from storage.corpus import FilerIdentity, FilerPage
 
 __all__ = ["router", "api_router", "entity_context"]
 
@@ -67,47 +67,48 @@ def _entities(state: WebState, company: Company) -> list[str]:
     return state.cached("company_entities", state.corpus.company_entity_map).get(company.en, [])
 
 
-def entity_context(records: FilerRecords) -> dict[str, Any]:
-    by_kind: dict[str, list[tuple[dict[str, Any], bool]]] = {}
-    for record, present in records.filings:
-        by_kind.setdefault(record["kind"], []).append((record, present))
+def entity_context(page: FilerPage) -> dict[str, Any]:
     return {
         # The newest _SHOWN of each kind (a large filer has thousands): the rest is one search away.
-        "by_kind": [(k, sorted(by_kind[k], key=lambda item: item[0]["list_month"], reverse=True)[:_SHOWN], len(by_kind[k]))
-                    for k in KIND_ORDER if k in by_kind],
-        "count": len(records.filings),
-        "cancelled": [r for r, _ in records.filings if r["status"] == "cancelled"],
-        "timeline": records.timeline,
-        "chart": chart_svg(per_series(records)),
+        "by_kind": [(k, page.newest[k], sum(n for _, n in page.per_series[k])) for k in KIND_ORDER if k in page.newest],
+        "count": page.count,
+        "cancelled": page.cancelled,
+        "timeline": page.timeline,
+        "chart": chart_svg(page.per_series),
     }
 
 
-def _filer(request: Request, entity: str) -> tuple[str, FilerIdentity | None, FilerRecords]:
-    """The filer asked for by any name it used: (its current name, its identity or None, its
-    records under every name); 404 when no filer ever used that name."""
+def _filer(request: Request, entity: str) -> tuple[str, FilerIdentity | None]:
+    """The filer asked for by any name it used: (its current name, its identity or None)."""
     check_known(request.query_params.keys(), ())
     clean_text("entity", entity)
-    corpus: Corpus = web_state(request).corpus
-    identity = corpus.filer_identity(entity)
-    current = identity.name if identity else entity
-    records = corpus.filer_records([current])
-    if not records.filings:
-        raise LookupError(f"no filer named {entity[:80]}")
-    return current, identity, records
+    identity = web_state(request).corpus.filer_identity(entity)
+    return (identity.name if identity else entity), identity
+
+
+def _no_filer(entity: str) -> LookupError:
+    return LookupError(f"no filer named {entity[:80]}")  # 404: no filer ever used that name
 
 
 # Before the page: a filer name may hold "/" (the path converter), so the longer route goes first.
 @router.get("/entities/{entity:path}/dossier.{fmt}")
 def entity_dossier(request: Request, entity: str, fmt: str) -> Response:
-    current, _, records = _filer(request, entity)
+    current, _ = _filer(request, entity)
+    records = web_state(request).corpus.filer_records([current])
+    if not records.filings:
+        raise _no_filer(entity)
     dossier = Dossier(current, "filer", None, records)
     return _document(request, dossier, fmt, "cacwatch-filer-dossier")
 
 
 @router.get("/entities/{entity:path}")
 def entity_page(request: Request, entity: str) -> Response:
-    current, identity, records = _filer(request, entity)
-    names = {**web_state(request).corpus.filer_names([current]), **records.english}
+    current, identity = _filer(request, entity)
+    corpus = web_state(request).corpus
+    page = corpus.filer_page([current], newest=_SHOWN)
+    if not page.count:
+        raise _no_filer(entity)
+    names = page.english  # every name of the filer, the current one included
     body = render(
         "entity.html",
         request_path=request.url.path,
@@ -116,7 +117,7 @@ def entity_page(request: Request, entity: str) -> Response:
         asked=entity,
         identity=identity,
         names=names,
-        **entity_context(records),
+        **entity_context(page),
     )
     return etag_response(request, body, _HTML)
 
@@ -142,24 +143,21 @@ def group_page(request: Request, key: str) -> Response:
     check_known(request.query_params.keys(), ())
     company = _company(key)
     state = web_state(request)
-    # Not kept in WebState (a large group's records are large): the answer cache keeps the page.
-    dossier = group_dossier(state.corpus, company, _entities(state, company))
-    records = dossier.records
-    latest = sorted(records.filings, key=lambda item: (item[0]["list_month"], item[0]["kind"], item[0]["filing_number"]), reverse=True)[:20]
-    filers = [(f, sum(1 for r, p in records.filings if p and r["entity"] in {n.name for n in f.names})) for f in records.filers]
+    # Not kept in WebState: the answer cache keeps the page.
+    page = state.corpus.filer_page(_entities(state, company), newest=0, latest=20, changes=False)
+    filers = [(f, sum(page.listed.get(n.name, 0) for n in {n.name: n for n in f.names}.values())) for f in page.filers]
     body = render(
         "group.html",
         request_path=request.url.path,
-        title=dossier.title,
-        dossier=dossier,
+        title=group_title(company),
         group=company,
         foreign=isinstance(company, ForeignFiler),
         filers=sorted(filers, key=lambda item: (-item[1], item[0].name)),
-        latest=latest,
-        names=records.english,
-        renames=[e for e in records.timeline if e.event == "renamed"],
-        series_bars=bar_chart([(_series_label(k), "", sum(n for _, n in months)) for k, months in per_series(records).items()]),
-        **entity_context(records),
+        latest=page.latest,
+        names=page.english,
+        renames=[e for e in page.timeline if e.event == "renamed"],
+        series_bars=bar_chart([(_series_label(k), "", sum(n for _, n in page.per_series[k])) for k in KIND_ORDER if k in page.per_series]),
+        **entity_context(page),
     )
     return etag_response(request, body, _HTML)
 

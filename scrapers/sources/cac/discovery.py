@@ -24,11 +24,14 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from scrapers.fetch import FetchError, Fetcher, FetchResult, InvalidResponse
 from scrapers.normalize import list_month_from_name
 from scrapers.records import Announcement, Kind, ListRef, SourceSignal
-from scrapers.sources.cac.pages import date_in, html_tree, is_attachment_link, parse_article, parse_channel_page, text_of, web_link
+from scrapers.sources.cac.pages import (
+    date_in, href_of, html_tree, is_attachment_link, links_in, parse_article, parse_channel_page, text_of, web_link,
+)
 from scrapers.sources.cac.settings import CacSourceSettings
 from scrapers.sources.cac.statements import article_body, stated_totals
 from scrapers.sources.cac.titles import (
@@ -238,18 +241,29 @@ async def _walk_channel(walk: _Walk) -> None:
         if next_url is None:
             # Some pagers only number the pages: follow the numbered link to page n+1.
             wanted = page_key(_absolute(settings.base_url, settings.channel_path.format(n=n + 1)))
-            page = html_tree(res.content or b"")
-            for a in page.select("a[href]"):
-                link = web_link(url, str(a["href"]))
+            page = html_tree(res.text() if res.content is not None else "")
+            for a in links_in(page):
+                link = web_link(url, href_of(a))
                 if link is not None and page_key(link) == wanted:
                     next_url = link
                     break
         referer, url = url, next_url
 
 
-async def _read_notice_api(walk: _Walk) -> list[ListRef]:
-    """Second signal: the filing system's pinned notices. Failures are recorded, not fatal."""
-    fetcher, settings, result = walk.fetcher, walk.settings, walk.result
+async def _fetch_notice_api(fetcher: Fetcher, settings: CacSourceSettings) -> Any:
+    """The notice API's answer (parsed JSON), or the error that kept it."""
+    try:
+        return await fetcher.get_json(
+            settings.beian_url.rstrip("/") + NOTICE_API_PATH, referer=settings.beian_url.rstrip("/") + "/"
+        )
+    except FetchError as err:
+        return err
+
+
+def _read_notice_api(walk: _Walk, data: Any) -> list[ListRef]:
+    """Second signal: the filing system's pinned notices (``data``: the API's answer, from
+    ``_fetch_notice_api``). Failures are recorded, not fatal."""
+    settings, result = walk.settings, walk.result
     known, in_place_keys, candidates = walk.known, walk.in_place_keys, walk.candidates
     api = settings.beian_url.rstrip("/") + NOTICE_API_PATH
     direct: list[ListRef] = []
@@ -259,10 +273,8 @@ async def _read_notice_api(walk: _Walk) -> list[ListRef]:
         result.signal_errors.append(err)
         return []
 
-    try:
-        data = await fetcher.get_json(api, referer=settings.beian_url.rstrip("/") + "/")
-    except FetchError as err:
-        return fail(err)
+    if isinstance(data, FetchError):
+        return fail(data)
     result.pages_fetched += 1
     if not isinstance(data, dict):
         return fail(InvalidResponse(api, "notice API answered something other than an object"))
@@ -286,7 +298,7 @@ async def _read_notice_api(walk: _Walk) -> list[ListRef]:
             targets = [(title, content)]
         else:
             # HTML content: the notice body itself carries the links.
-            targets = [(text_of(a) or title, str(a["href"])) for a in html_tree(content).select("a[href]")]
+            targets = [(text_of(a) or title, href_of(a)) for a in links_in(html_tree(content))]
         for name, href in targets:
             # Relative links are relative to the filing system that served them.
             url = web_link(settings.beian_url.rstrip("/") + "/", href)
@@ -337,15 +349,27 @@ async def discover(
     walk = _Walk(fetcher, settings, {page_key(u) for u in known_pages}, {page_key(u) for u in in_place.values()}, result)
     candidates, listed = walk.candidates, walk.listed
 
-    await _walk_channel(walk)
+    # The in-place pages (b) and the notice API (c) do not depend on the channel walk (a): they
+    # are asked for now, and read after the walk. The fetcher keeps its limits (requests in
+    # flight, min_delay); with sources.cac.concurrency above 1 they no longer wait for the walk.
+    in_place_answers = [
+        asyncio.create_task(_read_article(fetcher, url, None)) for url in in_place.values()
+    ]
+    notice_answer = asyncio.create_task(_fetch_notice_api(fetcher, settings)) if settings.use_notice_api else None
+    pending_signals = [*in_place_answers, *([notice_answer] if notice_answer is not None else [])]
+    try:
+        await _walk_channel(walk)
+        await asyncio.gather(*pending_signals)
+    finally:
+        for task in pending_signals:
+            task.cancel()
 
     refs: list[ListRef] = []
     # (b) in-place pages, always re-checked (conditionally).
-    for kind_name, url in in_place.items():
-        try:
-            res = await fetcher.get_page(url, conditional=True)
-        except FetchError as err:
-            result.errors.append(err)
+    for (kind_name, url), asked in zip(in_place.items(), in_place_answers):
+        res = asked.result()
+        if isinstance(res, FetchError):
+            result.errors.append(res)
             continue
         result.pages_fetched += 1
         seen = listed.get(page_key(url))
@@ -371,8 +395,8 @@ async def discover(
         refs.extend(_refs_from_article(title, published, attachments, url, kind, result.warnings, in_place=True))
 
     # (c) the notice API, a second signal.
-    if settings.use_notice_api:
-        refs.extend(await _read_notice_api(walk))
+    if notice_answer is not None:
+        refs.extend(_read_notice_api(walk, notice_answer.result()))
 
     # Unknown relevant announcement pages (concurrency is capped by the fetcher).
     pending = list(candidates.values())

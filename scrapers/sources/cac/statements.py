@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import islice
 
 from scrapers.records import StatedTotals
-from scrapers.sources.cac.pages import html_tree
+from scrapers.sources.cac.pages import article_root, either, find_all, first_tag, get_text, html_tree
 from scrapers.tables import find_header
 
 __all__ = ["stated_totals", "article_body", "body_has_table"]
@@ -79,19 +80,18 @@ def article_body(html: str | bytes) -> tuple[str, bool]:
 
     Text of list tables is left out: a list's rows are not a statement.
     """
-    soup = html_tree(html)
-    body = soup.select_one(".TRS_Editor") or soup.select_one("#BodyLabel") or soup.body or soup
+    page = html_tree(html)
+    body = either(either(article_root(page), first_tag(page, "body", templates=True)), page)
     lists = []
-    for table in body.find_all("table"):
+    for table in find_all(body, "table", templates=True):
         head = [
-            [cell.get_text(" ", strip=True) for cell in tr.find_all(["td", "th"])]
-            for tr in table.find_all("tr", limit=_HEAD_ROWS)
+            [get_text(cell, " ", strip=True) for cell in find_all(tr, templates=True) if cell.tag in ("td", "th")]
+            for tr in islice(find_all(table, "tr", templates=True), _HEAD_ROWS)
         ]
         if find_header(head) is not None:
             lists.append(table)
-    for table in lists:
-        table.decompose()  # a layout table's text stays: it may be the statement itself
-    return body.get_text("\n"), bool(lists)
+    # A list's text is left out (a layout table's text stays: it may be the statement itself).
+    return get_text(body, "\n", skip=lists), bool(lists)
 
 
 def body_has_table(html: str | bytes) -> bool:
