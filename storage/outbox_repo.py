@@ -380,6 +380,11 @@ class OutboxRepository:
 
     # --- replay ------------------------------------------------------------------------------
 
+    def events_with_id(self, event_id: str) -> list[tuple[int, dict[str, Any]]]:
+        """(pk, event) of the stored event with this id (none, or one: ids are unique)."""
+        query = select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.event_id == event_id, OutboxEvent.type != TEST_EVENT_TYPE)
+        return [(pk, dict(payload)) for pk, payload in self.session.execute(query)]
+
     def events_since(self, since: datetime) -> list[tuple[int, dict[str, Any]]]:
         """(pk, event) of every stored event made at or after ``since``, oldest first."""
         query = (

@@ -569,3 +569,60 @@ def test_stored_endpoints_ask_for_per_filing_events(database: Database, receiver
     assert {b["data"]["filing"]["filing_number"] for b in bodies} == {r["filing_number"] for r in event["data"]["new"]}
     assert all(b["data"]["list_event"] == event["id"] and b["seq"] > 0 for b in bodies)
     assert [_verify(lists_endpoint.json()["secret"], r)["type"] for r in receiver.on("/lists")] == ["list.published"]
+
+
+def test_replay_of_one_event_from_the_log(database: Database, receiver: Receiver) -> None:
+    """One line of the delivery log sent again (event_id), through the API and the page's form;
+    since and event_id together, or an unknown id, are refused or queue nothing."""
+    app = _app(database)
+    op = _as("operator")
+    events = [_event(), _event()]
+    with database.session() as session:
+        for event in events:
+            enqueue(session, event, [])
+
+    async def steps(client: httpx.AsyncClient) -> dict[str, Any]:
+        made = (await client.post("/api/v1/endpoints", json={"url": receiver.base_url + "/one", "allow_private": True}, headers=op)).json()
+        path = f"/api/v1/endpoints/{made['id']}/replay"
+        one = (await client.post(path, json={"event_id": events[1]["id"]}, headers=op)).json()
+        await _settled(database, made["id"])
+        again = (await client.post(path, json={"event_id": events[1]["id"], "resend": True}, headers=op)).json()
+        await _settled(database, made["id"])
+        both = await client.post(path, json={"event_id": events[1]["id"], "since": "2020-01-01"}, headers=op)
+        neither = await client.post(path, json={}, headers=op)
+        unknown = (await client.post(path, json={"event_id": "evt_nothing_here"}, headers=op)).json()
+        return {"one": one, "again": again, "both": both.status_code, "neither": neither.status_code, "unknown": unknown}
+
+    got = _run(app, steps)
+    assert got["one"] == {"queued": 1, "skipped": 0, "filtered": 0}
+    assert got["again"] == {"queued": 1, "skipped": 0, "filtered": 0}
+    assert got["both"] == got["neither"] == 400
+    assert got["unknown"] == {"queued": 0, "skipped": 0, "filtered": 0}
+    received = receiver.on("/one")
+    assert [json.loads(r.body)["id"] for r in received] == [events[1]["id"]] * 2
+    assert len({r.headers["webhook-id"] for r in received}) == 1
+
+
+def test_a_line_of_the_delivery_log_is_sent_again_from_the_page(database: Database, receiver: Receiver) -> None:
+    import re
+
+    app = _app(database)
+    op = _as("operator")
+    event = _event()
+    with database.session() as session:
+        enqueue(session, event, [])
+
+    async def steps(client: httpx.AsyncClient) -> list[str]:
+        made = (await client.post("/api/v1/endpoints", json={"url": receiver.base_url + "/log-line", "allow_private": True}, headers=op)).json()
+        await client.post(f"/api/v1/endpoints/{made['id']}/replay", json={"since": "2020-01-01"}, headers=op)
+        await _settled(database, made["id"])
+        page = await client.get(f"/endpoints/{made['id']}", headers=op)
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)
+        assert token is not None and 'class="replay-one"' in page.text
+        sent = await client.post(f"/endpoints/{made['id']}/replay", headers=op,
+                                 data={"csrf_token": token.group(1), "event_id": event["id"], "resend": "on"})
+        assert sent.status_code == 303
+        await _settled(database, made["id"])
+        return [json.loads(r.body)["id"] for r in receiver.on("/log-line")]
+
+    assert _run(app, steps) == [event["id"], event["id"]]

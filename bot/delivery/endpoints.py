@@ -435,14 +435,19 @@ def send_test(db: Database, endpoint: StoredEndpoint) -> str:
     return event_id
 
 
-def replay_endpoint(db: Database, endpoint: StoredEndpoint, *, since: datetime, resend: bool) -> Replay:
+def replay_endpoint(
+    db: Database, endpoint: StoredEndpoint, *, since: datetime | None = None, resend: bool, event_id: str | None = None
+) -> Replay:
     """``cacwatch deliveries replay`` for one stored endpoint: every stored event since
-    ``since`` that its filters accept, queued again (same ``webhook-id`` per event)."""
+    ``since`` (or the one event ``event_id``) that its filters accept, queued again (same
+    ``webhook-id`` per event)."""
     from bot.delivery.outbox import DestinationDisabled
 
     if not endpoint.enabled:
         raise EndpointError("the endpoint is disabled: enable it first", 409)
     try:
-        return replay(db, _EndpointWebhook(endpoint, utcnow()), since=since, resend=resend, notifier_key=NOTIFIER_KEY)
+        return replay(
+            db, _EndpointWebhook(endpoint, utcnow()), since=since, resend=resend, notifier_key=NOTIFIER_KEY, event_id=event_id
+        )
     except DestinationDisabled:
         raise EndpointError("the endpoint answered 410 Gone and is disabled: enable it first", 409) from None

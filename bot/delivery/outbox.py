@@ -439,7 +439,13 @@ class Replay:
 
 
 def replay(
-    db: Database, notifier: Notifier, *, since: datetime, resend: bool = False, notifier_key: str | None = None
+    db: Database,
+    notifier: Notifier,
+    *,
+    since: datetime | None = None,
+    resend: bool = False,
+    notifier_key: str | None = None,
+    event_id: str | None = None,
 ) -> Replay:
     """Queue every stored event made since ``since`` again for ``notifier``'s own destination
     (``cacwatch deliveries replay``, an endpoint's replay): a new endpoint catches up on the past,
@@ -447,7 +453,8 @@ def replay(
     added; a dead or disabled one is queued again (same row, same ``webhook-id``); a delivered one
     only with ``resend``; one queued or in flight is left alone. The body's ``id`` is the event's.
     ``notifier_key``: the notifier the delivery worker sends them with, when it is not
-    ``notifier`` itself (a stored endpoint is sent by the endpoints' notifier).
+    ``notifier`` itself (a stored endpoint is sent by the endpoints' notifier). ``event_id``
+    instead of ``since``: that one stored event only (a line of the delivery log).
 
     Raises DestinationDisabled when the destination answered 410: enable it first."""
     queued = skipped = filtered = 0
@@ -457,7 +464,12 @@ def replay(
         if reason is not None:
             raise DestinationDisabled(notifier.destination, reason)
         now = utcnow()
-        events = repo.events_since(since)
+        if event_id is not None:
+            events = repo.events_with_id(event_id)
+        elif since is not None:
+            events = repo.events_since(since)
+        else:
+            raise ValueError("replay needs since or event_id")
         states = repo.delivery_states(notifier.destination, [pk for pk, _ in events])
         for pk, payload in events:
             state = states.get(pk)

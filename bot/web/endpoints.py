@@ -13,6 +13,7 @@ in time); what is left is sent by the delivery worker (``cacwatch run``, ``check
 from __future__ import annotations
 
 import asyncio
+import re
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from starlette.responses import RedirectResponse, Response
 
 from bot.settings.config import WebhookSettings
@@ -110,9 +111,18 @@ class EndpointPatch(BaseModel):
 
 
 class ReplayBody(BaseModel):
+    """Either ``since`` (every stored event from that day) or ``event_id`` (that one event)."""
+
     model_config = ConfigDict(extra="forbid")
-    since: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    since: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    event_id: Annotated[str, StringConstraints(pattern=r"^evt_[A-Za-z0-9_.-]{1,72}$")] | None = None
     resend: bool = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "ReplayBody":
+        if (self.since is None) == (self.event_id is None):
+            raise ValueError("give since (YYYY-MM-DD) or event_id, not both")
+        return self
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -499,13 +509,14 @@ async def api_attempts(
     return private_json({"items": [_attempt_item(a) for a in rows], "next_cursor": str(rows[-1].id) if more and rows else None})
 
 
-@api_router.post("/{endpoint_id}/replay", status_code=202, response_model=None, responses=_answers(202, ReplayResultModel), openapi_extra=_body_doc(ReplayBody), summary="Queue stored events since a date again")
+@api_router.post("/{endpoint_id}/replay", status_code=202, response_model=None, responses=_answers(202, ReplayResultModel), openapi_extra=_body_doc(ReplayBody), summary="Queue stored events again: since a date, or one event")
 async def api_replay(request: Request, endpoint_id: _ID, principal: Annotated[Principal, Depends(require_principal)]) -> Response:
     body = await _json(request, ReplayBody)
     db = _db(request)
     endpoint = await asyncio.to_thread(_owned, db, principal, endpoint_id)
     try:
-        result = await asyncio.to_thread(replay_endpoint, db, endpoint, since=_since(body.since), resend=body.resend)
+        since = _since(body.since) if body.since is not None else None
+        result = await asyncio.to_thread(replay_endpoint, db, endpoint, since=since, event_id=body.event_id, resend=body.resend)
     except EndpointError as err:
         raise _refused(err) from None
     if result.queued:
@@ -663,8 +674,14 @@ async def page_action(
             result = await _test(db, endpoint)
             return _back(endpoint, "tested" if result["delivered"] else "test-failed")
         if action == "replay":
-            since = _since(_one(form, "since"))
-            outcome = await asyncio.to_thread(replay_endpoint, db, endpoint, since=since, resend=_one(form, "resend") == "on")
+            resend = _one(form, "resend") == "on"
+            event_id = _one(form, "event_id")
+            if event_id:  # one line of the delivery log
+                if not re.fullmatch(r"evt_[A-Za-z0-9_.-]{1,72}", event_id):
+                    raise EndpointError("not an event id")
+                outcome = await asyncio.to_thread(replay_endpoint, db, endpoint, event_id=event_id, resend=resend)
+            else:
+                outcome = await asyncio.to_thread(replay_endpoint, db, endpoint, since=_since(_one(form, "since")), resend=resend)
             if outcome.queued:
                 await deliver_now(db, endpoint, max_wait=20.0)
             return _back(endpoint, "replayed")
