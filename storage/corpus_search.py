@@ -26,6 +26,7 @@ from scrapers.records import Kind
 from storage.models import Filing
 from storage.models_search import FilingSearch
 from storage.repo import EXPORT_COLUMNS, record_of_row
+from storage.words import word_needles, word_text
 
 __all__ = [
     "normalize_query",
@@ -80,6 +81,9 @@ class FilerWords:
     english: str  # the English name shown for it
     company: str | None  # the English name of its big-tech group or foreign parent
     words: tuple[str, ...] = ()  # more searchable names (group in Chinese, aliases)
+    company_key: str | None = None  # the group's or foreign company's key (bytedance, hp)
+    company_zh: str | None = None  # its Chinese name (字节跳动, 惠普)
+    foreign: bool = False  # a foreign company (rather than a Chinese group)
 
 
 # Gives the words for a filer; passed with a version string that changes whenever the words
@@ -90,8 +94,8 @@ Describer = Callable[[str], FilerWords]
 # Part of every row's staleness key beside the describer's version: a change to how rows are
 # built here rebuilds them all once (s2: bigrams on PostgreSQL; s3: texts end with two
 # separators, so every character starts a trigram, and the array holds single characters too:
-# 1-character queries are served by the indexes).
-_ROW_FORMAT = "s3"
+# 1-character queries are served by the indexes; s4: whole-word texts and the company group).
+_ROW_FORMAT = "s4"
 _END = _SEPARATOR * 2
 # A refresh of at least this many rows on PostgreSQL is followed by ANALYZE: the planner's
 # estimates of a freshly filled index are far off (a bitmap scan of 50k matches sorted for a
@@ -122,8 +126,14 @@ def _search_row(filing: Filing, filer: FilerWords, *, bigrams: bool) -> dict[str
         "filing_id": filing.id,
         "text": text,
         "filer": filer_text,
+        # The same fields marked for whole Latin words (storage.words), fields kept apart.
+        "words": _SEPARATOR.join(word_text(p) for p in (filing.filing_number, *parts, *fields) if p),
+        "filer_words": _SEPARATOR.join(word_text(p) for p in parts if p),
         "entity_en": filer.english,
         "company": filer.company,
+        "company_key": filer.company_key,
+        "company_zh": filer.company_zh,
+        "is_foreign": filer.foreign if filer.company_key else None,
         "number": number,
         "filing_updated_at": filing.updated_at,
         "describer": "",
@@ -209,6 +219,8 @@ class FilingQuery:
     role: str | None = None
     category: str | None = None
     registration: str | None = None  # GenAI: filed | registered
+    group: str | None = None  # the filer's company group or foreign company, by key (bytedance, hp)
+    foreign: bool | None = None  # True: foreign companies' filings only; False: none of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +295,16 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
         if value is not None:
             base = base.where(getattr(Filing, name) == value)
     needle = normalize_query(query.q)
+    if needle or query.group is not None or query.foreign is not None:
+        base = base.join(FilingSearch, FilingSearch.filing_id == Filing.id)
+    if query.group is not None:
+        base = base.where(FilingSearch.company_key == query.group)
+    if query.foreign is True:
+        base = base.where(FilingSearch.is_foreign.is_(True))
+    elif query.foreign is False:
+        base = base.where(or_(FilingSearch.is_foreign.is_(None), FilingSearch.is_foreign.is_(False)))
     if not needle:
         return _Matching(base, (), None)
-    base = base.join(FilingSearch, FilingSearch.filing_id == Filing.id)
     pattern = like_pattern(needle)
     dialect = session.get_bind().dialect.name
     match = _sqlite_match(session, needle) if dialect == "sqlite" else None
@@ -307,6 +326,12 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
     else:
         every = FilingSearch.text.like(pattern, escape="\\")
         filer = filer_like
+    needles = word_needles(query.q)
+    if needles:
+        # One meaning per word: the index found the text; its Latin words must be whole.
+        contains = func.strpos if dialect == "postgresql" else func.instr
+        every = and_(every, or_(*(contains(FilingSearch.words, n) > 0 for n in needles)))
+        filer = and_(filer, or_(*(contains(FilingSearch.filer_words, n) > 0 for n in needles)))
     number = FilingSearch.number == needle
     return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every, filer)
 

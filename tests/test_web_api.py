@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
-    from web_helpers import Site, export_records, filer_names_from_export, norm, record_key
+    from web_helpers import Site, export_records, filer_names_from_export, norm, record_key, word_match
 except ImportError:  # pragma: no cover
-    from tests.web_helpers import Site, export_records, filer_names_from_export, norm, record_key
+    from tests.web_helpers import Site, export_records, filer_names_from_export, norm, record_key, word_match
 
 BYTEDANCE_FILER = "北京抖音信息服务有限公司"
 T = TypeVar("T")
@@ -49,6 +49,10 @@ def _filer_words(entity: str) -> list[str]:
 
 def _keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [record_key(r) for r in records]
+
+
+def _fields(record: dict[str, Any]) -> list[str]:
+    return [record["filing_number"], record["entity"], record["name"], record["purpose"], *record["products"], record["category"] or ""]
 
 
 def _searchable(record: dict[str, Any]) -> str:
@@ -146,12 +150,12 @@ def test_english_name_of_the_filer_is_searchable(site: Site) -> None:
     ["推荐算法", "抖音", "AI", "ai", "个性化推送", "（APP）", "小程序", "北京", "%", "_", '"', "\\", "'", "a_b", "100%", "*", "NEAR"],
 )
 def test_text_search_matches_exactly_the_filings_containing_the_text(site: Site, q: str) -> None:
-    """Chinese substrings of name/filer/products/purpose; symbols are literal, never wildcards."""
-    needle = norm(q)
+    """Chinese substrings of name/filer/products/purpose; symbols are literal, never wildcards;
+    a Latin word only whole ("AI" is not the "ai" of "Zhipu AI"'s neighbours such as "Tai")."""
     expected = {
         record_key(r)
         for r in site.records
-        if needle in _searchable(r) or any(needle in norm(w) for w in _filer_words(r["entity"]))
+        if any(word_match(field, q) for field in (*_fields(r), *_filer_words(r["entity"])))
     }
     got = site.all_filings(q=q)
     assert set(_keys(got)) == expected, (q, len(got), len(expected))

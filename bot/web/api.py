@@ -28,6 +28,7 @@ from bot.web.models import (
     ListModel,
     ListsModel,
 )
+from bot.web.notes import no_filing
 from bot.web.params import FILTER_PARAMS, MAX_TEXT, check_known, filing_query
 from bot.web.state import indexed, web_state
 from storage import corpus
@@ -102,19 +103,26 @@ def list_filings(
 
     `q` is free text: it matches the name, filer, products, purpose or filing number, and the
     English name and company group cacwatch shows for the filer; case, width and spacing do not
-    matter. Follow `next_cursor` (with the same filters) to visit every match exactly once.
+    matter, Latin words match whole words (`Intel` is not "Intelligence"), Chinese text and digits
+    any part. When nothing matches and `q` names a known company or group with no filing at all,
+    `no_filing` says so ("Tesla: no filing on record"). Follow `next_cursor` (with the same filters) to visit every match exactly once.
     """
     check_known(request.query_params.keys(), (*FILTER_PARAMS, "limit", "cursor"))
     query = filing_query(request.query_params)
     state = web_state(request)
     after = decode_cursor(cursor, query, key=state.cursor_key) if cursor else None
     page = state.corpus.download_page(query, limit=limit, after=after)
+    total = state.count(query)
     model = FilingsPageModel.model_validate(
         {
             # Present filings only (the search never lists removed ones): ``removed`` says nothing.
             "items": [{k: v for k, v in item.items() if k != "removed"} for item in page.items],
             "next_cursor": encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
-            "total": state.count(query),
+            "total": total,
+            "no_filing": [
+                {"key": n.key, "zh": n.zh, "en": n.en, "note": n.text_en, "note_zh": n.text_zh}
+                for n in no_filing(state, query, total)
+            ],
         }
     )
     return _json(request, model)

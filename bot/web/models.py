@@ -70,10 +70,22 @@ class FilingItemModel(FilingRecordModel):
     updated_at: str | None = None
 
 
+class NoFilingModel(_Model):
+    """A known company or company group the query names that has no filing at all."""
+
+    key: str  # tesla
+    zh: str  # 特斯拉
+    en: str  # Tesla
+    note: str  # Tesla: no filing on record
+    note_zh: str  # 特斯拉：暂无备案记录
+
+
 class FilingsPageModel(_Model):
     items: list[FilingItemModel]
     next_cursor: str | None
     total: int
+    # Filled only when total is 0 and q names known companies with no filing ("Tesla: no filing on record").
+    no_filing: list[NoFilingModel] = []
 
 
 class HistoryModel(_Model):
