@@ -349,19 +349,28 @@ def _iso_seconds(value: datetime | None) -> str | None:
 
 # What a download adds to the filing record, as `cacwatch export` has it: the English name
 # stored with the search index (no naming machinery at request time), first seen, updated,
-# removed.
+# removed, the company group (Chinese and English, stored with the index too).
+def _stored(column: Any) -> Any:
+    return select(column).where(FilingSearch.filing_id == Filing.id).correlate(Filing).scalar_subquery()
+
+
 _DOWNLOAD_COLUMNS = (
-    select(FilingSearch.entity_en).where(FilingSearch.filing_id == Filing.id).correlate(Filing).scalar_subquery(),
+    _stored(FilingSearch.entity_en),
     Filing.first_seen_at,
     Filing.updated_at,
     Filing.present,
+    _stored(FilingSearch.company_zh),
+    _stored(FilingSearch.company),
 )
 
 
 def _download_record(row: Any) -> dict[str, Any]:
     record = record_of_row(row[: len(EXPORT_COLUMNS)])
-    english, first_seen, updated, present = row[len(EXPORT_COLUMNS) :]
-    record.update(entity_en=english or "", first_seen=_iso_seconds(first_seen), updated_at=_iso_seconds(updated), removed=not present)
+    english, first_seen, updated, present, group, group_en = row[len(EXPORT_COLUMNS) :]
+    record.update(
+        entity_en=english or "", first_seen=_iso_seconds(first_seen), updated_at=_iso_seconds(updated), removed=not present,
+        group=group, group_en=group_en,
+    )
     return record
 
 

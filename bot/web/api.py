@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from bot.changes.event_schema import EventType
+from bot.changes.vocabulary import english_labels
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
 from bot.web.models import (
@@ -86,6 +87,8 @@ def filter_params(
     role: Literal["provider", "technical_supporter"] | None = None,
     category: Annotated[str | None, _Text] = None,
     registration: Literal["filed", "registered"] | None = None,
+    group: Annotated[str | None, Query(max_length=64, pattern="^[a-z0-9_-]*$")] = None,
+    foreign: Literal["true", "false"] | None = None,
 ) -> None:
     """The filters of /api/v1/filings and the saved-search feed, declared once: FastAPI checks
     them and /openapi.json describes them; the handlers read them with ``filing_query``."""
@@ -116,7 +119,7 @@ def list_filings(
     model = FilingsPageModel.model_validate(
         {
             # Present filings only (the search never lists removed ones): ``removed`` says nothing.
-            "items": [{k: v for k, v in item.items() if k != "removed"} for item in page.items],
+            "items": [{**{k: v for k, v in item.items() if k != "removed"}, **english_labels(item)} for item in page.items],
             "next_cursor": encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
             "total": total,
             "no_filing": [

@@ -68,6 +68,13 @@ class FilingItemModel(FilingRecordModel):
     entity_en: str = ""
     first_seen: str | None = None  # ISO 8601, seconds
     updated_at: str | None = None
+    # In English (bot.changes.vocabulary): role, 算法类别, registration type (filed | registered | on-device).
+    role_en: str = ""
+    category_en: str = ""
+    registration_en: str = ""
+    # The filer's company group or foreign company (字节跳动 / ByteDance), null without one.
+    group: str | None = None
+    group_en: str | None = None
 
 
 class NoFilingModel(_Model):
