@@ -162,6 +162,49 @@ def test_text_search_matches_exactly_the_filings_containing_the_text(site: Site,
     assert len(got) == len(expected)
 
 
+def test_a_latin_word_is_a_whole_word_and_a_company_without_filings_says_so(site: Site) -> None:
+    """One meaning per word: ``Intel`` is not "Intelligence"; Tesla (a known foreign company
+    with no filing here) is "Tesla: no filing on record" beside total 0, on the page too."""
+    from bot.changes.resolver import company_of
+
+    intelligence = site.json("/api/v1/filings", q="Intelligence", limit=1)["total"]
+    assert intelligence > 0  # English names say "Artificial Intelligence …"
+    intel = site.all_filings(q="Intel")
+    assert {getattr(company_of(r["entity"]), "key", None) for r in intel} <= {"intel"}
+    page = site.json("/api/v1/filings", q="Intel")
+    if not intel:
+        assert page["total"] == 0 and [n["note"] for n in page["no_filing"]] == ["Intel: no filing on record"]
+    tesla = site.json("/api/v1/filings", q="Tesla")
+    assert tesla["total"] == 0 and tesla["items"] == []
+    assert tesla["no_filing"] == [{"key": "tesla", "zh": "特斯拉", "en": "Tesla", "note": "Tesla: no filing on record", "note_zh": "特斯拉：暂无备案记录"}]
+    html = site.get("/search", q="特斯拉").text
+    assert "Tesla: no filing on record" in html and "特斯拉：暂无备案记录" in html
+    # A word that names no company stays a bare "no filing matches".
+    assert site.json("/api/v1/filings", q="xyzzyq")["no_filing"] == []
+
+
+def test_group_and_foreign_filters_and_the_group_of_each_item(site: Site) -> None:
+    from bot.changes.companies import ForeignFiler
+    from bot.changes.resolver import company_of
+
+    companies = {r["entity"]: company_of(r["entity"]) for r in site.records}
+    for item in site.all_filings(additions=True):
+        company = companies[item["entity"]]
+        assert (item["group"], item["group_en"]) == ((company.zh, company.en) if company else (None, None))
+    keys = sorted({c.key for c in companies.values() if c is not None})
+    assert keys
+    for key in keys[:3]:
+        expected = {record_key(r) for r in site.records if getattr(companies[r["entity"]], "key", None) == key}
+        got = site.all_filings(group=key, limit=7)
+        assert set(_keys(got)) == expected and len(got) == len(expected)
+        assert site.json("/api/v1/filings", group=key, limit=1)["total"] == len(expected)
+    foreign = {record_key(r) for r in site.records if isinstance(companies[r["entity"]], ForeignFiler)}
+    assert set(_keys(site.all_filings(foreign="true"))) == foreign
+    assert len(site.all_filings(foreign="false")) == len(site.records) - len(foreign)
+    assert site.get("/api/v1/filings", group="nosuchgroup").status_code in (400, 422)
+    assert site.get("/api/v1/filings", foreign="yes").status_code in (400, 422)
+
+
 def test_filing_number_in_any_width_and_spacing_ranks_first(site: Site) -> None:
     record = next(r for r in site.records if r["kind"] == "deep_synthesis" and r["filing_number"].startswith("网信算备"))
     number = record["filing_number"]
@@ -470,7 +513,7 @@ def test_openapi_document_describes_every_api_path(site: Site) -> None:
     for path in ["/api/v1/filings", "/api/v1/filings/{kind}/{filing_number}", "/api/v1/lists", "/api/v1/lists/{kind}/{list_month}", "/api/v1/entities", "/api/v1/entities/{entity}", "/feeds/lists.atom", "/feeds/lists.json", "/feeds/filings.atom"]:
         assert "get" in paths[path], path
     names = {p["name"] for p in paths["/api/v1/filings"]["get"]["parameters"]}
-    assert names == {"q", "kind", "entity", "province", "status", "list_month", "role", "category", "registration", "limit", "cursor"}
+    assert names == {"q", "kind", "entity", "province", "status", "list_month", "role", "category", "registration", "group", "foreign", "limit", "cursor"}
     assert "400" in paths["/api/v1/filings"]["get"]["responses"]
     assert json.dumps(document).count('"422"') == 0
 

@@ -61,7 +61,7 @@ def ingest(config: Path) -> str:
 
 
 # What an API search item adds to the filing record, as `cacwatch export` has it.
-ITEM_ADDITIONS = ("entity_en", "first_seen", "updated_at")
+ITEM_ADDITIONS = ("entity_en", "first_seen", "updated_at", "role_en", "category_en", "registration_en", "group", "group_en")
 
 
 def export_records(config: Path, *, additions: bool = False) -> list[dict[str, Any]]:
