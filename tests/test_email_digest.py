@@ -442,3 +442,15 @@ def test_period_report_names_its_span_and_says_when_nothing_happened() -> None:
     assert "in this period" in text and "this week" not in text
     zh = render([], sub(language="zh"), period=period)
     assert zh["Subject"] == "报告期 2026-03-01 – 2026-05-31：无新名单"
+
+
+def test_attachments_carry_the_english_columns_and_the_company_group() -> None:
+    event = published_event(2)
+    event["data"]["new"] = [filing(1, entity="北京抖音信息服务有限公司"), {**filing(2), "role": "technical_supporter", "category": "生成合成类"}]
+    event["data"]["counts"] = {**event["data"]["counts"], "new": 2}
+    rows = csv_rows(render([event], chart=False))
+    header, body = rows[0], rows[1:]
+    by = [dict(zip(header, row)) for row in body]
+    assert header[-6:] == ["role_en", "category_en", "registration_en", "group", "group_en", "changes"]
+    assert (by[0]["group"], by[0]["group_en"], by[0]["role_en"]) == ("字节跳动", "ByteDance", "service provider")
+    assert (by[1]["group"], by[1]["role_en"], by[1]["category_en"]) == ("", "technical supporter", "generation & synthesis")
