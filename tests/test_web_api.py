@@ -192,6 +192,7 @@ def test_group_and_foreign_filters_and_the_group_of_each_item(site: Site) -> Non
         company = companies[item["entity"]]
         assert (item["group"], item["group_en"]) == ((company.zh, company.en) if company else (None, None))
     keys = sorted({c.key for c in companies.values() if c is not None})
+    companies_by_key = {c.key: c for c in companies.values() if c is not None}
     assert keys
     for key in keys[:3]:
         expected = {record_key(r) for r in site.records if getattr(companies[r["entity"]], "key", None) == key}
@@ -201,6 +202,20 @@ def test_group_and_foreign_filters_and_the_group_of_each_item(site: Site) -> Non
     foreign = {record_key(r) for r in site.records if isinstance(companies[r["entity"]], ForeignFiler)}
     assert set(_keys(site.all_filings(foreign="true"))) == foreign
     assert len(site.all_filings(foreign="false")) == len(site.records) - len(foreign)
+    # The feed, the page and the downloads take the same filters.
+    key = keys[0]
+    expected = {r["filing_number"] for r in site.records if getattr(companies[r["entity"]], "key", None) == key}
+    feed = feedparser.parse(site.get("/feeds/filings.atom", group=key).text)
+    assert feed.entries and all(any(n in e.link or n in e.title or n in e.get("summary", "") for n in expected) for e in feed.entries)
+    page = site.get("/search", group=key, foreign="false" if not isinstance(companies_by_key[key], ForeignFiler) else "true")
+    assert page.status_code == 200 and f'<option value="{key}" selected>' in page.text
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(site.get("/search.csv", group=key).text.lstrip("\ufeff"))))
+    assert {(r["kind"], r["filing_number"]) for r in rows} == {record_key(r) for r in site.records if getattr(companies[r["entity"]], "key", None) == key}
+    assert len(rows) == len({(r["kind"], r["filing_number"]) for r in rows})
+    assert {r["group_en"] for r in rows} == {companies_by_key[key].en}
     assert site.get("/api/v1/filings", group="nosuchgroup").status_code in (400, 422)
     assert site.get("/api/v1/filings", foreign="yes").status_code in (400, 422)
 
