@@ -29,26 +29,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from web_load import POSTGRES_URL, _replica_records, build_synthetic  # noqa: E402
+from web_load import POSTGRES_URL, _replica_records, build_synthetic, search_terms  # noqa: E402
 
 
 def _queries(seed: int = 7) -> dict[str, list[str]]:
-    """The search kinds of web_load's mix (same construction), plus whole-word cases."""
-    from bot.web.search_text import describe_filer
-
+    """The search terms of web_load's mix (``search_terms``), plus Latin words that the
+    whole-word rule decides."""
     rng = random.Random(seed)
     records = _replica_records()
-    sample = rng.sample(records, min(200, len(records)))
-    english = ["ByteDance", "Tencent", "alibaba", "Baidu", "meituan"] + [
-        describe_filer(r["entity"]).english.split(" ")[1] for r in sample[:10] if " " in describe_filer(r["entity"]).english
-    ]
-    numbers = []
-    for record in sample[:10]:
-        digits = record["filing_number"].removeprefix("网信算备").removesuffix("号")
-        numbers.append("网信算备 " + " ".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in digits))
-        numbers.append(digits[:8])
+    chinese, english, numbers = search_terms(rng.sample(records, min(200, len(records))))
     return {
-        "chinese": [r["name"][:2] for r in sample[:10]] + [r["entity"][2:6] for r in sample[:10]] + ["推荐", "抖音", "大模型", "腾讯"],
+        "chinese": chinese,
         "english": english,
         "numbers": numbers,
         "latin words": ["Intel", "Intelligence", "GPT", "Co", "Technology", "AI", "app", "Beijing Baidu"],

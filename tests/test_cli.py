@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -121,22 +122,32 @@ def test_digest_preview_sample_writes_the_newest_lists_as_a_digest(tmp_path: Pat
         assert any(f["type"] == "rank" for f in data["notable"])
 
 
-def test_digest_preview_shows_the_digest_that_would_really_go_out_next(tmp_path: Path, replica: ReplicaServer) -> None:
-    """A daily subscriber's preview is what the outbox holds for it: after a baseline and one
-    newly published list, that list (not "the newest list of each kind as just published")."""
-    from email import message_from_bytes, policy
-
+def _one_list_after_a_baseline(tmp_path: Path, replica: ReplicaServer, email: str) -> tuple[Path, Callable[[], None]]:
+    """A store with a baseline taken while the newest deep-synthesis batch was withheld, and the
+    call that publishes it (the next check then records one list.published); ``email``: more
+    ``notify.email`` lines."""
     config = tmp_path / "config.yaml"
     config.write_text(
         f"database:\n  url: 'sqlite:///{tmp_path}/db.sqlite'\n"
         f"data_dir: '{tmp_path}/data'\n"
         f"sources:\n  cac:\n    base_url: '{replica.base_url}'\n    beian_url: '{replica.beian_url}'\n    min_delay: 0\n"
         "notify:\n  email:\n    smtp_host: 127.0.0.1\n    smtp_port: 9\n    security: none\n    sender: cacwatch@example.org\n"
-        "    subscribers:\n      - address: daily@firm.example\n        cadence: daily\n        at: '08:00'\n        language: en\n",
+        + email,
         encoding="utf-8",
     )
     publish = replica.withhold("/2024-01/05/c_1706119043746644.htm")  # the newest deep-synthesis batch
     assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0  # baseline
+    return config, publish
+
+
+def test_digest_preview_shows_the_digest_that_would_really_go_out_next(tmp_path: Path, replica: ReplicaServer) -> None:
+    """A daily subscriber's preview is what the outbox holds for it: after a baseline and one
+    newly published list, that list (not "the newest list of each kind as just published")."""
+    from email import message_from_bytes, policy
+
+    config, publish = _one_list_after_a_baseline(
+        tmp_path, replica, "    subscribers:\n      - address: daily@firm.example\n        cadence: daily\n        at: '08:00'\n        language: en\n"
+    )
     out = tmp_path / "out"
     first = runner.invoke(app, ["--config", str(config), "digest", "preview", "--output-dir", str(out)])
     assert first.exit_code == 0, first.stderr
@@ -162,19 +173,12 @@ def test_digest_preview_since_is_a_period_report_with_the_firms_letterhead(tmp_p
     from datetime import datetime, timezone
     from email import message_from_bytes, policy
 
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"database:\n  url: 'sqlite:///{tmp_path}/db.sqlite'\n"
-        f"data_dir: '{tmp_path}/data'\n"
-        f"sources:\n  cac:\n    base_url: '{replica.base_url}'\n    beian_url: '{replica.beian_url}'\n    min_delay: 0\n"
-        "notify:\n  email:\n    smtp_host: 127.0.0.1\n    smtp_port: 9\n    security: none\n    sender: cacwatch@example.org\n"
+    config, publish = _one_list_after_a_baseline(
+        tmp_path, replica,
         "    firm_name: Acme & Partners\n    introduction: \"Dear clients,\\nthis month's filings.\"\n"
         "    disclaimer: Not legal advice.\n"
         "    subscribers:\n      - address: monthly@firm.example\n        cadence: monthly\n        language: en\n",
-        encoding="utf-8",
     )
-    publish = replica.withhold("/2024-01/05/c_1706119043746644.htm")  # the newest deep-synthesis batch
-    assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0  # baseline
     publish()
     assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0
     today = datetime.now(timezone.utc).date().isoformat()
