@@ -30,7 +30,7 @@ from bot.web.models import (
     ListsModel,
 )
 from bot.web.notes import no_filing
-from bot.web.params import FILTER_PARAMS, MAX_TEXT, check_known, filing_query
+from bot.web.params import FILTER_PARAMS, GROUP_KEYS, MAX_TEXT, check_known, filing_query
 from bot.web.state import indexed, web_state
 from storage import corpus
 
@@ -87,7 +87,7 @@ def filter_params(
     role: Literal["provider", "technical_supporter"] | None = None,
     category: Annotated[str | None, _Text] = None,
     registration: Literal["filed", "registered"] | None = None,
-    group: Annotated[str | None, Query(max_length=64, pattern="^[a-z0-9_-]*$")] = None,
+    group: Annotated[str | None, Query(max_length=64, json_schema_extra={"enum": list(GROUP_KEYS)})] = None,
     foreign: Literal["true", "false"] | None = None,
 ) -> None:
     """The filters of /api/v1/filings and the saved-search feed, declared once: FastAPI checks
