@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, column, delete, false, func, insert, or_, select, table, text, true, type_coerce
+from sqlalchemy import ColumnElement, Text, and_, column, delete, exists, false, func, insert, or_, select, table, text, true, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from scrapers.records import Kind
 from storage.models import Filing
-from storage.models_search import FilingSearch
+from storage.models_search import FilingSearch, FilingWords
 from storage.repo import EXPORT_COLUMNS, record_of_row
 from storage.words import word_needles, word_text
 
@@ -44,6 +44,7 @@ __all__ = [
     "NewFiling",
     "new_filings",
     "filer_matches",
+    "whole_words",
 ]
 
 # Zero-width and other invisible format characters survive NFKC and \s.
@@ -114,6 +115,17 @@ def _bigrams(text: str) -> list[str]:
     return sorted({pair for pair in pairs if _SEPARATOR not in pair} | (set(text) - {_SEPARATOR}))
 
 
+def _words_row(filing: Filing, filer: FilerWords) -> dict[str, Any]:
+    """The same fields as the search text, marked for whole Latin words (storage.words), kept apart."""
+    parts = (filing.entity, filer.english, filer.company or "", *filer.words)
+    fields = (filing.name, filing.purpose, *(filing.products or []), filing.category or "")
+    return {
+        "filing_id": filing.id,
+        "words": _SEPARATOR.join(word_text(p) for p in (filing.filing_number, *parts, *fields) if p),
+        "filer_words": _SEPARATOR.join(word_text(p) for p in parts if p),
+    }
+
+
 def _search_row(filing: Filing, filer: FilerWords, *, bigrams: bool) -> dict[str, Any]:
     number = normalize_query(filing.filing_number)
     parts = (filing.entity, filer.english, filer.company or "", *filer.words)
@@ -126,9 +138,6 @@ def _search_row(filing: Filing, filer: FilerWords, *, bigrams: bool) -> dict[str
         "filing_id": filing.id,
         "text": text,
         "filer": filer_text,
-        # The same fields marked for whole Latin words (storage.words), fields kept apart.
-        "words": _SEPARATOR.join(word_text(p) for p in (filing.filing_number, *parts, *fields) if p),
-        "filer_words": _SEPARATOR.join(word_text(p) for p in parts if p),
         "entity_en": filer.english,
         "company": filer.company,
         "company_key": filer.company_key,
@@ -167,15 +176,19 @@ def refresh_search_text(session: Session, describe: Describer, version: str, *, 
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         rows = []
+        marked = []
         for filing in session.scalars(select(Filing).where(Filing.id.in_(chunk))):
             if filing.entity not in words:
                 words[filing.entity] = describe(filing.entity)
             row = _search_row(filing, words[filing.entity], bigrams=postgres)
             row["describer"] = version
             rows.append(row)
+            marked.append(_words_row(filing, words[filing.entity]))
         # Delete + insert rather than upsert: portable, and the SQLite triggers keep FTS in step.
         session.execute(delete(FilingSearch).where(FilingSearch.filing_id.in_(chunk)))
+        session.execute(delete(FilingWords).where(FilingWords.filing_id.in_(chunk)))
         session.execute(insert(FilingSearch), rows)
+        session.execute(insert(FilingWords), marked)
         session.expunge_all()
     if postgres and ids:
         # GIN indexes take inserts into a pending list that every search then scans (and the
@@ -278,6 +291,14 @@ def _common_on_postgres(session: Session, needle: str) -> bool:
     return int(session.scalar(select(func.count()).select_from(probe)) or 0) >= _COMMON
 
 
+def whole_words(dialect: str, column: Any, needles: Iterable[str]) -> ColumnElement[bool]:
+    """The filing's marked text (``filing_words``, correlated to ``Filing``) contains one of
+    ``needles`` (``storage.words.word_needles``): no row, no match."""
+    contains = func.strpos if dialect == "postgresql" else func.instr
+    found = or_(*(contains(column, needle) > 0 for needle in needles))
+    return exists(select(FilingWords.filing_id).where(FilingWords.filing_id == Filing.id, found).correlate(Filing))
+
+
 @dataclass(frozen=True, slots=True)
 class _Matching:
     """A query's filtered filings and its three ranks as disjoint conditions (rank 0, 1, 2)."""
@@ -329,9 +350,8 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
     needles = word_needles(query.q)
     if needles:
         # One meaning per word: the index found the text; its Latin words must be whole.
-        contains = func.strpos if dialect == "postgresql" else func.instr
-        every = and_(every, or_(*(contains(FilingSearch.words, n) > 0 for n in needles)))
-        filer = and_(filer, or_(*(contains(FilingSearch.filer_words, n) > 0 for n in needles)))
+        every = and_(every, whole_words(dialect, FilingWords.words, needles))
+        filer = and_(filer, whole_words(dialect, FilingWords.filer_words, needles))
     number = FilingSearch.number == needle
     return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every, filer)
 

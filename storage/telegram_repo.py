@@ -17,13 +17,14 @@ from datetime import datetime
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, and_, case, cast, delete, func, inspect, literal, or_, select
+from sqlalchemy import JSON, and_, case, cast, delete, exists, func, inspect, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scrapers.records import Kind
 from storage.models import Filing, FilingList, ListVersion, Poll, Source
-from storage.models_search import FilingSearch
+from storage.corpus_search import whole_words
+from storage.models_search import FilingWords
 from storage.models_telegram import TelegramPostedPart, TelegramSubscription, TelegramWatch
 from storage.corpus_lists import ListIdentity, list_identity
 from storage.export_repo import stored_record
@@ -99,9 +100,8 @@ def _search_condition(session: Session, text: str, filers: FilerMatch | None, en
     if needles:
         # One meaning per word (storage.words): a text match of a Latin word must be whole, read
         # from the search index's whole-word text (a filing not indexed yet keeps the plain match).
-        contains = func.strpos if session.get_bind().dialect.name == "postgresql" else func.instr
-        words = select(FilingSearch.words).where(FilingSearch.filing_id == Filing.id).correlate(Filing).scalar_subquery()
-        whole = or_(words.is_(None), *(contains(words, needle) > 0 for needle in needles))
+        indexed = exists(select(FilingWords.filing_id).where(FilingWords.filing_id == Filing.id).correlate(Filing))
+        whole = or_(~indexed, whole_words(session.get_bind().dialect.name, FilingWords.words, needles))
         conditions = [and_(or_(*conditions), whole)]
     if filers is not None:
         # Filers the application matches by company group or English name (字节跳动, ByteDance).
