@@ -134,12 +134,11 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
-def _workload(records: list[dict[str, Any]], rng: random.Random, insights: bool = False) -> list[tuple[str, str]]:
-    """A shuffled mix of (class, path) for one client; ``insights`` adds the insights, group and
-    filer pages and /api/v1/stats (class "insights") to it."""
+def search_terms(sample: list[dict[str, Any]]) -> tuple[list[str], list[str], list[str]]:
+    """The search mix's terms from sampled records: Chinese substrings, English group and filer
+    names, filing numbers written with spaces and full-width digits (and their first digits)."""
     from bot.web.search_text import describe_filer
 
-    sample = rng.sample(records, min(200, len(records)))
     chinese = [r["name"][:2] for r in sample[:20]] + [r["entity"][2:6] for r in sample[:20]] + ["推荐", "抖音", "大模型", "腾讯"]
     english = ["ByteDance", "Tencent", "alibaba", "Baidu", "meituan"] + [
         describe_filer(r["entity"]).english.split(" ")[1] for r in sample[:10] if " " in describe_filer(r["entity"]).english
@@ -149,6 +148,14 @@ def _workload(records: list[dict[str, Any]], rng: random.Random, insights: bool 
         digits = record["filing_number"].removeprefix("网信算备").removesuffix("号")
         numbers.append("网信算备 " + " ".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in digits))
         numbers.append(digits[:8])
+    return chinese, english, numbers
+
+
+def _workload(records: list[dict[str, Any]], rng: random.Random, insights: bool = False) -> list[tuple[str, str]]:
+    """A shuffled mix of (class, path) for one client; ``insights`` adds the insights, group and
+    filer pages and /api/v1/stats (class "insights") to it."""
+    sample = rng.sample(records, min(200, len(records)))
+    chinese, english, numbers = search_terms(sample)
     provinces = sorted({r["province"] for r in records if r["province"]})[:10]
     months = sorted({r["list_month"] for r in records})
     kinds = ["deep_synthesis", "algorithm_recommendation", "genai_service"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from storage.models_outbox import OutboxEvent
 from storage.outbox_repo import TEST_EVENT_TYPE
 from storage.repo import filing_record
 
-__all__ = ["ChangesRepository", "StoredList", "BaselineTotals", "StoredEvent", "events_after"]
+__all__ = ["ChangesRepository", "StoredList", "BaselineTotals", "StoredEvent", "events_after", "events_recorded_between"]
 
 _CHUNK = 500
 
@@ -152,3 +153,17 @@ def events_after(
         query = query.where(OutboxEvent.type.not_in(list(leave_out)))
     rows = session.execute(query.order_by(OutboxEvent.id).limit(limit))
     return [StoredEvent(seq, dict(payload)) for seq, payload in rows]
+
+
+def events_recorded_between(
+    session: Session, since: datetime, until: datetime, *, types: Sequence[str], limit: int
+) -> list[StoredEvent]:
+    """Stored events of ``types`` recorded at or after ``since`` and before ``until``, oldest
+    first, at most ``limit`` (a period report; the caller says when the cap cut it)."""
+    query = (
+        select(OutboxEvent.id, OutboxEvent.payload)
+        .where(OutboxEvent.created_at >= since, OutboxEvent.created_at < until, OutboxEvent.type.in_(list(types)))
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    return [StoredEvent(seq, dict(payload)) for seq, payload in session.execute(query)]

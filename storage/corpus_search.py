@@ -17,15 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, column, delete, false, func, insert, or_, select, table, text, true, type_coerce
+from sqlalchemy import ColumnElement, Text, and_, column, delete, exists, false, func, insert, or_, select, table, text, true, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from scrapers.records import Kind
 from storage.models import Filing
-from storage.models_search import FilingSearch
+from storage.models_search import FilingSearch, FilingWords
 from storage.repo import EXPORT_COLUMNS, record_of_row
+from storage.words import word_needles, word_text
 
 __all__ = [
     "normalize_query",
@@ -43,6 +44,7 @@ __all__ = [
     "NewFiling",
     "new_filings",
     "filer_matches",
+    "whole_words",
 ]
 
 # Zero-width and other invisible format characters survive NFKC and \s.
@@ -80,6 +82,9 @@ class FilerWords:
     english: str  # the English name shown for it
     company: str | None  # the English name of its big-tech group or foreign parent
     words: tuple[str, ...] = ()  # more searchable names (group in Chinese, aliases)
+    company_key: str | None = None  # the group's or foreign company's key (bytedance, hp)
+    company_zh: str | None = None  # its Chinese name (字节跳动, 惠普)
+    foreign: bool = False  # a foreign company (rather than a Chinese group)
 
 
 # Gives the words for a filer; passed with a version string that changes whenever the words
@@ -90,8 +95,8 @@ Describer = Callable[[str], FilerWords]
 # Part of every row's staleness key beside the describer's version: a change to how rows are
 # built here rebuilds them all once (s2: bigrams on PostgreSQL; s3: texts end with two
 # separators, so every character starts a trigram, and the array holds single characters too:
-# 1-character queries are served by the indexes).
-_ROW_FORMAT = "s3"
+# 1-character queries are served by the indexes; s4: whole-word texts and the company group).
+_ROW_FORMAT = "s4"
 _END = _SEPARATOR * 2
 # A refresh of at least this many rows on PostgreSQL is followed by ANALYZE: the planner's
 # estimates of a freshly filled index are far off (a bitmap scan of 50k matches sorted for a
@@ -110,6 +115,17 @@ def _bigrams(text: str) -> list[str]:
     return sorted({pair for pair in pairs if _SEPARATOR not in pair} | (set(text) - {_SEPARATOR}))
 
 
+def _words_row(filing: Filing, filer: FilerWords) -> dict[str, Any]:
+    """The same fields as the search text, marked for whole Latin words (storage.words), kept apart."""
+    parts = (filing.entity, filer.english, filer.company or "", *filer.words)
+    fields = (filing.name, filing.purpose, *(filing.products or []), filing.category or "")
+    return {
+        "filing_id": filing.id,
+        "words": _SEPARATOR.join(word_text(p) for p in (filing.filing_number, *parts, *fields) if p),
+        "filer_words": _SEPARATOR.join(word_text(p) for p in parts if p),
+    }
+
+
 def _search_row(filing: Filing, filer: FilerWords, *, bigrams: bool) -> dict[str, Any]:
     number = normalize_query(filing.filing_number)
     parts = (filing.entity, filer.english, filer.company or "", *filer.words)
@@ -124,6 +140,9 @@ def _search_row(filing: Filing, filer: FilerWords, *, bigrams: bool) -> dict[str
         "filer": filer_text,
         "entity_en": filer.english,
         "company": filer.company,
+        "company_key": filer.company_key,
+        "company_zh": filer.company_zh,
+        "is_foreign": filer.foreign if filer.company_key else None,
         "number": number,
         "filing_updated_at": filing.updated_at,
         "describer": "",
@@ -157,15 +176,19 @@ def refresh_search_text(session: Session, describe: Describer, version: str, *, 
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         rows = []
+        marked = []
         for filing in session.scalars(select(Filing).where(Filing.id.in_(chunk))):
             if filing.entity not in words:
                 words[filing.entity] = describe(filing.entity)
             row = _search_row(filing, words[filing.entity], bigrams=postgres)
             row["describer"] = version
             rows.append(row)
+            marked.append(_words_row(filing, words[filing.entity]))
         # Delete + insert rather than upsert: portable, and the SQLite triggers keep FTS in step.
         session.execute(delete(FilingSearch).where(FilingSearch.filing_id.in_(chunk)))
+        session.execute(delete(FilingWords).where(FilingWords.filing_id.in_(chunk)))
         session.execute(insert(FilingSearch), rows)
+        session.execute(insert(FilingWords), marked)
         session.expunge_all()
     if postgres and ids:
         # GIN indexes take inserts into a pending list that every search then scans (and the
@@ -209,6 +232,8 @@ class FilingQuery:
     role: str | None = None
     category: str | None = None
     registration: str | None = None  # GenAI: filed | registered
+    group: str | None = None  # the filer's company group or foreign company, by key (bytedance, hp)
+    foreign: bool | None = None  # True: foreign companies' filings only; False: none of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +291,14 @@ def _common_on_postgres(session: Session, needle: str) -> bool:
     return int(session.scalar(select(func.count()).select_from(probe)) or 0) >= _COMMON
 
 
+def whole_words(dialect: str, column: Any, needles: Iterable[str]) -> ColumnElement[bool]:
+    """The filing's marked text (``filing_words``, correlated to ``Filing``) contains one of
+    ``needles`` (``storage.words.word_needles``): no row, no match."""
+    contains = func.strpos if dialect == "postgresql" else func.instr
+    found = or_(*(contains(column, needle) > 0 for needle in needles))
+    return exists(select(FilingWords.filing_id).where(FilingWords.filing_id == Filing.id, found).correlate(Filing))
+
+
 @dataclass(frozen=True, slots=True)
 class _Matching:
     """A query's filtered filings and its three ranks as disjoint conditions (rank 0, 1, 2)."""
@@ -283,9 +316,16 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
         if value is not None:
             base = base.where(getattr(Filing, name) == value)
     needle = normalize_query(query.q)
+    if needle or query.group is not None or query.foreign is not None:
+        base = base.join(FilingSearch, FilingSearch.filing_id == Filing.id)
+    if query.group is not None:
+        base = base.where(FilingSearch.company_key == query.group)
+    if query.foreign is True:
+        base = base.where(FilingSearch.is_foreign.is_(True))
+    elif query.foreign is False:
+        base = base.where(or_(FilingSearch.is_foreign.is_(None), FilingSearch.is_foreign.is_(False)))
     if not needle:
         return _Matching(base, (), None)
-    base = base.join(FilingSearch, FilingSearch.filing_id == Filing.id)
     pattern = like_pattern(needle)
     dialect = session.get_bind().dialect.name
     match = _sqlite_match(session, needle) if dialect == "sqlite" else None
@@ -307,6 +347,11 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
     else:
         every = FilingSearch.text.like(pattern, escape="\\")
         filer = filer_like
+    needles = word_needles(query.q)
+    if needles:
+        # One meaning per word: the index found the text; its Latin words must be whole.
+        every = and_(every, whole_words(dialect, FilingWords.words, needles))
+        filer = and_(filer, whole_words(dialect, FilingWords.filer_words, needles))
     number = FilingSearch.number == needle
     return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every, filer)
 
@@ -324,19 +369,28 @@ def _iso_seconds(value: datetime | None) -> str | None:
 
 # What a download adds to the filing record, as `cacwatch export` has it: the English name
 # stored with the search index (no naming machinery at request time), first seen, updated,
-# removed.
+# removed, the company group (Chinese and English, stored with the index too).
+def _stored(column: Any) -> Any:
+    return select(column).where(FilingSearch.filing_id == Filing.id).correlate(Filing).scalar_subquery()
+
+
 _DOWNLOAD_COLUMNS = (
-    select(FilingSearch.entity_en).where(FilingSearch.filing_id == Filing.id).correlate(Filing).scalar_subquery(),
+    _stored(FilingSearch.entity_en),
     Filing.first_seen_at,
     Filing.updated_at,
     Filing.present,
+    _stored(FilingSearch.company_zh),
+    _stored(FilingSearch.company),
 )
 
 
 def _download_record(row: Any) -> dict[str, Any]:
     record = record_of_row(row[: len(EXPORT_COLUMNS)])
-    english, first_seen, updated, present = row[len(EXPORT_COLUMNS) :]
-    record.update(entity_en=english or "", first_seen=_iso_seconds(first_seen), updated_at=_iso_seconds(updated), removed=not present)
+    english, first_seen, updated, present, group, group_en = row[len(EXPORT_COLUMNS) :]
+    record.update(
+        entity_en=english or "", first_seen=_iso_seconds(first_seen), updated_at=_iso_seconds(updated), removed=not present,
+        group=group, group_en=group_en,
+    )
     return record
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, Filing
 
-__all__ = ["FilingSearch", "FILTER_INDEXES"]
+__all__ = ["FilingSearch", "FilingWords", "FILTER_INDEXES"]
 
 
 class FilingSearch(Base):
@@ -41,6 +41,26 @@ class FilingSearch(Base):
     # PostgreSQL: the distinct 2-character substrings of ``text`` (GIN-indexed, migration 0009),
     # for the 2-character queries pg_trgm cannot serve. SQLite: empty (FTS5 serves them).
     bigrams: Mapped[list[str] | None] = mapped_column(JSON().with_variant(postgresql.ARRAY(Text()), "postgresql"))
+    # The filer's company group or foreign company (key, Chinese name; ``company`` is its English
+    # name) and whether it is a foreign company: the group column and filters (migration 0024).
+    company_key: Mapped[str | None] = mapped_column(String(64))
+    company_zh: Mapped[str | None] = mapped_column(Text)
+    is_foreign: Mapped[bool | None] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_filing_search_company_key", "company_key", "filing_id"),)
+
+
+class FilingWords(Base):
+    """``text`` and ``filer`` of the search index as storage.words.word_text marks them
+    (migration 0024): a query's Latin words are matched whole by a containment test on the rows
+    the trigram index found. A table of its own, so that searches without Latin words read
+    ``filing_search`` rows as narrow as before."""
+
+    __tablename__ = "filing_words"
+
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filings.id", ondelete="CASCADE"), primary_key=True)
+    words: Mapped[str] = mapped_column(Text)
+    filer_words: Mapped[str] = mapped_column(Text)
 
 
 # The read side's filters on filings (kind and status ride on uq_filings_kind_number's prefix),

@@ -17,16 +17,19 @@ from datetime import datetime
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, case, cast, delete, func, inspect, literal, or_, select
+from sqlalchemy import JSON, and_, case, cast, delete, exists, func, inspect, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scrapers.records import Kind
 from storage.models import Filing, FilingList, ListVersion, Poll, Source
+from storage.corpus_search import whole_words
+from storage.models_search import FilingWords
 from storage.models_telegram import TelegramPostedPart, TelegramSubscription, TelegramWatch
 from storage.corpus_lists import ListIdentity, list_identity
 from storage.export_repo import stored_record
 from storage.repo import list_sizes
+from storage.words import word_needles
 
 __all__ = [
     "KINDS",
@@ -94,6 +97,13 @@ def _search_condition(session: Session, text: str, filers: FilerMatch | None, en
         func.lower(Filing.filing_number).contains(compact, autoescape=True),
         _product_contains(session, query),
     ]
+    needles = word_needles(text)
+    if needles:
+        # One meaning per word (storage.words): a text match of a Latin word must be whole, read
+        # from the search index's whole-word text (a filing not indexed yet keeps the plain match).
+        indexed = exists(select(FilingWords.filing_id).where(FilingWords.filing_id == Filing.id).correlate(Filing))
+        whole = or_(~indexed, whole_words(session.get_bind().dialect.name, FilingWords.words, needles))
+        conditions = [and_(or_(*conditions), whole)]
     if filers is not None:
         # Filers the application matches by company group or English name (字节跳动, ByteDance).
         entities = session.scalars(select(Filing.entity).distinct())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -127,22 +128,32 @@ def test_digest_preview_sample_writes_the_newest_lists_as_a_digest(tmp_path: Pat
         assert any(f["type"] == "rank" for f in data["notable"])
 
 
-def test_digest_preview_shows_the_digest_that_would_really_go_out_next(tmp_path: Path, replica: ReplicaServer) -> None:
-    """A daily subscriber's preview is what the outbox holds for it: after a baseline and one
-    newly published list, that list (not "the newest list of each kind as just published")."""
-    from email import message_from_bytes, policy
-
+def _one_list_after_a_baseline(tmp_path: Path, replica: ReplicaServer, email: str) -> tuple[Path, Callable[[], None]]:
+    """A store with a baseline taken while the newest deep-synthesis batch was withheld, and the
+    call that publishes it (the next check then records one list.published); ``email``: more
+    ``notify.email`` lines."""
     config = tmp_path / "config.yaml"
     config.write_text(
         f"database:\n  url: 'sqlite:///{tmp_path}/db.sqlite'\n"
         f"data_dir: '{tmp_path}/data'\n"
         f"sources:\n  cac:\n    base_url: '{replica.base_url}'\n    beian_url: '{replica.beian_url}'\n    min_delay: 0\n"
         "notify:\n  email:\n    smtp_host: 127.0.0.1\n    smtp_port: 9\n    security: none\n    sender: cacwatch@example.org\n"
-        "    subscribers:\n      - address: daily@firm.example\n        cadence: daily\n        at: '08:00'\n        language: en\n",
+        + email,
         encoding="utf-8",
     )
     publish = replica.withhold("/2024-01/05/c_1706119043746644.htm")  # the newest deep-synthesis batch
     assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0  # baseline
+    return config, publish
+
+
+def test_digest_preview_shows_the_digest_that_would_really_go_out_next(tmp_path: Path, replica: ReplicaServer) -> None:
+    """A daily subscriber's preview is what the outbox holds for it: after a baseline and one
+    newly published list, that list (not "the newest list of each kind as just published")."""
+    from email import message_from_bytes, policy
+
+    config, publish = _one_list_after_a_baseline(
+        tmp_path, replica, "    subscribers:\n      - address: daily@firm.example\n        cadence: daily\n        at: '08:00'\n        language: en\n"
+    )
     out = tmp_path / "out"
     first = runner.invoke(app, ["--config", str(config), "digest", "preview", "--output-dir", str(out)])
     assert first.exit_code == 0, first.stderr
@@ -160,3 +171,50 @@ def test_digest_preview_shows_the_digest_that_would_really_go_out_next(tmp_path:
     assert subject.startswith("CAC: 1 new list") and subject in result.stdout
     sample = runner.invoke(app, ["--config", str(config), "digest", "preview", "--sample", "--output-dir", str(out)])
     assert "CAC: 3 new lists" in sample.stdout  # the old "as if just published" view, only on request
+
+
+def test_digest_preview_since_is_a_period_report_with_the_firms_letterhead(tmp_path: Path, replica: ReplicaServer) -> None:
+    """`digest preview --since`: every list event cacwatch recorded in the period (not what is
+    queued), under the firm's name, introduction and disclaimer; a period with none says so."""
+    from datetime import datetime, timezone
+    from email import message_from_bytes, policy
+
+    config, publish = _one_list_after_a_baseline(
+        tmp_path, replica,
+        "    firm_name: Acme & Partners\n    introduction: \"Dear clients,\\nthis month's filings.\"\n"
+        "    disclaimer: Not legal advice.\n"
+        "    subscribers:\n      - address: monthly@firm.example\n        cadence: monthly\n        language: en\n",
+    )
+    publish()
+    assert runner.invoke(app, ["--config", str(config), "check", "--once"]).exit_code == 0
+    today = datetime.now(timezone.utc).date().isoformat()
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["--config", str(config), "digest", "preview", "--since", today, "--output-dir", str(out)])
+    assert result.exit_code == 0, result.stderr
+    (eml,) = out.glob("digest-monthly_firm.example-*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    subject = str(message["Subject"])
+    assert subject.startswith(f"Acme & Partners · Period report {today} – {today}: CAC: 1 new list"), subject
+    text = message.get_body(("plain",)).get_content()
+    assert "Dear clients," in text and "this month's filings." in text and "Not legal advice." in text
+    assert "Acme &amp; Partners" in message.get_body(("html",)).get_content()
+
+    for old in out.iterdir():
+        old.unlink()
+    empty = runner.invoke(app, ["--config", str(config), "digest", "preview", "--since", "2020-01-01", "--until", "2020-01-31", "--output-dir", str(out)])
+    assert empty.exit_code == 0, empty.stderr
+    assert "Period report 2020-01-01 – 2020-01-31: no new list" in empty.stdout
+    for bad, reason in ((["--since", "last week"], "--since"), (["--since", today, "--until", "2020-01-01"], "before"),
+                        (["--until", today], "--until needs --since")):
+        refused = runner.invoke(app, ["--config", str(config), "digest", "preview", *bad, "--output-dir", str(out)])
+        assert refused.exit_code == 2 and reason in refused.stderr, refused.stderr
+
+
+def test_subscribers_add_takes_a_monthly_cadence(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database:\n  url: 'sqlite:///{tmp_path}/db.sqlite'\n", encoding="utf-8")
+    added = runner.invoke(app, ["--config", str(config), "subscribers", "add", "m@firm.example", "--cadence", "monthly", "--at", "09:00"])
+    assert added.exit_code == 0, added.stderr
+    assert "monthly, the 1st at 09:00 Asia/Shanghai" in added.stdout
+    refused = runner.invoke(app, ["--config", str(config), "subscribers", "add", "y@firm.example", "--cadence", "yearly"])
+    assert refused.exit_code == 2 and "--cadence" in refused.stderr

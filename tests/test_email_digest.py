@@ -412,3 +412,58 @@ def test_odd_links_take_the_ordinary_header_path() -> None:
     # and a CR/LF is refused there outright: no header injection
     with pytest.raises(ValueError):
         set_link_header(message, "List-Unsubscribe", ["<https://x.example/u\r\nBcc: victim@example.com>"])
+
+
+# --- the sender's letterhead and period reports ------------------------------------------------
+
+
+def test_letterhead_is_escaped_in_html_and_shown_in_text() -> None:
+    from bot.delivery.email.digest import Letterhead
+
+    head = Letterhead(
+        firm_name="Acme <b>& Partners</b>",
+        introduction="Dear clients,\n<script>alert(1)</script> the month in CAC filings.",
+        disclaimer="This is not legal advice.\nAcme & Partners LLP",
+    )
+    message = render(small_events(), letterhead=head, chart=False)
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "<script>" not in html and "<b>& Partners</b>" not in html
+    assert "Acme &lt;b&gt;&amp; Partners&lt;/b&gt;" in html
+    assert "Dear clients,<br>&lt;script&gt;alert(1)&lt;/script&gt; the month in CAC filings." in html
+    assert "This is not legal advice.<br>Acme &amp; Partners LLP" in html
+    for line in ("Acme <b>& Partners</b>", "Dear clients,", "<script>alert(1)</script> the month in CAC filings.",
+                 "This is not legal advice.", "Acme & Partners LLP"):
+        assert line in text.splitlines()
+    assert str(message["Subject"]).startswith("Acme <b>& Partners</b> · CAC:")
+    plain = render(small_events(), chart=False)
+    assert "firm-name" not in plain.get_body(("html",)).get_content()
+
+
+def test_period_report_names_its_span_and_says_when_nothing_happened() -> None:
+    from datetime import date
+
+    from bot.delivery.email.digest import Period
+
+    period = Period(date(2026, 3, 1), date(2026, 5, 31))
+    message = render(small_events(), period=period, chart=False)
+    assert str(message["Subject"]).startswith("Period report 2026-03-01 – 2026-05-31: CAC:")
+    assert "Period report 2026-03-01 – 2026-05-31" in message.get_body(("html",)).get_content()
+    empty = render([], period=period)
+    assert empty["Subject"] == "Period report 2026-03-01 – 2026-05-31: no new list"
+    text = empty.get_body(("plain",)).get_content()
+    assert "in this period" in text and "this week" not in text
+    zh = render([], sub(language="zh"), period=period)
+    assert zh["Subject"] == "报告期 2026-03-01 – 2026-05-31：无新名单"
+
+
+def test_attachments_carry_the_english_columns_and_the_company_group() -> None:
+    event = published_event(2)
+    event["data"]["new"] = [filing(1, entity="北京抖音信息服务有限公司"), {**filing(2), "role": "technical_supporter", "category": "生成合成类"}]
+    event["data"]["counts"] = {**event["data"]["counts"], "new": 2}
+    rows = csv_rows(render([event], chart=False))
+    header, body = rows[0], rows[1:]
+    by = [dict(zip(header, row)) for row in body]
+    assert header[-6:] == ["role_en", "category_en", "registration_en", "group", "group_en", "changes"]
+    assert (by[0]["group"], by[0]["group_en"], by[0]["role_en"]) == ("字节跳动", "ByteDance", "service provider")
+    assert (by[1]["group"], by[1]["role_en"], by[1]["category_en"]) == ("", "technical supporter", "generation & synthesis")

@@ -343,3 +343,54 @@ def test_add_subscriber_validates(tmp_path: Path) -> None:
             add_subscriber(session, Subscriber(address="x@example.com", timezone="Nowhere/City"))
         with pytest.raises(ValueError):
             add_subscriber(session, Subscriber(address="x@example.com\r\n"))
+
+
+def monthly(at: str, tz: str) -> Subscriber:
+    return Subscriber(address="a@example.com", cadence="monthly", at=at, timezone=tz)
+
+
+@pytest.mark.parametrize(
+    ("sub", "now", "expected"),
+    [
+        # The 1st at 08:00 Shanghai = the 1st 00:00 UTC; mid-month: the next month's 1st.
+        (monthly("08:00", "Asia/Shanghai"), utc(2026, 5, 15, 12, 0), utc(2026, 6, 1, 0, 0)),
+        # exactly the slot: due now; one second late: a month later
+        (monthly("08:00", "Asia/Shanghai"), utc(2026, 6, 1, 0, 0), utc(2026, 6, 1, 0, 0)),
+        (monthly("08:00", "Asia/Shanghai"), utc(2026, 6, 1, 0, 0, 1), utc(2026, 7, 1, 0, 0)),
+        # across the year's end
+        (monthly("08:00", "Asia/Shanghai"), utc(2026, 12, 20, 0, 0), utc(2027, 1, 1, 0, 0)),
+        # 31 May 23:30 UTC is already 1 June 07:30 in Shanghai: due half an hour later
+        (monthly("08:00", "Asia/Shanghai"), utc(2026, 5, 31, 23, 30), utc(2026, 6, 1, 0, 0)),
+        # New York, 1 April 09:00 EDT = 13:00 UTC
+        (monthly("09:00", "America/New_York"), utc(2026, 3, 10, 0, 0), utc(2026, 4, 1, 13, 0)),
+    ],
+)
+def test_monthly(sub: Subscriber, now: datetime, expected: datetime) -> None:
+    assert next_due(sub, now) == expected
+
+
+def test_cadence_is_checked_by_one_function() -> None:
+    from bot.settings.config import EmailSettings
+    from bot.settings.email_validation import CADENCES, check_cadence
+
+    assert [check_cadence(c) for c in CADENCES] == ["immediate", "daily", "weekly", "monthly"]
+    assert check_cadence(" Monthly ") == "monthly"
+    for bad in ("yearly", "", None, 3):
+        with pytest.raises(ValueError, match="cadence"):
+            check_cadence(bad)
+    settings = EmailSettings(smtp_host="localhost", sender="a@example.com", digest="monthly",
+                             subscribers=[{"address": "b@example.com", "cadence": "monthly"}])  # type: ignore[list-item]
+    assert settings.digest == "monthly" and settings.subscribers[0].cadence == "monthly"
+    with pytest.raises(ValueError):
+        EmailSettings(smtp_host="localhost", sender="a@example.com", digest="yearly")  # type: ignore[arg-type]
+
+
+def test_letterhead_is_bounded_and_cleaned() -> None:
+    from bot.settings.config import EmailSettings
+
+    settings = EmailSettings(smtp_host="localhost", sender="a@example.com", firm_name="  Acme\n& Partners ",
+                             introduction="Dear clients,\r\nhere is the news.\x00", disclaimer="Not legal advice.")
+    assert settings.firm_name == "Acme & Partners"
+    assert settings.introduction == "Dear clients,\nhere is the news."
+    with pytest.raises(ValueError, match="disclaimer"):
+        EmailSettings(smtp_host="localhost", sender="a@example.com", disclaimer="x" * 4001)

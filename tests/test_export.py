@@ -174,3 +174,29 @@ def test_one_rule_for_every_writer(text: str) -> None:
     sheet = load_workbook(io.BytesIO(out.getvalue()))["filings"]
     cell = sheet.cell(row=2, column=FILING_COLUMNS.index("name") + 1)
     assert cell.data_type == "s" and cell.quotePrefix and cell.value == text
+
+
+def test_group_and_foreign_options_and_the_english_columns(config: Path) -> None:
+    """`--group` by key or either name, `--foreign`: the filers the resolver assigns; every
+    record carries the English label columns and its group, derived from the one table."""
+    from bot.changes.companies import ForeignFiler
+    from bot.changes.resolver import company_of
+    from bot.changes.vocabulary import value_label
+
+    everything = _jsonl(config)
+    for record in everything:
+        company = company_of(record["entity"])
+        assert (record["group"], record["group_en"]) == ((company.zh, company.en) if company else (None, None))
+        assert record["role_en"] == value_label("role", record["role"])[1]
+        assert record["category_en"] == value_label("category", record["category"])[1]
+        assert record["registration_en"] in ("", "filed", "registered", "on-device")
+    assert any(r["role_en"] == "service provider" for r in everything)
+    bytedance = {r["filing_number"] for r in everything if getattr(company_of(r["entity"]), "key", None) == "bytedance"}
+    assert bytedance
+    for name in ("bytedance", "字节跳动", "ByteDance", "抖音"):
+        assert {r["filing_number"] for r in _jsonl(config, "--group", name)} == bytedance, name
+    foreign = {r["filing_number"] for r in everything if isinstance(company_of(r["entity"]), ForeignFiler)}
+    assert {r["filing_number"] for r in _jsonl(config, "--foreign")} == foreign
+    assert _jsonl(config, "--group", "ByteDance", "--foreign") == []
+    bad = runner.invoke(app, ["export", "--config", str(config), "--group", "Bytedancee"])
+    assert bad.exit_code == 2 and "--group" in bad.stderr and "ByteDance" in bad.stderr  # did you mean

@@ -213,6 +213,10 @@ async def test_watch_and_subscribe_persist(fake: FakeTelegram, db: Database) -> 
         await send(fake, "/watch Tencent")
         assert "Watching\n• 百度\n• Tencent" in text_of(await send(fake, "/watch"))
         assert "2 to 100" in text_of(await send(fake, "/watch x"))
+        # A known company with no filing says so, never a bare 0 (one meaning per word).
+        tesla = text_of(await send(fake, "/watch Tesla"))
+        assert "0 filings match" in tesla and "Tesla: no filing on record" in tesla and "特斯拉：暂无备案记录" in tesla
+        await send(fake, "/unwatch Tesla")
         assert "subscribed" in text_of(await send(fake, "/subscribe genai"))
         assert "unknown kind" in text_of(await send(fake, "/subscribe nonsense"))
         await send(fake, "/subscribe all")

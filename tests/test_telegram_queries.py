@@ -101,3 +101,21 @@ def test_posted_parts_and_status(seeded: Any) -> None:
 )
 def test_parse_kind(typed: str, kind: str | None) -> None:
     assert queries.parse_kind(typed) == kind
+
+
+def test_search_matches_latin_words_whole_once_indexed(seeded: Any) -> None:
+    """One meaning per word, as the web search: with the search index built, ``Kim`` is not
+    ``Kimi`` and ``Pur`` is not ``Pure``; Chinese text stays a substring."""
+    from bot.web.search_text import refresh_index
+    from storage.corpus import Corpus
+
+    with seeded.session() as session:
+        assert queries.search_filings(session, "Kim").total == 1  # not indexed yet: the plain match
+    refresh_index(Corpus(seeded))
+    with seeded.session() as session:
+        def total(text: str) -> int:
+            return queries.search_filings(session, text).total
+
+        assert total("Kimi") == 1 and total("kimi 智能助手") == 1 and total("Pure") == 1
+        assert total("Kim") == 0 and total("Pur") == 0 and total("imi") == 0
+        assert total("智能助") == 1 and total("百度") == 3 and total("BAIDU") == 3 and total("网信算备 11010800 00001") >= 1

@@ -294,3 +294,14 @@ def test_subscribers_add_refuses_an_invalid_pattern(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "invalid regular expression" in refused.output
     added = runner.invoke(app, ["--config", str(config), "subscribers", "add", "a@example.com", "--watch", "字节跳动"])
     assert added.exit_code == 0, added.output
+
+
+def test_a_latin_word_matches_whole_words_only() -> None:
+    """One meaning per word (storage.words), as in the web search: ``Intel`` is a company (its
+    filers only), a Latin name pattern never matches inside a longer word of the filer's name,
+    and Chinese text stays a substring."""
+    watch = Watchlist(["Intel", "Intelli", "TCL", "智能"])
+    assert watch.match("北京Intelligence科技有限公司") == []
+    assert "TCL" in watch.match("深圳TCL新技术有限公司")
+    assert "智能" in watch.match("北京智能科技有限公司")
+    assert "Intel" in watch.match("英特尔（中国）有限公司")  # the foreign company's filer, by the resolver

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 try:  # tests/ is a rootdir-relative folder, not a package (pytest prepends it)
-    from web_helpers import Site, export_records, filer_names_from_export, norm, record_key
+    from web_helpers import Site, export_records, filer_names_from_export, norm, record_key, word_match
 except ImportError:  # pragma: no cover
-    from tests.web_helpers import Site, export_records, filer_names_from_export, norm, record_key
+    from tests.web_helpers import Site, export_records, filer_names_from_export, norm, record_key, word_match
 
 BYTEDANCE_FILER = "北京抖音信息服务有限公司"
 T = TypeVar("T")
@@ -49,6 +49,10 @@ def _filer_words(entity: str) -> list[str]:
 
 def _keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [record_key(r) for r in records]
+
+
+def _fields(record: dict[str, Any]) -> list[str]:
+    return [record["filing_number"], record["entity"], record["name"], record["purpose"], *record["products"], record["category"] or ""]
 
 
 def _searchable(record: dict[str, Any]) -> str:
@@ -146,16 +150,74 @@ def test_english_name_of_the_filer_is_searchable(site: Site) -> None:
     ["推荐算法", "抖音", "AI", "ai", "个性化推送", "（APP）", "小程序", "北京", "%", "_", '"', "\\", "'", "a_b", "100%", "*", "NEAR"],
 )
 def test_text_search_matches_exactly_the_filings_containing_the_text(site: Site, q: str) -> None:
-    """Chinese substrings of name/filer/products/purpose; symbols are literal, never wildcards."""
-    needle = norm(q)
+    """Chinese substrings of name/filer/products/purpose; symbols are literal, never wildcards;
+    a Latin word only whole ("AI" is not the "ai" of "Zhipu AI"'s neighbours such as "Tai")."""
     expected = {
         record_key(r)
         for r in site.records
-        if needle in _searchable(r) or any(needle in norm(w) for w in _filer_words(r["entity"]))
+        if any(word_match(field, q) for field in (*_fields(r), *_filer_words(r["entity"])))
     }
     got = site.all_filings(q=q)
     assert set(_keys(got)) == expected, (q, len(got), len(expected))
     assert len(got) == len(expected)
+
+
+def test_a_latin_word_is_a_whole_word_and_a_company_without_filings_says_so(site: Site) -> None:
+    """One meaning per word: ``Intel`` is not "Intelligence"; Tesla (a known foreign company
+    with no filing here) is "Tesla: no filing on record" beside total 0, on the page too."""
+    from bot.changes.resolver import company_of
+
+    intelligence = site.json("/api/v1/filings", q="Intelligence", limit=1)["total"]
+    assert intelligence > 0  # English names say "Artificial Intelligence …"
+    intel = site.all_filings(q="Intel")
+    assert {getattr(company_of(r["entity"]), "key", None) for r in intel} <= {"intel"}
+    page = site.json("/api/v1/filings", q="Intel")
+    if not intel:
+        assert page["total"] == 0 and [n["note"] for n in page["no_filing"]] == ["Intel: no filing on record"]
+    tesla = site.json("/api/v1/filings", q="Tesla")
+    assert tesla["total"] == 0 and tesla["items"] == []
+    assert tesla["no_filing"] == [{"key": "tesla", "zh": "特斯拉", "en": "Tesla", "note": "Tesla: no filing on record", "note_zh": "特斯拉：暂无备案记录"}]
+    html = site.get("/search", q="特斯拉").text
+    assert "Tesla: no filing on record" in html and "特斯拉：暂无备案记录" in html
+    # A word that names no company stays a bare "no filing matches".
+    assert site.json("/api/v1/filings", q="xyzzyq")["no_filing"] == []
+
+
+def test_group_and_foreign_filters_and_the_group_of_each_item(site: Site) -> None:
+    from bot.changes.companies import ForeignFiler
+    from bot.changes.resolver import company_of
+
+    companies = {r["entity"]: company_of(r["entity"]) for r in site.records}
+    for item in site.all_filings(additions=True):
+        company = companies[item["entity"]]
+        assert (item["group"], item["group_en"]) == ((company.zh, company.en) if company else (None, None))
+    keys = sorted({c.key for c in companies.values() if c is not None})
+    companies_by_key = {c.key: c for c in companies.values() if c is not None}
+    assert keys
+    for key in keys[:3]:
+        expected = {record_key(r) for r in site.records if getattr(companies[r["entity"]], "key", None) == key}
+        got = site.all_filings(group=key, limit=7)
+        assert set(_keys(got)) == expected and len(got) == len(expected)
+        assert site.json("/api/v1/filings", group=key, limit=1)["total"] == len(expected)
+    foreign = {record_key(r) for r in site.records if isinstance(companies[r["entity"]], ForeignFiler)}
+    assert set(_keys(site.all_filings(foreign="true"))) == foreign
+    assert len(site.all_filings(foreign="false")) == len(site.records) - len(foreign)
+    # The feed, the page and the downloads take the same filters.
+    key = keys[0]
+    expected = {r["filing_number"] for r in site.records if getattr(companies[r["entity"]], "key", None) == key}
+    feed = feedparser.parse(site.get("/feeds/filings.atom", group=key).text)
+    assert feed.entries and all(any(n in e.link or n in e.title or n in e.get("summary", "") for n in expected) for e in feed.entries)
+    page = site.get("/search", group=key, foreign="false" if not isinstance(companies_by_key[key], ForeignFiler) else "true")
+    assert page.status_code == 200 and f'<option value="{key}" selected>' in page.text
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(site.get("/search.csv", group=key).text.lstrip("\ufeff"))))
+    assert {(r["kind"], r["filing_number"]) for r in rows} == {record_key(r) for r in site.records if getattr(companies[r["entity"]], "key", None) == key}
+    assert len(rows) == len({(r["kind"], r["filing_number"]) for r in rows})
+    assert {r["group_en"] for r in rows} == {companies_by_key[key].en}
+    assert site.get("/api/v1/filings", group="nosuchgroup").status_code in (400, 422)
+    assert site.get("/api/v1/filings", foreign="yes").status_code in (400, 422)
 
 
 def test_filing_number_in_any_width_and_spacing_ranks_first(site: Site) -> None:
@@ -466,7 +528,7 @@ def test_openapi_document_describes_every_api_path(site: Site) -> None:
     for path in ["/api/v1/filings", "/api/v1/filings/{kind}/{filing_number}", "/api/v1/lists", "/api/v1/lists/{kind}/{list_month}", "/api/v1/entities", "/api/v1/entities/{entity}", "/feeds/lists.atom", "/feeds/lists.json", "/feeds/filings.atom"]:
         assert "get" in paths[path], path
     names = {p["name"] for p in paths["/api/v1/filings"]["get"]["parameters"]}
-    assert names == {"q", "kind", "entity", "province", "status", "list_month", "role", "category", "registration", "limit", "cursor"}
+    assert names == {"q", "kind", "entity", "province", "status", "list_month", "role", "category", "registration", "group", "foreign", "limit", "cursor"}
     assert "400" in paths["/api/v1/filings"]["get"]["responses"]
     assert json.dumps(document).count('"422"') == 0
 

@@ -143,6 +143,28 @@ def test_filters_and_paging_without_javascript(web_site: Site, browser: Browser)
     context.close()
 
 
+def test_company_group_filter_and_english_labels_without_javascript(web_site: Site, browser: Browser) -> None:
+    """The search form's company-group filter narrows to the resolver's filers of that group;
+    roles and 算法类别 are offered (and shown) in English too; a Latin word is a whole word."""
+    from bot.changes.resolver import company_of
+
+    context = browser.new_context(java_script_enabled=False)
+    watched = Watched(context.new_page())
+    page = watched.page
+    page.goto(web_site.url + "/search")
+    assert "service provider" in page.locator("form.filters select[name=role]").inner_text()
+    page.locator("form.filters select[name=group]").select_option("bytedance")
+    page.locator("form.filters button").click()
+    page.wait_for_url("**group=bytedance**")
+    expected = [r for r in web_site.records if getattr(company_of(r["entity"]), "key", None) == "bytedance"]
+    assert expected and page.locator("#total").inner_text() == str(len(expected))
+    page.goto(web_site.url + "/search?q=Tesla")
+    assert page.locator("#total").inner_text() == "0"
+    assert "Tesla: no filing on record" in page.locator("p.no-filing").inner_text()
+    assert watched.unexpected() == []
+    context.close()
+
+
 def test_readable_on_a_phone(web_site: Site, browser: Browser) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True)
     watched = Watched(context.new_page())

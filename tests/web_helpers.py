@@ -61,7 +61,7 @@ def ingest(config: Path) -> str:
 
 
 # What an API search item adds to the filing record, as `cacwatch export` has it.
-ITEM_ADDITIONS = ("entity_en", "first_seen", "updated_at")
+ITEM_ADDITIONS = ("entity_en", "first_seen", "updated_at", "role_en", "category_en", "registration_en", "group", "group_en")
 
 
 def export_records(config: Path, *, additions: bool = False) -> list[dict[str, Any]]:
@@ -117,6 +117,38 @@ def filer_names_from_export(records: list[dict[str, Any]]) -> dict[str, set[str]
 def norm(text: str) -> str:
     """The documented comparison of search: NFKC, case and whitespace ignored."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+_LATIN = "0-9a-z\u00df-\u00f6\u00f8-\u024f"
+
+
+def word_match(field: str, q: str) -> bool:
+    """``_word_match`` of the query as written or with its spaces removed (``byte dance`` is
+    ByteDance too)."""
+    return _word_match(field, q) or _word_match(field, re.sub(r"\s+", "", q))
+
+
+def _word_match(field: str, q: str) -> bool:
+    """The documented rule of search and watches, written independently of storage.words as
+    one regular expression per query: NFKC and case ignored; the query's items (runs of Latin
+    letters and digits, split by its spaces, and every other visible character) in order with
+    only whitespace between them; an inner run is a whole word of the field, and the first
+    (last) run too when it holds a letter (digits alone may be part of a longer number)."""
+    folded = unicodedata.normalize("NFKC", q).casefold()
+    items = re.findall(f"[{_LATIN}]+|[^\\s{_LATIN}]", folded)
+    if not items:
+        return False
+    parts = []
+    for index, item in enumerate(items):
+        part = re.escape(item)
+        if re.fullmatch(f"[{_LATIN}]+", item):
+            lettered = re.search(f"[^0-9]", item) is not None
+            if index > 0 or lettered:
+                part = f"(?<![{_LATIN}])" + part
+            if index < len(items) - 1 or lettered:
+                part += f"(?![{_LATIN}])"
+        parts.append(part)
+    return re.search("\\s*".join(parts), unicodedata.normalize("NFKC", field).casefold()) is not None
 
 
 @contextmanager

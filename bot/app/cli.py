@@ -285,9 +285,13 @@ def export(
     entity: Annotated[Optional[str], typer.Option("--entity", help="Only this filer: part of its name, its English name or its group (字节跳动, ByteDance)")] = None,
     query: Annotated[Optional[str], typer.Option("--query", help="Only filings whose name, filer, products, purpose or number contain TEXT")] = None,
     changes: Annotated[bool, typer.Option("--changes", help="Export the changes (new, changed, cancelled, renamed, removed) as records of their own")] = False,
+    group: Annotated[Optional[str], typer.Option("--group", help="Only filers of this company group or foreign company (bytedance, 字节跳动, ByteDance, HP)")] = None,
+    foreign: Annotated[bool, typer.Option("--foreign", help="Only filers of foreign companies")] = False,
 ) -> None:
     """Export stored filings, or with --changes their history (records with first_seen, updated_at, removed)."""
-    from bot.changes.export import CHANGE_COLUMNS, FILING_COLUMNS, export_to_path, matches_entity, matches_query, with_english, write_export
+    from bot.changes.export import (
+        CHANGE_COLUMNS, FILING_COLUMNS, export_to_path, group_filter, matches_entity, matches_query, with_english, write_export,
+    )
     from scrapers.records import Kind
     from storage.export_repo import ExportRepository
 
@@ -297,6 +301,10 @@ def export(
         raise _fail("--format xlsx is binary: give --output FILE or redirect stdout", 2)
     if entity is not None and not entity.strip() or query is not None and not query.strip():
         raise _fail("--entity and --query need some text", 2)
+    try:
+        in_group = group_filter(group, foreign=foreign)
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
     start = _since(since)
     settings = _settings(for_reading=True)
     db = _read_database(settings)
@@ -314,6 +322,8 @@ def export(
             records = (r for r in records if matches_entity(r, entity))
         if query is not None:
             records = (r for r in records if matches_query(r, query))
+        if in_group is not None:
+            records = (r for r in records if in_group(r))
         what = "changes" if changes else "filings"
         if output is None:
             count = write_export(records, fmt.value, sys.stdout.buffer, columns=columns)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
@@ -21,6 +21,7 @@ from bot.app.cli_common import fail as _fail
 if TYPE_CHECKING:
     from bot.settings.config import EmailSettings, Settings
     from bot.changes.event_schema import Event
+    from bot.delivery.email.digest import Period
     from bot.delivery.email.subscribers import Subscriber
 
 __all__ = ["subscribers_app", "digest_app"]
@@ -52,6 +53,8 @@ def _schedule(subscriber: "Subscriber") -> str:
         return f"daily {subscriber.at} {subscriber.timezone}"
     if subscriber.cadence == "weekly":
         return f"weekly {subscriber.weekday} {subscriber.at} {subscriber.timezone}"
+    if subscriber.cadence == "monthly":
+        return f"monthly, the 1st at {subscriber.at} {subscriber.timezone}"
     return "immediate"
 
 
@@ -63,8 +66,8 @@ def subscribers_add(
     address: Annotated[str, typer.Argument(help="Email address")],
     name: Annotated[Optional[str], typer.Option(help="Display name")] = None,
     language: Annotated[str, typer.Option(help="zh, en or both")] = "both",
-    cadence: Annotated[str, typer.Option(help="immediate, daily or weekly")] = "immediate",
-    at: Annotated[str, typer.Option("--at", help="HH:MM for daily and weekly digests")] = "08:00",
+    cadence: Annotated[str, typer.Option(help="immediate, daily, weekly or monthly (the 1st of each month)")] = "immediate",
+    at: Annotated[str, typer.Option("--at", help="HH:MM for daily, weekly and monthly digests")] = "08:00",
     weekday: Annotated[str, typer.Option(help="Weekly digests: monday … sunday")] = "monday",
     tz: Annotated[str, typer.Option("--timezone", help="IANA time zone of --at")] = "Asia/Shanghai",
     kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Only this kind (repeatable)")] = None,
@@ -73,7 +76,7 @@ def subscribers_add(
     watch_only: Annotated[bool, typer.Option("--watch-only/--all-lists", help="With --watch: only lists that touch a watched company")] = True,
 ) -> None:
     """Add a subscriber (or update one; adding again re-subscribes)."""
-    from bot.delivery.email.subscribers import LANGUAGES, CADENCES, Subscriber, add_subscriber, check_schedule, normalize_address
+    from bot.delivery.email.subscribers import LANGUAGES, Subscriber, add_subscriber, check_cadence, check_schedule, normalize_address
     from scrapers.records import Kind
 
     try:
@@ -81,8 +84,7 @@ def subscribers_add(
         check_schedule(at=at, weekday=weekday, timezone=tz)
         if language not in LANGUAGES:
             raise ValueError(f"--language: {language!r} is not one of {', '.join(LANGUAGES)}")
-        if cadence not in CADENCES:
-            raise ValueError(f"--cadence: {cadence!r} is not one of {', '.join(CADENCES)}")
+        chosen_cadence = check_cadence(cadence, key="--cadence")
         known = {k.value for k in Kind}
         for value in kind or []:
             if value not in known:
@@ -90,7 +92,7 @@ def subscribers_add(
     except ValueError as err:
         raise _fail(str(err), 2) from None
     subscriber = Subscriber(
-        address=clean, name=name or "", language=language, cadence=cadence, at=at, weekday=weekday,  # type: ignore[arg-type]
+        address=clean, name=name or "", language=language, cadence=chosen_cadence, at=at, weekday=weekday,  # type: ignore[arg-type]
         timezone=tz, kinds=tuple(kind or ()), provinces=tuple(province or ()), watchlist=tuple(watch or ()),
         watch_only=watch_only,
     )
@@ -180,20 +182,50 @@ def subscribers_unsubscribe(token: Annotated[str, typer.Argument(help="The token
     print(f"unsubscribed {address}")
 
 
+_PERIOD_EVENTS = 2000  # list events in one period report (a year of every series is a few hundred)
+
+
+def _period(since: str, until: str | None) -> Period:
+    from bot.delivery.email.digest import Period
+
+    def day(value: str, option: str) -> date:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise _fail(f"{option}: {value[:40]!r} is not a date (YYYY-MM-DD)", 2) from None
+
+    start = day(since, "--since")
+    end = day(until, "--until") if until is not None else datetime.now(timezone.utc).date()
+    if end < start:
+        raise _fail(f"--until {end} is before --since {start}", 2)
+    return Period(start, end)
+
+
 @digest_app.command("preview")
 def digest_preview(
     subscriber: Annotated[Optional[str], typer.Option("--subscriber", help="Render for this subscriber (default: the first)")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where to write the .eml and .html")] = Path("."),
     sample: Annotated[bool, typer.Option("--sample", help="Instead: the newest stored list of each kind as if just published")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", help="A period report instead: every list published or revised since YYYY-MM-DD (UTC, as cacwatch recorded it)")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="With --since: up to and including YYYY-MM-DD (default: today)")] = None,
 ) -> None:
     """Write the digest that would really go out next for a subscriber (what is queued for it) to
-    an .eml and an .html file; --sample renders the newest stored lists instead."""
+    an .eml and an .html file; --sample renders the newest stored lists instead; --since renders a
+    period report (every list event recorded in the period, the subscriber's filters applied)."""
     from bot.changes.event_schema import event_from_json
     from bot.ingest.events import preview_events
-    from bot.delivery.email.digest import render_digest, standalone_html
+    from bot.delivery.email.digest import Period, letterhead_of, render_digest, standalone_html
+    from bot.settings.email_validation import LIST_EVENTS
+    from storage.changes_repo import events_recorded_between
     from bot.delivery.email.subscribers import Subscriber, ensure_token, load_subscribers, normalize_address
     from storage.outbox_repo import OutboxRepository
 
+    if until is not None and since is None:
+        raise _fail("--until needs --since", 2)
+    if since is not None and sample:
+        raise _fail("--since and --sample: choose one", 2)
+    period = _period(since, until) if since is not None else None
+    cut = False
     # The store must exist (nothing is created or migrated); only the subscriber's token may be written.
     settings, db = _context(read_only=True)
     email = _email_settings(settings)
@@ -211,13 +243,19 @@ def digest_preview(
                     raise _fail(f"{wanted} is not a subscriber (see `cacwatch subscribers list`)", 2)
             else:
                 active = [s for s in everyone if s.receives]
-                if not active and not sample:
+                if not active and not sample and period is None:
                     raise _fail("no active subscribers (see `cacwatch subscribers add`; --sample previews without one)", 2)
                 chosen = active[0] if active else Subscriber(address="preview@example.com")
             if chosen.address != "preview@example.com":
                 chosen = ensure_token(session, chosen)
-            if sample:
-                events: list[Event] = list(preview_events(session, watchlist=list(settings.notify.watchlist)))
+            if period is not None:
+                start = datetime.combine(period.since, datetime.min.time(), tzinfo=timezone.utc)
+                end = datetime.combine(period.until + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+                stored = events_recorded_between(session, start, end, types=LIST_EVENTS, limit=_PERIOD_EVENTS + 1)
+                cut = len(stored) > _PERIOD_EVENTS
+                events: list[Event] = [event_from_json(e.payload) for e in stored[:_PERIOD_EVENTS]]
+            elif sample:
+                events = list(preview_events(session, watchlist=list(settings.notify.watchlist)))
             else:
                 # Exactly what the outbox holds for this address: its next digest.
                 queued = OutboxRepository(session).queued_for(chosen.destination)
@@ -227,9 +265,11 @@ def digest_preview(
         db.dispose()
     if sample and not events:
         raise _fail("no lists stored yet: run `cacwatch check --once` first")
-    if not events:
+    if not events and period is None:
         print(f"nothing is queued for {chosen.address}: no digest would go out now (--sample previews the newest lists)")
         return
+    if cut:
+        print(f"note: the period holds more than {_PERIOD_EVENTS} list events; the report covers the first {_PERIOD_EVENTS}", file=sys.stderr)
     # The subscriber's filters apply, as in a real digest (all filtered out: the heartbeat mail).
     message = render_digest(
         events,
@@ -239,6 +279,8 @@ def digest_preview(
         sender_name=email.sender_name,
         public_base_url=email.public_base_url,
         chart=email.chart,
+        letterhead=letterhead_of(email),
+        period=period,
     )
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = "digest-" + re.sub(r"[^A-Za-z0-9._-]+", "_", chosen.address) + "-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")

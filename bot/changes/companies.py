@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
-from bot.changes.vocabulary import kind_names
+from bot.changes.vocabulary import CATEGORY_LABELS, ROLE_LABELS, kind_names
 from bot.changes.companies_data import (
     BIG_TECH_SPECS,
     ENGLISH_NAMES,
@@ -430,19 +430,11 @@ _KIND_TERMS: Final[dict[str, str]] = {
 }
 
 GLOSSARY: Final[dict[str, str]] = {
-    # roles (角色), in Chinese and as exported
-    "服务提供者": "service provider",
-    "服务技术支持者": "technical supporter",
-    "provider": "service provider",
-    "technical_supporter": "technical supporter",
-    # the seven recommendation categories (算法类别)
-    "个性化推送类": "personalised push",
-    "排序精选类": "ranking & selection",
-    "检索过滤类": "search & filtering",
-    "信息检索类": "information retrieval",
-    "调度决策类": "scheduling & decision-making",
-    "内容过滤类": "content filtering",
-    "生成合成类": "generation & synthesis",
+    # roles (角色), in Chinese and as exported; the recommendation categories (算法类别): the one
+    # table of bot.changes.vocabulary
+    **{zh: en for zh, en in ROLE_LABELS.values()},
+    **{key: en for key, (_, en) in ROLE_LABELS.items()},
+    **{zh: en for zh, en in CATEGORY_LABELS.values()},
     # product types (应用产品)
     "APP": "app",
     "App": "app",

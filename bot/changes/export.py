@@ -20,13 +20,14 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from bot.changes.genai import REGISTRATION_LABELS
-from bot.changes.vocabulary import CHANGE_LABELS, FIELD_LABELS, kind_names
+from bot.changes.vocabulary import CHANGE_LABELS, ENGLISH_LABEL_FIELDS, FIELD_LABELS, english_labels, kind_names
 from scrapers.records import EXPORT_FIELDS
+from storage.words import contains_words
 
 __all__ = [
     "ExportFormat",
@@ -39,6 +40,7 @@ __all__ = [
     "with_english",
     "matches_entity",
     "matches_query",
+    "group_filter",
     "write_export",
     "csv_chunks",
     "export_to_path",
@@ -46,7 +48,11 @@ __all__ = [
 
 ExportFormat = Literal["jsonl", "csv", "xlsx"]
 
-FILING_COLUMNS: tuple[str, ...] = (*EXPORT_FIELDS, "entity_en", "first_seen", "updated_at", "removed")
+# English columns after the existing ones (never renamed or moved): roles, 算法类别 and
+# registration types in English (bot.changes.vocabulary) and the filer's company group.
+FILING_COLUMNS: tuple[str, ...] = (
+    *EXPORT_FIELDS, "entity_en", "first_seen", "updated_at", "removed", *ENGLISH_LABEL_FIELDS, "group", "group_en"
+)
 CHANGE_COLUMNS: tuple[str, ...] = ("change", "list", *FILING_COLUMNS, "changes", "event_id", "seq")
 
 # Products are a list in JSON; in flat formats they are joined with a separator that
@@ -67,6 +73,11 @@ _HEADERS: dict[str, tuple[str, str]] = {
     "first_seen": ("首次发现", "First seen"),
     "updated_at": ("最近更新", "Updated"),
     "removed": ("已移出名单", "Removed"),
+    "role_en": ("角色（英文）", "Role (English)"),
+    "category_en": ("算法类别（英文）", "Category (English)"),
+    "registration_en": ("备案类型（英文）", "Registration (English)"),
+    "group": ("所属集团/外国公司", "Company group"),
+    "group_en": ("所属集团（英文）", "Company group (English)"),
     "change": ("变化", "Change"),
     "list": ("名单", "List"),
     "changes": ("变更内容", "Field changes"),
@@ -115,12 +126,23 @@ def changes_text(changes: Mapping[str, Any]) -> str:
 
 
 def with_english(record: dict[str, Any]) -> dict[str, Any]:
-    """The record with ``entity_en``: the English name cacwatch shows for the filer."""
+    """The record with ``entity_en`` (the English name cacwatch shows for the filer) and its
+    company group or foreign company (``group``, ``group_en``; null without one)."""
     from bot.changes.companies import english_name
+    from bot.changes.resolver import company_of
 
     entity = str(record.get("entity") or "")
     record["entity_en"] = english_name(entity) if entity else ""
+    company = company_of(entity)
+    record["group"], record["group_en"] = (company.zh, company.en) if company is not None else (None, None)
     return record
+
+
+def _field(record: Mapping[str, Any], name: str) -> Any:
+    """A column's value: the record's own, or for the English label columns derived from it."""
+    if name in ENGLISH_LABEL_FIELDS and name not in record:
+        return english_labels(record)[name]
+    return record.get(name)
 
 
 def _fold(text: str) -> str:
@@ -144,11 +166,34 @@ def matches_entity(record: Mapping[str, Any], name: str) -> bool:
 
 
 def matches_query(record: Mapping[str, Any], text: str) -> bool:
-    """``text`` occurs in the name, filer (either language), products, purpose or filing number."""
-    wanted = _fold(text)
+    """``text`` occurs in the name, filer (either language), products, purpose or filing number
+    (a Latin word only whole, ``storage.words``, as in the web search)."""
     fields = ("name", "entity", "entity_en", "purpose", "filing_number")
     haystack = [str(record.get(f) or "") for f in fields] + [str(p) for p in record.get("products") or []]
-    return any(wanted in _fold(value) for value in haystack)
+    return any(contains_words(value, text) for value in haystack)
+
+
+def group_filter(name: str | None, *, foreign: bool = False) -> Callable[[Mapping[str, Any]], bool] | None:
+    """Which records ``--group NAME`` (a company group or foreign company: key, Chinese or English
+    name, brand, as the resolver knows them) and ``--foreign`` keep; None keeps every record.
+    ValueError (naming the option) for a name that names no company."""
+    from bot.changes.companies import ForeignFiler
+    from bot.changes.resolver import company_label, company_of, resolve, suggest
+
+    if name is None and not foreign:
+        return None
+    wanted = resolve(name) if name is not None else ()
+    if name is not None and not wanted:
+        hint = ", ".join(company_label(c) for c in suggest(name))
+        raise ValueError(f"--group: {name[:60]!r} names no company group or foreign company" + (f" (did you mean {hint}?)" if hint else ""))
+
+    def keep(record: Mapping[str, Any]) -> bool:
+        company = company_of(str(record.get("entity") or ""))
+        if company is None:
+            return False
+        return (not wanted or company in wanted) and (not foreign or isinstance(company, ForeignFiler))
+
+    return keep
 
 
 def _readable(name: str, value: Any) -> Any:
@@ -181,7 +226,7 @@ def write_export(
     count = 0
     if fmt == "jsonl":
         for record in records:
-            line = json.dumps({name: record.get(name) for name in columns}, ensure_ascii=False)
+            line = json.dumps({name: _field(record, name) for name in columns}, ensure_ascii=False)
             out.write(line.encode("utf-8") + b"\n")
             count += 1
     elif fmt == "csv":
@@ -190,7 +235,7 @@ def write_export(
         writer = csv.writer(text)
         writer.writerow(columns)
         for record in records:
-            writer.writerow([safe_cell(record.get(name)) for name in columns])
+            writer.writerow([safe_cell(_field(record, name)) for name in columns])
             count += 1
         text.flush()
         text.detach()
@@ -212,7 +257,7 @@ def csv_chunks(pages: Iterable[Iterable[Mapping[str, Any]]], *, columns: Sequenc
         buffer.seek(0)
         buffer.truncate()
         for record in page:
-            writer.writerow([safe_cell(record.get(name)) for name in columns])
+            writer.writerow([safe_cell(_field(record, name)) for name in columns])
         yield buffer.getvalue().encode("utf-8")
 
 
@@ -239,7 +284,7 @@ def _write_xlsx(records: Iterable[Mapping[str, Any]], columns: Sequence[str], ou
     for record in records:
         row: list[Any] = []
         for name in columns:
-            text = _readable(name, record.get(name))
+            text = _readable(name, _field(record, name))
             if starts_formula(text):
                 # openpyxl would store "=…" as a formula: a text cell, quote-prefixed like
                 # Excel's own apostrophe, keeps the value exactly as published.

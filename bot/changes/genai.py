@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from bot.changes.vocabulary import REGISTRATION_LABELS as _REGISTRATIONS
 from bot.changes.companies_data import PLACES
 
 if TYPE_CHECKING:  # the company tables load only when companies are named (never in the web process)
@@ -54,10 +55,8 @@ __all__ = [
 
 GENAI_KIND: Final = "genai_service"
 # (zh, en) of a filing's ``registration``, as the pages, exports and messages name it.
-REGISTRATION_LABELS: Final[dict[str, tuple[str, str]]] = {
-    "filed": ("备案", "filed"),
-    "registered": ("已登记", "registered"),
-}
+# The two values stored (on-device is filed with a 适用场景): bot.changes.vocabulary's table.
+REGISTRATION_LABELS: Final[dict[str, tuple[str, str]]] = {key: _REGISTRATIONS[key] for key in ("filed", "registered")}
 TOP_PROVINCES: Final = 3  # "provinces with most registrations: 广东 31, 北京 28, 上海 20"
 _MONTHS_EN: Final = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                      "October", "November", "December")

@@ -14,6 +14,8 @@ filers include 北京抖音信息服务有限公司.
   adds near misses ("支付" is not 支付宝, "中国" is not 中国移动).
 - ``suggest(query)``: the nearest companies by name, for a watch or search that found nothing.
 - ``company_words(entity)``: the words naming a filer's company, for search indexes.
+- ``no_filing_text(company)``: what a search or watch naming a known company that has no
+  filing says ("Tesla: no filing on record") instead of a bare 0.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from rapidfuzz import fuzz, process
 from bot.changes.companies import BIG_TECH, FOREIGN, BigTechGroup, ForeignFiler, big_tech_group, foreign_filer
 from bot.changes.companies_data import QUERY_NAMES
 
-__all__ = ["Company", "company_of", "resolve", "suggest", "company_words", "company_label", "fold_term"]
+__all__ = ["Company", "company_of", "resolve", "suggest", "company_words", "company_label", "fold_term", "no_filing_text"]
 
 Company = BigTechGroup | ForeignFiler
 
@@ -110,3 +112,9 @@ def company_words(entity: str) -> tuple[str, ...]:
 def company_label(company: Company) -> str:
     """"字节跳动 ByteDance": how a suggestion names a company in both languages."""
     return company.zh if company.zh == company.en else f"{company.zh} {company.en}"
+
+
+def no_filing_text(company: Company) -> tuple[str, str]:
+    """("特斯拉：暂无备案记录", "Tesla: no filing on record"): said by the web search, the API,
+    Telegram and watches when a query names a known company that has no filing at all."""
+    return f"{company.zh}：暂无备案记录", f"{company.en}: no filing on record"

@@ -1,4 +1,4 @@
-"""The words cacwatch uses for kinds of lists, fields and changes, in Chinese and English.
+"""The words cacwatch uses for kinds of lists, fields, values and changes, in Chinese and English.
 
 Defined once here; every renderer (Telegram posts, email digests, plain-text summaries,
 findings, the CLI's tables, charts) reads its wording from these tables. A kind has
@@ -9,9 +9,20 @@ side by side here so a change of wording is made in one place.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 __all__ = [
+    "ROLE_LABELS",
+    "CATEGORY_LABELS",
+    "REGISTRATION_LABELS",
+    "STATUS_LABELS",
+    "registration_type",
+    "value_label",
+    "english_labels",
+    "ENGLISH_LABEL_FIELDS",
+    "month_label",
+    "list_name_en",
     "KIND_TABLE_TITLES",
     "KIND_CHART_TITLES",
     "FIELD_LABELS",
@@ -104,3 +115,90 @@ def row_label(seq: str | None, row_index: int) -> tuple[str, str]:
     if seq:
         return f"序号 {seq}", f"No. {seq} (序号 as printed)"
     return f"第 {row_index + 1} 行（位置）", f"row {row_index + 1} (position)"
+# --- values of a filing: one table for every page, filter, export, post and digest -------------
+
+# (zh, en) of a filing's role (角色), as stored (the machine name) …
+ROLE_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "provider": ("服务提供者", "service provider"),
+    "technical_supporter": ("服务技术支持者", "technical supporter"),
+}
+# … of the 算法类别 (categories) CAC prints, as printed …
+CATEGORY_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "个性化推送类": ("个性化推送类", "personalised push"),
+    "排序精选类": ("排序精选类", "ranking & selection"),
+    "检索过滤类": ("检索过滤类", "search & filtering"),
+    "信息检索类": ("信息检索类", "information retrieval"),
+    "调度决策类": ("调度决策类", "scheduling & decision-making"),
+    "内容过滤类": ("内容过滤类", "content filtering"),
+    "生成合成类": ("生成合成类", "generation & synthesis"),
+}
+# … of a GenAI filing's registration type: filed (备案), registered by a provincial office
+# (登记), or filed for on-device use (a 适用场景 given) …
+REGISTRATION_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "filed": ("备案", "filed"),
+    "registered": ("已登记", "registered"),
+    "on_device": ("端侧备案", "on-device"),
+}
+# … and of its status.
+STATUS_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "active": ("有效", "active"),
+    "cancelled": ("已注销", "cancelled"),
+}
+_VALUE_TABLES: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "role": ROLE_LABELS, "category": CATEGORY_LABELS, "registration": REGISTRATION_LABELS, "status": STATUS_LABELS,
+}
+
+
+def registration_type(registration: object, scenario: object = None) -> str | None:
+    """filed | registered | on_device (filed, with a 适用场景), or None (not a GenAI filing)."""
+    if registration == "registered":
+        return "registered"
+    if registration == "filed":
+        return "on_device" if isinstance(scenario, str) and scenario.strip() else "filed"
+    return None
+
+
+def value_label(field: str, value: object) -> tuple[str, str]:
+    """(zh, en) of a field's value (role, category, registration, status); a value the table does
+    not know comes back as given in both (a category CAC adds is still shown, never dropped)."""
+    if value is None or value == "":
+        return ("", "")
+    text = str(value).strip()
+    table = _VALUE_TABLES.get(field, {})
+    found = table.get(text) or (table.get(text + "类") if field == "category" else None)
+    return found or (text, text)
+
+
+# The English columns exports add beside the Chinese ones (and the API's filing items carry).
+ENGLISH_LABEL_FIELDS: Final = ("role_en", "category_en", "registration_en")
+
+
+def english_labels(record: Mapping[str, Any]) -> dict[str, str]:
+    """{role_en, category_en, registration_en} of an export record (empty strings when unset)."""
+    registration = registration_type(record.get("registration"), record.get("scenario"))
+    return {
+        "role_en": value_label("role", record.get("role"))[1],
+        "category_en": value_label("category", record.get("category"))[1],
+        "registration_en": value_label("registration", registration)[1] if registration else "",
+    }
+
+
+_MONTHS_EN: Final = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                     "November", "December")
+
+
+def month_label(list_month: str | None) -> tuple[str, str]:
+    """``2024-04`` → (``2024年4月``, ``April 2024``); anything else as written."""
+    text = list_month or ""
+    if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
+        return (f"{text[:4]}年{int(text[5:])}月", f"{_MONTHS_EN[int(text[5:]) - 1]} {text[:4]}")
+    return (text, text)
+
+
+def list_name_en(kind: str, list_month: str | None, *, cancellation: bool = False) -> str:
+    """A list's name in English: "Deep synthesis algorithms: filing list, January 2024"
+    ("…: cancellations, …" for a 注销 notice). CAC's own title is the Chinese name."""
+    _, series = _SERIES.get(kind, (kind, kind.replace("_", " ")))
+    what = "cancellations" if cancellation else "filing list"
+    month = month_label(list_month)[1]
+    return f"{series}: {what}, {month}" if month else f"{series}: {what}"

@@ -26,7 +26,8 @@ A pattern is one of
   Music"), or the Latin text inside a Chinese name ("TCL" in 深圳TCL新技术有限公司); long English
   patterns also match fuzzily word by word.
 Any other name also matches a filer whose name contains it (width, case and spaces
-ignored), whatever the fuzzy scorer thinks.
+ignored; a Latin word only whole, ``storage.words``, as in the web search), whatever the
+fuzzy scorer thinks.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from bot.changes.companies_data import INDUSTRY_WORDS, PLACES
 from bot.changes.event_schema import ChangedFiling, Event, FilingRecord, is_list_event
 from bot.changes.resolver import Company, company_of, resolve
 from bot.settings.patterns import compile_pattern
+from storage.words import contains_words
 
 __all__ = [
     "Watchlist",
@@ -205,7 +207,8 @@ class _Named:
             # A company's name means that company: its maintained patterns decide, and plain
             # containment must not bring back what they leave out (优惠普 is not 惠普/HP).
             return _Score(self.pattern, 100.0, "group") if company_of(entity) in self.companies else None
-        if self.folded and self.folded in fold(entity[:_NAME_LIMIT]):
+        # Width, case and spaces ignored; Latin words whole (storage.words, as the web search).
+        if self.folded and contains_words(entity[:_NAME_LIMIT], self.pattern):
             return _Score(self.pattern, 100.0, "name")
         return self.rule.score(entity)
 

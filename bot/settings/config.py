@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from bot.settings.event_types import EVENT_TYPES, OPERATOR_ALERT, WEBHOOK_EVENT_TYPES
+from bot.settings.email_validation import Cadence
 from scrapers.records import Kind
 from scrapers.sources.base import Duration, parse_duration
 from scrapers.sources.cac.settings import BusyHoursSettings, CacSourceSettings
@@ -319,7 +320,7 @@ class EmailSubscriberSettings(_Strict):
     address: str
     name: str | None = None
     language: Literal["zh", "en", "both"] | None = None
-    cadence: Literal["immediate", "daily", "weekly"] | None = None
+    cadence: Cadence | None = None  # immediate | daily | weekly | monthly (bot.settings.email_validation)
     at: str | None = None  # "HH:MM" in timezone
     weekday: str | None = None  # weekly digests: monday … sunday
     timezone: str | None = None  # IANA name, e.g. Asia/Shanghai
@@ -352,8 +353,8 @@ class EmailSettings(NotifierSettings):
     sender_name: str = "cacwatch"
     recipients: list[str] = Field(default_factory=list)
     subscribers: list[EmailSubscriberSettings] = Field(default_factory=list)
-    digest: Literal["immediate", "daily", "weekly"] = "immediate"
-    digest_at: str = "08:00"  # daily and weekly digests, "HH:MM" in timezone
+    digest: Cadence = "immediate"  # immediate | daily | weekly | monthly (the 1st of each month at digest_at)
+    digest_at: str = "08:00"  # daily, weekly and monthly digests, "HH:MM" in timezone
     digest_weekday: str = "monday"  # weekly digests and the heartbeat
     timezone: str = "Asia/Shanghai"
     language: Literal["zh", "en", "both"] = "both"
@@ -364,6 +365,11 @@ class EmailSettings(NotifierSettings):
     attach_brief: bool = False  # the PDF brief of each new list attached, in the subscriber's language
     ca_file: str | None = None  # extra CA bundle for a relay with a private certificate
     timeout: Duration = 30.0
+    # The sender's letterhead in every digest and period report (escaped in HTML, shown in the
+    # text part too): the firm's name, an introduction above the news, a disclaimer below it.
+    firm_name: str = ""
+    introduction: str = ""
+    disclaimer: str = ""
 
     @model_validator(mode="after")
     def _default_security(self) -> "EmailSettings":
@@ -375,7 +381,7 @@ class EmailSettings(NotifierSettings):
     @model_validator(mode="after")
     def _valid_email(self) -> "EmailSettings":
         # The checks live beside the code that relies on them (bot.delivery.email.subscribers).
-        from bot.settings.email_validation import check_schedule, normalize_address
+        from bot.settings.email_validation import check_schedule, clean_letter_text, normalize_address
 
         if not self.smtp_host.strip() or re.search(r"[\s/]", self.smtp_host.strip()):
             raise ValueError("smtp_host: must be a host name or address")
@@ -384,6 +390,8 @@ class EmailSettings(NotifierSettings):
             self, "recipients", [normalize_address(a, key=f"recipients[{i}]") for i, a in enumerate(self.recipients)]
         )
         check_schedule(at=self.digest_at, weekday=self.digest_weekday, timezone=self.timezone, prefix="digest_")
+        for key in ("firm_name", "introduction", "disclaimer"):
+            object.__setattr__(self, key, clean_letter_text(getattr(self, key), key=key))
         if self.public_base_url is not None and not re.match(r"^https://[^/\s]+", self.public_base_url):
             raise ValueError("public_base_url: must be an https:// URL (one-click unsubscribe needs https)")
         if self.timeout <= 0:

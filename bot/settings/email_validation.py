@@ -27,12 +27,17 @@ __all__ = [
     "parse_weekday",
     "check_timezone",
     "check_schedule",
+    "check_cadence",
+    "clean_letter_text",
+    "LETTER_LIMITS",
     "fallback_token",
 ]
 
-Cadence = Literal["immediate", "daily", "weekly"]
+Cadence = Literal["immediate", "daily", "weekly", "monthly"]
 Language = Literal["zh", "en", "both"]
-CADENCES: tuple[str, ...] = ("immediate", "daily", "weekly")
+CADENCES: tuple[str, ...] = ("immediate", "daily", "weekly", "monthly")
+# Bounds of the sender's letterhead (notify.email.firm_name, introduction, disclaimer).
+LETTER_LIMITS: dict[str, int] = {"firm_name": 200, "introduction": 2000, "disclaimer": 4000}
 LANGUAGES: tuple[str, ...] = ("zh", "en", "both")
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DESTINATION_PREFIX = "email:"
@@ -109,6 +114,36 @@ def check_schedule(
         parse_weekday(weekday, key=f"{prefix}weekday")
     if timezone is not None:
         check_timezone(timezone)
+
+
+_CADENCE_OF: dict[str, Cadence] = {"immediate": "immediate", "daily": "daily", "weekly": "weekly", "monthly": "monthly"}
+
+
+def check_cadence(value: object, *, key: str = "cadence") -> Cadence:
+    """The one check of a digest cadence (config, ``subscribers add``, stored rows, self-service
+    sign-up): immediate, daily, weekly or monthly; ValueError naming ``key`` otherwise."""
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    found = _CADENCE_OF.get(text)
+    if found is not None:
+        return found
+    shown = repr(value)[:40]
+    raise ValueError(f"{key}: {shown} is not one of {', '.join(CADENCES)}")
+
+
+def clean_letter_text(value: str | None, *, key: str) -> str:
+    """The sender's firm name, introduction or disclaimer: no control characters but line
+    breaks (the firm name is one line), at most ``LETTER_LIMITS[key]`` characters; ValueError
+    naming the key when longer (never cut silently)."""
+    if value is None:
+        return ""
+    limit = LETTER_LIMITS[key]
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    if key == "firm_name":
+        text = " ".join(text.split())
+    text = re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", " ", text).strip()
+    if len(text) > limit:
+        raise ValueError(f"{key}: longer than {limit} characters ({len(text)})")
+    return text
 
 
 def fallback_token(sender: str, address: str) -> str:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from bot.changes.event_schema import ALL_EVENT_TYPES, EventType, FilingEventType
+from bot.changes.vocabulary import english_labels
 from bot.web.archive import has_file
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import etag_response
@@ -29,7 +30,8 @@ from bot.web.models import (
     ListModel,
     ListsModel,
 )
-from bot.web.params import FILTER_PARAMS, MAX_TEXT, check_known, filing_query
+from bot.web.notes import no_filing
+from bot.web.params import FILTER_PARAMS, GROUP_KEYS, MAX_TEXT, check_known, filing_query
 from bot.settings.paths import list_file_path
 from bot.web.state import WebState, indexed, web_state
 from storage import corpus
@@ -90,6 +92,8 @@ def filter_params(
     role: Literal["provider", "technical_supporter"] | None = None,
     category: Annotated[str | None, _Text] = None,
     registration: Literal["filed", "registered"] | None = None,
+    group: Annotated[str | None, Query(max_length=64, json_schema_extra={"enum": list(GROUP_KEYS)})] = None,
+    foreign: Literal["true", "false"] | None = None,
 ) -> None:
     """The filters of /api/v1/filings and the saved-search feed, declared once: FastAPI checks
     them and /openapi.json describes them; the handlers read them with ``filing_query``."""
@@ -107,19 +111,26 @@ def list_filings(
 
     `q` is free text: it matches the name, filer, products, purpose or filing number, and the
     English name and company group cacwatch shows for the filer; case, width and spacing do not
-    matter. Follow `next_cursor` (with the same filters) to visit every match exactly once.
+    matter, Latin words match whole words (`Intel` is not "Intelligence"), Chinese text and digits
+    any part. When nothing matches and `q` names a known company or group with no filing at all,
+    `no_filing` says so ("Tesla: no filing on record"). Follow `next_cursor` (with the same filters) to visit every match exactly once.
     """
     check_known(request.query_params.keys(), (*FILTER_PARAMS, "limit", "cursor"))
     query = filing_query(request.query_params)
     state = web_state(request)
     after = decode_cursor(cursor, query, key=state.cursor_key) if cursor else None
     page = state.corpus.download_page(query, limit=limit, after=after)
+    total = state.count(query)
     model = FilingsPageModel.model_validate(
         {
             # Present filings only (the search never lists removed ones): ``removed`` says nothing.
-            "items": [{k: v for k, v in item.items() if k != "removed"} for item in page.items],
+            "items": [{**{k: v for k, v in item.items() if k != "removed"}, **english_labels(item)} for item in page.items],
             "next_cursor": encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
-            "total": state.count(query),
+            "total": total,
+            "no_filing": [
+                {"key": n.key, "zh": n.zh, "en": n.en, "note": n.text_en, "note_zh": n.text_zh}
+                for n in no_filing(state, query, total)
+            ],
         }
     )
     return _json(request, model)

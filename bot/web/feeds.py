@@ -31,7 +31,7 @@ from bot.web.archive import MEDIA_TYPES, has_file
 from bot.web.http import etag_response
 from bot.web.params import FILTER_PARAMS, check_known, filing_query
 from bot.settings.paths import filing_path, list_file_path, list_path
-from bot.web.labels import KIND_LABELS
+from bot.web.labels import KIND_LABELS, list_name_en
 from bot.web.state import WebState, indexed, web_state
 from storage.corpus import FeedEntry
 
@@ -50,7 +50,9 @@ def _kind_label(kind: str) -> tuple[str, str]:
 
 def _title(entry: FeedEntry) -> str:
     verb = "发布 published" if entry.type == "list.published" else "更新 revised"
-    return f"{entry.summary.name} — {verb}"
+    summary = entry.summary
+    english = list_name_en(summary.kind, summary.list_month, cancellation=summary.is_cancellation)
+    return f"{summary.name} / {english} — {verb}"
 
 
 def _genai_lines(entry: FeedEntry) -> tuple[list[str], bool]:

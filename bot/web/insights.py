@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from bot.changes.companies import BIG_TECH, FOREIGN, translate_term
 from bot.changes.export import safe_cell
+from bot.changes.vocabulary import ROLE_LABELS
 from bot.web.api import MONTH_PATTERN, KindParam, _NOT_FOUND
 from bot.web.http import etag_response
 from bot.web.labels import KIND_LABELS, KIND_ORDER, province_english
@@ -38,7 +39,7 @@ page_router = APIRouter(include_in_schema=False, dependencies=[Depends(indexed)]
 
 _CUBE_LOCK = threading.Lock()
 _REGISTRATION = {"filed": ("备案", "filed"), "registered": ("登记", "registered")}
-_ROLE = {"provider": ("服务提供者", "service provider"), "technical_supporter": ("服务技术支持者", "technical supporter")}
+_ROLE = ROLE_LABELS
 _DIMENSIONS = ("by_province", "by_role", "by_category", "by_registration")
 _DIMENSION_LABELS = {
     "by_province": ("属地", "province"),

@@ -68,12 +68,31 @@ class FilingItemModel(FilingRecordModel):
     entity_en: str = ""
     first_seen: str | None = None  # ISO 8601, seconds
     updated_at: str | None = None
+    # In English (bot.changes.vocabulary): role, 算法类别, registration type (filed | registered | on-device).
+    role_en: str = ""
+    category_en: str = ""
+    registration_en: str = ""
+    # The filer's company group or foreign company (字节跳动 / ByteDance), null without one.
+    group: str | None = None
+    group_en: str | None = None
+
+
+class NoFilingModel(_Model):
+    """A known company or company group the query names that has no filing at all."""
+
+    key: str  # tesla
+    zh: str  # 特斯拉
+    en: str  # Tesla
+    note: str  # Tesla: no filing on record
+    note_zh: str  # 特斯拉：暂无备案记录
 
 
 class FilingsPageModel(_Model):
     items: list[FilingItemModel]
     next_cursor: str | None
     total: int
+    # Filled only when total is 0 and q names known companies with no filing ("Tesla: no filing on record").
+    no_filing: list[NoFilingModel] = []
 
 
 class HistoryModel(_Model):

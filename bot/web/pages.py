@@ -22,6 +22,7 @@ from bot.changes.genai import GENAI_KIND, split_of, top_registration_provinces
 from bot.web.archive import has_file
 from bot.web.cursor import decode_cursor, encode_cursor
 from bot.web.http import error_response, etag_response
+from bot.web.notes import no_filing
 from bot.web.params import FILTER_PARAMS, ROLES, STATUSES, check_known, clean_text, filing_query, parse_kind, parse_limit
 from bot.settings.paths import list_file_path
 from bot.web.render import KIND_ORDER, chart_svg, render
@@ -95,13 +96,15 @@ def search(request: Request) -> Response:
     after = decode_cursor(cursor, query, key=state.cursor_key) if cursor else None
     page = state.corpus.search_filings(query, limit=limit, after=after)
     params = _search_params(request)
+    total = state.count(query)
     return _page(
         request,
         "search.html",
         title=f"{query.q} — 搜索 Search" if query.q else "搜索 Search",
         params=params,
         page=page,
-        total=state.count(query),
+        total=total,
+        no_filing=no_filing(state, query, total),
         next_cursor=encode_cursor(page.next_key, query, key=state.cursor_key) if page.next_key else None,
         first_page=after is None,
         facets=state.cached("facets", state.corpus.facets),

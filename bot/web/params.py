@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from bot.changes.companies import BIG_TECH, FOREIGN
 from scrapers.records import Kind
 from storage.corpus import FilingQuery
 
@@ -20,6 +21,7 @@ __all__ = [
     "ROLES",
     "MAX_TEXT",
     "FILTER_PARAMS",
+    "GROUP_KEYS",
     "check_known",
     "clean_text",
     "filing_query",
@@ -33,7 +35,9 @@ ROLES = ("provider", "technical_supporter")
 REGISTRATIONS = ("filed", "registered")
 MAX_TEXT = 200  # longer than any CAC name or purpose a person would paste
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-FILTER_PARAMS = ("q", "kind", "entity", "province", "status", "list_month", "role", "category", "registration")
+FILTER_PARAMS = ("q", "kind", "entity", "province", "status", "list_month", "role", "category", "registration", "group", "foreign")
+# Company groups and foreign companies by key (bytedance, hp): bot.changes.companies' tables.
+GROUP_KEYS: tuple[str, ...] = tuple(dict.fromkeys([*(g.key for g in BIG_TECH), *(f.key for f in FOREIGN)]))
 
 
 class ParamError(ValueError):
@@ -93,6 +97,8 @@ def filing_query(params: Mapping[str, str], *, blank_is_none: bool = False) -> F
         role=_choice("role", params.get("role"), ROLES),
         category=text("category"),
         registration=_choice("registration", params.get("registration"), REGISTRATIONS),
+        group=_choice("group", params.get("group"), GROUP_KEYS),
+        foreign={"true": True, "false": False, None: None}[_choice("foreign", params.get("foreign"), ("true", "false"))],
     )
 
 

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.changes.genai import REGISTRATION_LABELS, registration_label, scenario_en
 from bot.changes.vocabulary import FIELD_LABELS, published_label, row_label
-from bot.web.labels import KIND_ORDER, kind_label, province_english
+from bot.web.labels import GROUP_OPTIONS, KIND_ORDER, kind_label, list_name_en, province_english, value_label
 
 __all__ = ["render", "render_error", "chart_svg", "KIND_ORDER"]
 
@@ -84,6 +84,9 @@ _env.globals.update(
     scenario_en=scenario_en,
     published_label=published_label,
     row_label=row_label,
+    value_label=value_label,
+    list_name_en=list_name_en,
+    group_options=GROUP_OPTIONS,
 )
 _env.filters["web_href"] = _web_href
 

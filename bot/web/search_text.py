@@ -24,8 +24,11 @@ def describe_filer(entity: str) -> FilerWords:
     (``bot.changes.resolver``), with every word that names the company (Chinese and English
     names, aliases, brands: 抖音, 淘宝, 微信, 惠普), as watches and Telegram ``/search`` know them."""
     company = company_of(entity)
+    if company is None:
+        return FilerWords(english=english_name(entity), company=None, words=company_words(entity))
     return FilerWords(
-        english=english_name(entity), company=company.en if company is not None else None, words=company_words(entity)
+        english=english_name(entity), company=company.en, words=company_words(entity),
+        company_key=company.key, company_zh=company.zh, foreign=isinstance(company, ForeignFiler),
     )
 
 

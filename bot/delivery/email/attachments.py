@@ -20,6 +20,8 @@ from bot.delivery.email.sections import (
     group_sections,
 )
 from bot.changes.export import CHANGE_COLUMNS, write_export
+from bot.changes.resolver import company_of
+from bot.changes.vocabulary import english_labels
 from scrapers.records import EXPORT_FIELDS
 
 __all__ = ["ROW_COLUMNS", "digest_rows", "rows_csv", "rows_xlsx"]
@@ -73,6 +75,10 @@ def _row(
     row["removed"] = change == "removed"
     row["event_id"] = announced[0]
     row["seq"] = "" if announced[1] is None else str(announced[1])
+    # English columns of the one table and the company group, as `cacwatch export` writes them.
+    row.update(english_labels(row))
+    company = company_of(str(entity)) if entity else None
+    row["group"], row["group_en"] = (company.zh, company.en) if company is not None else ("", "")
     return row
 
 

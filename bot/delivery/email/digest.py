@@ -26,13 +26,14 @@ import csv
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -62,8 +63,14 @@ from bot.delivery.email.subscribers import Subscriber, company_matcher, clean_na
 from bot.delivery.notifiers.text import KIND_NAMES
 from bot.settings.paths import manage_path, page_url
 
+if TYPE_CHECKING:
+    from bot.settings.config import EmailSettings
+
 __all__ = [
     "render_digest",
+    "Letterhead",
+    "letterhead_of",
+    "Period",
     "digest_rows",
     "rows_csv",
     "rows_xlsx",
@@ -78,6 +85,30 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _TEMPLATES = Path(__file__).with_name("templates")
+
+
+@dataclass(frozen=True, slots=True)
+class Letterhead:
+    """The sender's own words around every digest (``notify.email.firm_name``, ``introduction``,
+    ``disclaimer``, cleaned and bounded by ``validation.clean_letter_text``): the firm's name in
+    the header, the introduction above the news, the disclaimer at the foot. Escaped in HTML."""
+
+    firm_name: str = ""
+    introduction: str = ""
+    disclaimer: str = ""
+
+
+def letterhead_of(settings: EmailSettings) -> Letterhead:
+    return Letterhead(settings.firm_name, settings.introduction, settings.disclaimer)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A period report's span (``cacwatch digest preview --since``): events recorded from
+    ``since`` (inclusive) to ``until`` (inclusive), both dates."""
+
+    since: date
+    until: date
 _MAX_LISTED = 50  # cancellations / renames / removals / watched rows shown in the body
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -152,10 +183,15 @@ def render_digest(
     chart_sizes: ChartSizes | None = None,
     message_id: str | None = None,
     matcher: Watchlist | None = None,
+    letterhead: Letterhead = Letterhead(),
+    period: Period | None = None,
 ) -> EmailMessage:
     """The digest for ``subscriber`` over ``events`` (already due; filters are applied here too).
 
-    No list event and no baseline left → the weekly "no news" heartbeat mail.
+    No list event and no baseline left → the weekly "no news" heartbeat mail (a period report
+    says instead that nothing was published in its period).
+    ``letterhead``: the sender's firm name, introduction and disclaimer. ``period``: a period
+    report over the events recorded in it (its span in the subject and heading).
     ``chart_sizes`` supplies list sizes per kind when an event carries no ``sizes``.
     """
     language = subscriber.language
@@ -177,6 +213,16 @@ def render_digest(
     subject = subject_for(language, day, totals=totals, baseline=baseline)
     zh_subject, en_subject, _ = subject_variants(day, totals, baseline)
     headlines = {"zh": [zh_subject], "en": [en_subject]}.get(language, [en_subject, zh_subject])
+    period_text: tuple[str, str] | None = None
+    if period is not None:
+        span = f"{period.since:%Y-%m-%d} – {period.until:%Y-%m-%d}"
+        period_text = (f"报告期 {span}", f"Period report {span}")
+        if not sections and baseline is None:  # not "no new filings this week"
+            subject = " / ".join(pick_language(language, f"{period_text[0]}：无新名单", f"{period_text[1]}: no new list"))
+        else:
+            subject = " / ".join(pick_language(language, *period_text)) + ": " + subject
+    if letterhead.firm_name:
+        subject = f"{letterhead.firm_name} · {subject}"
     heartbeat = not sections and baseline is None
 
     # Charts: one per kind of newly published list (the first such list of the kind).
@@ -236,7 +282,12 @@ def render_digest(
         "baseline": baseline,
         "baseline_kinds": baseline_kinds,
         "baseline_findings": baseline_findings,
-        "heartbeat": heartbeat,
+        "heartbeat": heartbeat and period is None,
+        "empty_period": heartbeat and period is not None,
+        "period": " / ".join(pick_language(language, *period_text)) if period_text else "",
+        "firm_name": letterhead.firm_name,
+        "introduction": letterhead.introduction.split("\n") if letterhead.introduction else [],
+        "disclaimer": letterhead.disclaimer.split("\n") if letterhead.disclaimer else [],
         "row_count": len(rows),
         "watch_patterns": [clean_name(p, limit=200) for p in subscriber.watchlist],
         "unsubscribe_url": one_click,

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import aiosmtplib
 from bot.settings.config import EmailSettings
-from bot.delivery.email.digest import render_digest, stable_message_id
+from bot.delivery.email.digest import letterhead_of, render_digest, stable_message_id
 from bot.delivery.render import renderer
 from bot.delivery.email.subscribers import (
     DESTINATION_PREFIX,
@@ -338,6 +338,7 @@ class EmailNotifier(Notifier):
             chart=self.settings.chart,
             chart_sizes=chart_sizes,
             message_id=message_id,
+            letterhead=letterhead_of(self.settings),
         )
         if subscriber.attach_brief and self.db is not None:
             from bot.delivery.email.briefs import attach_briefs

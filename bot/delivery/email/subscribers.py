@@ -121,7 +121,8 @@ def next_due(subscriber: Subscriber, now: datetime) -> datetime:
     """When a delivery queued ``now`` may go out (UTC).
 
     ``immediate``: now. ``daily``: the next ``at`` in the subscriber's zone (now itself when
-    it is exactly that minute). ``weekly``: the next ``weekday`` at ``at``.
+    it is exactly that minute). ``weekly``: the next ``weekday`` at ``at``. ``monthly``: the
+    next first day of a month at ``at`` (the digest of the month before).
     Comparisons happen in UTC: aware datetimes of one zone compare by wall clock in Python.
     """
     now = _utc(now)
@@ -134,6 +135,12 @@ def next_due(subscriber: Subscriber, now: datetime) -> datetime:
         candidate = _at_local(today, at, zone)
         if candidate < now:
             candidate = _at_local(today + timedelta(days=1), at, zone)
+        return candidate
+    if subscriber.cadence == "monthly":
+        candidate = _at_local(today.replace(day=1), at, zone)
+        if candidate < now:
+            following = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+            candidate = _at_local(following, at, zone)
         return candidate
     wanted = parse_weekday(subscriber.weekday)
     day = today + timedelta(days=(wanted - today.weekday()) % 7)
@@ -355,8 +362,7 @@ def add_subscriber(session: Session, subscriber: Subscriber) -> tuple[EmailSubsc
     check_schedule(at=subscriber.at, weekday=subscriber.weekday, timezone=subscriber.timezone)
     if subscriber.language not in LANGUAGES:
         raise ValueError(f"language: {subscriber.language!r} is not one of {', '.join(LANGUAGES)}")
-    if subscriber.cadence not in CADENCES:
-        raise ValueError(f"cadence: {subscriber.cadence!r} is not one of {', '.join(CADENCES)}")
+    check_cadence(subscriber.cadence)
     for pattern in subscriber.watchlist:
         check_pattern(clean_name(pattern, limit=200) or pattern)  # refused now, not skipped on every mail
     fields = SubscriberFields(

@@ -43,7 +43,7 @@ from bot.delivery.telegram.format import (
     pack,
     split_html,
 )
-from bot.changes.resolver import company_label, suggest
+from bot.changes.resolver import company_label, no_filing_text, resolve, suggest
 from bot.changes.watchlist import Watchlist
 from bot.settings.patterns import check_pattern
 from bot.delivery.telegram.notifier import USER_PREFIX, make_rate_limiter
@@ -310,7 +310,11 @@ def _safe(function: Callable[[str], str], value: str) -> str:
 
 
 def _did_you_mean(query: str) -> str:
-    """"Did you mean" the nearest company groups, for a search or watch that found nothing."""
+    """For a search or watch that found nothing: "Tesla: no filing on record" when it names a
+    known company or group (never a bare 0), else "did you mean" the nearest company groups."""
+    named = resolve(query)
+    if named:
+        return "".join("\n" + " / ".join(esc(line) for line in no_filing_text(company)) for company in named)
     labels = [company_label(company) for company in suggest(query)]
     if not labels:
         return ""

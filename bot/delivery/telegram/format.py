@@ -43,7 +43,7 @@ from bot.changes.event_schema import (
     ListEvent,
     ListEventData,
 )
-from bot.changes.vocabulary import FIELD_LABELS, kind_names, published_label
+from bot.changes.vocabulary import FIELD_LABELS, ROLE_LABELS, STATUS_LABELS, kind_names, month_label, published_label
 from bot.changes.watchlist import FilingHit
 from bot.settings.paths import archived_file_url, brief_path, filing_path, list_path, page_url
 
@@ -84,10 +84,8 @@ MAX_LISTED = 15
 MAX_NOTABLE = 8
 
 KIND_LABELS: dict[str, tuple[str, str]] = kind_names("filings")
-_STATUS = {"active": ("有效", "active"), "cancelled": ("已注销", "cancelled")}
-_ROLE = {"provider": ("服务提供者", "service provider"), "technical_supporter": ("服务技术支持者", "technical supporter")}
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
+_STATUS = STATUS_LABELS
+_ROLE = ROLE_LABELS
 # Findings in the order a reader wants them: size first, names last.
 # A totals_mismatch (CAC's stated totals differ from what cacwatch holds) comes first: it is a warning.
 _FINDING_ORDER = ("totals_mismatch", "rank", "size_change", "top_filers", "big_tech", "foreign", "watchlist",
@@ -116,15 +114,6 @@ def _clip(text: str, limit: int = _VALUE_CAP) -> str:
 
 def kind_label(kind: str) -> tuple[str, str]:
     return KIND_LABELS.get(kind, (kind, kind.replace("_", " ")))
-
-
-def month_label(list_month: str | None) -> tuple[str, str]:
-    """``2024-04`` → (``2024年4月``, ``April 2024``); anything else as written."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", list_month or "")
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        return (list_month or "", list_month or "")
-    year, month = match.group(1), int(match.group(2))
-    return (f"{year}年{month}月", f"{_MONTHS_EN[month - 1]} {year}")
 
 
 def list_label(kind: str, batch: int | None, list_month: str | None = None) -> tuple[str, str]:

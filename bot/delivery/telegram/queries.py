@@ -15,6 +15,7 @@ from bot.changes.resolver import company_of, resolve
 from storage.db import Session
 from storage.telegram_repo import SearchPage, normalize_query
 from storage.telegram_repo import search_filings as _search_filings
+from storage.words import contains_words
 
 __all__ = ["parse_kind", "filer_predicate", "search_filings"]
 
@@ -56,7 +57,7 @@ def _english(entity: str) -> str:
 def filer_predicate(text: str) -> Callable[[str], bool] | None:
     """Which filers answer a query besides the text match: those of the companies it names
     (the resolver, same as watches and filters), and for Latin text those whose English name
-    contains it. None when nothing beyond the text match can answer."""
+    contains it as whole words (storage.words). None when nothing beyond the text match can answer."""
     query = normalize_query(text).lower()
     companies = resolve(query)
     latin = bool(re.search(r"[a-z]", query))
@@ -66,7 +67,7 @@ def filer_predicate(text: str) -> Callable[[str], bool] | None:
     def matches(entity: str) -> bool:
         if companies and company_of(entity) in companies:
             return True
-        return latin and query in _english(entity)
+        return latin and contains_words(_english(entity), query)
 
     return matches
 
