@@ -464,6 +464,6 @@ def test_attachments_carry_the_english_columns_and_the_company_group() -> None:
     rows = csv_rows(render([event], chart=False))
     header, body = rows[0], rows[1:]
     by = [dict(zip(header, row)) for row in body]
-    assert header[-6:] == ["role_en", "category_en", "registration_en", "group", "group_en", "changes"]
+    assert header[-8:] == ["role_en", "category_en", "registration_en", "group", "group_en", "changes", "event_id", "seq"]
     assert (by[0]["group"], by[0]["group_en"], by[0]["role_en"]) == ("字节跳动", "ByteDance", "service provider")
     assert (by[1]["group"], by[1]["role_en"], by[1]["category_en"]) == ("", "technical supporter", "generation & synthesis")

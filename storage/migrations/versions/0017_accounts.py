@@ -61,8 +61,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("list_versions") as batch:
-        batch.drop_column("rejected_at")
+    # In place on both databases (SQLite 3.35+): batch mode would recreate list_versions, which
+    # list_rows and filings refer to, and SQLite refuses to drop a table others point at.
+    op.execute("ALTER TABLE list_versions DROP COLUMN rejected_at")
     op.drop_index("ix_api_tokens_user_id", table_name="api_tokens")
     op.drop_table("api_tokens")
     op.drop_index("ix_user_sessions_expires_at", table_name="user_sessions")
