@@ -222,14 +222,20 @@ def test_check_once_sends_the_alert_in_the_same_run_and_status_says_where_alerts
     assert [a["data"]["state"] for a in alerts] == ["opened", "resolved"]
 
 
-def test_without_an_alert_destination_check_once_warns_at_start_and_status_says_so(
+def test_without_an_alert_destination_check_once_says_so_when_it_fails_and_status_says_so(
     tmp_path: Path, database_url: str, replica: ReplicaServer
 ) -> None:
+    """Cron mails what a job prints: a good run prints nothing on stderr; a failing one prints
+    its one-line reason, which then says that no operator alert went out."""
     config = _config(tmp_path / "config.yaml", database_url, tmp_path, replica_source(replica, retries=0), {})
     result = runner.invoke(app, ["--config", str(config), "check", "--once"])
     assert result.exit_code == 0, result.output
-    warnings = [line for line in result.stderr.splitlines() if "no operator alert destination configured" in line]
-    assert len(warnings) == 1 and "events of a notify.webhooks entry" in warnings[0]
+    assert result.stderr == ""
+    replica.waf = True
+    failed = runner.invoke(app, ["--config", str(config), "check", "--once"])
+    assert failed.exit_code != 0
+    (line,) = failed.stderr.splitlines()
+    assert line.startswith("cacwatch: source cac:") and line.endswith("(no operator alert destination configured: see `cacwatch status`)")
     status = runner.invoke(app, ["--config", str(config), "status"])
     assert "operator alerts go to: nowhere" in status.stdout
 

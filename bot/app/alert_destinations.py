@@ -47,7 +47,8 @@ def alert_destinations(settings: Settings) -> list[AlertDestination]:
 
 
 def no_destination_warning() -> str:
-    """The one line said at start (``run``, ``check --once``) when alerts can go nowhere."""
+    """The line ``run`` logs at start when alerts can go nowhere (``check --once`` says it in its
+    failure line instead, and ``cacwatch status`` always)."""
     return (
         "no operator alert destination configured: incidents (a source failing, a list that no longer "
         "parses, totals that do not reconcile, a held re-issue) are recorded and shown by `cacwatch status`, "

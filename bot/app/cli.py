@@ -208,12 +208,11 @@ def check(
         return build_notifiers(settings, db)
 
     notifiers = NotifiersOnFirstUse(build)  # an idle cron run never builds them
-    from bot.app.alert_destinations import alert_destinations, no_destination_warning
+    from bot.app.alert_destinations import alert_destinations
 
-    if not alert_destinations(settings):
-        # One line at start, as `run` says it: incidents would otherwise open in silence
-        # (plain stderr: off a terminal rich is not imported).
-        print(f"cacwatch: warning: {no_destination_warning()}", file=sys.stderr)
+    # Cron mails whatever a job prints: a run that went well prints nothing on stderr, and a
+    # failing one prints its one-line reason, saying there when no operator alert can go out.
+    silent_alerts = not alert_destinations(settings)
 
     async def main() -> "PollOutcome":
         try:
@@ -247,7 +246,7 @@ def check(
     db.dispose()
     report = outcome.report
     if not report.ok:
-        raise _fail(report.summary_line())
+        raise _fail(report.summary_line() + (" (no operator alert destination configured: see `cacwatch status`)" if silent_alerts else ""))
     line = report.summary_line() + ("" if report.tier == REVALIDATE else " (front door: new lists only)")
     if outcome.events:
         run = outcome.deliveries
