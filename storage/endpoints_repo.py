@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 from storage.models import as_utc
 from storage.models_endpoints import DeliveryAttempt, WebhookEndpoint
 
+# session.info key of the endpoints a transaction's fan-out read (with that transaction).
+_ENABLED_IN_TRANSACTION = "cacwatch.enabled_endpoints"
+
 __all__ = ["StoredEndpoint", "EndpointRepository", "ENDPOINT_PREFIX", "endpoint_destination", "endpoint_id_of"]
 
 # Outbox destination keys of stored endpoints: ``endpoint:<id>``.
@@ -147,6 +150,18 @@ class EndpointRepository:
         """The endpoints that get new events now (the outbox's fan-out reads them per event)."""
         query = select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id)
         return [_record(row) for row in self.session.scalars(query)]
+
+    def enabled_endpoints_in_transaction(self) -> list[StoredEndpoint]:
+        """``enabled_endpoints`` read once per transaction: an ingest fans out every per-filing
+        event of a list (hundreds) in one transaction, and they all go to the same endpoints.
+        Only for fan-outs: the transaction must not change endpoints after the first read."""
+        transaction = self.session.get_transaction()
+        kept = self.session.info.get(_ENABLED_IN_TRANSACTION)
+        if transaction is not None and kept is not None and kept[0] is transaction:
+            return list(kept[1])
+        found = self.enabled_endpoints()
+        self.session.info[_ENABLED_IN_TRANSACTION] = (transaction, tuple(found))
+        return found
 
     def update(
         self,

@@ -558,10 +558,24 @@ def test_stored_endpoints_ask_for_per_filing_events(database: Database, receiver
     assert filings_endpoint.status_code == lists_endpoint.status_code == 201
     assert alert_refused.status_code == 400
     event = _event(published_event(3))
+    import sqlalchemy as sa
+
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM webhook_endpoints" in statement:
+            reads.append(statement)
+
     with database.session() as session:
         wanted = filing_event_types(notifiers)
         assert wanted == {"filing.new"}
-        enqueue_many(session, [event, *filing_events(session, event, wanted)], notifiers)
+        sa.event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            enqueue_many(session, [event, *filing_events(session, event, wanted)], notifiers)
+        finally:
+            sa.event.remove(database.engine, "before_cursor_execute", count)
+    # One read for the list event's fan-out, one for all three per-filing events (not one each).
+    assert len(reads) == 2
     run = asyncio.run(deliver_until_idle(database, notifiers_by_key(notifiers), max_wait=20))
     assert run.delivered == 4 and not run.errors
     bodies = [_verify(filings_endpoint.json()["secret"], r) for r in receiver.on("/filings")]

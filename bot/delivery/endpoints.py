@@ -289,7 +289,9 @@ class StoredEndpoints(Notifier):
         return frozenset(t for e in endpoints for t in (e.events or ()) if t in FILING_EVENT_TYPES)
 
     def fan_out_filing(self, event: FilingEvent, session: Session) -> list[str]:
-        return [e.destination for e in EndpointRepository(session).enabled_endpoints() if endpoint_accepts_filing(e, event)]
+        # Asked once per filing of a list, all in the ingest's transaction: one read of the endpoints.
+        endpoints = EndpointRepository(session).enabled_endpoints_in_transaction()
+        return [e.destination for e in endpoints if endpoint_accepts_filing(e, event)]
 
     def _load(self, endpoint_id: int) -> StoredEndpoint | None:
         with self.db.session() as session:
