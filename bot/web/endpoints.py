@@ -110,12 +110,16 @@ class EndpointPatch(BaseModel):
     enabled: bool | None = None
 
 
+# An event's id as the outbox makes it (evt_…, parts -p2, per-filing -new-3): what replay accepts.
+_EVENT_ID = r"evt_[A-Za-z0-9_.-]{1,72}"
+
+
 class ReplayBody(BaseModel):
     """Either ``since`` (every stored event from that day) or ``event_id`` (that one event)."""
 
     model_config = ConfigDict(extra="forbid")
     since: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
-    event_id: Annotated[str, StringConstraints(pattern=r"^evt_[A-Za-z0-9_.-]{1,72}$")] | None = None
+    event_id: Annotated[str, StringConstraints(pattern=f"^{_EVENT_ID}$")] | None = None
     resend: bool = False
 
     @model_validator(mode="after")
@@ -677,7 +681,7 @@ async def page_action(
             resend = _one(form, "resend") == "on"
             event_id = _one(form, "event_id")
             if event_id:  # one line of the delivery log
-                if not re.fullmatch(r"evt_[A-Za-z0-9_.-]{1,72}", event_id):
+                if not re.fullmatch(_EVENT_ID, event_id):
                     raise EndpointError("not an event id")
                 outcome = await asyncio.to_thread(replay_endpoint, db, endpoint, event_id=event_id, resend=resend)
             else:
