@@ -299,6 +299,11 @@ def whole_words(dialect: str, column: Any, needles: Iterable[str]) -> ColumnElem
     return exists(select(FilingWords.filing_id).where(FilingWords.filing_id == Filing.id, found).correlate(Filing))
 
 
+# The SQLite search index (migration 0006): rowid = filings.id; MATCH on the table's own name.
+_FTS = table("filing_search_fts", column("rowid"))
+_FTS_MATCH = column("filing_search_fts").op("MATCH")
+
+
 @dataclass(frozen=True, slots=True)
 class _Matching:
     """A query's filtered filings and its three ranks as disjoint conditions (rank 0, 1, 2)."""
@@ -307,6 +312,15 @@ class _Matching:
     ranks: tuple[ColumnElement[bool], ...]  # empty without q: every filing alike
     every: ColumnElement[bool] | None  # any match (None without q)
     filer: ColumnElement[bool] | None = None  # the filer words match (None without q)
+    # ``base`` without the join to the search rows, when ``every`` does not need them (the
+    # FTS index is looked up by rowid): what a count reads, at half the cost on 100k filings.
+    unjoined: Select[Any] | None = None
+    joined: bool = False  # ``base`` joins the search rows (their columns can be read directly)
+    # Per rank, an FTS5 MATCH that drives the page's read (SQLite): the index yields its rows in
+    # rowid (= filing id) order, so a page stops after its rows instead of collecting every match
+    # of a broad word first (0.3 ms instead of 75 ms for 50 of 52k matches on 100k filings).
+    # The rank's condition then holds only what the MATCH does not say.
+    drivers: tuple[ColumnElement[bool] | None, ...] = ()
 
 
 def _matching(session: Session, query: FilingQuery) -> _Matching:
@@ -315,6 +329,7 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
         value = getattr(query, name)
         if value is not None:
             base = base.where(getattr(Filing, name) == value)
+    unfiltered = base
     needle = normalize_query(query.q)
     if needle or query.group is not None or query.foreign is not None:
         base = base.join(FilingSearch, FilingSearch.filing_id == Filing.id)
@@ -324,14 +339,17 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
         base = base.where(FilingSearch.is_foreign.is_(True))
     elif query.foreign is False:
         base = base.where(or_(FilingSearch.is_foreign.is_(None), FilingSearch.is_foreign.is_(False)))
+    joined = bool(needle) or query.group is not None or query.foreign is not None
     if not needle:
-        return _Matching(base, (), None)
+        return _Matching(base, (), None, joined=joined)
     pattern = like_pattern(needle)
     dialect = session.get_bind().dialect.name
     match = _sqlite_match(session, needle) if dialect == "sqlite" else None
     filer_like = FilingSearch.filer.like(pattern, escape="\\")
     every: ColumnElement[bool]
     filer: ColumnElement[bool]
+    fts_every: ColumnElement[bool] | None = None
+    fts_filer: ColumnElement[bool] | None = None
     if dialect == "postgresql" and len(needle) <= 2 and not _common_on_postgres(session, needle):
         # Every 1- or 2-character needle found in a text is in its array (migration 0009).
         every = type_coerce(FilingSearch.bigrams, postgresql.ARRAY(Text())).contains([needle])
@@ -340,25 +358,42 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
         every = filer = false()
     elif match is not None:
         # The FTS table indexes the filer words as their own column: both sets come from the index.
-        fts = table("filing_search_fts", column("rowid"))
-        matches = column("filing_search_fts").op("MATCH")
-        every = Filing.id.in_(select(fts.c.rowid).where(matches(match)))
-        filer = Filing.id.in_(select(fts.c.rowid).where(matches(f"{{filer}} : ({match})")))
+        fts_every, fts_filer = _FTS_MATCH(match), _FTS_MATCH(f"{{filer}} : ({match})")
+        every = Filing.id.in_(select(_FTS.c.rowid).where(fts_every))
+        filer = Filing.id.in_(select(_FTS.c.rowid).where(fts_filer))
     else:
         every = FilingSearch.text.like(pattern, escape="\\")
         filer = filer_like
     needles = word_needles(query.q)
+    every_words: ColumnElement[bool] = true()
+    filer_words: ColumnElement[bool] = true()
     if needles:
         # One meaning per word: the index found the text; its Latin words must be whole.
-        every = and_(every, whole_words(dialect, FilingWords.words, needles))
-        filer = and_(filer, whole_words(dialect, FilingWords.filer_words, needles))
+        every_words = whole_words(dialect, FilingWords.words, needles)
+        filer_words = whole_words(dialect, FilingWords.filer_words, needles)
+        every, filer = and_(every, every_words), and_(filer, filer_words)
     number = FilingSearch.number == needle
-    return _Matching(base, (number, and_(filer, ~number), and_(every, ~filer, ~number)), every, filer)
+    ranks = (number, and_(filer, ~number), and_(every, ~filer, ~number))
+    drivers: tuple[ColumnElement[bool] | None, ...] = ()
+    if fts_every is not None and fts_filer is not None:
+        # The filer column ends with two separators like the text, so its MATCH is exactly
+        # "the filer holds the needle", as filer_like says row by row: rank 2 leaves out rank 1's
+        # rows without collecting them.
+        ranks = (number, and_(filer_words, ~number), and_(every_words, ~and_(filer_like, filer_words), ~number))
+        drivers = (None, fts_filer, fts_every)
+        if not needles:  # the index leaves rank 1 out itself (22 ms, not 210, past 52k filer matches)
+            ranks = (number, ~number, ~number)
+            drivers = (None, fts_filer, _FTS_MATCH(f"({match}) NOT ({{filer}} : ({match}))"))
+    # The index's rowid is the filing's id and every search row is in it (migration 0006's
+    # triggers): without a group or foreign filter, a match needs no search row read.
+    by_rowid = match is not None and query.group is None and query.foreign is None
+    return _Matching(base, ranks, every, filer, unfiltered if by_rowid else None, True, drivers)
 
 
 def count_filings(session: Session, query: FilingQuery) -> int:
     matching = _matching(session, query)
-    stmt = matching.base if matching.every is None else matching.base.where(matching.every)
+    base = matching.base if matching.unjoined is None else matching.unjoined
+    stmt = base if matching.every is None else base.where(matching.every)
     return int(session.scalar(stmt.with_only_columns(func.count(Filing.id)).order_by(None)) or 0)
 
 
@@ -381,6 +416,15 @@ _DOWNLOAD_COLUMNS = (
     Filing.present,
     _stored(FilingSearch.company_zh),
     _stored(FilingSearch.company),
+)
+# The same, where the query joins the search rows already (q, group, foreign): no subquery per row.
+_JOINED_DOWNLOAD_COLUMNS = (
+    FilingSearch.entity_en,
+    Filing.first_seen_at,
+    Filing.updated_at,
+    Filing.present,
+    FilingSearch.company_zh,
+    FilingSearch.company,
 )
 
 
@@ -409,17 +453,22 @@ def search_filings(
     matching = _matching(session, query)
     phases = list(enumerate(matching.ranks)) or [(0, true())]
     ranked: list[tuple[int, int, dict[str, Any]]] = []  # (rank, id, record)
-    columns = (Filing.id, *EXPORT_COLUMNS, *(_DOWNLOAD_COLUMNS if download else ()))
+    extra = (_JOINED_DOWNLOAD_COLUMNS if matching.joined else _DOWNLOAD_COLUMNS) if download else ()
+    columns = (Filing.id, *EXPORT_COLUMNS, *extra)
     make = _download_record if download else record_of_row
     for rank, condition in phases:
         stmt = matching.base.where(condition)
+        order: Any = Filing.id
+        driver = matching.drivers[rank] if matching.drivers else None
+        if driver is not None:
+            stmt, order = stmt.join(_FTS, _FTS.c.rowid == Filing.id).where(driver), _FTS.c.rowid
         if after is not None:
             if rank < after[0]:
                 continue
             if rank == after[0]:
-                stmt = stmt.where(Filing.id > after[1])
+                stmt = stmt.where(order > after[1])
         wanted = limit + 1 - len(ranked)
-        rows = session.execute(stmt.with_only_columns(*columns).order_by(Filing.id).limit(wanted))
+        rows = session.execute(stmt.with_only_columns(*columns).order_by(order).limit(wanted))
         ranked += [(rank, row[0], make(row[1:])) for row in rows]
         if len(ranked) > limit:
             break

@@ -14,9 +14,11 @@ the web search, the API, the feeds, Telegram and email watches:
   ``MARK`` (a control character that no normalised query contains), then whitespace removed,
   so ``"Tencent Music"`` is ``␟tencent␟␟music␟`` and 深圳TCL新技术 is ``深圳␟tcl␟新技术``.
 - ``word_needles``: the same marking of a query, with the mark at either end dropped unless the
-  run there holds a Latin letter (``intel`` → ``␟intel␟``; ``110108`` → ``110108``; ``网信算备110``
-  → ``网信算备␟110``); a needle without any mark needs no word condition at all. Words the query
-  separates by spaces may be joined in the text (``byte dance`` finds ByteDance): a second needle.
+  run there holds a Latin letter (``intel`` → ``␟intel␟``; ``110108`` → ``110108``); a needle
+  whose marks all stand beside a character no run holds (``网信算备110`` → ``网信算备␟110``) is
+  implied by containment, and like one without any mark needs no word condition at all. Words
+  the query separates by spaces may be joined in the text (``byte dance`` finds ByteDance): a
+  second needle.
 """
 
 from __future__ import annotations
@@ -55,7 +57,11 @@ def _needle(query: str) -> str | None:
         marked = marked[1:]
     if marked.endswith(MARK) and not _LETTER.search(runs[-1]):
         marked = marked[:-1]
-    return marked if MARK in marked else None
+    if not marked.startswith(MARK) and not marked.endswith(MARK) and MARK + MARK not in marked:
+        # Every mark left stands beside a character no run holds (网信算备␟110): a text holding
+        # the query holds that mark too, so containment alone is the rule (and costs no lookup).
+        return None
+    return marked
 
 
 def word_needles(query: str) -> tuple[str, ...]:

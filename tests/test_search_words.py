@@ -109,6 +109,22 @@ def test_latin_words_match_whole_and_chinese_and_digits_any_part(corpus: Corpus,
     assert {n.record["filing_number"] for n in corpus.new_filings(FilingQuery(q=q), limit=100)} == expected
 
 
+@pytest.mark.parametrize("q", [*QUERIES, "网信算备110000000000000", "1100000000000002", "科技"])
+def test_pages_come_in_rank_then_storage_order(corpus: Corpus, q: str) -> None:
+    """Exact number first, then the filings whose filer holds the query, then the rest, each in
+    the order stored — with any page size, whichever way the database reads a rank."""
+    rows = _rows()
+
+    def rank(row: FilingRow) -> int:
+        if "".join(row.filing_number.split()).casefold() == "".join(q.split()).casefold():
+            return 0
+        return 1 if any(word_match(part, q) for part in _filer_words(row.entity)) else 2
+
+    expected = [r.filing_number for r in sorted((r for r in rows if r.filing_number in _expected(q)), key=lambda r: (rank(r), r.row_index))]
+    for limit in (1, 2, 5, 50):
+        assert _all_pages(corpus, FilingQuery(q=q), limit=limit) == expected, (q, limit)
+
+
 def test_intel_is_not_intelligence(corpus: Corpus) -> None:
     intel = {r["entity"] for r in corpus.search_filings(FilingQuery(q="Intel"), limit=50).items}
     assert intel == {"英特尔（中国）有限公司"}
@@ -169,7 +185,11 @@ def test_needles_mark_latin_ends_only() -> None:
     assert word_needles("110108") == ()
     assert word_needles("腾讯") == ()
     assert word_needles("Intel") == ("\x1fintel\x1f",)
-    assert word_needles("网信算备110") == ("网信算备\x1f110",)
+    # Marks beside Chinese text are implied by containment: no word condition to pay for.
+    assert word_needles("网信算备110") == ()
+    assert word_needles("网信算备 1101 0800") == ()
+    assert word_needles("TCL新技术") == ("\x1ftcl\x1f新技术",)
+    assert word_needles("深圳TCL") == ("深圳\x1ftcl\x1f",)
     assert word_needles("byte dance") == ("\x1fbyte\x1f\x1fdance\x1f", "\x1fbytedance\x1f")
     # A typed separator character is whitespace, never a forged word boundary.
     assert word_text("a\x1fb") == "\x1fa\x1f\x1fb\x1f"
