@@ -37,6 +37,9 @@ class WebState:
     # The filing part of the stamp the search index was last brought up to (see ensure_index).
     _indexed_filings: tuple[int, str] | None = None
     _checked_at: float = float("-inf")
+    # The look running now (look_if_due), set when it ends: requests that find it due meanwhile
+    # wait for that one rather than each sending the same query from a worker thread of its own.
+    _look: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Answers that only change when the data does (an ingest), kept for the current stamp.
     _cache: dict[str, tuple[DataStamp | None, Any]] = field(default_factory=dict)
@@ -105,10 +108,21 @@ class WebState:
 
     async def look_if_due(self) -> None:
         """``ensure_index`` at most every _CHECK_EVERY seconds, in a worker thread (a query)."""
-        if self.due():
-            import anyio.to_thread
+        if not self.due():
+            return
+        if self._look is not None:
+            await self._look.wait()
+            return
+        import asyncio
 
+        import anyio.to_thread
+
+        look = self._look = asyncio.Event()
+        try:
             await anyio.to_thread.run_sync(self.ensure_index)
+        finally:
+            self._look = None
+            look.set()
 
     def cached(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per data stamp (lists, totals, facets: a few queries over it all)."""
