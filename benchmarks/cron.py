@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from ingest import build_site, cli, compile_bytecode, notifier_servers, run_measured, write_config  # noqa: E402
+from ingest import build_site, cli as ingest_cli, compile_bytecode, notifier_servers, run_measured, write_config  # noqa: E402
 from report import replace_section  # noqa: E402
 
 
@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--idle-runs", type=int, default=7)
     parser.add_argument("--before", metavar="REF", help="also a checkout of REF (git archive), first and idle runs alternating with this code")
+    parser.add_argument("--user-venv", type=Path, metavar="DIR",
+                        help="run with the python of a virtual environment holding `pip install .` alone, as users install it "
+                             "(made at DIR when missing): no test or dev extras, no editable-install finder")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--from-json", type=Path, help="only write the report of an earlier run's output (its stdout)")
     args = parser.parse_args()
@@ -50,6 +53,11 @@ def main() -> None:
         return
 
     from scrapers.replica.server import ReplicaServer
+
+    python = user_venv(args.user_venv) if args.user_venv else Path(sys.executable)
+
+    def cli(config: Path, *cli_args: str) -> list[str]:
+        return [str(python), *ingest_cli(config, *cli_args)[1:]]
 
     compile_bytecode(ROOT)
     load_before = os.getloadavg()
@@ -97,9 +105,19 @@ def main() -> None:
             "idle_to_first_request_s": statistics.median(r["to_first_request"] for r in before_idle),
             "idle_requests": sorted({r["requests"] for r in before_idle}),
         }
+    result["python"] = "a `pip install .` virtual environment" if args.user_venv else "the development environment (editable, test extras)"
     print(json.dumps(result, indent=2))
     if args.write:
         write_markdown(args.write, result)
+
+
+def user_venv(target: Path) -> Path:
+    """The python of a virtual environment with this checkout installed as users install it."""
+    python = target / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(target)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True)
+    return python
 
 
 def checkout(ref: str, target: Path) -> Path:
@@ -146,8 +164,8 @@ def write_markdown(path: Path, r: dict[str, Any]) -> None:
 Measured {date.today().isoformat()} on {machine}; SQLite; load average {load} (start → end). `cacwatch
 check --once` as cron runs it — a fresh process each time, process start to exit — on the large
 replica ({r['lists']} lists, {r['filings']} filings, 30 ms per request), with every notifier configured
-(webhook, Telegram with charts, email with attachments, all on loopback). Command: `python benchmarks/cron.py
-{('--before ' + r['before']['ref'] + ' ') if 'before' in r else ''}--write docs/benchmarks.md`.
+(webhook, Telegram with charts, email with attachments, all on loopback); the runs use {r.get('python', 'the development environment')}.
+Command: `python benchmarks/cron.py {('--before ' + r['before']['ref'] + ' ') if 'before' in r else ''}{'--user-venv DIR ' if 'pip install' in r.get('python', '') else ''}--write docs/benchmarks.md`.
 
 | run | time | CPU (user + system) | requests | attachment bodies | peak RSS (tree) |
 |---|---|---|---|---|---|

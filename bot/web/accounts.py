@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from bot.web import users as accounts
 from bot.web.access import SESSION_COOKIE, SIGNIN_PATH
@@ -41,6 +41,7 @@ from bot.web.principal import (
     principal_of,
     private_html,
     private_json,
+    private_redirect,
     require_operator,
     require_principal,
     with_csrf_cookie,
@@ -119,7 +120,7 @@ def signed_in_or_redirect(request: Request) -> Principal | Response:
         return principal
     from urllib.parse import urlencode
 
-    return RedirectResponse(f"{SIGNIN_PATH}?{urlencode({'next': request.url.path})}", status_code=303, headers={"Cache-Control": "no-store"})
+    return private_redirect(f"{SIGNIN_PATH}?{urlencode({'next': request.url.path})}")
 
 
 # --- /signin, /signout -------------------------------------------------------------------------
@@ -160,7 +161,7 @@ async def signin(request: Request) -> Response:
     sessions = web_state(request).web.sessions
     token = await anyio.to_thread.run_sync(lambda: accounts.start_session(db, account.id, lifetime=sessions.lifetime))
     log.info("signed in: account %d", account.id)
-    response = RedirectResponse(next_path, status_code=303, headers={"Cache-Control": "no-store"})
+    response = private_redirect(next_path)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(sessions.lifetime), httponly=True, samesite="lax",
                         secure=_secure(request), path="/")
     return response
@@ -173,7 +174,7 @@ async def signout(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await anyio.to_thread.run_sync(accounts.end_session, _db(request), token)
-    response = RedirectResponse(SIGNIN_PATH, status_code=303, headers={"Cache-Control": "no-store"})
+    response = private_redirect(SIGNIN_PATH)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
     return response
 
@@ -238,7 +239,7 @@ async def tokens_revoke(request: Request, token_id: RowId) -> Response:
     check_csrf(request, form.get(CSRF_FIELD))
     if who.user_id is None or not await anyio.to_thread.run_sync(accounts.revoke_token, _db(request), who.user_id, token_id):
         raise HTTPException(404, "not found")
-    return RedirectResponse("/account/tokens", status_code=303, headers={"Cache-Control": "no-store"})
+    return private_redirect("/account/tokens")
 
 
 # --- JSON API ----------------------------------------------------------------------------------

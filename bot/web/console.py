@@ -27,13 +27,13 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from bot.settings.config import Settings
 from bot.settings.redact import mask_destination, mask_urls_in
 from bot.web.accounts import ERRORS, RowId, page, signed_in_or_redirect
 from bot.web.forms import bounded_json_body, field, read_form
-from bot.web.principal import CSRF_FIELD, Principal, check_csrf, private_json, require_operator
+from bot.web.principal import CSRF_FIELD, Principal, check_csrf, private_json, private_redirect, require_operator
 from bot.web.state import web_state
 from storage.db import Database
 
@@ -275,7 +275,7 @@ async def _console_form(request: Request) -> dict[str, str]:
 
 
 def _back(done: str) -> Response:
-    return RedirectResponse(f"/console?done={done}", status_code=303, headers={"Cache-Control": "no-store"})
+    return private_redirect(f"/console?done={done}")
 
 
 @page_router.post("/console/holds/{list_id}/confirm")

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from bot.settings.config import WebhookSettings
 from bot.settings.redact import mask_url
@@ -50,6 +50,7 @@ from bot.web.principal import (
     principal_of,
     private_html,
     private_json,
+    private_redirect,
     require_principal,
     with_csrf_cookie,
 )
@@ -660,7 +661,7 @@ def page_detail(request: Request, endpoint_id: _ID, principal: Annotated[Princip
 
 
 def _back(endpoint: StoredEndpoint, done: str) -> Response:
-    return RedirectResponse(f"/endpoints/{endpoint.id}?done={quote(done)}", status_code=303, headers={"Cache-Control": "no-store"})
+    return private_redirect(f"/endpoints/{endpoint.id}?done={quote(done)}")
 
 
 @page_router.post("/endpoints/{endpoint_id}/{action}")
@@ -701,6 +702,6 @@ async def page_action(
             fresh = await asyncio.to_thread(_owned, db, principal, endpoint_id)
             return await asyncio.to_thread(_detail, request, fresh, secret=secret)
         await asyncio.to_thread(_delete, db, endpoint)
-        return RedirectResponse("/endpoints", status_code=303, headers={"Cache-Control": "no-store"})
+        return private_redirect("/endpoints")
     except EndpointError as err:
         return await asyncio.to_thread(_detail, request, endpoint, error=err.message, status=err.status)

@@ -50,6 +50,7 @@ __all__ = [
     "check_owner",
     "private_json",
     "private_html",
+    "private_redirect",
     "CSRF_COOKIE",
     "CSRF_FIELD",
     "csrf_token",
@@ -134,6 +135,13 @@ def private_json(data: Any, status_code: int = 200, headers: dict[str, str] | No
 def private_html(body: str, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A page that depends on who asked (or holds a token or a form's CSRF value): never kept."""
     return Response(body, status_code=status_code, media_type="text/html; charset=utf-8", headers={**_PRIVATE, **(headers or {})})
+
+
+def private_redirect(location: str) -> Response:
+    """"See other" after a form or towards sign-in: never kept by a cache (it follows who asked)."""
+    from starlette.responses import RedirectResponse
+
+    return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 CSRF_COOKIE = "cacwatch_csrf"
