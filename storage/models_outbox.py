@@ -13,16 +13,9 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, utcnow
+from storage.outbox_due import DeliveryState
 
 __all__ = ["OutboxEvent", "Delivery", "DisabledDestination", "DeliveryState"]
-
-
-class DeliveryState:
-    PENDING = "pending"
-    SENDING = "sending"  # claimed by a worker until locked_until; reclaimed after a crash
-    DELIVERED = "delivered"
-    DEAD = "dead"  # gave up after the last retry, or a permanent error; retryable by command
-    DISABLED = "disabled"  # the destination said 410 Gone
 
 
 class OutboxEvent(Base):

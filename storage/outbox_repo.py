@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from storage.models import Filing, FilingChange, as_utc, utcnow
 from storage.models_endpoints import DeliveryAttempt
 from storage.models_outbox import Delivery, DeliveryState, DisabledDestination, OutboxEvent
+from storage.outbox_due import due_now
 
 __all__ = [
     "AttemptRecord",
@@ -218,11 +219,7 @@ class OutboxRepository:
 
     def anything_due(self, now: datetime) -> bool:
         """Is any delivery due now (pending and due, or in flight past its lease)? One indexed probe."""
-        due = or_(
-            (Delivery.state == DeliveryState.PENDING) & (Delivery.next_attempt_at <= now),
-            (Delivery.state == DeliveryState.SENDING) & (Delivery.locked_until < now),
-        )
-        return self.session.scalar(select(Delivery.id).where(due).limit(1)) is not None
+        return due_now(self.session, now)
 
     def _settle(self, pk: int, worker: str, attempts: int, **values: Any) -> None:
         owned: ColumnElement[bool] = (Delivery.id == pk) & (Delivery.locked_by == worker)

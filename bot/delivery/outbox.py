@@ -19,7 +19,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 
@@ -38,7 +38,9 @@ from bot.changes.event_schema import (
 )
 from bot.settings.event_types import OPERATOR_ALERT
 from bot.delivery.notifiers.base import DeliveryError, Notifier
+from bot.delivery.runs import DeliveryRun
 from storage.db import Database, Session
+from storage.outbox_due import anything_due
 from storage.outbox_repo import AttemptRecord, ClaimedDelivery, DeliveryState, OutboxRepository
 
 __all__ = [
@@ -165,22 +167,6 @@ def enqueue_operator_alert(session: Session, alert: OperatorAlertEvent, notifier
             repo.add_delivery(event_pk, destination, destination, not_before=now)
         count += 1
     return count
-
-
-@dataclass(slots=True)
-class DeliveryRun:
-    delivered: int = 0
-    failed: int = 0  # will be retried
-    dead: int = 0
-    disabled: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, other: "DeliveryRun") -> None:
-        self.delivered += other.delivered
-        self.failed += other.failed
-        self.dead += other.dead
-        self.disabled += other.disabled
-        self.errors.extend(other.errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,13 +389,6 @@ async def deliver_due(
         # Cancelled (bounded wait) or not, what is known is recorded; the rest stays leased.
         run = await asyncio.shield(writer.close())
     return run
-
-
-def anything_due(db: Database) -> bool:
-    """Is a delivery due now? Lets a one-shot run skip building its notifiers (Telegram's
-    library, SMTP, Apprise) when there is nothing to send."""
-    with db.session() as session:
-        return OutboxRepository(session).anything_due(utcnow())
 
 
 async def deliver_until_idle(

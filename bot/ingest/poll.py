@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bot.changes.event_schema import Event
     from bot.ingest.events import OutboxHooks
     from bot.delivery.notifiers.base import Notifier
-    from bot.delivery.outbox import DeliveryRun
+    from bot.delivery.runs import DeliveryRun
 
 __all__ = ["NotifiersOnFirstUse", "PollOutcome", "poll_and_deliver"]
 
@@ -116,13 +116,16 @@ async def poll_and_deliver(
     ``looks``: the sources already looked at (``pipeline.look_first``), the only ones polled."""
     hooks = _OutboxHooksOnFirstUse(settings, notifiers)
     report = await check_once(settings, db, hooks=hooks, progress=progress, tier=tier, looks=looks)
-    from bot.delivery.outbox import DeliveryRun, anything_due, deliver_until_idle
+    from bot.delivery.runs import DeliveryRun
+    from storage.outbox_due import anything_due
 
     deliveries = DeliveryRun()
-    # Lazily built notifiers stay unbuilt when the poll wrote nothing and nothing waits.
+    # Lazily built notifiers stay unbuilt when the poll wrote nothing and nothing waits; the
+    # delivery machinery is not even loaded then (one indexed probe says so).
     idle = isinstance(notifiers, NotifiersOnFirstUse) and not hooks.events_written and not anything_due(db)
     if not idle and notifiers and deliver_wait > 0:
         from bot.delivery.notifiers.base import notifiers_by_key
+        from bot.delivery.outbox import deliver_until_idle
 
         by_key = notifiers_by_key(notifiers)
         deliveries = await deliver_until_idle(db, by_key, max_wait=deliver_wait)
