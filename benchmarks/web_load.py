@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from report import replace_section  # noqa: E402
+from report import python_speed, replace_section  # noqa: E402
 
 CLIENTS = 16
 POSTGRES_URL = os.environ.get("CACWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -588,6 +588,7 @@ _INSIGHTS_SECTION = "## Insights, group and filer pages under load (benchmarks/w
 
 def write_insights_markdown(path: Path, results: list[dict[str, Any]], requests: int, notes: str = "") -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    machine += f" (a 10M-iteration Python loop: {python_speed():.2f} s)"
     rows = "\n".join(
         f"| {r['label'].rsplit('-', 1)[0]} | {r['backend']} | {_cache(r)} | {r['filings']:,} | {r['requests']} | {r['error_count']} | "
         f"{r['throughput']:.0f}/s | {r['p50']:.0f} ms | **{r['p95']:.0f} ms** | "
