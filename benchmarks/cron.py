@@ -186,7 +186,9 @@ charset_normalizer (the CAC pages are read with lxml alone), soupsieve compiling
 rich (no progress bar off a terminal), httpx's own CLI (rich's tables, pygments, click), the
 PostgreSQL dialect on SQLite (it came with the Incident model's dialect options), a scan of
 131,000 code points for the text-cleaning table, the collector walking the modules while they
-load, and the interpreter's teardown walking every object at exit; the in-place pages and the
+load, the interpreter's teardown walking every object at exit, and (since a later change the
+same day) the outbox's delivery machinery with the outbox and endpoint models — one indexed
+probe (`storage/outbox_due.py`) says nothing is due; the in-place pages and the
 notice API are asked for while the channel page is read (`concurrency: 2` here).
 `tests/test_cli_startup.py` keeps the list of what an idle run may not import.
 
