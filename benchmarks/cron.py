@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from ingest import build_site, cli as ingest_cli, compile_bytecode, notifier_servers, run_measured, write_config  # noqa: E402
-from report import python_speed, replace_section  # noqa: E402
+from report import python_speed, replace_section, speed_note  # noqa: E402
 
 
 def main() -> None:
@@ -60,6 +60,7 @@ def main() -> None:
         return [str(python), *ingest_cli(config, *cli_args)[1:]]
 
     compile_bytecode(ROOT)
+    loop_s = python_speed()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -95,6 +96,7 @@ def main() -> None:
         "idle_cpu_s": statistics.median(r["cpu"] for r in idle),
         "full": {k: v for k, v in full.items() if k != "stdout"},
         "load_average": [load_before, os.getloadavg()],
+        "python_loop_s": loop_s,
     }
     if args.before:
         result["before"] = {
@@ -156,7 +158,7 @@ ingests one after the other, then idle runs alternating):
 
 def write_markdown(path: Path, r: dict[str, Any]) -> None:
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs (nproc), Python {platform.python_version()}, {platform.system()}"
-               f" (a 10M-iteration Python loop: {python_speed():.2f} s)")
+               + speed_note(r.get("python_loop_s")))
     load = " → ".join("/".join(f"{v:.1f}" for v in sample) for sample in r["load_average"])
     first, full = r["first"], r["full"]
     idle_peak = max(run["peak_rss_mb"] for run in r["idle"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-__all__ = ["replace_section", "python_speed"]
+__all__ = ["replace_section", "python_speed", "speed_note"]
 
 
 def python_speed() -> float:
@@ -32,3 +32,11 @@ def replace_section(path: Path, heading: str, section: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text, encoding="utf-8")
+
+
+def speed_note(seconds: float | None) -> str:
+    """How the report says the machine's Python speed during the run (measured as the run began:
+    a shared host's speed changes over the day, so a figure taken when writing would mislead)."""
+    if seconds is None:
+        return " (Python speed not recorded for this run)"
+    return f" (a 10M-iteration Python loop took {seconds:.2f} s as the run began)"
