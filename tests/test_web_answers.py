@@ -108,6 +108,49 @@ def test_hits_misses_and_what_is_never_kept(database: Any, cache_mb: int) -> Non
         assert (cache.hits, cache.misses) == (1, 4)
 
 
+def test_concurrent_misses_of_one_answer_compute_it_once(tmp_path: Path) -> None:
+    """Sixteen requests for one page while it is being computed: the app runs once, every
+    request gets the same body; an answer that is not kept (no ETag) lets each compute its own,
+    without waiting for the first to finish."""
+    from starlette.requests import Request
+
+    from bot.settings.config import WebSettings
+    from bot.web.http import etag_response
+    from bot.web.state import WebState
+    from storage.corpus import Corpus
+    from storage.db import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'flight.db'}")
+    database.migrate()
+    state = WebState(Corpus(database), WebSettings(cache_mb=1), lambda: 0)
+    state.ensure_index()
+    calls: dict[str, int] = {}
+
+    async def slow_page(scope: Any, receive: Any, send: Any) -> None:
+        calls[scope["path"]] = calls.get(scope["path"], 0) + 1
+        await asyncio.sleep(0.05)  # a page being computed: the others arrive meanwhile
+        if scope["path"] == "/groups/kept":
+            await etag_response(Request(scope), b"<p>group</p>", "text/html")(scope, receive, send)
+        else:  # a streamed download: no ETag, never kept
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/csv")]})
+            await send({"type": "http.response.body", "body": b"a,b\n"})
+
+    cache = AnswerCache(slow_page, lambda: state, max_bytes=1024 * 1024)
+
+    async def run() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        transport = httpx.ASGITransport(app=cache)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            kept = await asyncio.gather(*(client.get("/groups/kept") for _ in range(16)))
+            streamed = await asyncio.gather(*(client.get("/insights.csv") for _ in range(4)))
+            return list(kept), list(streamed)
+
+    kept, streamed = asyncio.run(run())
+    database.dispose()
+    assert [r.status_code for r in kept] == [200] * 16 and {r.content for r in kept} == {b"<p>group</p>"}
+    assert calls["/groups/kept"] == 1 and (cache.hits, len(cache)) == (15, 1)
+    assert [r.content for r in streamed] == [b"a,b\n"] * 4 and calls["/insights.csv"] == 4
+
+
 def test_the_cache_stays_within_its_budget_under_100k_padded_urls(tmp_path: Path) -> None:
     """Issue 19 item 1: 100,000 distinct URLs, each padded to ~4 KB of query string, each a
     200 with an ETag (the worst case: an app that answers anything), through the real layer
