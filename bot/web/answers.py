@@ -12,9 +12,10 @@ every 0.25 s (``WebState.due``), so an ingest shows within that, as without this
 The bound is real (an open server gets every URL an attacker can make up):
 
 - an entry costs every byte it holds — key, headers, body (kept compressed: zlib at level 1
-  makes a page of Chinese HTML or JSON 5–8× smaller for ~0.3 ms once, and a hit pays ~0.1 ms to
-  expand it, so the default 8 MB holds the few hundred answers a busy read side repeats
-  rather than the last hundred), as Python allocates them (``sys.getsizeof``) — plus ``ENTRY_OVERHEAD`` for the store's own bookkeeping (the ordered
+  makes a page of Chinese HTML or JSON about 6× smaller for under a millisecond once, and a hit
+  pays ~0.1 ms to expand it, so the default 8 MB holds the few hundred answers a busy read side
+  repeats rather than the last hundred), as Python allocates them (``sys.getsizeof``) — plus
+  ``ENTRY_OVERHEAD`` for the store's own bookkeeping (the ordered
   dict's slot and link, the entry object): the total stays within ``web.cache_mb``;
 - at most ``max_bytes // MIN_ENTRY_COST`` entries, whatever their size;
 - the key is the parsed parameters in a canonical order, not the raw query string, so
