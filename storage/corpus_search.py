@@ -329,7 +329,7 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
         value = getattr(query, name)
         if value is not None:
             base = base.where(getattr(Filing, name) == value)
-    unfiltered = base
+    unjoined = base  # the filters on the filings alone, before any join to the search rows
     needle = normalize_query(query.q)
     if needle or query.group is not None or query.foreign is not None:
         base = base.join(FilingSearch, FilingSearch.filing_id == Filing.id)
@@ -387,7 +387,7 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
     # The index's rowid is the filing's id and every search row is in it (migration 0006's
     # triggers): without a group or foreign filter, a match needs no search row read.
     by_rowid = match is not None and query.group is None and query.foreign is None
-    return _Matching(base, ranks, every, filer, unfiltered if by_rowid else None, True, drivers)
+    return _Matching(base, ranks, every, filer, unjoined if by_rowid else None, True, drivers)
 
 
 def count_filings(session: Session, query: FilingQuery) -> int:
