@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, Filing
 
-__all__ = ["FilingSearch", "FilingWords", "FILTER_INDEXES"]
+__all__ = ["FilingSearch", "FilingWords", "FILTER_INDEXES", "FILTER_COVER"]
 
 
 class FilingSearch(Base):
@@ -68,4 +68,10 @@ class FilingWords(Base):
 # Declared here, beside the migrations that create them, not in storage.models.
 FILTER_INDEXES = tuple(
     Index(f"ix_filings_{column.key}", column, Filing.id) for column in (Filing.province, Filing.list_month, Filing.entity, Filing.registration)
+)
+# Every filter column in one narrow index (migration 0025), led by what nearly every read
+# names: a filtered count is answered from the index without reading the wide filing rows.
+FILTER_COVER = Index(
+    "ix_filings_filters",
+    Filing.kind, Filing.present, Filing.status, Filing.province, Filing.list_month, Filing.role, Filing.category, Filing.registration,
 )

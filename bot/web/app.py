@@ -167,7 +167,6 @@ def create_app(
     open_paths: Iterable[str] = (),
     refresh_on_start: bool = True,
     refresh_in_child: bool = True,
-    worker_threads: int = 8,
     briefs: BriefsSettings | None = None,
     brief_dir: Path | None = None,
     blob_dir: Path | None = None,
@@ -201,6 +200,7 @@ def create_app(
     else:
         db = source
     web = web or WebSettings()
+    threads = web.threads
     corpus = Corpus(db)
     url = db.url
 
@@ -219,9 +219,10 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         import anyio.to_thread
 
-        # Queries run in worker threads; a few suffice on the small machines this runs on, and
-        # each thread holds a database connection (and its page cache) and a malloc arena.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+        # Queries run in worker threads (``web.threads``): a few, because Python runs one at a
+        # time and more only contend for it; each also holds a database connection (and its
+        # page cache) and a malloc arena.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         if refresh_on_start:
             await anyio.to_thread.run_sync(state.ensure_index)
         yield
