@@ -122,3 +122,16 @@ def test_an_idle_cron_run_never_loads_what_only_other_work_needs(tmp_path: Path,
         "bot.delivery.outbox", "storage.outbox_repo", "storage.models_endpoints",
     }  # fmt: skip
     assert not later & loaded, sorted(later & loaded)
+
+
+def test_the_console_script_skips_pydantics_plugin_scan_unless_the_operator_says_otherwise(tmp_path: Path) -> None:
+    """`cacwatch` (bot.cli) turns pydantic's entry-point scan off before any model is built; a value
+    the operator set, even an empty one (plugins on), is kept."""
+    # pydantic reads the variable when it builds its first model, not when it is imported.
+    probe = "import os; import bot.cli; print(repr(os.environ['PYDANTIC_DISABLE_PLUGINS']))"
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    for preset, expected in ((None, "__all__"), ("", ""), ("logfire", "logfire")):
+        run_env = {**env, "PYTHONPATH": str(ROOT)} | ({} if preset is None else {"PYDANTIC_DISABLE_PLUGINS": preset})
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=run_env, timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == repr(expected)
