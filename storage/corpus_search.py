@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, column, delete, exists, false, func, insert, or_, select, table, text, true, type_coerce
+from sqlalchemy import ColumnElement, Integer, Text, and_, any_, column, delete, exists, false, func, insert, or_, select, table, text, true, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -278,8 +278,10 @@ def _sqlite_match(session: Session, needle: str) -> str | None:
     return None
 
 
-# A 1- or 2-character needle in at least this many texts is "common" on PostgreSQL.
-_COMMON = 1000
+# A 1- or 2-character needle in at least this many texts is "common" on PostgreSQL. Below it,
+# its texts' ids (one array parameter) answer faster than LIKE over every text: on 100k
+# filings, 3k matches are counted in ~30 ms by id, ~200 ms by LIKE.
+_COMMON = 5000
 
 
 def _rare_on_postgres(session: Session, needle: str) -> list[int] | None:
@@ -319,7 +321,8 @@ class _Matching:
     every: ColumnElement[bool] | None  # any match (None without q)
     filer: ColumnElement[bool] | None = None  # the filer words match (None without q)
     # ``base`` without the join to the search rows, when ``every`` does not need them (the
-    # FTS index is looked up by rowid): what a count reads, at half the cost on 100k filings.
+    # FTS index is looked up by rowid; a rare needle's ids on PostgreSQL): what a count reads,
+    # at half the cost on 100k filings (a tenth for 3k ids on PostgreSQL).
     unjoined: Select[Any] | None = None
     joined: bool = False  # ``base`` joins the search rows (their columns can be read directly)
     # Per rank, an FTS5 MATCH that drives the page's read (SQLite): the index yields its rows in
@@ -359,8 +362,10 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
     rare = _rare_on_postgres(session, needle) if dialect == "postgresql" and len(needle) <= 2 else None
     if rare is not None:
         # Every 1- or 2-character needle found in a text is in its array (migration 0009).
-        every = FilingSearch.filing_id.in_(rare)
-        filer = and_(every, filer_like)
+        ids = type_coerce(rare, postgresql.ARRAY(Integer()))
+        # On the filing (a count reads no search row) and, for the filer rank, on the search row
+        # its LIKE reads: given ANY on the filing there, the planner scanned every filing.
+        every, filer = Filing.id == any_(ids), and_(FilingSearch.filing_id == any_(ids), filer_like)
     elif match == "":
         every = filer = false()
     elif match is not None:
@@ -392,8 +397,9 @@ def _matching(session: Session, query: FilingQuery) -> _Matching:
             ranks = (number, ~number, ~number)
             drivers = (None, fts_filer, _FTS_MATCH(f"({match}) NOT ({{filer}} : ({match}))"))
     # The index's rowid is the filing's id and every search row is in it (migration 0006's
-    # triggers): without a group or foreign filter, a match needs no search row read.
-    by_rowid = match is not None and query.group is None and query.foreign is None
+    # triggers), and a rare needle's ids are filing ids: without a group or foreign filter, a
+    # match needs no search row read.
+    by_rowid = (match is not None or rare is not None) and query.group is None and query.foreign is None
     return _Matching(base, ranks, every, filer, unjoined if by_rowid else None, True, drivers)
 
 
